@@ -1,0 +1,394 @@
+//! Cases (a campaign being forecast) and episodes (finished cases with their outcome).
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::path::Path;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::signal::{Signal, parse_date};
+use crate::vocab;
+
+/// Something that says which signal types exist: a [`Model`], or [`V1`] for the fixed vocabulary.
+pub trait Vocabulary {
+    /// Check that a signal type exists.
+    ///
+    /// # Errors
+    /// [`Error::UnknownSignalType`] naming the valid types.
+    fn check_type(&self, name: &str) -> Result<()>;
+}
+
+/// The fixed v1 vocabulary of SIGNALS.md.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct V1;
+
+impl Vocabulary for V1 {
+    fn check_type(&self, name: &str) -> Result<()> {
+        if vocab::describe_v1(name).is_some() {
+            Ok(())
+        } else {
+            Err(Error::UnknownSignalType {
+                name: name.to_owned(),
+                valid: vocab::signal_types_v1().map(str::to_owned).collect(),
+                line: None,
+            })
+        }
+    }
+}
+
+impl Vocabulary for Model {
+    fn check_type(&self, name: &str) -> Result<()> {
+        self.type_index(name).map(|_| ())
+    }
+}
+
+/// What an append did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct AppendReport {
+    /// Signals stored.
+    pub added: usize,
+    /// Signals whose id was already present with the same content (idempotent retries).
+    pub unchanged: usize,
+}
+
+/// A coercion campaign: sender, target, start, term end and its signals.
+///
+/// Signals are kept in a canonical order (date, then type, id and the other fields), so the order in which
+/// they arrive never changes a forecast.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Case {
+    /// The case's id.
+    pub id: String,
+    /// The state applying pressure.
+    pub sender: String,
+    /// The state pressed.
+    pub target: String,
+    /// The campaign's start.
+    pub start: NaiveDate,
+    /// The sender leader's term end.
+    pub term_end: NaiveDate,
+    /// Free text.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    signals: Vec<Signal>,
+}
+
+pub(crate) fn canonical_order(a: &Signal, b: &Signal) -> Ordering {
+    a.date
+        .cmp(&b.date)
+        .then_with(|| a.signal_type.cmp(&b.signal_type))
+        .then_with(|| a.id.cmp(&b.id))
+        .then_with(|| a.reliability.total_cmp(&b.reliability))
+        .then_with(|| a.weight.total_cmp(&b.weight))
+        .then_with(|| a.source.cmp(&b.source))
+        .then_with(|| a.note.cmp(&b.note))
+}
+
+fn header_text(obj: &serde_json::Map<String, Value>, name: &str, required: bool) -> Result<String> {
+    match obj.get(name) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
+        None | Some(Value::Null) if !required => Ok(String::new()),
+        None | Some(Value::Null) => Err(Error::case(name, "a non-empty string", "nothing (the field is missing)")),
+        Some(other) => Err(Error::case(name, "a non-empty string", other.to_string())),
+    }
+}
+
+fn header_date(obj: &serde_json::Map<String, Value>, name: &str) -> Result<NaiveDate> {
+    let s = header_text(obj, name, true)?;
+    parse_date(name, &s).map_err(|_| Error::case(name, "an ISO 8601 date YYYY-MM-DD", format!("{s:?}")))
+}
+
+impl Case {
+    /// A case with no signals.
+    ///
+    /// # Errors
+    /// [`Error::InvalidCase`] when a name is empty or the term end is not after the start.
+    pub fn new(
+        id: impl Into<String>,
+        sender: impl Into<String>,
+        target: impl Into<String>,
+        start: NaiveDate,
+        term_end: NaiveDate,
+    ) -> Result<Case> {
+        let c = Case {
+            id: id.into(),
+            sender: sender.into(),
+            target: target.into(),
+            start,
+            term_end,
+            description: String::new(),
+            signals: Vec::new(),
+        };
+        for (f, v) in [("id", &c.id), ("sender", &c.sender), ("target", &c.target)] {
+            if v.trim().is_empty() {
+                return Err(Error::case(f, "a non-empty string", "an empty string"));
+            }
+        }
+        if term_end <= start {
+            return Err(Error::case("term_end", format!("a date after the start {start}"), term_end));
+        }
+        Ok(c)
+    }
+
+    /// Parse a case from a JSON object `{id, sender, target, start, term_end, description?, signals: [...]}`.
+    /// Unknown fields are ignored. Signal types are checked against `vocabulary`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidCase`] for the header, or the first bad signal.
+    pub fn from_json(v: &Value, vocabulary: &impl Vocabulary) -> Result<Case> {
+        let obj = v.as_object().ok_or_else(|| Error::case("case", "a JSON object", "another JSON value"))?;
+        let mut case = Case::new(
+            header_text(obj, "id", true)?,
+            header_text(obj, "sender", true)?,
+            header_text(obj, "target", true)?,
+            header_date(obj, "start")?,
+            header_date(obj, "term_end")?,
+        )?;
+        case.description = header_text(obj, "description", false)?;
+        let signals = match obj.get("signals") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    Signal::from_json(s).map_err(|e| match e {
+                        Error::InvalidSignal { field, expected, found, id, .. } => Error::InvalidSignal {
+                            field: format!("signals[{i}].{field}"),
+                            expected,
+                            found,
+                            line: None,
+                            id,
+                        },
+                        other => other,
+                    })
+                })
+                .collect::<Result<_>>()?,
+            Some(_) => return Err(Error::case("signals", "a list of signal records", "another JSON value")),
+        };
+        case.append(signals, vocabulary)?;
+        Ok(case)
+    }
+
+    /// Read a case file (JSON).
+    ///
+    /// # Errors
+    /// [`Error::Io`], [`Error::Parse`] or the errors of [`Case::from_json`].
+    pub fn load(path: impl AsRef<Path>, vocabulary: &impl Vocabulary) -> Result<Case> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.into(), source })?;
+        let v: Value = serde_json::from_str(&text).map_err(|e| Error::Parse {
+            what: format!("case file {}", path.display()),
+            line: Some(e.line()),
+            message: e.to_string(),
+        })?;
+        Case::from_json(&v, vocabulary)
+    }
+
+    /// The case as a JSON value (the case file format).
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).expect("a case always serialises")
+    }
+
+    /// Write the case file (pretty JSON).
+    ///
+    /// # Errors
+    /// [`Error::Io`].
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let text = serde_json::to_string_pretty(self).expect("a case always serialises");
+        std::fs::write(path, text + "\n").map_err(|source| Error::Io { path: path.into(), source })
+    }
+
+    /// The case's signals in canonical (date) order.
+    pub fn signals(&self) -> &[Signal] {
+        &self.signals
+    }
+
+    /// Signals dated on or before `as_of`.
+    pub fn signals_until(&self, as_of: NaiveDate) -> &[Signal] {
+        let n = self.signals.partition_point(|s| s.date <= as_of);
+        &self.signals[..n]
+    }
+
+    /// Check one signal against this case: fields, vocabulary and the case's span.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSignal`] or [`Error::UnknownSignalType`].
+    pub fn check_signal(&self, s: &Signal, vocabulary: &impl Vocabulary) -> Result<()> {
+        s.validate()?;
+        vocabulary.check_type(&s.signal_type)?;
+        if s.date < self.start || s.date > self.term_end {
+            return Err(Error::signal(
+                "date",
+                format!("a date within the case's span {} to {}", self.start, self.term_end),
+                s.date,
+            )
+            .with_id(s.id.as_deref()));
+        }
+        Ok(())
+    }
+
+    /// Append a batch of signals, atomically: either every signal is valid and the batch is applied, or the
+    /// case is left exactly as it was. A signal whose id is already present with the same content is skipped
+    /// (idempotent retry); with different content it is an error.
+    ///
+    /// # Errors
+    /// The first invalid signal ([`Error::InvalidSignal`], [`Error::UnknownSignalType`]) or
+    /// [`Error::DuplicateSignal`].
+    pub fn append(
+        &mut self,
+        signals: impl IntoIterator<Item = Signal>,
+        vocabulary: &impl Vocabulary,
+    ) -> Result<AppendReport> {
+        let existing: HashMap<&str, &Signal> =
+            self.signals.iter().filter_map(|s| s.id.as_deref().map(|i| (i, s))).collect();
+        let mut batch_ids: HashMap<String, Signal> = HashMap::new();
+        let mut fresh = Vec::new();
+        let mut report = AppendReport::default();
+        for (i, s) in signals.into_iter().enumerate() {
+            self.check_signal(&s, vocabulary).map_err(|e| match e {
+                Error::InvalidSignal { field, expected, found, line, id } if line.is_none() => {
+                    Error::InvalidSignal { field: format!("signals[{i}].{field}"), expected, found, line, id }
+                }
+                other => other,
+            })?;
+            if let Some(id) = &s.id {
+                let prior = existing.get(id.as_str()).copied().or_else(|| batch_ids.get(id));
+                if let Some(p) = prior {
+                    if p.same_content(&s) {
+                        report.unchanged += 1;
+                        continue;
+                    }
+                    return Err(Error::DuplicateSignal { id: id.clone(), stored: p.describe(), found: s.describe() });
+                }
+                batch_ids.insert(id.clone(), s.clone());
+            }
+            fresh.push(s);
+        }
+        drop(existing);
+        report.added = fresh.len();
+        if !fresh.is_empty() {
+            self.signals.extend(fresh);
+            self.signals.sort_by(canonical_order);
+        }
+        Ok(report)
+    }
+
+    /// Remove the signal with this id; returns it if it was present.
+    pub fn remove(&mut self, id: &str) -> Option<Signal> {
+        let pos = self.signals.iter().position(|s| s.id.as_deref() == Some(id))?;
+        Some(self.signals.remove(pos))
+    }
+
+    /// A copy of this case with another term end (for what-if questions); signals after it are dropped.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when the term end is not after the start.
+    pub fn with_term_end(&self, term_end: NaiveDate) -> Result<Case> {
+        if term_end <= self.start {
+            return Err(Error::argument("term_end", format!("a date after the case's start {}", self.start), term_end));
+        }
+        let mut c = self.clone();
+        c.term_end = term_end;
+        c.signals.retain(|s| s.date <= term_end);
+        Ok(c)
+    }
+
+    /// Replace the signal list without checks (used by explanations on copies of a checked case).
+    pub(crate) fn with_signals(&self, signals: Vec<Signal>) -> Case {
+        let mut c = self.clone();
+        c.signals = signals;
+        c.signals.sort_by(canonical_order);
+        c
+    }
+}
+
+/// A finished case with the outcome that happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Episode {
+    /// The case.
+    #[serde(flatten)]
+    pub case: Case,
+    /// The outcome at the term end.
+    pub outcome: String,
+}
+
+impl Episode {
+    /// Parse an episode from JSON: a case plus `outcome`. Extra fields (notes, sources, confidence) are
+    /// ignored.
+    ///
+    /// # Errors
+    /// As [`Case::from_json`], plus [`Error::InvalidCase`] when the outcome is missing.
+    pub fn from_json(v: &Value, vocabulary: &impl Vocabulary) -> Result<Episode> {
+        let case = Case::from_json(v, vocabulary)?;
+        let outcome = match v.get("outcome") {
+            Some(Value::String(s)) if !s.is_empty() => s.clone(),
+            Some(other) => return Err(Error::case("outcome", "an outcome name such as deal, stalemate or wait_out", other.to_string())),
+            None => return Err(Error::case("outcome", "an outcome name such as deal, stalemate or wait_out", "nothing (the field is missing)")),
+        };
+        Ok(Episode { case, outcome })
+    }
+
+    /// Parse a list of episodes: a JSON array, one object, or JSON Lines.
+    ///
+    /// # Errors
+    /// The first bad episode, prefixed with its position and id.
+    pub fn parse_many(text: &str, vocabulary: &impl Vocabulary) -> Result<Vec<Episode>> {
+        let values: Vec<Value> = match serde_json::from_str::<Value>(text) {
+            Ok(Value::Array(a)) => a,
+            Ok(v @ Value::Object(_)) => vec![v],
+            Ok(_) => return Err(Error::Parse { what: "episodes".into(), line: None, message: "expected a JSON array of episode objects".into() }),
+            Err(whole) => {
+                let mut out = Vec::new();
+                for (i, line) in text.lines().enumerate() {
+                    let t = line.trim();
+                    if t.is_empty() || t.starts_with('#') {
+                        continue;
+                    }
+                    out.push(serde_json::from_str(t).map_err(|e| Error::Parse {
+                        what: "episodes (neither a JSON document nor JSON Lines)".into(),
+                        line: Some(if out.is_empty() { whole.line() } else { i + 1 }),
+                        message: e.to_string(),
+                    })?);
+                }
+                out
+            }
+        };
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                Episode::from_json(v, vocabulary).map_err(|e| {
+                    let id = v.get("id").and_then(Value::as_str).unwrap_or("?");
+                    match e {
+                        Error::InvalidCase { field, expected, found } => {
+                            Error::InvalidCase { field: format!("episodes[{i}] ({id}).{field}"), expected, found }
+                        }
+                        Error::InvalidSignal { field, expected, found, line, id: sid } => Error::InvalidSignal {
+                            field: format!("episodes[{i}] ({id}).{field}"),
+                            expected,
+                            found,
+                            line,
+                            id: sid,
+                        },
+                        other => other,
+                    }
+                })
+            })
+            .collect()
+    }
+
+    /// Read an episodes file (JSON array, one object, or JSON Lines).
+    ///
+    /// # Errors
+    /// [`Error::Io`] or the first bad episode.
+    pub fn load_many(path: impl AsRef<Path>, vocabulary: &impl Vocabulary) -> Result<Vec<Episode>> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.into(), source })?;
+        Episode::parse_many(&text, vocabulary)
+    }
+}

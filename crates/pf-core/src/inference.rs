@@ -1,0 +1,467 @@
+//! Filtering and forecasting (MODEL.md, "Filtering and forecasting").
+//!
+//! # Formula
+//! With `P^(n)` the ordered product of the daily matrices between two dates and `L_t` a signal's likelihood,
+//!
+//! ```text
+//! alpha_t(j)  ∝  L_t(j) · Σ_i alpha_prev(i) · P^(t - t_prev)(i, j)
+//! p(o)        =  Σ_{j : outcome(j) = o} (alpha_t · P^(T - t))(j)
+//! ```
+//!
+//! with a normaliser at every signal whose logs add up to the log-likelihood of the evidence.
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use crate::case::Case;
+use crate::error::{Error, Result};
+use crate::linalg;
+use crate::model::Model;
+use crate::signal::Signal;
+
+/// A date as a day number (days since 0001-01-01).
+#[inline]
+pub(crate) fn day(d: NaiveDate) -> i64 {
+    i64::from(d.num_days_from_ce())
+}
+
+/// A day number back to a date.
+pub(crate) fn date_of(n: i64) -> NaiveDate {
+    NaiveDate::from_num_days_from_ce_opt(n as i32).expect("day numbers stay in chrono's range")
+}
+
+/// One signal reduced to what the filter needs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Obs {
+    pub day: i64,
+    pub ty: usize,
+    pub rho: f64,
+    pub w: f64,
+}
+
+/// Resolve signal types against a model.
+pub(crate) fn to_obs(model: &Model, signals: &[Signal]) -> Result<Vec<Obs>> {
+    signals
+        .iter()
+        .map(|s| Ok(Obs { day: day(s.date), ty: model.type_index(&s.signal_type)?, rho: s.reliability, w: s.weight }))
+        .collect()
+}
+
+/// The running state of the filter.
+#[derive(Debug, Clone)]
+pub(crate) struct FilterState {
+    pub alpha: Vec<f64>,
+    pub tmp: Vec<f64>,
+    pub day: i64,
+    pub log_likelihood: f64,
+    /// Product of normalisers not yet folded into `log_likelihood` (saves a `ln` per step).
+    scale: f64,
+}
+
+impl FilterState {
+    pub fn new(model: &Model, start: i64) -> FilterState {
+        FilterState {
+            alpha: model.prior.clone(),
+            tmp: vec![0.0; model.n_regimes()],
+            day: start,
+            log_likelihood: 0.0,
+            scale: 1.0,
+        }
+    }
+
+    /// Log-likelihood of everything observed so far.
+    pub fn loglik(&self) -> f64 {
+        self.log_likelihood + self.scale.ln()
+    }
+
+    /// Move the state forward to `to` (never past the term end).
+    #[inline]
+    pub fn propagate(&mut self, model: &Model, to: i64, term_end: i64) {
+        let to = to.min(term_end);
+        let k = model.n_regimes();
+        while self.day < to {
+            let left = term_end - self.day;
+            let b = &model.buckets[model.bucket_for(left)];
+            // This bucket holds days left >= min_left, i.e. days up to term_end - min_left.
+            let run_end = to.min(term_end - b.min_left + 1);
+            let n = (run_end - self.day) as u64;
+            linalg::apply_power(&mut self.alpha, &mut self.tmp, &b.powers, n, k);
+            self.day = run_end;
+        }
+        if to > self.day {
+            self.day = to;
+        }
+    }
+
+    /// Apply one report: `alpha(j) *= (rho q(j) + (1 - rho) mean q)^w`, then normalise.
+    #[inline]
+    pub fn observe(&mut self, model: &Model, o: &Obs) {
+        let e = &model.emissions[o.ty];
+        let k = self.alpha.len();
+        let noise = (1.0 - o.rho) * e.mean;
+        if o.w == 1.0 {
+            let mut c = 0.0;
+            for j in 0..k {
+                let a = self.alpha[j] * (o.rho * e.q[j] + noise);
+                self.alpha[j] = a;
+                c += a;
+            }
+            let inv = 1.0 / c;
+            for a in &mut self.alpha {
+                *a *= inv;
+            }
+            self.scale *= c;
+            if !(1e-150..=1e150).contains(&self.scale) {
+                self.log_likelihood += self.scale.ln();
+                self.scale = 1.0;
+            }
+        } else {
+            // Weighted report: work in logs so that large weights cannot underflow.
+            let mut m = f64::NEG_INFINITY;
+            for j in 0..k {
+                let l = o.w * (o.rho * e.q[j] + noise).ln();
+                self.tmp[j] = l;
+                m = m.max(l);
+            }
+            let mut c = 0.0;
+            for j in 0..k {
+                let a = self.alpha[j] * (self.tmp[j] - m).exp();
+                self.alpha[j] = a;
+                c += a;
+            }
+            for a in &mut self.alpha {
+                *a /= c;
+            }
+            self.log_likelihood += m + c.ln();
+        }
+    }
+
+    /// Outcome probabilities at the term end from the current state.
+    pub fn outcome_probabilities(&self, model: &Model, term_end: i64) -> Vec<f64> {
+        let mut a = self.clone();
+        a.propagate(model, term_end, term_end);
+        map_outcomes(model, &a.alpha)
+    }
+}
+
+/// Sum regime probabilities into outcome probabilities.
+pub(crate) fn map_outcomes(model: &Model, alpha: &[f64]) -> Vec<f64> {
+    let mut p = vec![0.0; model.n_outcomes()];
+    for (j, a) in alpha.iter().enumerate() {
+        p[model.outcome_of[j]] += a;
+    }
+    let s: f64 = p.iter().sum();
+    for x in &mut p {
+        *x /= s;
+    }
+    p
+}
+
+/// Run the filter over observations (sorted by day) dated up to `as_of` (clamped to the term end) and return
+/// the state at `as_of` with the number of observations used.
+pub(crate) fn run(model: &Model, start: i64, term_end: i64, obs: &[Obs], as_of: i64) -> (FilterState, usize) {
+    let until = as_of.min(term_end);
+    let mut st = FilterState::new(model, start);
+    let mut used = 0;
+    for o in obs {
+        if o.day > until {
+            break;
+        }
+        st.propagate(model, o.day, term_end);
+        st.observe(model, o);
+        used += 1;
+    }
+    st.propagate(model, until, term_end);
+    (st, used)
+}
+
+/// A forecast of a case's outcomes at an as-of date.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Forecast {
+    /// The case's id.
+    pub case: String,
+    /// Only signals dated on or before this day were used.
+    pub as_of: NaiveDate,
+    /// The term end the forecast is for.
+    pub term_end: NaiveDate,
+    /// Outcome names.
+    pub outcomes: Vec<String>,
+    /// Probability of each outcome by the term end.
+    pub probabilities: Vec<f64>,
+    /// Regime names.
+    pub regimes: Vec<String>,
+    /// Filtered regime distribution on the as-of date (on the term end if that came first).
+    pub regime_probabilities: Vec<f64>,
+    /// Log-likelihood of the signals used.
+    pub log_likelihood: f64,
+    /// Number of signals used.
+    pub signals_used: usize,
+    /// Credible intervals from parameter draws, when requested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intervals: Option<crate::uncertainty::Intervals>,
+}
+
+impl Forecast {
+    /// Probability of an outcome by name.
+    pub fn probability(&self, outcome: &str) -> Option<f64> {
+        self.outcomes.iter().position(|o| o == outcome).map(|i| self.probabilities[i])
+    }
+
+    /// The forecast as JSON: `{case, as_of, term_end, probabilities: {outcome: p}, regimes: {regime: p},
+    /// log_likelihood, signals_used, intervals?}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let probs: serde_json::Map<_, _> =
+            self.outcomes.iter().cloned().zip(self.probabilities.iter().map(|p| (*p).into())).collect();
+        let regimes: serde_json::Map<_, _> =
+            self.regimes.iter().cloned().zip(self.regime_probabilities.iter().map(|p| (*p).into())).collect();
+        let mut v = serde_json::json!({
+            "case": self.case,
+            "as_of": self.as_of.to_string(),
+            "term_end": self.term_end.to_string(),
+            "probabilities": probs,
+            "regimes": regimes,
+            "log_likelihood": self.log_likelihood,
+            "signals_used": self.signals_used,
+        });
+        if let Some(iv) = &self.intervals {
+            v["intervals"] = iv.to_json(&self.outcomes);
+        }
+        v
+    }
+}
+
+/// Which days a trajectory reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    /// Every day.
+    #[default]
+    Daily,
+    /// The first day and each day with a signal.
+    SignalDates,
+}
+
+/// One day of a trajectory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrajectoryPoint {
+    /// The day.
+    pub date: NaiveDate,
+    /// Outcome probabilities by the term end, forecast with the signals dated up to this day.
+    pub probabilities: Vec<f64>,
+    /// Filtered regime distribution on this day.
+    pub regime_probabilities: Vec<f64>,
+    /// Signals used so far.
+    pub signals_used: usize,
+    /// Types of the signals dated on this day.
+    pub signal_types: Vec<String>,
+}
+
+/// Outcome probabilities over time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trajectory {
+    /// The case's id.
+    pub case: String,
+    /// The term end.
+    pub term_end: NaiveDate,
+    /// Outcome names.
+    pub outcomes: Vec<String>,
+    /// Regime names.
+    pub regimes: Vec<String>,
+    /// The days.
+    pub points: Vec<TrajectoryPoint>,
+}
+
+impl Trajectory {
+    /// The trajectory as JSON: `{case, term_end, outcomes, regimes, points: [{date, probabilities: {..},
+    /// regimes: {..}, signals_used, signal_types}]}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let points: Vec<_> = self
+            .points
+            .iter()
+            .map(|p| {
+                let probs: serde_json::Map<_, _> =
+                    self.outcomes.iter().cloned().zip(p.probabilities.iter().map(|x| (*x).into())).collect();
+                let regs: serde_json::Map<_, _> =
+                    self.regimes.iter().cloned().zip(p.regime_probabilities.iter().map(|x| (*x).into())).collect();
+                serde_json::json!({"date": p.date.to_string(), "probabilities": probs, "regimes": regs,
+                    "signals_used": p.signals_used, "signal_types": p.signal_types})
+            })
+            .collect();
+        serde_json::json!({"case": self.case, "term_end": self.term_end.to_string(),
+            "outcomes": self.outcomes, "regimes": self.regimes, "points": points})
+    }
+}
+
+impl Model {
+    /// The likelihood `L(j) = (rho q_s(j) + (1 - rho) mean_k q_s(k))^w` of one signal.
+    ///
+    /// # Errors
+    /// [`Error::UnknownSignalType`] when the model does not know the signal's type.
+    pub fn likelihood(&self, s: &Signal) -> Result<Vec<f64>> {
+        let e = &self.emissions[self.type_index(&s.signal_type)?];
+        Ok(e.q.iter().map(|q| (s.reliability * q + (1.0 - s.reliability) * e.mean).powf(s.weight)).collect())
+    }
+
+    /// The ordered product of the one-day matrices from `from` to `to` (row-major), for a term end.
+    /// Within a bucket the power is taken by squaring.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when `to` is before `from`.
+    pub fn transition(&self, from: NaiveDate, to: NaiveDate, term_end: NaiveDate) -> Result<Vec<f64>> {
+        if to < from {
+            return Err(Error::argument("to", format!("a date on or after {from}"), to));
+        }
+        let k = self.n_regimes();
+        let (mut d, to, t) = (day(from), day(to).min(day(term_end)), day(term_end));
+        let mut acc = linalg::identity(k);
+        while d < to {
+            let b = &self.buckets[self.bucket_for(t - d)];
+            let run_end = to.min(t - b.min_left + 1);
+            acc = linalg::matmul(&acc, &linalg::power_from_cache(&b.powers, (run_end - d) as u64, k), k);
+            d = run_end;
+        }
+        Ok(acc)
+    }
+
+    /// The filtered regime distribution and log-likelihood of a case's signals up to `as_of`.
+    ///
+    /// # Errors
+    /// [`Error::UnknownSignalType`] for a signal type the model does not know.
+    pub fn filter(&self, case: &Case, as_of: NaiveDate) -> Result<(Vec<f64>, f64)> {
+        let obs = to_obs(self, case.signals_until(as_of))?;
+        let (st, _) = run(self, day(case.start), day(case.term_end), &obs, day(as_of));
+        let ll = st.loglik();
+        Ok((st.alpha, ll))
+    }
+
+    /// Forecast a case's outcomes by its term end with the signals dated on or before `as_of`. After the term
+    /// end this is the resolved distribution at the term end; before the start, the prior's forecast.
+    ///
+    /// # Errors
+    /// [`Error::UnknownSignalType`] for a signal type the model does not know.
+    pub fn forecast(&self, case: &Case, as_of: NaiveDate) -> Result<Forecast> {
+        let obs = to_obs(self, case.signals_until(as_of))?;
+        let t = day(case.term_end);
+        let (st, used) = run(self, day(case.start), t, &obs, day(as_of).max(day(case.start)));
+        let probabilities = st.outcome_probabilities(self, t);
+        Ok(Forecast {
+            case: case.id.clone(),
+            as_of,
+            term_end: case.term_end,
+            outcomes: self.outcomes.clone(),
+            probabilities,
+            regimes: self.regimes.clone(),
+            regime_probabilities: st.alpha.clone(),
+            log_likelihood: st.loglik(),
+            signals_used: used,
+            intervals: None,
+        })
+    }
+
+    /// Outcome probabilities for every day (or every signal date) from `from` to `to`, each forecast with only
+    /// the signals dated up to that day. Days after the term end carry the resolved distribution.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when `to` is before `from`; [`Error::UnknownSignalType`].
+    pub fn trajectory(
+        &self,
+        case: &Case,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        resolution: Resolution,
+    ) -> Result<Trajectory> {
+        let from = from.unwrap_or(case.start).max(case.start);
+        let to = to.unwrap_or(case.term_end);
+        if to < from {
+            return Err(Error::argument("to", format!("a date on or after {from}"), to));
+        }
+        let obs = to_obs(self, case.signals_until(to))?;
+        let (start, t) = (day(case.start), day(case.term_end));
+        let backward = self.outcome_maps(start, t);
+        let mut st = FilterState::new(self, start);
+        let mut next = 0;
+        let mut points = Vec::new();
+        let mut last = Vec::new();
+        for d in start..=day(to) {
+            st.propagate(self, d, t);
+            let mut types = Vec::new();
+            while next < obs.len() && obs[next].day == d {
+                st.observe(self, &obs[next]);
+                types.push(case.signals()[next].signal_type.clone());
+                next += 1;
+            }
+            if d < day(from) {
+                continue;
+            }
+            let emit = match resolution {
+                Resolution::Daily => true,
+                Resolution::SignalDates => d == day(from) || !types.is_empty(),
+            };
+            if !emit {
+                continue;
+            }
+            let probs = if d <= t {
+                let b = &backward[(d - start) as usize];
+                let m = self.n_outcomes();
+                let mut p = vec![0.0; m];
+                for (j, a) in st.alpha.iter().enumerate() {
+                    for o in 0..m {
+                        p[o] += a * b[j * m + o];
+                    }
+                }
+                let s: f64 = p.iter().sum();
+                p.iter().map(|x| x / s).collect()
+            } else {
+                if last.is_empty() {
+                    last = map_outcomes(self, &st.alpha);
+                }
+                last.clone()
+            };
+            points.push(TrajectoryPoint {
+                date: date_of(d),
+                probabilities: probs,
+                regime_probabilities: st.alpha.clone(),
+                signals_used: next,
+                signal_types: types,
+            });
+        }
+        Ok(Trajectory {
+            case: case.id.clone(),
+            term_end: case.term_end,
+            outcomes: self.outcomes.clone(),
+            regimes: self.regimes.clone(),
+            points,
+        })
+    }
+
+    /// For each day `d` in `start..=t`, the row-major `k x m` matrix `B_d = P^(t - d) · M`, where `M` maps
+    /// regimes to outcomes; computed backwards one day at a time.
+    pub(crate) fn outcome_maps(&self, start: i64, t: i64) -> Vec<Vec<f64>> {
+        let (k, m) = (self.n_regimes(), self.n_outcomes());
+        let n = (t - start + 1).max(1) as usize;
+        let mut out = vec![Vec::new(); n];
+        let mut b = vec![0.0; k * m];
+        for j in 0..k {
+            b[j * m + self.outcome_of[j]] = 1.0;
+        }
+        out[n - 1] = b.clone();
+        for d in (start..t).rev() {
+            let p = &self.buckets[self.bucket_for(t - d)].matrix;
+            let mut nb = vec![0.0; k * m];
+            for i in 0..k {
+                for l in 0..k {
+                    let pil = p[i * k + l];
+                    if pil == 0.0 {
+                        continue;
+                    }
+                    for o in 0..m {
+                        nb[i * m + o] += pil * b[l * m + o];
+                    }
+                }
+            }
+            b = nb;
+            out[(d - start) as usize] = b.clone();
+        }
+        out
+    }
+}

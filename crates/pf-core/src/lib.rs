@@ -1,0 +1,40 @@
+//! # pf-core: the pressure_forecast engine
+//!
+//! Turns a stream of dated political signals into Bayesian probabilities of how a coercive-diplomacy
+//! campaign ends by the sender leader's term end: a deal, a stalemate, or the target waiting out the term.
+//!
+//! The target's posture is a hidden Markov chain over regimes whose one-day transition matrix depends on the
+//! days left to the term end; signals are noisy, weighted observations of the regime. The engine filters,
+//! forecasts, draws parameter uncertainty, explains forecasts, learns from finished episodes and scores itself
+//! on history. It knows nothing of Python or gRPC: the adapters convert at the edge.
+//!
+//! # Examples
+//! ```
+//! use chrono::NaiveDate;
+//! use pf_core::{Case, Model, Signal};
+//!
+//! let model = Model::default_model();
+//! let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+//! let mut case = Case::new("usa-prk", "USA", "PRK", d("2017-01-20"), d("2021-01-20")).unwrap();
+//! case.append([Signal::new("summit_held", d("2018-06-12")).with_id("singapore")], &model).unwrap();
+//! let f = model.forecast(&case, d("2018-10-31")).unwrap();
+//! assert!((f.probabilities.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+//! ```
+
+pub mod case;
+pub mod error;
+pub mod inference;
+mod linalg;
+pub mod model;
+pub mod progress;
+pub mod signal;
+pub mod uncertainty;
+pub mod vocab;
+
+pub use case::{AppendReport, Case, Episode, V1, Vocabulary};
+pub use error::{Error, Result};
+pub use inference::{Forecast, Resolution, Trajectory, TrajectoryPoint};
+pub use model::{Model, ModelSpec, Provenance};
+pub use progress::{CancelFlag, Progress, Silent};
+pub use signal::Signal;
+pub use uncertainty::{DrawOptions, Interval, Intervals};

@@ -1,0 +1,120 @@
+//! Small dense linear algebra on row-major `k x k` matrices (k is the number of regimes, typically 2 to 8).
+
+/// `c = a b` for row-major `k x k` matrices.
+pub(crate) fn matmul(a: &[f64], b: &[f64], k: usize) -> Vec<f64> {
+    let mut c = vec![0.0; k * k];
+    for i in 0..k {
+        for l in 0..k {
+            let ail = a[i * k + l];
+            if ail == 0.0 {
+                continue;
+            }
+            for j in 0..k {
+                c[i * k + j] += ail * b[l * k + j];
+            }
+        }
+    }
+    c
+}
+
+/// The identity matrix.
+pub(crate) fn identity(k: usize) -> Vec<f64> {
+    let mut m = vec![0.0; k * k];
+    for i in 0..k {
+        m[i * k + i] = 1.0;
+    }
+    m
+}
+
+/// `[m, m^2, m^4, ..., m^(2^(levels-1))]` by repeated squaring.
+pub(crate) fn binary_powers(m: &[f64], k: usize, levels: usize) -> Vec<Vec<f64>> {
+    let mut out = Vec::with_capacity(levels);
+    out.push(m.to_vec());
+    for i in 1..levels {
+        let prev = &out[i - 1];
+        let sq = matmul(prev, prev, k);
+        out.push(sq);
+    }
+    out
+}
+
+/// `out = v m` (row vector times matrix).
+#[inline]
+pub(crate) fn vecmat(v: &[f64], m: &[f64], out: &mut [f64], k: usize) {
+    out[..k].fill(0.0);
+    for i in 0..k {
+        let vi = v[i];
+        if vi == 0.0 {
+            continue;
+        }
+        let row = &m[i * k..(i + 1) * k];
+        for j in 0..k {
+            out[j] += vi * row[j];
+        }
+    }
+}
+
+/// `m^n` by exponentiation by squaring, from the cached binary powers of `m`.
+pub(crate) fn power_from_cache(powers: &[Vec<f64>], n: u64, k: usize) -> Vec<f64> {
+    let mut acc = identity(k);
+    let levels = powers.len();
+    let top = 1u64 << (levels - 1);
+    let mut rest = n;
+    while rest >= top << 1 {
+        acc = matmul(&acc, &powers[levels - 1], k);
+        rest -= top;
+    }
+    for (i, p) in powers.iter().enumerate() {
+        if rest >> i & 1 == 1 {
+            acc = matmul(&acc, p, k);
+        }
+    }
+    acc
+}
+
+/// `v <- v m^n` using the cached binary powers of `m`; `tmp` is scratch of length `k`.
+#[inline]
+pub(crate) fn apply_power(v: &mut [f64], tmp: &mut [f64], powers: &[Vec<f64>], n: u64, k: usize) {
+    let levels = powers.len();
+    let top = 1u64 << (levels - 1);
+    let mut rest = n;
+    while rest >= top << 1 {
+        vecmat(v, &powers[levels - 1], tmp, k);
+        v[..k].copy_from_slice(&tmp[..k]);
+        rest -= top;
+    }
+    let mut i = 0;
+    while rest != 0 {
+        if rest & 1 == 1 {
+            vecmat(v, &powers[i], tmp, k);
+            v[..k].copy_from_slice(&tmp[..k]);
+        }
+        rest >>= 1;
+        i += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn power_matches_repeated_product() {
+        let m = vec![0.9, 0.1, 0.3, 0.7];
+        let powers = binary_powers(&m, 2, 8);
+        let mut naive = identity(2);
+        for n in 0..600u64 {
+            let fast = power_from_cache(&powers, n, 2);
+            for (a, b) in fast.iter().zip(&naive) {
+                assert!((a - b).abs() < 1e-12, "n={n}");
+            }
+            let mut v = vec![0.25, 0.75];
+            let mut tmp = vec![0.0; 2];
+            apply_power(&mut v, &mut tmp, &powers, n, 2);
+            let mut w = vec![0.0; 2];
+            vecmat(&[0.25, 0.75], &naive, &mut w, 2);
+            assert!((v[0] - w[0]).abs() < 1e-12 && (v[1] - w[1]).abs() < 1e-12);
+            naive = matmul(&naive, &m, 2);
+        }
+    }
+}

@@ -1,0 +1,594 @@
+//! Models: regimes, outcome mapping, time-bucketed transitions, emissions, prior and their concentrations.
+//!
+//! A [`Model`] is built only through validating constructors ([`Model::from_toml_str`], [`Model::from_spec`]);
+//! its fields are private, so every model in memory satisfies the invariants of MODEL.md.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::linalg;
+use crate::vocab;
+
+/// The model file format version this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Tolerance on probability vectors that must sum to one.
+pub const SUM_TOLERANCE: f64 = 1e-9;
+
+/// Number of cached binary powers `P^(2^i)` per bucket (2^16 days is about 179 years; longer spans loop).
+pub(crate) const POWER_LEVELS: usize = 16;
+
+const DEFAULT_TOML: &str = include_str!("../../../models/maximum_pressure.toml");
+const STATIC_TOML: &str = include_str!("../../../models/static.toml");
+
+/// A value given once for all entries, or once per entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    /// The same value for every entry.
+    One(f64),
+    /// One value per entry.
+    Many(Vec<f64>),
+}
+
+impl OneOrMany {
+    fn expand(&self, n: usize, field: &str) -> Result<Vec<f64>> {
+        let v = match self {
+            OneOrMany::One(x) => vec![*x; n],
+            OneOrMany::Many(v) => {
+                if v.len() != n {
+                    return Err(Error::model(field, format!("{n} values (or one number)"), format!("{} values", v.len())));
+                }
+                v.clone()
+            }
+        };
+        for (i, x) in v.iter().enumerate() {
+            if !(x.is_finite() && *x > 0.0) {
+                return Err(Error::model(format!("{field}[{i}]"), "a finite concentration > 0", x));
+            }
+        }
+        Ok(v)
+    }
+}
+
+/// One regime as written in a model file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegimeSpec {
+    /// The regime's name.
+    pub name: String,
+    /// The outcome if the target is still in this regime at the term end.
+    pub outcome: String,
+    /// What the regime means.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+}
+
+/// The prior over regimes at a case's start, as written in a model file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriorSpec {
+    /// Prior probability of each regime, in regime order; sums to 1.
+    pub probabilities: Vec<f64>,
+    /// Dirichlet concentration (total pseudo-count): `alpha = probabilities * concentration`.
+    pub concentration: f64,
+}
+
+/// One bucket of time left to the term end, with its one-day transition matrix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BucketSpec {
+    /// The bucket's name.
+    pub name: String,
+    /// Smallest number of days left (inclusive) this bucket applies to.
+    pub min_days_left: u32,
+    /// Largest number of days left (inclusive); absent for the open-ended last bucket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_days_left: Option<u32>,
+    /// Row-stochastic one-day transition matrix `P[i][j] = P(regime j tomorrow | regime i today)`.
+    pub matrix: Vec<Vec<f64>>,
+    /// Dirichlet concentration of each row (one number for all rows, or one per row).
+    pub concentration: OneOrMany,
+}
+
+/// The emission of one signal type: `q(j) = P(observed on a day | regime j)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmissionSpec {
+    /// One probability per regime, each in (0, 1].
+    pub q: Vec<f64>,
+    /// Beta concentration of each `q(j)`: `Beta(q c, (1 - q) c)`.
+    pub concentration: OneOrMany,
+    /// What the signal type records (for types the model adds to the vocabulary).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+}
+
+/// Where a fitted model came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Provenance {
+    /// The model the fit started from.
+    #[serde(default)]
+    pub base_model: String,
+    /// Ids of the episodes used.
+    #[serde(default)]
+    pub episodes: Vec<String>,
+    /// EM iterations run.
+    #[serde(default)]
+    pub iterations: u32,
+    /// Log-likelihood of the episodes under the fitted model.
+    #[serde(default)]
+    pub log_likelihood: f64,
+    /// Whether EM reached its tolerance.
+    #[serde(default)]
+    pub converged: bool,
+    /// Free-text note.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+/// A model file, as read from and written to TOML. Validate it with [`Model::from_spec`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    /// Format version; must equal [`FORMAT_VERSION`].
+    pub format_version: u32,
+    /// The model's name.
+    pub name: String,
+    /// What the model is.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// Outcome names, in order (at least two).
+    pub outcomes: Vec<String>,
+    /// Regimes, in order, with the outcome each maps to.
+    pub regimes: Vec<RegimeSpec>,
+    /// Prior over regimes at a case's start.
+    pub prior: PriorSpec,
+    /// Transition buckets by days left to the term end; together they cover every day from 1 upwards.
+    pub transitions: Vec<BucketSpec>,
+    /// Emission probabilities by signal type; every v1 type must be present.
+    pub emissions: BTreeMap<String, EmissionSpec>,
+    /// Provenance of a fitted model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
+}
+
+/// A validated transition bucket.
+#[derive(Debug, Clone)]
+pub(crate) struct Bucket {
+    pub name: String,
+    pub min_left: i64,
+    pub max_left: Option<i64>,
+    /// Row-major k x k one-day matrix.
+    pub matrix: Vec<f64>,
+    /// Per-row Dirichlet concentration.
+    pub concentration: Vec<f64>,
+    /// `powers[i] = matrix^(2^i)`, row-major.
+    pub powers: Vec<Vec<f64>>,
+}
+
+/// A validated emission.
+#[derive(Debug, Clone)]
+pub(crate) struct Emission {
+    pub name: String,
+    pub q: Vec<f64>,
+    pub concentration: Vec<f64>,
+    /// `mean_k q(k)`, the likelihood of a report from a worthless source.
+    pub mean: f64,
+    pub description: String,
+}
+
+/// A validated model. Cheap to clone; immutable once built.
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub(crate) name: String,
+    pub(crate) description: String,
+    pub(crate) outcomes: Vec<String>,
+    pub(crate) regimes: Vec<String>,
+    pub(crate) regime_descriptions: Vec<String>,
+    pub(crate) outcome_of: Vec<usize>,
+    pub(crate) prior: Vec<f64>,
+    pub(crate) prior_concentration: f64,
+    pub(crate) buckets: Vec<Bucket>,
+    pub(crate) emissions: Vec<Emission>,
+    pub(crate) type_index: HashMap<String, usize>,
+    pub(crate) provenance: Option<Provenance>,
+}
+
+fn check_prob_vector(field: &str, v: &[f64], k: usize, open_zero: bool) -> Result<()> {
+    if v.len() != k {
+        return Err(Error::model(field, format!("{k} probabilities (one per regime)"), format!("{} values", v.len())));
+    }
+    for (i, x) in v.iter().enumerate() {
+        let ok = x.is_finite() && *x <= 1.0 && if open_zero { *x > 0.0 } else { *x >= 0.0 };
+        if !ok {
+            let range = if open_zero { "a probability in (0, 1]" } else { "a probability in [0, 1]" };
+            return Err(Error::model(format!("{field}[{i}]"), range, x));
+        }
+    }
+    Ok(())
+}
+
+fn check_sums_to_one(field: &str, v: &[f64]) -> Result<()> {
+    let s: f64 = v.iter().sum();
+    if (s - 1.0).abs() > SUM_TOLERANCE {
+        return Err(Error::model(field, "probabilities summing to 1 within 1e-9", format!("sum {s}")));
+    }
+    Ok(())
+}
+
+impl Model {
+    /// The embedded default model (`models/maximum_pressure.toml`): four regimes, three outcomes.
+    pub fn default_model() -> Model {
+        Model::from_toml_str(DEFAULT_TOML).expect("the embedded default model is valid")
+    }
+
+    /// The embedded static model (`models/static.toml`): regimes are the outcomes, identity transitions, so the
+    /// forecast is plain Bayes' rule over the outcomes.
+    pub fn static_model() -> Model {
+        Model::from_toml_str(STATIC_TOML).expect("the embedded static model is valid")
+    }
+
+    /// The text of the embedded default model file, comments included.
+    pub fn default_toml() -> &'static str {
+        DEFAULT_TOML
+    }
+
+    /// Parse and validate a model from TOML text.
+    ///
+    /// # Errors
+    /// [`Error::Parse`] on TOML syntax or a missing/mistyped field, [`Error::InvalidModel`] on a constraint.
+    pub fn from_toml_str(text: &str) -> Result<Model> {
+        let spec: ModelSpec = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+            Error::Parse { what: "model file".into(), line, message: e.message().to_string() }
+        })?;
+        Model::from_spec(spec)
+    }
+
+    /// Read and validate a model file.
+    ///
+    /// # Errors
+    /// As [`Model::from_toml_str`], plus [`Error::Io`].
+    pub fn load(path: impl AsRef<Path>) -> Result<Model> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.into(), source })?;
+        Model::from_toml_str(&text).map_err(|e| match e {
+            Error::Parse { line, message, .. } => {
+                Error::Parse { what: format!("model file {}", path.display()), line, message }
+            }
+            other => other,
+        })
+    }
+
+    /// Write the model as a TOML model file.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be written.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        std::fs::write(path, self.to_toml()).map_err(|source| Error::Io { path: path.into(), source })
+    }
+
+    /// The model as TOML text (a valid model file).
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(&self.to_spec()).expect("a model spec always serialises")
+    }
+
+    /// Validate a model spec.
+    ///
+    /// # Errors
+    /// [`Error::InvalidModel`] naming the first offending field and the expected form.
+    pub fn from_spec(spec: ModelSpec) -> Result<Model> {
+        if spec.format_version != FORMAT_VERSION {
+            return Err(Error::model("format_version", format!("{FORMAT_VERSION}"), spec.format_version));
+        }
+        if spec.name.trim().is_empty() {
+            return Err(Error::model("name", "a non-empty name", "\"\""));
+        }
+        if spec.outcomes.len() < 2 {
+            return Err(Error::model("outcomes", "at least two outcomes", format!("{:?}", spec.outcomes)));
+        }
+        let mut seen = HashMap::new();
+        for (i, o) in spec.outcomes.iter().enumerate() {
+            if o.trim().is_empty() || seen.insert(o.clone(), i).is_some() {
+                return Err(Error::model(format!("outcomes[{i}]"), "a unique non-empty name", format!("{o:?}")));
+            }
+        }
+        let k = spec.regimes.len();
+        if k == 0 {
+            return Err(Error::model("regimes", "at least one regime", "none"));
+        }
+        let mut regime_names: HashMap<&str, usize> = HashMap::new();
+        let mut outcome_of = Vec::with_capacity(k);
+        for (i, r) in spec.regimes.iter().enumerate() {
+            if r.name.trim().is_empty() || regime_names.insert(&r.name, i).is_some() {
+                return Err(Error::model(format!("regimes[{i}].name"), "a unique non-empty name", format!("{:?}", r.name)));
+            }
+            match seen.get(&r.outcome) {
+                Some(&o) => outcome_of.push(o),
+                None => {
+                    return Err(Error::model(
+                        format!("regimes[{i}].outcome"),
+                        format!("one of {}", spec.outcomes.join(", ")),
+                        format!("{:?}", r.outcome),
+                    ));
+                }
+            }
+        }
+        // Prior.
+        check_prob_vector("prior.probabilities", &spec.prior.probabilities, k, false)?;
+        check_sums_to_one("prior.probabilities", &spec.prior.probabilities)?;
+        let pc = spec.prior.concentration;
+        if !(pc.is_finite() && pc > 0.0) {
+            return Err(Error::model("prior.concentration", "a finite concentration > 0", pc));
+        }
+        // Buckets: sort by min_days_left, then check they tile [1, inf).
+        if spec.transitions.is_empty() {
+            return Err(Error::model("transitions", "at least one bucket", "none"));
+        }
+        let mut order: Vec<usize> = (0..spec.transitions.len()).collect();
+        order.sort_by_key(|&i| spec.transitions[i].min_days_left);
+        let mut buckets = Vec::with_capacity(order.len());
+        let mut expect_min: Option<i64> = None;
+        for (pos, &bi) in order.iter().enumerate() {
+            let b = &spec.transitions[bi];
+            let f = format!("transitions[{bi}]");
+            let min = i64::from(b.min_days_left);
+            match expect_min {
+                None if min > 1 => {
+                    return Err(Error::model(format!("{f}.min_days_left"), "buckets covering every day left from 1 upwards (lowest min_days_left 0 or 1)", min));
+                }
+                Some(e) if e != min => {
+                    return Err(Error::model(format!("{f}.min_days_left"), format!("{e} (buckets must be contiguous, without gaps or overlaps)"), min));
+                }
+                _ => {}
+            }
+            let last = pos + 1 == order.len();
+            match (b.max_days_left, last) {
+                (Some(m), false) => {
+                    if i64::from(m) < min {
+                        return Err(Error::model(format!("{f}.max_days_left"), format!("a number >= min_days_left ({min})"), m));
+                    }
+                    expect_min = Some(i64::from(m) + 1);
+                }
+                (None, false) => {
+                    return Err(Error::model(format!("{f}.max_days_left"), "a bound (only the last bucket is open-ended)", "none"));
+                }
+                (Some(m), true) => {
+                    return Err(Error::model(format!("{f}.max_days_left"), "no bound on the last bucket (it must cover every day beyond)", m));
+                }
+                (None, true) => {}
+            }
+            if b.matrix.len() != k {
+                return Err(Error::model(format!("{f}.matrix"), format!("{k} rows (one per regime)"), format!("{} rows", b.matrix.len())));
+            }
+            let mut flat = Vec::with_capacity(k * k);
+            for (r, row) in b.matrix.iter().enumerate() {
+                check_prob_vector(&format!("{f}.matrix[{r}]"), row, k, false)?;
+                check_sums_to_one(&format!("{f}.matrix[{r}]"), row)?;
+                flat.extend_from_slice(row);
+            }
+            let concentration = b.concentration.expand(k, &format!("{f}.concentration"))?;
+            buckets.push(Bucket {
+                name: b.name.clone(),
+                min_left: min,
+                max_left: b.max_days_left.map(i64::from),
+                powers: linalg::binary_powers(&flat, k, POWER_LEVELS),
+                matrix: flat,
+                concentration,
+            });
+        }
+        // Emissions: every v1 type present.
+        for t in vocab::signal_types_v1() {
+            if !spec.emissions.contains_key(t) {
+                return Err(Error::model(format!("emissions.{t}"), "an emission for every signal type of vocabulary v1", "missing"));
+            }
+        }
+        let mut emissions = Vec::with_capacity(spec.emissions.len());
+        let mut type_index = HashMap::new();
+        // Vocabulary order first, then the model's own types in name order.
+        let mut names: Vec<&String> = Vec::new();
+        for t in vocab::signal_types_v1() {
+            names.push(spec.emissions.get_key_value(t).expect("checked above").0);
+        }
+        for n in spec.emissions.keys() {
+            if vocab::describe_v1(n).is_none() {
+                if n.trim().is_empty() || n.chars().any(char::is_whitespace) {
+                    return Err(Error::model(format!("emissions.{n:?}"), "a signal type name without spaces", format!("{n:?}")));
+                }
+                names.push(n);
+            }
+        }
+        for name in names {
+            let e = &spec.emissions[name];
+            let f = format!("emissions.{name}");
+            check_prob_vector(&format!("{f}.q"), &e.q, k, true)?;
+            let concentration = e.concentration.expand(k, &format!("{f}.concentration"))?;
+            type_index.insert(name.clone(), emissions.len());
+            let description = if e.description.is_empty() {
+                vocab::describe_v1(name).unwrap_or_default().to_owned()
+            } else {
+                e.description.clone()
+            };
+            emissions.push(Emission {
+                name: name.clone(),
+                mean: e.q.iter().sum::<f64>() / k as f64,
+                q: e.q.clone(),
+                concentration,
+                description,
+            });
+        }
+        Ok(Model {
+            name: spec.name,
+            description: spec.description,
+            outcomes: spec.outcomes,
+            regimes: spec.regimes.iter().map(|r| r.name.clone()).collect(),
+            regime_descriptions: spec.regimes.iter().map(|r| r.description.clone()).collect(),
+            outcome_of,
+            prior: spec.prior.probabilities,
+            prior_concentration: pc,
+            buckets,
+            emissions,
+            type_index,
+            provenance: spec.provenance,
+        })
+    }
+
+    /// The model as a spec (the content of a model file).
+    pub fn to_spec(&self) -> ModelSpec {
+        let k = self.regimes.len();
+        let many_or_one = |v: &[f64]| {
+            if v.iter().all(|x| *x == v[0]) { OneOrMany::One(v[0]) } else { OneOrMany::Many(v.to_vec()) }
+        };
+        ModelSpec {
+            format_version: FORMAT_VERSION,
+            name: self.name.clone(),
+            description: self.description.clone(),
+            outcomes: self.outcomes.clone(),
+            regimes: (0..k)
+                .map(|i| RegimeSpec {
+                    name: self.regimes[i].clone(),
+                    outcome: self.outcomes[self.outcome_of[i]].clone(),
+                    description: self.regime_descriptions[i].clone(),
+                })
+                .collect(),
+            prior: PriorSpec { probabilities: self.prior.clone(), concentration: self.prior_concentration },
+            transitions: self
+                .buckets
+                .iter()
+                .map(|b| BucketSpec {
+                    name: b.name.clone(),
+                    min_days_left: b.min_left as u32,
+                    max_days_left: b.max_left.map(|m| m as u32),
+                    matrix: b.matrix.chunks(k).map(<[f64]>::to_vec).collect(),
+                    concentration: many_or_one(&b.concentration),
+                })
+                .collect(),
+            emissions: self
+                .emissions
+                .iter()
+                .map(|e| {
+                    let description = if vocab::describe_v1(&e.name).is_some() { String::new() } else { e.description.clone() };
+                    (e.name.clone(), EmissionSpec { q: e.q.clone(), concentration: many_or_one(&e.concentration), description })
+                })
+                .collect(),
+            provenance: self.provenance.clone(),
+        }
+    }
+
+    /// The model's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// What the model is.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+    /// Outcome names, in order.
+    pub fn outcomes(&self) -> &[String] {
+        &self.outcomes
+    }
+    /// Regime names, in order.
+    pub fn regimes(&self) -> &[String] {
+        &self.regimes
+    }
+    /// The outcome index of each regime.
+    pub fn outcome_of(&self) -> &[usize] {
+        &self.outcome_of
+    }
+    /// Prior over regimes at a case's start.
+    pub fn prior(&self) -> &[f64] {
+        &self.prior
+    }
+    /// Signal type names the model knows, v1 vocabulary first.
+    pub fn signal_types(&self) -> Vec<String> {
+        self.emissions.iter().map(|e| e.name.clone()).collect()
+    }
+    /// Description of a signal type.
+    pub fn describe_signal_type(&self, name: &str) -> Option<&str> {
+        self.type_index.get(name).map(|&i| self.emissions[i].description.as_str())
+    }
+    /// `q_s(j)` for a signal type.
+    pub fn emission(&self, signal_type: &str) -> Option<&[f64]> {
+        self.type_index.get(signal_type).map(|&i| self.emissions[i].q.as_slice())
+    }
+    /// Provenance of a fitted model.
+    pub fn provenance(&self) -> Option<&Provenance> {
+        self.provenance.as_ref()
+    }
+    /// Number of regimes.
+    pub fn n_regimes(&self) -> usize {
+        self.regimes.len()
+    }
+    /// Number of outcomes.
+    pub fn n_outcomes(&self) -> usize {
+        self.outcomes.len()
+    }
+    /// Transition buckets as (name, min days left, max days left, row-major one-day matrix).
+    pub fn buckets(&self) -> Vec<(String, u32, Option<u32>, Vec<f64>)> {
+        self.buckets
+            .iter()
+            .map(|b| (b.name.clone(), b.min_left as u32, b.max_left.map(|m| m as u32), b.matrix.clone()))
+            .collect()
+    }
+
+    /// Index of an outcome by name.
+    ///
+    /// # Errors
+    /// [`Error::UnknownOutcome`] naming the valid outcomes.
+    pub fn outcome_index(&self, name: &str) -> Result<usize> {
+        self.outcomes
+            .iter()
+            .position(|o| o == name)
+            .ok_or_else(|| Error::UnknownOutcome { name: name.to_owned(), valid: self.outcomes.clone() })
+    }
+
+    /// Index of a signal type by name.
+    ///
+    /// # Errors
+    /// [`Error::UnknownSignalType`] naming the valid types.
+    pub fn type_index(&self, name: &str) -> Result<usize> {
+        self.type_index.get(name).copied().ok_or_else(|| Error::UnknownSignalType {
+            name: name.to_owned(),
+            valid: self.signal_types(),
+            line: None,
+        })
+    }
+
+    /// Index of the bucket that holds `days_left` (>= 0).
+    #[inline]
+    pub(crate) fn bucket_for(&self, days_left: i64) -> usize {
+        let mut i = self.buckets.len() - 1;
+        while i > 0 && days_left < self.buckets[i].min_left {
+            i -= 1;
+        }
+        i
+    }
+
+    /// Rebuild the cached powers after parameters were replaced (sampling, fitting).
+    pub(crate) fn refresh(&mut self) {
+        self.refresh_with(POWER_LEVELS);
+    }
+
+    /// As [`Model::refresh`], caching only `levels` binary powers.
+    pub(crate) fn refresh_with(&mut self, levels: usize) {
+        let k = self.regimes.len();
+        for b in &mut self.buckets {
+            b.powers = linalg::binary_powers(&b.matrix, k, levels);
+        }
+        for e in &mut self.emissions {
+            e.mean = e.q.iter().sum::<f64>() / k as f64;
+        }
+    }
+}
+
+impl Default for Model {
+    fn default() -> Self {
+        Model::default_model()
+    }
+}
