@@ -1,0 +1,56 @@
+# pressure_forecast: `make help` lists the targets.
+# Everything a fresh machine needs is installed by these targets (cargo, a Python virtual environment).
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+CARGO ?= cargo
+# The extension is built in its own target dir: maturin and cargo build pyo3 with different settings.
+MATURIN_TARGET := target/maturin
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: help run serve test test-rust test-python venv develop bench lint fmt clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+run: ## the main job: the gRPC service on its embedded store, seeded with the example cases
+	$(CARGO) build --release -p pf-cli
+	./target/release/pressure-forecast serve --seed-examples
+
+forecasts: ## print the forecasts of the example cases
+	$(CARGO) build --release -p pf-cli
+	@for c in data/cases/*.json; do ./target/release/pressure-forecast forecast --case $$c; echo; done
+
+test: test-rust test-python ## every test, Rust and Python
+
+test-rust: ## Rust unit, property and integration tests, doctests, and a bounded benchmark smoke run
+	$(CARGO) test --workspace --exclude pf-python
+
+$(VENV)/.deps: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --upgrade pip
+	$(VPY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.deps ## create the virtual environment with the Python dependencies
+
+develop: venv ## build the extension into the virtual environment (maturin develop)
+	CARGO_TARGET_DIR=$(MATURIN_TARGET) $(VENV)/bin/maturin develop --release --quiet
+
+test-python: develop ## pytest (includes the hmmlearn/numpy references, the gRPC client and the notebook)
+	$(VENV)/bin/python -m pytest tests -q
+
+bench: ## criterion benchmarks and the scripted comparisons
+	$(CARGO) bench -p pf-core
+
+lint: ## clippy and rustfmt
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt: ## format the Rust code
+	$(CARGO) fmt --all
+
+clean: ## remove build outputs and the virtual environment
+	rm -rf target $(VENV)
