@@ -1,1 +1,412 @@
-fn main() {}
+//! `pressure-forecast`: forecasts, explanations, learning and backtests from the command line, and the gRPC
+//! service. Thin: every number comes from `pf-core`.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
+use pf_core::backtest::{BacktestOptions, backtest};
+use pf_core::learn::{FitOptions, fit};
+use pf_core::{Case, DrawOptions, Episode, Model, Progress, Resolution, Signal, WhatIf};
+
+mod table;
+
+/// Bayesian forecasts of how a coercive-diplomacy campaign ends: deal, stalemate or the target waiting out
+/// the sender's term.
+#[derive(Parser, Debug)]
+#[command(name = "pressure-forecast", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Forecast a case's outcomes by its term end.
+    Forecast(ForecastArgs),
+    /// Outcome probabilities for every day (or every signal date).
+    Trajectory(TrajectoryArgs),
+    /// What moved the forecast: each signal's contribution, in date order (and drop-one).
+    Explain(ExplainArgs),
+    /// The forecast with hypothetical signals or another term end (the case is not changed).
+    WhatIf(WhatIfArgs),
+    /// Signal types ranked by how much observing them next would move the forecast.
+    Value(CaseArgs),
+    /// Fit a model to finished episodes (expected-count EM) and write it as a model file.
+    Fit(FitArgs),
+    /// Replay episodes day by day and score the forecasts against what happened.
+    Backtest(BacktestArgs),
+    /// Print a model file (the embedded default unless --model is given).
+    Model(ModelArgs),
+}
+
+#[derive(Args, Debug)]
+struct CaseArgs {
+    /// Case file (JSON: id, sender, target, start, term_end, signals).
+    #[arg(long)]
+    case: PathBuf,
+    /// Model file (TOML); the embedded default model when absent.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Use only signals dated on or before this day (YYYY-MM-DD); default today. After the term end the
+    /// forecast is the resolved distribution at the term end.
+    #[arg(long, value_parser = parse_date)]
+    as_of: Option<NaiveDate>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+struct ForecastArgs {
+    #[command(flatten)]
+    case: CaseArgs,
+    /// Parameter draws for credible intervals (0: none).
+    #[arg(long, default_value_t = 0)]
+    draws: usize,
+    /// Seed of the draws.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Credible interval level (repeatable).
+    #[arg(long = "level", default_values_t = vec![0.9])]
+    levels: Vec<f64>,
+}
+
+#[derive(Args, Debug)]
+struct TrajectoryArgs {
+    /// Case file.
+    #[arg(long)]
+    case: PathBuf,
+    /// Model file; the embedded default when absent.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// First day (default: the case's start).
+    #[arg(long, value_parser = parse_date)]
+    from: Option<NaiveDate>,
+    /// Last day (default: the term end).
+    #[arg(long, value_parser = parse_date)]
+    to: Option<NaiveDate>,
+    /// Report only the start and the days with signals.
+    #[arg(long)]
+    signal_dates: bool,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+struct ExplainArgs {
+    #[command(flatten)]
+    case: CaseArgs,
+    /// Also show the forecast with each signal removed.
+    #[arg(long)]
+    drop_one: bool,
+}
+
+#[derive(Args, Debug)]
+struct WhatIfArgs {
+    #[command(flatten)]
+    case: CaseArgs,
+    /// A hypothetical signal TYPE@DATE or TYPE@DATE@RELIABILITY (repeatable).
+    #[arg(long = "signal")]
+    signals: Vec<String>,
+    /// A file of hypothetical signals (JSON Lines or CSV).
+    #[arg(long)]
+    signals_file: Option<PathBuf>,
+    /// Another term end.
+    #[arg(long, value_parser = parse_date)]
+    term_end: Option<NaiveDate>,
+}
+
+#[derive(Args, Debug)]
+struct FitArgs {
+    /// Episodes file (JSON array, one object, or JSON Lines).
+    #[arg(long)]
+    episodes: PathBuf,
+    /// Starting model (its numbers are the prior pseudo-counts); the embedded default when absent.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Where to write the fitted model file.
+    #[arg(long, short)]
+    output: PathBuf,
+    /// Stop when the penalised log-likelihood improves by less than this.
+    #[arg(long, default_value_t = 1e-6)]
+    tolerance: f64,
+    /// Maximum EM iterations.
+    #[arg(long, default_value_t = 200)]
+    max_iterations: u32,
+    /// Print a JSON summary.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+struct BacktestArgs {
+    /// Episodes file (JSON array, one object, or JSON Lines). Extra fields are ignored.
+    #[arg(long)]
+    episodes: PathBuf,
+    /// Model file; the embedded default when absent.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Leave-one-out cross-validation of `fit`.
+    #[arg(long)]
+    loo: bool,
+    /// Reliability bins.
+    #[arg(long, default_value_t = 10)]
+    bins: usize,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+struct ModelArgs {
+    /// Model file; the embedded default when absent.
+    #[arg(long)]
+    model: Option<PathBuf>,
+}
+
+fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("expected a date YYYY-MM-DD, found {s:?}"))
+}
+
+fn load_model(path: Option<&Path>) -> Result<Model> {
+    match path {
+        Some(p) => Model::load(p).with_context(|| format!("loading model {}", p.display())),
+        None => Ok(Model::default_model()),
+    }
+}
+
+fn load_case(path: &Path, model: &Model) -> Result<Case> {
+    Case::load(path, model).with_context(|| format!("loading case {}", path.display()))
+}
+
+fn today() -> NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+/// A terminal progress bar (hidden when stderr is not a terminal).
+struct Bar(indicatif::ProgressBar);
+
+impl Bar {
+    fn new() -> Bar {
+        let pb = if std::io::stderr().is_terminal() {
+            indicatif::ProgressBar::new(0)
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        pb.set_style(
+            indicatif::ProgressStyle::with_template("{msg:>14} [{bar:40}] {pos}/{len} ({elapsed})")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        Bar(pb)
+    }
+}
+
+impl Progress for Bar {
+    fn start(&self, total: u64, what: &str) {
+        self.0.set_length(total);
+        self.0.set_position(0);
+        self.0.set_message(what.to_owned());
+    }
+    fn advance(&self, n: u64) {
+        self.0.inc(n);
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+fn print_json(v: &serde_json::Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).expect("JSON values serialise")
+    );
+}
+
+fn parse_hypothetical(spec: &str) -> Result<Signal> {
+    let parts: Vec<&str> = spec.split('@').collect();
+    if parts.len() < 2 || parts.len() > 3 {
+        bail!("--signal {spec:?}: expected TYPE@YYYY-MM-DD or TYPE@YYYY-MM-DD@RELIABILITY");
+    }
+    let date = parse_date(parts[1]).map_err(|e| anyhow::anyhow!("--signal {spec:?}: {e}"))?;
+    let mut s = Signal::new(parts[0], date)
+        .with_id(format!("what-if-{}", spec))
+        .with_source("what-if");
+    if let Some(r) = parts.get(2) {
+        let r: f64 = r
+            .parse()
+            .with_context(|| format!("--signal {spec:?}: reliability must be a number in [0, 1]"))?;
+        s = s.with_reliability(r)?;
+    }
+    Ok(s)
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Forecast(a) => {
+            let model = load_model(a.case.model.as_deref())?;
+            let case = load_case(&a.case.case, &model)?;
+            let as_of = a.case.as_of.unwrap_or_else(today);
+            let f = if a.draws > 0 {
+                let opts = DrawOptions {
+                    draws: a.draws,
+                    seed: a.seed,
+                    levels: a.levels,
+                };
+                model.forecast_with_intervals(&case, as_of, &opts, &Bar::new())?
+            } else {
+                model.forecast(&case, as_of)?
+            };
+            if a.case.json {
+                print_json(&f.to_json());
+            } else {
+                print!("{}", table::forecast(&case, &f));
+            }
+        }
+        Command::Trajectory(a) => {
+            let model = load_model(a.model.as_deref())?;
+            let case = load_case(&a.case, &model)?;
+            let res = if a.signal_dates {
+                Resolution::SignalDates
+            } else {
+                Resolution::Daily
+            };
+            let t = model.trajectory(&case, a.from, a.to, res)?;
+            if a.json {
+                print_json(&t.to_json());
+            } else {
+                print!("{}", table::trajectory(&t));
+            }
+        }
+        Command::Explain(a) => {
+            let model = load_model(a.case.model.as_deref())?;
+            let case = load_case(&a.case.case, &model)?;
+            let as_of = a.case.as_of.unwrap_or_else(today);
+            let at = model.attribution(&case, as_of)?;
+            let drops = if a.drop_one {
+                Some(model.drop_one(&case, as_of)?)
+            } else {
+                None
+            };
+            if a.case.json {
+                let mut v = at.to_json();
+                if let Some(d) = &drops {
+                    v["drop_one"] = serde_json::to_value(d)?;
+                }
+                print_json(&v);
+            } else {
+                print!("{}", table::attribution(&at, drops.as_deref()));
+            }
+        }
+        Command::WhatIf(a) => {
+            let model = load_model(a.case.model.as_deref())?;
+            let case = load_case(&a.case.case, &model)?;
+            let as_of = a.case.as_of.unwrap_or_else(today);
+            let mut signals = a
+                .signals
+                .iter()
+                .map(|s| parse_hypothetical(s))
+                .collect::<Result<Vec<_>>>()?;
+            if let Some(p) = &a.signals_file {
+                signals.extend(pf_core::signal::read_signals_file(p)?);
+            }
+            if signals.is_empty() && a.term_end.is_none() {
+                bail!(
+                    "what-if needs at least one --signal TYPE@DATE, --signals-file FILE or --term-end DATE"
+                );
+            }
+            let r = model.what_if(
+                &case,
+                as_of,
+                &WhatIf {
+                    signals,
+                    term_end: a.term_end,
+                },
+            )?;
+            if a.case.json {
+                print_json(&r.to_json());
+            } else {
+                print!("{}", table::what_if(&r));
+            }
+        }
+        Command::Value(a) => {
+            let model = load_model(a.model.as_deref())?;
+            let case = load_case(&a.case, &model)?;
+            let as_of = a
+                .as_of
+                .unwrap_or_else(today)
+                .min(case.term_end - chrono::Days::new(1));
+            let v = model.value_of_information(&case, as_of)?;
+            if a.json {
+                print_json(&v.to_json());
+            } else {
+                print!("{}", table::value(&v));
+            }
+        }
+        Command::Fit(a) => {
+            let model = load_model(a.model.as_deref())?;
+            let episodes = Episode::load_many(&a.episodes, &model)
+                .with_context(|| format!("loading episodes {}", a.episodes.display()))?;
+            let opts = FitOptions {
+                tolerance: a.tolerance,
+                max_iterations: a.max_iterations,
+                ..FitOptions::default()
+            };
+            let report = fit(&model, &episodes, &opts, &Bar::new())?;
+            report.model.save(&a.output)?;
+            if a.json {
+                print_json(&report.to_json());
+            } else {
+                println!(
+                    "fitted {} on {} episodes: {} iterations ({}), log-likelihood {:.3} -> {:.3}; written to {}",
+                    model.name(),
+                    episodes.len(),
+                    report.iterations,
+                    if report.converged {
+                        "converged"
+                    } else {
+                        "not converged"
+                    },
+                    report.log_likelihood.first().copied().unwrap_or(f64::NAN),
+                    report.log_likelihood.last().copied().unwrap_or(f64::NAN),
+                    a.output.display()
+                );
+            }
+        }
+        Command::Backtest(a) => {
+            let model = load_model(a.model.as_deref())?;
+            let episodes = Episode::load_many(&a.episodes, &model)
+                .with_context(|| format!("loading episodes {}", a.episodes.display()))?;
+            let opts = BacktestOptions {
+                loo: a.loo,
+                bins: a.bins,
+                ..BacktestOptions::default()
+            };
+            let r = backtest(&model, &episodes, &opts, &Bar::new())?;
+            if a.json {
+                print_json(&r.to_json());
+            } else {
+                print!("{}", table::backtest(&r));
+            }
+        }
+        Command::Model(a) => match a.model {
+            Some(p) => print!("{}", load_model(Some(&p))?.to_toml()),
+            None => print!("{}", Model::default_toml()),
+        },
+    }
+    Ok(())
+}
+
+fn main() -> std::process::ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}

@@ -20,20 +20,29 @@ fn main() {
     };
     let nums: Vec<f64> = args.iter().filter_map(|a| a.parse().ok()).collect();
     // TIES v4.1, US main sender, sanctions imposed (data/sanctions/base_rates.json).
-    let target = if nums.len() == 3 { nums } else { vec![0.530, 0.291, 0.179] };
+    let target = if nums.len() == 3 {
+        nums
+    } else {
+        vec![0.530, 0.291, 0.179]
+    };
     let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
     let case = Case::new("prior", "S", "T", d("2017-01-20"), d("2021-01-20")).unwrap();
     let k = model.n_regimes();
-    let start_regimes: Vec<usize> =
-        (0..k).filter(|&i| model.regimes()[i] != "settled").collect();
+    let start_regimes: Vec<usize> = (0..k).filter(|&i| model.regimes()[i] != "settled").collect();
     let mut cols = Vec::new();
     for &i in &start_regimes {
-        let t = model.transition(case.start, case.term_end, case.term_end).unwrap();
+        let t = model
+            .transition(case.start, case.term_end, case.term_end)
+            .unwrap();
         let mut p = vec![0.0; model.n_outcomes()];
         for j in 0..k {
             p[model.outcome_of()[j]] += t[i * k + j];
         }
-        println!("start in {:<10} -> {:?}", model.regimes()[i], p.iter().map(|x| format!("{x:.3}")).collect::<Vec<_>>());
+        println!(
+            "start in {:<10} -> {:?}",
+            model.regimes()[i],
+            p.iter().map(|x| format!("{x:.3}")).collect::<Vec<_>>()
+        );
         cols.push(p);
     }
     // Solve R pi = b with R[o][i] = cols[i][o] (3 x 3, Cramer's rule).
@@ -42,7 +51,11 @@ fn main() {
         m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
             + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
     };
-    let base = [[r(0, 0), r(0, 1), r(0, 2)], [r(1, 0), r(1, 1), r(1, 2)], [r(2, 0), r(2, 1), r(2, 2)]];
+    let base = [
+        [r(0, 0), r(0, 1), r(0, 2)],
+        [r(1, 0), r(1, 1), r(1, 2)],
+        [r(2, 0), r(2, 1), r(2, 2)],
+    ];
     let dt = det3(base);
     let mut pi = vec![0.0; 3];
     for c in 0..3 {
@@ -53,7 +66,14 @@ fn main() {
         pi[c] = det3(m) / dt;
     }
     println!("target base rates {target:?}");
-    println!("exact solution over {:?}: {:?}", start_regimes.iter().map(|&i| &model.regimes()[i]).collect::<Vec<_>>(), pi);
+    println!(
+        "exact solution over {:?}: {:?}",
+        start_regimes
+            .iter()
+            .map(|&i| &model.regimes()[i])
+            .collect::<Vec<_>>(),
+        pi
+    );
     let clipped: Vec<f64> = pi.iter().map(|x| x.max(0.0)).collect();
     let s: f64 = clipped.iter().sum();
     let clipped: Vec<f64> = clipped.iter().map(|x| x / s).collect();
@@ -63,6 +83,12 @@ fn main() {
             implied[o] += w * cols[i][o];
         }
     }
-    println!("prior (clipped to the simplex): {:?}", clipped.iter().map(|x| format!("{x:.3}")).collect::<Vec<_>>());
-    println!("prior-only forecast it implies: {:?}", implied.iter().map(|x| format!("{x:.3}")).collect::<Vec<_>>());
+    println!(
+        "prior (clipped to the simplex): {:?}",
+        clipped.iter().map(|x| format!("{x:.3}")).collect::<Vec<_>>()
+    );
+    println!(
+        "prior-only forecast it implies: {:?}",
+        implied.iter().map(|x| format!("{x:.3}")).collect::<Vec<_>>()
+    );
 }

@@ -92,7 +92,11 @@ fn header_text(obj: &serde_json::Map<String, Value>, name: &str, required: bool)
     match obj.get(name) {
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
         None | Some(Value::Null) if !required => Ok(String::new()),
-        None | Some(Value::Null) => Err(Error::case(name, "a non-empty string", "nothing (the field is missing)")),
+        None | Some(Value::Null) => Err(Error::case(
+            name,
+            "a non-empty string",
+            "nothing (the field is missing)",
+        )),
         Some(other) => Err(Error::case(name, "a non-empty string", other.to_string())),
     }
 }
@@ -129,7 +133,11 @@ impl Case {
             }
         }
         if term_end <= start {
-            return Err(Error::case("term_end", format!("a date after the start {start}"), term_end));
+            return Err(Error::case(
+                "term_end",
+                format!("a date after the start {start}"),
+                term_end,
+            ));
         }
         Ok(c)
     }
@@ -140,7 +148,9 @@ impl Case {
     /// # Errors
     /// [`Error::InvalidCase`] for the header, or the first bad signal.
     pub fn from_json(v: &Value, vocabulary: &impl Vocabulary) -> Result<Case> {
-        let obj = v.as_object().ok_or_else(|| Error::case("case", "a JSON object", "another JSON value"))?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| Error::case("case", "a JSON object", "another JSON value"))?;
         let mut case = Case::new(
             header_text(obj, "id", true)?,
             header_text(obj, "sender", true)?,
@@ -156,7 +166,13 @@ impl Case {
                 .enumerate()
                 .map(|(i, s)| {
                     Signal::from_json(s).map_err(|e| match e {
-                        Error::InvalidSignal { field, expected, found, id, .. } => Error::InvalidSignal {
+                        Error::InvalidSignal {
+                            field,
+                            expected,
+                            found,
+                            id,
+                            ..
+                        } => Error::InvalidSignal {
                             field: format!("signals[{i}].{field}"),
                             expected,
                             found,
@@ -167,7 +183,13 @@ impl Case {
                     })
                 })
                 .collect::<Result<_>>()?,
-            Some(_) => return Err(Error::case("signals", "a list of signal records", "another JSON value")),
+            Some(_) => {
+                return Err(Error::case(
+                    "signals",
+                    "a list of signal records",
+                    "another JSON value",
+                ));
+            }
         };
         case.append(signals, vocabulary)?;
         Ok(case)
@@ -179,7 +201,10 @@ impl Case {
     /// [`Error::Io`], [`Error::Parse`] or the errors of [`Case::from_json`].
     pub fn load(path: impl AsRef<Path>, vocabulary: &impl Vocabulary) -> Result<Case> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.into(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.into(),
+            source,
+        })?;
         let v: Value = serde_json::from_str(&text).map_err(|e| Error::Parse {
             what: format!("case file {}", path.display()),
             line: Some(e.line()),
@@ -200,7 +225,10 @@ impl Case {
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
         let text = serde_json::to_string_pretty(self).expect("a case always serialises");
-        std::fs::write(path, text + "\n").map_err(|source| Error::Io { path: path.into(), source })
+        std::fs::write(path, text + "\n").map_err(|source| Error::Io {
+            path: path.into(),
+            source,
+        })
     }
 
     /// The case's signals in canonical (date) order.
@@ -224,7 +252,10 @@ impl Case {
         if s.date < self.start || s.date > self.term_end {
             return Err(Error::signal(
                 "date",
-                format!("a date within the case's span {} to {}", self.start, self.term_end),
+                format!(
+                    "a date within the case's span {} to {}",
+                    self.start, self.term_end
+                ),
                 s.date,
             )
             .with_id(s.id.as_deref()));
@@ -244,16 +275,29 @@ impl Case {
         signals: impl IntoIterator<Item = Signal>,
         vocabulary: &impl Vocabulary,
     ) -> Result<AppendReport> {
-        let existing: HashMap<&str, &Signal> =
-            self.signals.iter().filter_map(|s| s.id.as_deref().map(|i| (i, s))).collect();
+        let existing: HashMap<&str, &Signal> = self
+            .signals
+            .iter()
+            .filter_map(|s| s.id.as_deref().map(|i| (i, s)))
+            .collect();
         let mut batch_ids: HashMap<String, Signal> = HashMap::new();
         let mut fresh = Vec::new();
         let mut report = AppendReport::default();
         for (i, s) in signals.into_iter().enumerate() {
             self.check_signal(&s, vocabulary).map_err(|e| match e {
-                Error::InvalidSignal { field, expected, found, line, id } if line.is_none() => {
-                    Error::InvalidSignal { field: format!("signals[{i}].{field}"), expected, found, line, id }
-                }
+                Error::InvalidSignal {
+                    field,
+                    expected,
+                    found,
+                    line,
+                    id,
+                } if line.is_none() => Error::InvalidSignal {
+                    field: format!("signals[{i}].{field}"),
+                    expected,
+                    found,
+                    line,
+                    id,
+                },
                 other => other,
             })?;
             if let Some(id) = &s.id {
@@ -263,7 +307,11 @@ impl Case {
                         report.unchanged += 1;
                         continue;
                     }
-                    return Err(Error::DuplicateSignal { id: id.clone(), stored: p.describe(), found: s.describe() });
+                    return Err(Error::DuplicateSignal {
+                        id: id.clone(),
+                        stored: p.describe(),
+                        found: s.describe(),
+                    });
                 }
                 batch_ids.insert(id.clone(), s.clone());
             }
@@ -290,7 +338,11 @@ impl Case {
     /// [`Error::InvalidArgument`] when the term end is not after the start.
     pub fn with_term_end(&self, term_end: NaiveDate) -> Result<Case> {
         if term_end <= self.start {
-            return Err(Error::argument("term_end", format!("a date after the case's start {}", self.start), term_end));
+            return Err(Error::argument(
+                "term_end",
+                format!("a date after the case's start {}", self.start),
+                term_end,
+            ));
         }
         let mut c = self.clone();
         c.term_end = term_end;
@@ -327,8 +379,20 @@ impl Episode {
         let case = Case::from_json(v, vocabulary)?;
         let outcome = match v.get("outcome") {
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
-            Some(other) => return Err(Error::case("outcome", "an outcome name such as deal, stalemate or wait_out", other.to_string())),
-            None => return Err(Error::case("outcome", "an outcome name such as deal, stalemate or wait_out", "nothing (the field is missing)")),
+            Some(other) => {
+                return Err(Error::case(
+                    "outcome",
+                    "an outcome name such as deal, stalemate or wait_out",
+                    other.to_string(),
+                ));
+            }
+            None => {
+                return Err(Error::case(
+                    "outcome",
+                    "an outcome name such as deal, stalemate or wait_out",
+                    "nothing (the field is missing)",
+                ));
+            }
         };
         Ok(Episode { case, outcome })
     }
@@ -341,7 +405,13 @@ impl Episode {
         let values: Vec<Value> = match serde_json::from_str::<Value>(text) {
             Ok(Value::Array(a)) => a,
             Ok(v @ Value::Object(_)) => vec![v],
-            Ok(_) => return Err(Error::Parse { what: "episodes".into(), line: None, message: "expected a JSON array of episode objects".into() }),
+            Ok(_) => {
+                return Err(Error::Parse {
+                    what: "episodes".into(),
+                    line: None,
+                    message: "expected a JSON array of episode objects".into(),
+                });
+            }
             Err(whole) => {
                 let mut out = Vec::new();
                 for (i, line) in text.lines().enumerate() {
@@ -365,10 +435,22 @@ impl Episode {
                 Episode::from_json(v, vocabulary).map_err(|e| {
                     let id = v.get("id").and_then(Value::as_str).unwrap_or("?");
                     match e {
-                        Error::InvalidCase { field, expected, found } => {
-                            Error::InvalidCase { field: format!("episodes[{i}] ({id}).{field}"), expected, found }
-                        }
-                        Error::InvalidSignal { field, expected, found, line, id: sid } => Error::InvalidSignal {
+                        Error::InvalidCase {
+                            field,
+                            expected,
+                            found,
+                        } => Error::InvalidCase {
+                            field: format!("episodes[{i}] ({id}).{field}"),
+                            expected,
+                            found,
+                        },
+                        Error::InvalidSignal {
+                            field,
+                            expected,
+                            found,
+                            line,
+                            id: sid,
+                        } => Error::InvalidSignal {
                             field: format!("episodes[{i}] ({id}).{field}"),
                             expected,
                             found,
@@ -388,7 +470,10 @@ impl Episode {
     /// [`Error::Io`] or the first bad episode.
     pub fn load_many(path: impl AsRef<Path>, vocabulary: &impl Vocabulary) -> Result<Vec<Episode>> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.into(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.into(),
+            source,
+        })?;
         Episode::parse_many(&text, vocabulary)
     }
 }

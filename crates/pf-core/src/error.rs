@@ -44,7 +44,9 @@ pub enum Error {
         line: Option<usize>,
     },
     /// A second signal with an id already in the case but different content.
-    #[error("duplicate signal id `{id}` with different content: expected the same record as the stored one ({stored}), found {found}")]
+    #[error(
+        "duplicate signal id `{id}` with different content: expected the same record as the stored one ({stored}), found {found}"
+    )]
     DuplicateSignal {
         /// The repeated id.
         id: String,
@@ -116,9 +118,17 @@ fn at(line: &Option<usize>, id: &Option<String>) -> String {
 
 impl Error {
     pub(crate) fn model(field: impl Into<String>, expected: impl Into<String>, found: impl ToString) -> Self {
-        Error::InvalidModel { field: field.into(), expected: expected.into(), found: found.to_string() }
+        Error::InvalidModel {
+            field: field.into(),
+            expected: expected.into(),
+            found: found.to_string(),
+        }
     }
-    pub(crate) fn signal(field: impl Into<String>, expected: impl Into<String>, found: impl ToString) -> Self {
+    pub(crate) fn signal(
+        field: impl Into<String>,
+        expected: impl Into<String>,
+        found: impl ToString,
+    ) -> Self {
         Error::InvalidSignal {
             field: field.into(),
             expected: expected.into(),
@@ -128,10 +138,22 @@ impl Error {
         }
     }
     pub(crate) fn case(field: impl Into<String>, expected: impl Into<String>, found: impl ToString) -> Self {
-        Error::InvalidCase { field: field.into(), expected: expected.into(), found: found.to_string() }
+        Error::InvalidCase {
+            field: field.into(),
+            expected: expected.into(),
+            found: found.to_string(),
+        }
     }
-    pub(crate) fn argument(field: impl Into<String>, expected: impl Into<String>, found: impl ToString) -> Self {
-        Error::InvalidArgument { field: field.into(), expected: expected.into(), found: found.to_string() }
+    pub(crate) fn argument(
+        field: impl Into<String>,
+        expected: impl Into<String>,
+        found: impl ToString,
+    ) -> Self {
+        Error::InvalidArgument {
+            field: field.into(),
+            expected: expected.into(),
+            found: found.to_string(),
+        }
     }
 
     /// Attach a file line number to a signal error (no effect on other variants).

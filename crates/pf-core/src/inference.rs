@@ -43,7 +43,14 @@ pub(crate) struct Obs {
 pub(crate) fn to_obs(model: &Model, signals: &[Signal]) -> Result<Vec<Obs>> {
     signals
         .iter()
-        .map(|s| Ok(Obs { day: day(s.date), ty: model.type_index(&s.signal_type)?, rho: s.reliability, w: s.weight }))
+        .map(|s| {
+            Ok(Obs {
+                day: day(s.date),
+                ty: model.type_index(&s.signal_type)?,
+                rho: s.reliability,
+                w: s.weight,
+            })
+        })
         .collect()
 }
 
@@ -204,16 +211,27 @@ pub struct Forecast {
 impl Forecast {
     /// Probability of an outcome by name.
     pub fn probability(&self, outcome: &str) -> Option<f64> {
-        self.outcomes.iter().position(|o| o == outcome).map(|i| self.probabilities[i])
+        self.outcomes
+            .iter()
+            .position(|o| o == outcome)
+            .map(|i| self.probabilities[i])
     }
 
     /// The forecast as JSON: `{case, as_of, term_end, probabilities: {outcome: p}, regimes: {regime: p},
     /// log_likelihood, signals_used, intervals?}`.
     pub fn to_json(&self) -> serde_json::Value {
-        let probs: serde_json::Map<_, _> =
-            self.outcomes.iter().cloned().zip(self.probabilities.iter().map(|p| (*p).into())).collect();
-        let regimes: serde_json::Map<_, _> =
-            self.regimes.iter().cloned().zip(self.regime_probabilities.iter().map(|p| (*p).into())).collect();
+        let probs: serde_json::Map<_, _> = self
+            .outcomes
+            .iter()
+            .cloned()
+            .zip(self.probabilities.iter().map(|p| (*p).into()))
+            .collect();
+        let regimes: serde_json::Map<_, _> = self
+            .regimes
+            .iter()
+            .cloned()
+            .zip(self.regime_probabilities.iter().map(|p| (*p).into()))
+            .collect();
         let mut v = serde_json::json!({
             "case": self.case,
             "as_of": self.as_of.to_string(),
@@ -279,10 +297,18 @@ impl Trajectory {
             .points
             .iter()
             .map(|p| {
-                let probs: serde_json::Map<_, _> =
-                    self.outcomes.iter().cloned().zip(p.probabilities.iter().map(|x| (*x).into())).collect();
-                let regs: serde_json::Map<_, _> =
-                    self.regimes.iter().cloned().zip(p.regime_probabilities.iter().map(|x| (*x).into())).collect();
+                let probs: serde_json::Map<_, _> = self
+                    .outcomes
+                    .iter()
+                    .cloned()
+                    .zip(p.probabilities.iter().map(|x| (*x).into()))
+                    .collect();
+                let regs: serde_json::Map<_, _> = self
+                    .regimes
+                    .iter()
+                    .cloned()
+                    .zip(p.regime_probabilities.iter().map(|x| (*x).into()))
+                    .collect();
                 serde_json::json!({"date": p.date.to_string(), "probabilities": probs, "regimes": regs,
                     "signals_used": p.signals_used, "signal_types": p.signal_types})
             })
@@ -299,7 +325,10 @@ impl Model {
     /// [`Error::UnknownSignalType`] when the model does not know the signal's type.
     pub fn likelihood(&self, s: &Signal) -> Result<Vec<f64>> {
         let e = &self.emissions[self.type_index(&s.signal_type)?];
-        Ok(e.q.iter().map(|q| (s.reliability * q + (1.0 - s.reliability) * e.mean).powf(s.weight)).collect())
+        Ok(e.q
+            .iter()
+            .map(|q| (s.reliability * q + (1.0 - s.reliability) * e.mean).powf(s.weight))
+            .collect())
     }
 
     /// The ordered product of the one-day matrices from `from` to `to` (row-major), for a term end.
@@ -317,7 +346,11 @@ impl Model {
         while d < to {
             let b = &self.buckets[self.bucket_for(t - d)];
             let run_end = to.min(t - b.min_left + 1);
-            acc = linalg::matmul(&acc, &linalg::power_from_cache(&b.powers, (run_end - d) as u64, k), k);
+            acc = linalg::matmul(
+                &acc,
+                &linalg::power_from_cache(&b.powers, (run_end - d) as u64, k),
+                k,
+            );
             d = run_end;
         }
         Ok(acc)

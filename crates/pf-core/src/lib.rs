@@ -21,9 +21,12 @@
 //! assert!((f.probabilities.iter().sum::<f64>() - 1.0).abs() < 1e-12);
 //! ```
 
+pub mod backtest;
 pub mod case;
 pub mod error;
+pub mod explain;
 pub mod inference;
+pub mod learn;
 mod linalg;
 pub mod model;
 pub mod progress;
@@ -31,9 +34,12 @@ pub mod signal;
 pub mod uncertainty;
 pub mod vocab;
 
+pub use backtest::{BacktestOptions, BacktestReport, backtest};
 pub use case::{AppendReport, Case, Episode, V1, Vocabulary};
 pub use error::{Error, Result};
+pub use explain::{Attribution, DropOne, SignalValue, ValueOfInformation, WhatIf, WhatIfResult};
 pub use inference::{Forecast, Resolution, Trajectory, TrajectoryPoint};
+pub use learn::{FitOptions, FitReport, fit};
 pub use model::{Model, ModelSpec, Provenance};
 pub use progress::{CancelFlag, Progress, Silent};
 pub use signal::Signal;

@@ -40,14 +40,22 @@ impl OneOrMany {
             OneOrMany::One(x) => vec![*x; n],
             OneOrMany::Many(v) => {
                 if v.len() != n {
-                    return Err(Error::model(field, format!("{n} values (or one number)"), format!("{} values", v.len())));
+                    return Err(Error::model(
+                        field,
+                        format!("{n} values (or one number)"),
+                        format!("{} values", v.len()),
+                    ));
                 }
                 v.clone()
             }
         };
         for (i, x) in v.iter().enumerate() {
             if !(x.is_finite() && *x > 0.0) {
-                return Err(Error::model(format!("{field}[{i}]"), "a finite concentration > 0", x));
+                return Err(Error::model(
+                    format!("{field}[{i}]"),
+                    "a finite concentration > 0",
+                    x,
+                ));
             }
         }
         Ok(v)
@@ -201,12 +209,20 @@ pub struct Model {
 
 fn check_prob_vector(field: &str, v: &[f64], k: usize, open_zero: bool) -> Result<()> {
     if v.len() != k {
-        return Err(Error::model(field, format!("{k} probabilities (one per regime)"), format!("{} values", v.len())));
+        return Err(Error::model(
+            field,
+            format!("{k} probabilities (one per regime)"),
+            format!("{} values", v.len()),
+        ));
     }
     for (i, x) in v.iter().enumerate() {
         let ok = x.is_finite() && *x <= 1.0 && if open_zero { *x > 0.0 } else { *x >= 0.0 };
         if !ok {
-            let range = if open_zero { "a probability in (0, 1]" } else { "a probability in [0, 1]" };
+            let range = if open_zero {
+                "a probability in (0, 1]"
+            } else {
+                "a probability in [0, 1]"
+            };
             return Err(Error::model(format!("{field}[{i}]"), range, x));
         }
     }
@@ -216,7 +232,11 @@ fn check_prob_vector(field: &str, v: &[f64], k: usize, open_zero: bool) -> Resul
 fn check_sums_to_one(field: &str, v: &[f64]) -> Result<()> {
     let s: f64 = v.iter().sum();
     if (s - 1.0).abs() > SUM_TOLERANCE {
-        return Err(Error::model(field, "probabilities summing to 1 within 1e-9", format!("sum {s}")));
+        return Err(Error::model(
+            field,
+            "probabilities summing to 1 within 1e-9",
+            format!("sum {s}"),
+        ));
     }
     Ok(())
 }
@@ -244,8 +264,14 @@ impl Model {
     /// [`Error::Parse`] on TOML syntax or a missing/mistyped field, [`Error::InvalidModel`] on a constraint.
     pub fn from_toml_str(text: &str) -> Result<Model> {
         let spec: ModelSpec = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1));
-            Error::Parse { what: "model file".into(), line, message: e.message().to_string() }
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+            Error::Parse {
+                what: "model file".into(),
+                line,
+                message: e.message().to_string(),
+            }
         })?;
         Model::from_spec(spec)
     }
@@ -256,11 +282,16 @@ impl Model {
     /// As [`Model::from_toml_str`], plus [`Error::Io`].
     pub fn load(path: impl AsRef<Path>) -> Result<Model> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.into(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.into(),
+            source,
+        })?;
         Model::from_toml_str(&text).map_err(|e| match e {
-            Error::Parse { line, message, .. } => {
-                Error::Parse { what: format!("model file {}", path.display()), line, message }
-            }
+            Error::Parse { line, message, .. } => Error::Parse {
+                what: format!("model file {}", path.display()),
+                line,
+                message,
+            },
             other => other,
         })
     }
@@ -271,7 +302,10 @@ impl Model {
     /// [`Error::Io`] when the file cannot be written.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        std::fs::write(path, self.to_toml()).map_err(|source| Error::Io { path: path.into(), source })
+        std::fs::write(path, self.to_toml()).map_err(|source| Error::Io {
+            path: path.into(),
+            source,
+        })
     }
 
     /// The model as TOML text (a valid model file).
@@ -285,18 +319,30 @@ impl Model {
     /// [`Error::InvalidModel`] naming the first offending field and the expected form.
     pub fn from_spec(spec: ModelSpec) -> Result<Model> {
         if spec.format_version != FORMAT_VERSION {
-            return Err(Error::model("format_version", format!("{FORMAT_VERSION}"), spec.format_version));
+            return Err(Error::model(
+                "format_version",
+                format!("{FORMAT_VERSION}"),
+                spec.format_version,
+            ));
         }
         if spec.name.trim().is_empty() {
             return Err(Error::model("name", "a non-empty name", "\"\""));
         }
         if spec.outcomes.len() < 2 {
-            return Err(Error::model("outcomes", "at least two outcomes", format!("{:?}", spec.outcomes)));
+            return Err(Error::model(
+                "outcomes",
+                "at least two outcomes",
+                format!("{:?}", spec.outcomes),
+            ));
         }
         let mut seen = HashMap::new();
         for (i, o) in spec.outcomes.iter().enumerate() {
             if o.trim().is_empty() || seen.insert(o.clone(), i).is_some() {
-                return Err(Error::model(format!("outcomes[{i}]"), "a unique non-empty name", format!("{o:?}")));
+                return Err(Error::model(
+                    format!("outcomes[{i}]"),
+                    "a unique non-empty name",
+                    format!("{o:?}"),
+                ));
             }
         }
         let k = spec.regimes.len();
@@ -307,7 +353,11 @@ impl Model {
         let mut outcome_of = Vec::with_capacity(k);
         for (i, r) in spec.regimes.iter().enumerate() {
             if r.name.trim().is_empty() || regime_names.insert(&r.name, i).is_some() {
-                return Err(Error::model(format!("regimes[{i}].name"), "a unique non-empty name", format!("{:?}", r.name)));
+                return Err(Error::model(
+                    format!("regimes[{i}].name"),
+                    "a unique non-empty name",
+                    format!("{:?}", r.name),
+                ));
             }
             match seen.get(&r.outcome) {
                 Some(&o) => outcome_of.push(o),
@@ -325,7 +375,11 @@ impl Model {
         check_sums_to_one("prior.probabilities", &spec.prior.probabilities)?;
         let pc = spec.prior.concentration;
         if !(pc.is_finite() && pc > 0.0) {
-            return Err(Error::model("prior.concentration", "a finite concentration > 0", pc));
+            return Err(Error::model(
+                "prior.concentration",
+                "a finite concentration > 0",
+                pc,
+            ));
         }
         // Buckets: sort by min_days_left, then check they tile [1, inf).
         if spec.transitions.is_empty() {
@@ -341,10 +395,18 @@ impl Model {
             let min = i64::from(b.min_days_left);
             match expect_min {
                 None if min > 1 => {
-                    return Err(Error::model(format!("{f}.min_days_left"), "buckets covering every day left from 1 upwards (lowest min_days_left 0 or 1)", min));
+                    return Err(Error::model(
+                        format!("{f}.min_days_left"),
+                        "buckets covering every day left from 1 upwards (lowest min_days_left 0 or 1)",
+                        min,
+                    ));
                 }
                 Some(e) if e != min => {
-                    return Err(Error::model(format!("{f}.min_days_left"), format!("{e} (buckets must be contiguous, without gaps or overlaps)"), min));
+                    return Err(Error::model(
+                        format!("{f}.min_days_left"),
+                        format!("{e} (buckets must be contiguous, without gaps or overlaps)"),
+                        min,
+                    ));
                 }
                 _ => {}
             }
@@ -352,20 +414,36 @@ impl Model {
             match (b.max_days_left, last) {
                 (Some(m), false) => {
                     if i64::from(m) < min {
-                        return Err(Error::model(format!("{f}.max_days_left"), format!("a number >= min_days_left ({min})"), m));
+                        return Err(Error::model(
+                            format!("{f}.max_days_left"),
+                            format!("a number >= min_days_left ({min})"),
+                            m,
+                        ));
                     }
                     expect_min = Some(i64::from(m) + 1);
                 }
                 (None, false) => {
-                    return Err(Error::model(format!("{f}.max_days_left"), "a bound (only the last bucket is open-ended)", "none"));
+                    return Err(Error::model(
+                        format!("{f}.max_days_left"),
+                        "a bound (only the last bucket is open-ended)",
+                        "none",
+                    ));
                 }
                 (Some(m), true) => {
-                    return Err(Error::model(format!("{f}.max_days_left"), "no bound on the last bucket (it must cover every day beyond)", m));
+                    return Err(Error::model(
+                        format!("{f}.max_days_left"),
+                        "no bound on the last bucket (it must cover every day beyond)",
+                        m,
+                    ));
                 }
                 (None, true) => {}
             }
             if b.matrix.len() != k {
-                return Err(Error::model(format!("{f}.matrix"), format!("{k} rows (one per regime)"), format!("{} rows", b.matrix.len())));
+                return Err(Error::model(
+                    format!("{f}.matrix"),
+                    format!("{k} rows (one per regime)"),
+                    format!("{} rows", b.matrix.len()),
+                ));
             }
             let mut flat = Vec::with_capacity(k * k);
             for (r, row) in b.matrix.iter().enumerate() {
@@ -386,7 +464,11 @@ impl Model {
         // Emissions: every v1 type present.
         for t in vocab::signal_types_v1() {
             if !spec.emissions.contains_key(t) {
-                return Err(Error::model(format!("emissions.{t}"), "an emission for every signal type of vocabulary v1", "missing"));
+                return Err(Error::model(
+                    format!("emissions.{t}"),
+                    "an emission for every signal type of vocabulary v1",
+                    "missing",
+                ));
             }
         }
         let mut emissions = Vec::with_capacity(spec.emissions.len());
@@ -399,7 +481,11 @@ impl Model {
         for n in spec.emissions.keys() {
             if vocab::describe_v1(n).is_none() {
                 if n.trim().is_empty() || n.chars().any(char::is_whitespace) {
-                    return Err(Error::model(format!("emissions.{n:?}"), "a signal type name without spaces", format!("{n:?}")));
+                    return Err(Error::model(
+                        format!("emissions.{n:?}"),
+                        "a signal type name without spaces",
+                        format!("{n:?}"),
+                    ));
                 }
                 names.push(n);
             }
@@ -443,7 +529,11 @@ impl Model {
     pub fn to_spec(&self) -> ModelSpec {
         let k = self.regimes.len();
         let many_or_one = |v: &[f64]| {
-            if v.iter().all(|x| *x == v[0]) { OneOrMany::One(v[0]) } else { OneOrMany::Many(v.to_vec()) }
+            if v.iter().all(|x| *x == v[0]) {
+                OneOrMany::One(v[0])
+            } else {
+                OneOrMany::Many(v.to_vec())
+            }
         };
         ModelSpec {
             format_version: FORMAT_VERSION,
@@ -457,7 +547,10 @@ impl Model {
                     description: self.regime_descriptions[i].clone(),
                 })
                 .collect(),
-            prior: PriorSpec { probabilities: self.prior.clone(), concentration: self.prior_concentration },
+            prior: PriorSpec {
+                probabilities: self.prior.clone(),
+                concentration: self.prior_concentration,
+            },
             transitions: self
                 .buckets
                 .iter()
@@ -473,8 +566,19 @@ impl Model {
                 .emissions
                 .iter()
                 .map(|e| {
-                    let description = if vocab::describe_v1(&e.name).is_some() { String::new() } else { e.description.clone() };
-                    (e.name.clone(), EmissionSpec { q: e.q.clone(), concentration: many_or_one(&e.concentration), description })
+                    let description = if vocab::describe_v1(&e.name).is_some() {
+                        String::new()
+                    } else {
+                        e.description.clone()
+                    };
+                    (
+                        e.name.clone(),
+                        EmissionSpec {
+                            q: e.q.clone(),
+                            concentration: many_or_one(&e.concentration),
+                            description,
+                        },
+                    )
                 })
                 .collect(),
             provenance: self.provenance.clone(),
@@ -511,11 +615,15 @@ impl Model {
     }
     /// Description of a signal type.
     pub fn describe_signal_type(&self, name: &str) -> Option<&str> {
-        self.type_index.get(name).map(|&i| self.emissions[i].description.as_str())
+        self.type_index
+            .get(name)
+            .map(|&i| self.emissions[i].description.as_str())
     }
     /// `q_s(j)` for a signal type.
     pub fn emission(&self, signal_type: &str) -> Option<&[f64]> {
-        self.type_index.get(signal_type).map(|&i| self.emissions[i].q.as_slice())
+        self.type_index
+            .get(signal_type)
+            .map(|&i| self.emissions[i].q.as_slice())
     }
     /// Provenance of a fitted model.
     pub fn provenance(&self) -> Option<&Provenance> {
@@ -533,7 +641,14 @@ impl Model {
     pub fn buckets(&self) -> Vec<(String, u32, Option<u32>, Vec<f64>)> {
         self.buckets
             .iter()
-            .map(|b| (b.name.clone(), b.min_left as u32, b.max_left.map(|m| m as u32), b.matrix.clone()))
+            .map(|b| {
+                (
+                    b.name.clone(),
+                    b.min_left as u32,
+                    b.max_left.map(|m| m as u32),
+                    b.matrix.clone(),
+                )
+            })
             .collect()
     }
 
@@ -545,7 +660,10 @@ impl Model {
         self.outcomes
             .iter()
             .position(|o| o == name)
-            .ok_or_else(|| Error::UnknownOutcome { name: name.to_owned(), valid: self.outcomes.clone() })
+            .ok_or_else(|| Error::UnknownOutcome {
+                name: name.to_owned(),
+                valid: self.outcomes.clone(),
+            })
     }
 
     /// Index of a signal type by name.
@@ -553,11 +671,14 @@ impl Model {
     /// # Errors
     /// [`Error::UnknownSignalType`] naming the valid types.
     pub fn type_index(&self, name: &str) -> Result<usize> {
-        self.type_index.get(name).copied().ok_or_else(|| Error::UnknownSignalType {
-            name: name.to_owned(),
-            valid: self.signal_types(),
-            line: None,
-        })
+        self.type_index
+            .get(name)
+            .copied()
+            .ok_or_else(|| Error::UnknownSignalType {
+                name: name.to_owned(),
+                valid: self.signal_types(),
+                line: None,
+            })
     }
 
     /// Index of the bucket that holds `days_left` (>= 0).

@@ -119,7 +119,11 @@ impl Signal {
         if let Some(i) = &self.id
             && i.trim().is_empty()
         {
-            return Err(Error::signal("id", "a non-empty string (or no id)", "an empty string"));
+            return Err(Error::signal(
+                "id",
+                "a non-empty string (or no id)",
+                "an empty string",
+            ));
         }
         if !(self.reliability.is_finite() && (0.0..=1.0).contains(&self.reliability)) {
             return Err(Error::signal("reliability", "a number in [0, 1]", self.reliability).with_id(id));
@@ -172,14 +176,13 @@ impl Signal {
         let date = parse_date("date", &date_text).map_err(|e| e.with_id(idr))?;
         let reliability = number("reliability", 1.0, "a number in [0, 1]")?;
         let weight = number("weight", 1.0, "a finite number > 0")?;
-        let reports = match obj.get("reports") {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(
-                v.as_u64()
-                    .and_then(|n| u32::try_from(n).ok())
-                    .ok_or_else(|| Error::signal("reports", "a non-negative integer", short(v)).with_id(idr))?,
-            ),
-        };
+        let reports =
+            match obj.get("reports") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(v.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(|| {
+                    Error::signal("reports", "a non-negative integer", short(v)).with_id(idr)
+                })?),
+            };
         let event_ids = match obj.get("event_ids") {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Array(a)) => a
@@ -190,7 +193,9 @@ impl Signal {
                     other => Err(Error::signal("event_ids", "a list of strings", short(other)).with_id(idr)),
                 })
                 .collect::<Result<_>>()?,
-            Some(other) => return Err(Error::signal("event_ids", "a list of strings", short(other)).with_id(idr)),
+            Some(other) => {
+                return Err(Error::signal("event_ids", "a list of strings", short(other)).with_id(idr));
+            }
         };
         let source = text("source", false)?;
         let note = text("note", false)?;
@@ -242,7 +247,11 @@ impl Signal {
 
 fn short(v: &Value) -> String {
     let s = v.to_string();
-    if s.len() > 60 { format!("{}...", &s[..s.floor_char_boundary(57)]) } else { s }
+    if s.len() > 60 {
+        format!("{}...", &s[..s.floor_char_boundary(57)])
+    } else {
+        s
+    }
 }
 
 /// Read signal records from JSON Lines text (one object a line; blank lines and `#` comments skipped).
@@ -253,7 +262,11 @@ pub fn read_jsonl(reader: impl BufRead) -> Result<Vec<Signal>> {
     let mut out = Vec::new();
     for (i, line) in reader.lines().enumerate() {
         let n = i + 1;
-        let line = line.map_err(|e| Error::Parse { what: "signal records".into(), line: Some(n), message: e.to_string() })?;
+        let line = line.map_err(|e| Error::Parse {
+            what: "signal records".into(),
+            line: Some(n),
+            message: e.to_string(),
+        })?;
         let t = line.trim();
         if t.is_empty() || t.starts_with('#') {
             continue;
@@ -274,10 +287,17 @@ pub fn read_jsonl(reader: impl BufRead) -> Result<Vec<Signal>> {
 /// # Errors
 /// The first bad record, with its line number.
 pub fn read_csv(reader: impl std::io::Read) -> Result<Vec<Signal>> {
-    let mut rdr = csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(reader);
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(false)
+        .trim(csv::Trim::All)
+        .from_reader(reader);
     let headers = rdr
         .headers()
-        .map_err(|e| Error::Parse { what: "signal records (CSV)".into(), line: Some(1), message: e.to_string() })?
+        .map_err(|e| Error::Parse {
+            what: "signal records (CSV)".into(),
+            line: Some(1),
+            message: e.to_string(),
+        })?
         .clone();
     for required in ["type", "date"] {
         if !headers.iter().any(|h| h == required) {
@@ -314,9 +334,16 @@ pub fn read_csv(reader: impl std::io::Read) -> Result<Vec<Signal>> {
 /// [`Error::Io`] or the first bad record.
 pub fn read_signals_file(path: impl AsRef<Path>) -> Result<Vec<Signal>> {
     let path = path.as_ref();
-    let f = std::fs::File::open(path).map_err(|source| Error::Io { path: path.into(), source })?;
+    let f = std::fs::File::open(path).map_err(|source| Error::Io {
+        path: path.into(),
+        source,
+    })?;
     let r = std::io::BufReader::new(f);
-    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) { read_csv(r) } else { read_jsonl(r) }
+    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
+        read_csv(r)
+    } else {
+        read_jsonl(r)
+    }
 }
 
 /// Write signals as JSON Lines.

@@ -35,7 +35,11 @@ pub struct DrawOptions {
 
 impl Default for DrawOptions {
     fn default() -> Self {
-        DrawOptions { draws: 1000, seed: 0, levels: vec![0.9] }
+        DrawOptions {
+            draws: 1000,
+            seed: 0,
+            levels: vec![0.9],
+        }
     }
 }
 
@@ -50,7 +54,11 @@ impl DrawOptions {
         }
         for l in &self.levels {
             if !(l.is_finite() && *l > 0.0 && *l < 1.0) {
-                return Err(Error::argument("levels", "interval levels in (0, 1), e.g. 0.9", l));
+                return Err(Error::argument(
+                    "levels",
+                    "interval levels in (0, 1), e.g. 0.9",
+                    l,
+                ));
             }
         }
         Ok(())
@@ -87,7 +95,12 @@ impl Intervals {
     /// JSON: `{draws, seed, mean: {o: x}, sd: {o: x}, intervals: [{level, lower: {o: x}, upper: {o: x}}]}`.
     pub fn to_json(&self, outcomes: &[String]) -> serde_json::Value {
         let map = |v: &[f64]| -> serde_json::Value {
-            outcomes.iter().cloned().zip(v.iter().map(|x| serde_json::Value::from(*x))).collect::<serde_json::Map<_, _>>().into()
+            outcomes
+                .iter()
+                .cloned()
+                .zip(v.iter().map(|x| serde_json::Value::from(*x)))
+                .collect::<serde_json::Map<_, _>>()
+                .into()
         };
         let ivs: Vec<_> = self
             .intervals
@@ -100,7 +113,9 @@ impl Intervals {
 
 fn stream(seed: u64, i: u64) -> Xoshiro256PlusPlus {
     // SplitMix64 of (seed, i): independent, reproducible streams per draw.
-    let mut z = seed ^ i.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(0xD1B5_4A32_D192_ED03);
+    let mut z = seed
+        ^ i.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .wrapping_add(0xD1B5_4A32_D192_ED03);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     Xoshiro256PlusPlus::seed_from_u64(z ^ (z >> 31))
@@ -111,7 +126,11 @@ fn dirichlet(rng: &mut Xoshiro256PlusPlus, p: &[f64], c: f64, out: &mut [f64]) {
     let mut s = 0.0;
     for (o, &pi) in out.iter_mut().zip(p) {
         let a = pi * c;
-        *o = if a > 0.0 { Gamma::new(a, 1.0).expect("shape > 0").sample(rng) } else { 0.0 };
+        *o = if a > 0.0 {
+            Gamma::new(a, 1.0).expect("shape > 0").sample(rng)
+        } else {
+            0.0
+        };
         s += *o;
     }
     if s > 0.0 && s.is_finite() {
@@ -129,7 +148,10 @@ fn beta(rng: &mut Xoshiro256PlusPlus, q: f64, c: f64) -> f64 {
     if b <= 0.0 {
         return q;
     }
-    Beta::new(a, b).expect("shapes > 0").sample(rng).clamp(Q_FLOOR, 1.0)
+    Beta::new(a, b)
+        .expect("shapes > 0")
+        .sample(rng)
+        .clamp(Q_FLOOR, 1.0)
 }
 
 impl Model {
@@ -143,7 +165,12 @@ impl Model {
         for b in &mut m.buckets {
             let orig = b.matrix.clone();
             for i in 0..k {
-                dirichlet(rng, &orig[i * k..(i + 1) * k], b.concentration[i], &mut b.matrix[i * k..(i + 1) * k]);
+                dirichlet(
+                    rng,
+                    &orig[i * k..(i + 1) * k],
+                    b.concentration[i],
+                    &mut b.matrix[i * k..(i + 1) * k],
+                );
             }
         }
         for e in &mut m.emissions {
@@ -189,10 +216,15 @@ impl Model {
         let obs = inference::to_obs(self, case.signals_until(as_of))?;
         let (start, t) = (day(case.start), day(case.term_end));
         let as_of = day(as_of).max(start);
-        self.draw_map(opts, progress, |m| {
-            let (st, _) = inference::run(m, start, t, &obs, as_of);
-            st.outcome_probabilities(m, t)
-        }, (t - start).max(1) as u64)
+        self.draw_map(
+            opts,
+            progress,
+            |m| {
+                let (st, _) = inference::run(m, start, t, &obs, as_of);
+                st.outcome_probabilities(m, t)
+            },
+            (t - start).max(1) as u64,
+        )
     }
 
     /// Run `f` on `opts.draws` parameter sets in parallel, deterministic for a seed.
@@ -220,7 +252,9 @@ impl Model {
             })
             .collect();
         progress.finish();
-        out.into_iter().collect::<Option<Vec<T>>>().ok_or(Error::Interrupted)
+        out.into_iter()
+            .collect::<Option<Vec<T>>>()
+            .ok_or(Error::Interrupted)
     }
 
     /// Forecast with credible intervals from parameter draws.
@@ -272,7 +306,8 @@ pub fn summarise(draws: &[Vec<f64>], opts: &DrawOptions) -> Intervals {
             sd[o] += (d[o] - mean[o]).powi(2);
         }
     }
-    sd.iter_mut().for_each(|x| *x = if n > 1.0 { (*x / (n - 1.0)).sqrt() } else { 0.0 });
+    sd.iter_mut()
+        .for_each(|x| *x = if n > 1.0 { (*x / (n - 1.0)).sqrt() } else { 0.0 });
     cols.iter_mut().for_each(|c| c.sort_by(f64::total_cmp));
     let intervals = opts
         .levels
@@ -283,5 +318,11 @@ pub fn summarise(draws: &[Vec<f64>], opts: &DrawOptions) -> Intervals {
             upper: cols.iter().map(|c| quantile_sorted(c, (1.0 + l) / 2.0)).collect(),
         })
         .collect();
-    Intervals { draws: draws.len(), seed: opts.seed, mean, sd, intervals }
+    Intervals {
+        draws: draws.len(),
+        seed: opts.seed,
+        mean,
+        sd,
+        intervals,
+    }
 }
