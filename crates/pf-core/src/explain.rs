@@ -184,7 +184,7 @@ impl Model {
         Ok(Attribution {
             case: case.id.clone(),
             as_of,
-            outcomes: self.outcomes.clone(),
+            outcomes: self.meta.outcomes.clone(),
             baseline,
             total: before,
             contributions,
@@ -295,7 +295,7 @@ impl Model {
                 let delta: Vec<f64> = f.iter().zip(&current).map(|(a, b)| a - b).collect();
                 let expected_abs_change: Vec<f64> = delta.iter().map(|d| probability * d.abs()).collect();
                 SignalValue {
-                    signal_type: e.name.clone(),
+                    signal_type: self.meta.type_names[ty].clone(),
                     probability,
                     share: 0.0,
                     forecast_if_observed: f,
@@ -317,7 +317,7 @@ impl Model {
         Ok(ValueOfInformation {
             case: case.id.clone(),
             as_of: inference::date_of(at),
-            outcomes: self.outcomes.clone(),
+            outcomes: self.meta.outcomes.clone(),
             current,
             values,
         })

@@ -381,9 +381,9 @@ impl Model {
             case: case.id.clone(),
             as_of,
             term_end: case.term_end,
-            outcomes: self.outcomes.clone(),
+            outcomes: self.meta.outcomes.clone(),
             probabilities,
-            regimes: self.regimes.clone(),
+            regimes: self.meta.regimes.clone(),
             regime_probabilities: st.alpha.clone(),
             log_likelihood: st.loglik(),
             signals_used: used,
@@ -461,8 +461,8 @@ impl Model {
         Ok(Trajectory {
             case: case.id.clone(),
             term_end: case.term_end,
-            outcomes: self.outcomes.clone(),
-            regimes: self.regimes.clone(),
+            outcomes: self.meta.outcomes.clone(),
+            regimes: self.meta.regimes.clone(),
             points,
         })
     }

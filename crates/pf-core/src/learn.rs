@@ -428,10 +428,9 @@ pub fn fit(
     }
     progress.finish();
     // Concentrations of the fitted model: pseudo-counts plus the expected counts under the final parameters.
-    let mut fitted = m_step(model, &counts, opts, prepared.len());
-    fitted.name = format!("{}_fitted", model.name);
-    fitted.provenance = Some(Provenance {
-        base_model: model.name.clone(),
+    let fitted = m_step(model, &counts, opts, prepared.len());
+    let provenance = Some(Provenance {
+        base_model: model.name().to_owned(),
         episodes: episodes.iter().map(|e| e.case.id.clone()).collect(),
         iterations,
         log_likelihood: counts.loglik,
@@ -442,6 +441,7 @@ pub fn fit(
             opts.tolerance
         ),
     });
+    let fitted = fitted.renamed(format!("{}_fitted", model.name()), provenance);
     Ok(FitReport {
         model: fitted,
         log_likelihood: lls,
@@ -507,15 +507,15 @@ pub fn sample_episode(
         let date = start
             .checked_add_days(Days::new((d - s) as u64))
             .expect("date in range");
-        for e in &model.emissions {
+        for (e, name) in model.emissions.iter().zip(&model.meta.type_names) {
             if rng.random::<f64>() < e.q[regime] {
-                signals.push(Signal::new(e.name.clone(), date).with_id(format!("{}-{}", e.name, d - s)));
+                signals.push(Signal::new(name.clone(), date).with_id(format!("{name}-{}", d - s)));
             }
         }
     }
     case.append(signals, model)?;
     Ok(Episode {
         case,
-        outcome: model.outcomes[model.outcome_of[regime]].clone(),
+        outcome: model.meta.outcomes[model.outcome_of[regime]].clone(),
     })
 }

@@ -3,8 +3,11 @@
 //! A [`Model`] is built only through validating constructors ([`Model::from_toml_str`], [`Model::from_spec`]);
 //! its fields are private, so every model in memory satisfies the invariants of MODEL.md.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -168,7 +171,6 @@ pub struct ModelSpec {
 /// A validated transition bucket.
 #[derive(Debug, Clone)]
 pub(crate) struct Bucket {
-    pub name: String,
     pub min_left: i64,
     pub max_left: Option<i64>,
     /// Row-major k x k one-day matrix.
@@ -182,29 +184,36 @@ pub(crate) struct Bucket {
 /// A validated emission.
 #[derive(Debug, Clone)]
 pub(crate) struct Emission {
-    pub name: String,
     pub q: Vec<f64>,
     pub concentration: Vec<f64>,
     /// `mean_k q(k)`, the likelihood of a report from a worthless source.
     pub mean: f64,
+}
+
+/// Names and descriptions: shared between a model and its parameter draws.
+#[derive(Debug, Clone)]
+pub(crate) struct Meta {
+    pub name: String,
     pub description: String,
+    pub outcomes: Vec<String>,
+    pub regimes: Vec<String>,
+    pub regime_descriptions: Vec<String>,
+    pub bucket_names: Vec<String>,
+    pub type_names: Vec<String>,
+    pub type_descriptions: Vec<String>,
+    pub type_index: HashMap<String, usize>,
+    pub provenance: Option<Provenance>,
 }
 
 /// A validated model. Cheap to clone; immutable once built.
 #[derive(Debug, Clone)]
 pub struct Model {
-    pub(crate) name: String,
-    pub(crate) description: String,
-    pub(crate) outcomes: Vec<String>,
-    pub(crate) regimes: Vec<String>,
-    pub(crate) regime_descriptions: Vec<String>,
+    pub(crate) meta: Arc<Meta>,
     pub(crate) outcome_of: Vec<usize>,
     pub(crate) prior: Vec<f64>,
     pub(crate) prior_concentration: f64,
     pub(crate) buckets: Vec<Bucket>,
     pub(crate) emissions: Vec<Emission>,
-    pub(crate) type_index: HashMap<String, usize>,
-    pub(crate) provenance: Option<Provenance>,
 }
 
 fn check_prob_vector(field: &str, v: &[f64], k: usize, open_zero: bool) -> Result<()> {
@@ -335,7 +344,7 @@ impl Model {
                 format!("{:?}", spec.outcomes),
             ));
         }
-        let mut seen = HashMap::new();
+        let mut seen = HashMap::default();
         for (i, o) in spec.outcomes.iter().enumerate() {
             if o.trim().is_empty() || seen.insert(o.clone(), i).is_some() {
                 return Err(Error::model(
@@ -349,7 +358,7 @@ impl Model {
         if k == 0 {
             return Err(Error::model("regimes", "at least one regime", "none"));
         }
-        let mut regime_names: HashMap<&str, usize> = HashMap::new();
+        let mut regime_names: HashMap<&str, usize> = HashMap::default();
         let mut outcome_of = Vec::with_capacity(k);
         for (i, r) in spec.regimes.iter().enumerate() {
             if r.name.trim().is_empty() || regime_names.insert(&r.name, i).is_some() {
@@ -388,6 +397,7 @@ impl Model {
         let mut order: Vec<usize> = (0..spec.transitions.len()).collect();
         order.sort_by_key(|&i| spec.transitions[i].min_days_left);
         let mut buckets = Vec::with_capacity(order.len());
+        let mut bucket_names = Vec::with_capacity(order.len());
         let mut expect_min: Option<i64> = None;
         for (pos, &bi) in order.iter().enumerate() {
             let b = &spec.transitions[bi];
@@ -452,8 +462,8 @@ impl Model {
                 flat.extend_from_slice(row);
             }
             let concentration = b.concentration.expand(k, &format!("{f}.concentration"))?;
+            bucket_names.push(b.name.clone());
             buckets.push(Bucket {
-                name: b.name.clone(),
                 min_left: min,
                 max_left: b.max_days_left.map(i64::from),
                 powers: linalg::binary_powers(&flat, k, POWER_LEVELS),
@@ -472,7 +482,9 @@ impl Model {
             }
         }
         let mut emissions = Vec::with_capacity(spec.emissions.len());
-        let mut type_index = HashMap::new();
+        let mut type_index = HashMap::default();
+        let mut type_names = Vec::new();
+        let mut type_descriptions = Vec::new();
         // Vocabulary order first, then the model's own types in name order.
         let mut names: Vec<&String> = Vec::new();
         for t in vocab::signal_types_v1() {
@@ -501,33 +513,39 @@ impl Model {
             } else {
                 e.description.clone()
             };
+            type_names.push(name.clone());
+            type_descriptions.push(description);
             emissions.push(Emission {
-                name: name.clone(),
                 mean: e.q.iter().sum::<f64>() / k as f64,
                 q: e.q.clone(),
                 concentration,
-                description,
             });
         }
         Ok(Model {
-            name: spec.name,
-            description: spec.description,
-            outcomes: spec.outcomes,
-            regimes: spec.regimes.iter().map(|r| r.name.clone()).collect(),
-            regime_descriptions: spec.regimes.iter().map(|r| r.description.clone()).collect(),
+            meta: Arc::new(Meta {
+                name: spec.name,
+                description: spec.description,
+                outcomes: spec.outcomes,
+                regimes: spec.regimes.iter().map(|r| r.name.clone()).collect(),
+                regime_descriptions: spec.regimes.iter().map(|r| r.description.clone()).collect(),
+                bucket_names,
+                type_names,
+                type_descriptions,
+                type_index,
+                provenance: spec.provenance,
+            }),
             outcome_of,
             prior: spec.prior.probabilities,
             prior_concentration: pc,
             buckets,
             emissions,
-            type_index,
-            provenance: spec.provenance,
         })
     }
 
     /// The model as a spec (the content of a model file).
     pub fn to_spec(&self) -> ModelSpec {
-        let k = self.regimes.len();
+        let meta = &self.meta;
+        let k = meta.regimes.len();
         let many_or_one = |v: &[f64]| {
             if v.iter().all(|x| *x == v[0]) {
                 OneOrMany::One(v[0])
@@ -537,14 +555,14 @@ impl Model {
         };
         ModelSpec {
             format_version: FORMAT_VERSION,
-            name: self.name.clone(),
-            description: self.description.clone(),
-            outcomes: self.outcomes.clone(),
+            name: meta.name.clone(),
+            description: meta.description.clone(),
+            outcomes: meta.outcomes.clone(),
             regimes: (0..k)
                 .map(|i| RegimeSpec {
-                    name: self.regimes[i].clone(),
-                    outcome: self.outcomes[self.outcome_of[i]].clone(),
-                    description: self.regime_descriptions[i].clone(),
+                    name: meta.regimes[i].clone(),
+                    outcome: meta.outcomes[self.outcome_of[i]].clone(),
+                    description: meta.regime_descriptions[i].clone(),
                 })
                 .collect(),
             prior: PriorSpec {
@@ -554,8 +572,9 @@ impl Model {
             transitions: self
                 .buckets
                 .iter()
-                .map(|b| BucketSpec {
-                    name: b.name.clone(),
+                .zip(&meta.bucket_names)
+                .map(|(b, name)| BucketSpec {
+                    name: name.clone(),
                     min_days_left: b.min_left as u32,
                     max_days_left: b.max_left.map(|m| m as u32),
                     matrix: b.matrix.chunks(k).map(<[f64]>::to_vec).collect(),
@@ -565,14 +584,16 @@ impl Model {
             emissions: self
                 .emissions
                 .iter()
-                .map(|e| {
-                    let description = if vocab::describe_v1(&e.name).is_some() {
+                .enumerate()
+                .map(|(i, e)| {
+                    let name = &meta.type_names[i];
+                    let description = if vocab::describe_v1(name).is_some() {
                         String::new()
                     } else {
-                        e.description.clone()
+                        meta.type_descriptions[i].clone()
                     };
                     (
-                        e.name.clone(),
+                        name.clone(),
                         EmissionSpec {
                             q: e.q.clone(),
                             concentration: many_or_one(&e.concentration),
@@ -581,25 +602,25 @@ impl Model {
                     )
                 })
                 .collect(),
-            provenance: self.provenance.clone(),
+            provenance: meta.provenance.clone(),
         }
     }
 
     /// The model's name.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.meta.name
     }
     /// What the model is.
     pub fn description(&self) -> &str {
-        &self.description
+        &self.meta.description
     }
     /// Outcome names, in order.
     pub fn outcomes(&self) -> &[String] {
-        &self.outcomes
+        &self.meta.outcomes
     }
     /// Regime names, in order.
     pub fn regimes(&self) -> &[String] {
-        &self.regimes
+        &self.meta.regimes
     }
     /// The outcome index of each regime.
     pub fn outcome_of(&self) -> &[usize] {
@@ -611,39 +632,49 @@ impl Model {
     }
     /// Signal type names the model knows, v1 vocabulary first.
     pub fn signal_types(&self) -> Vec<String> {
-        self.emissions.iter().map(|e| e.name.clone()).collect()
+        self.meta.type_names.clone()
     }
     /// Description of a signal type.
     pub fn describe_signal_type(&self, name: &str) -> Option<&str> {
-        self.type_index
+        self.meta
+            .type_index
             .get(name)
-            .map(|&i| self.emissions[i].description.as_str())
+            .map(|&i| self.meta.type_descriptions[i].as_str())
     }
     /// `q_s(j)` for a signal type.
     pub fn emission(&self, signal_type: &str) -> Option<&[f64]> {
-        self.type_index
+        self.meta
+            .type_index
             .get(signal_type)
             .map(|&i| self.emissions[i].q.as_slice())
     }
+    /// A copy with another name and provenance (used by `fit`).
+    pub(crate) fn renamed(mut self, name: String, provenance: Option<Provenance>) -> Model {
+        let meta = Arc::make_mut(&mut self.meta);
+        meta.name = name;
+        meta.provenance = provenance;
+        self
+    }
     /// Provenance of a fitted model.
     pub fn provenance(&self) -> Option<&Provenance> {
-        self.provenance.as_ref()
+        self.meta.provenance.as_ref()
     }
     /// Number of regimes.
     pub fn n_regimes(&self) -> usize {
-        self.regimes.len()
+        self.outcome_of.len()
     }
     /// Number of outcomes.
     pub fn n_outcomes(&self) -> usize {
-        self.outcomes.len()
+        self.meta.outcomes.len()
     }
     /// Transition buckets as (name, min days left, max days left, row-major one-day matrix).
     pub fn buckets(&self) -> Vec<(String, u32, Option<u32>, Vec<f64>)> {
         self.buckets
             .iter()
-            .map(|b| {
+            .zip(&self.meta.bucket_names)
+            .map(|(b, name)| {
                 (
-                    b.name.clone(),
+                    name.clone(),
                     b.min_left as u32,
                     b.max_left.map(|m| m as u32),
                     b.matrix.clone(),
@@ -657,12 +688,13 @@ impl Model {
     /// # Errors
     /// [`Error::UnknownOutcome`] naming the valid outcomes.
     pub fn outcome_index(&self, name: &str) -> Result<usize> {
-        self.outcomes
+        self.meta
+            .outcomes
             .iter()
             .position(|o| o == name)
             .ok_or_else(|| Error::UnknownOutcome {
                 name: name.to_owned(),
-                valid: self.outcomes.clone(),
+                valid: self.meta.outcomes.clone(),
             })
     }
 
@@ -671,7 +703,8 @@ impl Model {
     /// # Errors
     /// [`Error::UnknownSignalType`] naming the valid types.
     pub fn type_index(&self, name: &str) -> Result<usize> {
-        self.type_index
+        self.meta
+            .type_index
             .get(name)
             .copied()
             .ok_or_else(|| Error::UnknownSignalType {
@@ -698,7 +731,7 @@ impl Model {
 
     /// As [`Model::refresh`], caching only `levels` binary powers.
     pub(crate) fn refresh_with(&mut self, levels: usize) {
-        let k = self.regimes.len();
+        let k = self.n_regimes();
         for b in &mut self.buckets {
             b.powers = linalg::binary_powers(&b.matrix, k, levels);
         }
