@@ -26,16 +26,25 @@ pub(crate) fn identity(k: usize) -> Vec<f64> {
     m
 }
 
-/// `[m, m^2, m^4, ..., m^(2^(levels-1))]` by repeated squaring.
-pub(crate) fn binary_powers(m: &[f64], k: usize, levels: usize) -> Vec<Vec<f64>> {
-    let mut out = Vec::with_capacity(levels);
-    out.push(m.to_vec());
+/// `[m, m^2, m^4, ..., m^(2^(levels-1))]` by repeated squaring, concatenated (level `i` is
+/// `out[i k² .. (i + 1) k²]`).
+pub(crate) fn binary_powers(m: &[f64], k: usize, levels: usize) -> Vec<f64> {
+    let kk = k * k;
+    let mut out = Vec::with_capacity(levels * kk);
+    out.extend_from_slice(m);
     for i in 1..levels {
-        let prev = &out[i - 1];
-        let sq = matmul(prev, prev, k);
-        out.push(sq);
+        let sq = {
+            let prev = &out[(i - 1) * kk..i * kk];
+            matmul(prev, prev, k)
+        };
+        out.extend_from_slice(&sq);
     }
     out
+}
+
+#[inline]
+fn level(powers: &[f64], i: usize, k: usize) -> &[f64] {
+    &powers[i * k * k..(i + 1) * k * k]
 }
 
 /// `out = v m` (row vector times matrix).
@@ -55,18 +64,18 @@ pub(crate) fn vecmat(v: &[f64], m: &[f64], out: &mut [f64], k: usize) {
 }
 
 /// `m^n` by exponentiation by squaring, from the cached binary powers of `m`.
-pub(crate) fn power_from_cache(powers: &[Vec<f64>], n: u64, k: usize) -> Vec<f64> {
+pub(crate) fn power_from_cache(powers: &[f64], n: u64, k: usize) -> Vec<f64> {
     let mut acc = identity(k);
-    let levels = powers.len();
+    let levels = powers.len() / (k * k);
     let top = 1u64 << (levels - 1);
     let mut rest = n;
     while rest >= top << 1 {
-        acc = matmul(&acc, &powers[levels - 1], k);
+        acc = matmul(&acc, level(powers, levels - 1, k), k);
         rest -= top;
     }
-    for (i, p) in powers.iter().enumerate() {
+    for i in 0..levels {
         if rest >> i & 1 == 1 {
-            acc = matmul(&acc, p, k);
+            acc = matmul(&acc, level(powers, i, k), k);
         }
     }
     acc
@@ -74,19 +83,19 @@ pub(crate) fn power_from_cache(powers: &[Vec<f64>], n: u64, k: usize) -> Vec<f64
 
 /// `v <- v m^n` using the cached binary powers of `m`; `tmp` is scratch of length `k`.
 #[inline]
-pub(crate) fn apply_power(v: &mut [f64], tmp: &mut [f64], powers: &[Vec<f64>], n: u64, k: usize) {
-    let levels = powers.len();
+pub(crate) fn apply_power(v: &mut [f64], tmp: &mut [f64], powers: &[f64], n: u64, k: usize) {
+    let levels = powers.len() / (k * k);
     let top = 1u64 << (levels - 1);
     let mut rest = n;
     while rest >= top << 1 {
-        vecmat(v, &powers[levels - 1], tmp, k);
+        vecmat(v, level(powers, levels - 1, k), tmp, k);
         v[..k].copy_from_slice(&tmp[..k]);
         rest -= top;
     }
     let mut i = 0;
     while rest != 0 {
         if rest & 1 == 1 {
-            vecmat(v, &powers[i], tmp, k);
+            vecmat(v, level(powers, i, k), tmp, k);
             v[..k].copy_from_slice(&tmp[..k]);
         }
         rest >>= 1;

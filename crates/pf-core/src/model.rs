@@ -177,8 +177,8 @@ pub(crate) struct Bucket {
     pub matrix: Vec<f64>,
     /// Per-row Dirichlet concentration.
     pub concentration: Vec<f64>,
-    /// `powers[i] = matrix^(2^i)`, row-major.
-    pub powers: Vec<Vec<f64>>,
+    /// `matrix^(2^i)` for each level `i`, row-major, concatenated.
+    pub powers: Vec<f64>,
 }
 
 /// A validated emission.
@@ -722,6 +722,28 @@ impl Model {
             i -= 1;
         }
         i
+    }
+
+    /// A copy without cached powers (to be rebuilt by [`Model::refresh_with`]); cheaper than a clone.
+    pub(crate) fn without_powers(&self) -> Model {
+        Model {
+            meta: self.meta.clone(),
+            outcome_of: self.outcome_of.clone(),
+            prior: self.prior.clone(),
+            prior_concentration: self.prior_concentration,
+            buckets: self
+                .buckets
+                .iter()
+                .map(|b| Bucket {
+                    min_left: b.min_left,
+                    max_left: b.max_left,
+                    matrix: b.matrix.clone(),
+                    concentration: b.concentration.clone(),
+                    powers: Vec::new(),
+                })
+                .collect(),
+            emissions: self.emissions.clone(),
+        }
     }
 
     /// Rebuild the cached powers after parameters were replaced (sampling, fitting).

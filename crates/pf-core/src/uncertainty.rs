@@ -158,7 +158,7 @@ impl Model {
     /// One parameter set drawn from the model's concentrations. `levels` binary powers are cached (enough for
     /// spans below `2^levels` days; longer spans still work, more slowly).
     pub(crate) fn draw(&self, rng: &mut Xoshiro256PlusPlus, levels: usize) -> Model {
-        let mut m = self.clone();
+        let mut m = self.without_powers();
         let k = m.n_regimes();
         let prior = m.prior.clone();
         dirichlet(rng, &prior, m.prior_concentration, &mut m.prior);
