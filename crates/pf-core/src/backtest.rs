@@ -108,10 +108,10 @@ pub struct Bin {
     pub lower: f64,
     /// Upper edge.
     pub upper: f64,
-    /// Weighted mean forecast probability in the bin.
-    pub mean_predicted: f64,
-    /// Weighted frequency of the outcome in the bin.
-    pub observed: f64,
+    /// Weighted mean forecast probability in the bin (none for an empty bin).
+    pub mean_predicted: Option<f64>,
+    /// Weighted frequency of the outcome in the bin (none for an empty bin).
+    pub observed: Option<f64>,
     /// Total weight (episodes' worth of days) in the bin.
     pub weight: f64,
 }
@@ -200,8 +200,8 @@ impl Calibrator {
                     .map(|(i, (sp, sy, w))| Bin {
                         lower: i as f64 / nb as f64,
                         upper: (i + 1) as f64 / nb as f64,
-                        mean_predicted: if *w > 0.0 { sp / w } else { f64::NAN },
-                        observed: if *w > 0.0 { sy / w } else { f64::NAN },
+                        mean_predicted: (*w > 0.0).then(|| sp / w),
+                        observed: (*w > 0.0).then(|| sy / w),
                         weight: *w,
                     })
                     .collect()

@@ -151,6 +151,85 @@ impl FilterState {
     }
 }
 
+/// An incremental filter over one case's span: feed it signals in date order, read the state at any time.
+///
+/// This is the filter of [`Model::forecast`] exposed for streaming use (a service that appends signals as
+/// they arrive) and for benchmarks. Signals must come in non-decreasing date order.
+#[derive(Debug, Clone)]
+pub struct Filter<'m> {
+    model: &'m Model,
+    state: FilterState,
+    term_end: i64,
+    used: usize,
+}
+
+impl<'m> Filter<'m> {
+    /// A filter at the start of a span, holding the model's prior.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when the term end is not after the start.
+    pub fn new(model: &'m Model, start: NaiveDate, term_end: NaiveDate) -> Result<Filter<'m>> {
+        if term_end <= start {
+            return Err(Error::argument("term_end", format!("a date after the start {start}"), term_end));
+        }
+        Ok(Filter { model, state: FilterState::new(model, day(start)), term_end: day(term_end), used: 0 })
+    }
+
+    /// Apply one signal.
+    ///
+    /// # Errors
+    /// [`Error::UnknownSignalType`]; [`Error::InvalidArgument`] when the signal is dated before the previous
+    /// one or after the term end.
+    pub fn observe(&mut self, s: &Signal) -> Result<()> {
+        let ty = self.model.type_index(&s.signal_type)?;
+        self.observe_index(s.date, ty, s.reliability, s.weight)
+    }
+
+    /// Apply one report of the signal type with index `ty` (see [`Model::type_index`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when the date is before the filter's current date or after the term end, or
+    /// `ty` is out of range.
+    #[inline]
+    pub fn observe_index(&mut self, date: NaiveDate, ty: usize, reliability: f64, weight: f64) -> Result<()> {
+        let d = day(date);
+        if d < self.state.day || d > self.term_end {
+            return Err(Error::argument(
+                "date",
+                format!("a date from {} to {}", date_of(self.state.day), date_of(self.term_end)),
+                date,
+            ));
+        }
+        if ty >= self.model.emissions.len() {
+            return Err(Error::argument("ty", format!("a type index below {}", self.model.emissions.len()), ty));
+        }
+        self.state.propagate(self.model, d, self.term_end);
+        self.state.observe(self.model, &Obs { day: d, ty, rho: reliability, w: weight });
+        self.used += 1;
+        Ok(())
+    }
+
+    /// The filtered regime distribution at the last signal's date.
+    pub fn regime_probabilities(&self) -> &[f64] {
+        &self.state.alpha
+    }
+
+    /// Log-likelihood of the signals so far.
+    pub fn log_likelihood(&self) -> f64 {
+        self.state.loglik()
+    }
+
+    /// Number of signals applied.
+    pub fn signals_used(&self) -> usize {
+        self.used
+    }
+
+    /// Outcome probabilities by the term end from the current state.
+    pub fn outcome_probabilities(&self) -> Vec<f64> {
+        self.state.outcome_probabilities(self.model, self.term_end)
+    }
+}
+
 /// Sum regime probabilities into outcome probabilities.
 pub(crate) fn map_outcomes(model: &Model, alpha: &[f64]) -> Vec<f64> {
     let mut p = vec![0.0; model.n_outcomes()];
@@ -240,6 +319,8 @@ impl Forecast {
             "regimes": regimes,
             "log_likelihood": self.log_likelihood,
             "signals_used": self.signals_used,
+            "outcomes": self.outcomes,
+            "regime_names": self.regimes,
         });
         if let Some(iv) = &self.intervals {
             v["intervals"] = iv.to_json(&self.outcomes);

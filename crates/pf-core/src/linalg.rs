@@ -84,6 +84,12 @@ pub(crate) fn power_from_cache(powers: &[f64], n: u64, k: usize) -> Vec<f64> {
 /// `v <- v m^n` using the cached binary powers of `m`; `tmp` is scratch of length `k`.
 #[inline]
 pub(crate) fn apply_power(v: &mut [f64], tmp: &mut [f64], powers: &[f64], n: u64, k: usize) {
+    if n == 1 {
+        // The common case (a signal a day): one product with the daily matrix.
+        vecmat(v, &powers[..k * k], tmp, k);
+        v[..k].copy_from_slice(&tmp[..k]);
+        return;
+    }
     let levels = powers.len() / (k * k);
     let top = 1u64 << (levels - 1);
     let mut rest = n;

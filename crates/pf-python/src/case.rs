@@ -1,0 +1,544 @@
+//! `Case`: a campaign being forecast, its signals, and every question asked of it (forecast, trajectory,
+//! explanation, what-if, value of information).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyTuple};
+use serde::{Deserialize, Serialize};
+
+use crate::convert::{
+    arg_date, case_date, from_state, helper, json_to_py, opt_arg_date, py_date, py_to_json, state_bytes,
+};
+use crate::errors::{IntoPyResult, argument_error};
+use crate::model::PyModel;
+use crate::progress::{run_long, want_bar};
+use crate::results::{
+    ExplanationData, PyAppendReport, PyExplanation, PyForecast, PyTrajectory, PyValueOfInformation, PyWhatIf,
+};
+use crate::signal::{PySignal, records_of, signal_from_record};
+
+/// Draws at or above this show a progress bar unless `progress=False`.
+pub const BAR_DRAWS: usize = 20_000;
+
+/// A coercion campaign: sender, target, start, term end and its signals, with the model it is read with.
+#[pyclass(module = "pressure_forecast._native", name = "Case")]
+#[derive(Clone)]
+pub struct PyCase {
+    /// The engine's case (shared until changed, so that batch calls do not copy signals).
+    pub inner: Arc<pf_core::Case>,
+    /// The model used for vocabulary checks and as the default for forecasts.
+    pub model: Arc<pf_core::Model>,
+}
+
+/// Pickled state: the case and, unless it is the default, the model file.
+#[derive(Serialize, Deserialize)]
+struct CaseState {
+    case: pf_core::Case,
+    #[serde(default)]
+    model_toml: Option<String>,
+}
+
+fn model_arc(model: Option<&Bound<'_, PyModel>>) -> Arc<pf_core::Model> {
+    model.map_or_else(crate::default_model, |m| m.get().inner.clone())
+}
+
+/// The default as-of date: today, as in the CLI (after the term end a forecast is the resolved distribution).
+fn default_as_of(_case: &pf_core::Case) -> NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+/// Levels of credible intervals from a Python sequence.
+pub fn levels_of(levels: &Bound<'_, PyAny>) -> PyResult<Vec<f64>> {
+    if let Ok(x) = levels.extract::<f64>() {
+        return Ok(vec![x]);
+    }
+    levels.extract::<Vec<f64>>().map_err(|_| {
+        argument_error(
+            levels.py(),
+            "levels",
+            "a sequence of interval levels in (0, 1), e.g. (0.9,)",
+            levels.repr().map(|r| r.to_string()).unwrap_or_default(),
+        )
+    })
+}
+
+impl PyCase {
+    fn as_of(&self, as_of: Option<&Bound<'_, PyAny>>) -> PyResult<NaiveDate> {
+        Ok(opt_arg_date(as_of, "as_of")?.unwrap_or_else(|| default_as_of(&self.inner)))
+    }
+
+    fn pick(&self, model: Option<&Bound<'_, PyModel>>) -> Arc<pf_core::Model> {
+        model.map_or_else(|| self.model.clone(), |m| m.get().inner.clone())
+    }
+}
+
+/// Forecast one case (the GIL released; a bar and Ctrl-C for large draws).
+pub fn forecast_one(
+    py: Python<'_>,
+    model: &pf_core::Model,
+    case: &pf_core::Case,
+    as_of: NaiveDate,
+    draws: usize,
+    seed: u64,
+    levels: Vec<f64>,
+    progress: Option<bool>,
+) -> PyResult<pf_core::Forecast> {
+    if draws == 0 {
+        return py.detach(|| model.forecast(case, as_of)).py_err(py);
+    }
+    let opts = pf_core::DrawOptions { draws, seed, levels };
+    run_long(py, want_bar(progress, draws >= BAR_DRAWS), |p| {
+        model.forecast_with_intervals(case, as_of, &opts, p)
+    })
+}
+
+#[pymethods]
+impl PyCase {
+    #[new]
+    #[pyo3(signature = (id, sender, target, start, term_end, model = None, description = None))]
+    fn new(
+        py: Python<'_>,
+        id: String,
+        sender: String,
+        target: String,
+        start: &Bound<'_, PyAny>,
+        term_end: &Bound<'_, PyAny>,
+        model: Option<&Bound<'_, PyModel>>,
+        description: Option<String>,
+    ) -> PyResult<PyCase> {
+        let mut inner = pf_core::Case::new(
+            id,
+            sender,
+            target,
+            case_date(start, "start")?,
+            case_date(term_end, "term_end")?,
+        )
+        .py_err(py)?;
+        inner.description = description.unwrap_or_default();
+        Ok(PyCase {
+            inner: Arc::new(inner),
+            model: model_arc(model),
+        })
+    }
+
+    /// Read a case file (JSON: `{id, sender, target, start, term_end, description?, signals: [...]}`).
+    #[staticmethod]
+    #[pyo3(signature = (path, model = None))]
+    fn load(py: Python<'_>, path: PathBuf, model: Option<&Bound<'_, PyModel>>) -> PyResult<PyCase> {
+        let m = model_arc(model);
+        let inner = pf_core::Case::load(&path, m.as_ref()).py_err(py)?;
+        Ok(PyCase {
+            inner: Arc::new(inner),
+            model: m,
+        })
+    }
+
+    /// Build a case from its JSON form (a dict or a JSON string).
+    #[staticmethod]
+    #[pyo3(signature = (obj, model = None))]
+    fn from_json(obj: &Bound<'_, PyAny>, model: Option<&Bound<'_, PyModel>>) -> PyResult<PyCase> {
+        let py = obj.py();
+        let obj = if let Ok(s) = obj.extract::<String>() {
+            py.import("json")?.call_method1("loads", (s,))?
+        } else {
+            obj.clone()
+        };
+        let m = model_arc(model);
+        let inner = pf_core::Case::from_json(&py_to_json(&obj)?, m.as_ref()).py_err(py)?;
+        Ok(PyCase {
+            inner: Arc::new(inner),
+            model: m,
+        })
+    }
+
+    /// A case whose signals are read from a JSON Lines or CSV file (`.csv` is CSV).
+    #[staticmethod]
+    #[pyo3(signature = (path, id, sender, target, start, term_end, model = None, description = None))]
+    fn from_signals_file(
+        py: Python<'_>,
+        path: PathBuf,
+        id: String,
+        sender: String,
+        target: String,
+        start: &Bound<'_, PyAny>,
+        term_end: &Bound<'_, PyAny>,
+        model: Option<&Bound<'_, PyModel>>,
+        description: Option<String>,
+    ) -> PyResult<PyCase> {
+        let mut case = PyCase::new(py, id, sender, target, start, term_end, model, description)?;
+        case.observe_file(py, path)?;
+        Ok(case)
+    }
+
+    /// The case as a dict (the case file format).
+    fn to_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        json_to_py(py, &self.inner.to_json())
+    }
+
+    /// Write the case file (pretty JSON).
+    fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        self.inner.save(&path).py_err(py)
+    }
+
+    /// Record one signal. A repeat of a stored id with the same content changes nothing; with different
+    /// content it raises `DuplicateSignalError`. On any error the case is left unchanged.
+    #[pyo3(signature = (r#type, date, reliability = 1.0, weight = 1.0, source = None, note = None, id = None))]
+    fn observe(
+        &mut self,
+        py: Python<'_>,
+        r#type: String,
+        date: &Bound<'_, PyAny>,
+        reliability: f64,
+        weight: f64,
+        source: Option<String>,
+        note: Option<String>,
+        id: Option<String>,
+    ) -> PyResult<PyAppendReport> {
+        let mut s = pf_core::Signal::new(r#type, crate::convert::signal_date(date, "date")?);
+        s.reliability = reliability;
+        s.weight = weight;
+        s.source = source;
+        s.note = note;
+        s.id = id;
+        let model = self.model.clone();
+        let r = Arc::make_mut(&mut self.inner)
+            .append([s], model.as_ref())
+            .py_err(py)?;
+        Ok(PyAppendReport {
+            added: r.added,
+            unchanged: r.unchanged,
+        })
+    }
+
+    /// Record many signals at once, atomically: `Signal`s, dicts with the fields of SIGNALS.md, or a pandas
+    /// DataFrame with those columns.
+    fn observe_many(&mut self, records: &Bound<'_, PyAny>) -> PyResult<PyAppendReport> {
+        let py = records.py();
+        let signals = records_of(records)?
+            .iter()
+            .enumerate()
+            .map(|(i, r)| signal_from_record(r, i))
+            .collect::<PyResult<Vec<_>>>()?;
+        let model = self.model.clone();
+        let r = Arc::make_mut(&mut self.inner)
+            .append(signals, model.as_ref())
+            .py_err(py)?;
+        Ok(PyAppendReport {
+            added: r.added,
+            unchanged: r.unchanged,
+        })
+    }
+
+    /// Record the signals of a JSON Lines or CSV file (`.csv` is CSV), atomically.
+    fn observe_file(&mut self, py: Python<'_>, path: PathBuf) -> PyResult<PyAppendReport> {
+        let signals = pf_core::signal::read_signals_file(&path).py_err(py)?;
+        let model = self.model.clone();
+        let r = Arc::make_mut(&mut self.inner)
+            .append(signals, model.as_ref())
+            .py_err(py)?;
+        Ok(PyAppendReport {
+            added: r.added,
+            unchanged: r.unchanged,
+        })
+    }
+
+    /// Remove the signal with this id; returns it, or None if there was none.
+    fn remove(&mut self, id: &str) -> Option<PySignal> {
+        Arc::make_mut(&mut self.inner)
+            .remove(id)
+            .map(|inner| PySignal { inner })
+    }
+
+    /// The signals in date order.
+    #[getter]
+    fn signals(&self) -> Vec<PySignal> {
+        self.inner
+            .signals()
+            .iter()
+            .cloned()
+            .map(|inner| PySignal { inner })
+            .collect()
+    }
+
+    /// The case's id.
+    #[getter]
+    fn id(&self) -> &str {
+        &self.inner.id
+    }
+    /// The state applying pressure.
+    #[getter]
+    fn sender(&self) -> &str {
+        &self.inner.sender
+    }
+    /// The state pressed.
+    #[getter]
+    fn target(&self) -> &str {
+        &self.inner.target
+    }
+    /// The campaign's start.
+    #[getter]
+    fn start<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        py_date(py, self.inner.start)
+    }
+    /// The sender leader's term end.
+    #[getter]
+    fn term_end<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        py_date(py, self.inner.term_end)
+    }
+    /// Free text.
+    #[getter]
+    fn get_description(&self) -> &str {
+        &self.inner.description
+    }
+    #[setter]
+    fn set_description(&mut self, description: String) {
+        Arc::make_mut(&mut self.inner).description = description;
+    }
+    /// The model the case is read with (the default model unless one was given).
+    #[getter]
+    fn model(&self) -> PyModel {
+        PyModel {
+            inner: self.model.clone(),
+        }
+    }
+
+    /// A copy of the case read with another model (its signal types must be known to it).
+    fn with_model(&self, py: Python<'_>, model: &Bound<'_, PyModel>) -> PyResult<PyCase> {
+        let m = model.get().inner.clone();
+        for s in self.inner.signals() {
+            self.inner.check_signal(s, m.as_ref()).py_err(py)?;
+        }
+        Ok(PyCase {
+            inner: self.inner.clone(),
+            model: m,
+        })
+    }
+
+    /// A copy with another term end (signals after it are dropped).
+    fn with_term_end(&self, py: Python<'_>, term_end: &Bound<'_, PyAny>) -> PyResult<PyCase> {
+        let inner = self
+            .inner
+            .with_term_end(arg_date(term_end, "term_end")?)
+            .py_err(py)?;
+        Ok(PyCase {
+            inner: Arc::new(inner),
+            model: self.model.clone(),
+        })
+    }
+
+    /// A copy of the case.
+    fn copy(&self) -> PyCase {
+        self.clone()
+    }
+
+    /// Forecast the outcomes by the term end with the signals dated on or before `as_of` (default: today;
+    /// after the term end the forecast is the resolved distribution at the term end). With `draws > 0`, credible intervals from that many parameter draws.
+    #[pyo3(signature = (as_of = None, draws = 0, seed = 0, levels = None, model = None, progress = None))]
+    fn forecast(
+        &self,
+        py: Python<'_>,
+        as_of: Option<&Bound<'_, PyAny>>,
+        draws: usize,
+        seed: u64,
+        levels: Option<&Bound<'_, PyAny>>,
+        model: Option<&Bound<'_, PyModel>>,
+        progress: Option<bool>,
+    ) -> PyResult<PyForecast> {
+        let as_of = self.as_of(as_of)?;
+        let levels = levels.map(levels_of).transpose()?.unwrap_or_else(|| vec![0.9]);
+        let m = self.pick(model);
+        forecast_one(py, &m, &self.inner, as_of, draws, seed, levels, progress)
+            .map(|inner| PyForecast { inner })
+    }
+
+    /// Outcome probabilities over time, each day forecast with the signals dated up to it. `resolution` is
+    /// `"daily"` or `"signal_dates"` (the first day and each day with a signal).
+    #[pyo3(signature = (start = None, end = None, resolution = "daily", model = None))]
+    fn trajectory(
+        &self,
+        py: Python<'_>,
+        start: Option<&Bound<'_, PyAny>>,
+        end: Option<&Bound<'_, PyAny>>,
+        resolution: &str,
+        model: Option<&Bound<'_, PyModel>>,
+    ) -> PyResult<PyTrajectory> {
+        let res = match resolution {
+            "daily" => pf_core::Resolution::Daily,
+            "signal_dates" => pf_core::Resolution::SignalDates,
+            other => {
+                return Err(argument_error(
+                    py,
+                    "resolution",
+                    "\"daily\" or \"signal_dates\"",
+                    format!("{other:?}"),
+                ));
+            }
+        };
+        let (a, b) = (opt_arg_date(start, "start")?, opt_arg_date(end, "end")?);
+        let m = self.pick(model);
+        let case = &self.inner;
+        py.detach(|| m.trajectory(case, a, b, res))
+            .py_err(py)
+            .map(|inner| PyTrajectory { inner })
+    }
+
+    /// What moved the forecast at `as_of`: each signal's change in date order (attribution; the changes add up to
+    /// the total change from the no-signal baseline) and the forecast with each signal removed (drop-one).
+    #[pyo3(signature = (as_of = None, model = None))]
+    fn explain(
+        &self,
+        py: Python<'_>,
+        as_of: Option<&Bound<'_, PyAny>>,
+        model: Option<&Bound<'_, PyModel>>,
+    ) -> PyResult<PyExplanation> {
+        let as_of = self.as_of(as_of)?;
+        let m = self.pick(model);
+        let case = &self.inner;
+        let inner = py
+            .detach(|| -> pf_core::Result<ExplanationData> {
+                Ok(ExplanationData {
+                    attribution: m.attribution(case, as_of)?,
+                    drop_one: m.drop_one(case, as_of)?,
+                })
+            })
+            .py_err(py)?;
+        Ok(PyExplanation { inner })
+    }
+
+    /// The forecast with hypothetical signals added (`Signal`s, dicts or a DataFrame) and/or another term end,
+    /// beside the case's own; the case is not changed.
+    #[pyo3(signature = (signals = None, term_end = None, as_of = None, model = None))]
+    fn what_if(
+        &self,
+        py: Python<'_>,
+        signals: Option<&Bound<'_, PyAny>>,
+        term_end: Option<&Bound<'_, PyAny>>,
+        as_of: Option<&Bound<'_, PyAny>>,
+        model: Option<&Bound<'_, PyModel>>,
+    ) -> PyResult<PyWhatIf> {
+        let as_of = self.as_of(as_of)?;
+        let signals = match signals {
+            None => Vec::new(),
+            Some(s) if s.is_none() => Vec::new(),
+            Some(s) if s.cast::<PySignal>().is_ok() || s.cast::<PyDict>().is_ok() => {
+                vec![signal_from_record(s, 0)?]
+            }
+            Some(s) => records_of(s)?
+                .iter()
+                .enumerate()
+                .map(|(i, r)| signal_from_record(r, i))
+                .collect::<PyResult<_>>()?,
+        };
+        let question = pf_core::WhatIf {
+            signals,
+            term_end: opt_arg_date(term_end, "term_end")?,
+        };
+        let m = self.pick(model);
+        let case = &self.inner;
+        py.detach(|| m.what_if(case, as_of, &question))
+            .py_err(py)
+            .map(|inner| PyWhatIf { inner })
+    }
+
+    /// Signal types ranked by how much observing each on the day after `as_of` would move the forecast.
+    #[pyo3(signature = (as_of = None, model = None))]
+    fn value_of_information(
+        &self,
+        py: Python<'_>,
+        as_of: Option<&Bound<'_, PyAny>>,
+        model: Option<&Bound<'_, PyModel>>,
+    ) -> PyResult<PyValueOfInformation> {
+        let as_of = self.as_of(as_of)?;
+        let m = self.pick(model);
+        let case = &self.inner;
+        py.detach(|| m.value_of_information(case, as_of))
+            .py_err(py)
+            .map(|inner| PyValueOfInformation { inner })
+    }
+
+    /// The signals as a DataFrame (one row per signal).
+    fn to_pandas<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        let signals = slf.borrow().signals();
+        helper(
+            slf.py(),
+            "_frames",
+            "signals_frame",
+            (PyList::new(slf.py(), signals)?,),
+            None,
+        )
+    }
+
+    /// Plot the case's trajectory with each signal marked (needs matplotlib).
+    #[pyo3(signature = (ax = None, model = None))]
+    fn plot<'py>(
+        slf: &Bound<'py, Self>,
+        ax: Option<&Bound<'py, PyAny>>,
+        model: Option<&Bound<'py, PyModel>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let t = slf.borrow().trajectory(py, None, None, "daily", model)?;
+        let kw = PyDict::new(py);
+        kw.set_item("ax", ax)?;
+        kw.set_item("case", slf)?;
+        helper(py, "plot", "plot_trajectory", (t,), Some(&kw))
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.signals().len()
+    }
+
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        other.cast::<PyCase>().is_ok_and(|o| {
+            let o = o.borrow();
+            o.inner == self.inner && o.model.to_spec() == self.model.to_spec()
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        let c = &self.inner;
+        format!(
+            "Case(id={:?}, sender={:?}, target={:?}, start={}, term_end={}, signals={}, model={:?})",
+            c.id,
+            c.sender,
+            c.target,
+            c.start,
+            c.term_end,
+            c.signals().len(),
+            self.model.name()
+        )
+    }
+
+    fn _repr_html_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        helper(slf.py(), "_frames", "case_html", (slf,), None)
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        let py = slf.py();
+        let me = slf.borrow();
+        let default = Arc::ptr_eq(&me.model, &crate::default_model());
+        let state = CaseState {
+            case: (*me.inner).clone(),
+            model_toml: (!default).then(|| me.model.to_toml()),
+        };
+        Ok((
+            py.get_type::<Self>().getattr("_from_state")?,
+            PyTuple::new(py, [state_bytes(py, &state)?])?,
+        ))
+    }
+
+    #[staticmethod]
+    fn _from_state(py: Python<'_>, state: &[u8]) -> PyResult<PyCase> {
+        let s: CaseState = from_state(py, state, "a Case")?;
+        let model = match s.model_toml {
+            None => crate::default_model(),
+            Some(t) => Arc::new(pf_core::Model::from_toml_str(&t).py_err(py)?),
+        };
+        Ok(PyCase {
+            inner: Arc::new(s.case),
+            model,
+        })
+    }
+}

@@ -1,0 +1,237 @@
+//! `Model`: model files, the embedded default and static models, and their parameters as numpy arrays.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyTuple};
+
+use crate::convert::{arg_date, helper, json_to_py, np_array1, np_array2};
+use crate::errors::IntoPyResult;
+
+/// A validated forecasting model (regimes, outcomes, transitions, emissions, prior and concentrations).
+#[pyclass(module = "pressure_forecast._native", name = "Model", frozen)]
+#[derive(Clone)]
+pub struct PyModel {
+    /// The engine's model.
+    pub inner: Arc<pf_core::Model>,
+}
+
+impl PyModel {
+    /// Wrap an engine model.
+    pub fn new(m: pf_core::Model) -> PyModel {
+        PyModel { inner: Arc::new(m) }
+    }
+}
+
+/// The model given, or the default model.
+pub fn model_or_default(
+    m: Option<&Bound<'_, PyModel>>,
+    fallback: &Arc<pf_core::Model>,
+) -> Arc<pf_core::Model> {
+    m.map_or_else(|| fallback.clone(), |m| m.get().inner.clone())
+}
+
+#[pymethods]
+impl PyModel {
+    /// The embedded default model (`models/maximum_pressure.toml`).
+    #[staticmethod]
+    fn default() -> PyModel {
+        PyModel {
+            inner: crate::default_model(),
+        }
+    }
+
+    /// The embedded static model: regimes are the outcomes, identity transitions (plain Bayes' rule).
+    #[staticmethod]
+    #[pyo3(name = "static")]
+    fn static_model() -> PyModel {
+        PyModel::new(pf_core::Model::static_model())
+    }
+
+    /// The text of the embedded default model file, comments included.
+    #[staticmethod]
+    fn default_toml() -> &'static str {
+        pf_core::Model::default_toml()
+    }
+
+    /// Read and validate a TOML model file.
+    #[staticmethod]
+    fn load(py: Python<'_>, path: PathBuf) -> PyResult<PyModel> {
+        pf_core::Model::load(&path).py_err(py).map(PyModel::new)
+    }
+
+    /// Parse and validate a model from TOML text.
+    #[staticmethod]
+    fn from_toml(py: Python<'_>, text: &str) -> PyResult<PyModel> {
+        pf_core::Model::from_toml_str(text).py_err(py).map(PyModel::new)
+    }
+
+    /// Write the model as a TOML model file.
+    fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        self.inner.save(&path).py_err(py)
+    }
+
+    /// The model as TOML text (a valid model file).
+    fn to_toml(&self) -> String {
+        self.inner.to_toml()
+    }
+
+    /// The model file's content as a dict.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let v = serde_json::to_value(self.inner.to_spec())
+            .map_err(|e| crate::errors::PressureForecastError::new_err(e.to_string()))?;
+        json_to_py(py, &v)
+    }
+
+    /// The model's name.
+    #[getter]
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    /// What the model is.
+    #[getter]
+    fn description(&self) -> &str {
+        self.inner.description()
+    }
+
+    /// Regime names, in order.
+    #[getter]
+    fn regimes(&self) -> Vec<String> {
+        self.inner.regimes().to_vec()
+    }
+
+    /// Outcome names, in order.
+    #[getter]
+    fn outcomes(&self) -> Vec<String> {
+        self.inner.outcomes().to_vec()
+    }
+
+    /// The outcome of each regime, `{regime: outcome}`.
+    #[getter]
+    fn outcome_of<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for (r, &o) in self.inner.regimes().iter().zip(self.inner.outcome_of()) {
+            d.set_item(r, &self.inner.outcomes()[o])?;
+        }
+        Ok(d)
+    }
+
+    /// Signal type names the model knows, vocabulary v1 first.
+    #[getter]
+    fn signal_types(&self) -> Vec<String> {
+        self.inner.signal_types()
+    }
+
+    /// Prior over regimes at a case's start (numpy array).
+    #[getter]
+    fn prior<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        np_array1(py, self.inner.prior())
+    }
+
+    /// Transition buckets: a list of dicts `{name, min_days_left, max_days_left, matrix}`.
+    #[getter]
+    fn buckets<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let k = self.inner.n_regimes();
+        let items = self
+            .inner
+            .buckets()
+            .into_iter()
+            .map(|(name, min, max, m)| {
+                let d = PyDict::new(py);
+                d.set_item("name", name)?;
+                d.set_item("min_days_left", min)?;
+                d.set_item("max_days_left", max)?;
+                d.set_item("matrix", np_array2(py, &m, k)?)?;
+                Ok(d)
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, items)
+    }
+
+    /// Provenance of a fitted model, as a dict (None for a hand-written model).
+    #[getter]
+    fn provenance<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        match self.inner.provenance() {
+            None => Ok(py.None().into_bound(py)),
+            Some(p) => json_to_py(py, &serde_json::to_value(p).unwrap_or_default()),
+        }
+    }
+
+    /// What a signal type records.
+    fn describe_signal_type(&self, py: Python<'_>, signal_type: &str) -> PyResult<String> {
+        self.inner.type_index(signal_type).py_err(py)?;
+        Ok(self
+            .inner
+            .describe_signal_type(signal_type)
+            .unwrap_or_default()
+            .to_owned())
+    }
+
+    /// `q_s(j)`, the probability that the signal type is observed on a day in regime `j` (numpy array).
+    fn emission<'py>(&self, py: Python<'py>, signal_type: &str) -> PyResult<Bound<'py, PyAny>> {
+        self.inner.type_index(signal_type).py_err(py)?;
+        np_array1(py, self.inner.emission(signal_type).unwrap_or_default())
+    }
+
+    /// The `k x k` transition matrix from `start` to `end` for a case ending at `term_end` (the ordered product
+    /// of the daily matrices), as a numpy array.
+    #[pyo3(signature = (start, end, term_end))]
+    fn transition<'py>(
+        &self,
+        py: Python<'py>,
+        start: &Bound<'py, PyAny>,
+        end: &Bound<'py, PyAny>,
+        term_end: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (a, b, t) = (
+            arg_date(start, "start")?,
+            arg_date(end, "end")?,
+            arg_date(term_end, "term_end")?,
+        );
+        let m = self.inner.transition(a, b, t).py_err(py)?;
+        np_array2(py, &m, self.inner.n_regimes())
+    }
+
+    /// A copy with every concentration multiplied by `factor` (larger is more certain).
+    fn scale_concentrations(&self, py: Python<'_>, factor: f64) -> PyResult<PyModel> {
+        self.inner
+            .scale_concentrations(factor)
+            .py_err(py)
+            .map(PyModel::new)
+    }
+
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        other
+            .cast::<PyModel>()
+            .is_ok_and(|o| o.get().inner.to_spec() == self.inner.to_spec())
+    }
+
+    fn __hash__(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.inner.to_toml().hash(&mut h);
+        h.finish()
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        let py = slf.py();
+        let f = py.get_type::<PyModel>().getattr("from_toml")?;
+        Ok((f, PyTuple::new(py, [slf.get().inner.to_toml()])?))
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Model(name={:?}, regimes={:?}, outcomes={:?}, signal_types={})",
+            self.inner.name(),
+            self.inner.regimes(),
+            self.inner.outcomes(),
+            self.inner.signal_types().len()
+        )
+    }
+
+    fn _repr_html_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        helper(slf.py(), "_frames", "model_html", (slf,), None)
+    }
+}

@@ -1,0 +1,153 @@
+//! Long work off the GIL: progress bars (tqdm) and Ctrl-C.
+//!
+//! [`run_long`] runs the computation on a scoped worker thread with the GIL released. The calling thread wakes
+//! every 50 ms, takes the GIL briefly to run Python's signal handlers (`check_signals`) and to move the tqdm
+//! bar; a pending `KeyboardInterrupt` sets the flag that [`pf_core::Progress::cancelled`] reports, the engine
+//! stops with `Interrupted`, and the `KeyboardInterrupt` is raised.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::errors::to_py;
+
+/// How often the calling thread checks for Ctrl-C and moves the bar.
+const POLL: Duration = Duration::from_millis(50);
+
+/// Progress shared between the engine's worker threads and the polling thread.
+#[derive(Debug, Default)]
+pub struct Shared {
+    cancel: AtomicBool,
+    total: AtomicU64,
+    done: AtomicU64,
+    generation: AtomicU64,
+    what: Mutex<String>,
+}
+
+impl pf_core::Progress for Shared {
+    fn start(&self, total: u64, what: &str) {
+        if let Ok(mut w) = self.what.lock() {
+            *w = what.to_owned();
+        }
+        self.total.store(total, Ordering::Relaxed);
+        self.done.store(0, Ordering::Relaxed);
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+    fn advance(&self, n: u64) {
+        self.done.fetch_add(n, Ordering::Relaxed);
+    }
+    fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+}
+
+/// A tqdm bar driven from the polling thread.
+struct Bar {
+    enabled: bool,
+    bar: Option<Py<PyAny>>,
+    generation: u64,
+    shown: u64,
+}
+
+impl Bar {
+    fn sync(&mut self, py: Python<'_>, shared: &Shared) {
+        if !self.enabled {
+            return;
+        }
+        let generation = shared.generation.load(Ordering::Acquire);
+        if generation != self.generation {
+            self.close(py);
+            self.generation = generation;
+            let what = shared.what.lock().map(|w| w.clone()).unwrap_or_default();
+            let total = shared.total.load(Ordering::Relaxed);
+            let make = || -> PyResult<Py<PyAny>> {
+                let kwargs = PyDict::new(py);
+                kwargs.set_item("total", total)?;
+                kwargs.set_item("desc", what)?;
+                kwargs.set_item("leave", false)?;
+                Ok(py
+                    .import("tqdm.auto")?
+                    .getattr("tqdm")?
+                    .call((), Some(&kwargs))?
+                    .unbind())
+            };
+            // Without tqdm the work goes on without a bar.
+            self.bar = make().ok();
+            self.shown = 0;
+        }
+        let done = shared.done.load(Ordering::Relaxed);
+        if let Some(bar) = &self.bar
+            && done > self.shown
+        {
+            let _ = bar.bind(py).call_method1("update", (done - self.shown,));
+            self.shown = done;
+        }
+    }
+
+    fn close(&mut self, py: Python<'_>) {
+        if let Some(bar) = self.bar.take() {
+            let _ = bar.bind(py).call_method0("close");
+        }
+    }
+}
+
+/// Run long engine work with the GIL released, a tqdm bar when `show_bar`, and Ctrl-C turned into
+/// `KeyboardInterrupt`.
+pub fn run_long<T, F>(py: Python<'_>, show_bar: bool, work: F) -> PyResult<T>
+where
+    T: Send,
+    F: FnOnce(&dyn pf_core::Progress) -> pf_core::Result<T> + Send,
+{
+    let shared = Shared::default();
+    let mut bar = Bar {
+        enabled: show_bar,
+        bar: None,
+        generation: 0,
+        shown: 0,
+    };
+    let mut interrupt: Option<PyErr> = None;
+    let result = py.detach(|| {
+        std::thread::scope(|s| {
+            let (tx, rx) = mpsc::channel::<()>();
+            let shared_ref = &shared;
+            let handle = s.spawn(move || {
+                let r = work(shared_ref);
+                let _ = tx.send(());
+                r
+            });
+            loop {
+                match rx.recv_timeout(POLL) {
+                    Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                    Err(mpsc::RecvTimeoutError::Timeout) => Python::attach(|py| {
+                        if interrupt.is_none()
+                            && let Err(e) = py.check_signals()
+                        {
+                            interrupt = Some(e);
+                            shared.cancel.store(true, Ordering::Relaxed);
+                        }
+                        bar.sync(py, &shared);
+                    }),
+                }
+            }
+            match handle.join() {
+                Ok(r) => r,
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        })
+    });
+    bar.sync(py, &shared);
+    bar.close(py);
+    if let Some(e) = interrupt {
+        return Err(e);
+    }
+    result.map_err(|e| to_py(py, e))
+}
+
+/// Whether to show a bar: `progress` if given, else `auto`.
+pub fn want_bar(progress: Option<bool>, auto: bool) -> bool {
+    progress.unwrap_or(auto)
+}

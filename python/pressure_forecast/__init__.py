@@ -1,0 +1,87 @@
+"""pressure_forecast: Bayesian forecasts of how coercive-diplomacy campaigns end.
+
+A sender (say the United States) presses a target (North Korea, Iran) until the sender's leader leaves office.
+From dated political signals the engine gives, at any date, the probability that the campaign ends in a
+``deal``, a ``stalemate``, or with the target waiting the term out (``wait_out``)::
+
+    import pressure_forecast as pf
+
+    case = pf.Case.load("data/cases/north_korea.json")
+    f = case.forecast(as_of="2018-10-31", draws=1000)
+    f.to_pandas()
+    case.trajectory().plot(case=case)
+
+The classes and functions are those of the native module :mod:`pressure_forecast._native` (built from the Rust
+engine with PyO3); pandas frames and matplotlib plots come from :mod:`pressure_forecast.plot` and the private
+``_frames`` helpers. matplotlib is optional: ``pip install "pressure_forecast[plot]"``.
+"""
+
+from pressure_forecast._native import (
+    OUTCOMES_V1,
+    SIGNAL_TYPES_V1,
+    AppendReport,
+    ArgumentError,
+    BacktestReport,
+    CancelledError,
+    Case,
+    CaseError,
+    DuplicateSignalError,
+    Episode,
+    Explanation,
+    FileAccessError,
+    FitReport,
+    Forecast,
+    IngestReport,
+    Model,
+    ModelError,
+    ParseError,
+    PressureForecastError,
+    Signal,
+    SignalError,
+    Trajectory,
+    UnknownOutcomeError,
+    UnknownSignalTypeError,
+    ValueOfInformation,
+    WhatIf,
+    __version__,
+    backtest,
+    fit,
+    forecast_many,
+    ingest_events,
+    load_episodes,
+)
+
+__all__ = [
+    "OUTCOMES_V1",
+    "SIGNAL_TYPES_V1",
+    "AppendReport",
+    "ArgumentError",
+    "BacktestReport",
+    "CancelledError",
+    "Case",
+    "CaseError",
+    "DuplicateSignalError",
+    "Episode",
+    "Explanation",
+    "FileAccessError",
+    "FitReport",
+    "Forecast",
+    "IngestReport",
+    "Model",
+    "ModelError",
+    "ParseError",
+    "PressureForecastError",
+    "Signal",
+    "SignalError",
+    "Trajectory",
+    "UnknownOutcomeError",
+    "UnknownSignalTypeError",
+    "ValueOfInformation",
+    "WhatIf",
+    "__version__",
+    "backtest",
+    "fit",
+    "forecast_many",
+    "ingest_events",
+    "load_episodes",
+]

@@ -1,0 +1,231 @@
+"""pandas frames, HTML and text summaries of the native result classes (called from the native module).
+
+Kept in Python on purpose: the Rust adapter only converts; the tables analysts see are built here.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pandas as pd
+
+_MAX_HTML_ROWS = 30
+
+
+def _title(text: str) -> str:
+    return f"<p><strong>{html.escape(text)}</strong></p>"
+
+
+def _table(df: pd.DataFrame, float_format: str = "{:.4f}") -> str:
+    shown = df if len(df) <= _MAX_HTML_ROWS else pd.concat([df.head(_MAX_HTML_ROWS // 2), df.tail(_MAX_HTML_ROWS // 2)])
+    note = "" if len(df) <= _MAX_HTML_ROWS else f"<p><em>{len(df)} rows, first and last {_MAX_HTML_ROWS // 2} shown</em></p>"
+    out: str = shown.to_html(float_format=float_format.format, border=0, classes="pressure-forecast")
+    return out + note
+
+
+# ---------------------------------------------------------------------------------------------------- signals
+
+
+def signals_frame(signals: Sequence[Any]) -> pd.DataFrame:
+    """One row per signal: date, type, reliability, weight, source, note, id."""
+    rows = [
+        {
+            "date": pd.Timestamp(s.date),
+            "type": s.type,
+            "reliability": s.reliability,
+            "weight": s.weight,
+            "source": s.source,
+            "note": s.note,
+            "id": s.id,
+        }
+        for s in signals
+    ]
+    cols = ["date", "type", "reliability", "weight", "source", "note", "id"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def signals_html(signals: Sequence[Any]) -> str:
+    return _table(signals_frame(signals))
+
+
+def case_html(case: Any) -> str:
+    head = pd.DataFrame(
+        {
+            "": [case.id, case.sender, case.target, str(case.start), str(case.term_end), len(case), case.model.name],
+        },
+        index=["id", "sender", "target", "start", "term end", "signals", "model"],
+    )
+    body = _title(f"Case {case.id}: {case.sender} presses {case.target}") + head.to_html(header=False, border=0)
+    if len(case):
+        body += _table(signals_frame(case.signals).drop(columns=["note"]))
+    return body
+
+
+def episodes_html(episodes: Iterable[Any]) -> str:
+    rows = [
+        {"id": e.id, "sender": e.sender, "target": e.target, "start": e.start, "term_end": e.term_end,
+         "outcome": e.outcome, "signals": len(e)}
+        for e in episodes
+    ]
+    return _table(pd.DataFrame(rows))
+
+
+def model_html(model: Any) -> str:
+    prior = list(model.prior)
+    outcome_of = model.outcome_of
+    regimes = pd.DataFrame(
+        {"outcome": [outcome_of[r] for r in model.regimes], "prior": prior}, index=pd.Index(model.regimes, name="regime")
+    )
+    buckets = pd.DataFrame(
+        [{"bucket": b["name"], "min_days_left": b["min_days_left"], "max_days_left": b["max_days_left"]}
+         for b in model.buckets]
+    )
+    return (
+        _title(f"Model {model.name}: {len(model.regimes)} regimes, {len(model.signal_types)} signal types")
+        + regimes.to_html(float_format="{:.4f}".format, border=0)
+        + buckets.to_html(index=False, border=0)
+    )
+
+
+# -------------------------------------------------------------------------------------------------- forecasts
+
+
+def forecast_frame(f: Any) -> pd.DataFrame:
+    """One row per outcome: probability, and with draws mean, sd, lower_<level>, upper_<level>."""
+    df = pd.DataFrame({"probability": [f.probabilities[o] for o in f.outcomes]}, index=pd.Index(f.outcomes, name="outcome"))
+    iv = f.intervals
+    if iv is not None:
+        df["mean"] = [iv["mean"][o] for o in f.outcomes]
+        df["sd"] = [iv["sd"][o] for o in f.outcomes]
+        for i in iv["intervals"]:
+            tag = f"{i['level']:g}"
+            df[f"lower_{tag}"] = [i["lower"][o] for o in f.outcomes]
+            df[f"upper_{tag}"] = [i["upper"][o] for o in f.outcomes]
+    return df
+
+
+def forecast_html(f: Any) -> str:
+    draws = "" if f.intervals is None else f", {f.intervals['draws']} draws"
+    head = f"Forecast for {f.case} as of {f.as_of} (term end {f.term_end}, {f.signals_used} signals{draws})"
+    return _title(head) + _table(forecast_frame(f))
+
+
+def trajectory_frame(t: Any, regimes: bool = False) -> pd.DataFrame:
+    """One row per day: a column per outcome, then signals_used and signal_types (and regime:<name> columns)."""
+    index = pd.DatetimeIndex(pd.to_datetime(t.dates), name="date")
+    df = pd.DataFrame(t.probabilities, columns=t.outcomes, index=index)
+    if regimes:
+        reg = pd.DataFrame(t.regime_probabilities, columns=[f"regime:{r}" for r in t.regimes], index=index)
+        df = pd.concat([df, reg], axis=1)
+    df["signals_used"] = t.signals_used
+    df["signal_types"] = t.signal_types
+    return df
+
+
+def trajectory_html(t: Any) -> str:
+    df = trajectory_frame(t)
+    marked = df[df["signal_types"].map(len) > 0]
+    shown = marked if len(marked) else df
+    what = "days with signals" if len(marked) else "days"
+    return _title(f"Trajectory of {t.case}: {len(df)} days, {what} shown") + _table(shown)
+
+
+# ---------------------------------------------------------------------------------------------------- results
+
+
+def _explanation_frame(e: Any) -> pd.DataFrame:
+    outcomes = e.outcomes
+    rows = []
+    drops = {i: d for i, d in enumerate(e.drop_one)}
+    for i, c in enumerate(e.contributions):
+        s = c["signal"]
+        row: dict[str, Any] = {"date": pd.Timestamp(s["date"]), "type": s["type"], "id": s.get("id")}
+        for k, o in enumerate(outcomes):
+            row[f"delta_{o}"] = c["delta"][k]
+        for k, o in enumerate(outcomes):
+            row[f"delta_log_odds_{o}"] = c["delta_log_odds"][k]
+        d = drops.get(i)
+        if d is not None and d["signal"] == s:
+            for k, o in enumerate(outcomes):
+                row[f"without_{o}"] = d["probabilities"][k]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _voi_frame(v: Any) -> pd.DataFrame:
+    rows = []
+    for x in v.values:
+        row: dict[str, Any] = {"signal_type": x["signal_type"], "probability": x["probability"], "share": x["share"],
+                               "score": x["score"]}
+        for k, o in enumerate(v.outcomes):
+            row[f"delta_{o}"] = x["delta"][k]
+        for k, o in enumerate(v.outcomes):
+            row[f"if_observed_{o}"] = x["forecast_if_observed"][k]
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("signal_type")
+
+
+def _what_if_frame(w: Any) -> pd.DataFrame:
+    b, s = w.baseline, w.scenario
+    return pd.DataFrame(
+        {"baseline": [b.probabilities[o] for o in b.outcomes], "scenario": [s.probabilities.get(o) for o in b.outcomes],
+         "delta": [w.delta[o] for o in b.outcomes]},
+        index=pd.Index(b.outcomes, name="outcome"),
+    )
+
+
+def _backtest_frame(r: Any) -> pd.DataFrame:
+    rows = {"model": r.scores, **r.baselines}
+    order = ["model", "uniform", "base_rate", "prior"]
+    df = pd.DataFrame.from_dict(rows, orient="index")[["brier", "log_score", "ece"]]
+    return df.reindex([k for k in order if k in df.index]).rename_axis("forecaster")
+
+
+def _fit_frame(r: Any) -> pd.DataFrame:
+    ll, obj = r.log_likelihood, r.objective
+    n = max(len(ll), len(obj))
+    return pd.DataFrame(
+        {"log_likelihood": ll + [float("nan")] * (n - len(ll)), "objective": obj + [float("nan")] * (n - len(obj))},
+        index=pd.RangeIndex(n, name="iteration"),
+    )
+
+
+_FRAMES = {
+    "Explanation": _explanation_frame,
+    "ValueOfInformation": _voi_frame,
+    "WhatIf": _what_if_frame,
+    "BacktestReport": _backtest_frame,
+    "FitReport": _fit_frame,
+}
+
+
+def to_pandas(obj: Any) -> pd.DataFrame:
+    """The DataFrame of a result class."""
+    return _FRAMES[type(obj).__name__](obj)
+
+
+def result_repr(obj: Any) -> str:
+    name = type(obj).__name__
+    if name == "Explanation":
+        top = sorted(obj.contributions, key=lambda c: -max(abs(x) for x in c["delta"]))[:3]
+        moved = ", ".join(f"{c['signal']['type']} {c['signal']['date']}" for c in top)
+        return f"Explanation(case={obj.case!r}, as_of={obj.as_of}, signals={len(obj.contributions)}, largest: {moved})"
+    if name == "ValueOfInformation":
+        ranked = ", ".join(f"{x['signal_type']} ({x['score']:.4f})" for x in obj.values[:3])
+        return f"ValueOfInformation(case={obj.case!r}, as_of={obj.as_of}, top: {ranked})"
+    if name == "WhatIf":
+        d = ", ".join(f"{o}={x:+.3f}" for o, x in obj.delta.items())
+        return f"WhatIf(case={obj.baseline.case!r}, as_of={obj.baseline.as_of}, delta: {d})"
+    if name == "BacktestReport":
+        s = obj.scores
+        return (f"BacktestReport(model={obj.model!r}, episodes={obj.episodes}, loo={obj.loo}, brier={s['brier']:.4f}, "
+                f"log_score={s['log_score']:.4f}, ece={s['ece']:.4f})")
+    return f"{name}()"
+
+
+def result_html(obj: Any) -> str:
+    name = type(obj).__name__
+    title = result_repr(obj) if name != "FitReport" else repr(obj)
+    return _title(title) + _table(to_pandas(obj))

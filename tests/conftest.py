@@ -1,0 +1,56 @@
+"""Shared fixtures of the Python tests: the repository's paths, the default model and the example cases."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+# Plots render off-screen in tests and in the notebook kernel.
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES = ROOT / "data" / "cases"
+EPISODES = ROOT / "data" / "episodes" / "episodes.json"
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def pf():  # type: ignore[no-untyped-def]
+    import pressure_forecast
+
+    return pressure_forecast
+
+
+@pytest.fixture()
+def nk(pf):  # type: ignore[no-untyped-def]
+    """The North Korea case, freshly loaded (tests may change it)."""
+    return pf.Case.load(CASES / "north_korea.json")
+
+
+@pytest.fixture()
+def iran(pf):  # type: ignore[no-untyped-def]
+    return pf.Case.load(CASES / "iran.json")
+
+
+@pytest.fixture(scope="session")
+def episodes(pf):  # type: ignore[no-untyped-def]
+    return pf.load_episodes(EPISODES)
+
+
+@pytest.fixture(scope="session")
+def cli() -> Path:
+    """The CLI binary (built with cargo if it is not there yet)."""
+    exe = ROOT / "target" / "debug" / "pressure-forecast"
+    if not exe.exists():
+        if shutil.which("cargo") is None:
+            pytest.skip("cargo is not available to build the CLI")
+        subprocess.run(["cargo", "build", "-q", "-p", "pf-cli"], cwd=ROOT, check=True)
+    return exe

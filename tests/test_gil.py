@@ -1,0 +1,70 @@
+"""Behaviour of a good extension: the GIL is released around long work (a Python thread keeps running), and
+Ctrl-C stops long work with KeyboardInterrupt."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+
+def _long_case(pf):  # type: ignore[no-untyped-def]
+    c = pf.Case("long", "USA", "PRK", "1990-01-01", "2030-01-01")
+    types = pf.SIGNAL_TYPES_V1
+    c.observe_many([{"type": types[i % len(types)], "date": f"{1990 + i // 300}-{1 + (i // 25) % 12:02d}-{1 + i % 25:02d}"}
+                    for i in range(3000)])
+    return c
+
+
+@pytest.mark.parametrize("work", ["draws", "forecast_many", "backtest"])
+def test_python_thread_runs_while_engine_works(pf, nk, episodes, work: str) -> None:  # type: ignore[no-untyped-def]
+    ticks = 0
+    stop = threading.Event()
+
+    def count() -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+            time.sleep(0.001)
+
+    t = threading.Thread(target=count)
+    t.start()
+    time.sleep(0.05)
+    start_ticks = ticks
+    t0 = time.perf_counter()
+    if work == "draws":
+        nk.forecast(as_of="2018-10-31", draws=20_000, progress=False)
+    elif work == "forecast_many":
+        pf.forecast_many([_long_case(pf)] * 4, as_of="2029-01-01", draws=200)
+    else:
+        pf.backtest(pf.Model.default(), episodes, loo=True, max_iterations=10, progress=False)
+    elapsed = time.perf_counter() - t0
+    during = ticks - start_ticks
+    stop.set()
+    t.join()
+    assert elapsed > 0.05, "the computation was too short to show anything"
+    # Holding the GIL for the whole call would allow only a handful of switches (one per 5 ms switch interval
+    # at best, and none while inside Rust); the counter thread sleeps 1 ms per tick.
+    assert during >= max(10, 0.2 * elapsed / 0.0011), (during, elapsed)
+
+
+def test_ctrl_c_interrupts_long_work(pf, nk) -> None:  # type: ignore[no-untyped-def]
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    t0 = time.perf_counter()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        nk.forecast(as_of="2018-10-31", draws=5_000_000, progress=False)
+    elapsed = time.perf_counter() - t0
+    timer.cancel()
+    assert elapsed < 5.0, elapsed
+    # The extension is still usable afterwards.
+    assert nk.forecast(as_of="2018-10-31").signals_used > 0
+
+
+def test_progress_bar_does_not_change_numbers(pf, nk, capsys) -> None:  # type: ignore[no-untyped-def]
+    a = nk.forecast(as_of="2018-10-31", draws=2000, seed=5, progress=True)
+    b = nk.forecast(as_of="2018-10-31", draws=2000, seed=5, progress=False)
+    assert a == b
