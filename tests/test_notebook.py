@@ -10,10 +10,10 @@ import pytest
 
 from conftest import ROOT
 
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
-pytest.importorskip("ipykernel")
-pytest.importorskip("matplotlib")
+import nbformat
+import nbclient
+import ipykernel  # noqa: F401
+import matplotlib  # noqa: F401
 
 
 @pytest.mark.slow

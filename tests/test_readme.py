@@ -26,8 +26,7 @@ def readme_example() -> str | None:
 
 def test_readme_python_example(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     code = readme_example()
-    if code is None:
-        pytest.skip("README.md has no python example between the markers yet")
+    assert code is not None, "README.md must keep its python example between the python-example markers"
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("MPLBACKEND", "Agg")
     exec(compile(code, "README.md#python-example", "exec"), {"__name__": "__readme__"})

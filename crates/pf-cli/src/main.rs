@@ -40,6 +40,8 @@ enum Command {
     Backtest(BacktestArgs),
     /// Print a model file (the embedded default unless --model is given).
     Model(ModelArgs),
+    /// Turn CAMEO-coded event data (ICEWS, GDELT 1.0/2.0, CSV) into signals (JSON Lines, or into a case file).
+    Ingest(pf_events::cli::IngestArgs),
 }
 
 #[derive(Args, Debug)]
@@ -393,6 +395,7 @@ fn run(cli: Cli) -> Result<()> {
                 print!("{}", table::backtest(&r));
             }
         }
+        Command::Ingest(a) => pf_events::cli::run(&a)?,
         Command::Model(a) => match a.model {
             Some(p) => print!("{}", load_model(Some(&p))?.to_toml()),
             None => print!("{}", Model::default_toml()),

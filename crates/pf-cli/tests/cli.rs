@@ -8,8 +8,16 @@ fn root() -> PathBuf {
 }
 
 fn run(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_pressure-forecast")).args(args).current_dir(root()).output().unwrap();
-    (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+    let out = Command::new(env!("CARGO_BIN_EXE_pressure-forecast"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
 }
 
 fn json(args: &[&str]) -> serde_json::Value {
@@ -20,22 +28,47 @@ fn json(args: &[&str]) -> serde_json::Value {
 
 #[test]
 fn forecast_json_has_the_documented_shape() {
-    let v = json(&["forecast", "--case", "data/cases/north_korea.json", "--as-of", "2018-10-31", "--json"]);
+    let v = json(&[
+        "forecast",
+        "--case",
+        "data/cases/north_korea.json",
+        "--as-of",
+        "2018-10-31",
+        "--json",
+    ]);
     assert_eq!(v["case"], "usa-prk-2017");
     assert_eq!(v["as_of"], "2018-10-31");
     assert_eq!(v["term_end"], "2021-01-20");
     let p = v["probabilities"].as_object().unwrap();
-    let sum: f64 = ["deal", "stalemate", "wait_out"].iter().map(|k| p[*k].as_f64().unwrap()).sum();
+    let sum: f64 = ["deal", "stalemate", "wait_out"]
+        .iter()
+        .map(|k| p[*k].as_f64().unwrap())
+        .sum();
     assert!((sum - 1.0).abs() < 1e-12);
     assert_eq!(v["regimes"].as_object().unwrap().len(), 4);
     assert!(v["log_likelihood"].as_f64().unwrap() < 0.0);
-    let with_draws = json(&["forecast", "--case", "data/cases/iran.json", "--as-of", "2018-10-31", "--draws", "50", "--json"]);
+    let with_draws = json(&[
+        "forecast",
+        "--case",
+        "data/cases/iran.json",
+        "--as-of",
+        "2018-10-31",
+        "--draws",
+        "50",
+        "--json",
+    ]);
     assert_eq!(with_draws["intervals"]["draws"], 50);
 }
 
 #[test]
 fn tables_read_well() {
-    let (ok, out, _) = run(&["forecast", "--case", "data/cases/iran.json", "--as-of", "2018-10-31"]);
+    let (ok, out, _) = run(&[
+        "forecast",
+        "--case",
+        "data/cases/iran.json",
+        "--as-of",
+        "2018-10-31",
+    ]);
     assert!(ok);
     assert!(out.contains("wait_out") && out.contains('%'), "{out}");
     let (ok, out, _) = run(&["trajectory", "--case", "data/cases/iran.json", "--signal-dates"]);
@@ -44,16 +77,54 @@ fn tables_read_well() {
 
 #[test]
 fn every_analysis_command_answers() {
-    let t = json(&["trajectory", "--case", "data/cases/iran.json", "--json", "--to", "2018-12-31"]);
+    let t = json(&[
+        "trajectory",
+        "--case",
+        "data/cases/iran.json",
+        "--json",
+        "--to",
+        "2018-12-31",
+    ]);
     assert_eq!(t["points"].as_array().unwrap().len(), 238);
-    let e = json(&["explain", "--case", "data/cases/iran.json", "--as-of", "2018-10-31", "--drop-one", "--json"]);
+    let e = json(&[
+        "explain",
+        "--case",
+        "data/cases/iran.json",
+        "--as-of",
+        "2018-10-31",
+        "--drop-one",
+        "--json",
+    ]);
     assert!(!e["contributions"].as_array().unwrap().is_empty() && e["drop_one"].is_array());
-    let w = json(&["what-if", "--case", "data/cases/iran.json", "--as-of", "2018-10-31", "--signal", "talks_held@2018-12-01", "--json"]);
+    let w = json(&[
+        "what-if",
+        "--case",
+        "data/cases/iran.json",
+        "--as-of",
+        "2018-10-31",
+        "--signal",
+        "talks_held@2018-12-01",
+        "--json",
+    ]);
     assert!(w["delta"][0].as_f64().unwrap() > 0.0);
-    let v = json(&["value", "--case", "data/cases/north_korea.json", "--as-of", "2018-10-31", "--json"]);
+    let v = json(&[
+        "value",
+        "--case",
+        "data/cases/north_korea.json",
+        "--as-of",
+        "2018-10-31",
+        "--json",
+    ]);
     assert_eq!(v["values"].as_array().unwrap().len(), 19);
     let b = json(&["backtest", "--episodes", "data/episodes/episodes.json", "--json"]);
-    for key in ["episodes", "brier", "log_score", "ece", "baselines", "per_episode"] {
+    for key in [
+        "episodes",
+        "brier",
+        "log_score",
+        "ece",
+        "baselines",
+        "per_episode",
+    ] {
         assert!(b.get(key).is_some(), "{key}");
     }
     for base in ["uniform", "base_rate", "prior"] {
@@ -65,11 +136,32 @@ fn every_analysis_command_answers() {
 fn fit_writes_a_model_file_with_provenance() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("fitted.toml");
-    let s = json(&["fit", "--episodes", "data/episodes/episodes.json", "--max-iterations", "5", "--output", out.to_str().unwrap(), "--json"]);
+    let s = json(&[
+        "fit",
+        "--episodes",
+        "data/episodes/episodes.json",
+        "--max-iterations",
+        "5",
+        "--output",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
     assert_eq!(s["iterations"], 5);
     let text = std::fs::read_to_string(&out).unwrap();
-    assert!(text.contains("[provenance]") && text.contains("usa-lby-2001"), "{text}");
-    let v = json(&["forecast", "--case", "data/cases/iran.json", "--model", out.to_str().unwrap(), "--as-of", "2018-10-31", "--json"]);
+    assert!(
+        text.contains("[provenance]") && text.contains("usa-lby-2001"),
+        "{text}"
+    );
+    let v = json(&[
+        "forecast",
+        "--case",
+        "data/cases/iran.json",
+        "--model",
+        out.to_str().unwrap(),
+        "--as-of",
+        "2018-10-31",
+        "--json",
+    ]);
     assert!(v["probabilities"]["deal"].is_number());
 }
 
@@ -85,6 +177,59 @@ fn bad_input_fails_with_a_message_and_exit_code_2() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("reliability") && err.contains("[0, 1]"), "{err}");
-    let (ok, _, err) = run(&["forecast", "--case", "data/cases/iran.json", "--as-of", "2018-02-30"]);
+    let (ok, _, err) = run(&[
+        "forecast",
+        "--case",
+        "data/cases/iran.json",
+        "--as-of",
+        "2018-02-30",
+    ]);
     assert!(!ok && err.contains("YYYY-MM-DD"), "{err}");
+}
+
+#[test]
+fn ingest_feeds_a_case_from_icews_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = dir.path().join("prk.json");
+    std::fs::write(
+        &case,
+        r#"{"id":"usa-prk-icews","sender":"USA","target":"PRK","start":"2017-01-20","term_end":"2021-01-20"}"#,
+    )
+    .unwrap();
+    let file = "data/events/icews18_2018-01-01_to_10-31_usa_prk_irn.csv";
+    for _ in 0..2 {
+        let (ok, _, err) = run(&[
+            "ingest",
+            "--format",
+            "csv",
+            "--sender",
+            "USA",
+            "--target",
+            "PRK",
+            "--case",
+            case.to_str().unwrap(),
+            file,
+        ]);
+        assert!(ok, "{err}");
+        assert!(err.contains("6994 rows read"), "{err}");
+    }
+    let c: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&case).unwrap()).unwrap();
+    let signals = c["signals"].as_array().unwrap();
+    // Idempotent: the second run added nothing.
+    let ids: std::collections::HashSet<_> = signals.iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), signals.len());
+    assert!(
+        signals
+            .iter()
+            .any(|s| s["type"] == "summit_held" && s["date"] == "2018-06-12")
+    );
+    let v = json(&[
+        "forecast",
+        "--case",
+        case.to_str().unwrap(),
+        "--as-of",
+        "2018-10-31",
+        "--json",
+    ]);
+    assert!(v["signals_used"].as_u64().unwrap() > 100);
 }
