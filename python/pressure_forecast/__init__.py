@@ -84,4 +84,15 @@ __all__ = [
     "forecast_many",
     "ingest_events",
     "load_episodes",
+    "Client",
+    "ServiceError",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The gRPC client needs grpcio (`pip install "pressure_forecast[client]"`); import it only when asked for.
+    if name in ("Client", "ServiceError"):
+        from . import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module 'pressure_forecast' has no attribute {name!r}")

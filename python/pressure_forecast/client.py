@@ -164,6 +164,8 @@ def _forecast_to_dict(f: Any) -> dict[str, Any]:
         "regimes": _ordered(f.regimes, f.regime_order),
         "log_likelihood": f.log_likelihood,
         "signals_used": f.signals_used,
+        "outcomes": list(f.outcome_order),
+        "regime_names": list(f.regime_order),
     }
     o = list(f.outcome_order)
     if f.HasField("intervals"):
@@ -198,6 +200,43 @@ def _forecast_to_dict(f: Any) -> dict[str, Any]:
             ],
         }
     return out
+
+
+def _serde_forecast(d: dict[str, Any]) -> dict[str, Any]:
+    """A forecast dict in ``Forecast.to_json()`` shape -> the engine's serde shape (lists in outcome order), as
+    nested in what-if answers."""
+    o, g = d["outcomes"], d["regime_names"]
+    out = {
+        "case": d["case"],
+        "as_of": d["as_of"],
+        "term_end": d["term_end"],
+        "outcomes": o,
+        "probabilities": [d["probabilities"][x] for x in o],
+        "regimes": g,
+        "regime_probabilities": [d["regimes"][x] for x in g],
+        "log_likelihood": d["log_likelihood"],
+        "signals_used": d["signals_used"],
+    }
+    if "intervals" in d:
+        iv = d["intervals"]
+        out["intervals"] = {
+            "draws": iv["draws"],
+            "seed": iv["seed"],
+            "mean": [iv["mean"][x] for x in o],
+            "sd": [iv["sd"][x] for x in o],
+            "intervals": [
+                {"level": i["level"], "lower": [i["lower"][x] for x in o], "upper": [i["upper"][x] for x in o]}
+                for i in iv["intervals"]
+            ],
+        }
+    return out
+
+
+def _native(name: str, d: dict[str, Any]) -> Any:
+    """Build the local API's result type from the JSON shape the service's answer was converted to."""
+    import pressure_forecast
+
+    return getattr(pressure_forecast, name).from_json(d)
 
 
 def _case_to_dict(c: Any) -> dict[str, Any]:
@@ -324,10 +363,49 @@ class Client:
         draws: int = 0,
         seed: int = 0,
         levels: Sequence[float] | float | None = None,
+        timeout: Any = ...,
+    ) -> Any:
+        """The forecast at ``as_of`` (default: today), with intervals when ``draws > 0``, as a
+        :class:`pressure_forecast.Forecast` (the local API's type)."""
+        return _native("Forecast", self.forecast_dict(case_id, as_of, draws, seed, levels, False, timeout))
+
+    def explain(self, case_id: str, as_of: Any = None, timeout: Any = ...) -> Any:
+        """Attribution and drop-one of the forecast at ``as_of``, as a :class:`pressure_forecast.Explanation`."""
+        d = self.forecast_dict(case_id, as_of, attribution=True, timeout=timeout)
+        a, o = d["attribution"], d["outcomes"]
+
+        def seq(m: Mapping[str, float]) -> list[float]:
+            return [m[x] for x in o]
+
+        contributions = [
+            {"signal": c["signal"], **{k: seq(c[k]) for k in ("before", "after", "delta", "delta_log_odds")}}
+            for c in a["contributions"]
+        ]
+        drop_one = [{"signal": x["signal"], "probabilities": seq(x["probabilities"]), "delta": seq(x["delta"])} for x in a["drop_one"]]
+        return _native(
+            "Explanation",
+            {
+                "case": d["case"],
+                "as_of": d["as_of"],
+                "outcomes": o,
+                "baseline": seq(a["baseline"]),
+                "total": seq(a["total"]),
+                "contributions": contributions,
+                "drop_one": drop_one,
+            },
+        )
+
+    def forecast_dict(
+        self,
+        case_id: str,
+        as_of: Any = None,
+        draws: int = 0,
+        seed: int = 0,
+        levels: Sequence[float] | float | None = None,
         attribution: bool = False,
         timeout: Any = ...,
     ) -> dict[str, Any]:
-        """The forecast at ``as_of`` (default: today), with intervals when ``draws > 0``."""
+        """The forecast as a dict in the JSON shape of ``Forecast.to_json()`` (plus ``attribution`` if asked)."""
         if isinstance(levels, (int, float)):
             levels = [float(levels)]
         req = self._pb.GetForecastRequest(
@@ -335,7 +413,17 @@ class Client:
         )
         return _forecast_to_dict(self._call("GetForecast", req, timeout).forecast)
 
-    def trajectory(self, case_id: str, start: Any = None, end: Any = None, resolution: str = "daily", timeout: Any = ...) -> dict[str, Any]:
+    def load_case(self, case_id: str, timeout: Any = ...) -> Any:
+        """The stored case with all its signals, as a :class:`pressure_forecast.Case`."""
+        d = self.get_case(case_id, timeout)
+        d.pop("signal_count", None)
+        return _native("Case", d)
+
+    def trajectory(self, case_id: str, start: Any = None, end: Any = None, resolution: str = "daily", timeout: Any = ...) -> Any:
+        """Outcome probabilities per day, as a :class:`pressure_forecast.Trajectory`."""
+        return _native("Trajectory", self.trajectory_dict(case_id, start, end, resolution, timeout))
+
+    def trajectory_dict(self, case_id: str, start: Any = None, end: Any = None, resolution: str = "daily", timeout: Any = ...) -> dict[str, Any]:
         """Outcome probabilities per day: ``{case, term_end, outcomes, regimes, points: [...]}``."""
         res = {"daily": 1, "signal_dates": 2}.get(resolution)
         if res is None:
@@ -361,7 +449,16 @@ class Client:
             ],
         }
 
-    def what_if(self, case_id: str, signals: Iterable[Mapping[str, Any]] | None = None, term_end: Any = None, as_of: Any = None, timeout: Any = ...) -> dict[str, Any]:
+    def what_if(self, case_id: str, signals: Iterable[Mapping[str, Any]] | None = None, term_end: Any = None, as_of: Any = None, timeout: Any = ...) -> Any:
+        """The forecast with hypothetical signals and/or another term end, as a :class:`pressure_forecast.WhatIf`."""
+        d = self.what_if_dict(case_id, signals, term_end, as_of, timeout)
+        o = d["baseline"]["outcomes"]
+        return _native(
+            "WhatIf",
+            {"baseline": _serde_forecast(d["baseline"]), "scenario": _serde_forecast(d["scenario"]), "delta": [d["delta"][x] for x in o]},
+        )
+
+    def what_if_dict(self, case_id: str, signals: Iterable[Mapping[str, Any]] | None = None, term_end: Any = None, as_of: Any = None, timeout: Any = ...) -> dict[str, Any]:
         """The forecast with hypothetical signals and/or another term end: ``{baseline, scenario, delta}``."""
         req = self._pb.WhatIfRequest(case_id=case_id, as_of=_date(as_of), signals=self._signals(signals or []), term_end=_date(term_end))
         r = self._call("WhatIf", req, timeout)
@@ -371,8 +468,22 @@ class Client:
             "delta": _ordered(r.delta, r.baseline.outcome_order),
         }
 
-    def value_of_information(self, case_id: str, as_of: Any = None, timeout: Any = ...) -> dict[str, Any]:
-        """Signal types ranked by how much observing them next would move the forecast."""
+    def value_of_information(self, case_id: str, as_of: Any = None, timeout: Any = ...) -> Any:
+        """Signal types ranked by how much observing them next would move the forecast, as a
+        :class:`pressure_forecast.ValueOfInformation`."""
+        d = self.value_of_information_dict(case_id, as_of, timeout)
+        o = d["outcomes"]
+
+        def seq(m: Mapping[str, float]) -> list[float]:
+            return [m[x] for x in o]
+
+        values = [
+            {**v, **{k: seq(v[k]) for k in ("forecast_if_observed", "delta", "expected_abs_change")}} for v in d["values"]
+        ]
+        return _native("ValueOfInformation", {**d, "current": seq(d["current"]), "values": values})
+
+    def value_of_information_dict(self, case_id: str, as_of: Any = None, timeout: Any = ...) -> dict[str, Any]:
+        """Signal types ranked by how much observing them next would move the forecast (JSON shape)."""
         r = self._call("GetValueOfInformation", self._pb.GetValueOfInformationRequest(case_id=case_id, as_of=_date(as_of)), timeout)
         o = list(r.outcome_order)
         return {

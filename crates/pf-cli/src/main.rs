@@ -40,6 +40,8 @@ enum Command {
     Backtest(BacktestArgs),
     /// Print a model file (the embedded default unless --model is given).
     Model(ModelArgs),
+    /// Run the gRPC service (embedded SQLite store; health and reflection on).
+    Serve(pf_server::cli::ServeArgs),
     /// Turn CAMEO-coded event data (ICEWS, GDELT 1.0/2.0, CSV) into signals (JSON Lines, or into a case file).
     Ingest(pf_events::cli::IngestArgs),
 }
@@ -396,6 +398,7 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Ingest(a) => pf_events::cli::run(&a)?,
+        Command::Serve(a) => pf_server::cli::run(a)?,
         Command::Model(a) => match a.model {
             Some(p) => print!("{}", load_model(Some(&p))?.to_toml()),
             None => print!("{}", Model::default_toml()),

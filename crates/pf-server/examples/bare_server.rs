@@ -1,0 +1,121 @@
+//! The benchmark's baseline: a bare tonic handler for `ForecastService/GetForecast` that returns a
+//! precomputed response of the same size as the real service's (the forecast of an example case), with no
+//! store, no state and no layers. Every other method is UNIMPLEMENTED.
+//!
+//! `cargo run --release -p pf-server --example bare_server -- 127.0.0.1:50052 usa-prk-2017 2018-10-31`
+
+use pf_proto::v1 as pb;
+use pf_proto::v1::forecast_service_server::{ForecastService, ForecastServiceServer};
+use tonic::{Request, Response, Status};
+
+#[derive(Clone)]
+struct Bare(pb::GetForecastResponse);
+
+#[tonic::async_trait]
+impl ForecastService for Bare {
+    async fn get_forecast(
+        &self,
+        _r: Request<pb::GetForecastRequest>,
+    ) -> Result<Response<pb::GetForecastResponse>, Status> {
+        Ok(Response::new(self.0.clone()))
+    }
+    async fn create_case(
+        &self,
+        _r: Request<pb::CreateCaseRequest>,
+    ) -> Result<Response<pb::CreateCaseResponse>, Status> {
+        Err(Status::unimplemented("bare server"))
+    }
+    async fn get_case(
+        &self,
+        _r: Request<pb::GetCaseRequest>,
+    ) -> Result<Response<pb::GetCaseResponse>, Status> {
+        Err(Status::unimplemented("bare server"))
+    }
+    async fn list_cases(
+        &self,
+        _r: Request<pb::ListCasesRequest>,
+    ) -> Result<Response<pb::ListCasesResponse>, Status> {
+        Err(Status::unimplemented("bare server"))
+    }
+    async fn delete_case(
+        &self,
+        _r: Request<pb::DeleteCaseRequest>,
+    ) -> Result<Response<pb::DeleteCaseResponse>, Status> {
+        Err(Status::unimplemented("bare server"))
+    }
+    async fn append_signals(
+        &self,
+        _r: Request<pb::AppendSignalsRequest>,
+    ) -> Result<Response<pb::AppendSignalsResponse>, Status> {
+        Err(Status::unimplemented("bare server"))
+    }
+    async fn get_trajectory(
+        &self,
+        _r: Request<pb::GetTrajectoryRequest>,
+    ) -> Result<Response<pb::GetTrajectoryResponse>, Status> {
+        Err(Status::unimplemented("bare server"))
+    }
+    async fn what_if(&self, _r: Request<pb::WhatIfRequest>) -> Result<Response<pb::WhatIfResponse>, Status> {
+        Err(Status::unimplemented("bare server"))
+    }
+    async fn get_value_of_information(
+        &self,
+        _r: Request<pb::GetValueOfInformationRequest>,
+    ) -> Result<Response<pb::GetValueOfInformationResponse>, Status> {
+        Err(Status::unimplemented("bare server"))
+    }
+    async fn get_model(
+        &self,
+        _r: Request<pb::GetModelRequest>,
+    ) -> Result<Response<pb::GetModelResponse>, Status> {
+        Err(Status::unimplemented("bare server"))
+    }
+    async fn list_signal_types(
+        &self,
+        _r: Request<pb::ListSignalTypesRequest>,
+    ) -> Result<Response<pb::ListSignalTypesResponse>, Status> {
+        Err(Status::unimplemented("bare server"))
+    }
+    async fn import_events(
+        &self,
+        _r: Request<pb::ImportEventsRequest>,
+    ) -> Result<Response<pb::ImportEventsResponse>, Status> {
+        Err(Status::unimplemented("bare server"))
+    }
+    type WatchForecastStream = tokio_stream::Empty<Result<pb::WatchForecastResponse, Status>>;
+    async fn watch_forecast(
+        &self,
+        _r: Request<pb::WatchForecastRequest>,
+    ) -> Result<Response<Self::WatchForecastStream>, Status> {
+        Err(Status::unimplemented("bare server"))
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let addr: std::net::SocketAddr = args.next().unwrap_or_else(|| "127.0.0.1:50052".into()).parse()?;
+    let id = args.next().unwrap_or_else(|| "usa-prk-2017".into());
+    let as_of = args.next().unwrap_or_else(|| "2018-10-31".into());
+    let model = pf_core::Model::default_model();
+    let (_, text) = pf_server::state::EXAMPLE_CASES
+        .iter()
+        .find(|(_, t)| t.contains(&format!("\"{id}\"")))
+        .ok_or_else(|| anyhow::anyhow!("no example case {id}"))?;
+    let case = pf_core::Case::from_json(&serde_json::from_str(text)?, &model)?;
+    let f = model.forecast(&case, pf_proto::parse_date("as_of", &as_of)?)?;
+    let resp = pb::GetForecastResponse {
+        forecast: Some(pb::Forecast::from(&f)),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        println!("bare server listening on {}", listener.local_addr()?);
+        tonic::transport::Server::builder()
+            .add_service(ForecastServiceServer::new(Bare(resp)))
+            .serve_with_incoming_shutdown(pf_server::nodelay(listener), async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+        Ok(())
+    })
+}

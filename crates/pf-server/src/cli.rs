@@ -1,0 +1,124 @@
+//! `pressure-forecast serve`: flags, runtime, signals.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use crate::config::{Config, Layer};
+
+/// Flags of `pressure-forecast serve`. Each overrides the config file and the `PRESSURE_FORECAST_*`
+/// environment variables (see [`crate::config`]).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServeArgs {
+    /// TOML config file (keys: listen, db, model, max_message_bytes, max_batch, max_draws, seed_examples)
+    #[arg(long, value_name = "FILE", env = "PRESSURE_FORECAST_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:50051]
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// SQLite file of the store, created on first start [default: var/pressure_forecast.sqlite3]
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Model file (TOML) [default: the embedded default model]
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    /// Largest request or response message in bytes [default: 4194304]
+    #[arg(long, value_name = "BYTES")]
+    pub max_message_bytes: Option<usize>,
+    /// Largest number of signals in one call [default: 10000]
+    #[arg(long, value_name = "N")]
+    pub max_batch: Option<usize>,
+    /// Largest number of parameter draws in one GetForecast [default: 100000]
+    #[arg(long, value_name = "N")]
+    pub max_draws: Option<usize>,
+    /// Create the example cases (North Korea, Iran) if they are missing, and print their forecasts
+    #[arg(long)]
+    pub seed_examples: bool,
+}
+
+impl ServeArgs {
+    /// The flags as a configuration layer.
+    pub fn layer(&self) -> Layer {
+        Layer {
+            listen: self.listen,
+            db: self.db.clone(),
+            model: self.model.clone(),
+            max_message_bytes: self.max_message_bytes,
+            max_batch: self.max_batch,
+            max_draws: self.max_draws,
+            seed_examples: self.seed_examples.then_some(true),
+        }
+    }
+}
+
+/// Resolves when SIGINT (Ctrl-C) or SIGTERM arrives.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received"),
+        () = term => tracing::info!("SIGTERM received"),
+    }
+}
+
+/// Run the service until SIGINT or SIGTERM: layered config, logging (`PRESSURE_FORECAST_LOG` or `RUST_LOG`,
+/// default `info`), tokio runtime, store, seeding, and the address and example forecasts printed on start.
+///
+/// # Errors
+/// Bad configuration, a store that cannot be opened, an address that cannot be bound, a transport error.
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let filter = std::env::var("PRESSURE_FORECAST_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info".to_owned());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .try_init();
+    let config = Config::layered(args.config.as_deref(), std::env::vars(), &args.layer())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let db = config.db.clone();
+        let server = tokio::task::spawn_blocking(move || crate::Server::open(config)).await??;
+        for f in server.example_forecasts()? {
+            let probs: Vec<String> = f
+                .outcomes
+                .iter()
+                .zip(&f.probabilities)
+                .map(|(o, p)| format!("{o} {p:.3}"))
+                .collect();
+            println!(
+                "{} (as of {}, {} signals): {}",
+                f.case,
+                f.as_of,
+                f.signals_used,
+                probs.join(", ")
+            );
+        }
+        println!(
+            "pressure_forecast gRPC service listening on {addr} (store {})",
+            db.display()
+        );
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        server.serve(listener, shutdown_signal()).await
+    })
+}

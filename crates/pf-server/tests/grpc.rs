@@ -1,0 +1,981 @@
+//! The service end to end on an ephemeral port: every RPC, every error code, streaming after appends,
+//! health, reflection, deadlines, limits, graceful shutdown and restart from the store.
+
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use pf_core::{Case, Model};
+use pf_proto::v1 as pb;
+use pf_proto::v1::forecast_service_client::ForecastServiceClient;
+use pf_server::Config;
+use tokio::sync::oneshot;
+use tokio_stream::StreamExt;
+use tonic::transport::Channel;
+use tonic::{Code, Request};
+
+struct TestServer {
+    addr: std::net::SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+    config: Config,
+}
+
+impl TestServer {
+    async fn start(config: Config) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let handle = tokio::spawn(pf_server::serve(listener, config.clone(), async {
+            let _ = stopped.await;
+        }));
+        TestServer {
+            addr,
+            stop: Some(stop),
+            handle,
+            config,
+        }
+    }
+
+    async fn client(&self) -> ForecastServiceClient<Channel> {
+        let url = format!("http://{}", self.addr);
+        for _ in 0..100 {
+            if let Ok(c) = ForecastServiceClient::connect(url.clone()).await {
+                return c;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("server did not come up on {url}");
+    }
+
+    async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.addr))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap()
+    }
+
+    async fn stop(mut self) -> anyhow::Result<()> {
+        let _ = self.stop.take().unwrap().send(());
+        tokio::time::timeout(Duration::from_secs(20), self.handle)
+            .await
+            .expect("shutdown in time")
+            .unwrap()
+    }
+}
+
+fn config(dir: &tempfile::TempDir) -> Config {
+    Config {
+        db: dir.path().join("store.sqlite3"),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..Config::default()
+    }
+}
+
+fn d(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn sig(id: &str, ty: &str, date: &str) -> pb::Signal {
+    pb::Signal {
+        id: id.into(),
+        r#type: ty.into(),
+        date: date.into(),
+        ..Default::default()
+    }
+}
+
+fn case(id: &str) -> pb::Case {
+    pb::Case {
+        id: id.into(),
+        sender: "USA".into(),
+        target: "PRK".into(),
+        start: "2017-01-20".into(),
+        term_end: "2021-01-20".into(),
+        description: "test".into(),
+        signals: vec![sig("a", "sanctions_tightened", "2017-08-05")],
+        signal_count: 0,
+    }
+}
+
+fn local_forecast(case: &Case, as_of: &str) -> pf_core::Forecast {
+    Model::default_model().forecast(case, d(as_of)).unwrap()
+}
+
+fn assert_matches(p: &pb::Forecast, f: &pf_core::Forecast) {
+    assert_eq!(p.as_of, f.as_of.to_string());
+    assert_eq!(p.signals_used as usize, f.signals_used);
+    for (o, x) in f.outcomes.iter().zip(&f.probabilities) {
+        assert_eq!(p.probabilities[o].to_bits(), x.to_bits(), "outcome {o}");
+    }
+    assert_eq!(p.log_likelihood.to_bits(), f.log_likelihood.to_bits());
+}
+
+fn field(s: &tonic::Status) -> String {
+    s.metadata()
+        .get("pf-field")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn case_lifecycle_and_pagination() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = TestServer::start(config(&dir)).await;
+    let mut c = srv.client().await;
+
+    let r = c
+        .create_case(pb::CreateCaseRequest {
+            r#case: Some(case("c1")),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(r.created);
+    assert_eq!(r.r#case.unwrap().signal_count, 1);
+    // Identical: idempotent.
+    let r = c
+        .create_case(pb::CreateCaseRequest {
+            r#case: Some(case("c1")),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!r.created);
+    // Same id, other content.
+    let mut other = case("c1");
+    other.target = "IRN".into();
+    let e = c
+        .create_case(pb::CreateCaseRequest { r#case: Some(other) })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::AlreadyExists, "{e:?}");
+    // Bad header.
+    let mut bad = case("c9");
+    bad.term_end = "2016-01-01".into();
+    let e = c
+        .create_case(pb::CreateCaseRequest { r#case: Some(bad) })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert_eq!(field(&e), "case.term_end");
+    let e = c
+        .create_case(pb::CreateCaseRequest { r#case: None })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+
+    for id in ["c2", "c3", "c4"] {
+        c.create_case(pb::CreateCaseRequest {
+            r#case: Some(case(id)),
+        })
+        .await
+        .unwrap();
+    }
+    let g = c
+        .get_case(pb::GetCaseRequest { case_id: "c2".into() })
+        .await
+        .unwrap()
+        .into_inner()
+        .r#case
+        .unwrap();
+    assert_eq!(g.signals.len(), 1);
+    assert_eq!(g.signals[0].id, "a");
+
+    let mut ids = Vec::new();
+    let mut token = String::new();
+    loop {
+        let p = c
+            .list_cases(pb::ListCasesRequest {
+                page_size: 3,
+                page_token: token.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(p.cases.len() <= 3);
+        assert!(
+            p.cases
+                .iter()
+                .all(|c| c.signals.is_empty() && c.signal_count == 1)
+        );
+        ids.extend(p.cases.into_iter().map(|c| c.id));
+        if p.next_page_token.is_empty() {
+            break;
+        }
+        token = p.next_page_token;
+    }
+    assert_eq!(ids, ["c1", "c2", "c3", "c4"]);
+    let e = c
+        .list_cases(pb::ListCasesRequest {
+            page_size: 1,
+            page_token: "garbage".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+
+    let r = c
+        .delete_case(pb::DeleteCaseRequest { case_id: "c3".into() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.signals_deleted, 1);
+    for e in [
+        c.delete_case(pb::DeleteCaseRequest { case_id: "c3".into() })
+            .await
+            .unwrap_err(),
+        c.get_case(pb::GetCaseRequest { case_id: "c3".into() })
+            .await
+            .unwrap_err(),
+        c.get_forecast(pb::GetForecastRequest {
+            case_id: "c3".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err(),
+    ] {
+        assert_eq!(e.code(), Code::NotFound, "{e:?}");
+    }
+    let e = c
+        .get_case(pb::GetCaseRequest {
+            case_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    srv.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn append_is_atomic_idempotent_and_matches_the_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(&dir);
+    cfg.max_batch = 5;
+    let srv = TestServer::start(cfg).await;
+    let mut c = srv.client().await;
+    c.create_case(pb::CreateCaseRequest {
+        r#case: Some(case("k")),
+    })
+    .await
+    .unwrap();
+
+    let batch = vec![
+        sig("b", "summit_held", "2018-06-12"),
+        sig("c", "talks_held", "2018-07-06"),
+    ];
+    let r = c
+        .append_signals(pb::AppendSignalsRequest {
+            case_id: "k".into(),
+            signals: batch.clone(),
+            as_of: "2018-10-31".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((r.added, r.unchanged, r.signal_count), (2, 0, 3));
+
+    let model = Model::default_model();
+    let mut local = Case::new("k", "USA", "PRK", d("2017-01-20"), d("2021-01-20")).unwrap();
+    local.description = "test".into();
+    local
+        .append(
+            [
+                pf_core::Signal::new("sanctions_tightened", d("2017-08-05")).with_id("a"),
+                pf_core::Signal::new("summit_held", d("2018-06-12")).with_id("b"),
+                pf_core::Signal::new("talks_held", d("2018-07-06")).with_id("c"),
+            ],
+            &model,
+        )
+        .unwrap();
+    assert_matches(
+        r.forecast.as_ref().unwrap(),
+        &local_forecast(&local, "2018-10-31"),
+    );
+
+    // Retry: nothing added.
+    let r = c
+        .append_signals(pb::AppendSignalsRequest {
+            case_id: "k".into(),
+            signals: batch,
+            as_of: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((r.added, r.unchanged, r.signal_count), (0, 2, 3));
+
+    // A batch with one bad signal changes nothing.
+    let cases: Vec<(Vec<pb::Signal>, Code, &str)> = vec![
+        (
+            vec![
+                sig("d", "talks_held", "2018-08-01"),
+                sig("e", "talks_held", "2018-02-30"),
+            ],
+            Code::InvalidArgument,
+            "signals[1].date",
+        ),
+        (
+            vec![
+                sig("d", "talks_held", "2018-08-01"),
+                sig("e", "no_such_type", "2018-08-02"),
+            ],
+            Code::InvalidArgument,
+            "type",
+        ),
+        (
+            vec![sig("d", "talks_held", "2016-08-01")],
+            Code::InvalidArgument,
+            "signals[0].date",
+        ),
+        (
+            vec![pb::Signal {
+                reliability: Some(2.0),
+                ..sig("d", "talks_held", "2018-08-01")
+            }],
+            Code::InvalidArgument,
+            "signals[0].reliability",
+        ),
+        (
+            vec![
+                sig("d", "talks_held", "2018-08-01"),
+                sig("b", "talks_refused", "2018-06-12"),
+            ],
+            Code::AlreadyExists,
+            "id",
+        ),
+        (
+            (0..6)
+                .map(|i| sig(&format!("x{i}"), "talks_held", "2018-08-01"))
+                .collect(),
+            Code::InvalidArgument,
+            "signals",
+        ),
+    ];
+    for (signals, code, f) in cases {
+        let e = c
+            .append_signals(pb::AppendSignalsRequest {
+                case_id: "k".into(),
+                signals,
+                as_of: String::new(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), code, "{e:?}");
+        assert_eq!(field(&e), f, "{e:?}");
+        let g = c
+            .get_case(pb::GetCaseRequest { case_id: "k".into() })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            g.r#case.unwrap().signal_count,
+            3,
+            "a rejected batch changed the case"
+        );
+    }
+    let e = c
+        .append_signals(pb::AppendSignalsRequest {
+            case_id: "nope".into(),
+            signals: vec![],
+            as_of: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+
+    // GetForecast equals the engine, bit for bit.
+    let f = c
+        .get_forecast(pb::GetForecastRequest {
+            case_id: "k".into(),
+            as_of: "2018-10-31".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .forecast
+        .unwrap();
+    assert_matches(&f, &local_forecast(&local, "2018-10-31"));
+    assert_eq!(f.outcome_order, model.outcomes());
+    assert!(f.intervals.is_none() && f.attribution.is_none());
+    srv.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forecast_options_trajectory_what_if_voi_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(&dir);
+    cfg.seed_examples = true;
+    cfg.max_draws = 50_000;
+    let srv = TestServer::start(cfg).await;
+    let mut c = srv.client().await;
+    let list = c
+        .list_cases(pb::ListCasesRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let ids: Vec<_> = list.cases.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["usa-irn-2018", "usa-prk-2017"]);
+    let id = "usa-prk-2017".to_owned();
+
+    let req = pb::GetForecastRequest {
+        case_id: id.clone(),
+        as_of: "2018-10-31".into(),
+        draws: 200,
+        seed: 7,
+        levels: vec![0.5, 0.9],
+        include_attribution: true,
+    };
+    let f1 = c
+        .get_forecast(req.clone())
+        .await
+        .unwrap()
+        .into_inner()
+        .forecast
+        .unwrap();
+    let f2 = c
+        .get_forecast(req.clone())
+        .await
+        .unwrap()
+        .into_inner()
+        .forecast
+        .unwrap();
+    let iv = f1.intervals.as_ref().unwrap();
+    assert_eq!((iv.draws, iv.seed, iv.intervals.len()), (200, 7, 2));
+    assert_eq!(f1.intervals, f2.intervals, "same seed, same intervals");
+    let att = f1.attribution.as_ref().unwrap();
+    assert_eq!(att.contributions.len() as u32, f1.signals_used);
+    assert_eq!(att.drop_one.len() as u32, f1.signals_used);
+    for o in &f1.outcome_order {
+        let sum: f64 = att.contributions.iter().map(|c| c.delta[o]).sum();
+        assert!((sum - (att.total[o] - att.baseline[o])).abs() < 1e-12);
+    }
+
+    for (r, code, f) in [
+        (
+            pb::GetForecastRequest {
+                as_of: "31/10/2018".into(),
+                ..req.clone()
+            },
+            Code::InvalidArgument,
+            "as_of",
+        ),
+        (
+            pb::GetForecastRequest {
+                levels: vec![1.5],
+                ..req.clone()
+            },
+            Code::InvalidArgument,
+            "levels",
+        ),
+        (
+            pb::GetForecastRequest {
+                draws: 60_000,
+                ..req.clone()
+            },
+            Code::InvalidArgument,
+            "draws",
+        ),
+    ] {
+        let e = c.get_forecast(r).await.unwrap_err();
+        assert_eq!(e.code(), code, "{e:?}");
+        assert_eq!(field(&e), f);
+    }
+
+    // Deadline: many draws, a short deadline.
+    let mut slow = Request::new(pb::GetForecastRequest {
+        draws: 50_000,
+        include_attribution: false,
+        ..req.clone()
+    });
+    slow.set_timeout(Duration::from_millis(30));
+    let e = c.get_forecast(slow).await.unwrap_err();
+    assert_eq!(e.code(), Code::DeadlineExceeded, "{e:?}");
+
+    let t = c
+        .get_trajectory(pb::GetTrajectoryRequest {
+            case_id: id.clone(),
+            from: "2018-01-01".into(),
+            to: "2018-01-10".into(),
+            resolution: pb::Resolution::Daily as i32,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(t.points.len(), 10);
+    assert_eq!(t.points[0].date, "2018-01-01");
+    let t = c
+        .get_trajectory(pb::GetTrajectoryRequest {
+            case_id: id.clone(),
+            resolution: pb::Resolution::SignalDates as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(t.points.len() > 5);
+    let e = c
+        .get_trajectory(pb::GetTrajectoryRequest {
+            case_id: id.clone(),
+            from: "2019-01-01".into(),
+            to: "2018-01-01".into(),
+            resolution: 0,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    let e = c
+        .get_trajectory(pb::GetTrajectoryRequest {
+            case_id: id.clone(),
+            resolution: 42,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(field(&e), "resolution");
+
+    let w = c
+        .what_if(pb::WhatIfRequest {
+            case_id: id.clone(),
+            as_of: "2018-10-31".into(),
+            signals: vec![sig("hypo", "agreement_signed", "2018-11-15")],
+            term_end: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let (b, s) = (w.baseline.unwrap(), w.scenario.unwrap());
+    assert!(s.probabilities["deal"] > b.probabilities["deal"]);
+    let g = c
+        .get_case(pb::GetCaseRequest { case_id: id.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .r#case
+        .unwrap();
+    assert!(
+        g.signals.iter().all(|s| s.id != "hypo"),
+        "what-if must not change the case"
+    );
+    let w = c
+        .what_if(pb::WhatIfRequest {
+            case_id: id.clone(),
+            as_of: "2018-10-31".into(),
+            signals: vec![],
+            term_end: "2019-01-20".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(w.scenario.unwrap().term_end, "2019-01-20");
+    let e = c
+        .what_if(pb::WhatIfRequest {
+            case_id: id.clone(),
+            as_of: String::new(),
+            signals: vec![],
+            term_end: "2010-01-01".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+
+    let v = c
+        .get_value_of_information(pb::GetValueOfInformationRequest {
+            case_id: id.clone(),
+            as_of: "2018-10-31".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let model = Model::default_model();
+    assert_eq!(v.values.len(), model.signal_types().len());
+    assert!(v.values.windows(2).all(|w| w[0].score >= w[1].score));
+    let e = c
+        .get_value_of_information(pb::GetValueOfInformationRequest {
+            case_id: id.clone(),
+            as_of: "2022-01-01".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+
+    let m = c.get_model(pb::GetModelRequest {}).await.unwrap().into_inner();
+    assert_eq!(m.toml, Model::default_toml());
+    assert_eq!(m.regimes, model.regimes());
+    assert_eq!(m.outcomes, model.outcomes());
+    let types = c
+        .list_signal_types(pb::ListSignalTypesRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .types;
+    assert_eq!(types.len(), model.signal_types().len());
+    assert!(
+        types
+            .iter()
+            .all(|t| !t.description.is_empty() && t.likelihood.len() == model.n_regimes())
+    );
+    srv.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_events_appends_atomically() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = TestServer::start(config(&dir)).await;
+    let mut c = srv.client().await;
+    c.create_case(pb::CreateCaseRequest {
+        r#case: Some(case("ev")),
+    })
+    .await
+    .unwrap();
+    let text = "date,source_country,target_country,cameo_code,story_id\n\
+                2018-06-12,USA,PRK,044,s1\n\
+                2018-06-12,PRK,USA,044,s2\n\
+                2018-06-12,USA,FRA,044,s3\n";
+    let req = pb::ImportEventsRequest {
+        case_id: "ev".into(),
+        text: text.into(),
+        format: pb::EventFormat::Csv as i32,
+        ..Default::default()
+    };
+    let r = c.import_events(req.clone()).await.unwrap().into_inner();
+    assert_eq!((r.rows_read, r.rows_matched, r.added, r.unchanged), (3, 2, 1, 0));
+    let r = c.import_events(req.clone()).await.unwrap().into_inner();
+    assert_eq!((r.added, r.unchanged), (0, 1), "a repeated import adds nothing");
+    let e = c
+        .import_events(pb::ImportEventsRequest {
+            format: 0,
+            ..req.clone()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!((e.code(), field(&e).as_str()), (Code::InvalidArgument, "format"));
+    let e = c
+        .import_events(pb::ImportEventsRequest {
+            text: "nonsense,header\n1,2\n".into(),
+            ..req.clone()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    let e = c
+        .import_events(pb::ImportEventsRequest {
+            case_id: "missing".into(),
+            ..req
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+    srv.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_streams_after_appends_and_ends_on_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = TestServer::start(config(&dir)).await;
+    let mut c = srv.client().await;
+    c.create_case(pb::CreateCaseRequest {
+        r#case: Some(case("w")),
+    })
+    .await
+    .unwrap();
+    c.create_case(pb::CreateCaseRequest {
+        r#case: Some(case("other")),
+    })
+    .await
+    .unwrap();
+    let mut stream = c
+        .watch_forecast(pb::WatchForecastRequest {
+            case_id: "w".into(),
+            as_of: "2020-01-01".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let first = stream.next().await.unwrap().unwrap();
+    assert_eq!(first.signal_count, 1);
+    let mut w = c.clone();
+    // An append to another case sends nothing; two appends to this one send two forecasts.
+    w.append_signals(pb::AppendSignalsRequest {
+        case_id: "other".into(),
+        signals: vec![sig("z", "talks_held", "2018-01-01")],
+        as_of: String::new(),
+    })
+    .await
+    .unwrap();
+    for (i, (id, ty)) in [("s1", "summit_held"), ("s2", "talks_refused")]
+        .iter()
+        .enumerate()
+    {
+        let r = w
+            .append_signals(pb::AppendSignalsRequest {
+                case_id: "w".into(),
+                signals: vec![sig(id, ty, "2018-06-12")],
+                as_of: "2020-01-01".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let got = tokio::time::timeout(Duration::from_secs(5), stream.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.signal_count as usize, 2 + i);
+        assert_eq!(
+            got.forecast, r.forecast,
+            "the pushed forecast is the one the append returned"
+        );
+    }
+    let e = c
+        .watch_forecast(pb::WatchForecastRequest {
+            case_id: "nope".into(),
+            as_of: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+    c.delete_case(pb::DeleteCaseRequest { case_id: "w".into() })
+        .await
+        .unwrap();
+    let end = tokio::time::timeout(Duration::from_secs(5), stream.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(end.code(), Code::NotFound);
+    srv.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_and_reflection() {
+    use tonic_health::pb::health_client::HealthClient;
+    use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
+    let dir = tempfile::tempdir().unwrap();
+    let srv = TestServer::start(config(&dir)).await;
+    let _ = srv.client().await;
+    let ch = srv.channel().await;
+    let mut h = HealthClient::new(ch.clone());
+    for service in ["", pf_proto::SERVICE_NAME] {
+        let r = h
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(r.status(), ServingStatus::Serving, "{service}");
+    }
+
+    {
+        use tonic_reflection::pb::v1::ServerReflectionRequest;
+        use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+        use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+        use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+        let mut r = ServerReflectionClient::new(ch.clone());
+        let req = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
+        let mut resp = r
+            .server_reflection_info(tokio_stream::iter(vec![req]))
+            .await
+            .unwrap()
+            .into_inner();
+        let msg = resp.next().await.unwrap().unwrap();
+        let Some(MessageResponse::ListServicesResponse(list)) = msg.message_response else {
+            panic!("{msg:?}")
+        };
+        let names: Vec<_> = list.service.iter().map(|s| s.name.as_str()).collect();
+        assert!(names.contains(&pf_proto::SERVICE_NAME), "{names:?}");
+        assert!(names.contains(&"grpc.health.v1.Health"), "{names:?}");
+        // The file containing the service's symbol.
+        let req = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::FileContainingSymbol(
+                pf_proto::SERVICE_NAME.into(),
+            )),
+        };
+        let mut resp = r
+            .server_reflection_info(tokio_stream::iter(vec![req]))
+            .await
+            .unwrap()
+            .into_inner();
+        let msg = resp.next().await.unwrap().unwrap();
+        assert!(
+            matches!(
+                msg.message_response,
+                Some(MessageResponse::FileDescriptorResponse(_))
+            ),
+            "{msg:?}"
+        );
+    }
+    {
+        use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
+        use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient;
+        use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest;
+        use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
+        let mut r = ServerReflectionClient::new(ch);
+        let req = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
+        let mut resp = r
+            .server_reflection_info(tokio_stream::iter(vec![req]))
+            .await
+            .unwrap()
+            .into_inner();
+        let msg = resp.next().await.unwrap().unwrap();
+        let Some(MessageResponse::ListServicesResponse(list)) = msg.message_response else {
+            panic!("{msg:?}")
+        };
+        assert!(list.service.iter().any(|s| s.name == pf_proto::SERVICE_NAME));
+    }
+    srv.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn message_size_limit_is_resource_exhausted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(&dir);
+    cfg.max_message_bytes = 4096;
+    let srv = TestServer::start(cfg).await;
+    let mut c = srv.client().await;
+    c.create_case(pb::CreateCaseRequest {
+        r#case: Some(case("m")),
+    })
+    .await
+    .unwrap();
+    let big = pb::Signal {
+        note: "x".repeat(10_000),
+        ..sig("big", "talks_held", "2018-01-01")
+    };
+    let e = c
+        .append_signals(pb::AppendSignalsRequest {
+            case_id: "m".into(),
+            signals: vec![big],
+            as_of: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
+    srv.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_unavailable_is_unavailable() {
+    use pf_proto::v1::forecast_service_server::ForecastService;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(&dir);
+    let server = pf_server::Server::open(cfg.clone()).unwrap();
+    server
+        .state()
+        .create(
+            Case::new("u", "USA", "PRK", d("2017-01-20"), d("2021-01-20")).unwrap(),
+            vec![],
+        )
+        .unwrap();
+    server.state().close().unwrap();
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let api = pf_server::ForecastApi::new(server.state().clone(), cfg, rx);
+    let e = api
+        .append_signals(Request::new(pb::AppendSignalsRequest {
+            case_id: "u".into(),
+            signals: vec![sig("a", "talks_held", "2018-01-01")],
+            as_of: String::new(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Unavailable, "{e:?}");
+    // Reads still work from the rebuilt cases.
+    api.get_case(Request::new(pb::GetCaseRequest { case_id: "u".into() }))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_drains_and_restart_restores() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(&dir);
+    let srv = TestServer::start(cfg.clone()).await;
+    let mut c = srv.client().await;
+    c.create_case(pb::CreateCaseRequest {
+        r#case: Some(case("g")),
+    })
+    .await
+    .unwrap();
+    c.append_signals(pb::AppendSignalsRequest {
+        case_id: "g".into(),
+        signals: vec![sig("b", "summit_held", "2018-06-12")],
+        as_of: String::new(),
+    })
+    .await
+    .unwrap();
+    let before = c
+        .get_forecast(pb::GetForecastRequest {
+            case_id: "g".into(),
+            as_of: "2019-01-01".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut stream = c
+        .watch_forecast(pb::WatchForecastRequest {
+            case_id: "g".into(),
+            as_of: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    stream.next().await.unwrap().unwrap();
+    // A slow call in flight when the shutdown starts completes.
+    let mut slow_client = c.clone();
+    let slow = tokio::spawn(async move {
+        slow_client
+            .get_forecast(pb::GetForecastRequest {
+                case_id: "g".into(),
+                as_of: "2019-01-01".into(),
+                draws: 3000,
+                seed: 1,
+                ..Default::default()
+            })
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let stopped = srv.stop();
+    let (r, s) = tokio::join!(slow, stopped);
+    s.unwrap();
+    let r = r.unwrap().expect("the call in flight finished");
+    assert_eq!(r.into_inner().forecast.unwrap().intervals.unwrap().draws, 3000);
+    let end = stream.next().await;
+    assert!(
+        matches!(&end, Some(Err(e)) if e.code() == Code::Unavailable) || end.is_none(),
+        "{end:?}"
+    );
+
+    // Restart on the same store: same cases, same numbers.
+    let srv = TestServer::start(cfg).await;
+    let mut c = srv.client().await;
+    let after = c
+        .get_forecast(pb::GetForecastRequest {
+            case_id: "g".into(),
+            as_of: "2019-01-01".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(before, after);
+    let g = c
+        .get_case(pb::GetCaseRequest { case_id: "g".into() })
+        .await
+        .unwrap()
+        .into_inner()
+        .r#case
+        .unwrap();
+    assert_eq!(g.signal_count, 2);
+    assert_eq!(srv.config.max_batch, Config::default().max_batch);
+    srv.stop().await.unwrap();
+}
