@@ -40,7 +40,11 @@ fn case_with(model: &Model, n: usize, days: u64) -> Case {
 fn naive_forecast(model: &Model, case: &Case) -> Vec<f64> {
     let k = model.n_regimes();
     let buckets = model.buckets();
-    let q: Vec<Vec<f64>> = model.signal_types().iter().map(|t| model.emission(t).unwrap().to_vec()).collect();
+    let q: Vec<Vec<f64>> = model
+        .signal_types()
+        .iter()
+        .map(|t| model.emission(t).unwrap().to_vec())
+        .collect();
     let t = case.term_end;
     let mut alpha = model.prior().to_vec();
     let mut ll = 0.0;
@@ -95,8 +99,11 @@ pub fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("filter_step");
     g.throughput(Throughput::Elements(1461));
     // The filter itself, on signals already resolved to type indices.
-    let resolved: Vec<(NaiveDate, usize)> =
-        daily.signals().iter().map(|s| (s.date, model.type_index(&s.signal_type).unwrap())).collect();
+    let resolved: Vec<(NaiveDate, usize)> = daily
+        .signals()
+        .iter()
+        .map(|s| (s.date, model.type_index(&s.signal_type).unwrap()))
+        .collect();
     g.bench_function("filter", |b| {
         b.iter(|| {
             let mut f = Filter::new(&model, daily.start, daily.term_end).unwrap();
@@ -107,8 +114,12 @@ pub fn benches(c: &mut Criterion) {
         })
     });
     // The whole forecast from a case: type lookups, filter, propagation to the term end.
-    g.bench_function("forecast", |b| b.iter(|| black_box(model.forecast(black_box(&daily), as_of).unwrap())));
-    g.bench_function("naive_baseline", |b| b.iter(|| black_box(naive_forecast(&model, black_box(&daily)))));
+    g.bench_function("forecast", |b| {
+        b.iter(|| black_box(model.forecast(black_box(&daily), as_of).unwrap()))
+    });
+    g.bench_function("naive_baseline", |b| {
+        b.iter(|| black_box(naive_forecast(&model, black_box(&daily))))
+    });
     g.finish();
 
     let sparse = case_with(&model, 1000, 1461);

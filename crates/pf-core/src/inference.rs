@@ -170,9 +170,18 @@ impl<'m> Filter<'m> {
     /// [`Error::InvalidArgument`] when the term end is not after the start.
     pub fn new(model: &'m Model, start: NaiveDate, term_end: NaiveDate) -> Result<Filter<'m>> {
         if term_end <= start {
-            return Err(Error::argument("term_end", format!("a date after the start {start}"), term_end));
+            return Err(Error::argument(
+                "term_end",
+                format!("a date after the start {start}"),
+                term_end,
+            ));
         }
-        Ok(Filter { model, state: FilterState::new(model, day(start)), term_end: day(term_end), used: 0 })
+        Ok(Filter {
+            model,
+            state: FilterState::new(model, day(start)),
+            term_end: day(term_end),
+            used: 0,
+        })
     }
 
     /// Apply one signal.
@@ -196,15 +205,31 @@ impl<'m> Filter<'m> {
         if d < self.state.day || d > self.term_end {
             return Err(Error::argument(
                 "date",
-                format!("a date from {} to {}", date_of(self.state.day), date_of(self.term_end)),
+                format!(
+                    "a date from {} to {}",
+                    date_of(self.state.day),
+                    date_of(self.term_end)
+                ),
                 date,
             ));
         }
         if ty >= self.model.emissions.len() {
-            return Err(Error::argument("ty", format!("a type index below {}", self.model.emissions.len()), ty));
+            return Err(Error::argument(
+                "ty",
+                format!("a type index below {}", self.model.emissions.len()),
+                ty,
+            ));
         }
         self.state.propagate(self.model, d, self.term_end);
-        self.state.observe(self.model, &Obs { day: d, ty, rho: reliability, w: weight });
+        self.state.observe(
+            self.model,
+            &Obs {
+                day: d,
+                ty,
+                rho: reliability,
+                w: weight,
+            },
+        );
         self.used += 1;
         Ok(())
     }

@@ -47,9 +47,35 @@ fn level(powers: &[f64], i: usize, k: usize) -> &[f64] {
     &powers[i * k * k..(i + 1) * k * k]
 }
 
+/// `out = v m` for a compile-time size: fixed-size arrays let the compiler unroll the loops and drop the
+/// bounds checks.
+#[inline(always)]
+fn vecmat_fixed<const K: usize>(v: &[f64], m: &[f64], out: &mut [f64]) {
+    let v: &[f64; K] = v[..K].try_into().expect("length checked by the caller");
+    let out: &mut [f64; K] = (&mut out[..K]).try_into().expect("length checked by the caller");
+    let mut acc = [0.0; K];
+    for i in 0..K {
+        let row: &[f64; K] = m[i * K..(i + 1) * K]
+            .try_into()
+            .expect("length checked by the caller");
+        for j in 0..K {
+            acc[j] += v[i] * row[j];
+        }
+    }
+    *out = acc;
+}
+
 /// `out = v m` (row vector times matrix).
 #[inline]
 pub(crate) fn vecmat(v: &[f64], m: &[f64], out: &mut [f64], k: usize) {
+    match k {
+        2 => return vecmat_fixed::<2>(v, m, out),
+        3 => return vecmat_fixed::<3>(v, m, out),
+        4 => return vecmat_fixed::<4>(v, m, out),
+        5 => return vecmat_fixed::<5>(v, m, out),
+        6 => return vecmat_fixed::<6>(v, m, out),
+        _ => {}
+    }
     out[..k].fill(0.0);
     for i in 0..k {
         let vi = v[i];
