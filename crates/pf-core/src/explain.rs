@@ -275,12 +275,14 @@ impl Model {
         let current = st.outcome_probabilities(self, t);
         let mut next = st.clone();
         next.propagate(self, at + 1, t);
+        next.normalise();
+        let next_alpha = next.alpha();
         let mut values: Vec<SignalValue> = self
             .emissions
             .iter()
             .enumerate()
             .map(|(ty, e)| {
-                let probability: f64 = next.alpha.iter().zip(&e.q).map(|(a, q)| a * q).sum();
+                let probability: f64 = next_alpha.iter().zip(&e.q).map(|(a, q)| a * q).sum();
                 let mut s = next.clone();
                 s.observe(
                     self,

@@ -55,30 +55,51 @@ pub(crate) fn to_obs(model: &Model, signals: &[Signal]) -> Result<Vec<Obs>> {
 }
 
 /// The running state of the filter.
+///
+/// The regime weights are kept unnormalised between renormalisations: each report multiplies them by its
+/// likelihood, and their sum is the product of the per-step normalisers of MODEL.md. They are renormalised
+/// (and the log of the sum folded into the log-likelihood) whenever the sum drops below 1e-100 or after 32
+/// reports, so nothing underflows, and the division leaves the critical path of a filter step.
 #[derive(Debug, Clone)]
 pub(crate) struct FilterState {
-    pub alpha: Vec<f64>,
+    mass: Vec<f64>,
     pub tmp: Vec<f64>,
     pub day: i64,
-    pub log_likelihood: f64,
-    /// Product of normalisers not yet folded into `log_likelihood` (saves a `ln` per step).
-    scale: f64,
+    /// Log-likelihood folded so far; the rest is `ln Σ mass`.
+    log_likelihood: f64,
+    pending: u32,
 }
 
 impl FilterState {
     pub fn new(model: &Model, start: i64) -> FilterState {
         FilterState {
-            alpha: model.prior.clone(),
+            mass: model.prior.clone(),
             tmp: vec![0.0; model.n_regimes()],
             day: start,
             log_likelihood: 0.0,
-            scale: 1.0,
+            pending: 0,
         }
     }
 
     /// Log-likelihood of everything observed so far.
     pub fn loglik(&self) -> f64 {
-        self.log_likelihood + self.scale.ln()
+        self.log_likelihood + self.mass.iter().sum::<f64>().ln()
+    }
+
+    /// The filtered regime distribution (normalised).
+    pub fn alpha(&self) -> Vec<f64> {
+        let c: f64 = self.mass.iter().sum();
+        self.mass.iter().map(|m| m / c).collect()
+    }
+
+    /// Fold the weights' sum into the log-likelihood and renormalise them.
+    #[inline]
+    pub fn normalise(&mut self) {
+        let c: f64 = self.mass.iter().sum();
+        let inv = 1.0 / c;
+        self.mass.iter_mut().for_each(|m| *m *= inv);
+        self.log_likelihood += c.ln();
+        self.pending = 0;
     }
 
     /// Move the state forward to `to` (never past the term end).
@@ -92,7 +113,7 @@ impl FilterState {
             // This bucket holds days left >= min_left, i.e. days up to term_end - min_left.
             let run_end = to.min(term_end - b.min_left + 1);
             let n = (run_end - self.day) as u64;
-            linalg::apply_power(&mut self.alpha, &mut self.tmp, &b.powers, n, k);
+            linalg::apply_power(&mut self.mass, &mut self.tmp, &b.powers, n, k);
             self.day = run_end;
         }
         if to > self.day {
@@ -100,27 +121,31 @@ impl FilterState {
         }
     }
 
-    /// Apply one report: `alpha(j) *= (rho q(j) + (1 - rho) mean q)^w`, then normalise.
+    /// Apply one report: `alpha(j) *= (rho q(j) + (1 - rho) mean q)^w`.
     #[inline]
     pub fn observe(&mut self, model: &Model, o: &Obs) {
         let e = &model.emissions[o.ty];
-        let k = self.alpha.len();
+        let k = self.mass.len();
         let noise = (1.0 - o.rho) * e.mean;
         if o.w == 1.0 {
-            let mut c = 0.0;
-            for j in 0..k {
-                let a = self.alpha[j] * (o.rho * e.q[j] + noise);
-                self.alpha[j] = a;
-                c += a;
-            }
-            let inv = 1.0 / c;
-            for a in &mut self.alpha {
-                *a *= inv;
-            }
-            self.scale *= c;
-            if !(1e-150..=1e150).contains(&self.scale) {
-                self.log_likelihood += self.scale.ln();
-                self.scale = 1.0;
+            let c = match k {
+                2 => observe_fixed::<2>(&mut self.mass, &e.q, o.rho, noise),
+                3 => observe_fixed::<3>(&mut self.mass, &e.q, o.rho, noise),
+                4 => observe_fixed::<4>(&mut self.mass, &e.q, o.rho, noise),
+                5 => observe_fixed::<5>(&mut self.mass, &e.q, o.rho, noise),
+                _ => {
+                    let mut c = 0.0;
+                    for j in 0..k {
+                        let a = self.mass[j] * (o.rho * e.q[j] + noise);
+                        self.mass[j] = a;
+                        c += a;
+                    }
+                    c
+                }
+            };
+            self.pending += 1;
+            if c < 1e-100 || self.pending >= 32 {
+                self.normalise();
             }
         } else {
             // Weighted report: work in logs so that large weights cannot underflow.
@@ -132,14 +157,15 @@ impl FilterState {
             }
             let mut c = 0.0;
             for j in 0..k {
-                let a = self.alpha[j] * (self.tmp[j] - m).exp();
-                self.alpha[j] = a;
+                let a = self.mass[j] * (self.tmp[j] - m).exp();
+                self.mass[j] = a;
                 c += a;
             }
-            for a in &mut self.alpha {
+            for a in &mut self.mass {
                 *a /= c;
             }
             self.log_likelihood += m + c.ln();
+            self.pending = 0;
         }
     }
 
@@ -147,7 +173,7 @@ impl FilterState {
     pub fn outcome_probabilities(&self, model: &Model, term_end: i64) -> Vec<f64> {
         let mut a = self.clone();
         a.propagate(model, term_end, term_end);
-        map_outcomes(model, &a.alpha)
+        map_outcomes(model, &a.mass)
     }
 }
 
@@ -235,8 +261,8 @@ impl<'m> Filter<'m> {
     }
 
     /// The filtered regime distribution at the last signal's date.
-    pub fn regime_probabilities(&self) -> &[f64] {
-        &self.state.alpha
+    pub fn regime_probabilities(&self) -> Vec<f64> {
+        self.state.alpha()
     }
 
     /// Log-likelihood of the signals so far.
@@ -253,6 +279,19 @@ impl<'m> Filter<'m> {
     pub fn outcome_probabilities(&self) -> Vec<f64> {
         self.state.outcome_probabilities(self.model, self.term_end)
     }
+}
+
+/// `alpha(j) *= rho q(j) + noise`; returns the new sum. Fixed sizes let the compiler unroll.
+#[inline(always)]
+fn observe_fixed<const K: usize>(alpha: &mut [f64], q: &[f64], rho: f64, noise: f64) -> f64 {
+    let a: &mut [f64; K] = (&mut alpha[..K]).try_into().expect("alpha has K entries");
+    let q: &[f64; K] = q[..K].try_into().expect("q has K entries");
+    let mut c = 0.0;
+    for j in 0..K {
+        a[j] *= rho * q[j] + noise;
+        c += a[j];
+    }
+    c
 }
 
 /// Sum regime probabilities into outcome probabilities.
@@ -470,7 +509,7 @@ impl Model {
         let obs = to_obs(self, case.signals_until(as_of))?;
         let (st, _) = run(self, day(case.start), day(case.term_end), &obs, day(as_of));
         let ll = st.loglik();
-        Ok((st.alpha, ll))
+        Ok((st.alpha(), ll))
     }
 
     /// Forecast a case's outcomes by its term end with the signals dated on or before `as_of`. After the term
@@ -490,7 +529,7 @@ impl Model {
             outcomes: self.meta.outcomes.clone(),
             probabilities,
             regimes: self.meta.regimes.clone(),
-            regime_probabilities: st.alpha.clone(),
+            regime_probabilities: st.alpha(),
             log_likelihood: st.loglik(),
             signals_used: used,
             intervals: None,
@@ -543,7 +582,7 @@ impl Model {
                 let b = &backward[(d - start) as usize];
                 let m = self.n_outcomes();
                 let mut p = vec![0.0; m];
-                for (j, a) in st.alpha.iter().enumerate() {
+                for (j, a) in st.alpha().iter().enumerate() {
                     for o in 0..m {
                         p[o] += a * b[j * m + o];
                     }
@@ -552,14 +591,14 @@ impl Model {
                 p.iter().map(|x| x / s).collect()
             } else {
                 if last.is_empty() {
-                    last = map_outcomes(self, &st.alpha);
+                    last = map_outcomes(self, &st.alpha());
                 }
                 last.clone()
             };
             points.push(TrajectoryPoint {
                 date: date_of(d),
                 probabilities: probs,
-                regime_probabilities: st.alpha.clone(),
+                regime_probabilities: st.alpha(),
                 signals_used: next,
                 signal_types: types,
             });

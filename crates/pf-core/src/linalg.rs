@@ -65,6 +65,22 @@ fn vecmat_fixed<const K: usize>(v: &[f64], m: &[f64], out: &mut [f64]) {
     *out = acc;
 }
 
+/// `v <- v m` in place for a compile-time size (`m` is the first `K x K` block of `powers`).
+#[inline(always)]
+fn step_fixed<const K: usize>(v: &mut [f64], powers: &[f64]) {
+    let v: &mut [f64; K] = (&mut v[..K]).try_into().expect("length checked by the caller");
+    let mut acc = [0.0; K];
+    for i in 0..K {
+        let row: &[f64; K] = powers[i * K..(i + 1) * K]
+            .try_into()
+            .expect("length checked by the caller");
+        for j in 0..K {
+            acc[j] += v[i] * row[j];
+        }
+    }
+    *v = acc;
+}
+
 /// `out = v m` (row vector times matrix).
 #[inline]
 pub(crate) fn vecmat(v: &[f64], m: &[f64], out: &mut [f64], k: usize) {
@@ -111,10 +127,15 @@ pub(crate) fn power_from_cache(powers: &[f64], n: u64, k: usize) -> Vec<f64> {
 #[inline]
 pub(crate) fn apply_power(v: &mut [f64], tmp: &mut [f64], powers: &[f64], n: u64, k: usize) {
     if n == 1 {
-        // The common case (a signal a day): one product with the daily matrix.
-        vecmat(v, &powers[..k * k], tmp, k);
-        v[..k].copy_from_slice(&tmp[..k]);
-        return;
+        // The common case (a signal a day): one product with the daily matrix, in place.
+        match k {
+            2 => return step_fixed::<2>(v, powers),
+            3 => return step_fixed::<3>(v, powers),
+            4 => return step_fixed::<4>(v, powers),
+            5 => return step_fixed::<5>(v, powers),
+            6 => return step_fixed::<6>(v, powers),
+            _ => {}
+        }
     }
     let levels = powers.len() / (k * k);
     let top = 1u64 << (levels - 1);
