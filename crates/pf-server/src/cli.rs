@@ -85,6 +85,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
     let config = Config::layered(args.config.as_deref(), std::env::vars(), &args.layer())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
