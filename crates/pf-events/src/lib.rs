@@ -566,28 +566,30 @@ fn ingest_inner<R: Read>(
 
     // Follow-up coverage: days of one signal type within the window of a cluster's first day belong to that
     // cluster, and the cluster counts as one report in all: each of its days keeps its own signal (so events
-    // stay on their dates and traceable) with weight `weight / days in the cluster`.
+    // stay on their dates and traceable) with weight `weight * reports that day / reports in the cluster`, so
+    // the day of peak coverage, the event's own day, carries most of it.
     let window = i64::from(mapping.window_days);
     let mut cluster_of: Vec<usize> = Vec::with_capacity(groups.len());
-    let mut cluster_days: Vec<u32> = Vec::new();
+    let mut cluster_reports: Vec<u64> = Vec::new();
     let mut open: std::collections::HashMap<&'static str, (NaiveDate, usize)> =
         std::collections::HashMap::new();
-    for (date, signal) in groups.keys() {
+    for ((date, signal), g) in &groups {
         match open.get(signal) {
             Some(&(first, c)) if (*date - first).num_days() < window => {
-                cluster_days[c] += 1;
+                cluster_reports[c] += g.reports;
                 cluster_of.push(c);
             }
             _ => {
-                open.insert(signal, (*date, cluster_days.len()));
-                cluster_of.push(cluster_days.len());
-                cluster_days.push(1);
+                open.insert(signal, (*date, cluster_reports.len()));
+                cluster_of.push(cluster_reports.len());
+                cluster_reports.push(g.reports);
             }
         }
     }
-    let weights: Vec<f64> = cluster_of
-        .iter()
-        .map(|&c| mapping.weight / f64::from(cluster_days[c]))
+    let weights: Vec<f64> = groups
+        .values()
+        .zip(&cluster_of)
+        .map(|(g, &c)| mapping.weight * g.reports as f64 / cluster_reports[c] as f64)
         .collect();
     let source = format.name();
     report.signals = groups
