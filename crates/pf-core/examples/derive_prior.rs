@@ -77,7 +77,7 @@ fn main() {
     let clipped: Vec<f64> = pi.iter().map(|x| x.max(0.0)).collect();
     let s: f64 = clipped.iter().sum();
     let clipped: Vec<f64> = clipped.iter().map(|x| x / s).collect();
-    let mut implied = vec![0.0; 3];
+    let mut implied = [0.0; 3];
     for (i, w) in clipped.iter().enumerate() {
         for o in 0..3 {
             implied[o] += w * cols[i][o];

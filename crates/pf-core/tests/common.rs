@@ -1,5 +1,5 @@
 //! Shared helpers of the integration tests: random valid models and cases.
-#![allow(dead_code)]
+#![allow(dead_code, missing_docs)]
 
 use std::collections::BTreeMap;
 
@@ -18,7 +18,7 @@ pub fn plus(date: NaiveDate, n: u64) -> NaiveDate {
 /// A tiny deterministic generator (SplitMix64) so helpers need no RNG crate.
 pub struct Gen(pub u64);
 impl Gen {
-    pub fn next(&mut self) -> f64 {
+    pub fn uniform(&mut self) -> f64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -26,7 +26,7 @@ impl Gen {
         ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
     }
     pub fn simplex(&mut self, k: usize) -> Vec<f64> {
-        let v: Vec<f64> = (0..k).map(|_| 0.05 + self.next()).collect();
+        let v: Vec<f64> = (0..k).map(|_| 0.05 + self.uniform()).collect();
         let s: f64 = v.iter().sum();
         let mut v: Vec<f64> = v.iter().map(|x| x / s).collect();
         // Make the sum exact enough for validation.
@@ -35,7 +35,7 @@ impl Gen {
         v
     }
     pub fn below(&mut self, n: usize) -> usize {
-        ((self.next() * n as f64) as usize).min(n - 1)
+        ((self.uniform() * n as f64) as usize).min(n - 1)
     }
 }
 
@@ -86,7 +86,7 @@ pub fn random_model(seed: u64, k: usize, m: usize, buckets: usize) -> Model {
         emissions.insert(
             t.to_owned(),
             EmissionSpec {
-                q: (0..k).map(|_| 0.01 + 0.99 * g.next()).collect(),
+                q: (0..k).map(|_| 0.01 + 0.99 * g.uniform()).collect(),
                 concentration: OneOrMany::One(100.0),
                 description: String::new(),
             },
@@ -119,11 +119,11 @@ pub fn random_case(model: &Model, seed: u64, days: u64, n: usize) -> Case {
         .map(|i| {
             let mut s = Signal::new(
                 types[g.below(types.len())].clone(),
-                plus(start, (g.next() * days as f64) as u64),
+                plus(start, (g.uniform() * days as f64) as u64),
             )
             .with_id(format!("s{i}"));
-            s.reliability = g.next();
-            s.weight = 0.25 + 2.0 * g.next();
+            s.reliability = g.uniform();
+            s.weight = 0.25 + 2.0 * g.uniform();
             s
         })
         .collect();

@@ -175,7 +175,7 @@ fn before_start_is_the_prior_and_after_term_end_is_resolved() {
     let later = m.forecast(&case, plus(case.term_end, 400)).unwrap();
     assert_eq!(at_end.probabilities, later.probabilities);
     // On the term end the forecast is the regime distribution mapped to outcomes.
-    let mut mapped = vec![0.0; 3];
+    let mut mapped = [0.0; 3];
     for (j, p) in at_end.regime_probabilities.iter().enumerate() {
         mapped[m.outcome_of()[j]] += p;
     }
