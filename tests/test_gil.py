@@ -38,7 +38,7 @@ def test_python_thread_runs_while_engine_works(pf, nk, episodes, work: str) -> N
     if work == "draws":
         nk.forecast(as_of="2018-10-31", draws=20_000, progress=False)
     elif work == "forecast_many":
-        pf.forecast_many([_long_case(pf)] * 4, as_of="2029-01-01", draws=200)
+        pf.forecast_many([_long_case(pf)] * 8, as_of="2029-01-01", draws=2000)
     else:
         pf.backtest(pf.Model.default(), episodes, loo=True, max_iterations=10, progress=False)
     elapsed = time.perf_counter() - t0
