@@ -18,6 +18,7 @@ engine with PyO3); pandas frames and matplotlib plots come from :mod:`pressure_f
 
 from pressure_forecast._native import (
     OUTCOMES_V1,
+    PROTO_FORECAST_SERVICE,
     SIGNAL_TYPES_V1,
     AppendReport,
     ArgumentError,
@@ -53,6 +54,7 @@ from pressure_forecast._native import (
 
 __all__ = [
     "OUTCOMES_V1",
+    "PROTO_FORECAST_SERVICE",
     "SIGNAL_TYPES_V1",
     "AppendReport",
     "ArgumentError",

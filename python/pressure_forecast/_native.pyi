@@ -21,6 +21,7 @@ _Records: TypeAlias = Iterable[Signal | dict[str, Any]] | pd.DataFrame
 __version__: str
 SIGNAL_TYPES_V1: list[str]
 OUTCOMES_V1: list[str]
+PROTO_FORECAST_SERVICE: str
 
 # ------------------------------------------------------------------------------------------------- exceptions
 

@@ -58,18 +58,24 @@ class ServiceError(RuntimeError):
 
 
 def _proto_root() -> Path:
-    here = Path(__file__).resolve().parent
-    candidates = []
+    """The directory holding ``pressure_forecast/v1/forecast_service.proto``: $PRESSURE_FORECAST_PROTO_DIR, else
+    the copy compiled into the extension (the contract of this very version), written to the cache."""
     if os.environ.get("PRESSURE_FORECAST_PROTO_DIR"):
-        candidates.append(Path(os.environ["PRESSURE_FORECAST_PROTO_DIR"]))
-    candidates += [here / "proto", here.parent.parent / "proto", Path.cwd() / "proto"]
-    for c in candidates:
-        if (c / _PROTO).is_file():
-            return c
-    raise FileNotFoundError(
-        f"cannot find {_PROTO}: looked in {', '.join(str(c) for c in candidates)}; "
-        "set PRESSURE_FORECAST_PROTO_DIR to the directory that holds pressure_forecast/v1/"
-    )
+        root = Path(os.environ["PRESSURE_FORECAST_PROTO_DIR"])
+        if not (root / _PROTO).is_file():
+            raise FileNotFoundError(f"PRESSURE_FORECAST_PROTO_DIR={root} has no {_PROTO}")
+        return root
+    from ._native import PROTO_FORECAST_SERVICE
+
+    text = PROTO_FORECAST_SERVICE.encode()
+    root = _cache_dir() / f"proto-{hashlib.sha256(text).hexdigest()[:16]}"
+    path = root / _PROTO
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(text)
+        tmp.replace(path)
+    return root
 
 
 def _cache_dir() -> Path:
