@@ -37,6 +37,36 @@ pub struct ForecastApi {
     state: Arc<State>,
     config: Arc<Config>,
     stopping: watch::Receiver<bool>,
+    cache: Arc<ForecastCache>,
+}
+
+/// Plain forecasts already computed, by (case, as-of date). An entry holds the case snapshot it was computed
+/// from, and is used only while that snapshot is still the case's current one (every append publishes a new
+/// snapshot), so a cached forecast is always the one the log gives. Never the source of truth: it starts empty
+/// and is cleared when it grows past `CACHE_ENTRIES`.
+#[derive(Debug, Default)]
+struct ForecastCache(
+    std::sync::Mutex<std::collections::HashMap<(String, NaiveDate), (Arc<Case>, pb::Forecast)>>,
+);
+
+const CACHE_ENTRIES: usize = 10_000;
+
+impl ForecastCache {
+    fn get(&self, case: &Arc<Case>, as_of: NaiveDate) -> Option<pb::Forecast> {
+        let map = self.0.lock().expect("the cache lock is never poisoned");
+        match map.get(&(case.id.clone(), as_of)) {
+            Some((snapshot, f)) if Arc::ptr_eq(snapshot, case) => Some(f.clone()),
+            _ => None,
+        }
+    }
+
+    fn put(&self, case: Arc<Case>, as_of: NaiveDate, f: pb::Forecast) {
+        let mut map = self.0.lock().expect("the cache lock is never poisoned");
+        if map.len() >= CACHE_ENTRIES {
+            map.clear();
+        }
+        map.insert((case.id.clone(), as_of), (case, f));
+    }
 }
 
 impl ForecastApi {
@@ -46,6 +76,7 @@ impl ForecastApi {
             state,
             config: Arc::new(config),
             stopping,
+            cache: Arc::new(ForecastCache::default()),
         }
     }
 
@@ -215,10 +246,12 @@ impl ForecastService for ForecastApi {
         let as_of = parse_as_of("as_of", &req.as_of)?;
         let case = self.state.case(&req.case_id)?;
         if req.draws == 0 && !req.include_attribution {
-            let f = self.forecast(case, as_of).await?;
-            return Ok(Response::new(pb::GetForecastResponse {
-                forecast: Some(pb::Forecast::from(&f)),
-            }));
+            if let Some(hit) = self.cache.get(&case, as_of) {
+                return Ok(Response::new(pb::GetForecastResponse { forecast: Some(hit) }));
+            }
+            let f = pb::Forecast::from(&self.forecast(case.clone(), as_of).await?);
+            self.cache.put(case, as_of, f.clone());
+            return Ok(Response::new(pb::GetForecastResponse { forecast: Some(f) }));
         }
         let draws = req.draws as usize;
         if draws > self.config.max_draws {

@@ -399,6 +399,35 @@ async fn append_is_atomic_idempotent_and_matches_the_engine() {
     assert_matches(&f, &local_forecast(&local, "2018-10-31"));
     assert_eq!(f.outcome_order, model.outcomes());
     assert!(f.intervals.is_none() && f.attribution.is_none());
+
+    // A cached forecast never outlives the case snapshot it came from: after an append, GetForecast for the same
+    // as-of date gives the new forecast.
+    c.append_signals(pb::AppendSignalsRequest {
+        case_id: "k".into(),
+        signals: vec![sig("e", "talks_refused", "2018-09-01")],
+        as_of: String::new(),
+    })
+    .await
+    .unwrap();
+    local
+        .append(
+            [pf_core::Signal::new("talks_refused", d("2018-09-01")).with_id("e")],
+            &model,
+        )
+        .unwrap();
+    let again = c
+        .get_forecast(pb::GetForecastRequest {
+            case_id: "k".into(),
+            as_of: "2018-10-31".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .forecast
+        .unwrap();
+    assert_matches(&again, &local_forecast(&local, "2018-10-31"));
+    assert_ne!(again.probabilities, f.probabilities);
     srv.stop().await.unwrap();
 }
 
