@@ -10,7 +10,7 @@ CARGO ?= cargo
 MATURIN_TARGET := target/maturin
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help run serve test test-rust test-python venv develop bench lint fmt clean
+.PHONY: help run forecasts test test-rust test-python venv develop bench lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -25,8 +25,9 @@ forecasts: ## print the forecasts of the example cases
 
 test: test-rust test-python ## every test, Rust and Python
 
-test-rust: ## Rust unit, property and integration tests, doctests, and a bounded benchmark smoke run
-	$(CARGO) test --workspace --exclude pf-python
+test-rust: ## Rust unit, property and integration tests, doctests, and every benchmark run once (test mode)
+	$(CARGO) test --workspace --exclude pf-python --all-targets
+	$(CARGO) test --workspace --exclude pf-python --doc
 
 $(VENV)/.deps: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,8 +43,11 @@ develop: venv ## build the extension into the virtual environment (maturin devel
 test-python: develop ## pytest (includes the hmmlearn/numpy references, the gRPC client and the notebook)
 	$(VENV)/bin/python -m pytest tests -q
 
-bench: ## criterion benchmarks and the scripted comparisons
-	$(CARGO) bench -p pf-core
+bench: develop ## criterion benchmarks and the scripted comparisons (each against a baseline in the same run)
+	$(CARGO) bench -p pf-core -p pf-events
+	$(VPY) scripts/bench_ingest.py
+	$(VPY) scripts/bench_python.py
+	bash scripts/bench_grpc.sh
 
 lint: ## clippy and rustfmt
 	$(CARGO) fmt --all -- --check
