@@ -32,10 +32,11 @@ pub fn date_like(obj: &Bound<'_, PyAny>) -> Result<NaiveDate, String> {
     }
     let mut o = obj.clone();
     // numpy scalars: datetime64[D].item() is a datetime.date.
-    if !o.hasattr("isoformat").unwrap_or(false) && o.hasattr("item").unwrap_or(false) {
-        if let Ok(v) = o.call_method0("item") {
-            o = v;
-        }
+    if !o.hasattr("isoformat").unwrap_or(false)
+        && o.hasattr("item").unwrap_or(false)
+        && let Ok(v) = o.call_method0("item")
+    {
+        o = v;
     }
     // datetime.datetime and pandas.Timestamp: take the calendar date.
     if o.hasattr("date").unwrap_or(false) && o.getattr("date").is_ok_and(|a| a.is_callable()) {
@@ -44,10 +45,10 @@ pub fn date_like(obj: &Bound<'_, PyAny>) -> Result<NaiveDate, String> {
             Err(_) => return Err(found()),
         }
     }
-    if o.hasattr("isoformat").unwrap_or(false) {
-        if let Ok(s) = o.call_method0("isoformat").and_then(|s| s.extract::<String>()) {
-            return parse_iso(&s).ok_or_else(found);
-        }
+    if o.hasattr("isoformat").unwrap_or(false)
+        && let Ok(s) = o.call_method0("isoformat").and_then(|s| s.extract::<String>())
+    {
+        return parse_iso(&s).ok_or_else(found);
     }
     Err(found())
 }
@@ -192,10 +193,10 @@ pub fn py_to_json(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
         return Ok(Value::String(d.to_string()));
     }
     // numpy scalars.
-    if obj.hasattr("__index__")? {
-        if let Ok(i) = obj.extract::<i64>() {
-            return Ok(Value::from(i));
-        }
+    if obj.hasattr("__index__")?
+        && let Ok(i) = obj.extract::<i64>()
+    {
+        return Ok(Value::from(i));
     }
     if obj.hasattr("__float__")? {
         return Ok(float_value(obj.call_method0("__float__")?.extract::<f64>()?));

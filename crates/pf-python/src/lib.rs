@@ -736,7 +736,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(forecast_many, m)?)?;
     m.add_function(wrap_pyfunction!(ingest_events, m)?)?;
     // The gRPC contract, shipped inside the extension so that the client can generate its stubs anywhere.
-    m.add("PROTO_FORECAST_SERVICE", include_str!("../../../proto/pressure_forecast/v1/forecast_service.proto"))?;
+    m.add(
+        "PROTO_FORECAST_SERVICE",
+        include_str!("../../../proto/pressure_forecast/v1/forecast_service.proto"),
+    )?;
     m.add(
         "SIGNAL_TYPES_V1",
         pf_core::vocab::signal_types_v1().collect::<Vec<_>>(),

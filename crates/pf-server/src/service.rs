@@ -45,9 +45,12 @@ pub struct ForecastApi {
 /// snapshot), so a cached forecast is always the one the log gives. Never the source of truth: it starts empty
 /// and is cleared when it grows past `CACHE_ENTRIES`.
 #[derive(Debug, Default)]
-struct ForecastCache(
-    std::sync::Mutex<std::collections::HashMap<(String, NaiveDate), (Arc<Case>, pb::Forecast)>>,
-);
+struct ForecastCache(std::sync::Mutex<std::collections::HashMap<CacheKey, CacheEntry>>);
+
+/// A case id and an as-of date.
+type CacheKey = (String, NaiveDate);
+/// The case snapshot a forecast was computed from, and the forecast.
+type CacheEntry = (Arc<Case>, pb::Forecast);
 
 const CACHE_ENTRIES: usize = 10_000;
 
