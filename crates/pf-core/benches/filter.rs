@@ -1,8 +1,10 @@
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 //! Criterion benchmarks of the engine, each beside a baseline measured in the same run:
 //!
-//! * `filter_step`: one filter step of the default model (a signal a day), per element; baseline: a naive
-//!   filter written in the bench (daily vector-matrix product, a `ln` per step, no cached powers).
+//! * `filter_step`: one filter step of the default model (a signal a day), per element: `filter` on resolved
+//!   signals, `incremental` through [`Filter`] one call at a time, `forecast` from the case (type lookups
+//!   included); baseline: a naive filter written in the bench (daily vector-matrix product, a `ln` per step,
+//!   no cached powers).
 //! * `forecast_1000_signals_4y`: one forecast over 1,000 signals with a four-year horizon.
 //! * `draws_1000`: 1,000 parameter draws through filter and forecast over the same case (goal < 20 ms).
 //!
@@ -98,16 +100,21 @@ pub fn benches(c: &mut Criterion) {
     let as_of = daily.term_end;
     let mut g = c.benchmark_group("filter_step");
     g.throughput(Throughput::Elements(1461));
-    // The filter itself, on signals already resolved to type indices.
-    let resolved: Vec<(NaiveDate, usize)> = daily
+    // The filter itself, on signals already resolved to type indices (Model::observations), to the term end.
+    let resolved = model.observations(&daily).unwrap();
+    g.bench_function("filter", |b| {
+        b.iter(|| black_box(model.forecast_observations(black_box(&resolved), as_of)))
+    });
+    // The incremental Filter, one call per signal.
+    let indexed: Vec<(NaiveDate, usize)> = daily
         .signals()
         .iter()
         .map(|s| (s.date, model.type_index(&s.signal_type).unwrap()))
         .collect();
-    g.bench_function("filter", |b| {
+    g.bench_function("incremental", |b| {
         b.iter(|| {
             let mut f = Filter::new(&model, daily.start, daily.term_end).unwrap();
-            for (date, ty) in &resolved {
+            for (date, ty) in &indexed {
                 f.observe_index(*date, *ty, 1.0, 1.0).unwrap();
             }
             black_box(f.log_likelihood())

@@ -60,50 +60,100 @@ pub(crate) fn to_obs(model: &Model, signals: &[Signal]) -> Result<Vec<Obs>> {
 /// likelihood, and their sum is the product of the per-step normalisers of MODEL.md. They are renormalised
 /// (and the log of the sum folded into the log-likelihood) whenever the sum drops below 1e-100 or after 32
 /// reports, so nothing underflows, and the division leaves the critical path of a filter step.
+///
+/// The weights live in `M`: a `Vec` for any number of regimes, or a fixed-size array, with which the filter loop
+/// of [`run`] is compiled once per common regime count so that the weights stay in registers.
 #[derive(Debug, Clone)]
-pub(crate) struct FilterState {
-    mass: Vec<f64>,
-    pub tmp: Vec<f64>,
+pub(crate) struct FilterState<M: Mass = Vec<f64>> {
+    mass: M,
+    pub tmp: M,
     pub day: i64,
     /// Log-likelihood folded so far; the rest is `ln Σ mass`.
     log_likelihood: f64,
     pending: u32,
 }
 
+/// Storage for the filter's regime weights.
+pub(crate) trait Mass: AsRef<[f64]> + AsMut<[f64]> + Clone {
+    /// A copy of `s` (of the storage's length).
+    fn from_slice(s: &[f64]) -> Self;
+    /// `self <- self P^n` from the cached binary powers of `P` (`tmp` is scratch).
+    fn apply_power(&mut self, tmp: &mut Self, powers: &[f64], n: u64, k: usize);
+}
+
+impl Mass for Vec<f64> {
+    fn from_slice(s: &[f64]) -> Self {
+        s.to_vec()
+    }
+    fn apply_power(&mut self, tmp: &mut Self, powers: &[f64], n: u64, k: usize) {
+        linalg::apply_power(self, tmp, powers, n, k);
+    }
+}
+
+impl<const K: usize> Mass for [f64; K] {
+    fn from_slice(s: &[f64]) -> Self {
+        s.try_into().expect("the model has K regimes")
+    }
+    #[inline]
+    fn apply_power(&mut self, _tmp: &mut Self, powers: &[f64], n: u64, k: usize) {
+        // Work on copies so that the state itself never has its address taken and can stay in registers.
+        let (mut v, mut t) = (*self, [0.0; K]);
+        linalg::apply_power(&mut v, &mut t, powers, n, k);
+        *self = v;
+    }
+}
+
 impl FilterState {
     pub fn new(model: &Model, start: i64) -> FilterState {
+        FilterState::with_storage(model, start)
+    }
+}
+
+impl<M: Mass> FilterState<M> {
+    pub fn with_storage(model: &Model, start: i64) -> FilterState<M> {
         FilterState {
-            mass: model.prior.clone(),
-            tmp: vec![0.0; model.n_regimes()],
+            mass: M::from_slice(&model.prior),
+            tmp: M::from_slice(&model.prior),
             day: start,
             log_likelihood: 0.0,
             pending: 0,
         }
     }
 
+    /// The same state in a `Vec`.
+    fn into_vec(self) -> FilterState {
+        FilterState {
+            mass: self.mass.as_ref().to_vec(),
+            tmp: self.tmp.as_ref().to_vec(),
+            day: self.day,
+            log_likelihood: self.log_likelihood,
+            pending: self.pending,
+        }
+    }
+
     /// Log-likelihood of everything observed so far.
     pub fn loglik(&self) -> f64 {
-        self.log_likelihood + self.mass.iter().sum::<f64>().ln()
+        self.log_likelihood + self.mass.as_ref().iter().sum::<f64>().ln()
     }
 
     /// The filtered regime distribution (normalised).
     pub fn alpha(&self) -> Vec<f64> {
-        let c: f64 = self.mass.iter().sum();
-        self.mass.iter().map(|m| m / c).collect()
+        let c: f64 = self.mass.as_ref().iter().sum();
+        self.mass.as_ref().iter().map(|m| m / c).collect()
     }
 
     /// Fold the weights' sum into the log-likelihood and renormalise them.
     #[inline]
     pub fn normalise(&mut self) {
-        let c: f64 = self.mass.iter().sum();
+        let c: f64 = self.mass.as_ref().iter().sum();
         let inv = 1.0 / c;
-        self.mass.iter_mut().for_each(|m| *m *= inv);
+        self.mass.as_mut().iter_mut().for_each(|m| *m *= inv);
         self.log_likelihood += c.ln();
         self.pending = 0;
     }
 
     /// Move the state forward to `to` (never past the term end).
-    #[inline]
+    #[inline(always)]
     pub fn propagate(&mut self, model: &Model, to: i64, term_end: i64) {
         let to = to.min(term_end);
         let k = model.n_regimes();
@@ -113,7 +163,11 @@ impl FilterState {
             // This bucket holds days left >= min_left, i.e. days up to term_end - min_left.
             let run_end = to.min(term_end - b.min_left + 1);
             let n = (run_end - self.day) as u64;
-            linalg::apply_power(&mut self.mass, &mut self.tmp, &b.powers, n, k);
+            if n == 1 {
+                linalg::step(self.mass.as_mut(), &b.powers, k);
+            } else {
+                self.mass.apply_power(&mut self.tmp, &b.powers, n, k);
+            }
             self.day = run_end;
         }
         if to > self.day {
@@ -122,22 +176,23 @@ impl FilterState {
     }
 
     /// Apply one report: `alpha(j) *= (rho q(j) + (1 - rho) mean q)^w`.
-    #[inline]
+    #[inline(always)]
     pub fn observe(&mut self, model: &Model, o: &Obs) {
         let e = &model.emissions[o.ty];
-        let k = self.mass.len();
+        let mass = self.mass.as_mut();
+        let k = mass.len();
         let noise = (1.0 - o.rho) * e.mean;
         if o.w == 1.0 {
             let c = match k {
-                2 => observe_fixed::<2>(&mut self.mass, &e.q, o.rho, noise),
-                3 => observe_fixed::<3>(&mut self.mass, &e.q, o.rho, noise),
-                4 => observe_fixed::<4>(&mut self.mass, &e.q, o.rho, noise),
-                5 => observe_fixed::<5>(&mut self.mass, &e.q, o.rho, noise),
+                2 => observe_fixed::<2>(mass, &e.q, o.rho, noise),
+                3 => observe_fixed::<3>(mass, &e.q, o.rho, noise),
+                4 => observe_fixed::<4>(mass, &e.q, o.rho, noise),
+                5 => observe_fixed::<5>(mass, &e.q, o.rho, noise),
                 _ => {
                     let mut c = 0.0;
                     for j in 0..k {
-                        let a = self.mass[j] * (o.rho * e.q[j] + noise);
-                        self.mass[j] = a;
+                        let a = mass[j] * (o.rho * e.q[j] + noise);
+                        mass[j] = a;
                         c += a;
                     }
                     c
@@ -149,19 +204,20 @@ impl FilterState {
             }
         } else {
             // Weighted report: work in logs so that large weights cannot underflow.
+            let tmp = self.tmp.as_mut();
             let mut m = f64::NEG_INFINITY;
             for j in 0..k {
                 let l = o.w * (o.rho * e.q[j] + noise).ln();
-                self.tmp[j] = l;
+                tmp[j] = l;
                 m = m.max(l);
             }
             let mut c = 0.0;
             for j in 0..k {
-                let a = self.mass[j] * (self.tmp[j] - m).exp();
-                self.mass[j] = a;
+                let a = mass[j] * (tmp[j] - m).exp();
+                mass[j] = a;
                 c += a;
             }
-            for a in &mut self.mass {
+            for a in mass.iter_mut() {
                 *a /= c;
             }
             self.log_likelihood += m + c.ln();
@@ -173,7 +229,7 @@ impl FilterState {
     pub fn outcome_probabilities(&self, model: &Model, term_end: i64) -> Vec<f64> {
         let mut a = self.clone();
         a.propagate(model, term_end, term_end);
-        map_outcomes(model, &a.mass)
+        map_outcomes(model, a.mass.as_ref())
     }
 }
 
@@ -310,8 +366,26 @@ pub(crate) fn map_outcomes(model: &Model, alpha: &[f64]) -> Vec<f64> {
 /// Run the filter over observations (sorted by day) dated up to `as_of` (clamped to the term end) and return
 /// the state at `as_of` with the number of observations used.
 pub(crate) fn run(model: &Model, start: i64, term_end: i64, obs: &[Obs], as_of: i64) -> (FilterState, usize) {
+    match model.n_regimes() {
+        2 => run_from::<[f64; 2]>(model, start, term_end, obs, as_of),
+        3 => run_from::<[f64; 3]>(model, start, term_end, obs, as_of),
+        4 => run_from::<[f64; 4]>(model, start, term_end, obs, as_of),
+        5 => run_from::<[f64; 5]>(model, start, term_end, obs, as_of),
+        _ => run_from::<Vec<f64>>(model, start, term_end, obs, as_of),
+    }
+}
+
+/// The loop of [`run`], compiled once per storage type.
+#[inline(always)]
+fn run_from<M: Mass>(
+    model: &Model,
+    start: i64,
+    term_end: i64,
+    obs: &[Obs],
+    as_of: i64,
+) -> (FilterState, usize) {
+    let mut st = FilterState::<M>::with_storage(model, start);
     let until = as_of.min(term_end);
-    let mut st = FilterState::new(model, start);
     let mut used = 0;
     for o in obs {
         if o.day > until {
@@ -322,7 +396,27 @@ pub(crate) fn run(model: &Model, start: i64, term_end: i64, obs: &[Obs], as_of: 
         used += 1;
     }
     st.propagate(model, until, term_end);
-    (st, used)
+    (st.into_vec(), used)
+}
+
+/// A case's signals resolved against a model (see [`Model::observations`]).
+#[derive(Debug, Clone)]
+pub struct Observations {
+    case: String,
+    start: NaiveDate,
+    term_end: NaiveDate,
+    obs: Vec<Obs>,
+}
+
+impl Observations {
+    /// Number of signals.
+    pub fn len(&self) -> usize {
+        self.obs.len()
+    }
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.obs.is_empty()
+    }
 }
 
 /// A forecast of a case's outcomes at an as-of date.
@@ -518,22 +612,44 @@ impl Model {
     /// # Errors
     /// [`Error::UnknownSignalType`] for a signal type the model does not know.
     pub fn forecast(&self, case: &Case, as_of: NaiveDate) -> Result<Forecast> {
-        let obs = to_obs(self, case.signals_until(as_of))?;
-        let t = day(case.term_end);
-        let (st, used) = run(self, day(case.start), t, &obs, day(as_of).max(day(case.start)));
-        let probabilities = st.outcome_probabilities(self, t);
-        Ok(Forecast {
+        let obs = Observations {
             case: case.id.clone(),
-            as_of,
+            start: case.start,
             term_end: case.term_end,
+            obs: to_obs(self, case.signals_until(as_of))?,
+        };
+        Ok(self.forecast_observations(&obs, as_of))
+    }
+
+    /// A case's signals resolved against this model, for repeated forecasts (no type lookups per forecast).
+    ///
+    /// # Errors
+    /// [`Error::UnknownSignalType`] for a signal type the model does not know.
+    pub fn observations(&self, case: &Case) -> Result<Observations> {
+        Ok(Observations {
+            case: case.id.clone(),
+            start: case.start,
+            term_end: case.term_end,
+            obs: to_obs(self, case.signals())?,
+        })
+    }
+
+    /// [`Model::forecast`] from resolved observations (made by this model's [`Model::observations`]).
+    pub fn forecast_observations(&self, o: &Observations, as_of: NaiveDate) -> Forecast {
+        let t = day(o.term_end);
+        let (st, used) = run(self, day(o.start), t, &o.obs, day(as_of).max(day(o.start)));
+        Forecast {
+            case: o.case.clone(),
+            as_of,
+            term_end: o.term_end,
             outcomes: self.meta.outcomes.clone(),
-            probabilities,
+            probabilities: st.outcome_probabilities(self, t),
             regimes: self.meta.regimes.clone(),
             regime_probabilities: st.alpha(),
             log_likelihood: st.loglik(),
             signals_used: used,
             intervals: None,
-        })
+        }
     }
 
     /// Outcome probabilities for every day (or every signal date) from `from` to `to`, each forecast with only

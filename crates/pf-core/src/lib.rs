@@ -38,7 +38,7 @@ pub use backtest::{BacktestOptions, BacktestReport, backtest};
 pub use case::{AppendReport, Case, Episode, V1, Vocabulary};
 pub use error::{Error, Result};
 pub use explain::{Attribution, DropOne, SignalValue, ValueOfInformation, WhatIf, WhatIfResult};
-pub use inference::{Filter, Forecast, Resolution, Trajectory, TrajectoryPoint};
+pub use inference::{Filter, Forecast, Observations, Resolution, Trajectory, TrajectoryPoint};
 pub use learn::{FitOptions, FitReport, fit};
 pub use model::{Model, ModelSpec, Provenance};
 pub use progress::{CancelFlag, Progress, Silent};

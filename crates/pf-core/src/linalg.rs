@@ -65,6 +65,23 @@ fn vecmat_fixed<const K: usize>(v: &[f64], m: &[f64], out: &mut [f64]) {
     *out = acc;
 }
 
+/// `v <- v m` in place, `m` being the first `k x k` block of `powers` (the one-day matrix).
+#[inline(always)]
+pub(crate) fn step(v: &mut [f64], powers: &[f64], k: usize) {
+    match k {
+        2 => step_fixed::<2>(v, powers),
+        3 => step_fixed::<3>(v, powers),
+        4 => step_fixed::<4>(v, powers),
+        5 => step_fixed::<5>(v, powers),
+        6 => step_fixed::<6>(v, powers),
+        _ => {
+            let mut out = vec![0.0; k];
+            vecmat(v, &powers[..k * k], &mut out, k);
+            v[..k].copy_from_slice(&out);
+        }
+    }
+}
+
 /// `v <- v m` in place for a compile-time size (`m` is the first `K x K` block of `powers`).
 #[inline(always)]
 fn step_fixed<const K: usize>(v: &mut [f64], powers: &[f64]) {

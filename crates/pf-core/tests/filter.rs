@@ -151,6 +151,32 @@ fn signals_arriving_out_of_order_give_the_same_forecast() {
 }
 
 #[test]
+fn resolved_observations_and_the_incremental_filter_agree_with_forecast() {
+    for (seed, k) in [(1, 2), (2, 3), (3, 4), (4, 5), (5, 7)] {
+        let m = random_model(seed, k, 2, 3);
+        let case = random_case(&m, seed, 800, 60);
+        let obs = m.observations(&case).unwrap();
+        assert_eq!(obs.len(), 60);
+        for as_of in [plus(case.start, 100), plus(case.start, 500), case.term_end] {
+            assert_eq!(
+                m.forecast_observations(&obs, as_of),
+                m.forecast(&case, as_of).unwrap()
+            );
+        }
+        let mut f = pf_core::Filter::new(&m, case.start, case.term_end).unwrap();
+        for s in case.signals() {
+            f.observe(s).unwrap();
+        }
+        let full = m.forecast(&case, case.term_end).unwrap();
+        assert!((f.log_likelihood() - full.log_likelihood).abs() < 1e-9);
+        for (a, b) in f.outcome_probabilities().iter().zip(&full.probabilities) {
+            assert!((a - b).abs() < 1e-12);
+        }
+        assert!(f.observe(&Signal::new("talks_held", case.start)).is_err() || case.signals().is_empty());
+    }
+}
+
+#[test]
 fn embedded_models_round_trip_through_toml() {
     for m in [Model::default_model(), Model::static_model()] {
         let text = m.to_toml();
