@@ -187,6 +187,16 @@ fn load_case(path: &Path, model: &Model) -> Result<Case> {
     Case::load(path, model).with_context(|| format!("loading case {}", path.display()))
 }
 
+/// Episodes for `fit` and `backtest`: signals dated outside their episode are left out with a warning.
+fn load_episodes(path: &Path, model: &Model) -> Result<Vec<Episode>> {
+    let (episodes, warnings) = Episode::load_many_lenient(path, model)
+        .with_context(|| format!("loading episodes {}", path.display()))?;
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(episodes)
+}
+
 fn today() -> NaiveDate {
     chrono::Local::now().date_naive()
 }
@@ -353,8 +363,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Fit(a) => {
             let model = load_model(a.model.as_deref())?;
-            let episodes = Episode::load_many(&a.episodes, &model)
-                .with_context(|| format!("loading episodes {}", a.episodes.display()))?;
+            let episodes = load_episodes(&a.episodes, &model)?;
             let opts = FitOptions {
                 tolerance: a.tolerance,
                 max_iterations: a.max_iterations,
@@ -383,8 +392,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Backtest(a) => {
             let model = load_model(a.model.as_deref())?;
-            let episodes = Episode::load_many(&a.episodes, &model)
-                .with_context(|| format!("loading episodes {}", a.episodes.display()))?;
+            let episodes = load_episodes(&a.episodes, &model)?;
             let opts = BacktestOptions {
                 loo: a.loo,
                 bins: a.bins,

@@ -233,3 +233,33 @@ fn ingest_feeds_a_case_from_icews_events() {
     ]);
     assert!(v["signals_used"].as_u64().unwrap() > 100);
 }
+
+#[test]
+fn backtest_leaves_out_signals_outside_an_episode_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let eps = dir.path().join("eps.json");
+    std::fs::write(
+        &eps,
+        r#"[{"id":"e1","sender":"USA","target":"IRN","start":"2018-05-08","term_end":"2021-01-20","outcome":"wait_out",
+            "confidence":"medium","signals":[{"id":"a","type":"talks_refused","date":"2018-07-30"},
+                                             {"id":"before","type":"sanctions_tightened","date":"2017-01-01"}]},
+           {"id":"e2","sender":"USA","target":"LBY","start":"2001-01-20","term_end":"2005-01-20","outcome":"deal",
+            "signals":[{"id":"s","type":"agreement_signed","date":"2003-12-19"}]}]"#,
+    )
+    .unwrap();
+    let (ok, out, err) = run(&["backtest", "--episodes", eps.to_str().unwrap(), "--json"]);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("episode e1: signal before (sanctions_tightened) dated 2017-01-01 is outside"),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["episodes"], 2);
+    // Anything else wrong still fails, naming the episode and field.
+    std::fs::write(&eps, r#"[{"id":"e1","sender":"USA","target":"IRN","start":"2018-05-08","term_end":"2021-01-20","outcome":"wait_out","signals":[{"type":"talks_refused","date":"2018-07-30","reliability":2}]}]"#).unwrap();
+    let (ok, _, err) = run(&["backtest", "--episodes", eps.to_str().unwrap()]);
+    assert!(
+        !ok && err.contains("episodes[0] (e1).signals[0].reliability"),
+        "{err}"
+    );
+}

@@ -402,6 +402,53 @@ impl Episode {
     /// # Errors
     /// The first bad episode, prefixed with its position and id.
     pub fn parse_many(text: &str, vocabulary: &impl Vocabulary) -> Result<Vec<Episode>> {
+        Episode::parse_values(&Episode::values(text)?, vocabulary)
+    }
+
+    /// As [`Episode::parse_many`], but a signal dated outside its episode's span (a common slip in hand-made
+    /// historical data: context from before the campaign, or the aftermath) is left out instead of failing the
+    /// whole file; each one left out is described in the returned warnings, which the caller must show.
+    ///
+    /// # Errors
+    /// Every other bad episode or signal, as [`Episode::parse_many`].
+    pub fn parse_many_lenient(
+        text: &str,
+        vocabulary: &impl Vocabulary,
+    ) -> Result<(Vec<Episode>, Vec<String>)> {
+        let mut warnings = Vec::new();
+        let mut values = Episode::values(text)?;
+        for v in &mut values {
+            let id = v.get("id").and_then(Value::as_str).unwrap_or("?").to_owned();
+            let date = |name: &str| {
+                v.get(name)
+                    .and_then(Value::as_str)
+                    .and_then(|s| parse_date(name, s).ok())
+            };
+            let (Some(start), Some(end)) = (date("start"), date("term_end")) else {
+                continue;
+            };
+            if let Some(Value::Array(signals)) = v.get_mut("signals") {
+                signals.retain(|s| {
+                    let d = s.get("date").and_then(Value::as_str).and_then(|t| parse_date("date", t).ok());
+                    match d {
+                        Some(d) if d < start || d > end => {
+                            let sid = s.get("id").and_then(Value::as_str).unwrap_or("(no id)");
+                            let ty = s.get("type").and_then(Value::as_str).unwrap_or("?");
+                            warnings.push(format!(
+                                "episode {id}: signal {sid} ({ty}) dated {d} is outside the episode's span {start} to {end}: left out"
+                            ));
+                            false
+                        }
+                        _ => true,
+                    }
+                });
+            }
+        }
+        Ok((Episode::parse_values(&values, vocabulary)?, warnings))
+    }
+
+    /// The JSON values of an episodes text: a JSON array, one object, or JSON Lines.
+    fn values(text: &str) -> Result<Vec<Value>> {
         let values: Vec<Value> = match serde_json::from_str::<Value>(text) {
             Ok(Value::Array(a)) => a,
             Ok(v @ Value::Object(_)) => vec![v],
@@ -428,6 +475,10 @@ impl Episode {
                 out
             }
         };
+        Ok(values)
+    }
+
+    fn parse_values(values: &[Value], vocabulary: &impl Vocabulary) -> Result<Vec<Episode>> {
         values
             .iter()
             .enumerate()
@@ -462,6 +513,22 @@ impl Episode {
                 })
             })
             .collect()
+    }
+
+    /// Read an episodes file leniently (see [`Episode::parse_many_lenient`]).
+    ///
+    /// # Errors
+    /// [`Error::Io`] or the first bad episode.
+    pub fn load_many_lenient(
+        path: impl AsRef<Path>,
+        vocabulary: &impl Vocabulary,
+    ) -> Result<(Vec<Episode>, Vec<String>)> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.into(),
+            source,
+        })?;
+        Episode::parse_many_lenient(&text, vocabulary)
     }
 
     /// Read an episodes file (JSON array, one object, or JSON Lines).
