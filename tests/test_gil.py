@@ -36,7 +36,7 @@ def test_python_thread_runs_while_engine_works(pf, nk, episodes, work: str) -> N
     start_ticks = ticks
     t0 = time.perf_counter()
     if work == "draws":
-        nk.forecast(as_of="2018-10-31", draws=20_000, progress=False)
+        nk.forecast(as_of="2018-10-31", draws=100_000, progress=False)
     elif work == "forecast_many":
         pf.forecast_many([_long_case(pf)] * 8, as_of="2029-01-01", draws=2000)
     else:
