@@ -3,7 +3,7 @@
 //!
 //! Cheap work (a plain forecast is one filter pass, microseconds) runs on the async executor; anything
 //! heavier (parameter draws, attribution, trajectories, what-if, value of information, every store write) runs
-//! on tokio's blocking threads through [`blocking`], with a cancel flag that is set when the call is dropped
+//! on tokio's blocking threads through `blocking`, with a cancel flag that is set when the call is dropped
 //! (the caller went away or its deadline passed), which stops parameter draws early.
 
 use std::pin::Pin;
