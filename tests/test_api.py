@@ -288,6 +288,21 @@ def test_episodes(pf, episodes) -> None:
         pf.Episode(case, "victory")
 
 
+def test_load_episodes_lenient_leaves_out_signals_outside_the_span(pf, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "eps.json"
+    path.write_text(
+        '[{"id": "e1", "sender": "USA", "target": "IRN", "start": "2018-05-08", "term_end": "2021-01-20",'
+        ' "outcome": "wait_out", "signals": [{"id": "a", "type": "talks_refused", "date": "2018-07-30"},'
+        ' {"id": "late", "type": "talks_held", "date": "2021-06-01"}]}]'
+    )
+    with pytest.raises(pf.SignalError) as e:
+        pf.load_episodes(path)
+    assert e.value.field.endswith("date")
+    with pytest.warns(UserWarning, match="signal late .* outside the episode's span"):
+        eps = pf.load_episodes(path, lenient=True)
+    assert [s.id for s in eps[0].signals] == ["a"]
+
+
 def test_fit(pf, episodes) -> None:
     r = pf.fit(pf.Model.default(), episodes, max_iterations=3, progress=False)
     assert r.iterations <= 3 and len(r.log_likelihood) >= 1

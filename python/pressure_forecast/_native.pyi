@@ -483,7 +483,7 @@ class IngestReport:
 
 # -------------------------------------------------------------------------------------------------- functions
 
-def load_episodes(path: _PathLike, model: Model | None = None) -> list[Episode]: ...
+def load_episodes(path: _PathLike, model: Model | None = None, lenient: bool = False) -> list[Episode]: ...
 def fit(
     model: Model,
     episodes: Iterable[Episode],

@@ -167,16 +167,28 @@ impl PyEpisode {
     }
 }
 
-/// Read an episodes file (a JSON array, one object, or JSON Lines).
+/// Read an episodes file (a JSON array, one object, or JSON Lines). With `lenient=True`, a signal dated outside
+/// its episode is left out with a `UserWarning` instead of raising (as the command line's `fit` and `backtest`
+/// do).
 #[pyfunction]
-#[pyo3(signature = (path, model = None))]
+#[pyo3(signature = (path, model = None, lenient = false))]
 fn load_episodes(
     py: Python<'_>,
     path: PathBuf,
     model: Option<&Bound<'_, PyModel>>,
+    lenient: bool,
 ) -> PyResult<Vec<PyEpisode>> {
     let m = model::model_or_default(model, &default_model());
-    let eps = pf_core::Episode::load_many(&path, m.as_ref()).py_err(py)?;
+    let eps = if lenient {
+        let (eps, warnings) = pf_core::Episode::load_many_lenient(&path, m.as_ref()).py_err(py)?;
+        for w in warnings {
+            let category = py.get_type::<pyo3::exceptions::PyUserWarning>();
+            PyErr::warn(py, &category, &std::ffi::CString::new(w).unwrap_or_default(), 1)?;
+        }
+        eps
+    } else {
+        pf_core::Episode::load_many(&path, m.as_ref()).py_err(py)?
+    };
     Ok(eps.into_iter().map(|inner| PyEpisode { inner }).collect())
 }
 
