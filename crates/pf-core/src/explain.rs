@@ -7,7 +7,7 @@
 //! * Value of information: for each signal type, how likely it is to be observed next and how much it would
 //!   move the forecast.
 
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::case::Case;
@@ -324,9 +324,4 @@ impl Model {
             values,
         })
     }
-}
-
-/// The day after a date (for callers that build hypothetical signals).
-pub fn next_day(d: NaiveDate) -> NaiveDate {
-    d.checked_add_days(Days::new(1)).unwrap_or(d)
 }

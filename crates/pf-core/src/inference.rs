@@ -694,11 +694,12 @@ impl Model {
             if !emit {
                 continue;
             }
+            let alpha = st.alpha();
             let probs = if d <= t {
                 let b = &backward[(d - start) as usize];
                 let m = self.n_outcomes();
                 let mut p = vec![0.0; m];
-                for (j, a) in st.alpha().iter().enumerate() {
+                for (j, a) in alpha.iter().enumerate() {
                     for o in 0..m {
                         p[o] += a * b[j * m + o];
                     }
@@ -707,14 +708,14 @@ impl Model {
                 p.iter().map(|x| x / s).collect()
             } else {
                 if last.is_empty() {
-                    last = map_outcomes(self, &st.alpha());
+                    last = map_outcomes(self, &alpha);
                 }
                 last.clone()
             };
             points.push(TrajectoryPoint {
                 date: date_of(d),
                 probabilities: probs,
-                regime_probabilities: st.alpha(),
+                regime_probabilities: alpha,
                 signals_used: next,
                 signal_types: types,
             });
