@@ -84,13 +84,17 @@ where
         let method = req.uri().path().to_owned();
         let deadline = req.headers().get("grpc-timeout").and_then(parse_grpc_timeout);
         let start = Instant::now();
+        // The deadline is fixed now, when tonic has just started its own `grpc-timeout` timer, not when the
+        // future below is first polled: on a busy machine that poll can come milliseconds later, and tonic's
+        // timer would then fire first and answer CANCELLED.
+        let deadline = deadline.map(|d| (d, tokio::time::Instant::now() + d.saturating_sub(DEADLINE_MARGIN)));
         // The usual tower dance: call the clone that was made ready.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let fut = inner.call(req);
         Box::pin(async move {
             let result = match deadline {
-                Some(d) => match tokio::time::timeout(d.saturating_sub(DEADLINE_MARGIN), fut).await {
+                Some((d, at)) => match tokio::time::timeout_at(at, fut).await {
                     Ok(r) => r,
                     Err(_) => Ok(Status::deadline_exceeded(format!(
                         "deadline exceeded: the call did not finish within the caller's {d:?}"
