@@ -370,6 +370,7 @@ def build_episode(case: dict, term: dict, status: str, reason: str) -> dict:
         "ties": {
             "caseids": case["caseids"],
             "finaloutcome": code,
+            "imposed": case["imposition"] is not None or case["imposed_undated"],
             "term_id": term["term_id"],
             "rule": reason,
         },
