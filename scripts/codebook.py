@@ -178,8 +178,8 @@ def validate(episode: dict, where: str = "episode") -> list[str]:
         except ValueError:
             errs.append(f"{where}.election_date: not an ISO date: {episode['election_date']!r}")
     start, end = dates.get("start"), dates.get("term_end")
-    if start and end and start > end:
-        errs.append(f"{where}.start: {start} is after term_end {end}")
+    if start and end and start >= end:
+        errs.append(f"{where}.start: {start} is not before term_end {end}")
     if end and "election_date" in dates and dates["election_date"] > end:
         errs.append(f"{where}.election_date: {dates['election_date']} is after term_end {end}")
 

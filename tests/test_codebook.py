@@ -290,6 +290,13 @@ def test_rejects_election_date_after_the_term_end() -> None:
     assert _has(_errors(m), "election_date", "after term_end")
 
 
+def test_rejects_start_not_before_term_end() -> None:
+    def m(ep: dict) -> None:
+        ep["start"] = ep["term_end"]
+
+    assert _has(_errors(m), "start", "not before term_end")
+
+
 def test_rejects_fate_signal_before_the_case_starts() -> None:
     def m(ep: dict) -> None:
         ep["signals"][0]["date"] = "2016-11-09"
