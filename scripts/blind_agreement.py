@@ -51,7 +51,7 @@ def load_second(path: Path) -> dict[str, dict]:
     """The annotator's records keyed by campaign id (a list, {"annotations": [...]}, or a dict keyed by id)."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     if isinstance(data, dict):
-        for key in ("annotations", "campaigns", "episodes"):
+        for key in ("annotations", "labels", "campaigns", "episodes"):
             if isinstance(data.get(key), list):
                 data = data[key]
                 break
