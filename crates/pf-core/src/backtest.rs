@@ -138,32 +138,10 @@ pub struct BacktestReport {
 }
 
 impl BacktestReport {
-    /// JSON: `{model, episodes, loo, brier, log_score, ece, baselines: {uniform: {brier, log_score, ece},
-    /// base_rate: {...}, prior: {...}}, per_episode: [{id, outcome, brier, log_score, ...}],
-    /// calibration: {outcome: [bins]}}`.
+    /// The report as JSON: its serde form (scores under `scores`, calibration bins in outcome order, an empty
+    /// bin's mean and frequency `null`).
     pub fn to_json(&self) -> serde_json::Value {
-        let cal: serde_json::Map<_, _> = self
-            .outcomes
-            .iter()
-            .cloned()
-            .zip(
-                self.calibration
-                    .iter()
-                    .map(|b| serde_json::to_value(b).expect("bins serialise")),
-            )
-            .collect();
-        serde_json::json!({
-            "model": self.model,
-            "outcomes": self.outcomes,
-            "episodes": self.episodes,
-            "loo": self.loo,
-            "brier": self.scores.brier,
-            "log_score": self.scores.log_score,
-            "ece": self.scores.ece,
-            "baselines": self.baselines,
-            "per_episode": self.per_episode,
-            "calibration": cal,
-        })
+        serde_json::to_value(self).expect("results always serialise")
     }
 }
 

@@ -47,7 +47,7 @@ impl Vocabulary for Model {
 }
 
 /// What an append did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct AppendReport {
     /// Signals stored.
     pub added: usize,

@@ -31,7 +31,9 @@ pub struct Contribution {
     pub after: Vec<f64>,
     /// `after - before`, per outcome.
     pub delta: Vec<f64>,
-    /// Change in the log odds `ln(p / (1 - p))` of each outcome.
+    /// Change in the log odds `ln(p / (1 - p))` of each outcome (NaN where undefined: a probability of 0 or 1
+    /// before or after; `null` in the serde form).
+    #[serde(with = "crate::serde_floats::list")]
     pub delta_log_odds: Vec<f64>,
 }
 

@@ -436,7 +436,8 @@ pub struct Forecast {
     pub regimes: Vec<String>,
     /// Filtered regime distribution on the as-of date (on the term end if that came first).
     pub regime_probabilities: Vec<f64>,
-    /// Log-likelihood of the signals used.
+    /// Log-likelihood of the signals used (`null` in the serde form if not finite).
+    #[serde(with = "crate::serde_floats::one")]
     pub log_likelihood: f64,
     /// Number of signals used.
     pub signals_used: usize,
@@ -454,36 +455,9 @@ impl Forecast {
             .map(|i| self.probabilities[i])
     }
 
-    /// The forecast as JSON: `{case, as_of, term_end, probabilities: {outcome: p}, regimes: {regime: p},
-    /// log_likelihood, signals_used, intervals?}`.
+    /// The forecast as JSON: its serde form (the one form of every face; see the type's fields).
     pub fn to_json(&self) -> serde_json::Value {
-        let probs: serde_json::Map<_, _> = self
-            .outcomes
-            .iter()
-            .cloned()
-            .zip(self.probabilities.iter().map(|p| (*p).into()))
-            .collect();
-        let regimes: serde_json::Map<_, _> = self
-            .regimes
-            .iter()
-            .cloned()
-            .zip(self.regime_probabilities.iter().map(|p| (*p).into()))
-            .collect();
-        let mut v = serde_json::json!({
-            "case": self.case,
-            "as_of": self.as_of.to_string(),
-            "term_end": self.term_end.to_string(),
-            "probabilities": probs,
-            "regimes": regimes,
-            "log_likelihood": self.log_likelihood,
-            "signals_used": self.signals_used,
-            "outcomes": self.outcomes,
-            "regime_names": self.regimes,
-        });
-        if let Some(iv) = &self.intervals {
-            v["intervals"] = iv.to_json(&self.outcomes);
-        }
-        v
+        serde_json::to_value(self).expect("results always serialise")
     }
 }
 
@@ -529,31 +503,9 @@ pub struct Trajectory {
 }
 
 impl Trajectory {
-    /// The trajectory as JSON: `{case, term_end, outcomes, regimes, points: [{date, probabilities: {..},
-    /// regimes: {..}, signals_used, signal_types}]}`.
+    /// The trajectory as JSON: its serde form.
     pub fn to_json(&self) -> serde_json::Value {
-        let points: Vec<_> = self
-            .points
-            .iter()
-            .map(|p| {
-                let probs: serde_json::Map<_, _> = self
-                    .outcomes
-                    .iter()
-                    .cloned()
-                    .zip(p.probabilities.iter().map(|x| (*x).into()))
-                    .collect();
-                let regs: serde_json::Map<_, _> = self
-                    .regimes
-                    .iter()
-                    .cloned()
-                    .zip(p.regime_probabilities.iter().map(|x| (*x).into()))
-                    .collect();
-                serde_json::json!({"date": p.date.to_string(), "probabilities": probs, "regimes": regs,
-                    "signals_used": p.signals_used, "signal_types": p.signal_types})
-            })
-            .collect();
-        serde_json::json!({"case": self.case, "term_end": self.term_end.to_string(),
-            "outcomes": self.outcomes, "regimes": self.regimes, "points": points})
+        serde_json::to_value(self).expect("results always serialise")
     }
 }
 

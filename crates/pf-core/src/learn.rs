@@ -71,14 +71,20 @@ impl Default for FitOptions {
 }
 
 /// The result of [`fit`].
-#[derive(Debug, Clone)]
+///
+/// Its serde form carries the fitted model as its model file content (a [`crate::ModelSpec`], validated
+/// again when read back).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FitReport {
     /// The fitted model (pseudo-counts plus expected counts as concentrations; provenance filled in).
+    #[serde(with = "crate::model::as_spec")]
     pub model: Model,
     /// Log-likelihood of the episodes (complete daily likelihood, see the module docs) after each iteration's
     /// E-step, starting with the starting model.
+    #[serde(with = "crate::serde_floats::list")]
     pub log_likelihood: Vec<f64>,
     /// Penalised log-likelihood (log-likelihood plus `Σ α ln θ`) at each iteration.
+    #[serde(with = "crate::serde_floats::list")]
     pub objective: Vec<f64>,
     /// Iterations run.
     pub iterations: u32,
@@ -87,16 +93,9 @@ pub struct FitReport {
 }
 
 impl FitReport {
-    /// JSON summary (without the model text).
+    /// The report as JSON (its serde form, the fitted model included as a model spec).
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "iterations": self.iterations,
-            "converged": self.converged,
-            "log_likelihood": self.log_likelihood,
-            "objective": self.objective,
-            "final_log_likelihood": self.log_likelihood.last(),
-            "provenance": self.model.provenance(),
-        })
+        serde_json::to_value(self).expect("results always serialise")
     }
 }
 

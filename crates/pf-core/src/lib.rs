@@ -30,6 +30,7 @@ pub mod learn;
 mod linalg;
 pub mod model;
 pub mod progress;
+pub mod serde_floats;
 pub mod signal;
 pub mod uncertainty;
 pub mod vocab;

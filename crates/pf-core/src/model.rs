@@ -763,6 +763,30 @@ impl Model {
     }
 }
 
+/// Serde through the model file content: `#[serde(with = "crate::model::as_spec")]` on a [`Model`] field
+/// writes its [`ModelSpec`] and validates it again with [`Model::from_spec`] when reading.
+pub mod as_spec {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::{Model, ModelSpec};
+
+    /// Serialise the model's spec.
+    ///
+    /// # Errors
+    /// The serialiser's.
+    pub fn serialize<S: Serializer>(m: &Model, s: S) -> Result<S::Ok, S::Error> {
+        m.to_spec().serialize(s)
+    }
+
+    /// Deserialise a spec and validate it.
+    ///
+    /// # Errors
+    /// The deserialiser's, or the validation error of [`Model::from_spec`] as a custom error.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Model, D::Error> {
+        Model::from_spec(ModelSpec::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
 impl Default for Model {
     fn default() -> Self {
         Model::default_model()

@@ -92,22 +92,11 @@ pub struct Intervals {
 }
 
 impl Intervals {
-    /// JSON: `{draws, seed, mean: {o: x}, sd: {o: x}, intervals: [{level, lower: {o: x}, upper: {o: x}}]}`.
+    /// The intervals as JSON: their serde form. `outcomes` is no longer used (the vectors are in the
+    /// forecast's outcome order); the parameter is kept until the adapters move to the serde form.
     pub fn to_json(&self, outcomes: &[String]) -> serde_json::Value {
-        let map = |v: &[f64]| -> serde_json::Value {
-            outcomes
-                .iter()
-                .cloned()
-                .zip(v.iter().map(|x| serde_json::Value::from(*x)))
-                .collect::<serde_json::Map<_, _>>()
-                .into()
-        };
-        let ivs: Vec<_> = self
-            .intervals
-            .iter()
-            .map(|i| serde_json::json!({"level": i.level, "lower": map(&i.lower), "upper": map(&i.upper)}))
-            .collect();
-        serde_json::json!({"draws": self.draws, "seed": self.seed, "mean": map(&self.mean), "sd": map(&self.sd), "intervals": ivs})
+        let _ = outcomes;
+        serde_json::to_value(self).expect("results always serialise")
     }
 }
 
