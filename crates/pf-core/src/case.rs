@@ -8,9 +8,10 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::dates::parse_date;
 use crate::error::{Error, Result};
 use crate::model::Model;
-use crate::signal::{Signal, parse_date};
+use crate::signal::Signal;
 use crate::vocab;
 
 /// Something that says which signal types exist: a [`Model`], or [`V1`] for the fixed vocabulary.
@@ -103,7 +104,7 @@ fn header_text(obj: &serde_json::Map<String, Value>, name: &str, required: bool)
 
 fn header_date(obj: &serde_json::Map<String, Value>, name: &str) -> Result<NaiveDate> {
     let s = header_text(obj, name, true)?;
-    parse_date(name, &s).map_err(|_| Error::case(name, "an ISO 8601 date YYYY-MM-DD", format!("{s:?}")))
+    parse_date(name, &s).map_err(Error::into_case)
 }
 
 impl Case {

@@ -443,7 +443,7 @@ pub struct Forecast {
     pub signals_used: usize,
     /// Credible intervals from parameter draws, when requested.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub intervals: Option<crate::uncertainty::Intervals>,
+    pub intervals: Option<crate::intervals::Intervals>,
 }
 
 impl Forecast {

@@ -19,6 +19,8 @@ use crate::inference::{self, Forecast, day};
 use crate::model::Model;
 use crate::progress::Progress;
 
+pub use crate::intervals::{Interval, Intervals};
+
 /// Smallest emission probability a draw may produce (a Beta draw can underflow to 0).
 const Q_FLOOR: f64 = 1e-12;
 
@@ -62,41 +64,6 @@ impl DrawOptions {
             }
         }
         Ok(())
-    }
-}
-
-/// One central credible interval per outcome.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Interval {
-    /// The level, e.g. 0.9.
-    pub level: f64,
-    /// Lower bound per outcome (the `(1 - level) / 2` quantile of the draws).
-    pub lower: Vec<f64>,
-    /// Upper bound per outcome (the `(1 + level) / 2` quantile).
-    pub upper: Vec<f64>,
-}
-
-/// Summary of the draws of a forecast.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Intervals {
-    /// Number of draws.
-    pub draws: usize,
-    /// Seed used.
-    pub seed: u64,
-    /// Mean of each outcome's probability over the draws.
-    pub mean: Vec<f64>,
-    /// Standard deviation of each outcome's probability over the draws.
-    pub sd: Vec<f64>,
-    /// The requested intervals.
-    pub intervals: Vec<Interval>,
-}
-
-impl Intervals {
-    /// The intervals as JSON: their serde form. `outcomes` is no longer used (the vectors are in the
-    /// forecast's outcome order); the parameter is kept until the adapters move to the serde form.
-    pub fn to_json(&self, outcomes: &[String]) -> serde_json::Value {
-        let _ = outcomes;
-        serde_json::to_value(self).expect("results always serialise")
     }
 }
 

@@ -248,7 +248,13 @@ fn value_of_information_is_ranked_and_consistent() {
             assert!((r.scenario.probabilities[o] - x.forecast_if_observed[o]).abs() < 1e-12);
         }
     }
-    assert!(m.value_of_information(&case, case.term_end).is_err());
+    // The one clamp rule: on or after the term end, the day before it.
+    let late = m.value_of_information(&case, case.term_end).unwrap();
+    assert_eq!(
+        late.as_of,
+        pf_core::dates::clamp_as_of(case.term_end, case.term_end)
+    );
+    assert!(late.as_of < case.term_end);
 }
 
 /// A small model for learning tests: three regimes, one bucket, stays of about 100 days.
