@@ -278,6 +278,7 @@ impl Model {
             .emissions
             .iter()
             .enumerate()
+            .filter(|(_, e)| !e.neutral)
             .map(|(ty, e)| {
                 let probability: f64 = next_alpha.iter().zip(&e.q).map(|(a, q)| a * q).sum();
                 let mut s = next.clone();

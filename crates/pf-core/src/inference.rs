@@ -179,6 +179,10 @@ impl<M: Mass> FilterState<M> {
     #[inline(always)]
     pub fn observe(&mut self, model: &Model, o: &Obs) {
         let e = &model.emissions[o.ty];
+        if e.neutral {
+            // Likelihood 1 in every regime: nothing to do.
+            return;
+        }
         let mass = self.mass.as_mut();
         let k = mass.len();
         let noise = (1.0 - o.rho) * e.mean;
@@ -516,6 +520,9 @@ impl Model {
     /// [`Error::UnknownSignalType`] when the model does not know the signal's type.
     pub fn likelihood(&self, s: &Signal) -> Result<Vec<f64>> {
         let e = &self.emissions[self.type_index(&s.signal_type)?];
+        if e.neutral {
+            return Ok(vec![1.0; self.n_regimes()]);
+        }
         Ok(e.q
             .iter()
             .map(|q| (s.reliability * q + (1.0 - s.reliability) * e.mean).powf(s.weight))

@@ -129,7 +129,7 @@ impl Model {
                 );
             }
         }
-        for e in &mut m.emissions {
+        for e in m.emissions.iter_mut().filter(|e| !e.neutral) {
             for j in 0..k {
                 e.q[j] = beta(rng, e.q[j], e.concentration[j]);
             }

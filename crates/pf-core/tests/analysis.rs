@@ -233,7 +233,13 @@ fn value_of_information_is_ranked_and_consistent() {
     let case = example("iran");
     let as_of = d("2018-10-31");
     let v = m.value_of_information(&case, as_of).unwrap();
-    assert_eq!(v.values.len(), m.signal_types().len());
+    // Types the model gives likelihood 1 (the v2 additions without a row) cannot move anything: not ranked.
+    let informative = m
+        .signal_types()
+        .iter()
+        .filter(|t| m.is_neutral(t) == Some(false))
+        .count();
+    assert_eq!(v.values.len(), informative);
     assert!(v.values.windows(2).all(|w| w[0].score >= w[1].score));
     assert!((v.values.iter().map(|x| x.share).sum::<f64>() - 1.0).abs() < 1e-12);
     // Each "forecast if observed" equals a what-if with that signal on the next day.

@@ -177,8 +177,11 @@ fn records_round_trip() {
     });
     round_trip(&c.signals()[1]);
     round_trip(&c);
-    round_trip(&Episode {
-        case: c,
-        outcome: "deal".into(),
-    });
+    let mut e = Episode::new(c, "deal");
+    round_trip(&e);
+    e.outcome_justification = "agreement signed 2018-06-12".into();
+    e.exclude_from_training = true;
+    e.case.reelection_eligible = false;
+    e.case.election_date_given = Some(d("2020-11-03"));
+    round_trip(&e);
 }
