@@ -651,7 +651,15 @@ impl Model {
     pub fn prior(&self) -> &[f64] {
         &self.prior
     }
-    /// Signal type names the model knows, v1 vocabulary first.
+    /// Whether the model gives a signal type likelihood 1 (a type of vocabulary v2 its file has no row for):
+    /// such signals are accepted and change nothing. `None` for a type the model does not know.
+    pub fn is_neutral(&self, signal_type: &str) -> Option<bool> {
+        self.meta
+            .type_index
+            .get(signal_type)
+            .map(|&i| self.emissions[i].neutral)
+    }
+    /// Signal types the model knows: vocabulary v1, then the types v2 adds, then the model's own.
     pub fn signal_types(&self) -> Vec<String> {
         self.meta.type_names.clone()
     }
