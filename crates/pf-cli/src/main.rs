@@ -295,7 +295,7 @@ fn run(cli: Cli) -> Result<()> {
             if a.json {
                 print_json(&t.to_json());
             } else {
-                print!("{}", table::trajectory(&t));
+                print!("{}", table::trajectory(&case, &t));
             }
         }
         Command::Explain(a) => {
@@ -315,7 +315,7 @@ fn run(cli: Cli) -> Result<()> {
                 }
                 print_json(&v);
             } else {
-                print!("{}", table::attribution(&at, drops.as_deref()));
+                print!("{}", table::attribution(&case, &at, drops.as_deref()));
             }
         }
         Command::WhatIf(a) => {
@@ -346,7 +346,7 @@ fn run(cli: Cli) -> Result<()> {
             if a.case.json {
                 print_json(&r.to_json());
             } else {
-                print!("{}", table::what_if(&r));
+                print!("{}", table::what_if(&case, &r));
             }
         }
         Command::Value(a) => {
@@ -358,7 +358,7 @@ fn run(cli: Cli) -> Result<()> {
             if a.json {
                 print_json(&v.to_json());
             } else {
-                print!("{}", table::value(&v));
+                print!("{}", table::value(&case, &v));
             }
         }
         Command::Fit(a) => {
@@ -371,13 +371,16 @@ fn run(cli: Cli) -> Result<()> {
             };
             let report = fit(&model, &episodes, &opts, &Bar::new())?;
             report.model.save(&a.output)?;
+            if let Some(note) = table::excluded("fit", &report.excluded) {
+                eprintln!("note: {note}");
+            }
             if a.json {
                 print_json(&report.to_json());
             } else {
                 println!(
                     "fitted {} on {} episodes: {} iterations ({}), log-likelihood {:.3} -> {:.3}; written to {}",
                     model.name(),
-                    episodes.len(),
+                    episodes.len() - report.excluded.len(),
                     report.iterations,
                     if report.converged {
                         "converged"
@@ -399,6 +402,9 @@ fn run(cli: Cli) -> Result<()> {
                 ..BacktestOptions::default()
             };
             let r = backtest(&model, &episodes, &opts, &Bar::new())?;
+            if let Some(note) = table::excluded("backtest", &r.excluded) {
+                eprintln!("note: {note}");
+            }
             if a.json {
                 print_json(&r.to_json());
             } else {

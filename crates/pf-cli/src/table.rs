@@ -36,9 +36,26 @@ fn cells(v: impl IntoIterator<Item = String>) -> Vec<Cell> {
     v.into_iter().map(Cell::new).collect()
 }
 
-/// The case's header lines (who presses whom, dates, eligibility and the election).
+/// The case's header line: who presses whom, the leader's eligibility and the election date (given, or the
+/// default 78 days before the term end).
 pub fn case_header(case: &Case) -> String {
-    format!("case {} ({} -> {})", case.id, case.sender, case.target)
+    format!(
+        "case {} ({} -> {}), leader {}, election {}{}",
+        case.id,
+        case.sender,
+        case.target,
+        if case.reelection_eligible {
+            "eligible for re-election"
+        } else {
+            "not eligible for re-election"
+        },
+        case.election_date(),
+        if case.election_date_given.is_some() {
+            ""
+        } else {
+            " (default: 78 days before the term end)"
+        }
+    )
 }
 
 /// A forecast: outcomes (with intervals when drawn) and the regime distribution now.
@@ -82,7 +99,7 @@ pub fn forecast(case: &Case, f: &Forecast) -> String {
 }
 
 /// Outcome probabilities by day, with the signals of each day.
-pub fn trajectory(tr: &Trajectory) -> String {
+pub fn trajectory(case: &Case, tr: &Trajectory) -> String {
     let mut header = vec!["date".to_owned()];
     header.extend(tr.outcomes.iter().cloned());
     header.push("signals".to_owned());
@@ -97,14 +114,15 @@ pub fn trajectory(tr: &Trajectory) -> String {
         row.push(p.signal_types.join(", "));
         t.add_row(cells(row));
     }
-    format!("{t}\n")
+    format!("{}\n{t}\n", case_header(case))
 }
 
 /// Each signal's contribution in percentage points, in date order (and the drop-one table).
-pub fn attribution(a: &Attribution, drops: Option<&[DropOne]>) -> String {
+pub fn attribution(case: &Case, a: &Attribution, drops: Option<&[DropOne]>) -> String {
     let mut s = format!(
-        "case {} as of {}: change in percentage points by signal, in date order\n",
-        a.case, a.as_of
+        "{}\nas of {}: change in percentage points by signal, in date order\n",
+        case_header(case),
+        a.as_of
     );
     let mut header = vec!["date".to_owned(), "signal".to_owned()];
     header.extend(a.outcomes.iter().cloned());
@@ -135,10 +153,13 @@ pub fn attribution(a: &Attribution, drops: Option<&[DropOne]>) -> String {
 }
 
 /// The forecast now, with the hypothesis, and the change.
-pub fn what_if(r: &WhatIfResult) -> String {
+pub fn what_if(case: &Case, r: &WhatIfResult) -> String {
     let mut s = format!(
-        "as of {}, term end {} -> {}\n",
-        r.scenario.as_of, r.baseline.term_end, r.scenario.term_end
+        "{}\nas of {}, term end {} -> {}\n",
+        case_header(case),
+        r.scenario.as_of,
+        r.baseline.term_end,
+        r.scenario.term_end
     );
     let mut t = table(
         ["outcome", "now", "what-if", "change"]
@@ -159,10 +180,11 @@ pub fn what_if(r: &WhatIfResult) -> String {
 }
 
 /// Signal types ranked by value of information.
-pub fn value(v: &ValueOfInformation) -> String {
+pub fn value(case: &Case, v: &ValueOfInformation) -> String {
     let mut s = format!(
-        "case {} as of {}: what would move the forecast next\n",
-        v.case, v.as_of
+        "{}\nas of {}: what would move the forecast next\n",
+        case_header(case),
+        v.as_of
     );
     let mut header = ["signal type", "p(next)", "E|chg|"].map(str::to_owned).to_vec();
     header.extend(v.outcomes.iter().map(|o| format!("d {o}")));

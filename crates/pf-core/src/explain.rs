@@ -168,8 +168,10 @@ impl Model {
             if o.day > t {
                 break;
             }
-            st.propagate(self, o.day, t);
-            st.observe(self, o);
+            if !self.emissions[o.ty].neutral {
+                st.propagate(self, o.day, t);
+                st.observe(self, o);
+            }
             let after = forecast_from(&st);
             contributions.push(Contribution {
                 signal: s.clone(),

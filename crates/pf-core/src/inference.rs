@@ -306,7 +306,9 @@ impl<'m> Filter<'m> {
                 ty,
             ));
         }
-        self.state.propagate(self.model, d, self.term_end);
+        if !self.model.emissions[ty].neutral {
+            self.state.propagate(self.model, d, self.term_end);
+        }
         self.state.observe(
             self.model,
             &Obs {
@@ -394,6 +396,11 @@ fn run_from<M: Mass>(
     for o in obs {
         if o.day > until {
             break;
+        }
+        if model.emissions[o.ty].neutral {
+            // Likelihood 1: not even a stop of the propagation, so the numbers are bit for bit those without it.
+            used += 1;
+            continue;
         }
         st.propagate(model, o.day, term_end);
         st.observe(model, o);

@@ -38,7 +38,7 @@ pub mod uncertainty;
 pub mod vocab;
 
 pub use backtest::{BacktestOptions, BacktestReport, backtest};
-pub use case::{AppendReport, Case, Episode, V1, Vocabulary};
+pub use case::{AppendReport, Case, Episode, V1, V2, Vocabulary};
 pub use error::{Error, Result};
 pub use explain::{Attribution, DropOne, SignalValue, ValueOfInformation, WhatIf, WhatIfResult};
 pub use inference::{Filter, Forecast, Observations, Resolution, Trajectory, TrajectoryPoint};
