@@ -247,3 +247,14 @@ pub fn backtest(r: &BacktestReport) -> String {
     s.push_str(&format!("{t}\n"));
     s
 }
+
+/// The note on the episodes left out of a fit or a backtest because they are marked `exclude_from_training`.
+pub fn excluded(what: &str, ids: &[String]) -> Option<String> {
+    (!ids.is_empty()).then(|| {
+        format!(
+            "{} episode(s) marked exclude_from_training left out of the {what}: {}",
+            ids.len(),
+            ids.join(", ")
+        )
+    })
+}

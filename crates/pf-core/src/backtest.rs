@@ -1,4 +1,4 @@
-//! Scoring and backtests (MODEL.md, "Scoring").
+//! Scoring and backtests.
 //!
 //! # Formula
 //! For a forecast `p` over `K` outcomes and the outcome `y` that happened:

@@ -1,4 +1,4 @@
-//! Explanations and what-if questions (MODEL.md, "Explanation and what-if").
+//! Explanations and what-if questions.
 //!
 //! * Attribution: the change each signal, taken in date order, made to every outcome's probability at the
 //!   as-of date. The changes telescope: they add up to `forecast(all) - forecast(none)`.

@@ -1,4 +1,4 @@
-//! Filtering and forecasting (MODEL.md, "Filtering and forecasting").
+//! Filtering and forecasting.
 //!
 //! # Formula
 //! With `P^(n)` the ordered product of the daily matrices between two dates and `L_t` a signal's likelihood,
@@ -57,7 +57,7 @@ pub(crate) fn to_obs(model: &Model, signals: &[Signal]) -> Result<Vec<Obs>> {
 /// The running state of the filter.
 ///
 /// The regime weights are kept unnormalised between renormalisations: each report multiplies them by its
-/// likelihood, and their sum is the product of the per-step normalisers of MODEL.md. They are renormalised
+/// likelihood, and their sum is the product of the per-step normalisers of the formula above. They are renormalised
 /// (and the log of the sum folded into the log-likelihood) whenever the sum drops below 1e-100 or after 32
 /// reports, so nothing underflows, and the division leaves the critical path of a filter step.
 ///

@@ -1,4 +1,4 @@
-//! Learning from history (MODEL.md, "Learning from history"): expected-count EM over finished episodes, and a
+//! Learning from history: expected-count EM over finished episodes, and a
 //! sampler of synthetic episodes from a known model.
 //!
 //! # The likelihood that is fitted
@@ -9,7 +9,7 @@
 //! e_d(j) = Π_{s observed on d} L_s(j) · Π_{s not observed on d} (1 - q_s(j))
 //! ```
 //!
-//! with `L_s` the report likelihood of MODEL.md (reliability and weight included). The filter uses the
+//! with `L_s` the report likelihood of [`crate::inference`] (reliability and weight included). The filter uses the
 //! observed factors only; the absences are what lets EM estimate the levels of `q` and not just their ratios.
 //! The outcome is evidence at the term end that allows only the regimes mapped to it.
 //!

@@ -1,7 +1,7 @@
 //! Models: regimes, outcome mapping, time-bucketed transitions, emissions, prior and their concentrations.
 //!
 //! A [`Model`] is built only through validating constructors ([`Model::from_toml_str`], [`Model::from_spec`]);
-//! its fields are private, so every model in memory satisfies the invariants of MODEL.md.
+//! its fields are private, so every model in memory satisfies the invariants [`Model::from_spec`] checks.
 
 use std::collections::BTreeMap;
 

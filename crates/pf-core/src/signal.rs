@@ -134,7 +134,7 @@ impl Signal {
         Ok(())
     }
 
-    /// Parse one signal record from a JSON value (an object with the fields of SIGNALS.md). Unknown fields are
+    /// Parse one signal record from a JSON value (an object with the fields of `docs/signals.md`). Unknown fields are
     /// ignored.
     ///
     /// # Errors
@@ -281,7 +281,7 @@ pub fn read_jsonl(reader: impl BufRead) -> Result<Vec<Signal>> {
     Ok(out)
 }
 
-/// Read signal records from CSV text with a header naming the fields of SIGNALS.md (`type` and `date`
+/// Read signal records from CSV text with a header naming the fields of `docs/signals.md` (`type` and `date`
 /// required; `id`, `reliability`, `weight`, `source`, `note` optional; empty cells mean absent).
 ///
 /// # Errors

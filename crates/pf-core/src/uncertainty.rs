@@ -1,5 +1,4 @@
-//! Parameter uncertainty: Dirichlet and Beta draws of a model, run through filter and forecast
-//! (MODEL.md, "Uncertainty").
+//! Parameter uncertainty: Dirichlet and Beta draws of a model, run through filter and forecast.
 //!
 //! # Formula
 //! The prior and each transition row are `Dirichlet(p · c)`, each emission `q_s(j)` is `Beta(q c, (1 - q) c)`.

@@ -79,7 +79,7 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
     // With a case, events outside its span are left out unless the caller chose dates.
     let case = match &args.case {
         Some(p) => Some(
-            pf_core::Case::load(p, &pf_core::V1)
+            pf_core::Case::load(p, &pf_core::V2)
                 .with_context(|| format!("cannot read case file `{}`", p.display()))?,
         ),
         None => None,
@@ -94,7 +94,7 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
 
     if let (Some(case_path), Some(mut case)) = (&args.case, case) {
         let appended = case
-            .append(report.signals.iter().cloned(), &pf_core::V1)
+            .append(report.signals.iter().cloned(), &pf_core::V2)
             .with_context(|| format!("cannot append the signals to case `{}`", case_path.display()))?;
         case.save(case_path)
             .with_context(|| format!("cannot write case file `{}`", case_path.display()))?;
