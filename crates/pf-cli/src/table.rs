@@ -32,6 +32,15 @@ fn table(header: Vec<String>, left: usize) -> Table {
     t
 }
 
+/// The table's text without the trailing blanks of the borderless preset.
+fn render(t: &Table) -> String {
+    t.to_string()
+        .lines()
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn cells(v: impl IntoIterator<Item = String>) -> Vec<Cell> {
     v.into_iter().map(Cell::new).collect()
 }
@@ -86,7 +95,7 @@ pub fn forecast(case: &Case, f: &Forecast) -> String {
         }
         t.add_row(cells(row));
     }
-    s.push_str(&format!("{t}\n"));
+    s.push_str(&format!("{}\n", render(&t)));
     if let Some(iv) = &f.intervals {
         s.push_str(&format!("({} draws, seed {})\n", iv.draws, iv.seed));
     }
@@ -94,7 +103,7 @@ pub fn forecast(case: &Case, f: &Forecast) -> String {
     for (j, name) in f.regimes.iter().enumerate() {
         r.add_row(cells([name.clone(), pct(f.regime_probabilities[j])]));
     }
-    s.push_str(&format!("\n{r}\n"));
+    s.push_str(&format!("\n{}\n", render(&r)));
     s
 }
 
@@ -114,7 +123,7 @@ pub fn trajectory(case: &Case, tr: &Trajectory) -> String {
         row.push(p.signal_types.join(", "));
         t.add_row(cells(row));
     }
-    format!("{}\n{t}\n", case_header(case))
+    format!("{}\n{}\n", case_header(case), render(&t))
 }
 
 /// Each signal's contribution in percentage points, in date order (and the drop-one table).
@@ -138,7 +147,7 @@ pub fn attribution(case: &Case, a: &Attribution, drops: Option<&[DropOne]>) -> S
     let mut row = vec![String::new(), "(all signals)".to_owned()];
     row.extend(a.total.iter().map(|x| pct(*x)));
     t.add_row(cells(row));
-    s.push_str(&format!("{t}\n"));
+    s.push_str(&format!("{}\n", render(&t)));
     if let Some(drops) = drops {
         s.push_str("\nforecast without each signal (change in points)\n");
         let mut t = table(header, 2);
@@ -147,7 +156,7 @@ pub fn attribution(case: &Case, a: &Attribution, drops: Option<&[DropOne]>) -> S
             row.extend(d.delta.iter().map(|x| signed(*x)));
             t.add_row(cells(row));
         }
-        s.push_str(&format!("{t}\n"));
+        s.push_str(&format!("{}\n", render(&t)));
     }
     s
 }
@@ -175,7 +184,7 @@ pub fn what_if(case: &Case, r: &WhatIfResult) -> String {
             signed(r.delta[o]),
         ]));
     }
-    s.push_str(&format!("{t}\n"));
+    s.push_str(&format!("{}\n", render(&t)));
     s
 }
 
@@ -198,7 +207,7 @@ pub fn value(case: &Case, v: &ValueOfInformation) -> String {
         row.extend(x.delta.iter().map(|d| signed(*d)));
         t.add_row(cells(row));
     }
-    s.push_str(&format!("{t}\n"));
+    s.push_str(&format!("{}\n", render(&t)));
     s
 }
 
@@ -228,7 +237,7 @@ pub fn backtest(r: &BacktestReport) -> String {
     t.add_row(row("uniform", &r.baselines.uniform));
     t.add_row(row("base rate", &r.baselines.base_rate));
     t.add_row(row("prior only", &r.baselines.prior));
-    s.push_str(&format!("{t}\n\n"));
+    s.push_str(&format!("{}\n\n", render(&t)));
     let mut t = table(
         ["episode", "outcome", "brier", "log score", "uniform"]
             .map(str::to_owned)
@@ -244,7 +253,7 @@ pub fn backtest(r: &BacktestReport) -> String {
             format!("{:.4}", e.baselines.uniform.brier),
         ]));
     }
-    s.push_str(&format!("{t}\n"));
+    s.push_str(&format!("{}\n", render(&t)));
     s
 }
 
