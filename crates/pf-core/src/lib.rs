@@ -8,6 +8,14 @@
 //! forecasts, draws parameter uncertainty, explains forecasts, learns from finished episodes and scores itself
 //! on history. It knows nothing of Python or gRPC: the adapters convert at the edge.
 //!
+//! # The serde form of results
+//! Every result type derives `Serialize` and `Deserialize`, and that derived form is the only one: `to_json`
+//! methods are thin wrappers over it, and adapters (Python pickles in MessagePack, JSON on the command line)
+//! use it as is. Fields travel by name; per-outcome and per-regime values are lists in the order of the
+//! `outcomes` / `regimes` name lists of the same result (or of the result that contains it: the intervals of
+//! a forecast, the contributions of an attribution, the episodes of a backtest). Numbers that can be undefined
+//! go through [`serde_floats`] (`null`, read back as NaN); an empty reliability bin's values are `null`.
+//!
 //! # Examples
 //! ```
 //! use chrono::NaiveDate;
