@@ -39,13 +39,20 @@ fn forecast_json_has_the_documented_shape() {
     assert_eq!(v["case"], "usa-prk-2017");
     assert_eq!(v["as_of"], "2018-10-31");
     assert_eq!(v["term_end"], "2021-01-20");
-    let p = v["probabilities"].as_object().unwrap();
-    let sum: f64 = ["deal", "stalemate", "wait_out"]
+    // The engine's one serde form: values in the order of the name lists beside them.
+    assert_eq!(
+        v["outcomes"],
+        serde_json::json!(["deal", "stalemate", "wait_out"])
+    );
+    let sum: f64 = v["probabilities"]
+        .as_array()
+        .unwrap()
         .iter()
-        .map(|k| p[*k].as_f64().unwrap())
+        .map(|x| x.as_f64().unwrap())
         .sum();
     assert!((sum - 1.0).abs() < 1e-12);
-    assert_eq!(v["regimes"].as_object().unwrap().len(), 4);
+    assert_eq!(v["regimes"].as_array().unwrap().len(), 4);
+    assert_eq!(v["regime_probabilities"].as_array().unwrap().len(), 4);
     assert!(v["log_likelihood"].as_f64().unwrap() < 0.0);
     let with_draws = json(&[
         "forecast",
@@ -117,15 +124,11 @@ fn every_analysis_command_answers() {
     ]);
     assert_eq!(v["values"].as_array().unwrap().len(), 19);
     let b = json(&["backtest", "--episodes", "data/episodes/episodes.json", "--json"]);
-    for key in [
-        "episodes",
-        "brier",
-        "log_score",
-        "ece",
-        "baselines",
-        "per_episode",
-    ] {
+    for key in ["episodes", "scores", "baselines", "per_episode", "calibration"] {
         assert!(b.get(key).is_some(), "{key}");
+    }
+    for key in ["brier", "log_score", "ece"] {
+        assert!(b["scores"][key].is_number(), "{key}");
     }
     for base in ["uniform", "base_rate", "prior"] {
         assert!(b["baselines"][base]["brier"].is_number(), "{base}");
@@ -162,7 +165,7 @@ fn fit_writes_a_model_file_with_provenance() {
         "2018-10-31",
         "--json",
     ]);
-    assert!(v["probabilities"]["deal"].is_number());
+    assert!(v["probabilities"][0].is_number() && v["outcomes"][0] == "deal");
 }
 
 #[test]
@@ -262,4 +265,65 @@ fn backtest_leaves_out_signals_outside_an_episode_with_a_warning() {
         !ok && err.contains("episodes[0] (e1).signals[0].reliability"),
         "{err}"
     );
+}
+
+#[test]
+fn the_case_shows_eligibility_and_election_date_and_exclusions_are_noted() {
+    let (ok, out, err) = run(&[
+        "forecast",
+        "--case",
+        "data/cases/iran.json",
+        "--as-of",
+        "2018-10-31",
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains(
+            "leader eligible for re-election, election 2020-11-03 (default: 78 days before the term end)"
+        ),
+        "{out}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let case = dir.path().join("case.json");
+    std::fs::write(
+        &case,
+        r#"{"format_version":2,"id":"c","sender":"USA","target":"IRN","start":"2018-05-08","term_end":"2021-01-20",
+            "reelection_eligible":false,"election_date":"2020-11-03",
+            "signals":[{"id":"f","type":"sender_leader_departing","date":"2020-11-07"}]}"#,
+    )
+    .unwrap();
+    let (ok, out, err) = run(&["value", "--case", case.to_str().unwrap(), "--as-of", "2030-01-01"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("not eligible for re-election, election 2020-11-03\n"),
+        "{out}"
+    );
+    // The one clamp rule: the day before the term end.
+    assert!(out.contains("as of 2021-01-19"), "{out}");
+    let eps = dir.path().join("eps.json");
+    std::fs::write(
+        &eps,
+        r#"[{"id":"e1","sender":"USA","target":"IRN","start":"2018-05-08","term_end":"2021-01-20","outcome":"wait_out",
+             "exclude_from_training":true,"signals":[]},
+            {"id":"e2","sender":"USA","target":"LBY","start":"2001-01-20","term_end":"2005-01-20","outcome":"deal",
+             "signals":[{"id":"s","type":"agreement_signed","date":"2003-12-19"}]}]"#,
+    )
+    .unwrap();
+    let (ok, out, err) = run(&["backtest", "--episodes", eps.to_str().unwrap(), "--json"]);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("1 episode(s) marked exclude_from_training left out of the backtest: e1"),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["episodes"], 1);
+    assert_eq!(v["excluded"], serde_json::json!(["e1"]));
+}
+
+#[test]
+fn dates_are_parsed_strictly_everywhere() {
+    for bad in ["2018-1-1", "2018-01-01 ", "3018-01-01"] {
+        let (ok, _, err) = run(&["forecast", "--case", "data/cases/iran.json", "--as-of", bad]);
+        assert!(!ok && err.contains("YYYY-MM-DD"), "{bad:?}: {err}");
+    }
 }

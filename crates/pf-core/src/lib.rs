@@ -8,6 +8,14 @@
 //! forecasts, draws parameter uncertainty, explains forecasts, learns from finished episodes and scores itself
 //! on history. It knows nothing of Python or gRPC: the adapters convert at the edge.
 //!
+//! # The serde form of results
+//! Every result type derives `Serialize` and `Deserialize`, and that derived form is the only one: `to_json`
+//! methods are thin wrappers over it, and adapters (Python pickles in MessagePack, JSON on the command line)
+//! use it as is. Fields travel by name; per-outcome and per-regime values are lists in the order of the
+//! `outcomes` / `regimes` name lists of the same result (or of the result that contains it: the intervals of
+//! a forecast, the contributions of an attribution, the episodes of a backtest). Numbers that can be undefined
+//! go through [`serde_floats`] (`null`, read back as NaN); an empty reliability bin's values are `null`.
+//!
 //! # Examples
 //! ```
 //! use chrono::NaiveDate;
@@ -23,24 +31,28 @@
 
 pub mod backtest;
 pub mod case;
+pub mod dates;
 pub mod error;
 pub mod explain;
 pub mod inference;
+pub mod intervals;
 pub mod learn;
 mod linalg;
 pub mod model;
 pub mod progress;
+pub mod serde_floats;
 pub mod signal;
 pub mod uncertainty;
 pub mod vocab;
 
 pub use backtest::{BacktestOptions, BacktestReport, backtest};
-pub use case::{AppendReport, Case, Episode, V1, Vocabulary};
+pub use case::{AppendReport, Case, Episode, V1, V2, Vocabulary};
 pub use error::{Error, Result};
 pub use explain::{Attribution, DropOne, SignalValue, ValueOfInformation, WhatIf, WhatIfResult};
 pub use inference::{Filter, Forecast, Observations, Resolution, Trajectory, TrajectoryPoint};
+pub use intervals::{Interval, Intervals};
 pub use learn::{FitOptions, FitReport, fit};
 pub use model::{Model, ModelSpec, Provenance};
 pub use progress::{CancelFlag, Progress, Silent};
 pub use signal::Signal;
-pub use uncertainty::{DrawOptions, Interval, Intervals};
+pub use uncertainty::DrawOptions;

@@ -41,13 +41,13 @@ pub struct Signal {
     pub event_ids: Vec<String>,
 }
 
-/// Parse an ISO 8601 calendar date (`YYYY-MM-DD`).
+/// Parse a signal's date with the one parser, [`crate::dates::parse_date`] (exactly `YYYY-MM-DD`, within
+/// 1900-01-01 to 2100-12-31).
 ///
 /// # Errors
 /// [`Error::InvalidSignal`] for the given field when the text is not such a date.
 pub fn parse_date(field: &str, text: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .map_err(|_| Error::signal(field, "an ISO 8601 date YYYY-MM-DD", format!("{text:?}")))
+    crate::dates::parse_date(field, text).map_err(Error::into_signal)
 }
 
 impl Signal {
@@ -134,7 +134,7 @@ impl Signal {
         Ok(())
     }
 
-    /// Parse one signal record from a JSON value (an object with the fields of SIGNALS.md). Unknown fields are
+    /// Parse one signal record from a JSON value (an object with the fields of `docs/signals.md`). Unknown fields are
     /// ignored.
     ///
     /// # Errors
@@ -281,7 +281,7 @@ pub fn read_jsonl(reader: impl BufRead) -> Result<Vec<Signal>> {
     Ok(out)
 }
 
-/// Read signal records from CSV text with a header naming the fields of SIGNALS.md (`type` and `date`
+/// Read signal records from CSV text with a header naming the fields of `docs/signals.md` (`type` and `date`
 /// required; `id`, `reliability`, `weight`, `source`, `note` optional; empty cells mean absent).
 ///
 /// # Errors

@@ -1,4 +1,4 @@
-//! Filtering and forecasting: hand-computed references and properties (MODEL.md, "Numbers that must hold").
+//! Filtering and forecasting: hand-computed references and properties.
 
 mod common;
 
@@ -6,7 +6,7 @@ use common::{d, plus, random_case, random_model};
 use pf_core::{Case, Model, Resolution, Signal};
 use proptest::prelude::*;
 
-/// Tolerance for "sums to 1" (MODEL.md).
+/// Tolerance for "sums to 1".
 const SUM_TOL: f64 = 1e-12;
 
 #[test]
