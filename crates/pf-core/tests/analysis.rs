@@ -368,7 +368,10 @@ fn em_never_lowers_the_objective_and_with_weak_priors_the_log_likelihood() {
         assert!(w[1] >= w[0] - 1e-7, "objective fell: {:?}", w);
     }
     let p = r.model.provenance().unwrap();
-    assert_eq!(p.episodes.len(), 12);
+    // Every shipped episode is trained on except those marked `exclude_from_training` (the two examples).
+    let trained = shipped_episodes().iter().filter(|e| !e.exclude_from_training).count();
+    assert_eq!(p.episodes.len(), trained);
+    assert_eq!(r.excluded.len(), shipped_episodes().len() - trained);
     assert_eq!(p.iterations, r.iterations);
     // The fitted model is a valid model file.
     let back = Model::from_toml_str(&r.model.to_toml()).unwrap();
@@ -461,6 +464,8 @@ fn shipped_model_beats_the_uniform_baseline_on_the_shipped_episodes() {
     let eps = shipped_episodes();
     assert!(eps.len() >= 8);
     let r = backtest::backtest(&m, &eps, &BacktestOptions::default(), &Silent).unwrap();
+    // Episodes marked `exclude_from_training` are not scored.
+    let eps: Vec<_> = eps.into_iter().filter(|e| !e.exclude_from_training).collect();
     assert_eq!(r.episodes, eps.len());
     assert!((r.baselines.uniform.brier - 2.0 / 3.0).abs() < 1e-12);
     assert!(r.scores.brier < r.baselines.uniform.brier, "{:?}", r.scores);
