@@ -282,14 +282,16 @@ impl Case {
         })
     }
 
-    /// Codebook rule: a given election date lies within the case's span.
+    /// Codebook rule: a given election date is on or before the term end. It may precede the case's start: a
+    /// campaign that begins between the election and the term end starts with the leader's fate already known
+    /// (its fate signal then stands on the start day).
     fn check_election_date(&self) -> Result<()> {
         match self.election_date_given {
-            Some(e) if e < self.start || e > self.term_end => Err(Error::case(
+            Some(e) if e > self.term_end => Err(Error::case(
                 "election_date",
                 format!(
-                    "a date within the case's span {} to {} (the day the leader's fate is decided)",
-                    self.start, self.term_end
+                    "a date on or before the term end {} (the day the leader's fate is decided)",
+                    self.term_end
                 ),
                 e,
             )),

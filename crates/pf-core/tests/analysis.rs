@@ -369,7 +369,10 @@ fn em_never_lowers_the_objective_and_with_weak_priors_the_log_likelihood() {
     }
     let p = r.model.provenance().unwrap();
     // Every shipped episode is trained on except those marked `exclude_from_training` (the two examples).
-    let trained = shipped_episodes().iter().filter(|e| !e.exclude_from_training).count();
+    let trained = shipped_episodes()
+        .iter()
+        .filter(|e| !e.exclude_from_training)
+        .count();
     assert_eq!(p.episodes.len(), trained);
     assert_eq!(r.excluded.len(), shipped_episodes().len() - trained);
     assert_eq!(p.iterations, r.iterations);

@@ -153,15 +153,7 @@ fn bad_records() -> Vec<(&'static str, Value, &'static str, &'static str)> {
                 o.insert("election_date".into(), json!("2021-11-03"));
             }),
             "episodes[0] (usa-xyz).election_date",
-            "within the case's span 2017-01-20 to 2021-01-20",
-        ),
-        (
-            "election date before the start",
-            with(good("wait_out"), |o| {
-                o.insert("election_date".into(), json!("2016-11-08"));
-            }),
-            "episodes[0] (usa-xyz).election_date",
-            "within the case's span",
+            "on or before the term end 2021-01-20",
         ),
         (
             "election date not in the strict form",
@@ -477,4 +469,18 @@ fn excluded_episodes_are_neither_trained_on_nor_scored() {
     assert_eq!(err.field(), Some("episodes"), "{err}");
     let err = backtest(&m, &eps, &BacktestOptions::default(), &Silent).unwrap_err();
     assert!(err.to_string().contains("exclude_from_training"), "{err}");
+}
+
+#[test]
+fn a_campaign_that_starts_after_the_election_keeps_its_election_date() {
+    // The election (2020-11-03) precedes the start: the fate is known from the first day, and its signal stands
+    // on the start day.
+    let v = json!({
+        "format_version": 2, "id": "usa-late", "sender": "USA", "target": "XYZ",
+        "start": "2020-12-01", "term_end": "2021-01-20", "election_date": "2020-11-03",
+        "outcome": "wait_out", "outcome_justification": "cited",
+        "signals": [{"id": "f", "type": "sender_leader_departing", "date": "2020-12-01"}]
+    });
+    let e = load(&v).unwrap();
+    assert_eq!(e[0].case.election_date(), d("2020-11-03"));
 }
