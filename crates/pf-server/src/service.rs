@@ -621,8 +621,26 @@ impl ForecastApi {
         self.check_batch("signals", signals.len())?;
         let current = self.state.case(&case_id)?;
         self.check_signals(&current, "signals", &signals)?;
+        // Where each id sits in the batch, to name a conflicting signal by its path.
+        let ids: Vec<Option<String>> = signals.iter().map(|s| s.id.clone()).collect();
         let state = self.state.clone();
-        let appended = blocking(move |_| state.append(&case_id, signals)).await?;
+        let appended = blocking(move |_| state.append(&case_id, signals))
+            .await
+            .map_err(|e| match e {
+                ServerError::Core(source @ pf_core::Error::DuplicateSignal { .. }) => {
+                    let pf_core::Error::DuplicateSignal { id, .. } = &source else {
+                        unreachable!("matched above")
+                    };
+                    match ids.iter().position(|x| x.as_deref() == Some(id.as_str())) {
+                        Some(i) => ServerError::CoreField {
+                            field: format!("signals[{i}].id"),
+                            source,
+                        },
+                        None => ServerError::Core(source),
+                    }
+                }
+                other => other,
+            })?;
         let forecast = self.forecast(appended.case.clone(), as_of).await?;
         Ok((appended.report, appended.case, forecast))
     }
