@@ -19,8 +19,8 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use figment::{Figment, Provider};
 use figment::providers::{Format, Serialized, Toml};
+use figment::{Figment, Provider};
 use serde::{Deserialize, Serialize};
 
 /// The prefix of the environment variables.
@@ -198,7 +198,10 @@ mod tests {
     }
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -228,13 +231,20 @@ mod tests {
         assert!(c.seed_examples);
         assert_eq!(c.listen, "127.0.0.1:3".parse().unwrap());
         assert_eq!(c.max_draws, Config::default().max_draws);
-        assert_eq!(Config::layered(None, Vec::new(), &Flags::default()).unwrap(), Config::default());
+        assert_eq!(
+            Config::layered(None, Vec::new(), &Flags::default()).unwrap(),
+            Config::default()
+        );
     }
 
     #[test]
     fn bad_values_are_named() {
-        let e = Config::layered(None, env(&[("PRESSURE_FORECAST_MAX_BATCH", "many")]), &Flags::default())
-            .unwrap_err();
+        let e = Config::layered(
+            None,
+            env(&[("PRESSURE_FORECAST_MAX_BATCH", "many")]),
+            &Flags::default(),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("max_batch"), "{e}");
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("c.toml");

@@ -50,7 +50,9 @@ pub enum ServerError {
     #[error("case `{0}` not found: expected the id of an existing case (see ListCases)")]
     CaseNotFound(String),
     /// The case has no signal with this id.
-    #[error("signal `{signal}` not found in case `{case}`: expected the id of one of its signals (see ListSignals)")]
+    #[error(
+        "signal `{signal}` not found in case `{case}`: expected the id of one of its signals (see ListSignals)"
+    )]
     SignalNotFound {
         /// The case.
         case: String,
@@ -61,7 +63,9 @@ pub enum ServerError {
     #[error("case `{0}` already exists with different content: expected a new id or the identical case")]
     CaseExists(String),
     /// A signal id that was retracted, reused with different content.
-    #[error("invalid field `{field}`: signal `{id}` was retracted: expected a new id or the identical signal")]
+    #[error(
+        "invalid field `{field}`: signal `{id}` was retracted: expected a new id or the identical signal"
+    )]
     SignalRetracted {
         /// Path of the signal's id in the request.
         field: String,
@@ -201,14 +205,20 @@ impl From<ServerError> for Status {
                 message,
                 "CASE_EXISTS",
                 meta([("case_id", id)]),
-                Some(("coercion_case.id", "expected a new id or the identical case".into())),
+                Some((
+                    "coercion_case.id",
+                    "expected a new id or the identical case".into(),
+                )),
             ),
             ServerError::SignalRetracted { field, .. } => status(
                 Code::AlreadyExists,
                 message,
                 "SIGNAL_CONFLICT",
                 HashMap::new(),
-                Some((field, "expected a new id or the identical signal (this one was retracted)".into())),
+                Some((
+                    field,
+                    "expected a new id or the identical signal (this one was retracted)".into(),
+                )),
             ),
             ServerError::Invalid(c) => status(
                 Code::InvalidArgument,
@@ -256,7 +266,10 @@ mod tests {
     fn codes_and_details() {
         let s: Status = ServerError::CaseNotFound("x".into()).into();
         assert_eq!(s.code(), Code::NotFound);
-        assert_eq!(s.get_error_details().error_info().unwrap().reason, "CASE_NOT_FOUND");
+        assert_eq!(
+            s.get_error_details().error_info().unwrap().reason,
+            "CASE_NOT_FOUND"
+        );
         let s: Status =
             ServerError::Invalid(ConvertError::invalid("signals[0].date", "a date", "\"x\"")).into();
         assert_eq!(s.code(), Code::InvalidArgument);

@@ -56,8 +56,10 @@ pub(crate) async fn read_events(case: &Case, req: pb::ImportEventsRequest) -> Re
     opts.strict = req.strict;
     let text = req.text;
     blocking(move |_| {
-        pf_events::ingest(text.as_bytes(), &mapping, &opts)
-            .map_err(|source| ServerError::Import { field: "text", source })
+        pf_events::ingest(text.as_bytes(), &mapping, &opts).map_err(|source| ServerError::Import {
+            field: "text",
+            source,
+        })
     })
     .await
 }

@@ -218,7 +218,10 @@ impl State {
 
     fn publish(&self, entry: Entry) {
         let id = entry.case.id.clone();
-        self.cases.write().expect("never poisoned").insert(id.clone(), entry);
+        self.cases
+            .write()
+            .expect("never poisoned")
+            .insert(id.clone(), entry);
         let _ = self.changes.send(id);
     }
 
@@ -232,7 +235,10 @@ impl State {
         case.append(signals, self.model.as_ref())?;
         self.with_store(|store| {
             if let Ok(existing) = self.entry(&case.id) {
-                return if *existing.case == case && existing.details == details && existing.retracted.is_empty() {
+                return if *existing.case == case
+                    && existing.details == details
+                    && existing.retracted.is_empty()
+                {
                     Ok(Created {
                         case: existing.case,
                         details,
@@ -290,10 +296,12 @@ impl State {
                 });
             }
             let mut case = (*entry.case).clone();
-            let signal = case.remove(signal_id).ok_or_else(|| ServerError::SignalNotFound {
-                case: case_id.to_owned(),
-                signal: signal_id.to_owned(),
-            })?;
+            let signal = case
+                .remove(signal_id)
+                .ok_or_else(|| ServerError::SignalNotFound {
+                    case: case_id.to_owned(),
+                    signal: signal_id.to_owned(),
+                })?;
             store.add_event(
                 case_id,
                 &CaseEvent::Retract {

@@ -14,8 +14,8 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 use pf_core::{Case, Signal, Vocabulary};
-use serde::{Deserialize, Serialize};
 use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
 
@@ -384,11 +384,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.sqlite3");
         let c = Connection::open(&path).unwrap();
-        c.execute_batch(&format!("{SCHEMA} PRAGMA user_version = 1;")).unwrap();
+        c.execute_batch(&format!("{SCHEMA} PRAGMA user_version = 1;"))
+            .unwrap();
         drop(c);
         let mut st = Store::open(&path).unwrap();
         let case = Case::new("c1", "USA", "PRK", d("2017-01-20"), d("2021-01-20")).unwrap();
-        st.insert_case(&case, &[CaseEvent::Update(CaseUpdate::default())]).unwrap();
+        st.insert_case(&case, &[CaseEvent::Update(CaseUpdate::default())])
+            .unwrap();
         assert_eq!(st.load_all(&Model::default_model()).unwrap()[0].events.len(), 1);
     }
 

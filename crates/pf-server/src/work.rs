@@ -35,7 +35,9 @@ impl Drop for CancelOnDrop {
 ///
 /// # Errors
 /// What `f` returns, or [`ServerError::Internal`] when the worker panicked.
-pub async fn blocking<T: Send + 'static>(f: impl FnOnce(&CancelFlag) -> Result<T> + Send + 'static) -> Result<T> {
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce(&CancelFlag) -> Result<T> + Send + 'static,
+) -> Result<T> {
     let flag = Arc::new(CancelFlag::new());
     let _guard = CancelOnDrop(flag.clone());
     tokio::task::spawn_blocking(move || f(&flag))

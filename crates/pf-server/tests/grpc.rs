@@ -127,7 +127,9 @@ fn assert_matches(p: &pb::Forecast, f: &pf_core::Forecast) {
 /// status carries an `ErrorInfo` in the service's domain.
 fn field(s: &tonic::Status) -> String {
     let details = s.get_error_details();
-    let info = details.error_info().expect("every error status carries an ErrorInfo");
+    let info = details
+        .error_info()
+        .expect("every error status carries an ErrorInfo");
     assert_eq!(info.domain, pf_server::error::ERROR_DOMAIN);
     details
         .bad_request()
@@ -164,7 +166,9 @@ async fn case_lifecycle_and_pagination() {
     let mut other = case("c1");
     other.target = "IRN".into();
     let e = c
-        .create_case(pb::CreateCaseRequest { coercion_case: Some(other) })
+        .create_case(pb::CreateCaseRequest {
+            coercion_case: Some(other),
+        })
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::AlreadyExists, "{e:?}");
@@ -172,7 +176,9 @@ async fn case_lifecycle_and_pagination() {
     let mut bad = case("c9");
     bad.term_end = pd("2016-01-01");
     let e = c
-        .create_case(pb::CreateCaseRequest { coercion_case: Some(bad) })
+        .create_case(pb::CreateCaseRequest {
+            coercion_case: Some(bad),
+        })
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
@@ -191,7 +197,10 @@ async fn case_lifecycle_and_pagination() {
         .unwrap();
     }
     let g = c
-        .get_case(pb::GetCaseRequest { case_id: "c2".into(), page_size: 0 })
+        .get_case(pb::GetCaseRequest {
+            case_id: "c2".into(),
+            page_size: 0,
+        })
         .await
         .unwrap()
         .into_inner()
@@ -243,9 +252,12 @@ async fn case_lifecycle_and_pagination() {
         c.delete_case(pb::DeleteCaseRequest { case_id: "c3".into() })
             .await
             .unwrap_err(),
-        c.get_case(pb::GetCaseRequest { case_id: "c3".into(), page_size: 0 })
-            .await
-            .unwrap_err(),
+        c.get_case(pb::GetCaseRequest {
+            case_id: "c3".into(),
+            page_size: 0,
+        })
+        .await
+        .unwrap_err(),
         c.get_forecast(pb::GetForecastRequest {
             case_id: "c3".into(),
             ..Default::default()
@@ -383,7 +395,10 @@ async fn append_is_atomic_idempotent_and_matches_the_engine() {
         assert_eq!(e.code(), code, "{e:?}");
         assert_eq!(field(&e), f, "{e:?}");
         let g = c
-            .get_case(pb::GetCaseRequest { case_id: "k".into(), page_size: 0 })
+            .get_case(pb::GetCaseRequest {
+                case_id: "k".into(),
+                page_size: 0,
+            })
             .await
             .unwrap()
             .into_inner();
@@ -503,7 +518,11 @@ async fn forecast_options_trajectory_what_if_voi_model() {
     for (r, code, f) in [
         (
             pb::GetForecastRequest {
-                as_of: Some(Date { year: 2018, month: 10, day: 0 }),
+                as_of: Some(Date {
+                    year: 2018,
+                    month: 10,
+                    day: 0,
+                }),
                 ..req.clone()
             },
             Code::InvalidArgument,
@@ -596,7 +615,10 @@ async fn forecast_options_trajectory_what_if_voi_model() {
     let (b, s) = (w.baseline.unwrap(), w.scenario.unwrap());
     assert!(s.probabilities["deal"] > b.probabilities["deal"]);
     let g = c
-        .get_case(pb::GetCaseRequest { case_id: id.clone(), page_size: 0 })
+        .get_case(pb::GetCaseRequest {
+            case_id: id.clone(),
+            page_size: 0,
+        })
         .await
         .unwrap()
         .into_inner()
@@ -938,9 +960,12 @@ async fn store_unavailable_is_unavailable() {
         .unwrap_err();
     assert_eq!(e.code(), Code::Unavailable, "{e:?}");
     // Reads still work from the rebuilt cases.
-    api.get_case(Request::new(pb::GetCaseRequest { case_id: "u".into(), page_size: 0 }))
-        .await
-        .unwrap();
+    api.get_case(Request::new(pb::GetCaseRequest {
+        case_id: "u".into(),
+        page_size: 0,
+    }))
+    .await
+    .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1018,7 +1043,10 @@ async fn graceful_shutdown_drains_and_restart_restores() {
         .into_inner();
     assert_eq!(before, after);
     let g = c
-        .get_case(pb::GetCaseRequest { case_id: "g".into(), page_size: 0 })
+        .get_case(pb::GetCaseRequest {
+            case_id: "g".into(),
+            page_size: 0,
+        })
         .await
         .unwrap()
         .into_inner()
