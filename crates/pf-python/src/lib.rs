@@ -20,6 +20,7 @@ mod errors;
 mod lenient;
 mod model;
 mod progress;
+mod remote;
 mod results;
 mod signal;
 
@@ -750,7 +751,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // The gRPC contract, shipped inside the extension so that the client can generate its stubs anywhere.
     m.add(
         "PROTO_FORECAST_SERVICE",
-        include_str!("../../../proto/pressure_forecast/v1/forecast_service.proto"),
+        include_str!("../../../proto/pressureforecast/v1/forecast_service.proto"),
     )?;
     m.add(
         "SIGNAL_TYPES_V1",
@@ -759,5 +760,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("OUTCOMES_V1", pf_core::vocab::OUTCOMES_V1.to_vec())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     errors::register(m)?;
+    remote::register(m)?;
     Ok(())
 }
