@@ -14,7 +14,7 @@ use pf_core::{Case, DrawOptions, Forecast, Model, Signal, WhatIf};
 use pf_proto::convert::{self, case_summary, named, optional_date, signals_from_proto};
 use pf_proto::v1::forecast_service_server::ForecastService;
 use pf_proto::v1::{self as pb};
-use pf_proto::{CaseDetails, ConvertError, NewCase};
+use pf_proto::{ConvertError, NewCase};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
@@ -169,8 +169,8 @@ fn signal_offset(token: &str) -> Result<usize> {
 }
 
 /// A case with a page of its signals, and the token of the next page.
-fn case_page(case: &Case, details: CaseDetails, size: usize) -> (pb::Case, String) {
-    let mut p = case_summary(case, details);
+fn case_page(case: &Case, size: usize) -> (pb::Case, String) {
+    let mut p = case_summary(case);
     let (signals, token) = signal_page(case, 0, size);
     p.signals = signals;
     (p, token)
@@ -197,17 +197,14 @@ impl ForecastService for ForecastApi {
             .ok_or_else(|| ConvertError::invalid("coercion_case", "a case", "nothing"))
             .map_err(ServerError::from)?;
         self.check_batch("coercion_case.signals", case.signals.len())?;
-        let NewCase {
-            case,
-            details,
-            signals,
-        } = NewCase::try_from(case).map_err(|e| ServerError::from(e.within("coercion_case")))?;
+        let NewCase { case, signals } =
+            NewCase::try_from(case).map_err(|e| ServerError::from(e.within("coercion_case")))?;
         self.check_signals(&case, "coercion_case.signals", &signals)?;
         let state = self.state.clone();
-        let created = blocking(move |_| state.create(case, details, signals)).await?;
+        let created = blocking(move |_| state.create(case, signals)).await?;
         let forecast = self.forecast(created.case.clone(), today()).await?;
         Ok(Response::new(pb::CreateCaseResponse {
-            coercion_case: Some(case_page(&created.case, created.details, DEFAULT_PAGE).0),
+            coercion_case: Some(case_page(&created.case, DEFAULT_PAGE).0),
             created: created.created,
             forecast: Some(pb::Forecast::from(&forecast)),
         }))
@@ -219,8 +216,8 @@ impl ForecastService for ForecastApi {
     ) -> Result<Response<pb::GetCaseResponse>, Status> {
         let req = request.into_inner();
         required("case_id", &req.case_id)?;
-        let (case, details) = self.state.case_with_details(&req.case_id)?;
-        let (p, next_page_token) = case_page(&case, details, page_size(req.page_size));
+        let case = self.state.case(&req.case_id)?;
+        let (p, next_page_token) = case_page(&case, page_size(req.page_size));
         Ok(Response::new(pb::GetCaseResponse {
             coercion_case: Some(p),
             next_page_token,
@@ -250,11 +247,16 @@ impl ForecastService for ForecastApi {
         for (i, path) in paths.iter().enumerate() {
             match path.as_str() {
                 "description" => update.description = Some(case.description.clone()),
-                "reelection_eligible" => update.reelection_eligible = Some(case.reelection_eligible),
+                // Not set is the default: eligible.
+                "reelection_eligible" => {
+                    update.reelection_eligible = Some(case.reelection_eligible.unwrap_or(true));
+                }
                 "election_date" => {
+                    // Within the stored case's span (which no update changes).
+                    let stored = self.state.case(&case.id)?;
                     update.election_date = Some(
-                        optional_date("coercion_case.election_date", case.election_date.as_ref())
-                            .map_err(ServerError::from)?,
+                        convert::election_date_within(&stored, case.election_date.as_ref())
+                            .map_err(|e| ServerError::from(e.within("coercion_case")))?,
                     );
                 }
                 other => {
@@ -269,9 +271,9 @@ impl ForecastService for ForecastApi {
         }
         let state = self.state.clone();
         let id = case.id;
-        let (case, details) = blocking(move |_| state.update(&id, update)).await?;
+        let case = blocking(move |_| state.update(&id, update)).await?;
         Ok(Response::new(pb::UpdateCaseResponse {
-            coercion_case: Some(case_summary(&case, details)),
+            coercion_case: Some(case_summary(&case)),
         }))
     }
 
@@ -294,11 +296,11 @@ impl ForecastService for ForecastApi {
         };
         let (cases, more) = self.state.list(after, size);
         let next_page_token = match (more, cases.last()) {
-            (true, Some((last, _))) => format!("{CASE_TOKEN_PREFIX}{}", last.id),
+            (true, Some(last)) => format!("{CASE_TOKEN_PREFIX}{}", last.id),
             _ => String::new(),
         };
         Ok(Response::new(pb::ListCasesResponse {
-            cases: cases.iter().map(|(c, d)| case_summary(c, *d)).collect(),
+            cases: cases.iter().map(|c| case_summary(c)).collect(),
             next_page_token,
         }))
     }
@@ -534,8 +536,8 @@ impl ForecastService for ForecastApi {
                         break;
                     }
                 };
-                // Only a change of the signals changes the forecast (an update of the description does not).
-                if case.signals() == last.signals() {
+                // An idempotent retry publishes nothing new; an update of eligibility changes the forecast.
+                if *case == *last {
                     continue;
                 }
                 last = case.clone();
