@@ -263,7 +263,10 @@ pub fn election_date_within(case: &Case, d: Option<&Date>) -> Result<Option<Naiv
     match date {
         Some(e) if e < case.start || e > case.term_end => Err(ConvertError::invalid(
             "election_date",
-            format!("a date within the case's span {} to {}", case.start, case.term_end),
+            format!(
+                "a date within the case's span {} to {}",
+                case.start, case.term_end
+            ),
             e,
         )),
         _ => Ok(date),

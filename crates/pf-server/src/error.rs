@@ -93,8 +93,8 @@ pub enum ServerError {
     CoreField {
         /// Path of the field in the request.
         field: String,
-        /// The engine's error.
-        source: pf_core::Error,
+        /// The engine's error (boxed: the variant would otherwise make every `Result` of the crate large).
+        source: Box<pf_core::Error>,
     },
     /// The store failed.
     #[error(transparent)]

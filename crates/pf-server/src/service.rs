@@ -113,7 +113,7 @@ impl ForecastApi {
                             Some(f) => f,
                         }
                     ),
-                    source,
+                    source: Box::new(source),
                 })?;
         }
         Ok(())
@@ -628,22 +628,29 @@ impl ForecastApi {
         let state = self.state.clone();
         let appended = blocking(move |_| state.append(&case_id, signals))
             .await
-            .map_err(|e| match e {
-                ServerError::Core(source @ pf_core::Error::DuplicateSignal { .. }) => {
-                    let pf_core::Error::DuplicateSignal { id, .. } = &source else {
-                        unreachable!("matched above")
-                    };
-                    match ids.iter().position(|x| x.as_deref() == Some(id.as_str())) {
-                        Some(i) => ServerError::CoreField {
-                            field: format!("signals[{i}].id"),
-                            source,
-                        },
-                        None => ServerError::Core(source),
-                    }
-                }
-                other => other,
-            })?;
+            .map_err(|e| name_duplicate(e, &ids))?;
         let forecast = self.forecast(appended.case.clone(), as_of).await?;
         Ok((appended.report, appended.case, forecast))
+    }
+}
+
+/// An engine error about a signal id reused with other content, named by the id's path in the batch
+/// (`signals[1].id`); other errors unchanged.
+fn name_duplicate(e: ServerError, ids: &[Option<String>]) -> ServerError {
+    let ServerError::Core(source) = e else {
+        return e;
+    };
+    let at = match &source {
+        pf_core::Error::DuplicateSignal { id, .. } => {
+            ids.iter().position(|x| x.as_deref() == Some(id.as_str()))
+        }
+        _ => None,
+    };
+    match at {
+        Some(i) => ServerError::CoreField {
+            field: format!("signals[{i}].id"),
+            source: Box::new(source),
+        },
+        None => ServerError::Core(source),
     }
 }
