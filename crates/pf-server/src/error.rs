@@ -13,7 +13,8 @@
 //! | signal id reused with different content, or retracted | ALREADY_EXISTS | SIGNAL_CONFLICT |
 //! | store cannot be reached, server shutting down | UNAVAILABLE | STORE_UNAVAILABLE |
 //! | store corrupt | DATA_LOSS | STORE_CORRUPT |
-//! | computation cancelled (caller gone, deadline passed) | CANCELLED | CANCELLED |
+//! | the caller's deadline passed | DEADLINE_EXCEEDED | DEADLINE_EXCEEDED |
+//! | computation cancelled (caller gone) | CANCELLED | CANCELLED |
 //! | the server's own model is bad | FAILED_PRECONDITION | MODEL_INVALID |
 //! | a bug | INTERNAL | INTERNAL |
 
@@ -107,6 +108,9 @@ pub enum ServerError {
         /// The ingestion error.
         source: pf_events::Error,
     },
+    /// The caller's deadline passed before the call finished (answered by [`crate::layer`]).
+    #[error("deadline exceeded: the call did not finish within the caller's {0:?}")]
+    DeadlineExceeded(std::time::Duration),
     /// A bug: a task panicked or was aborted.
     #[error("internal error: {0}")]
     Internal(String),
@@ -249,6 +253,13 @@ impl From<ServerError> for Status {
                 "INVALID_FIELD",
                 HashMap::new(),
                 Some((field, source.to_string())),
+            ),
+            ServerError::DeadlineExceeded(_) => status(
+                Code::DeadlineExceeded,
+                message,
+                "DEADLINE_EXCEEDED",
+                HashMap::new(),
+                None,
             ),
             ServerError::Internal(_) => status(Code::Internal, message, "INTERNAL", HashMap::new(), None),
         }
