@@ -49,7 +49,8 @@ bench: develop ## criterion benchmarks and the scripted comparisons (each agains
 	$(VPY) scripts/bench_python.py
 	bash scripts/bench_grpc.sh
 
-lint: ## clippy and rustfmt
+lint: ## clippy and rustfmt, and buf lint on the proto (buf from npm, pinned in package.json)
+	npm ci --silent --no-audit --no-fund && (cd proto && ../node_modules/.bin/buf lint)
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 

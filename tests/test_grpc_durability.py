@@ -55,7 +55,7 @@ def test_sigkill_loses_no_acknowledged_signal(tmp_path: Path, seed: int) -> None
                     r = c.append_signals("dur", batch)
                 except ServiceError:
                     return  # the server died under us
-                assert r["added"] == BATCH
+                assert r.report.added == BATCH
                 with lock:
                     acked.append(batch)
 
@@ -72,8 +72,8 @@ def test_sigkill_loses_no_acknowledged_signal(tmp_path: Path, seed: int) -> None
     server = ServerProcess(db).start()
     try:
         with Client(server.address, timeout=20) as c:
-            stored = c.get_case("dur")["signals"]
-            ids = [s["id"] for s in stored]
+            stored = c.load_case("dur", page_size=97).signals
+            ids = [s.id for s in stored]
             assert len(ids) == len(set(ids)), "a signal is stored twice"
             present = set(ids)
             for b in acked:
@@ -87,21 +87,20 @@ def test_sigkill_loses_no_acknowledged_signal(tmp_path: Path, seed: int) -> None
                 assert all(got) or not any(got), "a batch was stored in part"
             # Retrying an acknowledged batch adds nothing; retrying the lost ones completes the set.
             r = c.append_signals("dur", acked[0])
-            assert (r["added"], r["unchanged"]) == (0, BATCH)
+            assert (r.report.added, r.report.unchanged) == (0, BATCH)
             for b in attempted:
                 c.append_signals("dur", b)
-            final = c.get_case("dur")
-            assert final["signal_count"] == len(attempted_ids)
-            remote = c.forecast_dict("dur", as_of="2020-12-31")
+            final = c.get_case("dur").coercion_case
+            assert final.signal_count == len(attempted_ids)
+            remote = c.forecast("dur", as_of="2020-12-31")
 
         pf = pytest.importorskip("pressure_forecast")
         if not hasattr(pf, "Case"):
             pytest.skip("the native module is not built (make develop)")
         local_case = pf.Case("dur", "USA", "PRK", "2017-01-20", "2021-01-20")
         local_case.observe_many([s for b in attempted for s in b])
-        local = local_case.forecast(as_of="2020-12-31").to_json()
-        assert remote["probabilities"] == local["probabilities"]
-        assert remote["log_likelihood"] == local["log_likelihood"]
-        assert remote["signals_used"] == local["signals_used"]
+        local = local_case.forecast(as_of="2020-12-31")
+        assert type(remote) is type(local)
+        assert remote == local
     finally:
         server.kill()

@@ -1,27 +1,34 @@
-//! Conversions between wire messages and engine types.
+//! Conversions between wire messages and engine types, both ways.
 //!
-//! Incoming: `TryFrom<v1::Signal> for Signal`, `TryFrom<v1::Case> for NewCase`, plus date helpers; each error
-//! names the offending field with its path in the request (`signals[2].date`). Outgoing: `From<&Forecast>`,
+//! Incoming (what a caller sends, and what a client receives): `TryFrom<v1::Signal> for Signal`,
+//! `TryFrom<v1::Case> for NewCase`, `TryFrom<v1::Forecast> for Forecast`, `TryFrom<v1::GetTrajectoryResponse>
+//! for Trajectory`, `TryFrom<v1::WhatIfResponse> for WhatIfResult`, `TryFrom<v1::GetValueOfInformationResponse>
+//! for ValueOfInformation`, [`explanation_from_proto`], and the date helpers; each error names the offending
+//! field by its path in the message (`signals[2].date`, `forecast.probabilities`). Outgoing: `From<&Forecast>`,
 //! `From<&Case>`, `From<&Signal>`, `From<&Trajectory>` and friends.
+//!
+//! A field added to an engine result is added to its message and to the two conversions here; the conversions
+//! destructure the engine structs without `..`, so a forgotten field does not compile, and the tests compare
+//! the engine's serde field names with the message's fields.
 
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use pf_core::{
     Attribution, Case, DropOne, Forecast, Intervals, Resolution, Signal, Trajectory, ValueOfInformation,
     WhatIfResult,
 };
 
+use crate::google::r#type::Date;
 use crate::v1;
 
 /// A wire message that does not make a valid engine value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum ConvertError {
-    /// A field is malformed or out of range.
+    /// A field is missing, malformed or out of range.
     #[error("invalid field `{field}`: expected {expected}, found {found}")]
     Invalid {
-        /// Path of the field in the request, e.g. `signals[2].date`.
+        /// Path of the field in the message, e.g. `signals[2].date`.
         field: String,
         /// The form the field must take.
         expected: String,
@@ -40,10 +47,17 @@ impl ConvertError {
         }
     }
 
-    /// The name of the offending field.
+    /// The path of the offending field.
     pub fn field(&self) -> &str {
         match self {
             ConvertError::Invalid { field, .. } => field,
+        }
+    }
+
+    /// What the field must be (the description of a `google.rpc.BadRequest` field violation).
+    pub fn description(&self) -> String {
+        match self {
+            ConvertError::Invalid { expected, found, .. } => format!("expected {expected}, found {found}"),
         }
     }
 
@@ -64,36 +78,59 @@ impl ConvertError {
     }
 }
 
-/// Parse a required `YYYY-MM-DD` date.
-///
-/// # Errors
-/// [`ConvertError::Invalid`] naming `field` when the text is empty or not such a date.
-pub fn parse_date(field: &str, text: &str) -> Result<NaiveDate, ConvertError> {
-    if text.trim().is_empty() {
-        return Err(ConvertError::invalid(
-            field,
-            "an ISO 8601 date YYYY-MM-DD",
-            "an empty string",
-        ));
+const DATE_FORM: &str =
+    "a calendar date (google.type.Date with year 1-9999, month 1-12 and a day of that month)";
+
+/// A `google.type.Date` of a day.
+pub fn date_to_proto(d: NaiveDate) -> Date {
+    Date {
+        year: d.year(),
+        month: i32::try_from(d.month()).unwrap_or(0),
+        day: i32::try_from(d.day()).unwrap_or(0),
     }
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .map_err(|_| ConvertError::invalid(field, "an ISO 8601 date YYYY-MM-DD", format!("{text:?}")))
 }
 
-/// Parse an optional `YYYY-MM-DD` date: the empty string is `None`.
+/// The day of a `google.type.Date` whose year, month and day are all set.
 ///
 /// # Errors
-/// [`ConvertError::Invalid`] naming `field` when the text is not empty and not such a date.
-pub fn parse_optional_date(field: &str, text: &str) -> Result<Option<NaiveDate>, ConvertError> {
-    if text.trim().is_empty() {
-        Ok(None)
-    } else {
-        parse_date(field, text).map(Some)
+/// [`ConvertError::Invalid`] naming `field` for a partial date (a zero year, month or day) or no such day.
+pub fn date_from_proto(field: &str, d: &Date) -> Result<NaiveDate, ConvertError> {
+    let found = || format!("year {} month {} day {}", d.year, d.month, d.day);
+    if !(1..=9999).contains(&d.year) {
+        return Err(ConvertError::invalid(field, DATE_FORM, found()));
     }
+    let (Ok(month), Ok(day)) = (u32::try_from(d.month), u32::try_from(d.day)) else {
+        return Err(ConvertError::invalid(field, DATE_FORM, found()));
+    };
+    NaiveDate::from_ymd_opt(d.year, month, day)
+        .ok_or_else(|| ConvertError::invalid(field, DATE_FORM, found()))
+}
+
+/// A required date field.
+///
+/// # Errors
+/// [`ConvertError::Invalid`] naming `field` when it is not set or not a day.
+pub fn required_date(field: &str, d: Option<&Date>) -> Result<NaiveDate, ConvertError> {
+    match d {
+        Some(d) => date_from_proto(field, d),
+        None => Err(ConvertError::invalid(field, DATE_FORM, "no date")),
+    }
+}
+
+/// An optional date field: not set is `None`.
+///
+/// # Errors
+/// [`ConvertError::Invalid`] naming `field` when it is set and not a day.
+pub fn optional_date(field: &str, d: Option<&Date>) -> Result<Option<NaiveDate>, ConvertError> {
+    d.map(|d| date_from_proto(field, d)).transpose()
 }
 
 fn opt_text(s: String) -> Option<String> {
     if s.is_empty() { None } else { Some(s) }
+}
+
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 impl TryFrom<v1::Signal> for Signal {
@@ -101,15 +138,26 @@ impl TryFrom<v1::Signal> for Signal {
 
     /// Field checks that need no case or model: type present, date, reliability in [0, 1], weight > 0.
     fn try_from(p: v1::Signal) -> Result<Signal, ConvertError> {
-        if p.r#type.trim().is_empty() {
+        let v1::Signal {
+            id,
+            signal_type,
+            date,
+            reliability,
+            weight,
+            source,
+            note,
+            reports,
+            event_ids,
+        } = p;
+        if signal_type.trim().is_empty() {
             return Err(ConvertError::invalid(
-                "type",
+                "signal_type",
                 "a signal type name (see ListSignalTypes)",
                 "an empty string",
             ));
         }
-        let date = parse_date("date", &p.date)?;
-        let reliability = p.reliability.unwrap_or(1.0);
+        let date = required_date("date", date.as_ref())?;
+        let reliability = reliability.unwrap_or(1.0);
         if !(reliability.is_finite() && (0.0..=1.0).contains(&reliability)) {
             return Err(ConvertError::invalid(
                 "reliability",
@@ -117,25 +165,25 @@ impl TryFrom<v1::Signal> for Signal {
                 reliability,
             ));
         }
-        let weight = p.weight.unwrap_or(1.0);
+        let weight = weight.unwrap_or(1.0);
         if !(weight.is_finite() && weight > 0.0) {
             return Err(ConvertError::invalid("weight", "a finite number > 0", weight));
         }
-        if !p.id.is_empty() && p.id.trim().is_empty() {
+        if !id.is_empty() && id.trim().is_empty() {
             return Err(ConvertError::invalid(
                 "id",
                 "a non-empty id (or no id)",
-                format!("{:?}", p.id),
+                format!("{id:?}"),
             ));
         }
-        let mut s = Signal::new(p.r#type, date);
-        s.id = opt_text(p.id);
+        let mut s = Signal::new(signal_type, date);
+        s.id = opt_text(id);
         s.reliability = reliability;
         s.weight = weight;
-        s.source = opt_text(p.source);
-        s.note = opt_text(p.note);
-        s.reports = p.reports;
-        s.event_ids = p.event_ids;
+        s.source = opt_text(source);
+        s.note = opt_text(note);
+        s.reports = reports;
+        s.event_ids = event_ids;
         Ok(s)
     }
 }
@@ -156,7 +204,8 @@ pub fn signals_from_proto(prefix: &str, signals: Vec<v1::Signal>) -> Result<Vec<
 /// (appended by the caller, who knows the model's vocabulary).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewCase {
-    /// The header, validated (non-empty names, term end after start), with no signals.
+    /// The header, validated (non-empty names, term end after start, election date within the span), with no
+    /// signals.
     pub case: Case,
     /// The first batch.
     pub signals: Vec<Signal>,
@@ -165,36 +214,62 @@ pub struct NewCase {
 impl TryFrom<v1::Case> for NewCase {
     type Error = ConvertError;
 
-    /// Errors name the field as `case.<field>` (`case.signals[1].date`).
+    /// Errors name the field relative to the case (`term_end`, `signals[1].date`); callers add the prefix of
+    /// the request's field with [`ConvertError::within`].
     fn try_from(p: v1::Case) -> Result<NewCase, ConvertError> {
-        for (f, v) in [("id", &p.id), ("sender", &p.sender), ("target", &p.target)] {
+        let v1::Case {
+            id,
+            sender,
+            target,
+            start,
+            term_end,
+            description,
+            signals,
+            signal_count: _,
+            reelection_eligible,
+            election_date,
+        } = p;
+        for (f, v) in [("id", &id), ("sender", &sender), ("target", &target)] {
             if v.trim().is_empty() {
-                return Err(ConvertError::invalid(
-                    format!("case.{f}"),
-                    "a non-empty string",
-                    "an empty string",
-                ));
+                return Err(ConvertError::invalid(f, "a non-empty string", "an empty string"));
             }
         }
-        let start = parse_date("case.start", &p.start)?;
-        let term_end = parse_date("case.term_end", &p.term_end)?;
+        let start = required_date("start", start.as_ref())?;
+        let term_end = required_date("term_end", term_end.as_ref())?;
         if term_end <= start {
             return Err(ConvertError::invalid(
-                "case.term_end",
+                "term_end",
                 format!("a date after the start {start}"),
                 term_end,
             ));
         }
-        let mut case = Case::new(p.id, p.sender, p.target, start, term_end).map_err(|e| {
-            ConvertError::invalid(
-                format!("case.{}", e.field().unwrap_or("case")),
-                "a valid case header",
-                e,
-            )
+        let mut case = Case::new(id, sender, target, start, term_end).map_err(|e| {
+            ConvertError::invalid(e.field().unwrap_or("id").to_owned(), "a valid case header", &e)
         })?;
-        case.description = p.description;
-        let signals = signals_from_proto("case.signals", p.signals)?;
+        case.description = description;
+        case.reelection_eligible = reelection_eligible.unwrap_or(true);
+        case.election_date_given = election_date_within(&case, election_date.as_ref())?;
+        let signals = signals_from_proto("signals", signals)?;
         Ok(NewCase { case, signals })
+    }
+}
+
+/// An optional election date for `case`, which must lie within its span (the codebook's rule).
+///
+/// # Errors
+/// [`ConvertError::Invalid`] naming `election_date` for a date that is not a day or lies outside the span.
+pub fn election_date_within(case: &Case, d: Option<&Date>) -> Result<Option<NaiveDate>, ConvertError> {
+    let date = optional_date("election_date", d)?;
+    match date {
+        Some(e) if e < case.start || e > case.term_end => Err(ConvertError::invalid(
+            "election_date",
+            format!(
+                "a date within the case's span {} to {}",
+                case.start, case.term_end
+            ),
+            e,
+        )),
+        _ => Ok(date),
     }
 }
 
@@ -214,17 +289,55 @@ pub fn resolution_from_proto(value: i32) -> Result<Resolution, ConvertError> {
     }
 }
 
+/// The wire value of a resolution.
+pub fn resolution_to_proto(r: Resolution) -> v1::Resolution {
+    match r {
+        Resolution::Daily => v1::Resolution::Daily,
+        Resolution::SignalDates => v1::Resolution::SignalDates,
+    }
+}
+
 /// Names zipped with values into a map.
 pub fn named(names: &[String], values: &[f64]) -> HashMap<String, f64> {
     names.iter().cloned().zip(values.iter().copied()).collect()
+}
+
+/// The values of a map in the order of `names`, every name present and no other key.
+///
+/// # Errors
+/// [`ConvertError::Invalid`] naming `field` for a missing or unknown key.
+pub fn ordered(field: &str, map: &HashMap<String, f64>, names: &[String]) -> Result<Vec<f64>, ConvertError> {
+    if map.len() != names.len() {
+        return Err(ConvertError::invalid(
+            field,
+            format!("one value for each of {names:?}"),
+            format!("{} values", map.len()),
+        ));
+    }
+    names
+        .iter()
+        .map(|n| {
+            map.get(n).copied().ok_or_else(|| {
+                ConvertError::invalid(
+                    field,
+                    format!("one value for each of {names:?}"),
+                    format!("no `{n}`"),
+                )
+            })
+        })
+        .collect()
+}
+
+fn usize_of(n: u32) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
 }
 
 impl From<&Signal> for v1::Signal {
     fn from(s: &Signal) -> v1::Signal {
         v1::Signal {
             id: s.id.clone().unwrap_or_default(),
-            r#type: s.signal_type.clone(),
-            date: s.date.to_string(),
+            signal_type: s.signal_type.clone(),
+            date: Some(date_to_proto(s.date)),
             reliability: Some(s.reliability),
             weight: Some(s.weight),
             source: s.source.clone().unwrap_or_default(),
@@ -236,6 +349,7 @@ impl From<&Signal> for v1::Signal {
 }
 
 impl From<&Case> for v1::Case {
+    /// The case with all its signals (see [`case_summary`] for none, and the service's paging for some).
     fn from(c: &Case) -> v1::Case {
         let mut p = case_summary(c);
         p.signals = c.signals().iter().map(v1::Signal::from).collect();
@@ -249,23 +363,38 @@ pub fn case_summary(c: &Case) -> v1::Case {
         id: c.id.clone(),
         sender: c.sender.clone(),
         target: c.target.clone(),
-        start: c.start.to_string(),
-        term_end: c.term_end.to_string(),
+        start: Some(date_to_proto(c.start)),
+        term_end: Some(date_to_proto(c.term_end)),
         description: c.description.clone(),
         signals: Vec::new(),
-        signal_count: u32::try_from(c.signals().len()).unwrap_or(u32::MAX),
+        signal_count: count(c.signals().len()),
+        reelection_eligible: Some(c.reelection_eligible),
+        election_date: c.election_date_given.map(date_to_proto),
+    }
+}
+
+impl From<&Intervals> for v1::Intervals {
+    /// Without the outcome names: use [`intervals_to_proto`].
+    fn from(iv: &Intervals) -> v1::Intervals {
+        intervals_to_proto(iv, &[])
     }
 }
 
 /// Credible intervals as a message, keyed by the outcome names.
 pub fn intervals_to_proto(iv: &Intervals, outcomes: &[String]) -> v1::Intervals {
+    let Intervals {
+        draws,
+        seed,
+        mean,
+        sd,
+        intervals,
+    } = iv;
     v1::Intervals {
-        draws: u32::try_from(iv.draws).unwrap_or(u32::MAX),
-        seed: iv.seed,
-        mean: named(outcomes, &iv.mean),
-        sd: named(outcomes, &iv.sd),
-        intervals: iv
-            .intervals
+        draws: count(*draws),
+        seed: *seed,
+        mean: named(outcomes, mean),
+        sd: named(outcomes, sd),
+        intervals: intervals
             .iter()
             .map(|i| v1::Interval {
                 level: i.level,
@@ -276,43 +405,172 @@ pub fn intervals_to_proto(iv: &Intervals, outcomes: &[String]) -> v1::Intervals 
     }
 }
 
+/// Credible intervals from a message, in the order of `outcomes`.
+///
+/// # Errors
+/// [`ConvertError::Invalid`] naming the field under `prefix`.
+pub fn intervals_from_proto(
+    prefix: &str,
+    p: &v1::Intervals,
+    outcomes: &[String],
+) -> Result<Intervals, ConvertError> {
+    let v1::Intervals {
+        draws,
+        seed,
+        mean,
+        sd,
+        intervals,
+    } = p;
+    Ok(Intervals {
+        draws: usize_of(*draws),
+        seed: *seed,
+        mean: ordered(&format!("{prefix}.mean"), mean, outcomes)?,
+        sd: ordered(&format!("{prefix}.sd"), sd, outcomes)?,
+        intervals: intervals
+            .iter()
+            .enumerate()
+            .map(|(i, iv)| {
+                Ok(pf_core::Interval {
+                    level: iv.level,
+                    lower: ordered(&format!("{prefix}.intervals[{i}].lower"), &iv.lower, outcomes)?,
+                    upper: ordered(&format!("{prefix}.intervals[{i}].upper"), &iv.upper, outcomes)?,
+                })
+            })
+            .collect::<Result<_, ConvertError>>()?,
+    })
+}
+
 impl From<&Forecast> for v1::Forecast {
     fn from(f: &Forecast) -> v1::Forecast {
+        let Forecast {
+            case,
+            as_of,
+            term_end,
+            outcomes,
+            probabilities,
+            regimes,
+            regime_probabilities,
+            log_likelihood,
+            signals_used,
+            intervals,
+        } = f;
         v1::Forecast {
-            r#case: f.case.clone(),
-            as_of: f.as_of.to_string(),
-            term_end: f.term_end.to_string(),
-            probabilities: named(&f.outcomes, &f.probabilities),
-            regimes: named(&f.regimes, &f.regime_probabilities),
-            log_likelihood: f.log_likelihood,
-            signals_used: u32::try_from(f.signals_used).unwrap_or(u32::MAX),
-            outcome_order: f.outcomes.clone(),
-            regime_order: f.regimes.clone(),
-            intervals: f.intervals.as_ref().map(|iv| intervals_to_proto(iv, &f.outcomes)),
+            case_id: case.clone(),
+            as_of: Some(date_to_proto(*as_of)),
+            term_end: Some(date_to_proto(*term_end)),
+            probabilities: named(outcomes, probabilities),
+            regimes: named(regimes, regime_probabilities),
+            log_likelihood: *log_likelihood,
+            signals_used: count(*signals_used),
+            outcome_order: outcomes.clone(),
+            regime_order: regimes.clone(),
+            intervals: intervals.as_ref().map(|iv| intervals_to_proto(iv, outcomes)),
             attribution: None,
         }
     }
 }
 
+impl TryFrom<v1::Forecast> for Forecast {
+    type Error = ConvertError;
+
+    /// The engine's forecast (the attribution, if any, is read by [`explanation_from_proto`]).
+    fn try_from(p: v1::Forecast) -> Result<Forecast, ConvertError> {
+        let v1::Forecast {
+            case_id,
+            as_of,
+            term_end,
+            probabilities,
+            regimes,
+            log_likelihood,
+            signals_used,
+            outcome_order,
+            regime_order,
+            intervals,
+            attribution: _,
+        } = p;
+        Ok(Forecast {
+            as_of: required_date("as_of", as_of.as_ref())?,
+            term_end: required_date("term_end", term_end.as_ref())?,
+            probabilities: ordered("probabilities", &probabilities, &outcome_order)?,
+            regime_probabilities: ordered("regimes", &regimes, &regime_order)?,
+            log_likelihood,
+            signals_used: usize_of(signals_used),
+            intervals: intervals
+                .as_ref()
+                .map(|iv| intervals_from_proto("intervals", iv, &outcome_order))
+                .transpose()?,
+            case: case_id,
+            outcomes: outcome_order,
+            regimes: regime_order,
+        })
+    }
+}
+
+/// A required message field.
+fn present<T>(field: &str, v: Option<T>, what: &str) -> Result<T, ConvertError> {
+    v.ok_or_else(|| ConvertError::invalid(field, what, "nothing"))
+}
+
 impl From<&Trajectory> for v1::GetTrajectoryResponse {
     fn from(t: &Trajectory) -> v1::GetTrajectoryResponse {
+        let Trajectory {
+            case,
+            term_end,
+            outcomes,
+            regimes,
+            points,
+        } = t;
         v1::GetTrajectoryResponse {
-            r#case: t.case.clone(),
-            term_end: t.term_end.to_string(),
-            outcome_order: t.outcomes.clone(),
-            regime_order: t.regimes.clone(),
-            points: t
-                .points
+            case_id: case.clone(),
+            term_end: Some(date_to_proto(*term_end)),
+            outcome_order: outcomes.clone(),
+            regime_order: regimes.clone(),
+            points: points
                 .iter()
                 .map(|p| v1::TrajectoryPoint {
-                    date: p.date.to_string(),
-                    probabilities: named(&t.outcomes, &p.probabilities),
-                    regimes: named(&t.regimes, &p.regime_probabilities),
-                    signals_used: u32::try_from(p.signals_used).unwrap_or(u32::MAX),
+                    date: Some(date_to_proto(p.date)),
+                    probabilities: named(outcomes, &p.probabilities),
+                    regimes: named(regimes, &p.regime_probabilities),
+                    signals_used: count(p.signals_used),
                     signal_types: p.signal_types.clone(),
                 })
                 .collect(),
         }
+    }
+}
+
+impl TryFrom<v1::GetTrajectoryResponse> for Trajectory {
+    type Error = ConvertError;
+
+    fn try_from(p: v1::GetTrajectoryResponse) -> Result<Trajectory, ConvertError> {
+        let v1::GetTrajectoryResponse {
+            case_id,
+            term_end,
+            outcome_order,
+            regime_order,
+            points,
+        } = p;
+        let points = points
+            .into_iter()
+            .enumerate()
+            .map(|(i, pt)| {
+                let f = |name: &str| format!("points[{i}].{name}");
+                Ok(pf_core::TrajectoryPoint {
+                    date: required_date(&f("date"), pt.date.as_ref())?,
+                    probabilities: ordered(&f("probabilities"), &pt.probabilities, &outcome_order)?,
+                    regime_probabilities: ordered(&f("regimes"), &pt.regimes, &regime_order)?,
+                    signals_used: usize_of(pt.signals_used),
+                    signal_types: pt.signal_types,
+                })
+            })
+            .collect::<Result<_, ConvertError>>()?;
+        Ok(Trajectory {
+            case: case_id,
+            term_end: required_date("term_end", term_end.as_ref())?,
+            outcomes: outcome_order,
+            regimes: regime_order,
+            points,
+        })
     }
 }
 
@@ -344,29 +602,113 @@ pub fn attribution_to_proto(a: &Attribution, drop_one: &[DropOne]) -> v1::Attrib
     }
 }
 
+/// The attribution and drop-one forecasts of a forecast message that carries them; `None` when it does not.
+///
+/// # Errors
+/// [`ConvertError::Invalid`] naming the field (`attribution.contributions[0].delta`).
+pub fn explanation_from_proto(p: &v1::Forecast) -> Result<Option<(Attribution, Vec<DropOne>)>, ConvertError> {
+    let Some(a) = &p.attribution else {
+        return Ok(None);
+    };
+    let o = &p.outcome_order;
+    let signal = |field: String, s: &Option<v1::Signal>| -> Result<Signal, ConvertError> {
+        let s = present(&field, s.clone(), "a signal")?;
+        Signal::try_from(s).map_err(|e| e.within(&field))
+    };
+    let contributions = a
+        .contributions
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let f = |name: &str| format!("attribution.contributions[{i}].{name}");
+            Ok(pf_core::explain::Contribution {
+                signal: signal(f("signal"), &c.signal)?,
+                before: ordered(&f("before"), &c.before, o)?,
+                after: ordered(&f("after"), &c.after, o)?,
+                delta: ordered(&f("delta"), &c.delta, o)?,
+                delta_log_odds: ordered(&f("delta_log_odds"), &c.delta_log_odds, o)?,
+            })
+        })
+        .collect::<Result<_, ConvertError>>()?;
+    let drop_one = a
+        .drop_one
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let f = |name: &str| format!("attribution.drop_one[{i}].{name}");
+            Ok(DropOne {
+                signal: signal(f("signal"), &d.signal)?,
+                probabilities: ordered(&f("probabilities"), &d.probabilities, o)?,
+                delta: ordered(&f("delta"), &d.delta, o)?,
+            })
+        })
+        .collect::<Result<_, ConvertError>>()?;
+    let attribution = Attribution {
+        case: p.case_id.clone(),
+        as_of: required_date("as_of", p.as_of.as_ref())?,
+        outcomes: o.clone(),
+        baseline: ordered("attribution.baseline", &a.baseline, o)?,
+        total: ordered("attribution.total", &a.total, o)?,
+        contributions,
+    };
+    Ok(Some((attribution, drop_one)))
+}
+
 impl From<&WhatIfResult> for v1::WhatIfResponse {
     fn from(w: &WhatIfResult) -> v1::WhatIfResponse {
+        let WhatIfResult {
+            baseline,
+            scenario,
+            delta,
+        } = w;
         v1::WhatIfResponse {
-            baseline: Some(v1::Forecast::from(&w.baseline)),
-            scenario: Some(v1::Forecast::from(&w.scenario)),
-            delta: named(&w.baseline.outcomes, &w.delta),
+            baseline: Some(v1::Forecast::from(baseline)),
+            scenario: Some(v1::Forecast::from(scenario)),
+            delta: named(&baseline.outcomes, delta),
         }
+    }
+}
+
+impl TryFrom<v1::WhatIfResponse> for WhatIfResult {
+    type Error = ConvertError;
+
+    fn try_from(p: v1::WhatIfResponse) -> Result<WhatIfResult, ConvertError> {
+        let v1::WhatIfResponse {
+            baseline,
+            scenario,
+            delta,
+        } = p;
+        let baseline = Forecast::try_from(present("baseline", baseline, "a forecast")?)
+            .map_err(|e| e.within("baseline"))?;
+        let scenario = Forecast::try_from(present("scenario", scenario, "a forecast")?)
+            .map_err(|e| e.within("scenario"))?;
+        let delta = ordered("delta", &delta, &baseline.outcomes)?;
+        Ok(WhatIfResult {
+            baseline,
+            scenario,
+            delta,
+        })
     }
 }
 
 impl From<&ValueOfInformation> for v1::GetValueOfInformationResponse {
     fn from(v: &ValueOfInformation) -> v1::GetValueOfInformationResponse {
-        let o = &v.outcomes;
+        let ValueOfInformation {
+            case,
+            as_of,
+            outcomes: o,
+            current,
+            values,
+        } = v;
         v1::GetValueOfInformationResponse {
-            r#case: v.case.clone(),
-            as_of: v.as_of.to_string(),
+            case_id: case.clone(),
+            as_of: Some(date_to_proto(*as_of)),
             outcome_order: o.clone(),
-            current: named(o, &v.current),
-            values: v
-                .values
+            current: named(o, current),
+            values: values
                 .iter()
                 .map(|s| v1::SignalValue {
-                    r#type: s.signal_type.clone(),
+                    signal_type: s.signal_type.clone(),
                     probability: s.probability,
                     share: s.share,
                     forecast_if_observed: named(o, &s.forecast_if_observed),
@@ -379,62 +721,42 @@ impl From<&ValueOfInformation> for v1::GetValueOfInformationResponse {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+impl TryFrom<v1::GetValueOfInformationResponse> for ValueOfInformation {
+    type Error = ConvertError;
 
-    fn sig(ty: &str, date: &str) -> v1::Signal {
-        v1::Signal {
-            r#type: ty.into(),
-            date: date.into(),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn signal_defaults_and_round_trip() {
-        let s = Signal::try_from(v1::Signal {
-            id: "a".into(),
-            ..sig("summit_held", "2018-06-12")
+    fn try_from(p: v1::GetValueOfInformationResponse) -> Result<ValueOfInformation, ConvertError> {
+        let v1::GetValueOfInformationResponse {
+            case_id,
+            as_of,
+            outcome_order: o,
+            current,
+            values,
+        } = p;
+        let values = values
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let f = |name: &str| format!("values[{i}].{name}");
+                Ok(pf_core::explain::SignalValue {
+                    forecast_if_observed: ordered(&f("forecast_if_observed"), &s.forecast_if_observed, &o)?,
+                    delta: ordered(&f("delta"), &s.delta, &o)?,
+                    expected_abs_change: ordered(&f("expected_abs_change"), &s.expected_abs_change, &o)?,
+                    signal_type: s.signal_type,
+                    probability: s.probability,
+                    share: s.share,
+                    score: s.score,
+                })
+            })
+            .collect::<Result<_, ConvertError>>()?;
+        Ok(ValueOfInformation {
+            case: case_id,
+            as_of: required_date("as_of", as_of.as_ref())?,
+            current: ordered("current", &current, &o)?,
+            outcomes: o,
+            values,
         })
-        .unwrap();
-        assert_eq!(s.reliability, 1.0);
-        assert_eq!(s.weight, 1.0);
-        assert_eq!(s.id.as_deref(), Some("a"));
-        let back = v1::Signal::from(&s);
-        assert_eq!(Signal::try_from(back).unwrap(), s);
-    }
-
-    #[test]
-    fn errors_name_the_field() {
-        let e = signals_from_proto(
-            "signals",
-            vec![sig("summit_held", "2018-06-12"), sig("x", "2018-13-01")],
-        )
-        .unwrap_err();
-        assert_eq!(e.field(), "signals[1].date");
-        let e = Signal::try_from(v1::Signal {
-            reliability: Some(1.5),
-            ..sig("x", "2018-01-01")
-        })
-        .unwrap_err();
-        assert_eq!(e.field(), "reliability");
-        let e = Signal::try_from(v1::Signal {
-            weight: Some(0.0),
-            ..sig("x", "2018-01-01")
-        })
-        .unwrap_err();
-        assert_eq!(e.field(), "weight");
-        let e = NewCase::try_from(v1::Case {
-            id: "c".into(),
-            sender: "USA".into(),
-            target: "PRK".into(),
-            start: "2018-01-01".into(),
-            term_end: "2017-01-01".into(),
-            ..Default::default()
-        })
-        .unwrap_err();
-        assert_eq!(e.field(), "case.term_end");
-        assert!(resolution_from_proto(99).is_err());
     }
 }
+
+#[cfg(test)]
+mod tests;

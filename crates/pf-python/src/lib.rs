@@ -20,6 +20,7 @@ mod errors;
 mod lenient;
 mod model;
 mod progress;
+mod remote;
 mod results;
 mod signal;
 
@@ -59,6 +60,9 @@ impl PyEpisode {
             inner: pf_core::Episode {
                 case: (*c.inner).clone(),
                 outcome,
+                // Merge of `core` (format v2 fields); the adapter's owner exposes them.
+                outcome_justification: String::new(),
+                exclude_from_training: false,
             },
         })
     }
@@ -457,6 +461,8 @@ serde_result!(
                     loo: j.loo,
                     scores: pf_core::backtest::Scores { brier: j.brier, log_score: j.log_score, ece: j.ece },
                     baselines: j.baselines,
+                    // Merge of `core`: the JSON form of 0.1 had no excluded episodes.
+                    excluded: Vec::new(),
                     per_episode: j.per_episode,
                 }
             };
@@ -750,7 +756,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // The gRPC contract, shipped inside the extension so that the client can generate its stubs anywhere.
     m.add(
         "PROTO_FORECAST_SERVICE",
-        include_str!("../../../proto/pressure_forecast/v1/forecast_service.proto"),
+        include_str!("../../../proto/pressureforecast/v1/forecast_service.proto"),
     )?;
     m.add(
         "SIGNAL_TYPES_V1",
@@ -759,5 +765,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("OUTCOMES_V1", pf_core::vocab::OUTCOMES_V1.to_vec())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     errors::register(m)?;
+    remote::register(m)?;
     Ok(())
 }

@@ -25,6 +25,24 @@ impl ForecastService for Bare {
     ) -> Result<Response<pb::CreateCaseResponse>, Status> {
         Err(Status::unimplemented("bare server"))
     }
+    async fn update_case(
+        &self,
+        _r: Request<pb::UpdateCaseRequest>,
+    ) -> Result<Response<pb::UpdateCaseResponse>, Status> {
+        Err(Status::unimplemented("bare server"))
+    }
+    async fn list_signals(
+        &self,
+        _r: Request<pb::ListSignalsRequest>,
+    ) -> Result<Response<pb::ListSignalsResponse>, Status> {
+        Err(Status::unimplemented("bare server"))
+    }
+    async fn retract_signal(
+        &self,
+        _r: Request<pb::RetractSignalRequest>,
+    ) -> Result<Response<pb::RetractSignalResponse>, Status> {
+        Err(Status::unimplemented("bare server"))
+    }
     async fn get_case(
         &self,
         _r: Request<pb::GetCaseRequest>,
@@ -102,7 +120,7 @@ fn main() -> anyhow::Result<()> {
         .find(|(_, t)| t.contains(&format!("\"{id}\"")))
         .ok_or_else(|| anyhow::anyhow!("no example case {id}"))?;
     let case = pf_core::Case::from_json(&serde_json::from_str(text)?, &model)?;
-    let f = model.forecast(&case, pf_proto::parse_date("as_of", &as_of)?)?;
+    let f = model.forecast(&case, chrono::NaiveDate::parse_from_str(&as_of, "%Y-%m-%d")?)?;
     let resp = pb::GetForecastResponse {
         forecast: Some(pb::Forecast::from(&f)),
     };

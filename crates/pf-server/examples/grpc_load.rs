@@ -22,7 +22,8 @@ fn main() -> anyhow::Result<()> {
     let secs: f64 = get(5, "10").parse()?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
-        let req = pb::GetForecastRequest { case_id, as_of, ..Default::default() };
+        let as_of = chrono::NaiveDate::parse_from_str(&as_of, "%Y-%m-%d")?;
+        let req = pb::GetForecastRequest { case_id, as_of: Some(pf_proto::convert::date_to_proto(as_of)), ..Default::default() };
         let mut clients = Vec::new();
         for _ in 0..conns {
             let ch = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?.tcp_nodelay(true).connect().await?;

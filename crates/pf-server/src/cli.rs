@@ -4,51 +4,45 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use crate::config::{Config, Layer};
+use crate::config::Config;
 
 /// Flags of `pressure-forecast serve`. Each overrides the config file and the `PRESSURE_FORECAST_*`
 /// environment variables (see [`crate::config`]).
-#[derive(Debug, Clone, Default, clap::Args)]
+/// Unset flags are not serialized, so they leave the lower layers alone; `config` is not a key.
+#[derive(Debug, Clone, Default, clap::Args, serde::Serialize)]
 pub struct ServeArgs {
     /// TOML config file (keys: listen, db, model, max_message_bytes, max_batch, max_draws, seed_examples)
     #[arg(long, value_name = "FILE", env = "PRESSURE_FORECAST_CONFIG")]
+    #[serde(skip)]
     pub config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:50051]
     #[arg(long, value_name = "ADDR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<std::net::SocketAddr>,
     /// SQLite file of the store, created on first start [default: var/pressure_forecast.sqlite3]
     #[arg(long, value_name = "PATH")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub db: Option<PathBuf>,
     /// Model file (TOML) [default: the embedded default model]
     #[arg(long, value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<PathBuf>,
     /// Largest request or response message in bytes [default: 4194304]
     #[arg(long, value_name = "BYTES")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_message_bytes: Option<usize>,
     /// Largest number of signals in one call [default: 10000]
     #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_batch: Option<usize>,
     /// Largest number of parameter draws in one GetForecast [default: 100000]
     #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_draws: Option<usize>,
     /// Create the example cases (North Korea, Iran) if they are missing, and print their forecasts
     #[arg(long)]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub seed_examples: bool,
-}
-
-impl ServeArgs {
-    /// The flags as a configuration layer.
-    pub fn layer(&self) -> Layer {
-        Layer {
-            listen: self.listen,
-            db: self.db.clone(),
-            model: self.model.clone(),
-            max_message_bytes: self.max_message_bytes,
-            max_batch: self.max_batch,
-            max_draws: self.max_draws,
-            seed_examples: self.seed_examples.then_some(true),
-        }
-    }
 }
 
 /// Resolves when SIGINT (Ctrl-C) or SIGTERM arrives.
@@ -87,7 +81,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
-    let config = Config::layered(args.config.as_deref(), std::env::vars(), &args.layer())?;
+    let config = Config::layered(args.config.as_deref(), std::env::vars(), &args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

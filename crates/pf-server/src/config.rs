@@ -1,25 +1,34 @@
-//! Layered configuration: built-in defaults, then a TOML file, then `PRESSURE_FORECAST_*` environment
-//! variables, then command-line flags; each layer overrides only what it sets.
+//! Layered configuration from one struct, [`Config`], by figment: its defaults, then a TOML file, then
+//! `PRESSURE_FORECAST_<KEY>` environment variables, then command-line flags; each layer overrides only what it
+//! sets. The keys are the fields of [`Config`] (the file's keys, the variables' suffixes in upper case, the
+//! flags in kebab case):
 //!
-//! | key (file) | environment variable | flag | default |
-//! |---|---|---|---|
-//! | `listen` | `PRESSURE_FORECAST_LISTEN` | `--listen` | `127.0.0.1:50051` |
-//! | `db` | `PRESSURE_FORECAST_DB` | `--db` | `var/pressure_forecast.sqlite3` |
-//! | `model` | `PRESSURE_FORECAST_MODEL` | `--model` | the embedded default model |
-//! | `max_message_bytes` | `PRESSURE_FORECAST_MAX_MESSAGE_BYTES` | `--max-message-bytes` | 4 MiB |
-//! | `max_batch` | `PRESSURE_FORECAST_MAX_BATCH` | `--max-batch` | 10000 |
-//! | `max_draws` | `PRESSURE_FORECAST_MAX_DRAWS` | `--max-draws` | 100000 |
-//! | `seed_examples` | `PRESSURE_FORECAST_SEED_EXAMPLES` | `--seed-examples` | false |
+//! | key | default |
+//! |---|---|
+//! | `listen` | `127.0.0.1:50051` |
+//! | `db` | `var/pressure_forecast.sqlite3` |
+//! | `model` | the embedded default model |
+//! | `max_message_bytes` | 4 MiB |
+//! | `max_batch` | 10000 |
+//! | `max_draws` | 100000 |
+//! | `seed_examples` | false |
 //!
-//! The file itself is named by `--config` or `PRESSURE_FORECAST_CONFIG`.
+//! The file itself is named by `--config` or `PRESSURE_FORECAST_CONFIG`. An unknown key in the file is an
+//! error; other `PRESSURE_FORECAST_*` variables are left to the programs that read them (`_LOG`, `_CONFIG`).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use figment::providers::{Format, Serialized, Toml};
+use figment::{Figment, Provider};
+use serde::{Deserialize, Serialize};
+
+/// The prefix of the environment variables.
+pub const ENV_PREFIX: &str = "PRESSURE_FORECAST_";
 
 /// The server's configuration, every layer applied.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Config {
     /// Address to listen on (used by [`crate::cli::run`]; `serve` takes a bound listener).
     pub listen: SocketAddr,
@@ -51,56 +60,21 @@ impl Default for Config {
     }
 }
 
-/// One layer: every key optional.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Layer {
-    /// See [`Config::listen`].
-    pub listen: Option<SocketAddr>,
-    /// See [`Config::db`].
-    pub db: Option<PathBuf>,
-    /// See [`Config::model`].
-    pub model: Option<PathBuf>,
-    /// See [`Config::max_message_bytes`].
-    pub max_message_bytes: Option<usize>,
-    /// See [`Config::max_batch`].
-    pub max_batch: Option<usize>,
-    /// See [`Config::max_draws`].
-    pub max_draws: Option<usize>,
-    /// See [`Config::seed_examples`].
-    pub seed_examples: Option<bool>,
-}
-
 /// A configuration value that cannot be used.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum ConfigError {
-    /// The file cannot be read.
-    #[error("cannot read the config file {}: {source}", .path.display())]
-    Read {
+    /// A layer cannot be read or has a value of the wrong form (figment names the key and the layer).
+    #[error("invalid configuration: {0}")]
+    Layer(Box<figment::Error>),
+    /// The file has a key that is not a field of [`Config`].
+    #[error("invalid config file {}: unknown key `{key}`: expected one of {expected}", .path.display())]
+    UnknownKey {
         /// The file.
         path: PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The file is not valid TOML or has an unknown key.
-    #[error("invalid config file {}: {message}", .path.display())]
-    File {
-        /// The file.
-        path: PathBuf,
-        /// The parser's message.
-        message: String,
-    },
-    /// An environment variable has a value of the wrong form.
-    #[error("invalid environment variable {name}: expected {expected}, found {found:?}")]
-    Env {
-        /// The variable.
-        name: String,
-        /// The form expected.
-        expected: &'static str,
-        /// Its value.
-        found: String,
+        /// The key.
+        key: String,
+        /// The known keys.
+        expected: String,
     },
     /// A value out of range.
     #[error("invalid config `{key}`: expected {expected}, found {found}")]
@@ -114,112 +88,70 @@ pub enum ConfigError {
     },
 }
 
-impl Layer {
-    /// Read a TOML config file.
-    ///
-    /// # Errors
-    /// [`ConfigError::Read`] or [`ConfigError::File`].
-    pub fn from_file(path: &Path) -> Result<Layer, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.into(),
-            source,
-        })?;
-        toml::from_str(&text).map_err(|e| ConfigError::File {
-            path: path.into(),
-            message: e.message().to_owned(),
-        })
-    }
-
-    /// The layer of `PRESSURE_FORECAST_*` variables among `vars`.
-    ///
-    /// # Errors
-    /// [`ConfigError::Env`] naming the variable.
-    pub fn from_env(vars: impl IntoIterator<Item = (String, String)>) -> Result<Layer, ConfigError> {
-        let mut l = Layer::default();
-        for (k, v) in vars {
-            let Some(key) = k.strip_prefix("PRESSURE_FORECAST_") else {
-                continue;
-            };
-            let bad = |expected: &'static str| ConfigError::Env {
-                name: k.clone(),
-                expected,
-                found: v.clone(),
-            };
-            match key {
-                "LISTEN" => {
-                    l.listen = Some(v.parse().map_err(|_| bad("an address such as 127.0.0.1:50051"))?)
-                }
-                "DB" => l.db = Some(PathBuf::from(&v)),
-                "MODEL" => {
-                    l.model = if v.is_empty() {
-                        None
-                    } else {
-                        Some(PathBuf::from(&v))
-                    }
-                }
-                "MAX_MESSAGE_BYTES" => {
-                    l.max_message_bytes = Some(v.parse().map_err(|_| bad("a number of bytes"))?)
-                }
-                "MAX_BATCH" => l.max_batch = Some(v.parse().map_err(|_| bad("a number of signals"))?),
-                "MAX_DRAWS" => l.max_draws = Some(v.parse().map_err(|_| bad("a number of draws"))?),
-                "SEED_EXAMPLES" => {
-                    l.seed_examples = Some(match v.to_ascii_lowercase().as_str() {
-                        "1" | "true" | "yes" | "on" => true,
-                        "0" | "false" | "no" | "off" | "" => false,
-                        _ => return Err(bad("true or false")),
-                    });
-                }
-                _ => {}
-            }
-        }
-        Ok(l)
-    }
-
-    /// Apply this layer over `c`.
-    pub fn apply(&self, c: &mut Config) {
-        let l = self.clone();
-        if let Some(v) = l.listen {
-            c.listen = v;
-        }
-        if let Some(v) = l.db {
-            c.db = v;
-        }
-        if let Some(v) = l.model {
-            c.model = Some(v);
-        }
-        if let Some(v) = l.max_message_bytes {
-            c.max_message_bytes = v;
-        }
-        if let Some(v) = l.max_batch {
-            c.max_batch = v;
-        }
-        if let Some(v) = l.max_draws {
-            c.max_draws = v;
-        }
-        if let Some(v) = l.seed_examples {
-            c.seed_examples = v;
-        }
+impl From<figment::Error> for ConfigError {
+    fn from(e: figment::Error) -> Self {
+        ConfigError::Layer(Box::new(e))
     }
 }
 
 impl Config {
-    /// Defaults, then `file`, then the environment `vars`, then `flags`.
+    /// The keys: the fields of [`Config`], read from its serialized defaults.
+    fn keys() -> Vec<String> {
+        match serde_json::to_value(Config::default()) {
+            Ok(serde_json::Value::Object(m)) => m.keys().cloned().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Defaults, then `file`, then the `PRESSURE_FORECAST_*` variables among `vars`, then `flags` (a
+    /// serializable value whose fields are keys of [`Config`]; fields serialized as nothing are not set).
     ///
     /// # Errors
-    /// The first bad layer, or a value out of range.
+    /// The first bad layer, an unknown key in the file, or a value out of range.
     pub fn layered(
         file: Option<&Path>,
         vars: impl IntoIterator<Item = (String, String)>,
-        flags: &Layer,
+        flags: &impl Serialize,
     ) -> Result<Config, ConfigError> {
-        let mut c = Config::default();
-        if let Some(f) = file {
-            Layer::from_file(f)?.apply(&mut c);
+        let keys = Config::keys();
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(figment::Error::from(format!(
+                    "cannot read the config file {}: expected a TOML file",
+                    path.display()
+                ))
+                .into());
+            }
+            let toml = Figment::from(Toml::file_exact(path));
+            for key in toml.data()?.values().flat_map(|d| d.keys()) {
+                if !keys.contains(key) {
+                    return Err(ConfigError::UnknownKey {
+                        path: path.into(),
+                        key: key.clone(),
+                        expected: keys.join(", "),
+                    });
+                }
+            }
+            fig = fig.merge(toml);
         }
-        Layer::from_env(vars)?.apply(&mut c);
-        flags.apply(&mut c);
-        c.validate()?;
-        Ok(c)
+        // The `PRESSURE_FORECAST_<KEY>` variables, each value parsed as figment's `Env` provider parses one.
+        let mut env = figment::value::Dict::new();
+        for (name, value) in vars {
+            let Some(key) = name.strip_prefix(ENV_PREFIX).map(str::to_ascii_lowercase) else {
+                continue;
+            };
+            if keys.contains(&key) {
+                let v: figment::value::Value = value
+                    .parse()
+                    .unwrap_or_else(|_| figment::value::Value::from(value.clone()));
+                env.insert(key, v);
+            }
+        }
+        let env = Serialized::defaults(env);
+        let config: Config = fig.merge(env).merge(Serialized::defaults(flags)).extract()?;
+        config.validate()?;
+        Ok(config)
     }
 
     /// Check ranges.
@@ -256,48 +188,75 @@ impl Config {
 mod tests {
     use super::*;
 
+    /// The flags layer as the CLI gives it: unset flags are not serialized.
+    #[derive(Serialize, Default)]
+    struct Flags {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        listen: Option<SocketAddr>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        max_batch: Option<usize>,
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
     #[test]
     fn layers_override_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("c.toml");
         std::fs::write(
             &f,
-            "db = \"from-file.sqlite3\"\nmax_batch = 5\nlisten = \"127.0.0.1:1\"\n",
+            "db = \"from-file.sqlite3\"\nmax_batch = 5\nlisten = \"127.0.0.1:1\"\nmodel = \"m.toml\"\n",
         )
         .unwrap();
-        let env = vec![
-            ("PRESSURE_FORECAST_MAX_BATCH".to_owned(), "7".to_owned()),
-            ("PRESSURE_FORECAST_LISTEN".to_owned(), "127.0.0.1:2".to_owned()),
-            ("OTHER".to_owned(), "x".to_owned()),
-        ];
-        let flags = Layer {
+        let vars = env(&[
+            ("PRESSURE_FORECAST_MAX_BATCH", "7"),
+            ("PRESSURE_FORECAST_LISTEN", "127.0.0.1:2"),
+            ("PRESSURE_FORECAST_SEED_EXAMPLES", "true"),
+            ("PRESSURE_FORECAST_LOG", "warn"),
+            ("OTHER", "x"),
+        ]);
+        let flags = Flags {
             listen: Some("127.0.0.1:3".parse().unwrap()),
-            ..Layer::default()
+            ..Flags::default()
         };
-        let c = Config::layered(Some(&f), env, &flags).unwrap();
+        let c = Config::layered(Some(&f), vars, &flags).unwrap();
         assert_eq!(c.db, PathBuf::from("from-file.sqlite3"));
+        assert_eq!(c.model, Some(PathBuf::from("m.toml")));
         assert_eq!(c.max_batch, 7);
+        assert!(c.seed_examples);
         assert_eq!(c.listen, "127.0.0.1:3".parse().unwrap());
         assert_eq!(c.max_draws, Config::default().max_draws);
+        assert_eq!(
+            Config::layered(None, Vec::new(), &Flags::default()).unwrap(),
+            Config::default()
+        );
     }
 
     #[test]
     fn bad_values_are_named() {
-        let e = Layer::from_env(vec![("PRESSURE_FORECAST_MAX_BATCH".into(), "many".into())]).unwrap_err();
-        assert!(e.to_string().contains("PRESSURE_FORECAST_MAX_BATCH"), "{e}");
+        let e = Config::layered(
+            None,
+            env(&[("PRESSURE_FORECAST_MAX_BATCH", "many")]),
+            &Flags::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("max_batch"), "{e}");
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("c.toml");
         std::fs::write(&f, "nonsense = 1\n").unwrap();
-        assert!(matches!(Layer::from_file(&f), Err(ConfigError::File { .. })));
-        let e = Config::layered(
-            None,
-            Vec::new(),
-            &Layer {
-                max_batch: Some(0),
-                ..Layer::default()
-            },
-        )
-        .unwrap_err();
-        assert!(e.to_string().contains("max_batch"));
+        let e = Config::layered(Some(&f), Vec::new(), &Flags::default()).unwrap_err();
+        assert!(matches!(e, ConfigError::UnknownKey { .. }), "{e}");
+        assert!(e.to_string().contains("nonsense"), "{e}");
+        let flags = Flags {
+            max_batch: Some(0),
+            ..Flags::default()
+        };
+        let e = Config::layered(None, Vec::new(), &flags).unwrap_err();
+        assert!(e.to_string().contains("max_batch"), "{e}");
     }
 }

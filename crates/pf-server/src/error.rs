@@ -1,21 +1,34 @@
-//! Errors of the service and their gRPC statuses, mapped in one place.
+//! Errors of the service and their gRPC statuses, mapped in one place: [`status`] builds every error status the
+//! service sends, with the standard error details (`google.rpc.ErrorInfo`, and `google.rpc.BadRequest` field
+//! violations naming the request field by its path, `signals[2].date`) in the `grpc-status-details-bin`
+//! trailer. Later changes add a reason here and reuse [`status`].
 //!
-//! | error | code |
-//! |---|---|
-//! | malformed field, unknown signal type, bad date, out-of-range argument, batch over the limit | INVALID_ARGUMENT (field named, also in the `pf-field` metadata) |
-//! | unknown case | NOT_FOUND |
-//! | signal id (or case id) reused with different content | ALREADY_EXISTS |
-//! | store cannot be reached, server shutting down | UNAVAILABLE |
-//! | caller's deadline passed | DEADLINE_EXCEEDED |
-//! | computation cancelled | CANCELLED |
-//! | the server's own model or files are bad, a bug | INTERNAL / FAILED_PRECONDITION |
+//! | error | code | ErrorInfo reason |
+//! |---|---|---|
+//! | malformed field, unknown signal type, bad date, out-of-range argument | INVALID_ARGUMENT | INVALID_FIELD |
+//! | batch over the limit | INVALID_ARGUMENT | BATCH_TOO_LARGE |
+//! | unknown case | NOT_FOUND | CASE_NOT_FOUND |
+//! | unknown signal id | NOT_FOUND | SIGNAL_NOT_FOUND |
+//! | case id reused with different content | ALREADY_EXISTS | CASE_EXISTS |
+//! | signal id reused with different content, or retracted | ALREADY_EXISTS | SIGNAL_CONFLICT |
+//! | store cannot be reached, server shutting down | UNAVAILABLE | STORE_UNAVAILABLE |
+//! | store corrupt | DATA_LOSS | STORE_CORRUPT |
+//! | the caller's deadline passed | DEADLINE_EXCEEDED | DEADLINE_EXCEEDED |
+//! | computation cancelled (caller gone) | CANCELLED | CANCELLED |
+//! | the server's own model is bad | FAILED_PRECONDITION | MODEL_INVALID |
+//! | a bug | INTERNAL | INTERNAL |
+
+use std::collections::HashMap;
 
 use pf_proto::ConvertError;
 use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// The `ErrorInfo.domain` of every error of the service.
+pub const ERROR_DOMAIN: &str = "pressureforecast.v1";
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum StoreError {
     /// SQLite failed (locked, disk full, I/O error).
     #[error("store error: {0}")]
@@ -33,14 +46,33 @@ pub enum StoreError {
 
 /// Errors of the service.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum ServerError {
     /// No case with this id.
     #[error("case `{0}` not found: expected the id of an existing case (see ListCases)")]
     CaseNotFound(String),
+    /// The case has no signal with this id.
+    #[error(
+        "signal `{signal}` not found in case `{case}`: expected the id of one of its signals (see ListSignals)"
+    )]
+    SignalNotFound {
+        /// The case.
+        case: String,
+        /// The signal id asked for.
+        signal: String,
+    },
     /// A case with this id exists with a different header or signals.
     #[error("case `{0}` already exists with different content: expected a new id or the identical case")]
     CaseExists(String),
+    /// A signal id that was retracted, reused with different content.
+    #[error(
+        "invalid field `{field}`: signal `{id}` was retracted: expected a new id or the identical signal"
+    )]
+    SignalRetracted {
+        /// Path of the signal's id in the request.
+        field: String,
+        /// The id.
+        id: String,
+    },
     /// A request field is malformed.
     #[error(transparent)]
     Invalid(#[from] ConvertError),
@@ -57,15 +89,28 @@ pub enum ServerError {
     /// The engine rejected the input or failed.
     #[error(transparent)]
     Core(#[from] pf_core::Error),
+    /// The engine rejected one field of the request, named by its path (`signals[3].date`).
+    #[error("invalid field `{field}`: {source}")]
+    CoreField {
+        /// Path of the field in the request.
+        field: String,
+        /// The engine's error (boxed: the variant would otherwise make every `Result` of the crate large).
+        source: Box<pf_core::Error>,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The caller's deadline passed.
-    #[error("deadline exceeded: the computation did not finish in time")]
-    DeadlineExceeded,
-    /// Event rows could not be turned into signals.
-    #[error("cannot import events: {0}")]
-    Import(String),
+    /// Event rows or a mapping that cannot be turned into signals.
+    #[error("invalid field `{field}`: {source}")]
+    Import {
+        /// The request field (`text` or `mapping`).
+        field: &'static str,
+        /// The ingestion error.
+        source: pf_events::Error,
+    },
+    /// The caller's deadline passed before the call finished (answered by [`crate::layer`]).
+    #[error("deadline exceeded: the call did not finish within the caller's {0:?}")]
+    DeadlineExceeded(std::time::Duration),
     /// A bug: a task panicked or was aborted.
     #[error("internal error: {0}")]
     Internal(String),
@@ -74,59 +119,149 @@ pub enum ServerError {
 /// The crate's result type.
 pub type Result<T, E = ServerError> = std::result::Result<T, E>;
 
-fn with_field(code: Code, message: String, field: Option<&str>) -> Status {
-    let mut s = Status::new(code, message);
-    if let Some(f) = field
-        && let Ok(v) = f.parse()
-    {
-        s.metadata_mut().insert("pf-field", v);
+/// Every error status of the service: `code` and `message`, with a `google.rpc.ErrorInfo` (`reason`, the
+/// [`ERROR_DOMAIN`], `metadata`) and, when a request field is at fault, a `google.rpc.BadRequest` violation
+/// naming it by its path with `description`.
+pub fn status(
+    code: Code,
+    message: impl Into<String>,
+    reason: &str,
+    metadata: HashMap<String, String>,
+    violation: Option<(&str, String)>,
+) -> Status {
+    let mut details = ErrorDetails::new();
+    details.set_error_info(reason, ERROR_DOMAIN, metadata);
+    if let Some((field, description)) = violation {
+        details.add_bad_request_violation(field, description);
     }
-    s
+    Status::with_error_details(code, message, details)
 }
 
-/// The status of an engine error. Exhaustive over the variants this build knows; `pf_core::Error` is
-/// `#[non_exhaustive]`, so a variant added later lands in the last arm (INTERNAL) until it is mapped here.
-pub fn core_status(e: &pf_core::Error) -> Status {
+fn meta<const N: usize>(pairs: [(&str, &str); N]) -> HashMap<String, String> {
+    pairs
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+/// The engine's name of a signal field, as the proto names it.
+fn proto_field(core_field: &str) -> &str {
+    match core_field {
+        "type" => "signal_type",
+        other => other,
+    }
+}
+
+/// The status of an engine error; `field` is the path of the request field it concerns, when known (else the
+/// engine's own field name is used). Exhaustive: a new engine error must be mapped here.
+pub fn core_status(e: &pf_core::Error, field: Option<&str>) -> Status {
     use pf_core::Error as E;
-    let code = match e {
+    let (code, reason) = match e {
         E::InvalidSignal { .. }
         | E::UnknownSignalType { .. }
         | E::InvalidCase { .. }
         | E::UnknownOutcome { .. }
         | E::InvalidArgument { .. }
-        | E::Parse { .. } => Code::InvalidArgument,
-        E::DuplicateSignal { .. } => Code::AlreadyExists,
+        | E::Parse { .. } => (Code::InvalidArgument, "INVALID_FIELD"),
+        E::DuplicateSignal { .. } => (Code::AlreadyExists, "SIGNAL_CONFLICT"),
         // The service's own model is bad: not the caller's fault, and retrying will not help.
-        E::InvalidModel { .. } => Code::FailedPrecondition,
+        E::InvalidModel { .. } => (Code::FailedPrecondition, "MODEL_INVALID"),
         // The service reads no caller-named files; a failure here is the server's.
-        E::Io { .. } => Code::Internal,
+        E::Io { .. } => (Code::Internal, "INTERNAL"),
         // Cancelled work: the caller went away or its deadline passed.
-        E::Interrupted => Code::Cancelled,
-        // Required outside pf-core (#[non_exhaustive]); a new variant is a server bug until it is mapped above.
-        _ => Code::Internal,
+        E::Interrupted => (Code::Cancelled, "CANCELLED"),
     };
-    with_field(code, e.to_string(), e.field())
+    let path = field.or(e.field().map(proto_field));
+    let violation = match code {
+        Code::InvalidArgument | Code::AlreadyExists => path.map(|p| (p, e.to_string())),
+        _ => None,
+    };
+    let message = match field {
+        Some(f) => format!("invalid field `{f}`: {e}"),
+        None => e.to_string(),
+    };
+    status(code, message, reason, HashMap::new(), violation)
 }
 
 impl From<ServerError> for Status {
     fn from(e: ServerError) -> Status {
+        let message = e.to_string();
         match &e {
-            ServerError::CaseNotFound(_) => Status::not_found(e.to_string()),
-            ServerError::CaseExists(_) => Status::already_exists(e.to_string()),
-            ServerError::Invalid(c) => with_field(Code::InvalidArgument, e.to_string(), Some(c.field())),
-            ServerError::BatchTooLarge { field, .. } => {
-                with_field(Code::InvalidArgument, e.to_string(), Some(field))
-            }
-            ServerError::Core(c) => core_status(c),
-            ServerError::Store(StoreError::Sqlite(_) | StoreError::Closed) => {
-                Status::unavailable(e.to_string())
-            }
+            ServerError::CaseNotFound(id) => status(
+                Code::NotFound,
+                message,
+                "CASE_NOT_FOUND",
+                meta([("case_id", id)]),
+                None,
+            ),
+            ServerError::SignalNotFound { case, signal } => status(
+                Code::NotFound,
+                message,
+                "SIGNAL_NOT_FOUND",
+                meta([("case_id", case), ("signal_id", signal)]),
+                None,
+            ),
+            ServerError::CaseExists(id) => status(
+                Code::AlreadyExists,
+                message,
+                "CASE_EXISTS",
+                meta([("case_id", id)]),
+                Some((
+                    "coercion_case.id",
+                    "expected a new id or the identical case".into(),
+                )),
+            ),
+            ServerError::SignalRetracted { field, .. } => status(
+                Code::AlreadyExists,
+                message,
+                "SIGNAL_CONFLICT",
+                HashMap::new(),
+                Some((
+                    field,
+                    "expected a new id or the identical signal (this one was retracted)".into(),
+                )),
+            ),
+            ServerError::Invalid(c) => status(
+                Code::InvalidArgument,
+                message,
+                "INVALID_FIELD",
+                HashMap::new(),
+                Some((c.field(), c.description())),
+            ),
+            ServerError::BatchTooLarge { field, max, found } => status(
+                Code::InvalidArgument,
+                message,
+                "BATCH_TOO_LARGE",
+                meta([("max_batch", &max.to_string())]),
+                Some((field, format!("expected at most {max} signals, found {found}"))),
+            ),
+            ServerError::Core(c) => core_status(c, None),
+            ServerError::CoreField { field, source } => core_status(source, Some(field)),
+            ServerError::Store(StoreError::Sqlite(_) | StoreError::Closed) => status(
+                Code::Unavailable,
+                message,
+                "STORE_UNAVAILABLE",
+                HashMap::new(),
+                None,
+            ),
             ServerError::Store(StoreError::Check(_) | StoreError::Corrupt(_)) => {
-                Status::data_loss(e.to_string())
+                status(Code::DataLoss, message, "STORE_CORRUPT", HashMap::new(), None)
             }
-            ServerError::DeadlineExceeded => Status::deadline_exceeded(e.to_string()),
-            ServerError::Import(_) => Status::invalid_argument(e.to_string()),
-            ServerError::Internal(_) => Status::internal(e.to_string()),
+            ServerError::Import { field, source } => status(
+                Code::InvalidArgument,
+                message.clone(),
+                "INVALID_FIELD",
+                HashMap::new(),
+                Some((field, source.to_string())),
+            ),
+            ServerError::DeadlineExceeded(_) => status(
+                Code::DeadlineExceeded,
+                message,
+                "DEADLINE_EXCEEDED",
+                HashMap::new(),
+                None,
+            ),
+            ServerError::Internal(_) => status(Code::Internal, message, "INTERNAL", HashMap::new(), None),
         }
     }
 }
@@ -136,13 +271,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes() {
+    fn codes_and_details() {
         let s: Status = ServerError::CaseNotFound("x".into()).into();
         assert_eq!(s.code(), Code::NotFound);
+        assert_eq!(
+            s.get_error_details().error_info().unwrap().reason,
+            "CASE_NOT_FOUND"
+        );
         let s: Status =
             ServerError::Invalid(ConvertError::invalid("signals[0].date", "a date", "\"x\"")).into();
         assert_eq!(s.code(), Code::InvalidArgument);
-        assert_eq!(s.metadata().get("pf-field").unwrap(), "signals[0].date");
+        let d = s.get_error_details();
+        let v = &d.bad_request().unwrap().field_violations;
+        assert_eq!(v[0].field, "signals[0].date");
+        assert_eq!(d.error_info().unwrap().domain, ERROR_DOMAIN);
         assert!(s.message().contains("signals[0].date"));
         let s: Status = ServerError::Store(StoreError::Closed).into();
         assert_eq!(s.code(), Code::Unavailable);

@@ -1,11 +1,13 @@
-//! ImportEvents: raw coded event rows turned into signals by `pf-events`, appended to a case atomically.
+//! ImportEvents: raw coded event rows turned into signals by `pf-events`. The service appends them
+//! (`service.rs` calls this module; this module calls nothing of the service).
 
-use pf_events::{Format, IngestOptions, Mapping};
+use pf_core::Case;
+use pf_events::{Format, IngestOptions, IngestReport, Mapping};
 use pf_proto::ConvertError;
 use pf_proto::v1 as pb;
 
 use crate::error::{Result, ServerError};
-use crate::service::{ForecastApi, blocking, parse_as_of};
+use crate::work::blocking;
 
 fn format_from_proto(value: i32) -> Result<Format> {
     match pb::EventFormat::try_from(value) {
@@ -22,27 +24,20 @@ fn format_from_proto(value: i32) -> Result<Format> {
     }
 }
 
-/// Event ingestion errors all come from the caller's text (rows, mapping): INVALID_ARGUMENT, with the
-/// request field named.
-fn import_error(field: &str, e: &pf_events::Error) -> ServerError {
-    ServerError::Import(format!("field `{field}`: {e}"))
-}
-
-/// Run one ImportEvents call.
-pub(crate) async fn import_events(
-    api: &ForecastApi,
-    req: pb::ImportEventsRequest,
-) -> Result<pb::ImportEventsResponse> {
-    if req.case_id.trim().is_empty() {
-        return Err(ConvertError::invalid("case_id", "a non-empty id", "an empty string").into());
-    }
+/// Read the request's rows into signals for `case` (on a blocking thread). Ingestion errors all come from the
+/// caller's text: [`ServerError::Import`] naming the field (`text` or `mapping`).
+///
+/// # Errors
+/// A bad format, mapping or (with `strict`) row.
+pub(crate) async fn read_events(case: &Case, req: pb::ImportEventsRequest) -> Result<IngestReport> {
     let format = format_from_proto(req.format)?;
-    let as_of = parse_as_of("as_of", &req.as_of)?;
-    let case = api.state().case(&req.case_id)?;
     let mapping = if req.mapping.trim().is_empty() {
         Mapping::default_mapping()
     } else {
-        Mapping::from_toml_str(&req.mapping).map_err(|e| import_error("mapping", &e))?
+        Mapping::from_toml_str(&req.mapping).map_err(|source| ServerError::Import {
+            field: "mapping",
+            source,
+        })?
     };
     let pick = |given: String, default: &str| {
         if given.trim().is_empty() {
@@ -60,26 +55,23 @@ pub(crate) async fn import_events(
     opts.end = Some(case.term_end);
     opts.strict = req.strict;
     let text = req.text;
-    let report = blocking(move |_| {
-        pf_events::ingest(text.as_bytes(), &mapping, &opts).map_err(|e| import_error("text", &e))
+    blocking(move |_| {
+        pf_events::ingest(text.as_bytes(), &mapping, &opts).map_err(|source| ServerError::Import {
+            field: "text",
+            source,
+        })
     })
-    .await?;
-    let (appended, forecast) = api
-        .append_and_forecast(req.case_id, report.signals, as_of)
-        .await?;
-    Ok(pb::ImportEventsResponse {
-        rows_read: report.rows_read,
-        rows_matched: report.rows_matched,
-        bad_rows: report
-            .bad_rows
-            .into_iter()
-            .map(|b| pb::BadRow {
-                line: b.line,
-                reason: b.reason,
-            })
-            .collect(),
-        added: u32::try_from(appended.added).unwrap_or(u32::MAX),
-        unchanged: u32::try_from(appended.unchanged).unwrap_or(u32::MAX),
-        forecast: Some(pb::Forecast::from(&forecast)),
-    })
+    .await
+}
+
+/// The bad rows of a report as messages.
+pub(crate) fn bad_rows(report: &IngestReport) -> Vec<pb::BadRow> {
+    report
+        .bad_rows
+        .iter()
+        .map(|b| pb::BadRow {
+            line: b.line,
+            reason: b.reason.clone(),
+        })
+        .collect()
 }

@@ -1,6 +1,6 @@
 //! # pf-server: the pressure_forecast gRPC service
 //!
-//! `pressure_forecast.v1.ForecastService` over tonic, on an embedded, event-sourced SQLite store, with the
+//! `pressureforecast.v1.ForecastService` over tonic, on an embedded, event-sourced SQLite store, with the
 //! standard health (`grpc.health.v1`) and reflection (v1 and v1alpha) services always on.
 //!
 //! [`serve`] takes a bound listener, a [`Config`] and a shutdown future, so tests can pass port 0; the
@@ -26,6 +26,7 @@ pub mod layer;
 pub mod service;
 pub mod state;
 pub mod store;
+pub mod work;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -39,6 +40,7 @@ pub use config::Config;
 pub use error::{ServerError, StoreError};
 pub use service::ForecastApi;
 pub use state::State;
+pub use work::today;
 
 /// An opened server: model loaded, store opened, checked and replayed, examples seeded if configured.
 #[derive(Debug)]
@@ -106,7 +108,7 @@ impl Server {
     /// # Errors
     /// An engine error for a stored case.
     pub fn example_forecasts(&self) -> anyhow::Result<Vec<Forecast>> {
-        let today = chrono::Utc::now().date_naive();
+        let today = work::today();
         self.seeded
             .iter()
             .filter_map(|id| self.state.case(id).ok())

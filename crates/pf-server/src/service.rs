@@ -1,4 +1,4 @@
-//! `pressure_forecast.v1.ForecastService`: one method per RPC, each converting its request at the edge,
+//! `pressureforecast.v1.ForecastService`: one method per RPC, each converting its request at the edge,
 //! calling the engine or the state, and converting the result back.
 //!
 //! Cheap work (a plain forecast is one filter pass, microseconds) runs on the async executor; anything
@@ -10,11 +10,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use pf_core::{CancelFlag, Case, DrawOptions, Forecast, Model, WhatIf};
-use pf_proto::convert::{self, named, signals_from_proto};
+use pf_core::{Case, DrawOptions, Forecast, Model, Signal, WhatIf};
+use pf_proto::convert::{self, case_summary, named, optional_date, signals_from_proto};
 use pf_proto::v1::forecast_service_server::ForecastService;
 use pf_proto::v1::{self as pb};
-use pf_proto::{ConvertError, NewCase, parse_optional_date};
+use pf_proto::{ConvertError, NewCase};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
@@ -23,13 +23,19 @@ use tonic::{Request, Response, Status};
 use crate::config::Config;
 use crate::error::{Result, ServerError};
 use crate::state::State;
+use crate::store::CaseUpdate;
+use crate::work::{as_of, blocking, today};
 
 /// Forecasts with more signals than this are computed on a blocking thread even without draws.
 const INLINE_SIGNALS: usize = 2_000;
-/// Default and largest ListCases page.
+/// Default and largest page of every paged list.
 const DEFAULT_PAGE: usize = 100;
 const MAX_PAGE: usize = 1_000;
-const PAGE_TOKEN_PREFIX: &str = "after:";
+const CASE_TOKEN_PREFIX: &str = "after:";
+const SIGNAL_TOKEN_PREFIX: &str = "signal:";
+
+/// The fields UpdateCase writes.
+const UPDATE_PATHS: [&str; 3] = ["description", "reelection_eligible", "election_date"];
 
 /// The service implementation.
 #[derive(Debug, Clone)]
@@ -94,6 +100,25 @@ impl ForecastApi {
         Ok(())
     }
 
+    /// Check each signal of a batch against the case and the model, naming a bad one by its path
+    /// (`signals[3].date`).
+    fn check_signals(&self, case: &Case, field: &str, signals: &[Signal]) -> Result<()> {
+        for (i, s) in signals.iter().enumerate() {
+            case.check_signal(s, self.state.model.as_ref())
+                .map_err(|source| ServerError::CoreField {
+                    field: format!(
+                        "{field}[{i}].{}",
+                        match source.field() {
+                            Some("type") | None => "signal_type",
+                            Some(f) => f,
+                        }
+                    ),
+                    source: Box::new(source),
+                })?;
+        }
+        Ok(())
+    }
+
     /// A plain forecast, inline when cheap.
     async fn forecast(&self, case: Arc<Case>, as_of: NaiveDate) -> Result<Forecast> {
         if case.signals().len() <= INLINE_SIGNALS {
@@ -104,29 +129,51 @@ impl ForecastApi {
     }
 }
 
-/// Sets the flag when dropped: a call's future is dropped when the caller goes away or its deadline passes.
-struct CancelOnDrop(Arc<CancelFlag>);
-
-impl Drop for CancelOnDrop {
-    fn drop(&mut self) {
-        self.0.cancel();
+/// The page size of a request: 0 is the default, larger than the maximum is capped.
+fn page_size(n: u32) -> usize {
+    match usize::try_from(n).unwrap_or(MAX_PAGE) {
+        0 => DEFAULT_PAGE,
+        n => n.min(MAX_PAGE),
     }
 }
 
-/// Run CPU-heavy or blocking work on tokio's blocking threads, cancelled when the call is dropped.
-pub(crate) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce(&CancelFlag) -> Result<T> + Send + 'static,
-) -> Result<T> {
-    let flag = Arc::new(CancelFlag::new());
-    let _guard = CancelOnDrop(flag.clone());
-    tokio::task::spawn_blocking(move || f(&flag))
-        .await
-        .map_err(|e| ServerError::Internal(format!("a worker task failed: {e}")))?
+/// A page of a case's signals from position `offset`, and the token of the next page (empty at the end).
+fn signal_page(case: &Case, offset: usize, size: usize) -> (Vec<pb::Signal>, String) {
+    let all = case.signals();
+    let end = offset.saturating_add(size).min(all.len());
+    let page = all.get(offset..end).unwrap_or_default();
+    let token = if end < all.len() {
+        format!("{SIGNAL_TOKEN_PREFIX}{end}")
+    } else {
+        String::new()
+    };
+    (page.iter().map(pb::Signal::from).collect(), token)
 }
 
-/// The as-of date of a request: the date given, or today (UTC).
-pub(crate) fn parse_as_of(field: &str, text: &str) -> Result<NaiveDate> {
-    Ok(parse_optional_date(field, text)?.unwrap_or_else(|| chrono::Utc::now().date_naive()))
+/// The position a ListSignals page token stands for.
+fn signal_offset(token: &str) -> Result<usize> {
+    if token.is_empty() {
+        return Ok(0);
+    }
+    token
+        .strip_prefix(SIGNAL_TOKEN_PREFIX)
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| {
+            ConvertError::invalid(
+                "page_token",
+                "the next_page_token of a previous GetCase or ListSignals response",
+                format!("{token:?}"),
+            )
+            .into()
+        })
+}
+
+/// A case with a page of its signals, and the token of the next page.
+fn case_page(case: &Case, size: usize) -> (pb::Case, String) {
+    let mut p = case_summary(case);
+    let (signals, token) = signal_page(case, 0, size);
+    p.signals = signals;
+    (p, token)
 }
 
 fn required(field: &str, text: &str) -> Result<()> {
@@ -146,18 +193,18 @@ impl ForecastService for ForecastApi {
     ) -> Result<Response<pb::CreateCaseResponse>, Status> {
         let req = request.into_inner();
         let case = req
-            .r#case
-            .ok_or_else(|| ConvertError::invalid("case", "a case", "nothing"))
+            .coercion_case
+            .ok_or_else(|| ConvertError::invalid("coercion_case", "a case", "nothing"))
             .map_err(ServerError::from)?;
-        self.check_batch("case.signals", case.signals.len())?;
-        let NewCase { case, signals } = NewCase::try_from(case).map_err(ServerError::from)?;
+        self.check_batch("coercion_case.signals", case.signals.len())?;
+        let NewCase { case, signals } =
+            NewCase::try_from(case).map_err(|e| ServerError::from(e.within("coercion_case")))?;
+        self.check_signals(&case, "coercion_case.signals", &signals)?;
         let state = self.state.clone();
         let created = blocking(move |_| state.create(case, signals)).await?;
-        let forecast = self
-            .forecast(created.case.clone(), parse_as_of("as_of", "")?)
-            .await?;
+        let forecast = self.forecast(created.case.clone(), today()).await?;
         Ok(Response::new(pb::CreateCaseResponse {
-            r#case: Some(pb::Case::from(created.case.as_ref())),
+            coercion_case: Some(case_page(&created.case, DEFAULT_PAGE).0),
             created: created.created,
             forecast: Some(pb::Forecast::from(&forecast)),
         }))
@@ -170,8 +217,63 @@ impl ForecastService for ForecastApi {
         let req = request.into_inner();
         required("case_id", &req.case_id)?;
         let case = self.state.case(&req.case_id)?;
+        let (p, next_page_token) = case_page(&case, page_size(req.page_size));
         Ok(Response::new(pb::GetCaseResponse {
-            r#case: Some(pb::Case::from(case.as_ref())),
+            coercion_case: Some(p),
+            next_page_token,
+        }))
+    }
+
+    async fn update_case(
+        &self,
+        request: Request<pb::UpdateCaseRequest>,
+    ) -> Result<Response<pb::UpdateCaseResponse>, Status> {
+        let req = request.into_inner();
+        let case = req
+            .coercion_case
+            .ok_or_else(|| ConvertError::invalid("coercion_case", "a case", "nothing"))
+            .map_err(ServerError::from)?;
+        required("coercion_case.id", &case.id)?;
+        let paths = req.update_mask.map(|m| m.paths).unwrap_or_default();
+        if paths.is_empty() {
+            return Err(ServerError::from(ConvertError::invalid(
+                "update_mask",
+                format!("at least one of the paths {}", UPDATE_PATHS.join(", ")),
+                "no paths",
+            ))
+            .into());
+        }
+        let mut update = CaseUpdate::default();
+        for (i, path) in paths.iter().enumerate() {
+            match path.as_str() {
+                "description" => update.description = Some(case.description.clone()),
+                // Not set is the default: eligible.
+                "reelection_eligible" => {
+                    update.reelection_eligible = Some(case.reelection_eligible.unwrap_or(true));
+                }
+                "election_date" => {
+                    // Within the stored case's span (which no update changes).
+                    let stored = self.state.case(&case.id)?;
+                    update.election_date = Some(
+                        convert::election_date_within(&stored, case.election_date.as_ref())
+                            .map_err(|e| ServerError::from(e.within("coercion_case")))?,
+                    );
+                }
+                other => {
+                    return Err(ServerError::from(ConvertError::invalid(
+                        format!("update_mask.paths[{i}]"),
+                        format!("one of {}", UPDATE_PATHS.join(", ")),
+                        format!("{other:?}"),
+                    ))
+                    .into());
+                }
+            }
+        }
+        let state = self.state.clone();
+        let id = case.id;
+        let case = blocking(move |_| state.update(&id, update)).await?;
+        Ok(Response::new(pb::UpdateCaseResponse {
+            coercion_case: Some(case_summary(&case)),
         }))
     }
 
@@ -180,14 +282,11 @@ impl ForecastService for ForecastApi {
         request: Request<pb::ListCasesRequest>,
     ) -> Result<Response<pb::ListCasesResponse>, Status> {
         let req = request.into_inner();
-        let size = match req.page_size as usize {
-            0 => DEFAULT_PAGE,
-            n => n.min(MAX_PAGE),
-        };
+        let size = page_size(req.page_size);
         let after = if req.page_token.is_empty() {
             None
         } else {
-            Some(req.page_token.strip_prefix(PAGE_TOKEN_PREFIX).ok_or_else(|| {
+            Some(req.page_token.strip_prefix(CASE_TOKEN_PREFIX).ok_or_else(|| {
                 ServerError::from(ConvertError::invalid(
                     "page_token",
                     "the next_page_token of a previous ListCases response",
@@ -197,11 +296,11 @@ impl ForecastService for ForecastApi {
         };
         let (cases, more) = self.state.list(after, size);
         let next_page_token = match (more, cases.last()) {
-            (true, Some(last)) => format!("{PAGE_TOKEN_PREFIX}{}", last.id),
+            (true, Some(last)) => format!("{CASE_TOKEN_PREFIX}{}", last.id),
             _ => String::new(),
         };
         Ok(Response::new(pb::ListCasesResponse {
-            cases: cases.iter().map(|c| convert::case_summary(c)).collect(),
+            cases: cases.iter().map(|c| case_summary(c)).collect(),
             next_page_token,
         }))
     }
@@ -219,6 +318,22 @@ impl ForecastService for ForecastApi {
         }))
     }
 
+    async fn list_signals(
+        &self,
+        request: Request<pb::ListSignalsRequest>,
+    ) -> Result<Response<pb::ListSignalsResponse>, Status> {
+        let req = request.into_inner();
+        required("case_id", &req.case_id)?;
+        let offset = signal_offset(&req.page_token)?;
+        let case = self.state.case(&req.case_id)?;
+        let (signals, next_page_token) = signal_page(&case, offset, page_size(req.page_size));
+        Ok(Response::new(pb::ListSignalsResponse {
+            signals,
+            next_page_token,
+            signal_count: u32::try_from(case.signals().len()).unwrap_or(u32::MAX),
+        }))
+    }
+
     async fn append_signals(
         &self,
         request: Request<pb::AppendSignalsRequest>,
@@ -226,17 +341,33 @@ impl ForecastService for ForecastApi {
         let req = request.into_inner();
         required("case_id", &req.case_id)?;
         self.check_batch("signals", req.signals.len())?;
-        let as_of = parse_as_of("as_of", &req.as_of)?;
+        let as_of = as_of("as_of", req.as_of.as_ref())?;
         let signals = signals_from_proto("signals", req.signals).map_err(ServerError::from)?;
-        let state = self.state.clone();
-        let id = req.case_id;
-        let appended = blocking(move |_| state.append(&id, signals)).await?;
-        let forecast = self.forecast(appended.case.clone(), as_of).await?;
+        let (report, case, forecast) = self.append_and_forecast(req.case_id, signals, as_of).await?;
         Ok(Response::new(pb::AppendSignalsResponse {
-            added: u32::try_from(appended.report.added).unwrap_or(u32::MAX),
-            unchanged: u32::try_from(appended.report.unchanged).unwrap_or(u32::MAX),
+            added: u32::try_from(report.added).unwrap_or(u32::MAX),
+            unchanged: u32::try_from(report.unchanged).unwrap_or(u32::MAX),
             forecast: Some(pb::Forecast::from(&forecast)),
-            signal_count: u32::try_from(appended.case.signals().len()).unwrap_or(u32::MAX),
+            signal_count: u32::try_from(case.signals().len()).unwrap_or(u32::MAX),
+        }))
+    }
+
+    async fn retract_signal(
+        &self,
+        request: Request<pb::RetractSignalRequest>,
+    ) -> Result<Response<pb::RetractSignalResponse>, Status> {
+        let req = request.into_inner();
+        required("case_id", &req.case_id)?;
+        required("signal_id", &req.signal_id)?;
+        let as_of = as_of("as_of", req.as_of.as_ref())?;
+        let state = self.state.clone();
+        let out = blocking(move |_| state.retract(&req.case_id, &req.signal_id, &req.reason)).await?;
+        let count = out.case.signals().len();
+        let forecast = self.forecast(out.case, as_of).await?;
+        Ok(Response::new(pb::RetractSignalResponse {
+            retracted: out.retracted,
+            forecast: Some(pb::Forecast::from(&forecast)),
+            signal_count: u32::try_from(count).unwrap_or(u32::MAX),
         }))
     }
 
@@ -246,7 +377,7 @@ impl ForecastService for ForecastApi {
     ) -> Result<Response<pb::GetForecastResponse>, Status> {
         let req = request.into_inner();
         required("case_id", &req.case_id)?;
-        let as_of = parse_as_of("as_of", &req.as_of)?;
+        let as_of = as_of("as_of", req.as_of.as_ref())?;
         let case = self.state.case(&req.case_id)?;
         if req.draws == 0 && !req.include_attribution {
             if let Some(hit) = self.cache.get(&case, as_of) {
@@ -300,8 +431,8 @@ impl ForecastService for ForecastApi {
     ) -> Result<Response<pb::GetTrajectoryResponse>, Status> {
         let req = request.into_inner();
         required("case_id", &req.case_id)?;
-        let from = parse_optional_date("from", &req.from).map_err(ServerError::from)?;
-        let to = parse_optional_date("to", &req.to).map_err(ServerError::from)?;
+        let from = optional_date("start_date", req.start_date.as_ref()).map_err(ServerError::from)?;
+        let to = optional_date("end_date", req.end_date.as_ref()).map_err(ServerError::from)?;
         let resolution = convert::resolution_from_proto(req.resolution).map_err(ServerError::from)?;
         let case = self.state.case(&req.case_id)?;
         let model = self.state.model.clone();
@@ -321,8 +452,8 @@ impl ForecastService for ForecastApi {
         let req = request.into_inner();
         required("case_id", &req.case_id)?;
         self.check_batch("signals", req.signals.len())?;
-        let as_of = parse_as_of("as_of", &req.as_of)?;
-        let term_end = parse_optional_date("term_end", &req.term_end).map_err(ServerError::from)?;
+        let as_of = as_of("as_of", req.as_of.as_ref())?;
+        let term_end = optional_date("term_end", req.term_end.as_ref()).map_err(ServerError::from)?;
         let signals = signals_from_proto("signals", req.signals).map_err(ServerError::from)?;
         let case = self.state.case(&req.case_id)?;
         let model = self.state.model.clone();
@@ -343,7 +474,7 @@ impl ForecastService for ForecastApi {
     ) -> Result<Response<pb::GetValueOfInformationResponse>, Status> {
         let req = request.into_inner();
         required("case_id", &req.case_id)?;
-        let as_of = parse_as_of("as_of", &req.as_of)?;
+        let as_of = as_of("as_of", req.as_of.as_ref())?;
         let case = self.state.case(&req.case_id)?;
         let model = self.state.model.clone();
         let out = blocking(move |_| {
@@ -363,16 +494,11 @@ impl ForecastService for ForecastApi {
     ) -> Result<Response<Self::WatchForecastStream>, Status> {
         let req = request.into_inner();
         required("case_id", &req.case_id)?;
-        let fixed = parse_optional_date("as_of", &req.as_of).map_err(ServerError::from)?;
-        // Subscribe before the first snapshot, so that no append falls between the two.
+        let fixed = optional_date("as_of", req.as_of.as_ref()).map_err(ServerError::from)?;
+        // Subscribe before the first snapshot, so that no change falls between the two.
         let mut changes = self.state.subscribe();
         let case = self.state.case(&req.case_id)?;
-        let first = self
-            .forecast(
-                case.clone(),
-                fixed.unwrap_or_else(|| chrono::Utc::now().date_naive()),
-            )
-            .await?;
+        let first = self.forecast(case.clone(), fixed.unwrap_or_else(today)).await?;
         let (tx, rx) = mpsc::channel::<Result<pb::WatchForecastResponse, Status>>(16);
         let api = self.clone();
         let mut stopping = self.stopping.clone();
@@ -385,7 +511,7 @@ impl ForecastService for ForecastApi {
             if tx.send(Ok(msg(&first, case.signals().len()))).await.is_err() {
                 return;
             }
-            let mut last = case.signals().len();
+            let mut last = case;
             loop {
                 let changed = tokio::select! {
                     r = changes.recv() => match r {
@@ -395,7 +521,7 @@ impl ForecastService for ForecastApi {
                     },
                     r = stopping.wait_for(|s| *s) => {
                         drop(r);
-                        let _ = tx.try_send(Err(Status::unavailable("server shutting down: reconnect to go on watching")));
+                        let _ = tx.try_send(Err(Status::from(ServerError::Store(crate::StoreError::Closed))));
                         break;
                     }
                     () = tx.closed() => break,
@@ -410,15 +536,16 @@ impl ForecastService for ForecastApi {
                         break;
                     }
                 };
-                if case.signals().len() == last {
+                // An idempotent retry publishes nothing new; an update of eligibility changes the forecast.
+                if *case == *last {
                     continue;
                 }
-                last = case.signals().len();
-                let as_of = fixed.unwrap_or_else(|| chrono::Utc::now().date_naive());
+                last = case.clone();
+                let n = case.signals().len();
                 let item = api
-                    .forecast(case, as_of)
+                    .forecast(case, fixed.unwrap_or_else(today))
                     .await
-                    .map(|f| msg(&f, last))
+                    .map(|f| msg(&f, n))
                     .map_err(Status::from);
                 if tx.send(item).await.is_err() {
                     break;
@@ -464,30 +591,66 @@ impl ForecastService for ForecastApi {
         &self,
         request: Request<pb::ImportEventsRequest>,
     ) -> Result<Response<pb::ImportEventsResponse>, Status> {
-        crate::import::import_events(self, request.into_inner())
-            .await
-            .map(Response::new)
-            .map_err(Status::from)
+        let mut req = request.into_inner();
+        required("case_id", &req.case_id)?;
+        let as_of = as_of("as_of", req.as_of.as_ref())?;
+        let case = self.state.case(&req.case_id)?;
+        let case_id = std::mem::take(&mut req.case_id);
+        let mut report = crate::import::read_events(&case, req).await?;
+        let bad_rows = crate::import::bad_rows(&report);
+        let signals = std::mem::take(&mut report.signals);
+        let (appended, _, forecast) = self.append_and_forecast(case_id, signals, as_of).await?;
+        Ok(Response::new(pb::ImportEventsResponse {
+            rows_read: report.rows_read,
+            rows_matched: report.rows_matched,
+            bad_rows,
+            added: u32::try_from(appended.added).unwrap_or(u32::MAX),
+            unchanged: u32::try_from(appended.unchanged).unwrap_or(u32::MAX),
+            forecast: Some(pb::Forecast::from(&forecast)),
+        }))
     }
 }
 
 impl ForecastApi {
-    /// Shared with [`crate::import`]: append and forecast.
-    pub(crate) async fn append_and_forecast(
+    /// Append a batch (checked against the case first, so that an error names the signal by its index) and
+    /// forecast the case after it.
+    async fn append_and_forecast(
         &self,
         case_id: String,
-        signals: Vec<pf_core::Signal>,
+        signals: Vec<Signal>,
         as_of: NaiveDate,
-    ) -> Result<(pf_core::AppendReport, Forecast)> {
+    ) -> Result<(pf_core::AppendReport, Arc<Case>, Forecast)> {
         self.check_batch("signals", signals.len())?;
+        let current = self.state.case(&case_id)?;
+        self.check_signals(&current, "signals", &signals)?;
+        // Where each id sits in the batch, to name a conflicting signal by its path.
+        let ids: Vec<Option<String>> = signals.iter().map(|s| s.id.clone()).collect();
         let state = self.state.clone();
-        let appended = blocking(move |_| state.append(&case_id, signals)).await?;
+        let appended = blocking(move |_| state.append(&case_id, signals))
+            .await
+            .map_err(|e| name_duplicate(e, &ids))?;
         let forecast = self.forecast(appended.case.clone(), as_of).await?;
-        Ok((appended.report, forecast))
+        Ok((appended.report, appended.case, forecast))
     }
+}
 
-    /// The state (for [`crate::import`]).
-    pub(crate) fn state(&self) -> &Arc<State> {
-        &self.state
+/// An engine error about a signal id reused with other content, named by the id's path in the batch
+/// (`signals[1].id`); other errors unchanged.
+fn name_duplicate(e: ServerError, ids: &[Option<String>]) -> ServerError {
+    let ServerError::Core(source) = e else {
+        return e;
+    };
+    let at = match &source {
+        pf_core::Error::DuplicateSignal { id, .. } => {
+            ids.iter().position(|x| x.as_deref() == Some(id.as_str()))
+        }
+        _ => None,
+    };
+    match at {
+        Some(i) => ServerError::CoreField {
+            field: format!("signals[{i}].id"),
+            source: Box::new(source),
+        },
+        None => ServerError::Core(source),
     }
 }

@@ -1,21 +1,26 @@
 //! The embedded store: SQLite, event-sourced.
 //!
-//! Two tables: `cases` (one row per case header, as JSON) and `signals`, an append-only log of the signals
-//! each case received, numbered per case by `seq`. Forecasts are never stored: they are recomputed from the
-//! log. The journal is WAL with `synchronous = FULL`, so a committed transaction survives a crash or power
+//! Three tables: `cases` (one row per case header, as JSON), `signals`, an append-only log of the signals
+//! each case received, numbered per case by `seq`, and `case_events`, an append-only log of the changes made
+//! to a case after its creation (field updates, signal retractions), numbered per case by `seq`. Nothing in
+//! either log is ever rewritten or deleted, except with the whole case by DeleteCase. Forecasts are never
+//! stored: they are recomputed from the logs. The journal is WAL with `synchronous = FULL`, so a committed transaction survives a crash or power
 //! loss; every write is one transaction, committed before the call is acknowledged.
 //!
-//! On open the store checks its schema version (`PRAGMA user_version`) and runs `PRAGMA quick_check`.
+//! On open the store checks its schema version (`PRAGMA user_version`), migrates a store of version 1 (adds
+//! `case_events`), and runs `PRAGMA quick_check`.
 
 use std::path::Path;
 
+use chrono::NaiveDate;
 use pf_core::{Case, Signal, Vocabulary};
 use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
 
 /// The schema version this build reads and writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS cases (
@@ -33,6 +38,66 @@ CREATE TABLE IF NOT EXISTS signals (
 ) STRICT;
 CREATE UNIQUE INDEX IF NOT EXISTS signals_case_signal_id ON signals(case_id, id) WHERE id IS NOT NULL;
 ";
+
+/// Version 2: the log of changes to a case (updates, retractions).
+const SCHEMA_V2: &str = "
+CREATE TABLE IF NOT EXISTS case_events (
+    case_id    TEXT NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+    seq        INTEGER NOT NULL,
+    kind       TEXT NOT NULL,
+    record     TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    PRIMARY KEY (case_id, seq)
+) STRICT;
+";
+
+/// A change to a case after its creation, as logged in `case_events`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CaseEvent {
+    /// Fields written by UpdateCase (or given at creation); a field not present is left alone.
+    Update(CaseUpdate),
+    /// A signal retracted: forecasts no longer use it.
+    Retract {
+        /// The signal's id.
+        signal_id: String,
+        /// Why, as given.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        reason: String,
+    },
+}
+
+impl CaseEvent {
+    fn kind(&self) -> &'static str {
+        match self {
+            CaseEvent::Update(_) => "update",
+            CaseEvent::Retract { .. } => "retract",
+        }
+    }
+}
+
+/// Fields written by an update; `None` leaves a field alone, `Some(None)` clears it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CaseUpdate {
+    /// The new description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Whether the sender's leader may stand for re-election.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reelection_eligible: Option<bool>,
+    /// The sender's next election.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub election_date: Option<Option<NaiveDate>>,
+}
+
+/// A case as stored: the header with every signal ever appended (retracted ones too), and its change log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredCase {
+    /// The header and every signal, in log order.
+    pub case: Case,
+    /// Updates and retractions, in log order.
+    pub events: Vec<CaseEvent>,
+}
 
 /// The SQLite store.
 #[derive(Debug)]
@@ -85,7 +150,12 @@ impl Store {
         match version {
             0 => {
                 conn.execute_batch(&format!(
-                    "BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                    "BEGIN; {SCHEMA} {SCHEMA_V2} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                ))?;
+            }
+            1 => {
+                conn.execute_batch(&format!(
+                    "BEGIN; {SCHEMA_V2} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
                 ))?;
             }
             SCHEMA_VERSION => {}
@@ -104,11 +174,11 @@ impl Store {
         Ok(Store { conn })
     }
 
-    /// Rebuild every case from its header and its signal log, in log order.
+    /// Rebuild every case from its header and its signal log, in log order, with its change log.
     ///
     /// # Errors
     /// [`StoreError::Corrupt`] when a record cannot be parsed or no longer fits the model.
-    pub fn load_all(&self, vocabulary: &impl Vocabulary) -> Result<Vec<Case>, StoreError> {
+    pub fn load_all(&self, vocabulary: &impl Vocabulary) -> Result<Vec<StoredCase>, StoreError> {
         let mut cases = Vec::new();
         let mut stmt = self.conn.prepare("SELECT id, header FROM cases ORDER BY id")?;
         let headers: Vec<(String, String)> = stmt
@@ -117,6 +187,9 @@ impl Store {
         let mut sig_stmt = self
             .conn
             .prepare("SELECT seq, record FROM signals WHERE case_id = ?1 ORDER BY seq")?;
+        let mut ev_stmt = self
+            .conn
+            .prepare("SELECT seq, record FROM case_events WHERE case_id = ?1 ORDER BY seq")?;
         for (id, header) in headers {
             let v: serde_json::Value = serde_json::from_str(&header)
                 .map_err(|e| StoreError::Corrupt(format!("case `{id}`: header: {e}")))?;
@@ -137,22 +210,35 @@ impl Store {
             case.append(signals, vocabulary).map_err(|e| {
                 StoreError::Corrupt(format!("case `{id}`: its signals do not fit the model: {e}"))
             })?;
-            cases.push(case);
+            let rows: Vec<(i64, String)> = ev_stmt
+                .query_map([&id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            let events = rows
+                .into_iter()
+                .map(|(seq, rec)| {
+                    serde_json::from_str(&rec)
+                        .map_err(|e| StoreError::Corrupt(format!("case `{id}` event #{seq}: {e}")))
+                })
+                .collect::<Result<_, _>>()?;
+            cases.push(StoredCase { case, events });
         }
         Ok(cases)
     }
 
-    /// Store a new case and its signals in one transaction.
+    /// Store a new case, its signals and its first events (the fields beyond the header) in one transaction.
     ///
     /// # Errors
     /// [`StoreError::Sqlite`] (nothing is stored then).
-    pub fn insert_case(&mut self, case: &Case) -> Result<(), StoreError> {
+    pub fn insert_case(&mut self, case: &Case, events: &[CaseEvent]) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         tx.execute(
             "INSERT INTO cases (id, header) VALUES (?1, ?2)",
             params![case.id, header_json(case)],
         )?;
         insert_signals(&tx, &case.id, 1, case.signals())?;
+        for e in events {
+            insert_event(&tx, &case.id, e)?;
+        }
         tx.commit()?;
         Ok(())
     }
@@ -176,6 +262,17 @@ impl Store {
         Ok(())
     }
 
+    /// Append an event to a case's change log in one transaction.
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlite`] (nothing is stored then).
+    pub fn add_event(&mut self, case_id: &str, event: &CaseEvent) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        insert_event(&tx, case_id, event)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Delete a case and its log; returns the number of signals deleted, or `None` when there was no such case.
     ///
     /// # Errors
@@ -189,6 +286,7 @@ impl Store {
             return Ok(None);
         }
         let n = tx.execute("DELETE FROM signals WHERE case_id = ?1", [case_id])?;
+        tx.execute("DELETE FROM case_events WHERE case_id = ?1", [case_id])?;
         tx.execute("DELETE FROM cases WHERE id = ?1", [case_id])?;
         tx.commit()?;
         Ok(Some(n))
@@ -202,6 +300,20 @@ impl Store {
         let _ = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
         self.conn.close().map_err(|(_, e)| StoreError::Sqlite(e))
     }
+}
+
+fn insert_event(tx: &rusqlite::Transaction<'_>, case_id: &str, event: &CaseEvent) -> Result<(), StoreError> {
+    let next: i64 = tx.query_row(
+        "SELECT COALESCE(MAX(seq), 0) + 1 FROM case_events WHERE case_id = ?1",
+        [case_id],
+        |r| r.get(0),
+    )?;
+    let record = serde_json::to_string(event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    tx.execute(
+        "INSERT INTO case_events (case_id, seq, kind, record) VALUES (?1, ?2, ?3, ?4)",
+        params![case_id, next, event.kind(), record],
+    )?;
+    Ok(())
 }
 
 fn insert_signals(
@@ -234,6 +346,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/store.sqlite3");
         let model = Model::default_model();
+        let retract = CaseEvent::Retract {
+            signal_id: "s2".into(),
+            reason: "misreported".into(),
+        };
         let mut case = Case::new("c1", "USA", "PRK", d("2017-01-20"), d("2021-01-20")).unwrap();
         case.append(
             [Signal::new("summit_held", d("2018-06-12")).with_id("s1")],
@@ -242,18 +358,40 @@ mod tests {
         .unwrap();
         {
             let mut st = Store::open(&path).unwrap();
-            st.insert_case(&case).unwrap();
+            st.insert_case(&case, &[]).unwrap();
             let more = vec![
                 Signal::new("talks_held", d("2018-07-06")).with_id("s2"),
                 Signal::new("talks_refused", d("2018-08-01")),
             ];
             st.append("c1", &more).unwrap();
             case.append(more, &model).unwrap();
+            st.add_event("c1", &retract).unwrap();
             st.close().unwrap();
         }
         let st = Store::open(&path).unwrap();
         let back = st.load_all(&model).unwrap();
-        assert_eq!(back, vec![case]);
+        assert_eq!(
+            back,
+            vec![StoredCase {
+                case,
+                events: vec![retract]
+            }]
+        );
+    }
+
+    #[test]
+    fn migrates_a_version_1_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite3");
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(&format!("{SCHEMA} PRAGMA user_version = 1;"))
+            .unwrap();
+        drop(c);
+        let mut st = Store::open(&path).unwrap();
+        let case = Case::new("c1", "USA", "PRK", d("2017-01-20"), d("2021-01-20")).unwrap();
+        st.insert_case(&case, &[CaseEvent::Update(CaseUpdate::default())])
+            .unwrap();
+        assert_eq!(st.load_all(&Model::default_model()).unwrap()[0].events.len(), 1);
     }
 
     #[test]

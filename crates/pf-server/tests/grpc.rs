@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 use pf_core::{Case, Model};
+use pf_proto::google::r#type::Date;
 use pf_proto::v1 as pb;
 use pf_proto::v1::forecast_service_client::ForecastServiceClient;
 use pf_server::Config;
@@ -12,6 +13,7 @@ use tokio::sync::oneshot;
 use tokio_stream::StreamExt;
 use tonic::transport::Channel;
 use tonic::{Code, Request};
+use tonic_types::StatusExt;
 
 struct TestServer {
     addr: std::net::SocketAddr,
@@ -52,7 +54,10 @@ impl TestServer {
     fn client_without_deadline_timer(
         &self,
     ) -> ForecastServiceClient<
-        hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, tonic::body::Body>,
+        hyper_util::client::legacy::Client<
+            hyper_util::client::legacy::connect::HttpConnector,
+            tonic::body::Body,
+        >,
     > {
         let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
             .http2_only(true)
@@ -90,11 +95,21 @@ fn d(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
 }
 
+/// A `google.type.Date` from `YYYY-MM-DD`, not checked (so that tests can send days that do not exist).
+fn pd(s: &str) -> Option<Date> {
+    let mut it = s.split('-').map(|x| x.parse::<i32>().unwrap());
+    Some(Date {
+        year: it.next().unwrap(),
+        month: it.next().unwrap(),
+        day: it.next().unwrap(),
+    })
+}
+
 fn sig(id: &str, ty: &str, date: &str) -> pb::Signal {
     pb::Signal {
         id: id.into(),
-        r#type: ty.into(),
-        date: date.into(),
+        signal_type: ty.into(),
+        date: pd(date),
         ..Default::default()
     }
 }
@@ -104,11 +119,11 @@ fn case(id: &str) -> pb::Case {
         id: id.into(),
         sender: "USA".into(),
         target: "PRK".into(),
-        start: "2017-01-20".into(),
-        term_end: "2021-01-20".into(),
+        start: pd("2017-01-20"),
+        term_end: pd("2021-01-20"),
         description: "test".into(),
         signals: vec![sig("a", "sanctions_tightened", "2017-08-05")],
-        signal_count: 0,
+        ..Default::default()
     }
 }
 
@@ -117,7 +132,7 @@ fn local_forecast(case: &Case, as_of: &str) -> pf_core::Forecast {
 }
 
 fn assert_matches(p: &pb::Forecast, f: &pf_core::Forecast) {
-    assert_eq!(p.as_of, f.as_of.to_string());
+    assert_eq!(p.as_of, Some(pf_proto::convert::date_to_proto(f.as_of)));
     assert_eq!(p.signals_used as usize, f.signals_used);
     for (o, x) in f.outcomes.iter().zip(&f.probabilities) {
         assert_eq!(p.probabilities[o].to_bits(), x.to_bits(), "outcome {o}");
@@ -125,10 +140,18 @@ fn assert_matches(p: &pb::Forecast, f: &pf_core::Forecast) {
     assert_eq!(p.log_likelihood.to_bits(), f.log_likelihood.to_bits());
 }
 
+/// The field path of the status's `google.rpc.BadRequest` violation (empty when it has none); every error
+/// status carries an `ErrorInfo` in the service's domain.
 fn field(s: &tonic::Status) -> String {
-    s.metadata()
-        .get("pf-field")
-        .map(|v| v.to_str().unwrap().to_owned())
+    let details = s.get_error_details();
+    let info = details
+        .error_info()
+        .expect("every error status carries an ErrorInfo");
+    assert_eq!(info.domain, pf_server::error::ERROR_DOMAIN);
+    details
+        .bad_request()
+        .and_then(|b| b.field_violations.first())
+        .map(|v| v.field.clone())
         .unwrap_or_default()
 }
 
@@ -140,17 +163,17 @@ async fn case_lifecycle_and_pagination() {
 
     let r = c
         .create_case(pb::CreateCaseRequest {
-            r#case: Some(case("c1")),
+            coercion_case: Some(case("c1")),
         })
         .await
         .unwrap()
         .into_inner();
     assert!(r.created);
-    assert_eq!(r.r#case.unwrap().signal_count, 1);
+    assert_eq!(r.coercion_case.unwrap().signal_count, 1);
     // Identical: idempotent.
     let r = c
         .create_case(pb::CreateCaseRequest {
-            r#case: Some(case("c1")),
+            coercion_case: Some(case("c1")),
         })
         .await
         .unwrap()
@@ -160,38 +183,45 @@ async fn case_lifecycle_and_pagination() {
     let mut other = case("c1");
     other.target = "IRN".into();
     let e = c
-        .create_case(pb::CreateCaseRequest { r#case: Some(other) })
+        .create_case(pb::CreateCaseRequest {
+            coercion_case: Some(other),
+        })
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::AlreadyExists, "{e:?}");
     // Bad header.
     let mut bad = case("c9");
-    bad.term_end = "2016-01-01".into();
+    bad.term_end = pd("2016-01-01");
     let e = c
-        .create_case(pb::CreateCaseRequest { r#case: Some(bad) })
+        .create_case(pb::CreateCaseRequest {
+            coercion_case: Some(bad),
+        })
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
-    assert_eq!(field(&e), "case.term_end");
+    assert_eq!(field(&e), "coercion_case.term_end");
     let e = c
-        .create_case(pb::CreateCaseRequest { r#case: None })
+        .create_case(pb::CreateCaseRequest { coercion_case: None })
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
 
     for id in ["c2", "c3", "c4"] {
         c.create_case(pb::CreateCaseRequest {
-            r#case: Some(case(id)),
+            coercion_case: Some(case(id)),
         })
         .await
         .unwrap();
     }
     let g = c
-        .get_case(pb::GetCaseRequest { case_id: "c2".into() })
+        .get_case(pb::GetCaseRequest {
+            case_id: "c2".into(),
+            page_size: 0,
+        })
         .await
         .unwrap()
         .into_inner()
-        .r#case
+        .coercion_case
         .unwrap();
     assert_eq!(g.signals.len(), 1);
     assert_eq!(g.signals[0].id, "a");
@@ -239,9 +269,12 @@ async fn case_lifecycle_and_pagination() {
         c.delete_case(pb::DeleteCaseRequest { case_id: "c3".into() })
             .await
             .unwrap_err(),
-        c.get_case(pb::GetCaseRequest { case_id: "c3".into() })
-            .await
-            .unwrap_err(),
+        c.get_case(pb::GetCaseRequest {
+            case_id: "c3".into(),
+            page_size: 0,
+        })
+        .await
+        .unwrap_err(),
         c.get_forecast(pb::GetForecastRequest {
             case_id: "c3".into(),
             ..Default::default()
@@ -254,6 +287,7 @@ async fn case_lifecycle_and_pagination() {
     let e = c
         .get_case(pb::GetCaseRequest {
             case_id: String::new(),
+            page_size: 0,
         })
         .await
         .unwrap_err();
@@ -269,7 +303,7 @@ async fn append_is_atomic_idempotent_and_matches_the_engine() {
     let srv = TestServer::start(cfg).await;
     let mut c = srv.client().await;
     c.create_case(pb::CreateCaseRequest {
-        r#case: Some(case("k")),
+        coercion_case: Some(case("k")),
     })
     .await
     .unwrap();
@@ -282,7 +316,7 @@ async fn append_is_atomic_idempotent_and_matches_the_engine() {
         .append_signals(pb::AppendSignalsRequest {
             case_id: "k".into(),
             signals: batch.clone(),
-            as_of: "2018-10-31".into(),
+            as_of: pd("2018-10-31"),
         })
         .await
         .unwrap()
@@ -312,7 +346,7 @@ async fn append_is_atomic_idempotent_and_matches_the_engine() {
         .append_signals(pb::AppendSignalsRequest {
             case_id: "k".into(),
             signals: batch,
-            as_of: String::new(),
+            as_of: None,
         })
         .await
         .unwrap()
@@ -335,7 +369,7 @@ async fn append_is_atomic_idempotent_and_matches_the_engine() {
                 sig("e", "no_such_type", "2018-08-02"),
             ],
             Code::InvalidArgument,
-            "type",
+            "signals[1].signal_type",
         ),
         (
             vec![sig("d", "talks_held", "2016-08-01")],
@@ -356,7 +390,7 @@ async fn append_is_atomic_idempotent_and_matches_the_engine() {
                 sig("b", "talks_refused", "2018-06-12"),
             ],
             Code::AlreadyExists,
-            "id",
+            "signals[1].id",
         ),
         (
             (0..6)
@@ -371,19 +405,22 @@ async fn append_is_atomic_idempotent_and_matches_the_engine() {
             .append_signals(pb::AppendSignalsRequest {
                 case_id: "k".into(),
                 signals,
-                as_of: String::new(),
+                as_of: None,
             })
             .await
             .unwrap_err();
         assert_eq!(e.code(), code, "{e:?}");
         assert_eq!(field(&e), f, "{e:?}");
         let g = c
-            .get_case(pb::GetCaseRequest { case_id: "k".into() })
+            .get_case(pb::GetCaseRequest {
+                case_id: "k".into(),
+                page_size: 0,
+            })
             .await
             .unwrap()
             .into_inner();
         assert_eq!(
-            g.r#case.unwrap().signal_count,
+            g.coercion_case.unwrap().signal_count,
             3,
             "a rejected batch changed the case"
         );
@@ -392,7 +429,7 @@ async fn append_is_atomic_idempotent_and_matches_the_engine() {
         .append_signals(pb::AppendSignalsRequest {
             case_id: "nope".into(),
             signals: vec![],
-            as_of: String::new(),
+            as_of: None,
         })
         .await
         .unwrap_err();
@@ -402,7 +439,7 @@ async fn append_is_atomic_idempotent_and_matches_the_engine() {
     let f = c
         .get_forecast(pb::GetForecastRequest {
             case_id: "k".into(),
-            as_of: "2018-10-31".into(),
+            as_of: pd("2018-10-31"),
             ..Default::default()
         })
         .await
@@ -419,7 +456,7 @@ async fn append_is_atomic_idempotent_and_matches_the_engine() {
     c.append_signals(pb::AppendSignalsRequest {
         case_id: "k".into(),
         signals: vec![sig("e", "talks_refused", "2018-09-01")],
-        as_of: String::new(),
+        as_of: None,
     })
     .await
     .unwrap();
@@ -432,7 +469,7 @@ async fn append_is_atomic_idempotent_and_matches_the_engine() {
     let again = c
         .get_forecast(pb::GetForecastRequest {
             case_id: "k".into(),
-            as_of: "2018-10-31".into(),
+            as_of: pd("2018-10-31"),
             ..Default::default()
         })
         .await
@@ -464,7 +501,7 @@ async fn forecast_options_trajectory_what_if_voi_model() {
 
     let req = pb::GetForecastRequest {
         case_id: id.clone(),
-        as_of: "2018-10-31".into(),
+        as_of: pd("2018-10-31"),
         draws: 200,
         seed: 7,
         levels: vec![0.5, 0.9],
@@ -498,7 +535,11 @@ async fn forecast_options_trajectory_what_if_voi_model() {
     for (r, code, f) in [
         (
             pb::GetForecastRequest {
-                as_of: "31/10/2018".into(),
+                as_of: Some(Date {
+                    year: 2018,
+                    month: 10,
+                    day: 0,
+                }),
                 ..req.clone()
             },
             Code::InvalidArgument,
@@ -545,15 +586,15 @@ async fn forecast_options_trajectory_what_if_voi_model() {
     let t = c
         .get_trajectory(pb::GetTrajectoryRequest {
             case_id: id.clone(),
-            from: "2018-01-01".into(),
-            to: "2018-01-10".into(),
+            start_date: pd("2018-01-01"),
+            end_date: pd("2018-01-10"),
             resolution: pb::Resolution::Daily as i32,
         })
         .await
         .unwrap()
         .into_inner();
     assert_eq!(t.points.len(), 10);
-    assert_eq!(t.points[0].date, "2018-01-01");
+    assert_eq!(t.points[0].date, pd("2018-01-01"));
     let t = c
         .get_trajectory(pb::GetTrajectoryRequest {
             case_id: id.clone(),
@@ -567,8 +608,8 @@ async fn forecast_options_trajectory_what_if_voi_model() {
     let e = c
         .get_trajectory(pb::GetTrajectoryRequest {
             case_id: id.clone(),
-            from: "2019-01-01".into(),
-            to: "2018-01-01".into(),
+            start_date: pd("2019-01-01"),
+            end_date: pd("2018-01-01"),
             resolution: 0,
         })
         .await
@@ -587,9 +628,9 @@ async fn forecast_options_trajectory_what_if_voi_model() {
     let w = c
         .what_if(pb::WhatIfRequest {
             case_id: id.clone(),
-            as_of: "2018-10-31".into(),
+            as_of: pd("2018-10-31"),
             signals: vec![sig("hypo", "agreement_signed", "2018-11-15")],
-            term_end: String::new(),
+            term_end: None,
         })
         .await
         .unwrap()
@@ -597,11 +638,14 @@ async fn forecast_options_trajectory_what_if_voi_model() {
     let (b, s) = (w.baseline.unwrap(), w.scenario.unwrap());
     assert!(s.probabilities["deal"] > b.probabilities["deal"]);
     let g = c
-        .get_case(pb::GetCaseRequest { case_id: id.clone() })
+        .get_case(pb::GetCaseRequest {
+            case_id: id.clone(),
+            page_size: 0,
+        })
         .await
         .unwrap()
         .into_inner()
-        .r#case
+        .coercion_case
         .unwrap();
     assert!(
         g.signals.iter().all(|s| s.id != "hypo"),
@@ -610,20 +654,20 @@ async fn forecast_options_trajectory_what_if_voi_model() {
     let w = c
         .what_if(pb::WhatIfRequest {
             case_id: id.clone(),
-            as_of: "2018-10-31".into(),
+            as_of: pd("2018-10-31"),
             signals: vec![],
-            term_end: "2019-01-20".into(),
+            term_end: pd("2019-01-20"),
         })
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(w.scenario.unwrap().term_end, "2019-01-20");
+    assert_eq!(w.scenario.unwrap().term_end, pd("2019-01-20"));
     let e = c
         .what_if(pb::WhatIfRequest {
             case_id: id.clone(),
-            as_of: String::new(),
+            as_of: None,
             signals: vec![],
-            term_end: "2010-01-01".into(),
+            term_end: pd("2010-01-01"),
         })
         .await
         .unwrap_err();
@@ -632,22 +676,28 @@ async fn forecast_options_trajectory_what_if_voi_model() {
     let v = c
         .get_value_of_information(pb::GetValueOfInformationRequest {
             case_id: id.clone(),
-            as_of: "2018-10-31".into(),
+            as_of: pd("2018-10-31"),
         })
         .await
         .unwrap()
         .into_inner();
     let model = Model::default_model();
-    assert_eq!(v.values.len(), model.signal_types().len());
+    // Every type the model can forecast with (the neutral v2 types are left out by the engine since `core`).
+    let types = model.signal_types();
+    assert!(!v.values.is_empty() && v.values.len() <= types.len());
+    assert!(v.values.iter().all(|x| types.contains(&x.signal_type)));
     assert!(v.values.windows(2).all(|w| w[0].score >= w[1].score));
-    let e = c
+    // An as-of date past the term end is clamped by the engine's one rule (since `core`), no longer refused.
+    let late = c
         .get_value_of_information(pb::GetValueOfInformationRequest {
             case_id: id.clone(),
-            as_of: "2022-01-01".into(),
+            as_of: pd("2022-01-01"),
         })
         .await
-        .unwrap_err();
-    assert_eq!(e.code(), Code::InvalidArgument);
+        .unwrap()
+        .into_inner();
+    let at = pf_proto::convert::required_date("as_of", late.as_of.as_ref()).unwrap();
+    assert!(at < d("2021-01-20"), "{at}");
 
     let m = c.get_model(pb::GetModelRequest {}).await.unwrap().into_inner();
     assert_eq!(m.toml, Model::default_toml());
@@ -674,7 +724,7 @@ async fn import_events_appends_atomically() {
     let srv = TestServer::start(config(&dir)).await;
     let mut c = srv.client().await;
     c.create_case(pb::CreateCaseRequest {
-        r#case: Some(case("ev")),
+        coercion_case: Some(case("ev")),
     })
     .await
     .unwrap();
@@ -725,19 +775,19 @@ async fn watch_streams_after_appends_and_ends_on_delete() {
     let srv = TestServer::start(config(&dir)).await;
     let mut c = srv.client().await;
     c.create_case(pb::CreateCaseRequest {
-        r#case: Some(case("w")),
+        coercion_case: Some(case("w")),
     })
     .await
     .unwrap();
     c.create_case(pb::CreateCaseRequest {
-        r#case: Some(case("other")),
+        coercion_case: Some(case("other")),
     })
     .await
     .unwrap();
     let mut stream = c
         .watch_forecast(pb::WatchForecastRequest {
             case_id: "w".into(),
-            as_of: "2020-01-01".into(),
+            as_of: pd("2020-01-01"),
         })
         .await
         .unwrap()
@@ -749,7 +799,7 @@ async fn watch_streams_after_appends_and_ends_on_delete() {
     w.append_signals(pb::AppendSignalsRequest {
         case_id: "other".into(),
         signals: vec![sig("z", "talks_held", "2018-01-01")],
-        as_of: String::new(),
+        as_of: None,
     })
     .await
     .unwrap();
@@ -761,7 +811,7 @@ async fn watch_streams_after_appends_and_ends_on_delete() {
             .append_signals(pb::AppendSignalsRequest {
                 case_id: "w".into(),
                 signals: vec![sig(id, ty, "2018-06-12")],
-                as_of: "2020-01-01".into(),
+                as_of: pd("2020-01-01"),
             })
             .await
             .unwrap()
@@ -780,7 +830,7 @@ async fn watch_streams_after_appends_and_ends_on_delete() {
     let e = c
         .watch_forecast(pb::WatchForecastRequest {
             case_id: "nope".into(),
-            as_of: String::new(),
+            as_of: None,
         })
         .await
         .unwrap_err();
@@ -892,7 +942,7 @@ async fn message_size_limit_is_resource_exhausted() {
     let srv = TestServer::start(cfg).await;
     let mut c = srv.client().await;
     c.create_case(pb::CreateCaseRequest {
-        r#case: Some(case("m")),
+        coercion_case: Some(case("m")),
     })
     .await
     .unwrap();
@@ -904,7 +954,7 @@ async fn message_size_limit_is_resource_exhausted() {
         .append_signals(pb::AppendSignalsRequest {
             case_id: "m".into(),
             signals: vec![big],
-            as_of: String::new(),
+            as_of: None,
         })
         .await
         .unwrap_err();
@@ -932,15 +982,18 @@ async fn store_unavailable_is_unavailable() {
         .append_signals(Request::new(pb::AppendSignalsRequest {
             case_id: "u".into(),
             signals: vec![sig("a", "talks_held", "2018-01-01")],
-            as_of: String::new(),
+            as_of: None,
         }))
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::Unavailable, "{e:?}");
     // Reads still work from the rebuilt cases.
-    api.get_case(Request::new(pb::GetCaseRequest { case_id: "u".into() }))
-        .await
-        .unwrap();
+    api.get_case(Request::new(pb::GetCaseRequest {
+        case_id: "u".into(),
+        page_size: 0,
+    }))
+    .await
+    .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -950,21 +1003,21 @@ async fn graceful_shutdown_drains_and_restart_restores() {
     let srv = TestServer::start(cfg.clone()).await;
     let mut c = srv.client().await;
     c.create_case(pb::CreateCaseRequest {
-        r#case: Some(case("g")),
+        coercion_case: Some(case("g")),
     })
     .await
     .unwrap();
     c.append_signals(pb::AppendSignalsRequest {
         case_id: "g".into(),
         signals: vec![sig("b", "summit_held", "2018-06-12")],
-        as_of: String::new(),
+        as_of: None,
     })
     .await
     .unwrap();
     let before = c
         .get_forecast(pb::GetForecastRequest {
             case_id: "g".into(),
-            as_of: "2019-01-01".into(),
+            as_of: pd("2019-01-01"),
             ..Default::default()
         })
         .await
@@ -973,7 +1026,7 @@ async fn graceful_shutdown_drains_and_restart_restores() {
     let mut stream = c
         .watch_forecast(pb::WatchForecastRequest {
             case_id: "g".into(),
-            as_of: String::new(),
+            as_of: None,
         })
         .await
         .unwrap()
@@ -985,7 +1038,7 @@ async fn graceful_shutdown_drains_and_restart_restores() {
         slow_client
             .get_forecast(pb::GetForecastRequest {
                 case_id: "g".into(),
-                as_of: "2019-01-01".into(),
+                as_of: pd("2019-01-01"),
                 draws: 3000,
                 seed: 1,
                 ..Default::default()
@@ -1010,7 +1063,7 @@ async fn graceful_shutdown_drains_and_restart_restores() {
     let after = c
         .get_forecast(pb::GetForecastRequest {
             case_id: "g".into(),
-            as_of: "2019-01-01".into(),
+            as_of: pd("2019-01-01"),
             ..Default::default()
         })
         .await
@@ -1018,11 +1071,14 @@ async fn graceful_shutdown_drains_and_restart_restores() {
         .into_inner();
     assert_eq!(before, after);
     let g = c
-        .get_case(pb::GetCaseRequest { case_id: "g".into() })
+        .get_case(pb::GetCaseRequest {
+            case_id: "g".into(),
+            page_size: 0,
+        })
         .await
         .unwrap()
         .into_inner()
-        .r#case
+        .coercion_case
         .unwrap();
     assert_eq!(g.signal_count, 2);
     assert_eq!(srv.config.max_batch, Config::default().max_batch);
