@@ -9,9 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use serde::{Deserialize, Serialize};
 
-use crate::convert::{
-    arg_date, case_date, from_state, helper, json_to_py, opt_arg_date, py_date, py_to_json, state_bytes,
-};
+use crate::convert::{arg_date, case_date, helper, json_to_py, opt_arg_date, py_to_json};
 use crate::errors::{IntoPyResult, argument_error};
 use crate::model::PyModel;
 use crate::progress::{run_long, want_bar};
@@ -35,7 +33,7 @@ pub struct PyCase {
 
 /// Pickled state: the case and, unless it is the default, the model file.
 #[derive(Serialize, Deserialize)]
-struct CaseState {
+pub struct CaseState {
     case: pf_core::Case,
     #[serde(default)]
     model_toml: Option<String>,
@@ -47,7 +45,7 @@ fn model_arc(model: Option<&Bound<'_, PyModel>>) -> Arc<pf_core::Model> {
 
 /// The default as-of date: today, as in the CLI (after the term end a forecast is the resolved distribution).
 fn default_as_of(_case: &pf_core::Case) -> NaiveDate {
-    chrono::Local::now().date_naive()
+    crate::today()
 }
 
 /// Levels of credible intervals from a Python sequence.
@@ -280,13 +278,13 @@ impl PyCase {
     }
     /// The campaign's start.
     #[getter]
-    fn start<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        py_date(py, self.inner.start)
+    fn start(&self) -> NaiveDate {
+        self.inner.start
     }
     /// The sender leader's term end.
     #[getter]
-    fn term_end<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        py_date(py, self.inner.term_end)
+    fn term_end(&self) -> NaiveDate {
+        self.inner.term_end
     }
     /// Free text.
     #[getter]
@@ -516,22 +514,21 @@ impl PyCase {
     }
 
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
-        let py = slf.py();
-        let me = slf.borrow();
-        let default = Arc::ptr_eq(&me.model, &crate::default_model());
-        let state = CaseState {
-            case: (*me.inner).clone(),
-            model_toml: (!default).then(|| me.model.to_toml()),
-        };
-        Ok((
-            py.get_type::<Self>().getattr("_from_state")?,
-            PyTuple::new(py, [state_bytes(py, &state)?])?,
-        ))
+        crate::pickle::reduce(slf)
     }
+}
 
-    #[staticmethod]
-    fn _from_state(py: Python<'_>, state: &[u8]) -> PyResult<PyCase> {
-        let s: CaseState = from_state(py, state, "a Case")?;
+impl crate::pickle::Pickle for PyCase {
+    const KIND: &'static str = "Case";
+    type State = CaseState;
+    fn state(&self) -> CaseState {
+        let default = Arc::ptr_eq(&self.model, &crate::default_model());
+        CaseState {
+            case: (*self.inner).clone(),
+            model_toml: (!default).then(|| self.model.to_toml()),
+        }
+    }
+    fn from_state(py: Python<'_>, s: CaseState) -> PyResult<Self> {
         let model = match s.model_toml {
             None => crate::default_model(),
             Some(t) => Arc::new(pf_core::Model::from_toml_str(&t).py_err(py)?),

@@ -1,8 +1,7 @@
 //! Conversions at the edge: dates, JSON values, numpy arrays and pickled state.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -91,26 +90,12 @@ pub fn signal_date(obj: &Bound<'_, PyAny>, field: &str) -> PyResult<NaiveDate> {
     date_like(obj).map_err(|found| crate::errors::signal_error(obj.py(), field, DATE_FORM, found))
 }
 
-static DATE_CLASS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-
-/// A `datetime.date`.
-pub fn py_date<'py>(py: Python<'py>, d: NaiveDate) -> PyResult<Bound<'py, PyAny>> {
-    let cls = DATE_CLASS.get_or_try_init(py, || -> PyResult<_> {
-        Ok(py.import("datetime")?.getattr("date")?.unbind())
-    })?;
-    cls.bind(py).call1((d.year(), d.month(), d.day()))
-}
-
 /// A list of `datetime.date`.
 pub fn py_dates<'py>(
     py: Python<'py>,
     ds: impl IntoIterator<Item = NaiveDate>,
 ) -> PyResult<Bound<'py, PyList>> {
-    let items = ds
-        .into_iter()
-        .map(|d| py_date(py, d))
-        .collect::<PyResult<Vec<_>>>()?;
-    PyList::new(py, items)
+    PyList::new(py, ds)
 }
 
 /// A JSON value as Python objects (dicts, lists, str, int, float, bool, None).
@@ -242,32 +227,6 @@ pub fn from_py_json<T: DeserializeOwned>(obj: &Bound<'_, PyAny>, what: &str) -> 
                     line: Some(e.line()),
                     ..Details::default()
                 },
-            )
-        })
-}
-
-/// Serialise a serde value as JSON bytes (pickled state).
-pub fn state_bytes<'py, T: serde::Serialize>(py: Python<'py>, v: &T) -> PyResult<Bound<'py, PyBytes>> {
-    let b =
-        serde_json::to_vec(v).map_err(|e| crate::errors::PressureForecastError::new_err(e.to_string()))?;
-    Ok(PyBytes::new(py, &b))
-}
-
-/// Read pickled state written by [`state_bytes`].
-pub fn from_state<T: DeserializeOwned>(py: Python<'_>, b: &[u8], what: &str) -> PyResult<T> {
-    serde_json::from_slice(b)
-        .or_else(|e| {
-            std::str::from_utf8(b)
-                .ok()
-                .and_then(|t| crate::lenient::from_str(t).ok())
-                .ok_or(e)
-        })
-        .map_err(|e| {
-            make_error(
-                py,
-                Kind::Parse,
-                format!("cannot unpickle {what}: {e}"),
-                Details::default(),
             )
         })
 }

@@ -216,9 +216,7 @@ impl PyModel {
     }
 
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
-        let py = slf.py();
-        let f = py.get_type::<PyModel>().getattr("from_toml")?;
-        Ok((f, PyTuple::new(py, [slf.get().inner.to_toml()])?))
+        crate::pickle::reduce(slf)
     }
 
     fn __repr__(&self) -> String {
@@ -233,5 +231,26 @@ impl PyModel {
 
     fn _repr_html_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         helper(slf.py(), "_frames", "model_html", (slf,), None)
+    }
+}
+
+/// Pickled state of a model: its model file (TOML), which every release reads.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct ModelState {
+    toml: String,
+}
+
+impl crate::pickle::Pickle for PyModel {
+    const KIND: &'static str = "Model";
+    type State = ModelState;
+    fn state(&self) -> ModelState {
+        ModelState {
+            toml: self.inner.to_toml(),
+        }
+    }
+    fn from_state(py: Python<'_>, s: ModelState) -> PyResult<Self> {
+        pf_core::Model::from_toml_str(&s.toml)
+            .py_err(py)
+            .map(PyModel::new)
     }
 }

@@ -11,9 +11,7 @@ use pyo3::types::{PyDict, PyList, PyTuple, PyType};
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::convert::{
-    from_py_json, from_state, helper, json_to_py, named, np_array2, py_date, py_dates, state_bytes,
-};
+use crate::convert::{from_py_json, helper, json_to_py, named, np_array2, py_dates};
 use crate::errors::{Details, Kind, make_error};
 
 pub(crate) fn ser_err(e: serde_json::Error) -> PyErr {
@@ -200,13 +198,13 @@ impl PyForecast {
     }
     /// Only signals dated on or before this day were used.
     #[getter]
-    fn as_of<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        py_date(py, self.inner.as_of)
+    fn as_of(&self) -> NaiveDate {
+        self.inner.as_of
     }
     /// The term end the forecast is for.
     #[getter]
-    fn term_end<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        py_date(py, self.inner.term_end)
+    fn term_end(&self) -> NaiveDate {
+        self.inner.term_end
     }
     /// Outcome names, in model order.
     #[getter]
@@ -370,16 +368,7 @@ impl PyForecast {
     }
 
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
-        let py = slf.py();
-        Ok((
-            py.get_type::<Self>().getattr("_from_state")?,
-            PyTuple::new(py, [state_bytes(py, &slf.get().inner)?])?,
-        ))
-    }
-
-    #[staticmethod]
-    fn _from_state(py: Python<'_>, state: &[u8]) -> PyResult<PyForecast> {
-        from_state(py, state, "a Forecast").map(|inner| PyForecast { inner })
+        crate::pickle::reduce(slf)
     }
 }
 
@@ -429,8 +418,8 @@ impl PyTrajectory {
     }
     /// The term end.
     #[getter]
-    fn term_end<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        py_date(py, self.inner.term_end)
+    fn term_end(&self) -> NaiveDate {
+        self.inner.term_end
     }
     /// Outcome names.
     #[getter]
@@ -579,16 +568,7 @@ impl PyTrajectory {
     }
 
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
-        let py = slf.py();
-        Ok((
-            py.get_type::<Self>().getattr("_from_state")?,
-            PyTuple::new(py, [state_bytes(py, &slf.get().inner)?])?,
-        ))
-    }
-
-    #[staticmethod]
-    fn _from_state(py: Python<'_>, state: &[u8]) -> PyResult<PyTrajectory> {
-        from_state(py, state, "a Trajectory").map(|inner| PyTrajectory { inner })
+        crate::pickle::reduce(slf)
     }
 }
 
@@ -657,17 +637,13 @@ macro_rules! serde_result {
             }
 
             fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, pyo3::types::PyTuple>)> {
-                let py = slf.py();
-                Ok((py.get_type::<Self>().getattr("_from_state")?, pyo3::types::PyTuple::new(py, [$crate::convert::state_bytes(py, &slf.get().inner)?])?))
-            }
-
-            #[staticmethod]
-            fn _from_state(py: Python<'_>, state: &[u8]) -> PyResult<Self> {
-                $crate::convert::from_state(py, state, $name).map(|inner| Self { inner })
+                $crate::pickle::reduce(slf)
             }
 
             $($extra)*
         }
+
+        $crate::pickle::pickle_inner!($py, $core, $name);
     };
 }
 pub(crate) use serde_result;
@@ -693,7 +669,7 @@ serde_result!(
         fn case(&self) -> &str { &self.inner.attribution.case }
         /// The as-of date.
         #[getter]
-        fn as_of<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { py_date(py, self.inner.attribution.as_of) }
+        fn as_of(&self) -> NaiveDate { self.inner.attribution.as_of }
         /// Outcome names.
         #[getter]
         fn outcomes(&self) -> Vec<String> { self.inner.attribution.outcomes.clone() }
@@ -748,7 +724,7 @@ serde_result!(
         fn case(&self) -> &str { &self.inner.case }
         /// The as-of date.
         #[getter]
-        fn as_of<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { py_date(py, self.inner.as_of) }
+        fn as_of(&self) -> NaiveDate { self.inner.as_of }
         /// Outcome names.
         #[getter]
         fn outcomes(&self) -> Vec<String> { self.inner.outcomes.clone() }
@@ -763,3 +739,17 @@ serde_result!(
         fn __len__(&self) -> usize { self.inner.values.len() }
     }
 );
+
+crate::pickle::pickle_inner!(PyForecast, pf_core::Forecast, "Forecast");
+crate::pickle::pickle_inner!(PyTrajectory, pf_core::Trajectory, "Trajectory");
+
+impl crate::pickle::Pickle for PyAppendReport {
+    const KIND: &'static str = "AppendReport";
+    type State = (usize, usize);
+    fn state(&self) -> (usize, usize) {
+        (self.added, self.unchanged)
+    }
+    fn from_state(_py: Python<'_>, (added, unchanged): (usize, usize)) -> PyResult<Self> {
+        Ok(Self { added, unchanged })
+    }
+}

@@ -1,14 +1,15 @@
 //! `Signal`: one dated observation, and the conversion of Python records (dicts, DataFrame rows) to signals.
 
+use chrono::NaiveDate;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
-use crate::convert::{from_state, helper, json_to_py, py_to_json, signal_date, state_bytes};
+use crate::convert::{helper, json_to_py, py_to_json, signal_date};
 use crate::errors::IntoPyResult;
 
 /// A dated observation of one signal type, with reliability, weight, source and note.
 #[pyclass(module = "pressure_forecast._native", name = "Signal", frozen)]
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 pub struct PySignal {
     /// The engine's signal.
     pub inner: pf_core::Signal,
@@ -115,8 +116,8 @@ impl PySignal {
     }
     /// The day it was observed.
     #[getter]
-    fn date<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        crate::convert::py_date(py, self.inner.date)
+    fn date(&self) -> NaiveDate {
+        self.inner.date
     }
     /// Reliability in [0, 1].
     #[getter]
@@ -191,15 +192,8 @@ impl PySignal {
     }
 
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
-        let py = slf.py();
-        Ok((
-            py.get_type::<PySignal>().getattr("_from_state")?,
-            PyTuple::new(py, [state_bytes(py, &slf.get().inner)?])?,
-        ))
-    }
-
-    #[staticmethod]
-    fn _from_state(py: Python<'_>, state: &[u8]) -> PyResult<PySignal> {
-        from_state(py, state, "a Signal").map(|inner| PySignal { inner })
+        crate::pickle::reduce(slf)
     }
 }
+
+crate::pickle::pickle_inner!(PySignal, pf_core::Signal, "Signal");

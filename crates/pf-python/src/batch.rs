@@ -1,0 +1,104 @@
+//! `forecast_many`: many cases forecast in parallel with the GIL released.
+
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+use rayon::prelude::*;
+
+use crate::case::{PyCase, forecast_one, levels_of};
+use crate::convert::{self, opt_arg_date};
+use crate::errors::argument_error;
+use crate::model::PyModel;
+use crate::progress::{run_long, want_bar};
+use crate::results::PyForecast;
+
+/// Forecast many cases at once, in parallel with the GIL released. `as_of` is one date for all, a list of
+/// dates (one per case), or None (each case's default). `model` overrides each case's own model.
+#[pyfunction]
+#[pyo3(signature = (cases, as_of = None, model = None, *, draws = 0, seed = 0, levels = None, progress = None))]
+pub fn forecast_many(
+    py: Python<'_>,
+    cases: &Bound<'_, PyAny>,
+    as_of: Option<&Bound<'_, PyAny>>,
+    model: Option<&Bound<'_, PyModel>>,
+    draws: usize,
+    seed: u64,
+    levels: Option<&Bound<'_, PyAny>>,
+    progress: Option<bool>,
+) -> PyResult<Vec<PyForecast>> {
+    let items: Vec<(Arc<pf_core::Case>, Arc<pf_core::Model>)> = cases
+        .try_iter()?
+        .enumerate()
+        .map(|(i, c)| {
+            let c = c?;
+            let c = c.cast::<PyCase>().map_err(|_| {
+                argument_error(
+                    py,
+                    &format!("cases[{i}]"),
+                    "a Case",
+                    c.repr().map(|r| r.to_string()).unwrap_or_default(),
+                )
+            })?;
+            let c = c.borrow();
+            let m = model.map_or_else(|| c.model.clone(), |m| m.get().inner.clone());
+            Ok((c.inner.clone(), m))
+        })
+        .collect::<PyResult<_>>()?;
+    let today = crate::today();
+    let dates: Vec<chrono::NaiveDate> = match as_of {
+        Some(a)
+            if !a.is_none()
+                && !a.is_instance_of::<pyo3::types::PyString>()
+                && a.hasattr("__len__")?
+                && !a.hasattr("isoformat")? =>
+        {
+            let list: Vec<Bound<'_, PyAny>> = a.try_iter()?.collect::<PyResult<_>>()?;
+            if list.len() != items.len() {
+                return Err(argument_error(
+                    py,
+                    "as_of",
+                    &format!("one date for all cases or a list of {} dates", items.len()),
+                    format!("{} dates", list.len()),
+                ));
+            }
+            list.iter()
+                .enumerate()
+                .map(|(i, d)| convert::arg_date(d, &format!("as_of[{i}]")))
+                .collect::<PyResult<_>>()?
+        }
+        other => {
+            let d = opt_arg_date(other, "as_of")?;
+            items.iter().map(|_| d.unwrap_or(today)).collect()
+        }
+    };
+    let levels = levels.map(levels_of).transpose()?.unwrap_or_else(|| vec![0.9]);
+    if items.len() == 1 {
+        let (c, m) = &items[0];
+        return forecast_one(py, m, c, dates[0], draws, seed, levels, progress)
+            .map(|inner| vec![PyForecast { inner }]);
+    }
+    let opts = pf_core::DrawOptions { draws, seed, levels };
+    let show = want_bar(progress, items.len() * draws.max(1) >= 20_000);
+    let out = run_long(py, show, |p| {
+        p.start(items.len() as u64, "cases");
+        let r = items
+            .par_iter()
+            .zip(dates.par_iter())
+            .map(|((c, m), d)| {
+                if p.cancelled() {
+                    return Err(pf_core::Error::Interrupted);
+                }
+                let f = if draws == 0 {
+                    m.forecast(c, *d)
+                } else {
+                    m.forecast_with_intervals(c, *d, &opts, &pf_core::Silent)
+                };
+                p.advance(1);
+                f
+            })
+            .collect::<pf_core::Result<Vec<_>>>();
+        p.finish();
+        r
+    })?;
+    Ok(out.into_iter().map(|inner| PyForecast { inner }).collect())
+}

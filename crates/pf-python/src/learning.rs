@@ -1,0 +1,296 @@
+//! Learning from finished episodes: `fit` (EM) with its `FitReport`, and `backtest` with its `BacktestReport`.
+
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple, PyType};
+use serde::{Deserialize, Serialize};
+
+use crate::convert::{from_py_json, helper, json_to_py};
+use crate::episodes::episodes_of;
+use crate::errors::IntoPyResult;
+use crate::model::PyModel;
+use crate::progress::run_long;
+use crate::results::serde_result;
+
+/// Pickled state of a fit report: the engine's report with the fitted model as a model file.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct FitState {
+    #[serde(default)]
+    model_toml: Option<String>,
+    #[serde(default)]
+    log_likelihood: Vec<f64>,
+    #[serde(default)]
+    objective: Vec<f64>,
+    #[serde(default)]
+    iterations: u32,
+    #[serde(default)]
+    converged: bool,
+}
+
+/// The result of `fit`: the fitted model and the EM history.
+#[pyclass(module = "pressure_forecast._native", name = "FitReport", frozen)]
+pub struct PyFitReport {
+    state: FitState,
+    model: Option<Arc<pf_core::Model>>,
+}
+
+impl PyFitReport {
+    fn from_state_struct(py: Python<'_>, state: FitState) -> PyResult<PyFitReport> {
+        let model = match &state.model_toml {
+            Some(t) => Some(Arc::new(pf_core::Model::from_toml_str(t).py_err(py)?)),
+            None => None,
+        };
+        Ok(PyFitReport { state, model })
+    }
+}
+
+#[pymethods]
+impl PyFitReport {
+    /// The fitted model (None for a report rebuilt from JSON without the model text).
+    #[getter]
+    fn model(&self) -> Option<PyModel> {
+        self.model.clone().map(|inner| PyModel { inner })
+    }
+    /// Log-likelihood of the episodes after each iteration's E-step, starting with the starting model.
+    #[getter]
+    fn log_likelihood(&self) -> Vec<f64> {
+        self.state.log_likelihood.clone()
+    }
+    /// Penalised log-likelihood at each iteration.
+    #[getter]
+    fn objective(&self) -> Vec<f64> {
+        self.state.objective.clone()
+    }
+    /// Iterations run.
+    #[getter]
+    fn iterations(&self) -> u32 {
+        self.state.iterations
+    }
+    /// Whether EM reached its tolerance.
+    #[getter]
+    fn converged(&self) -> bool {
+        self.state.converged
+    }
+    /// The engine's JSON summary (`{iterations, converged, log_likelihood, objective, final_log_likelihood,
+    /// provenance}`) plus `model_toml`, the fitted model file.
+    fn to_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let mut v = serde_json::json!({
+            "iterations": self.state.iterations,
+            "converged": self.state.converged,
+            "log_likelihood": self.state.log_likelihood,
+            "objective": self.state.objective,
+            "final_log_likelihood": self.state.log_likelihood.last(),
+            "provenance": self.model.as_ref().and_then(|m| m.provenance().cloned()),
+        });
+        v["model_toml"] = self.state.model_toml.clone().into();
+        json_to_py(py, &v)
+    }
+    /// Build from the JSON form (the model is rebuilt when `model_toml` is present).
+    #[classmethod]
+    fn from_json(_cls: &Bound<'_, PyType>, obj: &Bound<'_, PyAny>) -> PyResult<PyFitReport> {
+        let state: FitState = from_py_json(obj, "a FitReport")?;
+        PyFitReport::from_state_struct(obj.py(), state)
+    }
+    /// One row per iteration: log-likelihood and objective.
+    fn to_pandas<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        helper(slf.py(), "_frames", "to_pandas", (slf,), None)
+    }
+    fn _repr_html_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        helper(slf.py(), "_frames", "result_html", (slf,), None)
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "FitReport(iterations={}, converged={}, log_likelihood={:.4})",
+            self.state.iterations,
+            self.state.converged,
+            self.state.log_likelihood.last().copied().unwrap_or(f64::NAN)
+        )
+    }
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        other
+            .cast::<PyFitReport>()
+            .is_ok_and(|o| o.get().state == self.state)
+    }
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        crate::pickle::reduce(slf)
+    }
+}
+
+fn fit_options(
+    tolerance: f64,
+    max_iterations: u32,
+    fit_prior: bool,
+    fit_transitions: bool,
+    fit_emissions: bool,
+) -> pf_core::FitOptions {
+    pf_core::FitOptions {
+        tolerance,
+        max_iterations,
+        fit_prior,
+        fit_transitions,
+        fit_emissions,
+    }
+}
+
+/// Fit a model to finished episodes by expected-count EM (the model's concentrations are the prior counts).
+#[pyfunction]
+#[pyo3(signature = (model, episodes, *, tolerance = 1e-6, max_iterations = 200, fit_prior = true, fit_transitions = true, fit_emissions = true, progress = true))]
+pub fn fit(
+    py: Python<'_>,
+    model: &Bound<'_, PyModel>,
+    episodes: &Bound<'_, PyAny>,
+    tolerance: f64,
+    max_iterations: u32,
+    fit_prior: bool,
+    fit_transitions: bool,
+    fit_emissions: bool,
+    progress: bool,
+) -> PyResult<PyFitReport> {
+    let eps = episodes_of(episodes)?;
+    let m = model.get().inner.clone();
+    let opts = fit_options(
+        tolerance,
+        max_iterations,
+        fit_prior,
+        fit_transitions,
+        fit_emissions,
+    );
+    let r = run_long(py, progress, |p| pf_core::learn::fit(&m, &eps, &opts, p))?;
+    let state = FitState {
+        model_toml: Some(r.model.to_toml()),
+        log_likelihood: r.log_likelihood,
+        objective: r.objective,
+        iterations: r.iterations,
+        converged: r.converged,
+    };
+    Ok(PyFitReport {
+        state,
+        model: Some(Arc::new(r.model)),
+    })
+}
+
+/// The engine's `BacktestReport::to_json()` form: scores flattened, calibration keyed by outcome.
+#[derive(Deserialize)]
+struct BacktestJson {
+    model: String,
+    outcomes: Vec<String>,
+    episodes: usize,
+    loo: bool,
+    brier: f64,
+    log_score: f64,
+    ece: f64,
+    baselines: pf_core::backtest::Baselines,
+    per_episode: Vec<pf_core::backtest::EpisodeScore>,
+    calibration: std::collections::HashMap<String, Vec<pf_core::backtest::Bin>>,
+}
+
+serde_result!(
+    /// Scores of a model replayed day by day over finished episodes, beside the uniform, base-rate and
+    /// prior-only baselines, with reliability bins per outcome.
+    PyBacktestReport, pf_core::BacktestReport, "BacktestReport", {
+        /// The model's name.
+        #[getter]
+        fn model(&self) -> &str { &self.inner.model }
+        /// Outcome names.
+        #[getter]
+        fn outcomes(&self) -> Vec<String> { self.inner.outcomes.clone() }
+        /// Number of episodes.
+        #[getter]
+        fn episodes(&self) -> usize { self.inner.episodes }
+        /// Whether each episode was forecast by a model fitted on the others.
+        #[getter]
+        fn loo(&self) -> bool { self.inner.loo }
+        /// `{brier, log_score, ece}` of the model.
+        #[getter]
+        fn scores<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+            json_to_py(py, &serde_json::to_value(self.inner.scores).unwrap_or_default())
+        }
+        /// `{uniform: {...}, base_rate: {...}, prior: {...}}`.
+        #[getter]
+        fn baselines<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+            json_to_py(py, &serde_json::to_value(self.inner.baselines).unwrap_or_default())
+        }
+        /// Per-episode scores (dicts).
+        #[getter]
+        fn per_episode<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+            json_to_py(py, &serde_json::to_value(&self.inner.per_episode).unwrap_or_default())
+        }
+        /// Reliability bins per outcome, `{outcome: [{lower, upper, mean_predicted, observed, weight}]}`.
+        #[getter]
+        fn calibration<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+            let d = PyDict::new(py);
+            for (o, bins) in self.inner.outcomes.iter().zip(&self.inner.calibration) {
+                d.set_item(o, json_to_py(py, &serde_json::to_value(bins).unwrap_or_default())?)?;
+            }
+            Ok(d)
+        }
+        /// The engine's JSON form (the CLI's `--json`): scores flattened, calibration keyed by outcome.
+        fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+            json_to_py(py, &self.inner.to_json())
+        }
+        /// The reliability diagram: observed frequency against mean forecast per bin (needs matplotlib).
+        #[pyo3(signature = (ax = None))]
+        fn plot<'py>(slf: &Bound<'py, Self>, ax: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+            let kw = PyDict::new(slf.py());
+            kw.set_item("ax", ax)?;
+            helper(slf.py(), "plot", "plot_reliability", (slf,), Some(&kw))
+        }
+        /// Build from either JSON form (serde, or the flattened form of `to_dict`).
+        #[staticmethod]
+        fn from_dict(obj: &Bound<'_, PyAny>) -> PyResult<Self> {
+            let v: serde_json::Value = from_py_json(obj, "a BacktestReport")?;
+            let inner = if v.get("scores").is_some() {
+                from_py_json::<pf_core::BacktestReport>(obj, "a BacktestReport")?
+            } else {
+                let j: BacktestJson = from_py_json(obj, "a BacktestReport")?;
+                pf_core::BacktestReport {
+                    calibration: j.outcomes.iter().map(|o| j.calibration.get(o).cloned().unwrap_or_default()).collect(),
+                    model: j.model,
+                    outcomes: j.outcomes,
+                    episodes: j.episodes,
+                    loo: j.loo,
+                    scores: pf_core::backtest::Scores { brier: j.brier, log_score: j.log_score, ece: j.ece },
+                    baselines: j.baselines,
+                    per_episode: j.per_episode,
+                }
+            };
+            Ok(Self { inner })
+        }
+    }
+);
+
+/// Replay a model over finished episodes and score it beside the baselines; with `loo=True` each episode is
+/// forecast by a model fitted on the others.
+#[pyfunction]
+#[pyo3(signature = (model, episodes, *, loo = false, bins = 10, tolerance = 1e-6, max_iterations = 200, progress = true))]
+pub fn backtest(
+    py: Python<'_>,
+    model: &Bound<'_, PyModel>,
+    episodes: &Bound<'_, PyAny>,
+    loo: bool,
+    bins: usize,
+    tolerance: f64,
+    max_iterations: u32,
+    progress: bool,
+) -> PyResult<PyBacktestReport> {
+    let eps = episodes_of(episodes)?;
+    let m = model.get().inner.clone();
+    let opts = pf_core::BacktestOptions {
+        loo,
+        bins,
+        fit: fit_options(tolerance, max_iterations, true, true, true),
+    };
+    run_long(py, progress, |p| pf_core::backtest(&m, &eps, &opts, p)).map(|inner| PyBacktestReport { inner })
+}
+
+impl crate::pickle::Pickle for PyFitReport {
+    const KIND: &'static str = "FitReport";
+    type State = FitState;
+    fn state(&self) -> FitState {
+        self.state.clone()
+    }
+    fn from_state(py: Python<'_>, state: FitState) -> PyResult<Self> {
+        PyFitReport::from_state_struct(py, state)
+    }
+}
