@@ -29,13 +29,13 @@ def pf():  # type: ignore[no-untyped-def]
     return pressure_forecast
 
 
-@pytest.fixture()
+@pytest.fixture
 def nk(pf):  # type: ignore[no-untyped-def]
     """The North Korea case, freshly loaded (tests may change it)."""
     return pf.Case.load(CASES / "north_korea.json")
 
 
-@pytest.fixture()
+@pytest.fixture
 def iran(pf):  # type: ignore[no-untyped-def]
     return pf.Case.load(CASES / "iran.json")
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import CASES, EPISODES, ROOT
 
 AS_OF = "2018-10-31"
@@ -78,8 +77,20 @@ def test_forecast_matches_cli(pf, nk, cli: Path) -> None:
 def test_forecast_with_draws_matches_cli(pf, iran, cli: Path) -> None:
     ours = iran.forecast(as_of="2019-06-30", draws=200, seed=7, levels=[0.5, 0.9]).to_json()
     theirs = run_cli(
-        cli, "forecast", "--case", str(CASES / "iran.json"), "--as-of", "2019-06-30", "--draws", "200",
-        "--seed", "7", "--level", "0.5", "--level", "0.9",
+        cli,
+        "forecast",
+        "--case",
+        str(CASES / "iran.json"),
+        "--as-of",
+        "2019-06-30",
+        "--draws",
+        "200",
+        "--seed",
+        "7",
+        "--level",
+        "0.5",
+        "--level",
+        "0.9",
     )
     assert ours == theirs
 
@@ -87,7 +98,14 @@ def test_forecast_with_draws_matches_cli(pf, iran, cli: Path) -> None:
 def test_trajectory_matches_cli(pf, nk, cli: Path) -> None:
     ours = nk.trajectory(start="2018-01-01", end="2018-12-31", resolution="signal_dates").to_json()
     theirs = run_cli(
-        cli, "trajectory", "--case", str(CASES / "north_korea.json"), "--from", "2018-01-01", "--to", "2018-12-31",
+        cli,
+        "trajectory",
+        "--case",
+        str(CASES / "north_korea.json"),
+        "--from",
+        "2018-01-01",
+        "--to",
+        "2018-12-31",
         "--signal-dates",
     )
     assert ours == theirs
@@ -138,8 +156,14 @@ def test_forecast_intervals(pf, nk) -> None:
 
 
 def test_date_forms_agree(pf, nk) -> None:
-    forms = ["2018-10-31", datetime.date(2018, 10, 31), datetime.datetime(2018, 10, 31, 15, 30), pd.Timestamp(AS_OF),
-             np.datetime64(AS_OF), "2018-10-31T08:00:00"]
+    forms = [
+        "2018-10-31",
+        datetime.date(2018, 10, 31),
+        datetime.datetime(2018, 10, 31, 15, 30),
+        pd.Timestamp(AS_OF),
+        np.datetime64(AS_OF),
+        "2018-10-31T08:00:00",
+    ]
     results = [nk.forecast(as_of=d).probabilities for d in forms]
     assert all(r == results[0] for r in results)
 
@@ -181,23 +205,37 @@ def test_case_create_observe_idempotent(pf) -> None:
     assert (r.added, r.unchanged) == (0, 1)
     s = c.signals[0]
     assert (s.type, s.date, s.reliability, s.weight, s.source, s.note, s.id) == (
-        "sanctions_tightened", datetime.date(2018, 5, 8), 0.9, 2.0, "Treasury", "n", "a")
+        "sanctions_tightened",
+        datetime.date(2018, 5, 8),
+        0.9,
+        2.0,
+        "Treasury",
+        "n",
+        "a",
+    )
     assert c.remove("a") == s and len(c) == 0 and c.remove("a") is None
     assert c.description == "test"
 
 
 def test_observe_many_from_dataframe_and_dicts(pf) -> None:
     c = pf.Case("c2", "USA", "PRK", "2017-01-20", "2021-01-20")
-    df = pd.DataFrame({
-        "type": ["summit_held", "talks_held"],
-        "date": [pd.Timestamp("2018-06-12"), pd.Timestamp("2018-07-06")],
-        "reliability": [1.0, 0.8],
-        "source": ["AP", None],
-        "id": ["s1", "t1"],
-    })
+    df = pd.DataFrame(
+        {
+            "type": ["summit_held", "talks_held"],
+            "date": [pd.Timestamp("2018-06-12"), pd.Timestamp("2018-07-06")],
+            "reliability": [1.0, 0.8],
+            "source": ["AP", None],
+            "id": ["s1", "t1"],
+        }
+    )
     assert c.observe_many(df).added == 2
     assert c.signals[1].source is None and c.signals[1].reliability == 0.8
-    r = c.observe_many([{"signal_type": "talks_refused", "date": datetime.date(2018, 8, 1)}, pf.Signal("summit_held", "2018-06-12", source="AP", id="s1")])
+    r = c.observe_many(
+        [
+            {"signal_type": "talks_refused", "date": datetime.date(2018, 8, 1)},
+            pf.Signal("summit_held", "2018-06-12", source="AP", id="s1"),
+        ]
+    )
     assert (r.added, r.unchanged) == (1, 1)
     assert c.to_pandas()["type"].tolist() == ["summit_held", "talks_held", "talks_refused"]
 
@@ -220,7 +258,9 @@ def test_case_files(pf, nk, tmp_path: Path) -> None:
 
 
 def test_case_with_custom_model(pf) -> None:
-    text = pf.Model.default_toml() + '\n[emissions.cyber_attack]\nq = [0.01, 0.02, 0.03, 0.001]\nconcentration = 100.0\n'
+    text = (
+        pf.Model.default_toml() + "\n[emissions.cyber_attack]\nq = [0.01, 0.02, 0.03, 0.001]\nconcentration = 100.0\n"
+    )
     m = pf.Model.from_toml(text)
     assert "cyber_attack" in m.signal_types
     c = pf.Case("c3", "USA", "PRK", "2017-01-20", "2021-01-20", model=m)

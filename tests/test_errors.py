@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
 
 
@@ -17,9 +16,15 @@ def test_tree(pf) -> None:
     E = pf.PressureForecastError
     assert issubclass(E, Exception)
     for cls, builtin in [
-        (pf.ModelError, ValueError), (pf.SignalError, ValueError), (pf.UnknownSignalTypeError, KeyError),
-        (pf.UnknownSignalTypeError, ValueError), (pf.DuplicateSignalError, ValueError), (pf.CaseError, ValueError),
-        (pf.ArgumentError, ValueError), (pf.ParseError, ValueError), (pf.UnknownOutcomeError, KeyError),
+        (pf.ModelError, ValueError),
+        (pf.SignalError, ValueError),
+        (pf.UnknownSignalTypeError, KeyError),
+        (pf.UnknownSignalTypeError, ValueError),
+        (pf.DuplicateSignalError, ValueError),
+        (pf.CaseError, ValueError),
+        (pf.ArgumentError, ValueError),
+        (pf.ParseError, ValueError),
+        (pf.UnknownOutcomeError, KeyError),
         (pf.FileAccessError, OSError),
     ]:
         assert issubclass(cls, E) and issubclass(cls, builtin), cls
@@ -84,15 +89,23 @@ def test_batch_is_atomic(pf, nk) -> None:
     assert "[1]" in e.field  # names the record
     _unchanged(nk, lambda: nk.observe_many([good, {"date": "2018-07-02"}]), pf.SignalError, "type")
     _unchanged(nk, lambda: nk.observe_many([good, {"type": "talks_held"}]), pf.SignalError, "date")
-    _unchanged(nk, lambda: nk.observe_many([good, {"type": "talks_held", "date": "2018-07-02", "weight": "heavy"}]),
-               pf.SignalError, "weight")
+    _unchanged(
+        nk,
+        lambda: nk.observe_many([good, {"type": "talks_held", "date": "2018-07-02", "weight": "heavy"}]),
+        pf.SignalError,
+        "weight",
+    )
     _unchanged(nk, lambda: nk.observe_many([good, {**good, "note": "other"}]), pf.DuplicateSignalError, "id")
 
 
 def test_bad_case_headers(pf) -> None:
     for kwargs, field in [
-        ({"id": ""}, "id"), ({"sender": " "}, "sender"), ({"target": ""}, "target"),
-        ({"term_end": "2016-01-01"}, "term_end"), ({"start": "yesterday"}, "start"), ({"term_end": None}, "term_end"),
+        ({"id": ""}, "id"),
+        ({"sender": " "}, "sender"),
+        ({"target": ""}, "target"),
+        ({"term_end": "2016-01-01"}, "term_end"),
+        ({"start": "yesterday"}, "start"),
+        ({"term_end": None}, "term_end"),
     ]:
         args = {"id": "c", "sender": "USA", "target": "PRK", "start": "2017-01-20", "term_end": "2021-01-20", **kwargs}
         with pytest.raises(pf.CaseError) as info:
@@ -265,13 +278,38 @@ def test_unknown_outcome(pf, nk) -> None:
 
 def test_bad_episodes(pf, tmp_path: Path) -> None:
     p = tmp_path / "e.json"
-    p.write_text(json.dumps([{"id": "x", "sender": "USA", "target": "LBY", "start": "2001-01-20",
-                              "term_end": "2005-01-20", "signals": []}]))
+    p.write_text(
+        json.dumps(
+            [
+                {
+                    "id": "x",
+                    "sender": "USA",
+                    "target": "LBY",
+                    "start": "2001-01-20",
+                    "term_end": "2005-01-20",
+                    "signals": [],
+                }
+            ]
+        )
+    )
     with pytest.raises(pf.CaseError) as info:
         pf.load_episodes(p)
     assert "outcome" in info.value.field
-    p.write_text(json.dumps([{"id": "x", "sender": "USA", "target": "LBY", "start": "2001-01-20",
-                              "term_end": "2005-01-20", "outcome": "victory", "signals": []}]))
+    p.write_text(
+        json.dumps(
+            [
+                {
+                    "id": "x",
+                    "sender": "USA",
+                    "target": "LBY",
+                    "start": "2001-01-20",
+                    "term_end": "2005-01-20",
+                    "outcome": "victory",
+                    "signals": [],
+                }
+            ]
+        )
+    )
     eps = pf.load_episodes(p)
     with pytest.raises(pf.UnknownOutcomeError):
         pf.backtest(pf.Model.default(), eps, progress=False)

@@ -14,8 +14,12 @@ import pytest
 def _long_case(pf):  # type: ignore[no-untyped-def]
     c = pf.Case("long", "USA", "PRK", "1990-01-01", "2030-01-01")
     types = pf.SIGNAL_TYPES_V1
-    c.observe_many([{"type": types[i % len(types)], "date": f"{1990 + i // 300}-{1 + (i // 25) % 12:02d}-{1 + i % 25:02d}"}
-                    for i in range(3000)])
+    c.observe_many(
+        [
+            {"type": types[i % len(types)], "date": f"{1990 + i // 300}-{1 + (i // 25) % 12:02d}-{1 + i % 25:02d}"}
+            for i in range(3000)
+        ]
+    )
     return c
 
 

@@ -6,14 +6,12 @@ from __future__ import annotations
 import os
 import sys
 
-import pytest
-
-from conftest import ROOT
-
-import nbformat
-import nbclient
 import ipykernel  # noqa: F401
 import matplotlib  # noqa: F401
+import nbclient
+import nbformat
+import pytest
+from conftest import ROOT
 
 
 @pytest.mark.slow
@@ -37,7 +35,10 @@ def test_example_notebook_executes(tmp_path) -> None:  # type: ignore[no-untyped
     nb = nbformat.read(ROOT / "examples" / "maximum_pressure.ipynb", as_version=4)
     env = {**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
     client = nbclient.NotebookClient(
-        nb, timeout=600, kernel_name="pf-test", kernel_manager_class="jupyter_client.manager.KernelManager",
+        nb,
+        timeout=600,
+        kernel_name="pf-test",
+        kernel_manager_class="jupyter_client.manager.KernelManager",
         resources={"metadata": {"path": str(ROOT / "examples")}},
     )
     client.km = client.kernel_manager_class(kernel_name="pf-test", kernel_spec_manager=ksm)

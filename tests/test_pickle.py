@@ -15,7 +15,7 @@ def _forecast_in_worker(case):  # type: ignore[no-untyped-def]
     return case.forecast(as_of=AS_OF)
 
 
-@pytest.fixture()
+@pytest.fixture
 def objects(pf, nk, episodes):  # type: ignore[no-untyped-def]
     custom = pf.Model.from_toml(pf.Model.default_toml().replace('name = "maximum_pressure"', 'name = "custom"', 1))
     return {

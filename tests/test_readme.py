@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import re
 
-import pytest
-
 from conftest import ROOT
 
 START, END = "<!-- python-example:start -->", "<!-- python-example:end -->"

@@ -7,10 +7,9 @@ import datetime
 
 import numpy as np
 import pytest
+from hmmlearn import hmm
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from hmmlearn import hmm
 
 START = datetime.date(2000, 1, 1)
 TINY = 1e-6  # q of the v1 types, which must be present in every model but are never observed here
@@ -31,13 +30,21 @@ def hmm_model_toml(pf, startprob: np.ndarray, transmat: np.ndarray, emissionprob
     for j in range(k):
         lines += ["[[regimes]]", f'name = "s{j}"', f'outcome = "{"ab"[j % 2]}"']
     lines += ["[prior]", f"probabilities = [{', '.join(repr(float(x)) for x in startprob)}]", "concentration = 10.0"]
-    lines += ["[[transitions]]", 'name = "all"', "min_days_left = 0", f"matrix = {_rows(transmat)}",
-              "concentration = 10.0"]
+    lines += [
+        "[[transitions]]",
+        'name = "all"',
+        "min_days_left = 0",
+        f"matrix = {_rows(transmat)}",
+        "concentration = 10.0",
+    ]
     for t in pf.SIGNAL_TYPES_V1:
         lines += [f"[emissions.{t}]", f"q = [{', '.join([repr(TINY)] * k)}]", "concentration = 10.0"]
     for s in range(m):
-        lines += [f"[emissions.sym{s}]", f"q = [{', '.join(repr(float(x)) for x in emissionprob[:, s])}]",
-                  "concentration = 10.0"]
+        lines += [
+            f"[emissions.sym{s}]",
+            f"q = [{', '.join(repr(float(x)) for x in emissionprob[:, s])}]",
+            "concentration = 10.0",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -97,7 +104,11 @@ def test_default_model_transition_is_ordered_product_of_buckets(pf) -> None:  # 
     buckets = m.buckets
     while d < term_end:
         left = (term_end - d).days
-        b = next(b for b in buckets if b["min_days_left"] <= left and (b["max_days_left"] is None or left <= b["max_days_left"]))
+        b = next(
+            b
+            for b in buckets
+            if b["min_days_left"] <= left and (b["max_days_left"] is None or left <= b["max_days_left"])
+        )
         expect = expect @ b["matrix"]
         d += datetime.timedelta(days=1)
     np.testing.assert_allclose(m.transition(start, term_end, term_end), expect, atol=1e-9, rtol=0)

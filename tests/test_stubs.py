@@ -10,9 +10,18 @@ from conftest import ROOT
 
 def test_stubtest() -> None:
     r = subprocess.run(
-        [sys.executable, "-m", "mypy.stubtest", "pressure_forecast._native", "--allowlist",
-         str(ROOT / ".mypy-stubtest-allowlist")],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "mypy.stubtest",
+            "pressure_forecast._native",
+            "--allowlist",
+            str(ROOT / ".mypy-stubtest-allowlist"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert r.returncode == 0, r.stdout + r.stderr
 

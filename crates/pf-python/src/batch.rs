@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use pyo3::prelude::*;
+use pyo3_stub_gen::derive::*;
 use rayon::prelude::*;
 
 use crate::case::{PyCase, forecast_one, levels_of};
@@ -14,6 +15,7 @@ use crate::results::PyForecast;
 
 /// Forecast many cases at once, in parallel with the GIL released. `as_of` is one date for all, a list of
 /// dates (one per case), or None (each case's default). `model` overrides each case's own model.
+#[gen_stub_pyfunction]
 #[pyfunction]
 #[pyo3(signature = (cases, as_of = None, model = None, *, draws = 0, seed = 0, levels = None, progress = None))]
 pub fn forecast_many(

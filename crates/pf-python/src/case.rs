@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use pyo3::prelude::*;
+use pyo3_stub_gen::derive::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +23,7 @@ use crate::signal::{PySignal, records_of, signal_from_record};
 pub const BAR_DRAWS: usize = 20_000;
 
 /// A coercion campaign: sender, target, start, term end and its signals, with the model it is read with.
+#[gen_stub_pyclass]
 #[pyclass(module = "pressure_forecast._native", name = "Case")]
 #[derive(Clone)]
 pub struct PyCase {
@@ -92,6 +94,8 @@ pub fn forecast_one(
         model.forecast_with_intervals(case, as_of, &opts, p)
     })
 }
+
+#[gen_stub_pymethods]
 
 #[pymethods]
 impl PyCase {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use pyo3::prelude::*;
+use pyo3_stub_gen::derive::*;
 use pyo3::types::PyTuple;
 
 use crate::case::PyCase;
@@ -15,12 +16,15 @@ use crate::model::{self, PyModel};
 use crate::signal::PySignal;
 
 /// A finished case with the outcome that happened.
+#[gen_stub_pyclass]
 #[pyclass(module = "pressure_forecast._native", name = "Episode", frozen)]
 #[derive(Clone)]
 pub struct PyEpisode {
     /// The engine's episode.
     pub inner: pf_core::Episode,
 }
+
+#[gen_stub_pymethods]
 
 #[pymethods]
 impl PyEpisode {
@@ -135,6 +139,7 @@ impl PyEpisode {
 /// Read an episodes file (a JSON array, one object, or JSON Lines). With `lenient=True`, a signal dated outside
 /// its episode is left out with a `UserWarning` instead of raising (as the command line's `fit` and `backtest`
 /// do).
+#[gen_stub_pyfunction]
 #[pyfunction]
 #[pyo3(signature = (path, model = None, lenient = false))]
 pub fn load_episodes(

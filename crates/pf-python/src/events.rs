@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use pyo3::prelude::*;
+use pyo3_stub_gen::derive::*;
 use pyo3::types::PyList;
 
 use crate::convert::{helper, opt_arg_date};
@@ -10,6 +11,7 @@ use crate::errors::{self, Details, Kind, make_error};
 use crate::signal::PySignal;
 
 /// What an event-data ingestion produced: the signals, row counts and the rows skipped as malformed.
+#[gen_stub_pyclass]
 #[pyclass(
     module = "pressure_forecast._native",
     name = "IngestReport",
@@ -28,6 +30,8 @@ pub struct PyIngestReport {
     /// Rows skipped as malformed: `(line, reason)`.
     pub bad_rows: Vec<(u64, String)>,
 }
+
+#[gen_stub_pymethods]
 
 #[pymethods]
 impl PyIngestReport {
@@ -114,6 +118,7 @@ fn events_error(py: Python<'_>, e: pf_events::Error) -> PyErr {
 /// Turn a file of CAMEO-coded events (`format`: `icews`, `gdelt1`, `gdelt2` or `csv`) into signals for a
 /// sender and target, with the default mapping or a mapping file. Add them to a case with
 /// `case.observe_many(report.signals)`.
+#[gen_stub_pyfunction]
 #[pyfunction]
 #[pyo3(signature = (path, format, sender, target, *, start = None, end = None, mapping = None, strict = false))]
 pub fn ingest_events(

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use pyo3::prelude::*;
+use pyo3_stub_gen::derive::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +30,7 @@ pub struct FitState {
 }
 
 /// The result of `fit`: the fitted model and the EM history.
+#[gen_stub_pyclass]
 #[pyclass(module = "pressure_forecast._native", name = "FitReport", frozen)]
 pub struct PyFitReport {
     state: FitState,
@@ -44,6 +46,8 @@ impl PyFitReport {
         Ok(PyFitReport { state, model })
     }
 }
+
+#[gen_stub_pymethods]
 
 #[pymethods]
 impl PyFitReport {
@@ -134,6 +138,7 @@ fn fit_options(
 }
 
 /// Fit a model to finished episodes by expected-count EM (the model's concentrations are the prior counts).
+#[gen_stub_pyfunction]
 #[pyfunction]
 #[pyo3(signature = (model, episodes, *, tolerance = 1e-6, max_iterations = 200, fit_prior = true, fit_transitions = true, fit_emissions = true, progress = true))]
 pub fn fit(
@@ -262,6 +267,7 @@ serde_result!(
 
 /// Replay a model over finished episodes and score it beside the baselines; with `loo=True` each episode is
 /// forecast by a model fitted on the others.
+#[gen_stub_pyfunction]
 #[pyfunction]
 #[pyo3(signature = (model, episodes, *, loo = false, bins = 10, tolerance = 1e-6, max_iterations = 200, progress = true))]
 pub fn backtest(

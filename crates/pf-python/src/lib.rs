@@ -42,6 +42,32 @@ pub(crate) fn today() -> chrono::NaiveDate {
     chrono::Utc::now().date_naive()
 }
 
+/// The native module's name, as the stubs and `#[pyclass(module = ...)]` spell it.
+pub const MODULE: &str = "pressure_forecast._native";
+
+pyo3_stub_gen::module_variable!("pressure_forecast._native", "__version__", String);
+pyo3_stub_gen::module_variable!("pressure_forecast._native", "SIGNAL_TYPES_V1", Vec<String>);
+pyo3_stub_gen::module_variable!("pressure_forecast._native", "OUTCOMES_V1", Vec<String>);
+pyo3_stub_gen::module_variable!("pressure_forecast._native", "PROTO_FORECAST_SERVICE", String);
+
+/// The text of `python/pressure_forecast/_native.pyi`, generated from the `#[gen_stub_*]` annotations of this
+/// crate (pyo3-stub-gen) plus the exception tree (`stubs/exceptions.pyi`: the exception classes are built at
+/// import time, so no annotation sees them). `cargo run -p pf-python --bin stub_gen` writes it; `--check`
+/// fails when the committed file differs.
+pub fn stub_text() -> pyo3_stub_gen::Result<String> {
+    let root: &std::path::Path = env!("CARGO_MANIFEST_DIR").as_ref();
+    let info = pyo3_stub_gen::StubInfo::from_pyproject_toml(root.join("../../pyproject.toml"))?;
+    let Some(module) = info.modules.get(MODULE) else {
+        return Err(std::io::Error::other(format!("no stub information for {MODULE}")).into());
+    };
+    let generated = module.to_string();
+    Ok(format!(
+        "{}\n{}",
+        generated.trim_end(),
+        include_str!("../stubs/exceptions.pyi")
+    ))
+}
+
 /// The native module `pressure_forecast._native`.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -4,12 +4,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
+use pyo3_stub_gen::derive::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
 use crate::convert::{arg_date, helper, json_to_py, np_array1, np_array2};
 use crate::errors::IntoPyResult;
 
 /// A validated forecasting model (regimes, outcomes, transitions, emissions, prior and concentrations).
+#[gen_stub_pyclass]
 #[pyclass(module = "pressure_forecast._native", name = "Model", frozen)]
 #[derive(Clone)]
 pub struct PyModel {
@@ -31,6 +33,8 @@ pub fn model_or_default(
 ) -> Arc<pf_core::Model> {
     m.map_or_else(|| fallback.clone(), |m| m.get().inner.clone())
 }
+
+#[gen_stub_pymethods]
 
 #[pymethods]
 impl PyModel {

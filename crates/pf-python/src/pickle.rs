@@ -13,6 +13,7 @@
 
 use pyo3::PyClass;
 use pyo3::prelude::*;
+use pyo3_stub_gen::derive::*;
 use pyo3::types::{PyBytes, PyTuple};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -96,9 +97,10 @@ fn load<T: Pickle>(py: Python<'_>, data: &[u8]) -> PyResult<Py<PyAny>> {
 }
 
 /// Rebuild an object pickled by any release of pressure_forecast (the target of every `__reduce__`).
+#[gen_stub_pyfunction]
 #[pyfunction]
-pub fn _unpickle(py: Python<'_>, data: &[u8]) -> PyResult<Py<PyAny>> {
-    unpickle(py, data)
+pub fn _unpickle(py: Python<'_>, data: Vec<u8>) -> PyResult<Py<PyAny>> {
+    unpickle(py, &data)
 }
 
 fn unpickle(py: Python<'_>, data: &[u8]) -> PyResult<Py<PyAny>> {

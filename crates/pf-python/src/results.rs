@@ -7,6 +7,7 @@ use std::fmt;
 
 use chrono::NaiveDate;
 use pyo3::prelude::*;
+use pyo3_stub_gen::derive::*;
 use pyo3::types::{PyDict, PyList, PyTuple, PyType};
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -182,12 +183,15 @@ fn forecast_from_json(obj: &Bound<'_, PyAny>, model: &pf_core::Model) -> PyResul
 }
 
 /// Outcome probabilities by the term end at an as-of date, with credible intervals when draws were made.
+#[gen_stub_pyclass]
 #[pyclass(module = "pressure_forecast._native", name = "Forecast", frozen)]
 #[derive(Clone)]
 pub struct PyForecast {
     /// The engine's forecast.
     pub inner: pf_core::Forecast,
 }
+
+#[gen_stub_pymethods]
 
 #[pymethods]
 impl PyForecast {
@@ -402,12 +406,15 @@ enum TrajectoryForm {
 }
 
 /// Outcome probabilities over time, each day forecast with the signals dated up to that day.
+#[gen_stub_pyclass]
 #[pyclass(module = "pressure_forecast._native", name = "Trajectory", frozen)]
 #[derive(Clone)]
 pub struct PyTrajectory {
     /// The engine's trajectory.
     pub inner: pf_core::Trajectory,
 }
+
+#[gen_stub_pymethods]
 
 #[pymethods]
 impl PyTrajectory {
@@ -573,6 +580,7 @@ impl PyTrajectory {
 }
 
 /// What an append did: signals added, and repeats of stored ids left unchanged.
+#[gen_stub_pyclass]
 #[pyclass(module = "pressure_forecast._native", name = "AppendReport", frozen, eq)]
 #[derive(Clone, PartialEq, Eq)]
 pub struct PyAppendReport {
@@ -583,6 +591,8 @@ pub struct PyAppendReport {
     #[pyo3(get)]
     pub unchanged: usize,
 }
+
+#[gen_stub_pymethods]
 
 #[pymethods]
 impl PyAppendReport {
@@ -596,12 +606,15 @@ impl PyAppendReport {
 macro_rules! serde_result {
     ($(#[$doc:meta])* $py:ident, $core:ty, $name:literal, { $($extra:tt)* }) => {
         $(#[$doc])*
+        #[gen_stub_pyclass]
         #[pyclass(module = "pressure_forecast._native", name = $name, frozen)]
         #[derive(Clone)]
         pub struct $py {
             /// The engine's result.
             pub inner: $core,
         }
+
+        #[gen_stub_pymethods]
 
         #[pymethods]
         impl $py {

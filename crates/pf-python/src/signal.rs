@@ -2,12 +2,14 @@
 
 use chrono::NaiveDate;
 use pyo3::prelude::*;
+use pyo3_stub_gen::derive::*;
 use pyo3::types::{PyDict, PyTuple};
 
 use crate::convert::{helper, json_to_py, py_to_json, signal_date};
 use crate::errors::IntoPyResult;
 
 /// A dated observation of one signal type, with reliability, weight, source and note.
+#[gen_stub_pyclass]
 #[pyclass(module = "pressure_forecast._native", name = "Signal", frozen)]
 #[derive(Clone, PartialEq)]
 pub struct PySignal {
@@ -68,6 +70,8 @@ pub fn records_of<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAny
     };
     obj.try_iter()?.collect()
 }
+
+#[gen_stub_pymethods]
 
 #[pymethods]
 impl PySignal {
