@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import ipykernel  # noqa: F401
 import matplotlib  # noqa: F401
@@ -15,7 +16,7 @@ from conftest import ROOT
 
 
 @pytest.mark.slow
-def test_example_notebook_executes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_example_notebook_executes(tmp_path: Path) -> None:
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
     # The kernel must be this interpreter (the virtual environment with the extension): install its kernelspec
@@ -32,7 +33,7 @@ def test_example_notebook_executes(tmp_path) -> None:  # type: ignore[no-untyped
         pytest.fail("the kernelspec was not installed")
     assert spec.argv[0] == sys.executable or os.path.samefile(spec.argv[0], sys.executable)
 
-    nb = nbformat.read(ROOT / "examples" / "maximum_pressure.ipynb", as_version=4)
+    nb = nbformat.read(ROOT / "examples" / "maximum_pressure.ipynb", as_version=4)  # type: ignore[no-untyped-call]  # nbformat has no annotations
     env = {**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
     client = nbclient.NotebookClient(
         nb,

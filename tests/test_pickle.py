@@ -5,18 +5,20 @@ from __future__ import annotations
 import multiprocessing
 import pickle
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
+import pressure_forecast as pf
 import pytest
 
 AS_OF = "2018-10-31"
 
 
-def _forecast_in_worker(case):  # type: ignore[no-untyped-def]
+def _forecast_in_worker(case: pf.Case) -> pf.Forecast:
     return case.forecast(as_of=AS_OF)
 
 
 @pytest.fixture
-def objects(pf, nk, episodes):  # type: ignore[no-untyped-def]
+def objects(nk: pf.Case, episodes: list[pf.Episode]) -> dict[str, Any]:
     custom = pf.Model.from_toml(pf.Model.default_toml().replace('name = "maximum_pressure"', 'name = "custom"', 1))
     return {
         "model": pf.Model.default(),
@@ -35,7 +37,7 @@ def objects(pf, nk, episodes):  # type: ignore[no-untyped-def]
     }
 
 
-def test_pickle_round_trips(objects) -> None:  # type: ignore[no-untyped-def]
+def test_pickle_round_trips(objects: dict[str, Any]) -> None:
     for name, obj in objects.items():
         for protocol in (2, pickle.HIGHEST_PROTOCOL):
             again = pickle.loads(pickle.dumps(obj, protocol=protocol))
@@ -43,12 +45,12 @@ def test_pickle_round_trips(objects) -> None:  # type: ignore[no-untyped-def]
             assert again == obj, name
 
 
-def test_case_keeps_its_model(objects) -> None:  # type: ignore[no-untyped-def]
+def test_case_keeps_its_model(objects: dict[str, Any]) -> None:
     again = pickle.loads(pickle.dumps(objects["case_custom_model"]))
     assert again.model.name == "custom"
 
 
-def test_json_round_trips(pf, objects) -> None:  # type: ignore[no-untyped-def]
+def test_json_round_trips(objects: dict[str, Any]) -> None:
     for name in ("forecast", "trajectory", "explanation", "what_if", "value", "backtest", "fit"):
         obj = objects[name]
         cls = type(obj)
@@ -57,7 +59,7 @@ def test_json_round_trips(pf, objects) -> None:  # type: ignore[no-untyped-def]
     assert pf.Case.from_json(objects["case"].to_json()) == objects["case"]
 
 
-def test_forecast_from_json_of_a_client(pf, objects) -> None:  # type: ignore[no-untyped-def]
+def test_forecast_from_json_of_a_client(objects: dict[str, Any]) -> None:
     """The gRPC client builds results from the engine's JSON form, possibly with keys in any order."""
     f = objects["forecast"]
     d = f.to_json()
@@ -68,7 +70,7 @@ def test_forecast_from_json_of_a_client(pf, objects) -> None:  # type: ignore[no
     assert pf.Forecast.from_json(other).outcomes == ["wait_out", "stalemate", "deal"]
 
 
-def test_objects_cross_to_worker_processes(pf, nk) -> None:  # type: ignore[no-untyped-def]
+def test_objects_cross_to_worker_processes(nk: pf.Case) -> None:
     with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as ex:
         results = list(ex.map(_forecast_in_worker, [nk, nk]))
     assert results == [nk.forecast(as_of=AS_OF)] * 2

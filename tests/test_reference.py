@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 
 import numpy as np
+import pressure_forecast as pf
 import pytest
 from hmmlearn import hmm
 from hypothesis import HealthCheck, given, settings
@@ -19,7 +20,7 @@ def _rows(a: np.ndarray) -> str:
     return "[" + ", ".join("[" + ", ".join(repr(float(x)) for x in r) + "]" for r in a) + "]"
 
 
-def hmm_model_toml(pf, startprob: np.ndarray, transmat: np.ndarray, emissionprob: np.ndarray) -> str:  # type: ignore[no-untyped-def]
+def hmm_model_toml(startprob: np.ndarray, transmat: np.ndarray, emissionprob: np.ndarray) -> str:
     """A model whose regimes are the HMM's states (one bucket) and whose custom types sym0..symM are its symbols."""
     k, m = emissionprob.shape
     lines = [
@@ -65,10 +66,10 @@ def random_hmm(rng: np.random.Generator, k: int, m: int) -> tuple[np.ndarray, np
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32 - 1), k=st.integers(2, 5), m=st.integers(2, 6), n=st.integers(1, 60))
-def test_filter_matches_hmmlearn(pf, seed: int, k: int, m: int, n: int) -> None:  # type: ignore[no-untyped-def]
+def test_filter_matches_hmmlearn(seed: int, k: int, m: int, n: int) -> None:
     rng = np.random.default_rng(seed)
     start, trans, emis = random_hmm(rng, k, m)
-    model = pf.Model.from_toml(hmm_model_toml(pf, start, trans, emis))
+    model = pf.Model.from_toml(hmm_model_toml(start, trans, emis))
     ref = hmm.CategoricalHMM(n_components=k, n_features=m, init_params="", params="")
     ref.startprob_, ref.transmat_, ref.emissionprob_ = start, trans, emis
     xs = rng.integers(0, m, size=n)
@@ -86,16 +87,16 @@ def test_filter_matches_hmmlearn(pf, seed: int, k: int, m: int, n: int) -> None:
 
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), k=st.integers(1, 6), days=st.integers(0, 3000))
-def test_transition_matches_matrix_power(pf, seed: int, k: int, days: int) -> None:  # type: ignore[no-untyped-def]
+def test_transition_matches_matrix_power(seed: int, k: int, days: int) -> None:
     rng = np.random.default_rng(seed)
     start, trans, emis = random_hmm(rng, max(k, 2), 2)
-    model = pf.Model.from_toml(hmm_model_toml(pf, start, trans, emis))
+    model = pf.Model.from_toml(hmm_model_toml(start, trans, emis))
     end = START + datetime.timedelta(days=days)
     ours = model.transition(START, end, end + datetime.timedelta(days=1))
     np.testing.assert_allclose(ours, np.linalg.matrix_power(trans, days), atol=1e-9, rtol=0)
 
 
-def test_default_model_transition_is_ordered_product_of_buckets(pf) -> None:  # type: ignore[no-untyped-def]
+def test_default_model_transition_is_ordered_product_of_buckets() -> None:
     m = pf.Model.default()
     term_end = datetime.date(2021, 1, 20)
     start = datetime.date(2017, 1, 20)

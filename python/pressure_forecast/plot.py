@@ -90,8 +90,9 @@ def plot_trajectory(trajectory: Trajectory, ax: Axes | None = None, case: Case |
     for d, _t in marks:
         k = seen.get(d, 0)
         seen[d] = k + 1
-        ax.axvline(d, color="0.85", linewidth=0.6, zorder=0)
-        ax.plot([d], [-0.03 - 0.025 * k], marker="|", color="0.3", markersize=8, clip_on=False)
+        x: Any = d  # matplotlib takes dates where its stubs say float
+        ax.axvline(x, color="0.85", linewidth=0.6, zorder=0)
+        ax.plot([x], [-0.03 - 0.025 * k], marker="|", color="0.3", markersize=8, clip_on=False)
     ax.set_ylim(-0.05 - 0.025 * max(seen.values(), default=0), 1.0)
     ax.set_ylabel("probability by the term end")
     ax.set_title(f"{trajectory.case}: outcome probabilities ({len(marks)} signals marked)")

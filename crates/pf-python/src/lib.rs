@@ -60,7 +60,8 @@ pub fn stub_text() -> pyo3_stub_gen::Result<String> {
     let Some(module) = info.modules.get(MODULE) else {
         return Err(std::io::Error::other(format!("no stub information for {MODULE}")).into());
     };
-    let generated = module.to_string();
+    // pyo3 strips the raw-identifier prefix of `r#type` (Signal's `type`); the stub must too.
+    let generated = module.to_string().replace("r#", "");
     Ok(format!(
         "{}\n{}",
         generated.trim_end(),
