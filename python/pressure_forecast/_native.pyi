@@ -6,7 +6,6 @@ import datetime
 import os
 import pathlib
 import typing
-
 __all__ = [
     "AppendReport",
     "BacktestReport",
@@ -35,7 +34,6 @@ OUTCOMES_V1: builtins.list[builtins.str]
 PROTO_FORECAST_SERVICE: builtins.str
 SIGNAL_TYPES_V1: builtins.list[builtins.str]
 __version__: builtins.str
-
 @typing.final
 class AppendReport:
     r"""
@@ -100,6 +98,7 @@ class BacktestReport:
         r"""
         Reliability bins per outcome, `{outcome: [{lower, upper, mean_predicted, observed, weight}]}`.
         """
+    def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
     def to_json(self) -> typing.Any:
         r"""
         The result as a dict (the engine's JSON form).
@@ -115,10 +114,6 @@ class BacktestReport:
         """
     def _repr_html_(self) -> typing.Any: ...
     def __repr__(self) -> typing.Any: ...
-    def __eq__(self, other: typing.Any) -> builtins.bool:
-        r"""
-        Equal when their JSON forms are (so that NaN in empty bins compares equal).
-        """
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
     def to_dict(self) -> typing.Any:
         r"""
@@ -181,16 +176,8 @@ class Case:
         r"""
         The model the case is read with (the default model unless one was given).
         """
-    def __new__(
-        cls,
-        id: builtins.str,
-        sender: builtins.str,
-        target: builtins.str,
-        start: typing.Any,
-        term_end: typing.Any,
-        model: typing.Optional[Model] = None,
-        description: typing.Optional[builtins.str] = None,
-    ) -> Case: ...
+    def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
+    def __new__(cls, id: builtins.str, sender: builtins.str, target: builtins.str, start: typing.Any, term_end: typing.Any, model: typing.Optional[Model] = None, description: typing.Optional[builtins.str] = None) -> Case: ...
     @staticmethod
     def load(path: builtins.str | os.PathLike | pathlib.Path, model: typing.Optional[Model] = None) -> Case:
         r"""
@@ -202,16 +189,7 @@ class Case:
         Build a case from its JSON form (a dict or a JSON string).
         """
     @staticmethod
-    def from_signals_file(
-        path: builtins.str | os.PathLike | pathlib.Path,
-        id: builtins.str,
-        sender: builtins.str,
-        target: builtins.str,
-        start: typing.Any,
-        term_end: typing.Any,
-        model: typing.Optional[Model] = None,
-        description: typing.Optional[builtins.str] = None,
-    ) -> Case:
+    def from_signals_file(path: builtins.str | os.PathLike | pathlib.Path, id: builtins.str, sender: builtins.str, target: builtins.str, start: typing.Any, term_end: typing.Any, model: typing.Optional[Model] = None, description: typing.Optional[builtins.str] = None) -> Case:
         r"""
         A case whose signals are read from a JSON Lines or CSV file (`.csv` is CSV).
         """
@@ -223,16 +201,7 @@ class Case:
         r"""
         Write the case file (pretty JSON).
         """
-    def observe(
-        self,
-        type: builtins.str,
-        date: typing.Any,
-        reliability: builtins.float = ...,
-        weight: builtins.float = ...,
-        source: typing.Optional[builtins.str] = None,
-        note: typing.Optional[builtins.str] = None,
-        id: typing.Optional[builtins.str] = None,
-    ) -> AppendReport:
+    def observe(self, type: builtins.str, date: typing.Any, reliability: builtins.float = ..., weight: builtins.float = ..., source: typing.Optional[builtins.str] = None, note: typing.Optional[builtins.str] = None, id: typing.Optional[builtins.str] = None) -> AppendReport:
         r"""
         Record one signal. A repeat of a stored id with the same content changes nothing; with different
         content it raises `DuplicateSignalError`. On any error the case is left unchanged.
@@ -262,26 +231,12 @@ class Case:
         r"""
         A copy of the case.
         """
-    def forecast(
-        self,
-        as_of: typing.Optional[typing.Any] = None,
-        draws: builtins.int = ...,
-        seed: builtins.int = ...,
-        levels: typing.Optional[typing.Any] = None,
-        model: typing.Optional[Model] = None,
-        progress: typing.Optional[builtins.bool] = None,
-    ) -> Forecast:
+    def forecast(self, as_of: typing.Optional[typing.Any] = None, draws: builtins.int = ..., seed: builtins.int = ..., levels: typing.Optional[typing.Any] = None, model: typing.Optional[Model] = None, progress: typing.Optional[builtins.bool] = None) -> Forecast:
         r"""
         Forecast the outcomes by the term end with the signals dated on or before `as_of` (default: today;
         after the term end the forecast is the resolved distribution at the term end). With `draws > 0`, credible intervals from that many parameter draws.
         """
-    def trajectory(
-        self,
-        start: typing.Optional[typing.Any] = None,
-        end: typing.Optional[typing.Any] = None,
-        resolution: builtins.str = ...,
-        model: typing.Optional[Model] = None,
-    ) -> Trajectory:
+    def trajectory(self, start: typing.Optional[typing.Any] = None, end: typing.Optional[typing.Any] = None, resolution: builtins.str = ..., model: typing.Optional[Model] = None) -> Trajectory:
         r"""
         Outcome probabilities over time, each day forecast with the signals dated up to it. `resolution` is
         `"daily"` or `"signal_dates"` (the first day and each day with a signal).
@@ -291,20 +246,12 @@ class Case:
         What moved the forecast at `as_of`: each signal's change in date order (attribution; the changes add up to
         the total change from the no-signal baseline) and the forecast with each signal removed (drop-one).
         """
-    def what_if(
-        self,
-        signals: typing.Optional[typing.Any] = None,
-        term_end: typing.Optional[typing.Any] = None,
-        as_of: typing.Optional[typing.Any] = None,
-        model: typing.Optional[Model] = None,
-    ) -> WhatIf:
+    def what_if(self, signals: typing.Optional[typing.Any] = None, term_end: typing.Optional[typing.Any] = None, as_of: typing.Optional[typing.Any] = None, model: typing.Optional[Model] = None) -> WhatIf:
         r"""
         The forecast with hypothetical signals added (`Signal`s, dicts or a DataFrame) and/or another term end,
         beside the case's own; the case is not changed.
         """
-    def value_of_information(
-        self, as_of: typing.Optional[typing.Any] = None, model: typing.Optional[Model] = None
-    ) -> ValueOfInformation:
+    def value_of_information(self, as_of: typing.Optional[typing.Any] = None, model: typing.Optional[Model] = None) -> ValueOfInformation:
         r"""
         Signal types ranked by how much observing each on the day after `as_of` would move the forecast.
         """
@@ -317,7 +264,6 @@ class Case:
         Plot the case's trajectory with each signal marked (needs matplotlib).
         """
     def __len__(self) -> builtins.int: ...
-    def __eq__(self, other: typing.Any) -> builtins.bool: ...
     def __repr__(self) -> builtins.str: ...
     def _repr_html_(self) -> typing.Any: ...
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
@@ -362,6 +308,7 @@ class Episode:
         r"""
         The signals in date order.
         """
+    def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
     def __new__(cls, case: Case, outcome: builtins.str) -> Episode: ...
     def case(self, model: typing.Optional[Model] = None) -> Case:
         r"""
@@ -377,7 +324,6 @@ class Episode:
         Parse an episode from its JSON form (checked against the default model, or `model`).
         """
     def __len__(self) -> builtins.int: ...
-    def __eq__(self, other: typing.Any) -> builtins.bool: ...
     def __repr__(self) -> builtins.str: ...
     def _repr_html_(self) -> typing.Any: ...
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
@@ -423,6 +369,7 @@ class Explanation:
         r"""
         Drop-one forecasts (dicts in the engine's JSON form).
         """
+    def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
     def to_json(self) -> typing.Any:
         r"""
         The result as a dict (the engine's JSON form).
@@ -438,17 +385,8 @@ class Explanation:
         """
     def _repr_html_(self) -> typing.Any: ...
     def __repr__(self) -> typing.Any: ...
-    def __eq__(self, other: typing.Any) -> builtins.bool:
-        r"""
-        Equal when their JSON forms are (so that NaN in empty bins compares equal).
-        """
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
-    def plot(
-        self,
-        outcome: typing.Optional[builtins.str] = None,
-        ax: typing.Optional[typing.Any] = None,
-        top: builtins.int = ...,
-    ) -> typing.Any:
+    def plot(self, outcome: typing.Optional[builtins.str] = None, ax: typing.Optional[typing.Any] = None, top: builtins.int = ...) -> typing.Any:
         r"""
         The attribution waterfall: from the baseline, each signal's change to one outcome (needs matplotlib).
         """
@@ -483,6 +421,7 @@ class FitReport:
         r"""
         Whether EM reached its tolerance.
         """
+    def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
     def to_json(self) -> typing.Any:
         r"""
         The engine's JSON summary (`{iterations, converged, log_likelihood, objective, final_log_likelihood,
@@ -499,7 +438,6 @@ class FitReport:
         """
     def _repr_html_(self) -> typing.Any: ...
     def __repr__(self) -> builtins.str: ...
-    def __eq__(self, other: typing.Any) -> builtins.bool: ...
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
 
 @typing.final
@@ -563,6 +501,7 @@ class Forecast:
         Credible intervals from parameter draws (the JSON form: `{draws, seed, mean, sd, intervals: [...]}`),
         or None when no draws were made.
         """
+    def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
     def interval(self, level: builtins.float = ...) -> dict:
         r"""
         `{outcome: (lower, upper)}` of the credible interval at `level`.
@@ -591,7 +530,6 @@ class Forecast:
         """
     def _repr_html_(self) -> typing.Any: ...
     def __repr__(self) -> builtins.str: ...
-    def __eq__(self, other: typing.Any) -> builtins.bool: ...
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
 
 @typing.final
@@ -678,6 +616,7 @@ class Model:
         r"""
         Provenance of a fitted model, as a dict (None for a hand-written model).
         """
+    def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
     @staticmethod
     def default() -> Model:
         r"""
@@ -732,7 +671,6 @@ class Model:
         r"""
         A copy with every concentration multiplied by `factor` (larger is more certain).
         """
-    def __eq__(self, other: typing.Any) -> builtins.bool: ...
     def __hash__(self) -> builtins.int: ...
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
     def __repr__(self) -> builtins.str: ...
@@ -788,16 +726,8 @@ class Signal:
         r"""
         Ids of the raw events merged into this signal.
         """
-    def __new__(
-        cls,
-        type: builtins.str,
-        date: typing.Any,
-        reliability: builtins.float = ...,
-        weight: builtins.float = ...,
-        source: typing.Optional[builtins.str] = None,
-        note: typing.Optional[builtins.str] = None,
-        id: typing.Optional[builtins.str] = None,
-    ) -> Signal: ...
+    def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
+    def __new__(cls, type: builtins.str, date: typing.Any, reliability: builtins.float = ..., weight: builtins.float = ..., source: typing.Optional[builtins.str] = None, note: typing.Optional[builtins.str] = None, id: typing.Optional[builtins.str] = None) -> Signal: ...
     @staticmethod
     def from_json(obj: typing.Any) -> Signal:
         r"""
@@ -807,7 +737,6 @@ class Signal:
         r"""
         The record as a dict (the JSON form of SIGNALS.md).
         """
-    def __eq__(self, other: typing.Any) -> builtins.bool: ...
     def __hash__(self) -> builtins.int: ...
     def __repr__(self) -> builtins.str: ...
     def _repr_html_(self) -> typing.Any: ...
@@ -863,6 +792,7 @@ class Trajectory:
         r"""
         Types of the signals dated on each day.
         """
+    def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
     def __len__(self) -> builtins.int: ...
     def to_json(self) -> typing.Any:
         r"""
@@ -884,7 +814,6 @@ class Trajectory:
         """
     def _repr_html_(self) -> typing.Any: ...
     def __repr__(self) -> builtins.str: ...
-    def __eq__(self, other: typing.Any) -> builtins.bool: ...
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
 
 @typing.final
@@ -917,6 +846,7 @@ class ValueOfInformation:
         r"""
         The ranked entries (dicts in the engine's JSON form), highest score first.
         """
+    def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
     def to_json(self) -> typing.Any:
         r"""
         The result as a dict (the engine's JSON form).
@@ -932,10 +862,6 @@ class ValueOfInformation:
         """
     def _repr_html_(self) -> typing.Any: ...
     def __repr__(self) -> typing.Any: ...
-    def __eq__(self, other: typing.Any) -> builtins.bool:
-        r"""
-        Equal when their JSON forms are (so that NaN in empty bins compares equal).
-        """
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
     def __len__(self) -> builtins.int: ...
 
@@ -959,6 +885,7 @@ class WhatIf:
         r"""
         `{outcome: scenario - baseline}`.
         """
+    def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
     def to_json(self) -> typing.Any:
         r"""
         The result as a dict (the engine's JSON form).
@@ -974,10 +901,6 @@ class WhatIf:
         """
     def _repr_html_(self) -> typing.Any: ...
     def __repr__(self) -> typing.Any: ...
-    def __eq__(self, other: typing.Any) -> builtins.bool:
-        r"""
-        Equal when their JSON forms are (so that NaN in empty bins compares equal).
-        """
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
 
 def _unpickle(data: typing.Sequence[builtins.int]) -> typing.Any:
@@ -985,71 +908,31 @@ def _unpickle(data: typing.Sequence[builtins.int]) -> typing.Any:
     Rebuild an object pickled by any release of pressure_forecast (the target of every `__reduce__`).
     """
 
-def backtest(
-    model: Model,
-    episodes: typing.Any,
-    *,
-    loo: builtins.bool = ...,
-    bins: builtins.int = ...,
-    tolerance: builtins.float = ...,
-    max_iterations: builtins.int = ...,
-    progress: builtins.bool = ...,
-) -> BacktestReport:
+def backtest(model: Model, episodes: typing.Any, *, loo: builtins.bool = ..., bins: builtins.int = ..., tolerance: builtins.float = ..., max_iterations: builtins.int = ..., progress: builtins.bool = ...) -> BacktestReport:
     r"""
     Replay a model over finished episodes and score it beside the baselines; with `loo=True` each episode is
     forecast by a model fitted on the others.
     """
 
-def fit(
-    model: Model,
-    episodes: typing.Any,
-    *,
-    tolerance: builtins.float = ...,
-    max_iterations: builtins.int = ...,
-    fit_prior: builtins.bool = ...,
-    fit_transitions: builtins.bool = ...,
-    fit_emissions: builtins.bool = ...,
-    progress: builtins.bool = ...,
-) -> FitReport:
+def fit(model: Model, episodes: typing.Any, *, tolerance: builtins.float = ..., max_iterations: builtins.int = ..., fit_prior: builtins.bool = ..., fit_transitions: builtins.bool = ..., fit_emissions: builtins.bool = ..., progress: builtins.bool = ...) -> FitReport:
     r"""
     Fit a model to finished episodes by expected-count EM (the model's concentrations are the prior counts).
     """
 
-def forecast_many(
-    cases: typing.Any,
-    as_of: typing.Optional[typing.Any] = None,
-    model: typing.Optional[Model] = None,
-    *,
-    draws: builtins.int = ...,
-    seed: builtins.int = ...,
-    levels: typing.Optional[typing.Any] = None,
-    progress: typing.Optional[builtins.bool] = None,
-) -> builtins.list[Forecast]:
+def forecast_many(cases: typing.Any, as_of: typing.Optional[typing.Any] = None, model: typing.Optional[Model] = None, *, draws: builtins.int = ..., seed: builtins.int = ..., levels: typing.Optional[typing.Any] = None, progress: typing.Optional[builtins.bool] = None) -> builtins.list[Forecast]:
     r"""
     Forecast many cases at once, in parallel with the GIL released. `as_of` is one date for all, a list of
     dates (one per case), or None (each case's default). `model` overrides each case's own model.
     """
 
-def ingest_events(
-    path: builtins.str | os.PathLike | pathlib.Path,
-    format: builtins.str,
-    sender: builtins.str,
-    target: builtins.str,
-    *,
-    start: typing.Optional[typing.Any] = None,
-    end: typing.Optional[typing.Any] = None,
-    mapping: typing.Optional[builtins.str | os.PathLike | pathlib.Path] = None,
-    strict: builtins.bool = ...,
-) -> IngestReport:
+def ingest_events(path: builtins.str | os.PathLike | pathlib.Path, format: builtins.str, sender: builtins.str, target: builtins.str, *, start: typing.Optional[typing.Any] = None, end: typing.Optional[typing.Any] = None, mapping: typing.Optional[builtins.str | os.PathLike | pathlib.Path] = None, strict: builtins.bool = ...) -> IngestReport:
     r"""
     Turn a file of CAMEO-coded events (`format`: `icews`, `gdelt1`, `gdelt2` or `csv`) into signals for a
     sender and target, with the default mapping or a mapping file. Add them to a case with
     `case.observe_many(report.signals)`.
     """
 
-def load_episodes(
-    path: builtins.str | os.PathLike | pathlib.Path, model: typing.Optional[Model] = None, lenient: builtins.bool = ...
-) -> builtins.list[Episode]:
+def load_episodes(path: builtins.str | os.PathLike | pathlib.Path, model: typing.Optional[Model] = None, lenient: builtins.bool = ...) -> builtins.list[Episode]:
     r"""
     Read an episodes file (a JSON array, one object, or JSON Lines). With `lenient=True`, a signal dated outside
     its episode is left out with a `UserWarning` instead of raising (as the command line's `fit` and `backtest`

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use pyo3::prelude::*;
-use pyo3_stub_gen::derive::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
+use pyo3_stub_gen::derive::*;
 use serde::{Deserialize, Serialize};
 
 use crate::convert::{arg_date, case_date, helper, json_to_py, opt_arg_date, py_to_json};
@@ -24,7 +24,7 @@ pub const BAR_DRAWS: usize = 20_000;
 
 /// A coercion campaign: sender, target, start, term end and its signals, with the model it is read with.
 #[gen_stub_pyclass]
-#[pyclass(module = "pressure_forecast._native", name = "Case")]
+#[pyclass(module = "pressure_forecast._native", name = "Case", eq)]
 #[derive(Clone)]
 pub struct PyCase {
     /// The engine's case (shared until changed, so that batch calls do not copy signals).
@@ -96,7 +96,6 @@ pub fn forecast_one(
 }
 
 #[gen_stub_pymethods]
-
 #[pymethods]
 impl PyCase {
     #[new]
@@ -492,13 +491,6 @@ impl PyCase {
         self.inner.signals().len()
     }
 
-    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        other.cast::<PyCase>().is_ok_and(|o| {
-            let o = o.borrow();
-            o.inner == self.inner && o.model.to_spec() == self.model.to_spec()
-        })
-    }
-
     fn __repr__(&self) -> String {
         let c = &self.inner;
         format!(
@@ -541,5 +533,12 @@ impl crate::pickle::Pickle for PyCase {
             inner: Arc::new(s.case),
             model,
         })
+    }
+}
+
+/// Equal when the cases are and they are read with the same model.
+impl PartialEq for PyCase {
+    fn eq(&self, other: &Self) -> bool {
+        self.inner == other.inner && self.model.to_spec() == other.model.to_spec()
     }
 }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use pyo3::prelude::*;
-use pyo3_stub_gen::derive::*;
 use pyo3::types::PyTuple;
+use pyo3_stub_gen::derive::*;
 
 use crate::case::PyCase;
 use crate::convert::{helper, json_to_py, py_to_json};
@@ -17,15 +17,14 @@ use crate::signal::PySignal;
 
 /// A finished case with the outcome that happened.
 #[gen_stub_pyclass]
-#[pyclass(module = "pressure_forecast._native", name = "Episode", frozen)]
-#[derive(Clone)]
+#[pyclass(module = "pressure_forecast._native", name = "Episode", frozen, eq)]
+#[derive(Clone, PartialEq)]
 pub struct PyEpisode {
     /// The engine's episode.
     pub inner: pf_core::Episode,
 }
 
 #[gen_stub_pymethods]
-
 #[pymethods]
 impl PyEpisode {
     #[new]
@@ -109,11 +108,6 @@ impl PyEpisode {
     }
     fn __len__(&self) -> usize {
         self.inner.case.signals().len()
-    }
-    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        other
-            .cast::<PyEpisode>()
-            .is_ok_and(|o| o.get().inner == self.inner)
     }
     fn __repr__(&self) -> String {
         let c = &self.inner.case;

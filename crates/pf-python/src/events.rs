@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use pyo3::prelude::*;
-use pyo3_stub_gen::derive::*;
 use pyo3::types::PyList;
+use pyo3_stub_gen::derive::*;
 
 use crate::convert::{helper, opt_arg_date};
 use crate::errors::{self, Details, Kind, make_error};
@@ -32,7 +32,6 @@ pub struct PyIngestReport {
 }
 
 #[gen_stub_pymethods]
-
 #[pymethods]
 impl PyIngestReport {
     /// The signals as a DataFrame.

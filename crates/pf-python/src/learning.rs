@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use pyo3::prelude::*;
-use pyo3_stub_gen::derive::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
+use pyo3_stub_gen::derive::*;
 use serde::{Deserialize, Serialize};
 
 use crate::convert::{from_py_json, helper, json_to_py};
@@ -31,7 +31,7 @@ pub struct FitState {
 
 /// The result of `fit`: the fitted model and the EM history.
 #[gen_stub_pyclass]
-#[pyclass(module = "pressure_forecast._native", name = "FitReport", frozen)]
+#[pyclass(module = "pressure_forecast._native", name = "FitReport", frozen, eq)]
 pub struct PyFitReport {
     state: FitState,
     model: Option<Arc<pf_core::Model>>,
@@ -48,7 +48,6 @@ impl PyFitReport {
 }
 
 #[gen_stub_pymethods]
-
 #[pymethods]
 impl PyFitReport {
     /// The fitted model (None for a report rebuilt from JSON without the model text).
@@ -110,11 +109,6 @@ impl PyFitReport {
             self.state.converged,
             self.state.log_likelihood.last().copied().unwrap_or(f64::NAN)
         )
-    }
-    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        other
-            .cast::<PyFitReport>()
-            .is_ok_and(|o| o.get().state == self.state)
     }
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
         crate::pickle::reduce(slf)
@@ -298,5 +292,12 @@ impl crate::pickle::Pickle for PyFitReport {
     }
     fn from_state(py: Python<'_>, state: FitState) -> PyResult<Self> {
         PyFitReport::from_state_struct(py, state)
+    }
+}
+
+/// Equal when the histories and the fitted model files are.
+impl PartialEq for PyFitReport {
+    fn eq(&self, other: &Self) -> bool {
+        self.state == other.state
     }
 }

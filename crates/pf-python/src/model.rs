@@ -4,15 +4,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
-use pyo3_stub_gen::derive::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
+use pyo3_stub_gen::derive::*;
 
 use crate::convert::{arg_date, helper, json_to_py, np_array1, np_array2};
 use crate::errors::IntoPyResult;
 
 /// A validated forecasting model (regimes, outcomes, transitions, emissions, prior and concentrations).
 #[gen_stub_pyclass]
-#[pyclass(module = "pressure_forecast._native", name = "Model", frozen)]
+#[pyclass(module = "pressure_forecast._native", name = "Model", frozen, eq)]
 #[derive(Clone)]
 pub struct PyModel {
     /// The engine's model.
@@ -35,7 +35,6 @@ pub fn model_or_default(
 }
 
 #[gen_stub_pymethods]
-
 #[pymethods]
 impl PyModel {
     /// The embedded default model (`models/maximum_pressure.toml`).
@@ -206,12 +205,6 @@ impl PyModel {
             .map(PyModel::new)
     }
 
-    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        other
-            .cast::<PyModel>()
-            .is_ok_and(|o| o.get().inner.to_spec() == self.inner.to_spec())
-    }
-
     fn __hash__(&self) -> u64 {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -256,5 +249,12 @@ impl crate::pickle::Pickle for PyModel {
         pf_core::Model::from_toml_str(&s.toml)
             .py_err(py)
             .map(PyModel::new)
+    }
+}
+
+/// Equal when the specifications are (the name and provenance included).
+impl PartialEq for PyModel {
+    fn eq(&self, other: &Self) -> bool {
+        self.inner.to_spec() == other.inner.to_spec()
     }
 }

@@ -13,8 +13,8 @@
 
 use pyo3::PyClass;
 use pyo3::prelude::*;
-use pyo3_stub_gen::derive::*;
 use pyo3::types::{PyBytes, PyTuple};
+use pyo3_stub_gen::derive::*;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 

@@ -7,8 +7,8 @@ use std::fmt;
 
 use chrono::NaiveDate;
 use pyo3::prelude::*;
-use pyo3_stub_gen::derive::*;
 use pyo3::types::{PyDict, PyList, PyTuple, PyType};
+use pyo3_stub_gen::derive::*;
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -184,15 +184,14 @@ fn forecast_from_json(obj: &Bound<'_, PyAny>, model: &pf_core::Model) -> PyResul
 
 /// Outcome probabilities by the term end at an as-of date, with credible intervals when draws were made.
 #[gen_stub_pyclass]
-#[pyclass(module = "pressure_forecast._native", name = "Forecast", frozen)]
-#[derive(Clone)]
+#[pyclass(module = "pressure_forecast._native", name = "Forecast", frozen, eq)]
+#[derive(Clone, PartialEq)]
 pub struct PyForecast {
     /// The engine's forecast.
     pub inner: pf_core::Forecast,
 }
 
 #[gen_stub_pymethods]
-
 #[pymethods]
 impl PyForecast {
     /// The case's id.
@@ -365,12 +364,6 @@ impl PyForecast {
         )
     }
 
-    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        other
-            .cast::<PyForecast>()
-            .is_ok_and(|o| o.get().inner == self.inner)
-    }
-
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
         crate::pickle::reduce(slf)
     }
@@ -407,15 +400,14 @@ enum TrajectoryForm {
 
 /// Outcome probabilities over time, each day forecast with the signals dated up to that day.
 #[gen_stub_pyclass]
-#[pyclass(module = "pressure_forecast._native", name = "Trajectory", frozen)]
-#[derive(Clone)]
+#[pyclass(module = "pressure_forecast._native", name = "Trajectory", frozen, eq)]
+#[derive(Clone, PartialEq)]
 pub struct PyTrajectory {
     /// The engine's trajectory.
     pub inner: pf_core::Trajectory,
 }
 
 #[gen_stub_pymethods]
-
 #[pymethods]
 impl PyTrajectory {
     /// The case's id.
@@ -568,12 +560,6 @@ impl PyTrajectory {
         )
     }
 
-    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        other
-            .cast::<PyTrajectory>()
-            .is_ok_and(|o| o.get().inner == self.inner)
-    }
-
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
         crate::pickle::reduce(slf)
     }
@@ -593,7 +579,6 @@ pub struct PyAppendReport {
 }
 
 #[gen_stub_pymethods]
-
 #[pymethods]
 impl PyAppendReport {
     fn __repr__(&self) -> String {
@@ -607,11 +592,18 @@ macro_rules! serde_result {
     ($(#[$doc:meta])* $py:ident, $core:ty, $name:literal, { $($extra:tt)* }) => {
         $(#[$doc])*
         #[gen_stub_pyclass]
-        #[pyclass(module = "pressure_forecast._native", name = $name, frozen)]
+        #[pyclass(module = "pressure_forecast._native", name = $name, frozen, eq)]
         #[derive(Clone)]
         pub struct $py {
             /// The engine's result.
             pub inner: $core,
+        }
+
+        /// Equal when their JSON forms are (so that NaN in empty bins compares equal).
+        impl PartialEq for $py {
+            fn eq(&self, other: &Self) -> bool {
+                serde_json::to_value(&self.inner).ok() == serde_json::to_value(&other.inner).ok()
+            }
         }
 
         #[gen_stub_pymethods]
@@ -640,13 +632,6 @@ macro_rules! serde_result {
 
             fn __repr__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
                 $crate::convert::helper(slf.py(), "_frames", "result_repr", (slf,), None)
-            }
-
-            /// Equal when their JSON forms are (so that NaN in empty bins compares equal).
-            fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-                other.cast::<Self>().is_ok_and(|o| {
-                    serde_json::to_value(&o.get().inner).ok() == serde_json::to_value(&self.inner).ok()
-                })
             }
 
             fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, pyo3::types::PyTuple>)> {

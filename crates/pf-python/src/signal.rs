@@ -2,15 +2,15 @@
 
 use chrono::NaiveDate;
 use pyo3::prelude::*;
-use pyo3_stub_gen::derive::*;
 use pyo3::types::{PyDict, PyTuple};
+use pyo3_stub_gen::derive::*;
 
 use crate::convert::{helper, json_to_py, py_to_json, signal_date};
 use crate::errors::IntoPyResult;
 
 /// A dated observation of one signal type, with reliability, weight, source and note.
 #[gen_stub_pyclass]
-#[pyclass(module = "pressure_forecast._native", name = "Signal", frozen)]
+#[pyclass(module = "pressure_forecast._native", name = "Signal", frozen, eq)]
 #[derive(Clone, PartialEq)]
 pub struct PySignal {
     /// The engine's signal.
@@ -72,7 +72,6 @@ pub fn records_of<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAny
 }
 
 #[gen_stub_pymethods]
-
 #[pymethods]
 impl PySignal {
     #[new]
@@ -157,12 +156,6 @@ impl PySignal {
     #[getter]
     fn event_ids(&self) -> Vec<String> {
         self.inner.event_ids.clone()
-    }
-
-    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        other
-            .cast::<PySignal>()
-            .is_ok_and(|o| o.get().inner == self.inner)
     }
 
     fn __hash__(&self) -> u64 {

@@ -16,10 +16,7 @@ fn main() -> ExitCode {
     if std::env::args().any(|a| a == "--check") {
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
         if committed != text {
-            eprintln!(
-                "stub_gen: {} is out of date: run `make stubs`",
-                path.display()
-            );
+            eprintln!("stub_gen: {} is out of date: run `make stubs`", path.display());
             return ExitCode::from(1);
         }
         return ExitCode::SUCCESS;
