@@ -8,14 +8,15 @@ use serde_json::Value;
 
 use crate::errors::{Details, Kind, argument_error, make_error};
 
-/// Parse the date part of an ISO 8601 text (`YYYY-MM-DD`, optionally followed by a time).
+/// The date of an ISO 8601 text: `YYYY-MM-DD`, optionally followed by a time (what `datetime.isoformat()` and
+/// pandas write), read by the engine's one parser (`pf_core::dates::parse_date`).
 fn parse_iso(text: &str) -> Option<NaiveDate> {
     let t = text.trim();
     let d = match t.char_indices().nth(10) {
         Some((i, c)) if c == 'T' || c == ' ' => &t[..i],
         _ => t,
     };
-    NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()
+    pf_core::dates::parse_date("date", d).ok()
 }
 
 /// A date from `datetime.date`, `datetime.datetime`, an ISO string, a pandas `Timestamp` or a numpy
@@ -28,6 +29,12 @@ pub fn date_like(obj: &Bound<'_, PyAny>) -> Result<NaiveDate, String> {
     };
     if let Ok(s) = obj.cast::<PyString>() {
         return parse_iso(&s.to_string_lossy()).ok_or_else(found);
+    }
+    // datetime.date, datetime.datetime and pandas.Timestamp (pyo3's chrono conversion takes the calendar date).
+    // pandas.NaT is a datetime too, with no date: not a date here.
+    let nat = obj.get_type().name().is_ok_and(|n| n == "NaTType");
+    if let (false, Ok(d)) = (nat, obj.extract::<NaiveDate>()) {
+        return Ok(d);
     }
     let mut o = obj.clone();
     // numpy scalars: datetime64[D].item() is a datetime.date.
@@ -214,21 +221,19 @@ pub fn from_py_json<T: DeserializeOwned>(obj: &Bound<'_, PyAny>, what: &str) -> 
             .extract()?
     };
     // Non-finite numbers were written as null: read them back as NaN when the plain reading fails.
-    serde_json::from_str(&text)
-        .or_else(|e| crate::lenient::from_str(&text).map_err(|_| e))
-        .map_err(|e| {
-            make_error(
-                py,
-                Kind::Parse,
-                format!("cannot parse {what}: {e}"),
-                Details {
-                    expected: Some(format!("the JSON form of {what}")),
-                    found: Some(e.to_string()),
-                    line: Some(e.line()),
-                    ..Details::default()
-                },
-            )
-        })
+    serde_json::from_str(&text).map_err(|e| {
+        make_error(
+            py,
+            Kind::Parse,
+            format!("cannot parse {what}: {e}"),
+            Details {
+                expected: Some(format!("the JSON form of {what}")),
+                found: Some(e.to_string()),
+                line: Some(e.line()),
+                ..Details::default()
+            },
+        )
+    })
 }
 
 /// A numpy array from a vector.

@@ -32,10 +32,7 @@ impl PyEpisode {
         let c = case.borrow();
         c.model.outcome_index(&outcome).py_err(py)?;
         Ok(PyEpisode {
-            inner: pf_core::Episode {
-                case: (*c.inner).clone(),
-                outcome,
-            },
+            inner: pf_core::Episode::new((*c.inner).clone(), outcome),
         })
     }
     /// The episode's id.

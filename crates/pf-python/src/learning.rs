@@ -169,21 +169,6 @@ pub fn fit(
     })
 }
 
-/// The engine's `BacktestReport::to_json()` form: scores flattened, calibration keyed by outcome.
-#[derive(Deserialize)]
-struct BacktestJson {
-    model: String,
-    outcomes: Vec<String>,
-    episodes: usize,
-    loo: bool,
-    brier: f64,
-    log_score: f64,
-    ece: f64,
-    baselines: pf_core::backtest::Baselines,
-    per_episode: Vec<pf_core::backtest::EpisodeScore>,
-    calibration: std::collections::HashMap<String, Vec<pf_core::backtest::Bin>>,
-}
-
 serde_result!(
     /// Scores of a model replayed day by day over finished episodes, beside the uniform, base-rate and
     /// prior-only baselines, with reliability bins per outcome.
@@ -224,7 +209,7 @@ serde_result!(
             }
             Ok(d)
         }
-        /// The engine's JSON form (the CLI's `--json`): scores flattened, calibration keyed by outcome.
+        /// The engine's JSON form (the CLI's `--json`), the same as `to_json`.
         fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
             json_to_py(py, &self.inner.to_json())
         }
@@ -235,26 +220,10 @@ serde_result!(
             kw.set_item("ax", ax)?;
             helper(slf.py(), "plot", "plot_reliability", (slf,), Some(&kw))
         }
-        /// Build from either JSON form (serde, or the flattened form of `to_dict`).
+        /// Build from the form of `to_dict` (a dict or a JSON string).
         #[staticmethod]
         fn from_dict(obj: &Bound<'_, PyAny>) -> PyResult<Self> {
-            let v: serde_json::Value = from_py_json(obj, "a BacktestReport")?;
-            let inner = if v.get("scores").is_some() {
-                from_py_json::<pf_core::BacktestReport>(obj, "a BacktestReport")?
-            } else {
-                let j: BacktestJson = from_py_json(obj, "a BacktestReport")?;
-                pf_core::BacktestReport {
-                    calibration: j.outcomes.iter().map(|o| j.calibration.get(o).cloned().unwrap_or_default()).collect(),
-                    model: j.model,
-                    outcomes: j.outcomes,
-                    episodes: j.episodes,
-                    loo: j.loo,
-                    scores: pf_core::backtest::Scores { brier: j.brier, log_score: j.log_score, ece: j.ece },
-                    baselines: j.baselines,
-                    per_episode: j.per_episode,
-                }
-            };
-            Ok(Self { inner })
+            from_py_json(obj, "a BacktestReport").map(|inner| Self { inner })
         }
     }
 );

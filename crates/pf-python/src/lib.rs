@@ -22,7 +22,6 @@ pub mod episodes;
 pub mod errors;
 pub mod events;
 pub mod learning;
-mod lenient;
 pub mod model;
 pub mod pickle;
 pub mod progress;
@@ -37,9 +36,10 @@ pub(crate) fn default_model() -> Arc<pf_core::Model> {
         .clone()
 }
 
-/// Today's date in UTC: the default as-of date of every face (the CLI, the server and Python agree).
+/// Today's date in UTC (`pf_core::dates::today`): the default as-of date of every face (the CLI, the server
+/// and Python agree).
 pub(crate) fn today() -> chrono::NaiveDate {
-    chrono::Utc::now().date_naive()
+    pf_core::dates::today()
 }
 
 /// The native module's name, as the stubs and `#[pyclass(module = ...)]` spell it.

@@ -2,184 +2,17 @@
 //! (the engine's JSON form), pickling through serde, `__repr__`, `_repr_html_` and `to_pandas()` (the pandas
 //! and HTML work is done by the pure-Python module `pressure_forecast._frames`).
 
-use std::collections::HashMap;
-use std::fmt;
 
 use chrono::NaiveDate;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple, PyType};
 use pyo3_stub_gen::derive::*;
-use serde::de::{MapAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 use crate::convert::{from_py_json, helper, json_to_py, named, np_array2, py_dates};
-use crate::errors::{Details, Kind, make_error};
 
 pub(crate) fn ser_err(e: serde_json::Error) -> PyErr {
     crate::errors::PressureForecastError::new_err(e.to_string())
-}
-
-/// A JSON object read with its keys in document order.
-#[derive(Debug, Clone, Default)]
-pub struct Ordered(pub Vec<(String, f64)>);
-
-impl<'de> Deserialize<'de> for Ordered {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Ordered;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object of names to numbers")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Ordered, A::Error> {
-                let mut out = Vec::new();
-                while let Some((k, v)) = m.next_entry::<String, Option<f64>>()? {
-                    out.push((k, v.unwrap_or(f64::NAN)));
-                }
-                Ok(Ordered(out))
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
-
-impl Ordered {
-    fn names(&self) -> Vec<String> {
-        self.0.iter().map(|(k, _)| k.clone()).collect()
-    }
-    /// The values in the order of `names` (missing names are an error).
-    fn by(&self, names: &[String], what: &str) -> Result<Vec<f64>, String> {
-        let m: HashMap<&str, f64> = self.0.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-        names
-            .iter()
-            .map(|n| {
-                m.get(n.as_str())
-                    .copied()
-                    .ok_or_else(|| format!("{what}: no value for `{n}`"))
-            })
-            .collect()
-    }
-}
-
-#[derive(Deserialize)]
-struct IntervalJson {
-    level: f64,
-    lower: Ordered,
-    upper: Ordered,
-}
-
-#[derive(Deserialize)]
-struct IntervalsJson {
-    draws: usize,
-    seed: u64,
-    mean: Ordered,
-    sd: Ordered,
-    #[serde(default)]
-    intervals: Vec<IntervalJson>,
-}
-
-/// The engine's `Forecast::to_json()` form: outcome and regime probabilities as objects.
-#[derive(Deserialize)]
-struct ForecastJson {
-    case: String,
-    as_of: NaiveDate,
-    term_end: NaiveDate,
-    probabilities: Ordered,
-    #[serde(default)]
-    regimes: Ordered,
-    #[serde(default)]
-    log_likelihood: Option<f64>,
-    #[serde(default)]
-    signals_used: usize,
-    #[serde(default)]
-    intervals: Option<IntervalsJson>,
-    /// Optional outcome order (a JSON object may have lost it).
-    #[serde(default)]
-    outcomes: Option<Vec<String>>,
-    /// Optional regime order.
-    #[serde(default)]
-    regime_names: Option<Vec<String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum ForecastForm {
-    Serde(pf_core::Forecast),
-    Json(ForecastJson),
-}
-
-/// `names` in the order of `model`'s list when they are the same set (a JSON object does not keep order).
-fn in_model_order(names: Vec<String>, model: &[String]) -> Vec<String> {
-    let mut a = names.clone();
-    let mut b = model.to_vec();
-    a.sort();
-    b.sort();
-    if a == b { model.to_vec() } else { names }
-}
-
-impl ForecastJson {
-    fn into_core(self, model: &pf_core::Model) -> Result<pf_core::Forecast, String> {
-        let outcomes = self
-            .outcomes
-            .unwrap_or_else(|| in_model_order(self.probabilities.names(), model.outcomes()));
-        let regimes = self
-            .regime_names
-            .unwrap_or_else(|| in_model_order(self.regimes.names(), model.regimes()));
-        let intervals = match self.intervals {
-            None => None,
-            Some(iv) => Some(pf_core::Intervals {
-                draws: iv.draws,
-                seed: iv.seed,
-                mean: iv.mean.by(&outcomes, "intervals.mean")?,
-                sd: iv.sd.by(&outcomes, "intervals.sd")?,
-                intervals: iv
-                    .intervals
-                    .into_iter()
-                    .map(|i| {
-                        Ok(pf_core::Interval {
-                            level: i.level,
-                            lower: i.lower.by(&outcomes, "intervals.lower")?,
-                            upper: i.upper.by(&outcomes, "intervals.upper")?,
-                        })
-                    })
-                    .collect::<Result<_, String>>()?,
-            }),
-        };
-        Ok(pf_core::Forecast {
-            case: self.case,
-            as_of: self.as_of,
-            term_end: self.term_end,
-            probabilities: self.probabilities.by(&outcomes, "probabilities")?,
-            regime_probabilities: self.regimes.by(&regimes, "regimes")?,
-            outcomes,
-            regimes,
-            log_likelihood: self.log_likelihood.unwrap_or(f64::NAN),
-            signals_used: self.signals_used,
-            intervals,
-        })
-    }
-}
-
-fn shape_error(py: Python<'_>, what: &str, msg: String) -> PyErr {
-    make_error(
-        py,
-        Kind::Parse,
-        format!("cannot parse {what}: {msg}"),
-        Details {
-            expected: Some(format!("the JSON form of {what}")),
-            found: Some(msg),
-            ..Details::default()
-        },
-    )
-}
-
-fn forecast_from_json(obj: &Bound<'_, PyAny>, model: &pf_core::Model) -> PyResult<pf_core::Forecast> {
-    match from_py_json::<ForecastForm>(obj, "a Forecast")? {
-        ForecastForm::Serde(f) => Ok(f),
-        ForecastForm::Json(j) => j
-            .into_core(model)
-            .map_err(|m| shape_error(obj.py(), "a Forecast", m)),
-    }
 }
 
 /// Outcome probabilities by the term end at an as-of date, with credible intervals when draws were made.
@@ -310,18 +143,10 @@ impl PyForecast {
         json_to_py(py, &self.inner.to_json())
     }
 
-    /// Build a forecast from the engine's JSON form (a dict or a JSON string). JSON objects do not keep order:
-    /// outcomes and regimes take the order of the optional `outcomes` / `regime_names` lists, else of `model`
-    /// (default: the default model) when the names are the same, else of the keys.
+    /// Build a forecast from the engine's JSON form (a dict or a JSON string), as `to_json` writes it.
     #[classmethod]
-    #[pyo3(signature = (obj, model = None))]
-    fn from_json(
-        _cls: &Bound<'_, PyType>,
-        obj: &Bound<'_, PyAny>,
-        model: Option<&Bound<'_, crate::model::PyModel>>,
-    ) -> PyResult<PyForecast> {
-        let m = crate::model::model_or_default(model, &crate::default_model());
-        forecast_from_json(obj, &m).map(|inner| PyForecast { inner })
+    fn from_json(_cls: &Bound<'_, PyType>, obj: &Bound<'_, PyAny>) -> PyResult<PyForecast> {
+        from_py_json(obj, "a Forecast").map(|inner| PyForecast { inner })
     }
 
     /// One row per outcome: probability, and with draws mean, sd and the interval bounds.
@@ -367,35 +192,6 @@ impl PyForecast {
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
         crate::pickle::reduce(slf)
     }
-}
-
-#[derive(Deserialize)]
-struct PointJson {
-    date: NaiveDate,
-    probabilities: Ordered,
-    #[serde(default)]
-    regimes: Ordered,
-    #[serde(default)]
-    signals_used: usize,
-    #[serde(default)]
-    signal_types: Vec<String>,
-}
-
-/// The engine's `Trajectory::to_json()` form.
-#[derive(Deserialize)]
-struct TrajectoryJson {
-    case: String,
-    term_end: NaiveDate,
-    outcomes: Vec<String>,
-    regimes: Vec<String>,
-    points: Vec<PointJson>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum TrajectoryForm {
-    Serde(pf_core::Trajectory),
-    Json(TrajectoryJson),
 }
 
 /// Outcome probabilities over time, each day forecast with the signals dated up to that day.
@@ -477,37 +273,10 @@ impl PyTrajectory {
         json_to_py(py, &self.inner.to_json())
     }
 
-    /// Build a trajectory from the engine's JSON form (a dict or a JSON string).
+    /// Build a trajectory from the engine's JSON form (a dict or a JSON string), as `to_json` writes it.
     #[classmethod]
     fn from_json(_cls: &Bound<'_, PyType>, obj: &Bound<'_, PyAny>) -> PyResult<PyTrajectory> {
-        let py = obj.py();
-        let inner = match from_py_json::<TrajectoryForm>(obj, "a Trajectory")? {
-            TrajectoryForm::Serde(t) => t,
-            TrajectoryForm::Json(j) => {
-                let points = j
-                    .points
-                    .into_iter()
-                    .map(|p| {
-                        Ok(pf_core::TrajectoryPoint {
-                            date: p.date,
-                            probabilities: p.probabilities.by(&j.outcomes, "points.probabilities")?,
-                            regime_probabilities: p.regimes.by(&j.regimes, "points.regimes")?,
-                            signals_used: p.signals_used,
-                            signal_types: p.signal_types,
-                        })
-                    })
-                    .collect::<Result<_, String>>()
-                    .map_err(|m| shape_error(py, "a Trajectory", m))?;
-                pf_core::Trajectory {
-                    case: j.case,
-                    term_end: j.term_end,
-                    outcomes: j.outcomes,
-                    regimes: j.regimes,
-                    points,
-                }
-            }
-        };
-        Ok(PyTrajectory { inner })
+        from_py_json(obj, "a Trajectory").map(|inner| PyTrajectory { inner })
     }
 
     /// One row per day (a DatetimeIndex): a column per outcome, `signals_used`, `signal_types`; with
