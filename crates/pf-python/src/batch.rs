@@ -13,8 +13,39 @@ use crate::model::PyModel;
 use crate::progress::{run_long, want_bar};
 use crate::results::PyForecast;
 
-/// Forecast many cases at once, in parallel with the GIL released. `as_of` is one date for all, a list of
-/// dates (one per case), or None (each case's default). `model` overrides each case's own model.
+/// Forecast many cases at once, in parallel with the GIL released.
+///
+/// Parameters
+/// ----------
+/// cases : iterable of Case
+///     The cases.
+/// as_of : date, str, list of them, or None
+///     One date for all cases, one per case, or None (today, UTC).
+/// model : Model, optional
+///     Overrides each case's own model.
+/// draws : int, default 0
+///     Parameter draws for credible intervals (0: none).
+/// seed : int, default 0
+///     Seed of the draws.
+/// levels : float or sequence of float, optional
+///     Levels of the credible intervals (default 0.9).
+/// progress : bool, optional
+///     Show a progress bar (default: for large work only).
+///
+/// Returns
+/// -------
+/// list of Forecast
+///     One forecast per case, in order.
+///
+/// Examples
+/// --------
+/// >>> import pressure_forecast as pf
+/// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+/// >>> case.observe("summit_held", "2018-06-12")
+/// AppendReport(added=1, unchanged=0)
+/// >>> a, b = pf.forecast_many([case, case], as_of="2018-07-01")
+/// >>> a == b == case.forecast(as_of="2018-07-01")
+/// True
 #[gen_stub_pyfunction]
 #[pyfunction]
 #[pyo3(signature = (cases, as_of = None, model = None, *, draws = 0, seed = 0, levels = None, progress = None))]

@@ -23,6 +23,28 @@ use crate::signal::{PySignal, records_of, signal_from_record};
 pub const BAR_DRAWS: usize = 20_000;
 
 /// A coercion campaign: sender, target, start, term end and its signals, with the model it is read with.
+///
+/// Parameters
+/// ----------
+/// id : str
+///     The case's id.
+/// sender, target : str
+///     The state applying pressure and the state pressed.
+/// start, term_end : datetime.date or str
+///     The campaign's start and the end of the sender leader's term.
+/// model : Model, optional
+///     The model for vocabulary checks and forecasts (default: the default model).
+/// description : str, optional
+///     Free text.
+///
+/// Examples
+/// --------
+/// >>> import pressure_forecast as pf
+/// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+/// >>> case.observe("summit_held", "2018-06-12")
+/// AppendReport(added=1, unchanged=0)
+/// >>> case.forecast(as_of="2018-07-01").most_likely
+/// 'deal'
 #[gen_stub_pyclass]
 #[pyclass(module = "pressure_forecast._native", name = "Case", eq)]
 #[derive(Clone)]

@@ -16,6 +16,23 @@ use crate::model::{self, PyModel};
 use crate::signal::PySignal;
 
 /// A finished case with the outcome that happened.
+///
+/// Parameters
+/// ----------
+/// case : Case
+///     The case, with its signals.
+/// outcome : str
+///     The outcome at the term end (one of the case's model's outcomes).
+///
+/// Examples
+/// --------
+/// >>> import pressure_forecast as pf
+/// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+/// >>> case.observe("summit_held", "2018-06-12")
+/// AppendReport(added=1, unchanged=0)
+/// >>> e = pf.Episode(case, "deal")
+/// >>> e.outcome, len(e)
+/// ('deal', 1)
 #[gen_stub_pyclass]
 #[pyclass(module = "pressure_forecast._native", name = "Episode", frozen, eq)]
 #[derive(Clone, PartialEq)]
@@ -127,9 +144,34 @@ impl PyEpisode {
     }
 }
 
-/// Read an episodes file (a JSON array, one object, or JSON Lines). With `lenient=True`, a signal dated outside
-/// its episode is left out with a `UserWarning` instead of raising (as the command line's `fit` and `backtest`
-/// do).
+/// Read an episodes file (a JSON array, one object, or JSON Lines).
+///
+/// Parameters
+/// ----------
+/// path : str or os.PathLike
+///     The file.
+/// model : Model, optional
+///     The model the episodes are checked against (default: the default model).
+/// lenient : bool, default False
+///     Leave out a signal dated outside its episode with a ``UserWarning`` instead of raising (as the command
+///     line's ``fit`` and ``backtest`` do).
+///
+/// Returns
+/// -------
+/// list of Episode
+///     The episodes in file order.
+///
+/// Examples
+/// --------
+/// >>> import pressure_forecast as pf
+/// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+/// >>> case.observe("summit_held", "2018-06-12")
+/// AppendReport(added=1, unchanged=0)
+/// >>> import json, pathlib, tempfile
+/// >>> path = pathlib.Path(tempfile.mkdtemp()) / "episodes.json"
+/// >>> _ = path.write_text(json.dumps([pf.Episode(case, "deal").to_json()]))
+/// >>> [e.outcome for e in pf.load_episodes(path)]
+/// ['deal']
 #[gen_stub_pyfunction]
 #[pyfunction]
 #[pyo3(signature = (path, model = None, lenient = false))]

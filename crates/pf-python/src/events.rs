@@ -19,6 +19,19 @@ use crate::signal::PySignal;
     eq,
     get_all
 )]
+/// What an event-data ingestion produced: the signals, row counts and the rows skipped as malformed.
+///
+/// Plain data: ``signals``, ``rows_read``, ``rows_matched`` and ``bad_rows`` (``(line, reason)`` pairs).
+/// Returned by ``ingest_events``.
+///
+/// Examples
+/// --------
+/// >>> import pressure_forecast as pf, pathlib, tempfile
+/// >>> path = pathlib.Path(tempfile.mkdtemp()) / "events.csv"
+/// >>> _ = path.write_text("date,source_country,target_country,cameo_code\n2018-06-12,USA,PRK,044\n")
+/// >>> report = pf.ingest_events(path, "csv", "USA", "PRK")
+/// >>> report.rows_read, report.rows_matched, [s.type for s in report.signals]
+/// (1, 1, ['summit_held'])
 #[derive(Clone, PartialEq)]
 pub struct PyIngestReport {
     /// One signal per (date, signal type).
@@ -112,9 +125,37 @@ fn events_error(py: Python<'_>, e: pf_events::Error) -> PyErr {
     }
 }
 
-/// Turn a file of CAMEO-coded events (`format`: `icews`, `gdelt1`, `gdelt2` or `csv`) into signals for a
-/// sender and target, with the default mapping or a mapping file. Add them to a case with
-/// `case.observe_many(report.signals)`.
+/// Turn a file of CAMEO-coded events into signals for a sender and target.
+///
+/// Add them to a case with ``case.observe_many(report.signals)``.
+///
+/// Parameters
+/// ----------
+/// path : str or os.PathLike
+///     The events file.
+/// format : str
+///     ``icews``, ``gdelt1``, ``gdelt2`` or ``csv``.
+/// sender, target : str
+///     ISO3 codes of the state applying pressure and the state pressed.
+/// start, end : date or str, optional
+///     Keep the events in this span.
+/// mapping : str or os.PathLike, optional
+///     A CAMEO mapping file (default: the built-in mapping).
+/// strict : bool, default False
+///     Raise on a malformed row instead of skipping it (skipped rows are in ``bad_rows``).
+///
+/// Returns
+/// -------
+/// IngestReport
+///     The signals and the row counts.
+///
+/// Examples
+/// --------
+/// >>> import pressure_forecast as pf, pathlib, tempfile
+/// >>> path = pathlib.Path(tempfile.mkdtemp()) / "events.csv"
+/// >>> _ = path.write_text("date,source_country,target_country,cameo_code\n2018-06-12,USA,PRK,044\n")
+/// >>> len(pf.ingest_events(path, "csv", "USA", "PRK"))
+/// 1
 #[gen_stub_pyfunction]
 #[pyfunction]
 #[pyo3(signature = (path, format, sender, target, *, start = None, end = None, mapping = None, strict = false))]

@@ -29,7 +29,17 @@ pub struct FitState {
     converged: bool,
 }
 
-/// The result of `fit`: the fitted model and the EM history.
+/// The result of ``fit``: the fitted model and the EM history.
+///
+/// Examples
+/// --------
+/// >>> import pressure_forecast as pf
+/// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+/// >>> case.observe("summit_held", "2018-06-12")
+/// AppendReport(added=1, unchanged=0)
+/// >>> report = pf.fit(pf.Model.default(), [pf.Episode(case, "deal")], max_iterations=3, progress=False)
+/// >>> isinstance(report.model, pf.Model), report.iterations <= 3
+/// (True, True)
 #[gen_stub_pyclass]
 #[pyclass(module = "pressure_forecast._native", name = "FitReport", frozen, eq)]
 pub struct PyFitReport {
@@ -132,6 +142,36 @@ fn fit_options(
 }
 
 /// Fit a model to finished episodes by expected-count EM (the model's concentrations are the prior counts).
+///
+/// Parameters
+/// ----------
+/// model : Model
+///     The starting model; its concentrations are the prior counts.
+/// episodes : iterable of Episode
+///     The finished episodes (those marked ``exclude_from_training`` are left out).
+/// tolerance : float, default 1e-6
+///     Stop when the penalised log-likelihood improves by less.
+/// max_iterations : int, default 200
+///     Stop after this many iterations.
+/// fit_prior, fit_transitions, fit_emissions : bool, default True
+///     Which parts of the model to learn.
+/// progress : bool, default True
+///     Show a progress bar.
+///
+/// Returns
+/// -------
+/// FitReport
+///     The fitted model and the EM history.
+///
+/// Examples
+/// --------
+/// >>> import pressure_forecast as pf
+/// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+/// >>> case.observe("summit_held", "2018-06-12")
+/// AppendReport(added=1, unchanged=0)
+/// >>> report = pf.fit(pf.Model.default(), [pf.Episode(case, "deal")], max_iterations=3, progress=False)
+/// >>> len(report.log_likelihood) >= 1
+/// True
 #[gen_stub_pyfunction]
 #[pyfunction]
 #[pyo3(signature = (model, episodes, *, tolerance = 1e-6, max_iterations = 200, fit_prior = true, fit_transitions = true, fit_emissions = true, progress = true))]
@@ -170,8 +210,21 @@ pub fn fit(
 }
 
 serde_result!(
-    /// Scores of a model replayed day by day over finished episodes, beside the uniform, base-rate and
-    /// prior-only baselines, with reliability bins per outcome.
+    /// Scores of a model replayed day by day over finished episodes, beside the baselines.
+    ///
+    /// The baselines are uniform, base-rate and prior-only; ``calibration`` holds reliability bins per outcome.
+    /// Returned by ``backtest``.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> episodes = [pf.Episode(case, "deal"), pf.Episode(case, "stalemate")]
+    /// >>> report = pf.backtest(pf.Model.default(), episodes, progress=False)
+    /// >>> report.episodes, sorted(report.scores)
+    /// (2, ['brier', 'ece', 'log_score'])
     PyBacktestReport, pf_core::BacktestReport, "BacktestReport", {
         /// The model's name.
         #[getter]
@@ -228,8 +281,37 @@ serde_result!(
     }
 );
 
-/// Replay a model over finished episodes and score it beside the baselines; with `loo=True` each episode is
-/// forecast by a model fitted on the others.
+/// Replay a model over finished episodes and score it beside the baselines.
+///
+/// Parameters
+/// ----------
+/// model : Model
+///     The model to score.
+/// episodes : iterable of Episode
+///     The finished episodes.
+/// loo : bool, default False
+///     Forecast each episode with a model fitted on the others (leave-one-out).
+/// bins : int, default 10
+///     Reliability bins per outcome.
+/// tolerance, max_iterations
+///     The fits' settings when ``loo`` is true (see ``fit``).
+/// progress : bool, default True
+///     Show a progress bar.
+///
+/// Returns
+/// -------
+/// BacktestReport
+///     The scores, the baselines and the reliability bins.
+///
+/// Examples
+/// --------
+/// >>> import pressure_forecast as pf
+/// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+/// >>> case.observe("summit_held", "2018-06-12")
+/// AppendReport(added=1, unchanged=0)
+/// >>> report = pf.backtest(pf.Model.default(), [pf.Episode(case, "deal")], progress=False)
+/// >>> report.loo
+/// False
 #[gen_stub_pyfunction]
 #[pyfunction]
 #[pyo3(signature = (model, episodes, *, loo = false, bins = 10, tolerance = 1e-6, max_iterations = 200, progress = true))]

@@ -10,7 +10,18 @@ use pyo3_stub_gen::derive::*;
 use crate::convert::{arg_date, helper, json_to_py, np_array1, np_array2};
 use crate::errors::IntoPyResult;
 
-/// A validated forecasting model (regimes, outcomes, transitions, emissions, prior and concentrations).
+/// A validated forecasting model: regimes, outcomes, transitions, emissions, prior and concentrations.
+///
+/// Built from a model file (TOML) or the embedded default; frozen, hashable and picklable.
+///
+/// Examples
+/// --------
+/// >>> import pressure_forecast as pf
+/// >>> m = pf.Model.default()
+/// >>> sorted(m.outcomes)
+/// ['deal', 'stalemate', 'wait_out']
+/// >>> pf.Model.from_toml(m.to_toml()) == m
+/// True
 #[gen_stub_pyclass]
 #[pyclass(module = "pressure_forecast._native", name = "Model", frozen, eq)]
 #[derive(Clone)]

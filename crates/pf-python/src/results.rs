@@ -2,7 +2,6 @@
 //! (the engine's JSON form), pickling through serde, `__repr__`, `_repr_html_` and `to_pandas()` (the pandas
 //! and HTML work is done by the pure-Python module `pressure_forecast._frames`).
 
-
 use chrono::NaiveDate;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple, PyType};
@@ -16,6 +15,22 @@ pub(crate) fn ser_err(e: serde_json::Error) -> PyErr {
 }
 
 /// Outcome probabilities by the term end at an as-of date, with credible intervals when draws were made.
+///
+/// Returned by ``Case.forecast`` and ``forecast_many``; indexable by outcome.
+///
+/// Examples
+/// --------
+/// >>> import pressure_forecast as pf
+/// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+/// >>> case.observe("summit_held", "2018-06-12")
+/// AppendReport(added=1, unchanged=0)
+/// >>> f = case.forecast(as_of="2018-07-01")
+/// >>> f.outcomes
+/// ['deal', 'stalemate', 'wait_out']
+/// >>> abs(sum(f.probabilities.values()) - 1.0) < 1e-12
+/// True
+/// >>> f["deal"] == f.probabilities["deal"]
+/// True
 #[gen_stub_pyclass]
 #[pyclass(module = "pressure_forecast._native", name = "Forecast", frozen, eq)]
 #[derive(Clone, PartialEq)]
@@ -195,6 +210,18 @@ impl PyForecast {
 }
 
 /// Outcome probabilities over time, each day forecast with the signals dated up to that day.
+///
+/// Returned by ``Case.trajectory``; ``probabilities`` is a numpy array of shape (days, outcomes).
+///
+/// Examples
+/// --------
+/// >>> import pressure_forecast as pf
+/// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+/// >>> case.observe("summit_held", "2018-06-12")
+/// AppendReport(added=1, unchanged=0)
+/// >>> t = case.trajectory(start="2018-06-01", end="2018-06-30")
+/// >>> len(t), t.probabilities.shape
+/// (30, (30, 3))
 #[gen_stub_pyclass]
 #[pyclass(module = "pressure_forecast._native", name = "Trajectory", frozen, eq)]
 #[derive(Clone, PartialEq)]
@@ -335,6 +362,16 @@ impl PyTrajectory {
 }
 
 /// What an append did: signals added, and repeats of stored ids left unchanged.
+///
+/// Examples
+/// --------
+/// >>> import pressure_forecast as pf
+/// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+/// >>> case.observe("summit_held", "2018-06-12")
+/// AppendReport(added=1, unchanged=0)
+/// >>> r = case.observe("talks_refused", "2018-08-01")
+/// >>> r.added, r.unchanged
+/// (1, 0)
 #[gen_stub_pyclass]
 #[pyclass(module = "pressure_forecast._native", name = "AppendReport", frozen, eq)]
 #[derive(Clone, PartialEq, Eq)]
@@ -428,8 +465,22 @@ pub struct ExplanationData {
 }
 
 serde_result!(
-    /// What moved a forecast: each signal's change to every outcome's probability (attribution, adding up to
-    /// `total - baseline`) and the forecast with each signal removed (drop-one).
+    /// What moved a forecast: each signal's change to every outcome's probability and the forecast without it.
+    ///
+    /// The attribution adds up to ``total - baseline``; ``drop_one`` is the forecast with each signal removed.
+    /// Returned by ``Case.explain``.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> e = case.explain(as_of="2018-07-01")
+    /// >>> e.outcomes == case.forecast(as_of="2018-07-01").outcomes
+    /// True
+    /// >>> len(e.contributions)
+    /// 1
     PyExplanation, ExplanationData, "Explanation", {
         /// The case's id.
         #[getter]
@@ -470,6 +521,18 @@ serde_result!(
 
 serde_result!(
     /// The answer to a what-if question: the forecast with and without the hypothetical change.
+    ///
+    /// Returned by ``Case.what_if``; ``delta`` is ``scenario - baseline`` per outcome.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> w = case.what_if([pf.Signal("talks_refused", "2018-08-01")], as_of="2018-09-01")
+    /// >>> abs(sum(w.delta.values())) < 1e-9
+    /// True
     PyWhatIf, pf_core::explain::WhatIfResult, "WhatIf", {
         /// The case's forecast at the evaluation date.
         #[getter]
@@ -485,6 +548,18 @@ serde_result!(
 
 serde_result!(
     /// Signal types ranked by the expected change they would bring if observed next.
+    ///
+    /// Returned by ``Case.value_of_information``; ``values`` holds the entries, highest score first.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> v = case.value_of_information(as_of="2018-07-01")
+    /// >>> len(v) == len(v.values) > 0
+    /// True
     PyValueOfInformation, pf_core::explain::ValueOfInformation, "ValueOfInformation", {
         /// The case's id.
         #[getter]

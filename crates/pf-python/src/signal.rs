@@ -9,6 +9,28 @@ use crate::convert::{helper, json_to_py, py_to_json, signal_date};
 use crate::errors::IntoPyResult;
 
 /// A dated observation of one signal type, with reliability, weight, source and note.
+///
+/// Parameters
+/// ----------
+/// type : str
+///     The signal type (one of ``SIGNAL_TYPES_V1`` for the default model).
+/// date : datetime.date or str
+///     The day it was observed (a date, an ISO 8601 string, a pandas Timestamp).
+/// reliability : float, default 1.0
+///     Probability that the report is true, in [0, 1].
+/// weight : float, default 1.0
+///     How strongly it counts, > 0.
+/// source, note, id : str, optional
+///     Who reported it, free text, and an id unique within a case.
+///
+/// Examples
+/// --------
+/// >>> import pressure_forecast as pf
+/// >>> s = pf.Signal("summit_held", "2018-06-12", source="AP")
+/// >>> s
+/// Signal("summit_held", '2018-06-12', source="AP")
+/// >>> s.date
+/// datetime.date(2018, 6, 12)
 #[gen_stub_pyclass]
 #[pyclass(module = "pressure_forecast._native", name = "Signal", frozen, eq)]
 #[derive(Clone, PartialEq)]
