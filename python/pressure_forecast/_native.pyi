@@ -38,6 +38,16 @@ __version__: builtins.str
 class AppendReport:
     r"""
     What an append did: signals added, and repeats of stored ids left unchanged.
+    
+    Examples
+    --------
+    >>> import pressure_forecast as pf
+    >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    >>> case.observe("summit_held", "2018-06-12")
+    AppendReport(added=1, unchanged=0)
+    >>> r = case.observe("talks_refused", "2018-08-01")
+    >>> r.added, r.unchanged
+    (1, 0)
     """
     @property
     def added(self) -> builtins.int:
@@ -55,8 +65,21 @@ class AppendReport:
 @typing.final
 class BacktestReport:
     r"""
-    Scores of a model replayed day by day over finished episodes, beside the uniform, base-rate and
-    prior-only baselines, with reliability bins per outcome.
+    Scores of a model replayed day by day over finished episodes, beside the baselines.
+    
+    The baselines are uniform, base-rate and prior-only; ``calibration`` holds reliability bins per outcome.
+    Returned by ``backtest``.
+    
+    Examples
+    --------
+    >>> import pressure_forecast as pf
+    >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    >>> case.observe("summit_held", "2018-06-12")
+    AppendReport(added=1, unchanged=0)
+    >>> episodes = [pf.Episode(case, "deal"), pf.Episode(case, "stalemate")]
+    >>> report = pf.backtest(pf.Model.default(), episodes, progress=False)
+    >>> report.episodes, sorted(report.scores)
+    (2, ['brier', 'ece', 'log_score'])
     """
     @property
     def model(self) -> builtins.str:
@@ -117,7 +140,7 @@ class BacktestReport:
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
     def to_dict(self) -> typing.Any:
         r"""
-        The engine's JSON form (the CLI's `--json`): scores flattened, calibration keyed by outcome.
+        The engine's JSON form (the CLI's `--json`), the same as `to_json`.
         """
     def plot(self, ax: typing.Optional[typing.Any] = None) -> typing.Any:
         r"""
@@ -126,13 +149,35 @@ class BacktestReport:
     @staticmethod
     def from_dict(obj: typing.Any) -> BacktestReport:
         r"""
-        Build from either JSON form (serde, or the flattened form of `to_dict`).
+        Build from the form of `to_dict` (a dict or a JSON string).
         """
 
 @typing.final
 class Case:
     r"""
     A coercion campaign: sender, target, start, term end and its signals, with the model it is read with.
+    
+    Parameters
+    ----------
+    id : str
+        The case's id.
+    sender, target : str
+        The state applying pressure and the state pressed.
+    start, term_end : datetime.date or str
+        The campaign's start and the end of the sender leader's term.
+    model : Model, optional
+        The model for vocabulary checks and forecasts (default: the default model).
+    description : str, optional
+        Free text.
+    
+    Examples
+    --------
+    >>> import pressure_forecast as pf
+    >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    >>> case.observe("summit_held", "2018-06-12")
+    AppendReport(added=1, unchanged=0)
+    >>> case.forecast(as_of="2018-07-01").most_likely
+    'deal'
     """
     @property
     def signals(self) -> builtins.list[Signal]:
@@ -272,6 +317,23 @@ class Case:
 class Episode:
     r"""
     A finished case with the outcome that happened.
+    
+    Parameters
+    ----------
+    case : Case
+        The case, with its signals.
+    outcome : str
+        The outcome at the term end (one of the case's model's outcomes).
+    
+    Examples
+    --------
+    >>> import pressure_forecast as pf
+    >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    >>> case.observe("summit_held", "2018-06-12")
+    AppendReport(added=1, unchanged=0)
+    >>> e = pf.Episode(case, "deal")
+    >>> e.outcome, len(e)
+    ('deal', 1)
     """
     @property
     def id(self) -> builtins.str:
@@ -331,8 +393,22 @@ class Episode:
 @typing.final
 class Explanation:
     r"""
-    What moved a forecast: each signal's change to every outcome's probability (attribution, adding up to
-    `total - baseline`) and the forecast with each signal removed (drop-one).
+    What moved a forecast: each signal's change to every outcome's probability and the forecast without it.
+    
+    The attribution adds up to ``total - baseline``; ``drop_one`` is the forecast with each signal removed.
+    Returned by ``Case.explain``.
+    
+    Examples
+    --------
+    >>> import pressure_forecast as pf
+    >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    >>> case.observe("summit_held", "2018-06-12")
+    AppendReport(added=1, unchanged=0)
+    >>> e = case.explain(as_of="2018-07-01")
+    >>> e.outcomes == case.forecast(as_of="2018-07-01").outcomes
+    True
+    >>> len(e.contributions)
+    1
     """
     @property
     def case(self) -> builtins.str:
@@ -394,7 +470,17 @@ class Explanation:
 @typing.final
 class FitReport:
     r"""
-    The result of `fit`: the fitted model and the EM history.
+    The result of ``fit``: the fitted model and the EM history.
+    
+    Examples
+    --------
+    >>> import pressure_forecast as pf
+    >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    >>> case.observe("summit_held", "2018-06-12")
+    AppendReport(added=1, unchanged=0)
+    >>> report = pf.fit(pf.Model.default(), [pf.Episode(case, "deal")], max_iterations=3, progress=False)
+    >>> isinstance(report.model, pf.Model), report.iterations <= 3
+    (True, True)
     """
     @property
     def model(self) -> typing.Optional[Model]:
@@ -444,6 +530,22 @@ class FitReport:
 class Forecast:
     r"""
     Outcome probabilities by the term end at an as-of date, with credible intervals when draws were made.
+    
+    Returned by ``Case.forecast`` and ``forecast_many``; indexable by outcome.
+    
+    Examples
+    --------
+    >>> import pressure_forecast as pf
+    >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    >>> case.observe("summit_held", "2018-06-12")
+    AppendReport(added=1, unchanged=0)
+    >>> f = case.forecast(as_of="2018-07-01")
+    >>> f.outcomes
+    ['deal', 'stalemate', 'wait_out']
+    >>> abs(sum(f.probabilities.values()) - 1.0) < 1e-12
+    True
+    >>> f["deal"] == f.probabilities["deal"]
+    True
     """
     @property
     def case(self) -> builtins.str:
@@ -514,11 +616,9 @@ class Forecast:
         The forecast as a dict in the engine's JSON form (the CLI's `--json`).
         """
     @classmethod
-    def from_json(cls, obj: typing.Any, model: typing.Optional[Model] = None) -> Forecast:
+    def from_json(cls, obj: typing.Any) -> Forecast:
         r"""
-        Build a forecast from the engine's JSON form (a dict or a JSON string). JSON objects do not keep order:
-        outcomes and regimes take the order of the optional `outcomes` / `regime_names` lists, else of `model`
-        (default: the default model) when the names are the same, else of the keys.
+        Build a forecast from the engine's JSON form (a dict or a JSON string), as `to_json` writes it.
         """
     def to_pandas(self) -> typing.Any:
         r"""
@@ -536,6 +636,19 @@ class Forecast:
 class IngestReport:
     r"""
     What an event-data ingestion produced: the signals, row counts and the rows skipped as malformed.
+    What an event-data ingestion produced: the signals, row counts and the rows skipped as malformed.
+    
+    Plain data: ``signals``, ``rows_read``, ``rows_matched`` and ``bad_rows`` (``(line, reason)`` pairs).
+    Returned by ``ingest_events``.
+    
+    Examples
+    --------
+    >>> import pressure_forecast as pf, pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "events.csv"
+    >>> _ = path.write_text("date,source_country,target_country,cameo_code\n2018-06-12,USA,PRK,044\n")
+    >>> report = pf.ingest_events(path, "csv", "USA", "PRK")
+    >>> report.rows_read, report.rows_matched, [s.type for s in report.signals]
+    (1, 1, ['summit_held'])
     """
     @property
     def signals(self) -> builtins.list[Signal]:
@@ -569,7 +682,18 @@ class IngestReport:
 @typing.final
 class Model:
     r"""
-    A validated forecasting model (regimes, outcomes, transitions, emissions, prior and concentrations).
+    A validated forecasting model: regimes, outcomes, transitions, emissions, prior and concentrations.
+    
+    Built from a model file (TOML) or the embedded default; frozen, hashable and picklable.
+    
+    Examples
+    --------
+    >>> import pressure_forecast as pf
+    >>> m = pf.Model.default()
+    >>> sorted(m.outcomes)
+    ['deal', 'stalemate', 'wait_out']
+    >>> pf.Model.from_toml(m.to_toml()) == m
+    True
     """
     @property
     def name(self) -> builtins.str:
@@ -680,6 +804,28 @@ class Model:
 class Signal:
     r"""
     A dated observation of one signal type, with reliability, weight, source and note.
+    
+    Parameters
+    ----------
+    type : str
+        The signal type (one of ``SIGNAL_TYPES_V1`` for the default model).
+    date : datetime.date or str
+        The day it was observed (a date, an ISO 8601 string, a pandas Timestamp).
+    reliability : float, default 1.0
+        Probability that the report is true, in [0, 1].
+    weight : float, default 1.0
+        How strongly it counts, > 0.
+    source, note, id : str, optional
+        Who reported it, free text, and an id unique within a case.
+    
+    Examples
+    --------
+    >>> import pressure_forecast as pf
+    >>> s = pf.Signal("summit_held", "2018-06-12", source="AP")
+    >>> s
+    Signal("summit_held", '2018-06-12', source="AP")
+    >>> s.date
+    datetime.date(2018, 6, 12)
     """
     @property
     def type(self) -> builtins.str:
@@ -746,6 +892,18 @@ class Signal:
 class Trajectory:
     r"""
     Outcome probabilities over time, each day forecast with the signals dated up to that day.
+    
+    Returned by ``Case.trajectory``; ``probabilities`` is a numpy array of shape (days, outcomes).
+    
+    Examples
+    --------
+    >>> import pressure_forecast as pf
+    >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    >>> case.observe("summit_held", "2018-06-12")
+    AppendReport(added=1, unchanged=0)
+    >>> t = case.trajectory(start="2018-06-01", end="2018-06-30")
+    >>> len(t), t.probabilities.shape
+    (30, (30, 3))
     """
     @property
     def case(self) -> builtins.str:
@@ -801,7 +959,7 @@ class Trajectory:
     @classmethod
     def from_json(cls, obj: typing.Any) -> Trajectory:
         r"""
-        Build a trajectory from the engine's JSON form (a dict or a JSON string).
+        Build a trajectory from the engine's JSON form (a dict or a JSON string), as `to_json` writes it.
         """
     def to_pandas(self, regimes: builtins.bool = ...) -> typing.Any:
         r"""
@@ -820,6 +978,18 @@ class Trajectory:
 class ValueOfInformation:
     r"""
     Signal types ranked by the expected change they would bring if observed next.
+    
+    Returned by ``Case.value_of_information``; ``values`` holds the entries, highest score first.
+    
+    Examples
+    --------
+    >>> import pressure_forecast as pf
+    >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    >>> case.observe("summit_held", "2018-06-12")
+    AppendReport(added=1, unchanged=0)
+    >>> v = case.value_of_information(as_of="2018-07-01")
+    >>> len(v) == len(v.values) > 0
+    True
     """
     @property
     def case(self) -> builtins.str:
@@ -869,6 +1039,18 @@ class ValueOfInformation:
 class WhatIf:
     r"""
     The answer to a what-if question: the forecast with and without the hypothetical change.
+    
+    Returned by ``Case.what_if``; ``delta`` is ``scenario - baseline`` per outcome.
+    
+    Examples
+    --------
+    >>> import pressure_forecast as pf
+    >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    >>> case.observe("summit_held", "2018-06-12")
+    AppendReport(added=1, unchanged=0)
+    >>> w = case.what_if([pf.Signal("talks_refused", "2018-08-01")], as_of="2018-09-01")
+    >>> abs(sum(w.delta.values())) < 1e-9
+    True
     """
     @property
     def baseline(self) -> Forecast:
@@ -903,40 +1085,183 @@ class WhatIf:
     def __repr__(self) -> typing.Any: ...
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
 
-def _unpickle(data: typing.Sequence[builtins.int]) -> typing.Any:
+def _unpickle(data: builtins.bytes) -> typing.Any:
     r"""
     Rebuild an object pickled by any release of pressure_forecast (the target of every `__reduce__`).
     """
 
 def backtest(model: Model, episodes: typing.Any, *, loo: builtins.bool = ..., bins: builtins.int = ..., tolerance: builtins.float = ..., max_iterations: builtins.int = ..., progress: builtins.bool = ...) -> BacktestReport:
     r"""
-    Replay a model over finished episodes and score it beside the baselines; with `loo=True` each episode is
-    forecast by a model fitted on the others.
+    Replay a model over finished episodes and score it beside the baselines.
+    
+    Parameters
+    ----------
+    model : Model
+        The model to score.
+    episodes : iterable of Episode
+        The finished episodes.
+    loo : bool, default False
+        Forecast each episode with a model fitted on the others (leave-one-out).
+    bins : int, default 10
+        Reliability bins per outcome.
+    tolerance, max_iterations
+        The fits' settings when ``loo`` is true (see ``fit``).
+    progress : bool, default True
+        Show a progress bar.
+    
+    Returns
+    -------
+    BacktestReport
+        The scores, the baselines and the reliability bins.
+    
+    Examples
+    --------
+    >>> import pressure_forecast as pf
+    >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    >>> case.observe("summit_held", "2018-06-12")
+    AppendReport(added=1, unchanged=0)
+    >>> report = pf.backtest(pf.Model.default(), [pf.Episode(case, "deal")], progress=False)
+    >>> report.loo
+    False
     """
 
 def fit(model: Model, episodes: typing.Any, *, tolerance: builtins.float = ..., max_iterations: builtins.int = ..., fit_prior: builtins.bool = ..., fit_transitions: builtins.bool = ..., fit_emissions: builtins.bool = ..., progress: builtins.bool = ...) -> FitReport:
     r"""
     Fit a model to finished episodes by expected-count EM (the model's concentrations are the prior counts).
+    
+    Parameters
+    ----------
+    model : Model
+        The starting model; its concentrations are the prior counts.
+    episodes : iterable of Episode
+        The finished episodes (those marked ``exclude_from_training`` are left out).
+    tolerance : float, default 1e-6
+        Stop when the penalised log-likelihood improves by less.
+    max_iterations : int, default 200
+        Stop after this many iterations.
+    fit_prior, fit_transitions, fit_emissions : bool, default True
+        Which parts of the model to learn.
+    progress : bool, default True
+        Show a progress bar.
+    
+    Returns
+    -------
+    FitReport
+        The fitted model and the EM history.
+    
+    Examples
+    --------
+    >>> import pressure_forecast as pf
+    >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    >>> case.observe("summit_held", "2018-06-12")
+    AppendReport(added=1, unchanged=0)
+    >>> report = pf.fit(pf.Model.default(), [pf.Episode(case, "deal")], max_iterations=3, progress=False)
+    >>> len(report.log_likelihood) >= 1
+    True
     """
 
 def forecast_many(cases: typing.Any, as_of: typing.Optional[typing.Any] = None, model: typing.Optional[Model] = None, *, draws: builtins.int = ..., seed: builtins.int = ..., levels: typing.Optional[typing.Any] = None, progress: typing.Optional[builtins.bool] = None) -> builtins.list[Forecast]:
     r"""
-    Forecast many cases at once, in parallel with the GIL released. `as_of` is one date for all, a list of
-    dates (one per case), or None (each case's default). `model` overrides each case's own model.
+    Forecast many cases at once, in parallel with the GIL released.
+    
+    Parameters
+    ----------
+    cases : iterable of Case
+        The cases.
+    as_of : date, str, list of them, or None
+        One date for all cases, one per case, or None (today, UTC).
+    model : Model, optional
+        Overrides each case's own model.
+    draws : int, default 0
+        Parameter draws for credible intervals (0: none).
+    seed : int, default 0
+        Seed of the draws.
+    levels : float or sequence of float, optional
+        Levels of the credible intervals (default 0.9).
+    progress : bool, optional
+        Show a progress bar (default: for large work only).
+    
+    Returns
+    -------
+    list of Forecast
+        One forecast per case, in order.
+    
+    Examples
+    --------
+    >>> import pressure_forecast as pf
+    >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    >>> case.observe("summit_held", "2018-06-12")
+    AppendReport(added=1, unchanged=0)
+    >>> a, b = pf.forecast_many([case, case], as_of="2018-07-01")
+    >>> a == b == case.forecast(as_of="2018-07-01")
+    True
     """
 
 def ingest_events(path: builtins.str | os.PathLike | pathlib.Path, format: builtins.str, sender: builtins.str, target: builtins.str, *, start: typing.Optional[typing.Any] = None, end: typing.Optional[typing.Any] = None, mapping: typing.Optional[builtins.str | os.PathLike | pathlib.Path] = None, strict: builtins.bool = ...) -> IngestReport:
     r"""
-    Turn a file of CAMEO-coded events (`format`: `icews`, `gdelt1`, `gdelt2` or `csv`) into signals for a
-    sender and target, with the default mapping or a mapping file. Add them to a case with
-    `case.observe_many(report.signals)`.
+    Turn a file of CAMEO-coded events into signals for a sender and target.
+    
+    Add them to a case with ``case.observe_many(report.signals)``.
+    
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The events file.
+    format : str
+        ``icews``, ``gdelt1``, ``gdelt2`` or ``csv``.
+    sender, target : str
+        ISO3 codes of the state applying pressure and the state pressed.
+    start, end : date or str, optional
+        Keep the events in this span.
+    mapping : str or os.PathLike, optional
+        A CAMEO mapping file (default: the built-in mapping).
+    strict : bool, default False
+        Raise on a malformed row instead of skipping it (skipped rows are in ``bad_rows``).
+    
+    Returns
+    -------
+    IngestReport
+        The signals and the row counts.
+    
+    Examples
+    --------
+    >>> import pressure_forecast as pf, pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "events.csv"
+    >>> _ = path.write_text("date,source_country,target_country,cameo_code\n2018-06-12,USA,PRK,044\n")
+    >>> len(pf.ingest_events(path, "csv", "USA", "PRK"))
+    1
     """
 
 def load_episodes(path: builtins.str | os.PathLike | pathlib.Path, model: typing.Optional[Model] = None, lenient: builtins.bool = ...) -> builtins.list[Episode]:
     r"""
-    Read an episodes file (a JSON array, one object, or JSON Lines). With `lenient=True`, a signal dated outside
-    its episode is left out with a `UserWarning` instead of raising (as the command line's `fit` and `backtest`
-    do).
+    Read an episodes file (a JSON array, one object, or JSON Lines).
+    
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+    model : Model, optional
+        The model the episodes are checked against (default: the default model).
+    lenient : bool, default False
+        Leave out a signal dated outside its episode with a ``UserWarning`` instead of raising (as the command
+        line's ``fit`` and ``backtest`` do).
+    
+    Returns
+    -------
+    list of Episode
+        The episodes in file order.
+    
+    Examples
+    --------
+    >>> import pressure_forecast as pf
+    >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    >>> case.observe("summit_held", "2018-06-12")
+    AppendReport(added=1, unchanged=0)
+    >>> import json, pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "episodes.json"
+    >>> _ = path.write_text(json.dumps([pf.Episode(case, "deal").to_json()]))
+    >>> [e.outcome for e in pf.load_episodes(path)]
+    ['deal']
     """
 
 # ------------------------------------------------------------------------------------------------ exceptions

@@ -99,7 +99,10 @@ fn load<T: Pickle>(py: Python<'_>, data: &[u8]) -> PyResult<Py<PyAny>> {
 /// Rebuild an object pickled by any release of pressure_forecast (the target of every `__reduce__`).
 #[gen_stub_pyfunction]
 #[pyfunction]
-pub fn _unpickle(py: Python<'_>, data: Vec<u8>) -> PyResult<Py<PyAny>> {
+pub fn _unpickle(
+    py: Python<'_>,
+    #[gen_stub(override_type(type_repr = "builtins.bytes", imports = ("builtins")))] data: Vec<u8>,
+) -> PyResult<Py<PyAny>> {
     unpickle(py, &data)
 }
 
