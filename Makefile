@@ -43,8 +43,8 @@ develop: venv ## build the extension into the virtual environment (maturin devel
 stubs: ## regenerate python/pressure_forecast/_native.pyi from the Rust definitions (pyo3-stub-gen)
 	$(CARGO) run -q -p pf-python --bin stub_gen
 
-test-python: develop ## pytest (includes the hmmlearn/numpy references, the gRPC client and the notebook)
-	$(VENV)/bin/python -m pytest tests -q
+test-python: develop ## pytest: tests/ and the package's doctests (hmmlearn/numpy references, gRPC client, notebook)
+	$(VENV)/bin/python -m pytest -q
 
 bench: develop ## criterion benchmarks and the scripted comparisons (each against a baseline in the same run)
 	$(CARGO) bench -p pf-core -p pf-events

@@ -113,12 +113,13 @@ def forecast_frame(f: Any) -> pd.DataFrame:
     )
     iv = f.intervals
     if iv is not None:
-        df["mean"] = [iv["mean"][o] for o in f.outcomes]
-        df["sd"] = [iv["sd"][o] for o in f.outcomes]
+        # The serde form: every vector in the forecast's outcome order.
+        df["mean"] = iv["mean"]
+        df["sd"] = iv["sd"]
         for i in iv["intervals"]:
             tag = f"{i['level']:g}"
-            df[f"lower_{tag}"] = [i["lower"][o] for o in f.outcomes]
-            df[f"upper_{tag}"] = [i["upper"][o] for o in f.outcomes]
+            df[f"lower_{tag}"] = i["lower"]
+            df[f"upper_{tag}"] = i["upper"]
     return df
 
 

@@ -244,9 +244,10 @@ def plot_forecast(forecast: Forecast, ax: Axes | None = None) -> Axes:
     iv = forecast.intervals
     if iv is not None and iv["intervals"]:
         first = iv["intervals"][0]
+        # The serde form: bounds in the forecast's outcome order.
         err = [
-            [p[i] - first["lower"][o] for i, o in enumerate(outcomes)],
-            [first["upper"][o] - p[i] for i, o in enumerate(outcomes)],
+            [p[i] - first["lower"][i] for i in range(len(outcomes))],
+            [first["upper"][i] - p[i] for i in range(len(outcomes))],
         ]
         err = [[max(0.0, x) for x in row] for row in err]
     ax.bar(outcomes, p, yerr=err, capsize=6, color=[_colour(o, i) for i, o in enumerate(outcomes)])

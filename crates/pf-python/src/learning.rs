@@ -1,7 +1,5 @@
 //! Learning from finished episodes: `fit` (EM) with its `FitReport`, and `backtest` with its `BacktestReport`.
 
-use std::sync::Arc;
-
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
 use pyo3_stub_gen::derive::*;
@@ -41,62 +39,62 @@ pub struct FitState {
 /// >>> isinstance(report.model, pf.Model), report.iterations <= 3
 /// (True, True)
 #[gen_stub_pyclass]
-#[pyclass(module = "pressure_forecast._native", name = "FitReport", frozen, eq)]
+#[pyclass(module = "pressure_forecast._native", name = "FitReport", frozen, eq, get_all)]
+#[derive(Clone, PartialEq)]
 pub struct PyFitReport {
-    state: FitState,
-    model: Option<Arc<pf_core::Model>>,
+    /// The fitted model (None for a report rebuilt from JSON without the model text).
+    pub model: Option<PyModel>,
+    /// Log-likelihood of the episodes after each iteration's E-step, starting with the starting model.
+    pub log_likelihood: Vec<f64>,
+    /// Penalised log-likelihood at each iteration.
+    pub objective: Vec<f64>,
+    /// Iterations run.
+    pub iterations: u32,
+    /// Whether EM reached its tolerance.
+    pub converged: bool,
 }
 
 impl PyFitReport {
     fn from_state_struct(py: Python<'_>, state: FitState) -> PyResult<PyFitReport> {
         let model = match &state.model_toml {
-            Some(t) => Some(Arc::new(pf_core::Model::from_toml_str(t).py_err(py)?)),
+            Some(t) => Some(PyModel::new(pf_core::Model::from_toml_str(t).py_err(py)?)),
             None => None,
         };
-        Ok(PyFitReport { state, model })
+        Ok(PyFitReport {
+            model,
+            log_likelihood: state.log_likelihood,
+            objective: state.objective,
+            iterations: state.iterations,
+            converged: state.converged,
+        })
+    }
+
+    fn to_state(&self) -> FitState {
+        FitState {
+            model_toml: self.model.as_ref().map(|m| m.inner.to_toml()),
+            log_likelihood: self.log_likelihood.clone(),
+            objective: self.objective.clone(),
+            iterations: self.iterations,
+            converged: self.converged,
+        }
     }
 }
 
 #[gen_stub_pymethods]
 #[pymethods]
 impl PyFitReport {
-    /// The fitted model (None for a report rebuilt from JSON without the model text).
-    #[getter]
-    fn model(&self) -> Option<PyModel> {
-        self.model.clone().map(|inner| PyModel { inner })
-    }
-    /// Log-likelihood of the episodes after each iteration's E-step, starting with the starting model.
-    #[getter]
-    fn log_likelihood(&self) -> Vec<f64> {
-        self.state.log_likelihood.clone()
-    }
-    /// Penalised log-likelihood at each iteration.
-    #[getter]
-    fn objective(&self) -> Vec<f64> {
-        self.state.objective.clone()
-    }
-    /// Iterations run.
-    #[getter]
-    fn iterations(&self) -> u32 {
-        self.state.iterations
-    }
-    /// Whether EM reached its tolerance.
-    #[getter]
-    fn converged(&self) -> bool {
-        self.state.converged
-    }
     /// The engine's JSON summary (`{iterations, converged, log_likelihood, objective, final_log_likelihood,
     /// provenance}`) plus `model_toml`, the fitted model file.
     fn to_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let mut v = serde_json::json!({
-            "iterations": self.state.iterations,
-            "converged": self.state.converged,
-            "log_likelihood": self.state.log_likelihood,
-            "objective": self.state.objective,
-            "final_log_likelihood": self.state.log_likelihood.last(),
-            "provenance": self.model.as_ref().and_then(|m| m.provenance().cloned()),
+            "iterations": self.iterations,
+            "converged": self.converged,
+            "log_likelihood": self.log_likelihood,
+            "objective": self.objective,
+            "final_log_likelihood": self.log_likelihood.last(),
+            "provenance": self.model.as_ref().and_then(|m| m.inner.provenance().cloned()),
         });
-        v["model_toml"] = self.state.model_toml.clone().into();
+        v["model_toml"] = self.to_state().model_toml.into();
         json_to_py(py, &v)
     }
     /// Build from the JSON form (the model is rebuilt when `model_toml` is present).
@@ -115,9 +113,9 @@ impl PyFitReport {
     fn __repr__(&self) -> String {
         format!(
             "FitReport(iterations={}, converged={}, log_likelihood={:.4})",
-            self.state.iterations,
-            self.state.converged,
-            self.state.log_likelihood.last().copied().unwrap_or(f64::NAN)
+            self.iterations,
+            self.converged,
+            self.log_likelihood.last().copied().unwrap_or(f64::NAN)
         )
     }
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
@@ -196,16 +194,12 @@ pub fn fit(
         fit_emissions,
     );
     let r = run_long(py, progress, |p| pf_core::learn::fit(&m, &eps, &opts, p))?;
-    let state = FitState {
-        model_toml: Some(r.model.to_toml()),
+    Ok(PyFitReport {
+        model: Some(PyModel::new(r.model)),
         log_likelihood: r.log_likelihood,
         objective: r.objective,
         iterations: r.iterations,
         converged: r.converged,
-    };
-    Ok(PyFitReport {
-        state,
-        model: Some(Arc::new(r.model)),
     })
 }
 
@@ -339,16 +333,9 @@ impl crate::pickle::Pickle for PyFitReport {
     const KIND: &'static str = "FitReport";
     type State = FitState;
     fn state(&self) -> FitState {
-        self.state.clone()
+        self.to_state()
     }
     fn from_state(py: Python<'_>, state: FitState) -> PyResult<Self> {
         PyFitReport::from_state_struct(py, state)
-    }
-}
-
-/// Equal when the histories and the fitted model files are.
-impl PartialEq for PyFitReport {
-    fn eq(&self, other: &Self) -> bool {
-        self.state == other.state
     }
 }

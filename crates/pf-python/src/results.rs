@@ -95,8 +95,8 @@ impl PyForecast {
             .unwrap_or(0);
         self.inner.outcomes.get(i).cloned().unwrap_or_default()
     }
-    /// Credible intervals from parameter draws (the JSON form: `{draws, seed, mean, sd, intervals: [...]}`),
-    /// or None when no draws were made.
+    /// Credible intervals from parameter draws, or None when no draws were made: the engine's serde form
+    /// `{draws, seed, mean, sd, intervals: [{level, lower, upper}]}`, each vector in the order of `outcomes`.
     #[getter]
     fn intervals<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         match &self.inner.intervals {
@@ -373,14 +373,19 @@ impl PyTrajectory {
 /// >>> r.added, r.unchanged
 /// (1, 0)
 #[gen_stub_pyclass]
-#[pyclass(module = "pressure_forecast._native", name = "AppendReport", frozen, eq)]
-#[derive(Clone, PartialEq, Eq)]
+#[pyclass(
+    module = "pressure_forecast._native",
+    name = "AppendReport",
+    frozen,
+    eq,
+    hash,
+    get_all
+)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct PyAppendReport {
     /// Signals stored.
-    #[pyo3(get)]
     pub added: usize,
     /// Signals whose id was already present with the same content.
-    #[pyo3(get)]
     pub unchanged: usize,
 }
 
