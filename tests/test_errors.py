@@ -257,6 +257,14 @@ def test_toml_writer_round_trips() -> None:
     assert pf.Model.from_toml(_toml(m.to_dict())) == m
 
 
+def test_value_of_information_after_the_term_end_is_clamped(nk: pf.Case) -> None:
+    """One clamp rule (pf_core::dates::clamp_as_of): an as-of date on or after the term end moves to the day
+    before it, as on the command line (it raised an ArgumentError before issue 9)."""
+    v = nk.value_of_information(as_of="2030-01-01")
+    assert v.as_of == nk.term_end - datetime.timedelta(days=1)
+    assert v == nk.value_of_information(as_of=nk.term_end - datetime.timedelta(days=1))
+
+
 def test_bad_arguments(nk: pf.Case) -> None:
     calls: list[tuple[Callable[[], object], str]] = [
         (lambda: nk.forecast(as_of="not a date"), "as_of"),
@@ -264,7 +272,6 @@ def test_bad_arguments(nk: pf.Case) -> None:
         (lambda: nk.forecast(draws=10, levels=(1.5,)), "levels"),
         (lambda: nk.forecast(draws=10, levels="wide"), "levels"),
         (lambda: nk.trajectory(start="2019-01-01", end="2018-01-01"), "to"),
-        (lambda: nk.value_of_information(as_of="2030-01-01"), "as_of"),
         (lambda: nk.with_term_end("2016-01-01"), "term_end"),
         (lambda: pf.Model.default().transition("2020-01-01", "2019-01-01", "2021-01-01"), "to"),
         (lambda: pf.Model.default().scale_concentrations(float("nan")), "factor"),

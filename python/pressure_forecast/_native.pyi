@@ -60,6 +60,7 @@ class AppendReport:
         Signals whose id was already present with the same content.
         """
     def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
+    def __hash__(self) -> builtins.int: ...
     def __repr__(self) -> builtins.str: ...
 
 @typing.final
@@ -600,8 +601,8 @@ class Forecast:
     @property
     def intervals(self) -> typing.Any:
         r"""
-        Credible intervals from parameter draws (the JSON form: `{draws, seed, mean, sd, intervals: [...]}`),
-        or None when no draws were made.
+        Credible intervals from parameter draws, or None when no draws were made: the engine's serde form
+        `{draws, seed, mean, sd, intervals: [{level, lower, upper}]}`, each vector in the order of `outcomes`.
         """
     def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
     def interval(self, level: builtins.float = ...) -> dict:

@@ -23,6 +23,10 @@ use crate::signal::PySignal;
 ///     The case, with its signals.
 /// outcome : str
 ///     The outcome at the term end (one of the case's model's outcomes).
+/// outcome_justification : str, default ""
+///     Why the outcome is what it is, citing the record.
+/// exclude_from_training : bool, default False
+///     Leave it out of `fit` and of `backtest`'s scores.
 ///
 /// Examples
 /// --------
@@ -45,12 +49,20 @@ pub struct PyEpisode {
 #[pymethods]
 impl PyEpisode {
     #[new]
-    fn new(py: Python<'_>, case: &Bound<'_, PyCase>, outcome: String) -> PyResult<PyEpisode> {
+    #[pyo3(signature = (case, outcome, *, outcome_justification = String::new(), exclude_from_training = false))]
+    fn new(
+        py: Python<'_>,
+        case: &Bound<'_, PyCase>,
+        outcome: String,
+        outcome_justification: String,
+        exclude_from_training: bool,
+    ) -> PyResult<PyEpisode> {
         let c = case.borrow();
         c.model.outcome_index(&outcome).py_err(py)?;
-        Ok(PyEpisode {
-            inner: pf_core::Episode::new((*c.inner).clone(), outcome),
-        })
+        let mut inner = pf_core::Episode::new((*c.inner).clone(), outcome);
+        inner.outcome_justification = outcome_justification;
+        inner.exclude_from_training = exclude_from_training;
+        Ok(PyEpisode { inner })
     }
     /// The episode's id.
     #[getter]
@@ -61,6 +73,16 @@ impl PyEpisode {
     #[getter]
     fn outcome(&self) -> &str {
         &self.inner.outcome
+    }
+    /// Why the outcome is what it is, citing the record (empty in files older than format version 2).
+    #[getter]
+    fn outcome_justification(&self) -> &str {
+        &self.inner.outcome_justification
+    }
+    /// Whether `fit` leaves it out and `backtest` does not score it.
+    #[getter]
+    fn exclude_from_training(&self) -> bool {
+        self.inner.exclude_from_training
     }
     /// The state applying pressure.
     #[getter]
