@@ -157,7 +157,7 @@ def test_forecast_intervals(nk: pf.Case) -> None:
 
 
 def test_date_forms_agree(nk: pf.Case) -> None:
-    forms = [
+    forms: list[datetime.date | str | np.datetime64] = [
         "2018-10-31",
         datetime.date(2018, 10, 31),
         datetime.datetime(2018, 10, 31, 15, 30),
@@ -402,3 +402,11 @@ def test_static_model_is_bayes_rule() -> None:
     expect = prior * like / (prior * like).sum()
     f = c.forecast(as_of="2018-03-01")
     assert np.allclose([f[o] for o in m.outcomes], expect, atol=1e-12)
+
+
+def test_default_as_of_is_today_in_utc(nk: pf.Case) -> None:
+    """ "Today" is the UTC date on every face (pf_core::dates::today), whatever the machine's time zone."""
+    before = datetime.datetime.now(datetime.UTC).date()
+    f = nk.forecast()
+    after = datetime.datetime.now(datetime.UTC).date()
+    assert f.as_of in (before, after)

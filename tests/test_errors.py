@@ -268,7 +268,7 @@ def test_value_of_information_after_the_term_end_is_clamped(nk: pf.Case) -> None
 def test_bad_arguments(nk: pf.Case) -> None:
     calls: list[tuple[Callable[[], object], str]] = [
         (lambda: nk.forecast(as_of="not a date"), "as_of"),
-        (lambda: nk.forecast(as_of=[1, 2]), "as_of"),
+        (lambda: nk.forecast(as_of=[1, 2]), "as_of"),  # type: ignore[arg-type]  # the runtime check is tested
         (lambda: nk.forecast(draws=10, levels=(1.5,)), "levels"),
         (lambda: nk.forecast(draws=10, levels="wide"), "levels"),
         (lambda: nk.trajectory(start="2019-01-01", end="2018-01-01"), "to"),

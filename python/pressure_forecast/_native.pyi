@@ -2,8 +2,11 @@
 # ruff: noqa: E501, F401, F403, F405
 
 import builtins
+import collections.abc
 import datetime
+import numpy
 import os
+import pandas
 import pathlib
 import typing
 __all__ = [
@@ -123,7 +126,7 @@ class BacktestReport:
         Reliability bins per outcome, `{outcome: [{lower, upper, mean_predicted, observed, weight}]}`.
         """
     def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
-    def to_json(self) -> typing.Any:
+    def to_json(self) -> dict[str, typing.Any]:
         r"""
         The result as a dict (the engine's JSON form).
         """
@@ -132,14 +135,14 @@ class BacktestReport:
         r"""
         Build from the engine's JSON form (a dict or a JSON string).
         """
-    def to_pandas(self) -> typing.Any:
+    def to_pandas(self) -> pandas.DataFrame:
         r"""
         The result as a pandas DataFrame.
         """
-    def _repr_html_(self) -> typing.Any: ...
-    def __repr__(self) -> typing.Any: ...
+    def _repr_html_(self) -> builtins.str: ...
+    def __repr__(self) -> builtins.str: ...
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
-    def to_dict(self) -> typing.Any:
+    def to_dict(self) -> dict[str, typing.Any]:
         r"""
         The engine's JSON form (the CLI's `--json`), the same as `to_json`.
         """
@@ -223,7 +226,7 @@ class Case:
         The model the case is read with (the default model unless one was given).
         """
     def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
-    def __new__(cls, id: builtins.str, sender: builtins.str, target: builtins.str, start: typing.Any, term_end: typing.Any, model: typing.Optional[Model] = None, description: typing.Optional[builtins.str] = None) -> Case: ...
+    def __new__(cls, id: builtins.str, sender: builtins.str, target: builtins.str, start: datetime.date | builtins.str | numpy.datetime64, term_end: datetime.date | builtins.str | numpy.datetime64, model: typing.Optional[Model] = None, description: typing.Optional[builtins.str] = None) -> Case: ...
     @staticmethod
     def load(path: builtins.str | os.PathLike | pathlib.Path, model: typing.Optional[Model] = None) -> Case:
         r"""
@@ -235,11 +238,11 @@ class Case:
         Build a case from its JSON form (a dict or a JSON string).
         """
     @staticmethod
-    def from_signals_file(path: builtins.str | os.PathLike | pathlib.Path, id: builtins.str, sender: builtins.str, target: builtins.str, start: typing.Any, term_end: typing.Any, model: typing.Optional[Model] = None, description: typing.Optional[builtins.str] = None) -> Case:
+    def from_signals_file(path: builtins.str | os.PathLike | pathlib.Path, id: builtins.str, sender: builtins.str, target: builtins.str, start: datetime.date | builtins.str | numpy.datetime64, term_end: datetime.date | builtins.str | numpy.datetime64, model: typing.Optional[Model] = None, description: typing.Optional[builtins.str] = None) -> Case:
         r"""
         A case whose signals are read from a JSON Lines or CSV file (`.csv` is CSV).
         """
-    def to_json(self) -> typing.Any:
+    def to_json(self) -> dict[str, typing.Any]:
         r"""
         The case as a dict (the case file format).
         """
@@ -247,7 +250,7 @@ class Case:
         r"""
         Write the case file (pretty JSON).
         """
-    def observe(self, type: builtins.str, date: typing.Any, reliability: builtins.float = ..., weight: builtins.float = ..., source: typing.Optional[builtins.str] = None, note: typing.Optional[builtins.str] = None, id: typing.Optional[builtins.str] = None) -> AppendReport:
+    def observe(self, type: builtins.str, date: datetime.date | builtins.str | numpy.datetime64, reliability: builtins.float = ..., weight: builtins.float = ..., source: typing.Optional[builtins.str] = None, note: typing.Optional[builtins.str] = None, id: typing.Optional[builtins.str] = None) -> AppendReport:
         r"""
         Record one signal. A repeat of a stored id with the same content changes nothing; with different
         content it raises `DuplicateSignalError`. On any error the case is left unchanged.
@@ -269,7 +272,7 @@ class Case:
         r"""
         A copy of the case read with another model (its signal types must be known to it).
         """
-    def with_term_end(self, term_end: typing.Any) -> Case:
+    def with_term_end(self, term_end: datetime.date | builtins.str | numpy.datetime64) -> Case:
         r"""
         A copy with another term end (signals after it are dropped).
         """
@@ -277,31 +280,31 @@ class Case:
         r"""
         A copy of the case.
         """
-    def forecast(self, as_of: typing.Optional[typing.Any] = None, draws: builtins.int = ..., seed: builtins.int = ..., levels: typing.Optional[typing.Any] = None, model: typing.Optional[Model] = None, progress: typing.Optional[builtins.bool] = None) -> Forecast:
+    def forecast(self, as_of: datetime.date | builtins.str | numpy.datetime64 | None = None, draws: builtins.int = ..., seed: builtins.int = ..., levels: typing.Optional[typing.Any] = None, model: typing.Optional[Model] = None, progress: typing.Optional[builtins.bool] = None) -> Forecast:
         r"""
         Forecast the outcomes by the term end with the signals dated on or before `as_of` (default: today;
         after the term end the forecast is the resolved distribution at the term end). With `draws > 0`, credible intervals from that many parameter draws.
         """
-    def trajectory(self, start: typing.Optional[typing.Any] = None, end: typing.Optional[typing.Any] = None, resolution: builtins.str = ..., model: typing.Optional[Model] = None) -> Trajectory:
+    def trajectory(self, start: datetime.date | builtins.str | numpy.datetime64 | None = None, end: datetime.date | builtins.str | numpy.datetime64 | None = None, resolution: builtins.str = ..., model: typing.Optional[Model] = None) -> Trajectory:
         r"""
         Outcome probabilities over time, each day forecast with the signals dated up to it. `resolution` is
         `"daily"` or `"signal_dates"` (the first day and each day with a signal).
         """
-    def explain(self, as_of: typing.Optional[typing.Any] = None, model: typing.Optional[Model] = None) -> Explanation:
+    def explain(self, as_of: datetime.date | builtins.str | numpy.datetime64 | None = None, model: typing.Optional[Model] = None) -> Explanation:
         r"""
         What moved the forecast at `as_of`: each signal's change in date order (attribution; the changes add up to
         the total change from the no-signal baseline) and the forecast with each signal removed (drop-one).
         """
-    def what_if(self, signals: typing.Optional[typing.Any] = None, term_end: typing.Optional[typing.Any] = None, as_of: typing.Optional[typing.Any] = None, model: typing.Optional[Model] = None) -> WhatIf:
+    def what_if(self, signals: typing.Optional[typing.Any] = None, term_end: datetime.date | builtins.str | numpy.datetime64 | None = None, as_of: datetime.date | builtins.str | numpy.datetime64 | None = None, model: typing.Optional[Model] = None) -> WhatIf:
         r"""
         The forecast with hypothetical signals added (`Signal`s, dicts or a DataFrame) and/or another term end,
         beside the case's own; the case is not changed.
         """
-    def value_of_information(self, as_of: typing.Optional[typing.Any] = None, model: typing.Optional[Model] = None) -> ValueOfInformation:
+    def value_of_information(self, as_of: datetime.date | builtins.str | numpy.datetime64 | None = None, model: typing.Optional[Model] = None) -> ValueOfInformation:
         r"""
         Signal types ranked by how much observing each on the day after `as_of` would move the forecast.
         """
-    def to_pandas(self) -> typing.Any:
+    def to_pandas(self) -> pandas.DataFrame:
         r"""
         The signals as a DataFrame (one row per signal).
         """
@@ -311,7 +314,7 @@ class Case:
         """
     def __len__(self) -> builtins.int: ...
     def __repr__(self) -> builtins.str: ...
-    def _repr_html_(self) -> typing.Any: ...
+    def _repr_html_(self) -> builtins.str: ...
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
 
 @typing.final
@@ -325,6 +328,10 @@ class Episode:
         The case, with its signals.
     outcome : str
         The outcome at the term end (one of the case's model's outcomes).
+    outcome_justification : str, default ""
+        Why the outcome is what it is, citing the record.
+    exclude_from_training : bool, default False
+        Leave it out of `fit` and of `backtest`'s scores.
     
     Examples
     --------
@@ -345,6 +352,16 @@ class Episode:
     def outcome(self) -> builtins.str:
         r"""
         The outcome at the term end.
+        """
+    @property
+    def outcome_justification(self) -> builtins.str:
+        r"""
+        Why the outcome is what it is, citing the record (empty in files older than format version 2).
+        """
+    @property
+    def exclude_from_training(self) -> builtins.bool:
+        r"""
+        Whether `fit` leaves it out and `backtest` does not score it.
         """
     @property
     def sender(self) -> builtins.str:
@@ -372,12 +389,12 @@ class Episode:
         The signals in date order.
         """
     def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
-    def __new__(cls, case: Case, outcome: builtins.str) -> Episode: ...
+    def __new__(cls, case: Case, outcome: builtins.str, *, outcome_justification: builtins.str = ..., exclude_from_training: builtins.bool = ...) -> Episode: ...
     def case(self, model: typing.Optional[Model] = None) -> Case:
         r"""
         The episode as a case (read with the default model, or `model`).
         """
-    def to_json(self) -> typing.Any:
+    def to_json(self) -> dict[str, typing.Any]:
         r"""
         The episode as a dict (the episodes file format).
         """
@@ -388,7 +405,7 @@ class Episode:
         """
     def __len__(self) -> builtins.int: ...
     def __repr__(self) -> builtins.str: ...
-    def _repr_html_(self) -> typing.Any: ...
+    def _repr_html_(self) -> builtins.str: ...
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
 
 @typing.final
@@ -447,7 +464,7 @@ class Explanation:
         Drop-one forecasts (dicts in the engine's JSON form).
         """
     def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
-    def to_json(self) -> typing.Any:
+    def to_json(self) -> dict[str, typing.Any]:
         r"""
         The result as a dict (the engine's JSON form).
         """
@@ -456,12 +473,12 @@ class Explanation:
         r"""
         Build from the engine's JSON form (a dict or a JSON string).
         """
-    def to_pandas(self) -> typing.Any:
+    def to_pandas(self) -> pandas.DataFrame:
         r"""
         The result as a pandas DataFrame.
         """
-    def _repr_html_(self) -> typing.Any: ...
-    def __repr__(self) -> typing.Any: ...
+    def _repr_html_(self) -> builtins.str: ...
+    def __repr__(self) -> builtins.str: ...
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
     def plot(self, outcome: typing.Optional[builtins.str] = None, ax: typing.Optional[typing.Any] = None, top: builtins.int = ...) -> typing.Any:
         r"""
@@ -509,7 +526,7 @@ class FitReport:
         Whether EM reached its tolerance.
         """
     def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
-    def to_json(self) -> typing.Any:
+    def to_json(self) -> dict[str, typing.Any]:
         r"""
         The engine's JSON summary (`{iterations, converged, log_likelihood, objective, final_log_likelihood,
         provenance}`) plus `model_toml`, the fitted model file.
@@ -519,11 +536,11 @@ class FitReport:
         r"""
         Build from the JSON form (the model is rebuilt when `model_toml` is present).
         """
-    def to_pandas(self) -> typing.Any:
+    def to_pandas(self) -> pandas.DataFrame:
         r"""
         One row per iteration: log-likelihood and objective.
         """
-    def _repr_html_(self) -> typing.Any: ...
+    def _repr_html_(self) -> builtins.str: ...
     def __repr__(self) -> builtins.str: ...
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
 
@@ -612,7 +629,7 @@ class Forecast:
     def __getitem__(self, outcome: builtins.str) -> builtins.float: ...
     def __len__(self) -> builtins.int: ...
     def __iter__(self) -> typing.Any: ...
-    def to_json(self) -> typing.Any:
+    def to_json(self) -> dict[str, typing.Any]:
         r"""
         The forecast as a dict in the engine's JSON form (the CLI's `--json`).
         """
@@ -621,7 +638,7 @@ class Forecast:
         r"""
         Build a forecast from the engine's JSON form (a dict or a JSON string), as `to_json` writes it.
         """
-    def to_pandas(self) -> typing.Any:
+    def to_pandas(self) -> pandas.DataFrame:
         r"""
         One row per outcome: probability, and with draws mean, sd and the interval bounds.
         """
@@ -629,7 +646,7 @@ class Forecast:
         r"""
         A bar chart of the outcome probabilities with their intervals (needs matplotlib).
         """
-    def _repr_html_(self) -> typing.Any: ...
+    def _repr_html_(self) -> builtins.str: ...
     def __repr__(self) -> builtins.str: ...
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
 
@@ -672,7 +689,7 @@ class IngestReport:
         Rows skipped as malformed: `(line, reason)`.
         """
     def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
-    def to_pandas(self) -> typing.Any:
+    def to_pandas(self) -> pandas.DataFrame:
         r"""
         The signals as a DataFrame.
         """
@@ -775,7 +792,7 @@ class Model:
         r"""
         The model as TOML text (a valid model file).
         """
-    def to_dict(self) -> typing.Any:
+    def to_dict(self) -> dict[str, typing.Any]:
         r"""
         The model file's content as a dict.
         """
@@ -799,7 +816,7 @@ class Model:
     def __hash__(self) -> builtins.int: ...
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
     def __repr__(self) -> builtins.str: ...
-    def _repr_html_(self) -> typing.Any: ...
+    def _repr_html_(self) -> builtins.str: ...
 
 @typing.final
 class Signal:
@@ -874,19 +891,19 @@ class Signal:
         Ids of the raw events merged into this signal.
         """
     def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
-    def __new__(cls, type: builtins.str, date: typing.Any, reliability: builtins.float = ..., weight: builtins.float = ..., source: typing.Optional[builtins.str] = None, note: typing.Optional[builtins.str] = None, id: typing.Optional[builtins.str] = None) -> Signal: ...
+    def __new__(cls, type: builtins.str, date: datetime.date | builtins.str | numpy.datetime64, reliability: builtins.float = ..., weight: builtins.float = ..., source: typing.Optional[builtins.str] = None, note: typing.Optional[builtins.str] = None, id: typing.Optional[builtins.str] = None) -> Signal: ...
     @staticmethod
     def from_json(obj: typing.Any) -> Signal:
         r"""
         Parse a record with the fields of SIGNALS.md (a dict, or a JSON string).
         """
-    def to_json(self) -> typing.Any:
+    def to_json(self) -> dict[str, typing.Any]:
         r"""
         The record as a dict (the JSON form of SIGNALS.md).
         """
     def __hash__(self) -> builtins.int: ...
     def __repr__(self) -> builtins.str: ...
-    def _repr_html_(self) -> typing.Any: ...
+    def _repr_html_(self) -> builtins.str: ...
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
 
 @typing.final
@@ -953,7 +970,7 @@ class Trajectory:
         """
     def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
     def __len__(self) -> builtins.int: ...
-    def to_json(self) -> typing.Any:
+    def to_json(self) -> dict[str, typing.Any]:
         r"""
         The trajectory as a dict in the engine's JSON form.
         """
@@ -962,7 +979,7 @@ class Trajectory:
         r"""
         Build a trajectory from the engine's JSON form (a dict or a JSON string), as `to_json` writes it.
         """
-    def to_pandas(self, regimes: builtins.bool = ...) -> typing.Any:
+    def to_pandas(self, regimes: builtins.bool = ...) -> pandas.DataFrame:
         r"""
         One row per day (a DatetimeIndex): a column per outcome, `signals_used`, `signal_types`; with
         `regimes=True` also a column per regime (`regime:<name>`).
@@ -971,7 +988,7 @@ class Trajectory:
         r"""
         Plot the outcome probabilities over time with each signal marked (needs matplotlib).
         """
-    def _repr_html_(self) -> typing.Any: ...
+    def _repr_html_(self) -> builtins.str: ...
     def __repr__(self) -> builtins.str: ...
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
 
@@ -1018,7 +1035,7 @@ class ValueOfInformation:
         The ranked entries (dicts in the engine's JSON form), highest score first.
         """
     def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
-    def to_json(self) -> typing.Any:
+    def to_json(self) -> dict[str, typing.Any]:
         r"""
         The result as a dict (the engine's JSON form).
         """
@@ -1027,12 +1044,12 @@ class ValueOfInformation:
         r"""
         Build from the engine's JSON form (a dict or a JSON string).
         """
-    def to_pandas(self) -> typing.Any:
+    def to_pandas(self) -> pandas.DataFrame:
         r"""
         The result as a pandas DataFrame.
         """
-    def _repr_html_(self) -> typing.Any: ...
-    def __repr__(self) -> typing.Any: ...
+    def _repr_html_(self) -> builtins.str: ...
+    def __repr__(self) -> builtins.str: ...
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
     def __len__(self) -> builtins.int: ...
 
@@ -1069,7 +1086,7 @@ class WhatIf:
         `{outcome: scenario - baseline}`.
         """
     def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
-    def to_json(self) -> typing.Any:
+    def to_json(self) -> dict[str, typing.Any]:
         r"""
         The result as a dict (the engine's JSON form).
         """
@@ -1078,12 +1095,12 @@ class WhatIf:
         r"""
         Build from the engine's JSON form (a dict or a JSON string).
         """
-    def to_pandas(self) -> typing.Any:
+    def to_pandas(self) -> pandas.DataFrame:
         r"""
         The result as a pandas DataFrame.
         """
-    def _repr_html_(self) -> typing.Any: ...
-    def __repr__(self) -> typing.Any: ...
+    def _repr_html_(self) -> builtins.str: ...
+    def __repr__(self) -> builtins.str: ...
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
 
 def _unpickle(data: builtins.bytes) -> typing.Any:
@@ -1161,7 +1178,7 @@ def fit(model: Model, episodes: typing.Any, *, tolerance: builtins.float = ..., 
     True
     """
 
-def forecast_many(cases: typing.Any, as_of: typing.Optional[typing.Any] = None, model: typing.Optional[Model] = None, *, draws: builtins.int = ..., seed: builtins.int = ..., levels: typing.Optional[typing.Any] = None, progress: typing.Optional[builtins.bool] = None) -> builtins.list[Forecast]:
+def forecast_many(cases: typing.Any, as_of: datetime.date | builtins.str | numpy.datetime64 | collections.abc.Sequence[datetime.date | builtins.str | numpy.datetime64] | None = None, model: typing.Optional[Model] = None, *, draws: builtins.int = ..., seed: builtins.int = ..., levels: typing.Optional[typing.Any] = None, progress: typing.Optional[builtins.bool] = None) -> builtins.list[Forecast]:
     r"""
     Forecast many cases at once, in parallel with the GIL released.
     
@@ -1198,7 +1215,7 @@ def forecast_many(cases: typing.Any, as_of: typing.Optional[typing.Any] = None, 
     True
     """
 
-def ingest_events(path: builtins.str | os.PathLike | pathlib.Path, format: builtins.str, sender: builtins.str, target: builtins.str, *, start: typing.Optional[typing.Any] = None, end: typing.Optional[typing.Any] = None, mapping: typing.Optional[builtins.str | os.PathLike | pathlib.Path] = None, strict: builtins.bool = ...) -> IngestReport:
+def ingest_events(path: builtins.str | os.PathLike | pathlib.Path, format: builtins.str, sender: builtins.str, target: builtins.str, *, start: datetime.date | builtins.str | numpy.datetime64 | None = None, end: datetime.date | builtins.str | numpy.datetime64 | None = None, mapping: typing.Optional[builtins.str | os.PathLike | pathlib.Path] = None, strict: builtins.bool = ...) -> IngestReport:
     r"""
     Turn a file of CAMEO-coded events into signals for a sender and target.
     

@@ -52,6 +52,10 @@ use crate::results::PyForecast;
 pub fn forecast_many(
     py: Python<'_>,
     cases: &Bound<'_, PyAny>,
+    #[gen_stub(override_type(
+        type_repr = "datetime.date | builtins.str | numpy.datetime64 | collections.abc.Sequence[datetime.date | builtins.str | numpy.datetime64] | None",
+        imports = ("datetime", "builtins", "numpy", "collections.abc")
+    ))]
     as_of: Option<&Bound<'_, PyAny>>,
     model: Option<&Bound<'_, PyModel>>,
     draws: usize,

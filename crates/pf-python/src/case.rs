@@ -127,7 +127,9 @@ impl PyCase {
         id: String,
         sender: String,
         target: String,
+        #[gen_stub(override_type(type_repr = "datetime.date | builtins.str | numpy.datetime64", imports = ("datetime", "builtins", "numpy")))]
         start: &Bound<'_, PyAny>,
+        #[gen_stub(override_type(type_repr = "datetime.date | builtins.str | numpy.datetime64", imports = ("datetime", "builtins", "numpy")))]
         term_end: &Bound<'_, PyAny>,
         model: Option<&Bound<'_, PyModel>>,
         description: Option<String>,
@@ -186,7 +188,9 @@ impl PyCase {
         id: String,
         sender: String,
         target: String,
+        #[gen_stub(override_type(type_repr = "datetime.date | builtins.str | numpy.datetime64", imports = ("datetime", "builtins", "numpy")))]
         start: &Bound<'_, PyAny>,
+        #[gen_stub(override_type(type_repr = "datetime.date | builtins.str | numpy.datetime64", imports = ("datetime", "builtins", "numpy")))]
         term_end: &Bound<'_, PyAny>,
         model: Option<&Bound<'_, PyModel>>,
         description: Option<String>,
@@ -197,6 +201,7 @@ impl PyCase {
     }
 
     /// The case as a dict (the case file format).
+    #[gen_stub(override_return_type(type_repr = "dict[str, typing.Any]", imports = ("typing")))]
     fn to_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         json_to_py(py, &self.inner.to_json())
     }
@@ -213,6 +218,7 @@ impl PyCase {
         &mut self,
         py: Python<'_>,
         r#type: String,
+        #[gen_stub(override_type(type_repr = "datetime.date | builtins.str | numpy.datetime64", imports = ("datetime", "builtins", "numpy")))]
         date: &Bound<'_, PyAny>,
         reliability: f64,
         weight: f64,
@@ -341,7 +347,12 @@ impl PyCase {
     }
 
     /// A copy with another term end (signals after it are dropped).
-    fn with_term_end(&self, py: Python<'_>, term_end: &Bound<'_, PyAny>) -> PyResult<PyCase> {
+    fn with_term_end(
+        &self,
+        py: Python<'_>,
+        #[gen_stub(override_type(type_repr = "datetime.date | builtins.str | numpy.datetime64", imports = ("datetime", "builtins", "numpy")))]
+        term_end: &Bound<'_, PyAny>,
+    ) -> PyResult<PyCase> {
         let inner = self
             .inner
             .with_term_end(arg_date(term_end, "term_end")?)
@@ -363,6 +374,7 @@ impl PyCase {
     fn forecast(
         &self,
         py: Python<'_>,
+        #[gen_stub(override_type(type_repr = "datetime.date | builtins.str | numpy.datetime64 | None", imports = ("datetime", "builtins", "numpy")))]
         as_of: Option<&Bound<'_, PyAny>>,
         draws: usize,
         seed: u64,
@@ -383,7 +395,9 @@ impl PyCase {
     fn trajectory(
         &self,
         py: Python<'_>,
+        #[gen_stub(override_type(type_repr = "datetime.date | builtins.str | numpy.datetime64 | None", imports = ("datetime", "builtins", "numpy")))]
         start: Option<&Bound<'_, PyAny>>,
+        #[gen_stub(override_type(type_repr = "datetime.date | builtins.str | numpy.datetime64 | None", imports = ("datetime", "builtins", "numpy")))]
         end: Option<&Bound<'_, PyAny>>,
         resolution: &str,
         model: Option<&Bound<'_, PyModel>>,
@@ -414,6 +428,7 @@ impl PyCase {
     fn explain(
         &self,
         py: Python<'_>,
+        #[gen_stub(override_type(type_repr = "datetime.date | builtins.str | numpy.datetime64 | None", imports = ("datetime", "builtins", "numpy")))]
         as_of: Option<&Bound<'_, PyAny>>,
         model: Option<&Bound<'_, PyModel>>,
     ) -> PyResult<PyExplanation> {
@@ -438,7 +453,9 @@ impl PyCase {
         &self,
         py: Python<'_>,
         signals: Option<&Bound<'_, PyAny>>,
+        #[gen_stub(override_type(type_repr = "datetime.date | builtins.str | numpy.datetime64 | None", imports = ("datetime", "builtins", "numpy")))]
         term_end: Option<&Bound<'_, PyAny>>,
+        #[gen_stub(override_type(type_repr = "datetime.date | builtins.str | numpy.datetime64 | None", imports = ("datetime", "builtins", "numpy")))]
         as_of: Option<&Bound<'_, PyAny>>,
         model: Option<&Bound<'_, PyModel>>,
     ) -> PyResult<PyWhatIf> {
@@ -471,6 +488,7 @@ impl PyCase {
     fn value_of_information(
         &self,
         py: Python<'_>,
+        #[gen_stub(override_type(type_repr = "datetime.date | builtins.str | numpy.datetime64 | None", imports = ("datetime", "builtins", "numpy")))]
         as_of: Option<&Bound<'_, PyAny>>,
         model: Option<&Bound<'_, PyModel>>,
     ) -> PyResult<PyValueOfInformation> {
@@ -483,6 +501,7 @@ impl PyCase {
     }
 
     /// The signals as a DataFrame (one row per signal).
+    #[gen_stub(override_return_type(type_repr = "pandas.DataFrame", imports = ("pandas")))]
     fn to_pandas<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         let signals = slf.borrow().signals();
         helper(
@@ -527,6 +546,7 @@ impl PyCase {
         )
     }
 
+    #[gen_stub(override_return_type(type_repr = "builtins.str", imports = ("builtins")))]
     fn _repr_html_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         helper(slf.py(), "_frames", "case_html", (slf,), None)
     }

@@ -124,6 +124,7 @@ impl PyEpisode {
         }
     }
     /// The episode as a dict (the episodes file format).
+    #[gen_stub(override_return_type(type_repr = "dict[str, typing.Any]", imports = ("typing")))]
     fn to_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         json_to_py(py, &serde_json::to_value(&self.inner).unwrap_or_default())
     }
@@ -158,6 +159,7 @@ impl PyEpisode {
             c.signals().len()
         )
     }
+    #[gen_stub(override_return_type(type_repr = "builtins.str", imports = ("builtins")))]
     fn _repr_html_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         helper(slf.py(), "_frames", "episodes_html", ([slf],), None)
     }

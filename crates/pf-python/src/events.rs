@@ -48,6 +48,7 @@ pub struct PyIngestReport {
 #[pymethods]
 impl PyIngestReport {
     /// The signals as a DataFrame.
+    #[gen_stub(override_return_type(type_repr = "pandas.DataFrame", imports = ("pandas")))]
     fn to_pandas<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         helper(
             py,
@@ -165,7 +166,9 @@ pub fn ingest_events(
     format: &str,
     sender: String,
     target: String,
+    #[gen_stub(override_type(type_repr = "datetime.date | builtins.str | numpy.datetime64 | None", imports = ("datetime", "builtins", "numpy")))]
     start: Option<&Bound<'_, PyAny>>,
+    #[gen_stub(override_type(type_repr = "datetime.date | builtins.str | numpy.datetime64 | None", imports = ("datetime", "builtins", "numpy")))]
     end: Option<&Bound<'_, PyAny>>,
     mapping: Option<PathBuf>,
     strict: bool,

@@ -85,6 +85,7 @@ impl PyFitReport {
 impl PyFitReport {
     /// The engine's JSON summary (`{iterations, converged, log_likelihood, objective, final_log_likelihood,
     /// provenance}`) plus `model_toml`, the fitted model file.
+    #[gen_stub(override_return_type(type_repr = "dict[str, typing.Any]", imports = ("typing")))]
     fn to_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let mut v = serde_json::json!({
             "iterations": self.iterations,
@@ -104,9 +105,11 @@ impl PyFitReport {
         PyFitReport::from_state_struct(obj.py(), state)
     }
     /// One row per iteration: log-likelihood and objective.
+    #[gen_stub(override_return_type(type_repr = "pandas.DataFrame", imports = ("pandas")))]
     fn to_pandas<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         helper(slf.py(), "_frames", "to_pandas", (slf,), None)
     }
+    #[gen_stub(override_return_type(type_repr = "builtins.str", imports = ("builtins")))]
     fn _repr_html_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         helper(slf.py(), "_frames", "result_html", (slf,), None)
     }
@@ -257,6 +260,7 @@ serde_result!(
             Ok(d)
         }
         /// The engine's JSON form (the CLI's `--json`), the same as `to_json`.
+        #[gen_stub(override_return_type(type_repr = "dict[str, typing.Any]", imports = ("typing")))]
         fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
             json_to_py(py, &self.inner.to_json())
         }

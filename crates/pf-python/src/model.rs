@@ -92,6 +92,7 @@ impl PyModel {
     }
 
     /// The model file's content as a dict.
+    #[gen_stub(override_return_type(type_repr = "dict[str, typing.Any]", imports = ("typing")))]
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let v = serde_json::to_value(self.inner.to_spec())
             .map_err(|e| crate::errors::PressureForecastError::new_err(e.to_string()))?;
@@ -237,6 +238,7 @@ impl PyModel {
         )
     }
 
+    #[gen_stub(override_return_type(type_repr = "builtins.str", imports = ("builtins")))]
     fn _repr_html_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         helper(slf.py(), "_frames", "model_html", (slf,), None)
     }

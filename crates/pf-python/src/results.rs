@@ -154,6 +154,7 @@ impl PyForecast {
     }
 
     /// The forecast as a dict in the engine's JSON form (the CLI's `--json`).
+    #[gen_stub(override_return_type(type_repr = "dict[str, typing.Any]", imports = ("typing")))]
     fn to_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         json_to_py(py, &self.inner.to_json())
     }
@@ -165,6 +166,7 @@ impl PyForecast {
     }
 
     /// One row per outcome: probability, and with draws mean, sd and the interval bounds.
+    #[gen_stub(override_return_type(type_repr = "pandas.DataFrame", imports = ("pandas")))]
     fn to_pandas<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         helper(slf.py(), "_frames", "forecast_frame", (slf,), None)
     }
@@ -177,6 +179,7 @@ impl PyForecast {
         helper(slf.py(), "plot", "plot_forecast", (slf,), Some(&kw))
     }
 
+    #[gen_stub(override_return_type(type_repr = "builtins.str", imports = ("builtins")))]
     fn _repr_html_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         helper(slf.py(), "_frames", "forecast_html", (slf,), None)
     }
@@ -296,6 +299,7 @@ impl PyTrajectory {
     }
 
     /// The trajectory as a dict in the engine's JSON form.
+    #[gen_stub(override_return_type(type_repr = "dict[str, typing.Any]", imports = ("typing")))]
     fn to_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         json_to_py(py, &self.inner.to_json())
     }
@@ -309,6 +313,7 @@ impl PyTrajectory {
     /// One row per day (a DatetimeIndex): a column per outcome, `signals_used`, `signal_types`; with
     /// `regimes=True` also a column per regime (`regime:<name>`).
     #[pyo3(signature = (regimes = false))]
+    #[gen_stub(override_return_type(type_repr = "pandas.DataFrame", imports = ("pandas")))]
     fn to_pandas<'py>(slf: &Bound<'py, Self>, regimes: bool) -> PyResult<Bound<'py, PyAny>> {
         let kw = PyDict::new(slf.py());
         kw.set_item("regimes", regimes)?;
@@ -328,6 +333,7 @@ impl PyTrajectory {
         helper(slf.py(), "plot", "plot_trajectory", (slf,), Some(&kw))
     }
 
+    #[gen_stub(override_return_type(type_repr = "builtins.str", imports = ("builtins")))]
     fn _repr_html_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         helper(slf.py(), "_frames", "trajectory_html", (slf,), None)
     }
@@ -422,6 +428,7 @@ macro_rules! serde_result {
         #[pymethods]
         impl $py {
             /// The result as a dict (the engine's JSON form).
+            #[gen_stub(override_return_type(type_repr = "dict[str, typing.Any]", imports = ("typing")))]
             fn to_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
                 $crate::convert::json_to_py(py, &serde_json::to_value(&self.inner).map_err($crate::results::ser_err)?)
             }
@@ -433,14 +440,17 @@ macro_rules! serde_result {
             }
 
             /// The result as a pandas DataFrame.
+            #[gen_stub(override_return_type(type_repr = "pandas.DataFrame", imports = ("pandas")))]
             fn to_pandas<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
                 $crate::convert::helper(slf.py(), "_frames", "to_pandas", (slf,), None)
             }
 
+            #[gen_stub(override_return_type(type_repr = "builtins.str", imports = ("builtins")))]
             fn _repr_html_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
                 $crate::convert::helper(slf.py(), "_frames", "result_html", (slf,), None)
             }
 
+            #[gen_stub(override_return_type(type_repr = "builtins.str", imports = ("builtins")))]
             fn __repr__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
                 $crate::convert::helper(slf.py(), "_frames", "result_repr", (slf,), None)
             }

@@ -100,6 +100,7 @@ impl PySignal {
     #[pyo3(signature = (r#type, date, reliability = 1.0, weight = 1.0, source = None, note = None, id = None))]
     fn new(
         r#type: String,
+        #[gen_stub(override_type(type_repr = "datetime.date | builtins.str | numpy.datetime64", imports = ("datetime", "builtins", "numpy")))]
         date: &Bound<'_, PyAny>,
         reliability: f64,
         weight: f64,
@@ -130,6 +131,7 @@ impl PySignal {
     }
 
     /// The record as a dict (the JSON form of SIGNALS.md).
+    #[gen_stub(override_return_type(type_repr = "dict[str, typing.Any]", imports = ("typing")))]
     fn to_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         json_to_py(py, &self.inner.to_json())
     }
@@ -206,6 +208,7 @@ impl PySignal {
         out
     }
 
+    #[gen_stub(override_return_type(type_repr = "builtins.str", imports = ("builtins")))]
     fn _repr_html_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         helper(slf.py(), "_frames", "signals_html", ([slf],), None)
     }
