@@ -252,13 +252,58 @@ class Case:
         """
     def observe(self, type: builtins.str, date: datetime.date | builtins.str | numpy.datetime64, reliability: builtins.float = ..., weight: builtins.float = ..., source: typing.Optional[builtins.str] = None, note: typing.Optional[builtins.str] = None, id: typing.Optional[builtins.str] = None) -> AppendReport:
         r"""
-        Record one signal. A repeat of a stored id with the same content changes nothing; with different
-        content it raises `DuplicateSignalError`. On any error the case is left unchanged.
+        Record one signal.
+        
+        A repeat of a stored id with the same content changes nothing; with different content it raises
+        ``DuplicateSignalError``. On any error the case is left unchanged.
+        
+        Parameters
+        ----------
+        type : str
+            The signal type.
+        date : datetime.date or str
+            The day it was observed.
+        reliability : float, default 1.0
+            Probability that the report is true, in [0, 1].
+        weight : float, default 1.0
+            How strongly it counts, > 0.
+        source, note, id : str, optional
+            Who reported it, free text, and an id unique within the case.
+        
+        Returns
+        -------
+        AppendReport
+            Signals added and repeats left unchanged.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12", id="s1")
+        AppendReport(added=1, unchanged=0)
+        >>> case.observe("summit_held", "2018-06-12", id="s1")
+        AppendReport(added=0, unchanged=1)
         """
     def observe_many(self, records: typing.Any) -> AppendReport:
         r"""
-        Record many signals at once, atomically: `Signal`s, dicts with the fields of SIGNALS.md, or a pandas
-        DataFrame with those columns.
+        Record many signals at once, atomically (all or none).
+        
+        Parameters
+        ----------
+        records : iterable of Signal or dict, or pandas.DataFrame
+            ``Signal``s, dicts with the fields of SIGNALS.md, or a DataFrame with those columns.
+        
+        Returns
+        -------
+        AppendReport
+            Signals added and repeats left unchanged.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe_many([{"type": "summit_held", "date": "2018-06-12"}, pf.Signal("talks_refused", "2018-08-01")])
+        AppendReport(added=2, unchanged=0)
         """
     def observe_file(self, path: builtins.str | os.PathLike | pathlib.Path) -> AppendReport:
         r"""
@@ -282,27 +327,145 @@ class Case:
         """
     def forecast(self, as_of: datetime.date | builtins.str | numpy.datetime64 | None = None, draws: builtins.int = ..., seed: builtins.int = ..., levels: typing.Optional[typing.Any] = None, model: typing.Optional[Model] = None, progress: typing.Optional[builtins.bool] = None) -> Forecast:
         r"""
-        Forecast the outcomes by the term end with the signals dated on or before `as_of` (default: today;
-        after the term end the forecast is the resolved distribution at the term end). With `draws > 0`, credible intervals from that many parameter draws.
+        Forecast the outcomes by the term end with the signals dated on or before ``as_of``.
+        
+        After the term end the forecast is the distribution resolved at the term end.
+        
+        Parameters
+        ----------
+        as_of : datetime.date or str, optional
+            The as-of date (default: today, in UTC).
+        draws : int, default 0
+            Parameter draws for credible intervals (0: none).
+        seed : int, default 0
+            Seed of the draws.
+        levels : float or sequence of float, optional
+            Levels of the credible intervals (default 0.9).
+        model : Model, optional
+            Another model than the case's own.
+        progress : bool, optional
+            Show a progress bar (default: for large draws only).
+        
+        Returns
+        -------
+        Forecast
+            The outcome probabilities, with intervals when ``draws > 0``.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> f = case.forecast(as_of="2018-07-01", draws=200, seed=1)
+        >>> lo, hi = f.interval(0.9)["deal"]
+        >>> lo <= hi
+        True
         """
     def trajectory(self, start: datetime.date | builtins.str | numpy.datetime64 | None = None, end: datetime.date | builtins.str | numpy.datetime64 | None = None, resolution: builtins.str = ..., model: typing.Optional[Model] = None) -> Trajectory:
         r"""
-        Outcome probabilities over time, each day forecast with the signals dated up to it. `resolution` is
-        `"daily"` or `"signal_dates"` (the first day and each day with a signal).
+        Outcome probabilities over time, each day forecast with the signals dated up to it.
+        
+        Parameters
+        ----------
+        start, end : datetime.date or str, optional
+            The first and last day (default: the case's start and its term end).
+        resolution : {"daily", "signal_dates"}, default "daily"
+            Every day, or the first day and each day with a signal.
+        model : Model, optional
+            Another model than the case's own.
+        
+        Returns
+        -------
+        Trajectory
+            One point per day.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> len(case.trajectory(start="2018-01-01", end="2018-01-31"))
+        31
         """
     def explain(self, as_of: datetime.date | builtins.str | numpy.datetime64 | None = None, model: typing.Optional[Model] = None) -> Explanation:
         r"""
-        What moved the forecast at `as_of`: each signal's change in date order (attribution; the changes add up to
-        the total change from the no-signal baseline) and the forecast with each signal removed (drop-one).
+        What moved the forecast at ``as_of``: attribution and drop-one.
+        
+        Each signal's change in date order (the changes add up to the total change from the no-signal baseline),
+        and the forecast with each signal removed.
+        
+        Parameters
+        ----------
+        as_of : datetime.date or str, optional
+            The as-of date (default: today, in UTC).
+        model : Model, optional
+            Another model than the case's own.
+        
+        Returns
+        -------
+        Explanation
+            The attribution and the drop-one forecasts.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> _ = case.observe("summit_held", "2018-06-12")
+        >>> len(case.explain(as_of="2018-07-01").drop_one)
+        1
         """
     def what_if(self, signals: typing.Optional[typing.Any] = None, term_end: datetime.date | builtins.str | numpy.datetime64 | None = None, as_of: datetime.date | builtins.str | numpy.datetime64 | None = None, model: typing.Optional[Model] = None) -> WhatIf:
         r"""
-        The forecast with hypothetical signals added (`Signal`s, dicts or a DataFrame) and/or another term end,
-        beside the case's own; the case is not changed.
+        The forecast with hypothetical signals and/or another term end, beside the case's own.
+        
+        The case is not changed.
+        
+        Parameters
+        ----------
+        signals : iterable of Signal or dict, or pandas.DataFrame, optional
+            Hypothetical signals to add.
+        term_end : datetime.date or str, optional
+            Another term end.
+        as_of : datetime.date or str, optional
+            The evaluation date (default: today, in UTC).
+        model : Model, optional
+            Another model than the case's own.
+        
+        Returns
+        -------
+        WhatIf
+            The baseline and scenario forecasts and their difference.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> w = case.what_if(term_end="2025-01-20", as_of="2018-07-01")
+        >>> w.scenario.term_end
+        datetime.date(2025, 1, 20)
         """
     def value_of_information(self, as_of: datetime.date | builtins.str | numpy.datetime64 | None = None, model: typing.Optional[Model] = None) -> ValueOfInformation:
         r"""
-        Signal types ranked by how much observing each on the day after `as_of` would move the forecast.
+        Signal types ranked by how much observing each on the day after ``as_of`` would move the forecast.
+        
+        An ``as_of`` on or after the term end is moved to the day before it (the one clamp rule of every face).
+        
+        Parameters
+        ----------
+        as_of : datetime.date or str, optional
+            The as-of date (default: today, in UTC).
+        model : Model, optional
+            Another model than the case's own.
+        
+        Returns
+        -------
+        ValueOfInformation
+            The ranked signal types.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.value_of_information(as_of="2030-01-01").as_of
+        datetime.date(2021, 1, 19)
         """
     def to_pandas(self) -> pandas.DataFrame:
         r"""

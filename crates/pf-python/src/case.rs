@@ -469,7 +469,7 @@ impl PyCase {
     /// Parameters
     /// ----------
     /// start, end : datetime.date or str, optional
-    ///     The first and last day (default: the case's start and today or the term end).
+    ///     The first and last day (default: the case's start and its term end).
     /// resolution : {"daily", "signal_dates"}, default "daily"
     ///     Every day, or the first day and each day with a signal.
     /// model : Model, optional
