@@ -141,9 +141,16 @@ fn unpickle(py: Python<'_>, data: &[u8]) -> PyResult<Py<PyAny>> {
     }
 }
 
-/// `impl Pickle` for a newtype `$py { inner: $core }` whose state is the engine's serde type.
+/// `impl Pickle` for a newtype `$py { inner: $core }` whose state is the engine's serde type, and
+/// `From<$core>` so that other modules (the gRPC client's decoding) build the Python class from the engine's.
 macro_rules! pickle_inner {
     ($py:ty, $core:ty, $kind:literal) => {
+        impl From<$core> for $py {
+            fn from(inner: $core) -> Self {
+                Self { inner }
+            }
+        }
+
         impl $crate::pickle::Pickle for $py {
             const KIND: &'static str = $kind;
             type State = $core;
