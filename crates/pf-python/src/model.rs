@@ -70,18 +70,67 @@ impl PyModel {
     }
 
     /// Read and validate a TOML model file.
+    ///
+    /// Parameters
+    /// ----------
+    /// path : str or os.PathLike
+    ///     The model file.
+    ///
+    /// Returns
+    /// -------
+    /// Model
+    ///     The validated model.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pathlib, tempfile
+    /// >>> import pressure_forecast as pf
+    /// >>> path = pathlib.Path(tempfile.mkdtemp()) / "model.toml"
+    /// >>> pf.Model.default().save(path)
+    /// >>> pf.Model.load(path) == pf.Model.default()
+    /// True
     #[staticmethod]
     fn load(py: Python<'_>, path: PathBuf) -> PyResult<PyModel> {
         pf_core::Model::load(&path).py_err(py).map(PyModel::new)
     }
 
     /// Parse and validate a model from TOML text.
+    ///
+    /// Parameters
+    /// ----------
+    /// text : str
+    ///     A model file's content.
+    ///
+    /// Returns
+    /// -------
+    /// Model
+    ///     The validated model.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> pf.Model.from_toml(pf.Model.default_toml()).name
+    /// 'maximum_pressure'
     #[staticmethod]
     fn from_toml(py: Python<'_>, text: &str) -> PyResult<PyModel> {
         pf_core::Model::from_toml_str(text).py_err(py).map(PyModel::new)
     }
 
     /// Write the model as a TOML model file.
+    ///
+    /// Parameters
+    /// ----------
+    /// path : str or os.PathLike
+    ///     Where to write it (replaced if it exists).
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pathlib, tempfile
+    /// >>> import pressure_forecast as pf
+    /// >>> path = pathlib.Path(tempfile.mkdtemp()) / "model.toml"
+    /// >>> pf.Model.static().save(path)
+    /// >>> path.read_text() == pf.Model.static().to_toml()
+    /// True
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
         self.inner.save(&path).py_err(py)
     }
@@ -175,6 +224,22 @@ impl PyModel {
     }
 
     /// What a signal type records.
+    ///
+    /// Parameters
+    /// ----------
+    /// signal_type : str
+    ///     A signal type the model knows.
+    ///
+    /// Returns
+    /// -------
+    /// str
+    ///     Its description.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> isinstance(pf.Model.default().describe_signal_type("summit_held"), str)
+    /// True
     fn describe_signal_type(&self, py: Python<'_>, signal_type: &str) -> PyResult<String> {
         self.inner.type_index(signal_type).py_err(py)?;
         Ok(self
@@ -184,14 +249,51 @@ impl PyModel {
             .to_owned())
     }
 
-    /// `q_s(j)`, the probability that the signal type is observed on a day in regime `j` (numpy array).
+    /// ``q_s(j)``, the probability that the signal type is observed on a day in regime ``j``.
+    ///
+    /// Parameters
+    /// ----------
+    /// signal_type : str
+    ///     A signal type the model knows.
+    ///
+    /// Returns
+    /// -------
+    /// numpy.ndarray
+    ///     One probability per regime, in the order of ``regimes``.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> m = pf.Model.default()
+    /// >>> m.emission("summit_held").shape == (len(m.regimes),)
+    /// True
     fn emission<'py>(&self, py: Python<'py>, signal_type: &str) -> PyResult<Bound<'py, PyAny>> {
         self.inner.type_index(signal_type).py_err(py)?;
         np_array1(py, self.inner.emission(signal_type).unwrap_or_default())
     }
 
-    /// The `k x k` transition matrix from `start` to `end` for a case ending at `term_end` (the ordered product
-    /// of the daily matrices), as a numpy array.
+    /// The ``k x k`` transition matrix from ``start`` to ``end`` for a case ending at ``term_end``.
+    ///
+    /// The ordered product of the daily matrices.
+    ///
+    /// Parameters
+    /// ----------
+    /// start, end : datetime.date or str
+    ///     The span, ``start <= end``.
+    /// term_end : datetime.date or str
+    ///     The case's term end (the matrices depend on the days left).
+    ///
+    /// Returns
+    /// -------
+    /// numpy.ndarray
+    ///     A row-stochastic ``k x k`` matrix over the regimes.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> p = pf.Model.default().transition("2018-01-01", "2018-02-01", "2021-01-20")
+    /// >>> bool(abs(p.sum(axis=1) - 1).max() < 1e-12)
+    /// True
     #[pyo3(signature = (start, end, term_end))]
     fn transition<'py>(
         &self,
@@ -209,7 +311,24 @@ impl PyModel {
         np_array2(py, &m, self.inner.n_regimes())
     }
 
-    /// A copy with every concentration multiplied by `factor` (larger is more certain).
+    /// A copy with every concentration multiplied by ``factor`` (larger is more certain).
+    ///
+    /// Parameters
+    /// ----------
+    /// factor : float
+    ///     A finite number > 0.
+    ///
+    /// Returns
+    /// -------
+    /// Model
+    ///     The scaled copy.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> m = pf.Model.default()
+    /// >>> m.scale_concentrations(1.0) == m
+    /// True
     fn scale_concentrations(&self, py: Python<'_>, factor: f64) -> PyResult<PyModel> {
         self.inner
             .scale_concentrations(factor)

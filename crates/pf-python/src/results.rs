@@ -104,7 +104,26 @@ impl PyForecast {
             Some(iv) => json_to_py(py, &iv.to_json(&self.inner.outcomes)),
         }
     }
-    /// `{outcome: (lower, upper)}` of the credible interval at `level`.
+    /// The credible interval at ``level`` for each outcome.
+    ///
+    /// Parameters
+    /// ----------
+    /// level : float, default 0.9
+    ///     One of the levels drawn.
+    ///
+    /// Returns
+    /// -------
+    /// dict of str to (float, float)
+    ///     ``{outcome: (lower, upper)}``.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> f = case.forecast(as_of="2018-07-01", draws=100, seed=2, levels=(0.5, 0.9))
+    /// >>> lo, hi = f.interval(0.5)["stalemate"]
+    /// >>> 0 <= lo <= hi <= 1
+    /// True
     #[pyo3(signature = (level = 0.9))]
     fn interval<'py>(&self, py: Python<'py>, level: f64) -> PyResult<Bound<'py, PyDict>> {
         let Some(iv) = &self.inner.intervals else {
