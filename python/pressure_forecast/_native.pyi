@@ -787,7 +787,26 @@ class Forecast:
     def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
     def interval(self, level: builtins.float = ...) -> dict:
         r"""
-        `{outcome: (lower, upper)}` of the credible interval at `level`.
+        The credible interval at ``level`` for each outcome.
+        
+        Parameters
+        ----------
+        level : float, default 0.9
+            One of the levels drawn.
+        
+        Returns
+        -------
+        dict of str to (float, float)
+            ``{outcome: (lower, upper)}``.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> f = case.forecast(as_of="2018-07-01", draws=100, seed=2, levels=(0.5, 0.9))
+        >>> lo, hi = f.interval(0.5)["stalemate"]
+        >>> 0 <= lo <= hi <= 1
+        True
         """
     def __getitem__(self, outcome: builtins.str) -> builtins.float: ...
     def __len__(self) -> builtins.int: ...
@@ -941,15 +960,64 @@ class Model:
     def load(path: builtins.str | os.PathLike | pathlib.Path) -> Model:
         r"""
         Read and validate a TOML model file.
+        
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The model file.
+        
+        Returns
+        -------
+        Model
+            The validated model.
+        
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> import pressure_forecast as pf
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "model.toml"
+        >>> pf.Model.default().save(path)
+        >>> pf.Model.load(path) == pf.Model.default()
+        True
         """
     @staticmethod
     def from_toml(text: builtins.str) -> Model:
         r"""
         Parse and validate a model from TOML text.
+        
+        Parameters
+        ----------
+        text : str
+            A model file's content.
+        
+        Returns
+        -------
+        Model
+            The validated model.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> pf.Model.from_toml(pf.Model.default_toml()).name
+        'maximum_pressure'
         """
     def save(self, path: builtins.str | os.PathLike | pathlib.Path) -> None:
         r"""
         Write the model as a TOML model file.
+        
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Where to write it (replaced if it exists).
+        
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> import pressure_forecast as pf
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "model.toml"
+        >>> pf.Model.static().save(path)
+        >>> path.read_text() == pf.Model.static().to_toml()
+        True
         """
     def to_toml(self) -> builtins.str:
         r"""
@@ -962,19 +1030,89 @@ class Model:
     def describe_signal_type(self, signal_type: builtins.str) -> builtins.str:
         r"""
         What a signal type records.
+        
+        Parameters
+        ----------
+        signal_type : str
+            A signal type the model knows.
+        
+        Returns
+        -------
+        str
+            Its description.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> isinstance(pf.Model.default().describe_signal_type("summit_held"), str)
+        True
         """
     def emission(self, signal_type: builtins.str) -> typing.Any:
         r"""
-        `q_s(j)`, the probability that the signal type is observed on a day in regime `j` (numpy array).
+        ``q_s(j)``, the probability that the signal type is observed on a day in regime ``j``.
+        
+        Parameters
+        ----------
+        signal_type : str
+            A signal type the model knows.
+        
+        Returns
+        -------
+        numpy.ndarray
+            One probability per regime, in the order of ``regimes``.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> m = pf.Model.default()
+        >>> m.emission("summit_held").shape == (len(m.regimes),)
+        True
         """
     def transition(self, start: typing.Any, end: typing.Any, term_end: typing.Any) -> typing.Any:
         r"""
-        The `k x k` transition matrix from `start` to `end` for a case ending at `term_end` (the ordered product
-        of the daily matrices), as a numpy array.
+        The ``k x k`` transition matrix from ``start`` to ``end`` for a case ending at ``term_end``.
+        
+        The ordered product of the daily matrices.
+        
+        Parameters
+        ----------
+        start, end : datetime.date or str
+            The span, ``start <= end``.
+        term_end : datetime.date or str
+            The case's term end (the matrices depend on the days left).
+        
+        Returns
+        -------
+        numpy.ndarray
+            A row-stochastic ``k x k`` matrix over the regimes.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> p = pf.Model.default().transition("2018-01-01", "2018-02-01", "2021-01-20")
+        >>> bool(abs(p.sum(axis=1) - 1).max() < 1e-12)
+        True
         """
     def scale_concentrations(self, factor: builtins.float) -> Model:
         r"""
-        A copy with every concentration multiplied by `factor` (larger is more certain).
+        A copy with every concentration multiplied by ``factor`` (larger is more certain).
+        
+        Parameters
+        ----------
+        factor : float
+            A finite number > 0.
+        
+        Returns
+        -------
+        Model
+            The scaled copy.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> m = pf.Model.default()
+        >>> m.scale_concentrations(1.0) == m
+        True
         """
     def __hash__(self) -> builtins.int: ...
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
