@@ -8,6 +8,7 @@ import datetime
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,9 +19,10 @@ from conftest import CASES, EPISODES, ROOT
 AS_OF = "2018-10-31"
 
 
-def run_cli(cli: Path, *args: str) -> dict:  # type: ignore[type-arg]
+def run_cli(cli: Path, *args: str) -> dict[str, Any]:
     out = subprocess.run([str(cli), *args, "--json"], cwd=ROOT, check=True, capture_output=True, text=True)
-    return json.loads(out.stdout)  # type: ignore[no-any-return]
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
 
 
 # ------------------------------------------------------------------------------------------------------ model
