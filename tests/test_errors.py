@@ -297,39 +297,13 @@ def test_unknown_outcome(nk: pf.Case) -> None:
 
 
 def test_bad_episodes(tmp_path: Path) -> None:
+    header = {"id": "x", "sender": "USA", "target": "LBY", "start": "2001-01-20", "term_end": "2005-01-20"}
     p = tmp_path / "e.json"
-    p.write_text(
-        json.dumps(
-            [
-                {
-                    "id": "x",
-                    "sender": "USA",
-                    "target": "LBY",
-                    "start": "2001-01-20",
-                    "term_end": "2005-01-20",
-                    "signals": [],
-                }
-            ]
-        )
-    )
+    p.write_text(json.dumps([{**header, "signals": []}]))
     with pytest.raises(pf.CaseError) as info:
         pf.load_episodes(p)
     assert "outcome" in (info.value.field or "")
-    p.write_text(
-        json.dumps(
-            [
-                {
-                    "id": "x",
-                    "sender": "USA",
-                    "target": "LBY",
-                    "start": "2001-01-20",
-                    "term_end": "2005-01-20",
-                    "outcome": "victory",
-                    "signals": [],
-                }
-            ]
-        )
-    )
+    p.write_text(json.dumps([{**header, "outcome": "victory", "signals": []}]))
     eps = pf.load_episodes(p)
     with pytest.raises(pf.UnknownOutcomeError):
         pf.backtest(pf.Model.default(), eps, progress=False)

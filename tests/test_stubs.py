@@ -9,34 +9,19 @@ import sys
 from conftest import ROOT
 
 
-def test_stubtest() -> None:
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mypy.stubtest",
-            "pressure_forecast._native",
-            "--allowlist",
-            str(ROOT / ".mypy-stubtest-allowlist"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+def _succeeds(*cmd: str, timeout: int) -> None:
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_stubtest() -> None:
+    allowlist = str(ROOT / ".mypy-stubtest-allowlist")
+    _succeeds(sys.executable, "-m", "mypy.stubtest", "pressure_forecast._native", "--allowlist", allowlist, timeout=600)
 
 
 def test_committed_stubs_are_what_the_generator_writes() -> None:
     """`make stubs` (the `stub_gen` bin) would not change `_native.pyi`: a Rust change without it fails here."""
-    r = subprocess.run(
-        ["cargo", "run", "-q", "-p", "pf-python", "--bin", "stub_gen", "--", "--check"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    assert r.returncode == 0, r.stdout + r.stderr
+    _succeeds("cargo", "run", "-q", "-p", "pf-python", "--bin", "stub_gen", "--", "--check", timeout=1800)
 
 
 def test_package_is_typed() -> None:
