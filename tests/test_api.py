@@ -79,14 +79,14 @@ def test_forecast_matches_cli(nk: pf.Case, cli: Path) -> None:
 
 def test_forecast_with_draws_matches_cli(iran: pf.Case, cli: Path) -> None:
     ours = iran.forecast(as_of="2019-06-30", draws=200, seed=7, levels=[0.5, 0.9]).to_json()
-    options = "--as-of 2019-06-30 --draws 200 --seed 7 --level 0.5 --level 0.9".split()
+    options = ["--as-of", "2019-06-30", "--draws", "200", "--seed", "7", "--level", "0.5", "--level", "0.9"]
     theirs = run_cli(cli, "forecast", "--case", str(CASES / "iran.json"), *options)
     assert ours == theirs
 
 
 def test_trajectory_matches_cli(nk: pf.Case, cli: Path) -> None:
     ours = nk.trajectory(start="2018-01-01", end="2018-12-31", resolution="signal_dates").to_json()
-    options = "--from 2018-01-01 --to 2018-12-31 --signal-dates".split()
+    options = ["--from", "2018-01-01", "--to", "2018-12-31", "--signal-dates"]
     theirs = run_cli(cli, "trajectory", "--case", str(CASES / "north_korea.json"), *options)
     assert ours == theirs
 
