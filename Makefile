@@ -10,7 +10,7 @@ CARGO ?= cargo
 MATURIN_TARGET := target/maturin
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help run forecasts test test-rust test-python venv develop bench lint fmt clean
+.PHONY: help run forecasts test test-rust test-python venv develop stubs bench lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -23,7 +23,7 @@ forecasts: ## print the forecasts of the example cases
 	$(CARGO) build --release -p pf-cli
 	@for c in data/cases/*.json; do ./target/release/pressure-forecast forecast --case $$c; echo; done
 
-test: test-rust test-python ## every test, Rust and Python
+test: lint test-rust test-python ## every check: lint first, then the Rust and Python tests
 
 test-rust: ## Rust unit, property and integration tests, doctests, and every benchmark run once (test mode)
 	$(CARGO) test --workspace --exclude pf-python --all-targets
@@ -40,8 +40,11 @@ venv: $(VENV)/.deps ## create the virtual environment with the Python dependenci
 develop: venv ## build the extension into the virtual environment (maturin develop)
 	CARGO_TARGET_DIR=$(MATURIN_TARGET) $(VENV)/bin/maturin develop --release --quiet
 
-test-python: develop ## pytest (includes the hmmlearn/numpy references, the gRPC client and the notebook)
-	$(VENV)/bin/python -m pytest tests -q
+stubs: ## regenerate python/pressure_forecast/_native.pyi from the Rust definitions (pyo3-stub-gen)
+	$(CARGO) run -q -p pf-python --bin stub_gen
+
+test-python: develop ## pytest: tests/ and the package's doctests (hmmlearn/numpy references, gRPC client, notebook)
+	$(VENV)/bin/python -m pytest -q
 
 bench: develop ## criterion benchmarks and the scripted comparisons (each against a baseline in the same run)
 	$(CARGO) bench -p pf-core -p pf-events
@@ -49,13 +52,17 @@ bench: develop ## criterion benchmarks and the scripted comparisons (each agains
 	$(VPY) scripts/bench_python.py
 	bash scripts/bench_grpc.sh
 
-lint: ## clippy and rustfmt, and buf lint on the proto (buf from npm, pinned in package.json)
+lint: venv ## rustfmt, clippy, ruff (check and format) and mypy strict on the Python package and its tests, buf lint on the proto (buf from npm, pinned in package.json)
 	npm ci --silent --no-audit --no-fund && (cd proto && ../node_modules/.bin/buf lint)
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(VENV)/bin/ruff check python tests
+	$(VENV)/bin/ruff format --check python tests
+	$(VENV)/bin/mypy
 
-fmt: ## format the Rust code
+fmt: venv ## format the Rust and Python code
 	$(CARGO) fmt --all
+	$(VENV)/bin/ruff format python tests
 
 clean: ## remove build outputs and the virtual environment
 	rm -rf target $(VENV)

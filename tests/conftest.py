@@ -6,7 +6,9 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from types import ModuleType
 
+import pressure_forecast
 import pytest
 
 # Plots render off-screen in tests and in the notebook kernel.
@@ -23,26 +25,25 @@ def root() -> Path:
 
 
 @pytest.fixture(scope="session")
-def pf():  # type: ignore[no-untyped-def]
-    import pressure_forecast
-
+def pf() -> ModuleType:
+    """The package (tests written before it was imported at module level take it as a fixture)."""
     return pressure_forecast
 
 
-@pytest.fixture()
-def nk(pf):  # type: ignore[no-untyped-def]
+@pytest.fixture
+def nk() -> pressure_forecast.Case:
     """The North Korea case, freshly loaded (tests may change it)."""
-    return pf.Case.load(CASES / "north_korea.json")
+    return pressure_forecast.Case.load(CASES / "north_korea.json")
 
 
-@pytest.fixture()
-def iran(pf):  # type: ignore[no-untyped-def]
-    return pf.Case.load(CASES / "iran.json")
+@pytest.fixture
+def iran() -> pressure_forecast.Case:
+    return pressure_forecast.Case.load(CASES / "iran.json")
 
 
 @pytest.fixture(scope="session")
-def episodes(pf):  # type: ignore[no-untyped-def]
-    return pf.load_episodes(EPISODES)
+def episodes() -> list[pressure_forecast.Episode]:
+    return pressure_forecast.load_episodes(EPISODES)
 
 
 @pytest.fixture(scope="session")

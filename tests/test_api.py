@@ -8,25 +8,27 @@ import datetime
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pressure_forecast as pf
 import pytest
-
 from conftest import CASES, EPISODES, ROOT
 
 AS_OF = "2018-10-31"
 
 
-def run_cli(cli: Path, *args: str) -> dict:  # type: ignore[type-arg]
+def run_cli(cli: Path, *args: str) -> dict[str, Any]:
     out = subprocess.run([str(cli), *args, "--json"], cwd=ROOT, check=True, capture_output=True, text=True)
-    return json.loads(out.stdout)  # type: ignore[no-any-return]
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
 
 
 # ------------------------------------------------------------------------------------------------------ model
 
 
-def test_default_and_static_models(pf) -> None:
+def test_default_and_static_models() -> None:
     m = pf.Model.default()
     assert m.outcomes == ["deal", "stalemate", "wait_out"]
     assert m.regimes == ["engaged", "resisting", "waiting", "settled"]
@@ -39,7 +41,7 @@ def test_default_and_static_models(pf) -> None:
         assert np.array_equal(b["matrix"], np.eye(3))
 
 
-def test_model_toml_round_trip(pf, tmp_path: Path) -> None:
+def test_model_toml_round_trip(tmp_path: Path) -> None:
     m = pf.Model.default()
     p = tmp_path / "m.toml"
     m.save(p)
@@ -50,7 +52,7 @@ def test_model_toml_round_trip(pf, tmp_path: Path) -> None:
     assert m.to_dict()["name"] == m.name
 
 
-def test_emission_and_transition(pf) -> None:
+def test_emission_and_transition() -> None:
     m = pf.Model.default()
     q = m.emission("summit_held")
     assert q.shape == (4,) and np.all((q > 0) & (q <= 1))
@@ -69,31 +71,27 @@ def test_emission_and_transition(pf) -> None:
 # --------------------------------------------------------------------------------------------------- forecasts
 
 
-def test_forecast_matches_cli(pf, nk, cli: Path) -> None:
+def test_forecast_matches_cli(nk: pf.Case, cli: Path) -> None:
     ours = nk.forecast(as_of=AS_OF).to_json()
     theirs = run_cli(cli, "forecast", "--case", str(CASES / "north_korea.json"), "--as-of", AS_OF)
     assert ours == theirs
 
 
-def test_forecast_with_draws_matches_cli(pf, iran, cli: Path) -> None:
+def test_forecast_with_draws_matches_cli(iran: pf.Case, cli: Path) -> None:
     ours = iran.forecast(as_of="2019-06-30", draws=200, seed=7, levels=[0.5, 0.9]).to_json()
-    theirs = run_cli(
-        cli, "forecast", "--case", str(CASES / "iran.json"), "--as-of", "2019-06-30", "--draws", "200",
-        "--seed", "7", "--level", "0.5", "--level", "0.9",
-    )
+    options = ["--as-of", "2019-06-30", "--draws", "200", "--seed", "7", "--level", "0.5", "--level", "0.9"]
+    theirs = run_cli(cli, "forecast", "--case", str(CASES / "iran.json"), *options)
     assert ours == theirs
 
 
-def test_trajectory_matches_cli(pf, nk, cli: Path) -> None:
+def test_trajectory_matches_cli(nk: pf.Case, cli: Path) -> None:
     ours = nk.trajectory(start="2018-01-01", end="2018-12-31", resolution="signal_dates").to_json()
-    theirs = run_cli(
-        cli, "trajectory", "--case", str(CASES / "north_korea.json"), "--from", "2018-01-01", "--to", "2018-12-31",
-        "--signal-dates",
-    )
+    options = ["--from", "2018-01-01", "--to", "2018-12-31", "--signal-dates"]
+    theirs = run_cli(cli, "trajectory", "--case", str(CASES / "north_korea.json"), *options)
     assert ours == theirs
 
 
-def test_explain_value_and_what_if_match_cli(pf, nk, cli: Path) -> None:
+def test_explain_value_and_what_if_match_cli(nk: pf.Case, cli: Path) -> None:
     args = ["--case", str(CASES / "north_korea.json"), "--as-of", AS_OF]
     e = nk.explain(as_of=AS_OF)
     theirs = run_cli(cli, "explain", *args, "--drop-one")
@@ -104,12 +102,12 @@ def test_explain_value_and_what_if_match_cli(pf, nk, cli: Path) -> None:
     assert w.to_json() == run_cli(cli, "what-if", *args, "--signal", "summit_held@2019-02-28")
 
 
-def test_backtest_matches_cli(pf, episodes, cli: Path) -> None:
+def test_backtest_matches_cli(episodes: list[pf.Episode], cli: Path) -> None:
     r = pf.backtest(pf.Model.default(), episodes, progress=False)
     assert r.to_dict() == run_cli(cli, "backtest", "--episodes", str(EPISODES))
 
 
-def test_forecast_probabilities_and_accessors(pf, nk) -> None:
+def test_forecast_probabilities_and_accessors(nk: pf.Case) -> None:
     f = nk.forecast(as_of=AS_OF)
     assert sum(f.probabilities.values()) == pytest.approx(1.0, abs=1e-12)
     assert f["deal"] == f.probabilities["deal"]
@@ -117,14 +115,14 @@ def test_forecast_probabilities_and_accessors(pf, nk) -> None:
     assert f.as_of == datetime.date(2018, 10, 31)
     assert f.term_end == datetime.date(2021, 1, 20)
     assert f.signals_used == len([s for s in nk.signals if s.date <= datetime.date(2018, 10, 31)])
-    assert f.most_likely == max(f.probabilities, key=f.probabilities.get)
+    assert f.most_likely == max(f.probabilities, key=lambda o: f.probabilities[o])
     assert f.intervals is None
     df = f.to_pandas()
     assert list(df.index) == f.outcomes and list(df.columns) == ["probability"]
     assert "<table" in f._repr_html_() and "Forecast(" in repr(f)
 
 
-def test_forecast_intervals(pf, nk) -> None:
+def test_forecast_intervals(nk: pf.Case) -> None:
     f = nk.forecast(as_of=AS_OF, draws=300, seed=3, levels=(0.5, 0.9))
     iv = f.intervals
     assert iv is not None and iv["draws"] == 300 and iv["seed"] == 3
@@ -137,21 +135,27 @@ def test_forecast_intervals(pf, nk) -> None:
     assert again == f  # seeded draws are reproducible
 
 
-def test_date_forms_agree(pf, nk) -> None:
-    forms = ["2018-10-31", datetime.date(2018, 10, 31), datetime.datetime(2018, 10, 31, 15, 30), pd.Timestamp(AS_OF),
-             np.datetime64(AS_OF), "2018-10-31T08:00:00"]
+def test_date_forms_agree(nk: pf.Case) -> None:
+    forms: list[datetime.date | str | np.datetime64] = [
+        "2018-10-31",
+        datetime.date(2018, 10, 31),
+        datetime.datetime(2018, 10, 31, 15, 30),
+        pd.Timestamp(AS_OF),
+        np.datetime64(AS_OF),
+        "2018-10-31T08:00:00",
+    ]
     results = [nk.forecast(as_of=d).probabilities for d in forms]
     assert all(r == results[0] for r in results)
 
 
-def test_no_look_ahead(pf, nk) -> None:
+def test_no_look_ahead(nk: pf.Case) -> None:
     before = nk.forecast(as_of="2018-06-11")
     nk.observe("agreement_signed", "2018-06-20", id="hypothetical")
     assert nk.forecast(as_of="2018-06-11") == before
     assert nk.forecast(as_of="2018-06-20") != before
 
 
-def test_trajectory(pf, nk) -> None:
+def test_trajectory(nk: pf.Case) -> None:
     t = nk.trajectory()
     n = (nk.term_end - nk.start).days + 1
     assert len(t) == n and t.probabilities.shape == (n, 3) and t.regime_probabilities.shape == (n, 4)
@@ -173,7 +177,7 @@ def test_trajectory(pf, nk) -> None:
 # --------------------------------------------------------------------------------------------------- cases
 
 
-def test_case_create_observe_idempotent(pf) -> None:
+def test_case_create_observe_idempotent() -> None:
     c = pf.Case("c1", "USA", "IRN", "2017-01-20", "2021-01-20", description="test")
     r = c.observe("sanctions_tightened", "2018-05-08", reliability=0.9, weight=2.0, source="Treasury", note="n", id="a")
     assert (r.added, r.unchanged) == (1, 0)
@@ -181,28 +185,42 @@ def test_case_create_observe_idempotent(pf) -> None:
     assert (r.added, r.unchanged) == (0, 1)
     s = c.signals[0]
     assert (s.type, s.date, s.reliability, s.weight, s.source, s.note, s.id) == (
-        "sanctions_tightened", datetime.date(2018, 5, 8), 0.9, 2.0, "Treasury", "n", "a")
+        "sanctions_tightened",
+        datetime.date(2018, 5, 8),
+        0.9,
+        2.0,
+        "Treasury",
+        "n",
+        "a",
+    )
     assert c.remove("a") == s and len(c) == 0 and c.remove("a") is None
     assert c.description == "test"
 
 
-def test_observe_many_from_dataframe_and_dicts(pf) -> None:
+def test_observe_many_from_dataframe_and_dicts() -> None:
     c = pf.Case("c2", "USA", "PRK", "2017-01-20", "2021-01-20")
-    df = pd.DataFrame({
-        "type": ["summit_held", "talks_held"],
-        "date": [pd.Timestamp("2018-06-12"), pd.Timestamp("2018-07-06")],
-        "reliability": [1.0, 0.8],
-        "source": ["AP", None],
-        "id": ["s1", "t1"],
-    })
+    df = pd.DataFrame(
+        {
+            "type": ["summit_held", "talks_held"],
+            "date": [pd.Timestamp("2018-06-12"), pd.Timestamp("2018-07-06")],
+            "reliability": [1.0, 0.8],
+            "source": ["AP", None],
+            "id": ["s1", "t1"],
+        }
+    )
     assert c.observe_many(df).added == 2
     assert c.signals[1].source is None and c.signals[1].reliability == 0.8
-    r = c.observe_many([{"signal_type": "talks_refused", "date": datetime.date(2018, 8, 1)}, pf.Signal("summit_held", "2018-06-12", source="AP", id="s1")])
+    r = c.observe_many(
+        [
+            {"signal_type": "talks_refused", "date": datetime.date(2018, 8, 1)},
+            pf.Signal("summit_held", "2018-06-12", source="AP", id="s1"),
+        ]
+    )
     assert (r.added, r.unchanged) == (1, 1)
     assert c.to_pandas()["type"].tolist() == ["summit_held", "talks_held", "talks_refused"]
 
 
-def test_case_files(pf, nk, tmp_path: Path) -> None:
+def test_case_files(nk: pf.Case, tmp_path: Path) -> None:
     p = tmp_path / "case.json"
     nk.save(p)
     again = pf.Case.load(p)
@@ -219,8 +237,10 @@ def test_case_files(pf, nk, tmp_path: Path) -> None:
     assert c2.forecast(as_of=AS_OF).probabilities == pytest.approx(nk.forecast(as_of=AS_OF).probabilities, abs=1e-12)
 
 
-def test_case_with_custom_model(pf) -> None:
-    text = pf.Model.default_toml() + '\n[emissions.cyber_attack]\nq = [0.01, 0.02, 0.03, 0.001]\nconcentration = 100.0\n'
+def test_case_with_custom_model() -> None:
+    text = (
+        pf.Model.default_toml() + "\n[emissions.cyber_attack]\nq = [0.01, 0.02, 0.03, 0.001]\nconcentration = 100.0\n"
+    )
     m = pf.Model.from_toml(text)
     assert "cyber_attack" in m.signal_types
     c = pf.Case("c3", "USA", "PRK", "2017-01-20", "2021-01-20", model=m)
@@ -231,7 +251,7 @@ def test_case_with_custom_model(pf) -> None:
         pf.Case("c4", "USA", "PRK", "2017-01-20", "2021-01-20").observe("cyber_attack", "2018-01-01")
 
 
-def test_repr_and_html(pf, nk) -> None:
+def test_repr_and_html(nk: pf.Case) -> None:
     assert repr(nk).startswith("Case(id=") and "signals=" in repr(nk)
     assert "<table" in nk._repr_html_()
     assert "<table" in pf.Model.default()._repr_html_()
@@ -241,7 +261,7 @@ def test_repr_and_html(pf, nk) -> None:
 # ---------------------------------------------------------------------------------- explanations and what-if
 
 
-def test_explain_adds_up(pf, nk) -> None:
+def test_explain_adds_up(nk: pf.Case) -> None:
     e = nk.explain(as_of=AS_OF)
     for o in e.outcomes:
         total = sum(c["delta"][e.outcomes.index(o)] for c in e.contributions)
@@ -253,7 +273,7 @@ def test_explain_adds_up(pf, nk) -> None:
     assert "<table" in e._repr_html_()
 
 
-def test_what_if_leaves_case_unchanged(pf, nk) -> None:
+def test_what_if_leaves_case_unchanged(nk: pf.Case) -> None:
     before = nk.to_json()
     w = nk.what_if(pd.DataFrame({"type": ["agreement_signed"], "date": ["2019-02-28"]}), as_of=AS_OF)
     assert nk.to_json() == before
@@ -264,11 +284,14 @@ def test_what_if_leaves_case_unchanged(pf, nk) -> None:
     assert list(w.to_pandas().columns) == ["baseline", "scenario", "delta"]
 
 
-def test_value_of_information_ranked(pf, nk) -> None:
+def test_value_of_information_ranked(nk: pf.Case) -> None:
     v = nk.value_of_information(as_of=AS_OF)
     scores = [x["score"] for x in v.values]
     assert scores == sorted(scores, reverse=True)
-    assert len(v) == len(pf.Model.default().signal_types)
+    # Neutral signal types (vocabulary v2: they move no forecast) are not ranked, so not every type is listed.
+    ranked = {x["signal_type"] for x in v.values}
+    assert len(ranked) == len(v) and ranked <= set(pf.Model.default().signal_types)
+    assert {"agreement_signed", "sanctions_tightened"} <= ranked
     assert sum(x["share"] for x in v.values) == pytest.approx(1.0, abs=1e-12)
     assert v.to_pandas().index[0] == v.values[0]["signal_type"]
 
@@ -276,19 +299,25 @@ def test_value_of_information_ranked(pf, nk) -> None:
 # ----------------------------------------------------------------------------------- episodes, fit, backtest
 
 
-def test_episodes(pf, episodes) -> None:
+def test_episodes(episodes: list[pf.Episode]) -> None:
     assert len(episodes) >= 2
     e = episodes[0]
     assert e.outcome in pf.OUTCOMES_V1 and len(e.signals) == len(e)
     case = e.case()
     assert case.id == e.id and len(case) == len(e)
     assert pf.Episode.from_json(e.to_json()) == e
-    assert pf.Episode(case, e.outcome) == e
+    again = pf.Episode(
+        case,
+        e.outcome,
+        outcome_justification=e.outcome_justification,
+        exclude_from_training=e.exclude_from_training,
+    )
+    assert again == e
     with pytest.raises(pf.UnknownOutcomeError):
         pf.Episode(case, "victory")
 
 
-def test_load_episodes_lenient_leaves_out_signals_outside_the_span(pf, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_load_episodes_lenient_leaves_out_signals_outside_the_span(tmp_path: Path) -> None:
     path = tmp_path / "eps.json"
     path.write_text(
         '[{"id": "e1", "sender": "USA", "target": "IRN", "start": "2018-05-08", "term_end": "2021-01-20",'
@@ -297,13 +326,13 @@ def test_load_episodes_lenient_leaves_out_signals_outside_the_span(pf, tmp_path)
     )
     with pytest.raises(pf.SignalError) as e:
         pf.load_episodes(path)
-    assert e.value.field.endswith("date")
+    assert (e.value.field or "").endswith("date")
     with pytest.warns(UserWarning, match="signal late .* outside the episode's span"):
         eps = pf.load_episodes(path, lenient=True)
     assert [s.id for s in eps[0].signals] == ["a"]
 
 
-def test_fit(pf, episodes) -> None:
+def test_fit(episodes: list[pf.Episode]) -> None:
     r = pf.fit(pf.Model.default(), episodes, max_iterations=3, progress=False)
     assert r.iterations <= 3 and len(r.log_likelihood) >= 1
     assert r.model is not None and r.model.provenance is not None
@@ -311,7 +340,7 @@ def test_fit(pf, episodes) -> None:
     assert list(r.to_pandas().columns) == ["log_likelihood", "objective"]
 
 
-def test_backtest(pf, episodes) -> None:
+def test_backtest(episodes: list[pf.Episode]) -> None:
     r = pf.backtest(pf.Model.default(), episodes, progress=False)
     assert r.episodes == len(episodes)
     df = r.to_pandas()
@@ -325,7 +354,7 @@ def test_backtest(pf, episodes) -> None:
 # ------------------------------------------------------------------------------------------------------ batch
 
 
-def test_forecast_many_equals_single_calls(pf, nk, iran) -> None:
+def test_forecast_many_equals_single_calls(nk: pf.Case, iran: pf.Case) -> None:
     cases = [nk, iran] * 5
     many = pf.forecast_many(cases, as_of=AS_OF)
     assert many == [c.forecast(as_of=AS_OF) for c in cases]
@@ -342,7 +371,7 @@ def test_forecast_many_equals_single_calls(pf, nk, iran) -> None:
         pf.forecast_many([nk, "not a case"])
 
 
-def test_static_model_is_bayes_rule(pf) -> None:
+def test_static_model_is_bayes_rule() -> None:
     m = pf.Model.static()
     c = pf.Case("b", "USA", "IRN", "2017-01-20", "2021-01-20", model=m)
     c.observe("sanctions_tightened", "2018-01-01")
@@ -352,3 +381,11 @@ def test_static_model_is_bayes_rule(pf) -> None:
     expect = prior * like / (prior * like).sum()
     f = c.forecast(as_of="2018-03-01")
     assert np.allclose([f[o] for o in m.outcomes], expect, atol=1e-12)
+
+
+def test_default_as_of_is_today_in_utc(nk: pf.Case) -> None:
+    """ "Today" is the UTC date on every face (pf_core::dates::today), whatever the machine's time zone."""
+    before = datetime.datetime.now(datetime.UTC).date()
+    f = nk.forecast()
+    after = datetime.datetime.now(datetime.UTC).date()
+    assert f.as_of in (before, after)

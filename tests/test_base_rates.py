@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,13 +21,13 @@ OUTCOMES = ("deal", "stalemate", "wait_out")
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("base_rates") / "base_rates.json"
     subprocess.run([sys.executable, str(SCRIPT), "--out", str(out), "--quiet"], check=True)
     return json.loads(out.read_text(encoding="utf-8"))
 
 
-def blocks(res: dict) -> list[tuple[str, dict]]:
+def blocks(res: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     v1 = res["case_end_v1"]
     return [
         ("ties.all_senders", v1["ties"]["all_senders"]),
@@ -37,19 +38,19 @@ def blocks(res: dict) -> list[tuple[str, dict]]:
     ]
 
 
-def test_output_equals_committed(generated: dict) -> None:
+def test_output_equals_committed(generated: dict[str, Any]) -> None:
     committed = json.loads(COMMITTED.read_text(encoding="utf-8"))
     assert generated == committed
 
 
 @pytest.mark.parametrize("idx", range(5))
-def test_mapped_counts_sum_to_rows_used(generated: dict, idx: int) -> None:
+def test_mapped_counts_sum_to_rows_used(generated: dict[str, Any], idx: int) -> None:
     name, block = blocks(generated)[idx]
     assert sum(block["counts"][o] for o in OUTCOMES) == block["rows_used"], name
     assert abs(sum(block["rates"].values()) - 1.0) < 1e-5, name
 
 
-def test_ties_rows_accounted_for(generated: dict) -> None:
+def test_ties_rows_accounted_for(generated: dict[str, Any]) -> None:
     t = generated["case_end_v1"]["ties"]
     assert t["rows_total"] == 1412
     assert t["all_senders"]["rows_used"] + t["rows_without_finaloutcome"] == t["rows_total"]
@@ -60,14 +61,14 @@ def test_ties_rows_accounted_for(generated: dict) -> None:
     assert t["us_primary_sender_imposed"]["rows_used"] <= t["us_primary_sender"]["rows_used"] <= t["all_senders"]["rows_used"]
 
 
-def test_gsdb_rows_accounted_for(generated: dict) -> None:
+def test_gsdb_rows_accounted_for(generated: dict[str, Any]) -> None:
     for key in ("all_senders", "us_sender"):
         g = generated["case_end_v1"]["gsdb"][key]
         assert g["rows_used"] + g["rows_ongoing_excluded"] == g["rows_total"], key
     assert generated["case_end_v1"]["gsdb"]["all_senders"]["rows_total"] == 1101
 
 
-def test_recommended_prior_is_a_distribution(generated: dict) -> None:
+def test_recommended_prior_is_a_distribution(generated: dict[str, Any]) -> None:
     for rec in (generated["recommended_prior"], generated["case_end_v1"]["recommended_prior"]):
         assert rec["outcomes"] == list(OUTCOMES)
         assert all(0.0 < p < 1.0 for p in rec["prior"])
@@ -77,14 +78,14 @@ def test_recommended_prior_is_a_distribution(generated: dict) -> None:
     assert ineligible[1] == 0.0 and abs(sum(ineligible) - 1.0) < 1e-9
 
 
-def _term_blocks(te: dict) -> list[tuple[str, dict]]:
+def _term_blocks(te: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     out = [(k, te[k]) for k in ("all", "eligible", "ineligible")]
     for group in ("imposed", "campaign_began_in_term"):
         out += [(f"{group}.{k}", te[group][k]) for k in ("all", "eligible", "ineligible")]
     return out
 
 
-def test_term_end_counts_add_up(generated: dict) -> None:
+def test_term_end_counts_add_up(generated: dict[str, Any]) -> None:
     te = generated["term_end"]
     for name, block in _term_blocks(te):
         assert sum(block["counts"].values()) == block["episodes"], name
@@ -96,7 +97,7 @@ def test_term_end_counts_add_up(generated: dict) -> None:
     assert te["imposed"]["ineligible"]["counts"]["stalemate"] == 0
 
 
-def test_term_end_matches_the_term_episodes_file(generated: dict) -> None:
+def test_term_end_matches_the_term_episodes_file(generated: dict[str, Any]) -> None:
     eps = [json.loads(line) for line in (ROOT / "data" / "episodes" / "ties_terms.jsonl").open(encoding="utf-8")]
     te = generated["term_end"]
     assert te["all"]["episodes"] == len(eps) == 874

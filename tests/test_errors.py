@@ -6,20 +6,28 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pressure_forecast as pf
 import pytest
-
 from conftest import ROOT
 
 
-def test_tree(pf) -> None:
+def test_tree() -> None:
     E = pf.PressureForecastError
     assert issubclass(E, Exception)
     for cls, builtin in [
-        (pf.ModelError, ValueError), (pf.SignalError, ValueError), (pf.UnknownSignalTypeError, KeyError),
-        (pf.UnknownSignalTypeError, ValueError), (pf.DuplicateSignalError, ValueError), (pf.CaseError, ValueError),
-        (pf.ArgumentError, ValueError), (pf.ParseError, ValueError), (pf.UnknownOutcomeError, KeyError),
+        (pf.ModelError, ValueError),
+        (pf.SignalError, ValueError),
+        (pf.UnknownSignalTypeError, KeyError),
+        (pf.UnknownSignalTypeError, ValueError),
+        (pf.DuplicateSignalError, ValueError),
+        (pf.CaseError, ValueError),
+        (pf.ArgumentError, ValueError),
+        (pf.ParseError, ValueError),
+        (pf.UnknownOutcomeError, KeyError),
         (pf.FileAccessError, OSError),
     ]:
         assert issubclass(cls, E) and issubclass(cls, builtin), cls
@@ -27,13 +35,13 @@ def test_tree(pf) -> None:
     assert pf.ModelError.__module__ == "pressure_forecast._native"
 
 
-def _unchanged(case, action, exc, field_part: str):  # type: ignore[no-untyped-def]
+def _unchanged(case: pf.Case, action: Callable[[], object], exc: type[BaseException], field_part: str) -> Any:
     before = case.to_json()
     with pytest.raises(exc) as info:
         action()
     assert case.to_json() == before
     e = info.value
-    assert isinstance(e, __import__("pressure_forecast").PressureForecastError)
+    assert isinstance(e, pf.PressureForecastError)
     assert field_part in (e.field or ""), (e.field, str(e))
     assert field_part.split(".")[-1] in str(e)
     return e
@@ -58,18 +66,18 @@ def _unchanged(case, action, exc, field_part: str):  # type: ignore[no-untyped-d
         ({"type": ""}, "type", "SignalError"),
     ],
 )
-def test_bad_signal_leaves_case_unchanged(pf, nk, kwargs, field: str, exc: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_signal_leaves_case_unchanged(nk: pf.Case, kwargs: dict[str, Any], field: str, exc: str) -> None:
     args = {"type": "summit_held", "date": "2018-06-12", **kwargs}
     _unchanged(nk, lambda: nk.observe(**args), getattr(pf, exc), field)
 
 
-def test_unknown_type_lists_valid_types(pf, nk) -> None:
+def test_unknown_type_lists_valid_types(nk: pf.Case) -> None:
     e = _unchanged(nk, lambda: nk.observe("summit", "2018-06-12"), pf.UnknownSignalTypeError, "type")
     assert e.name == "summit" and "summit_held" in e.valid
     assert "summit_held" in str(e) and not str(e).startswith("'")  # plain message, not KeyError's repr
 
 
-def test_duplicate_id_with_different_content(pf, nk) -> None:
+def test_duplicate_id_with_different_content(nk: pf.Case) -> None:
     s = nk.signals[0]
     e = _unchanged(nk, lambda: nk.observe(s.type, s.date, reliability=0.5, id=s.id), pf.DuplicateSignalError, "id")
     assert e.id == s.id
@@ -77,38 +85,55 @@ def test_duplicate_id_with_different_content(pf, nk) -> None:
     assert nk.observe(s.type, s.date, s.reliability, s.weight, s.source, s.note, s.id).unchanged == 1
 
 
-def test_batch_is_atomic(pf, nk) -> None:
+def test_batch_is_atomic(nk: pf.Case) -> None:
     good = {"type": "talks_held", "date": "2018-07-01", "id": "fresh"}
     bad = {"type": "talks_held", "date": "2018-07-02", "reliability": 2.0}
     e = _unchanged(nk, lambda: nk.observe_many([good, bad]), pf.SignalError, "reliability")
     assert "[1]" in e.field  # names the record
     _unchanged(nk, lambda: nk.observe_many([good, {"date": "2018-07-02"}]), pf.SignalError, "type")
     _unchanged(nk, lambda: nk.observe_many([good, {"type": "talks_held"}]), pf.SignalError, "date")
-    _unchanged(nk, lambda: nk.observe_many([good, {"type": "talks_held", "date": "2018-07-02", "weight": "heavy"}]),
-               pf.SignalError, "weight")
+    _unchanged(
+        nk,
+        lambda: nk.observe_many([good, {"type": "talks_held", "date": "2018-07-02", "weight": "heavy"}]),
+        pf.SignalError,
+        "weight",
+    )
     _unchanged(nk, lambda: nk.observe_many([good, {**good, "note": "other"}]), pf.DuplicateSignalError, "id")
 
 
-def test_bad_case_headers(pf) -> None:
-    for kwargs, field in [
-        ({"id": ""}, "id"), ({"sender": " "}, "sender"), ({"target": ""}, "target"),
-        ({"term_end": "2016-01-01"}, "term_end"), ({"start": "yesterday"}, "start"), ({"term_end": None}, "term_end"),
-    ]:
-        args = {"id": "c", "sender": "USA", "target": "PRK", "start": "2017-01-20", "term_end": "2021-01-20", **kwargs}
+def test_bad_case_headers() -> None:
+    headers: list[tuple[dict[str, Any], str]] = [
+        ({"id": ""}, "id"),
+        ({"sender": " "}, "sender"),
+        ({"target": ""}, "target"),
+        ({"term_end": "2016-01-01"}, "term_end"),
+        ({"start": "yesterday"}, "start"),
+        ({"term_end": None}, "term_end"),
+    ]
+    for kwargs, field in headers:
+        args: dict[str, Any] = {
+            "id": "c",
+            "sender": "USA",
+            "target": "PRK",
+            "start": "2017-01-20",
+            "term_end": "2021-01-20",
+            **kwargs,
+        }
         with pytest.raises(pf.CaseError) as info:
             pf.Case(**args)
         assert info.value.field == field and field in str(info.value)
 
 
-def test_bad_case_files(pf, tmp_path: Path) -> None:
+def test_bad_case_files(tmp_path: Path) -> None:
     good = json.loads((ROOT / "data/cases/north_korea.json").read_text())
-    for mutate, exc, field in [
+    mutations: list[tuple[Callable[[Any], object], type[pf.PressureForecastError], str]] = [
         (lambda d: d.pop("sender"), pf.CaseError, "sender"),
         (lambda d: d.update(start="2017/01/20"), pf.CaseError, "start"),
         (lambda d: d["signals"][0].update(type="nope"), pf.UnknownSignalTypeError, "type"),
         (lambda d: d["signals"][1].update(reliability=-1), pf.SignalError, "signals[1].reliability"),
         (lambda d: d["signals"][2].pop("date"), pf.SignalError, "signals[2].date"),
-    ]:
+    ]
+    for mutate, exc, field in mutations:
         d = json.loads(json.dumps(good))
         mutate(d)
         p = tmp_path / "case.json"
@@ -125,7 +150,7 @@ def test_bad_case_files(pf, tmp_path: Path) -> None:
     assert isinstance(info2.value, FileNotFoundError) or info2.value.errno == 2
 
 
-def test_bad_signal_file_names_the_line(pf, nk, tmp_path: Path) -> None:
+def test_bad_signal_file_names_the_line(nk: pf.Case, tmp_path: Path) -> None:
     p = tmp_path / "s.jsonl"
     p.write_text('{"type": "summit_held", "date": "2018-06-12"}\n{"type": "summit_held", "date": "2018-13-01"}\n')
     before = nk.to_json()
@@ -140,17 +165,17 @@ def test_bad_signal_file_names_the_line(pf, nk, tmp_path: Path) -> None:
     assert info.value.field == "type"
 
 
-def _model_text(pf, old: str, new: str) -> str:  # type: ignore[no-untyped-def]
+def _model_text(old: str, new: str) -> str:
     text = pf.Model.default_toml()
     assert old in text, old
     return text.replace(old, new, 1)
 
 
-def test_bad_models(pf) -> None:
+def test_bad_models() -> None:
     m = pf.Model.default().to_dict()
     summit_q = m["emissions"]["summit_held"]["q"]
     base = pf.Model.default().to_toml()
-    cases = [
+    cases: list[tuple[str, Any, Any]] = [
         ("[prior]\nprobabilities = [", "[prior]\nprobabilities = [0.5, ", "prior.probabilities"),
         (f"q = {json.dumps(summit_q)}".replace(",", ", ").replace("[", "[").replace("  ", " "), None, None),
     ]
@@ -160,9 +185,9 @@ def test_bad_models(pf) -> None:
             continue
         with pytest.raises(pf.ModelError) as info:
             pf.Model.from_toml(base.replace(old, new, 1))
-        assert field in info.value.field
+        assert field in (info.value.field or "")
 
-    def with_spec(mutate):  # type: ignore[no-untyped-def]
+    def with_spec(mutate: Callable[[dict[str, Any]], object]) -> str:
         spec = pf.Model.default().to_dict()
         mutate(spec)
         return _toml(spec)
@@ -191,10 +216,10 @@ def test_bad_models(pf) -> None:
         pf.Model.load("/nonexistent/model.toml")
 
 
-def _toml(spec: dict) -> str:  # type: ignore[type-arg]
+def _toml(spec: dict[str, Any]) -> str:
     """A minimal TOML writer for model specs (floats written with repr, NaN as nan)."""
 
-    def val(v):  # type: ignore[no-untyped-def]
+    def val(v: object) -> str:
         if isinstance(v, bool):
             return "true" if v else "false"
         if isinstance(v, float):
@@ -227,25 +252,33 @@ def _toml(spec: dict) -> str:  # type: ignore[type-arg]
     return "\n".join(out) + "\n"
 
 
-def test_toml_writer_round_trips(pf) -> None:
+def test_toml_writer_round_trips() -> None:
     m = pf.Model.default()
     assert pf.Model.from_toml(_toml(m.to_dict())) == m
 
 
-def test_bad_arguments(pf, nk) -> None:
-    for call, field in [
+def test_value_of_information_after_the_term_end_is_clamped(nk: pf.Case) -> None:
+    """One clamp rule (pf_core::dates::clamp_as_of): an as-of date on or after the term end moves to the day
+    before it, as on the command line (it raised an ArgumentError before issue 9)."""
+    v = nk.value_of_information(as_of="2030-01-01")
+    assert v.as_of == nk.term_end - datetime.timedelta(days=1)
+    assert v == nk.value_of_information(as_of=nk.term_end - datetime.timedelta(days=1))
+
+
+def test_bad_arguments(nk: pf.Case) -> None:
+    calls: list[tuple[Callable[[], object], str]] = [
         (lambda: nk.forecast(as_of="not a date"), "as_of"),
-        (lambda: nk.forecast(as_of=[1, 2]), "as_of"),
+        (lambda: nk.forecast(as_of=[1, 2]), "as_of"),  # type: ignore[arg-type]  # the runtime check is tested
         (lambda: nk.forecast(draws=10, levels=(1.5,)), "levels"),
         (lambda: nk.forecast(draws=10, levels="wide"), "levels"),
         (lambda: nk.trajectory(start="2019-01-01", end="2018-01-01"), "to"),
-        (lambda: nk.value_of_information(as_of="2030-01-01"), "as_of"),
         (lambda: nk.with_term_end("2016-01-01"), "term_end"),
         (lambda: pf.Model.default().transition("2020-01-01", "2019-01-01", "2021-01-01"), "to"),
         (lambda: pf.Model.default().scale_concentrations(float("nan")), "factor"),
         (lambda: pf.backtest(pf.Model.default(), [], progress=False), "episodes"),
         (lambda: pf.fit(pf.Model.default(), ["x"], progress=False), "episodes[0]"),
-    ]:
+    ]
+    for call, field in calls:
         with pytest.raises(pf.ArgumentError) as info:
             call()
         assert info.value.field == field, (info.value.field, str(info.value))
@@ -254,7 +287,7 @@ def test_bad_arguments(pf, nk) -> None:
         nk.forecast(draws=-1)  # not an unsigned integer
 
 
-def test_unknown_outcome(pf, nk) -> None:
+def test_unknown_outcome(nk: pf.Case) -> None:
     f = nk.forecast(as_of="2018-10-31")
     with pytest.raises(pf.UnknownOutcomeError) as info:
         f["victory"]
@@ -263,15 +296,14 @@ def test_unknown_outcome(pf, nk) -> None:
     assert info.value.valid == ["deal", "stalemate", "wait_out"] and "victory" in str(info.value)
 
 
-def test_bad_episodes(pf, tmp_path: Path) -> None:
+def test_bad_episodes(tmp_path: Path) -> None:
+    header = {"id": "x", "sender": "USA", "target": "LBY", "start": "2001-01-20", "term_end": "2005-01-20"}
     p = tmp_path / "e.json"
-    p.write_text(json.dumps([{"id": "x", "sender": "USA", "target": "LBY", "start": "2001-01-20",
-                              "term_end": "2005-01-20", "signals": []}]))
+    p.write_text(json.dumps([{**header, "signals": []}]))
     with pytest.raises(pf.CaseError) as info:
         pf.load_episodes(p)
-    assert "outcome" in info.value.field
-    p.write_text(json.dumps([{"id": "x", "sender": "USA", "target": "LBY", "start": "2001-01-20",
-                              "term_end": "2005-01-20", "outcome": "victory", "signals": []}]))
+    assert "outcome" in (info.value.field or "")
+    p.write_text(json.dumps([{**header, "outcome": "victory", "signals": []}]))
     eps = pf.load_episodes(p)
     with pytest.raises(pf.UnknownOutcomeError):
         pf.backtest(pf.Model.default(), eps, progress=False)

@@ -8,19 +8,24 @@ import signal
 import threading
 import time
 
+import pressure_forecast as pf
 import pytest
 
 
-def _long_case(pf):  # type: ignore[no-untyped-def]
+def _long_case() -> pf.Case:
     c = pf.Case("long", "USA", "PRK", "1990-01-01", "2030-01-01")
     types = pf.SIGNAL_TYPES_V1
-    c.observe_many([{"type": types[i % len(types)], "date": f"{1990 + i // 300}-{1 + (i // 25) % 12:02d}-{1 + i % 25:02d}"}
-                    for i in range(3000)])
+    c.observe_many(
+        [
+            {"type": types[i % len(types)], "date": f"{1990 + i // 300}-{1 + (i // 25) % 12:02d}-{1 + i % 25:02d}"}
+            for i in range(3000)
+        ]
+    )
     return c
 
 
 @pytest.mark.parametrize("work", ["draws", "forecast_many", "backtest"])
-def test_python_thread_runs_while_engine_works(pf, nk, episodes, work: str) -> None:  # type: ignore[no-untyped-def]
+def test_python_thread_runs_while_engine_works(nk: pf.Case, episodes: list[pf.Episode], work: str) -> None:
     ticks = 0
     stop = threading.Event()
 
@@ -38,7 +43,7 @@ def test_python_thread_runs_while_engine_works(pf, nk, episodes, work: str) -> N
     if work == "draws":
         nk.forecast(as_of="2018-10-31", draws=100_000, progress=False)
     elif work == "forecast_many":
-        pf.forecast_many([_long_case(pf)] * 8, as_of="2029-01-01", draws=2000)
+        pf.forecast_many([_long_case()] * 8, as_of="2029-01-01", draws=2000)
     else:
         pf.backtest(pf.Model.default(), episodes, loo=True, max_iterations=10, progress=False)
     elapsed = time.perf_counter() - t0
@@ -51,7 +56,7 @@ def test_python_thread_runs_while_engine_works(pf, nk, episodes, work: str) -> N
     assert during >= max(10, 0.2 * elapsed / 0.0011), (during, elapsed)
 
 
-def test_ctrl_c_interrupts_long_work(pf, nk, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_ctrl_c_interrupts_long_work(nk: pf.Case, monkeypatch: pytest.MonkeyPatch) -> None:
     """Ctrl-C during long work raises KeyboardInterrupt and stops the engine early.
 
     The test waits for states, never for a time: SIGINT is sent once the engine has reported progress (so the work
@@ -93,7 +98,7 @@ def test_ctrl_c_interrupts_long_work(pf, nk, monkeypatch) -> None:  # type: igno
     assert nk.forecast(as_of="2018-10-31").signals_used > 0
 
 
-def test_progress_bar_does_not_change_numbers(pf, nk, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_progress_bar_does_not_change_numbers(nk: pf.Case, capsys: pytest.CaptureFixture[str]) -> None:
     a = nk.forecast(as_of="2018-10-31", draws=2000, seed=5, progress=True)
     b = nk.forecast(as_of="2018-10-31", draws=2000, seed=5, progress=False)
     assert a == b

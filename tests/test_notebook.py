@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
-import pytest
-
-from conftest import ROOT
-
-import nbformat
-import nbclient
 import ipykernel  # noqa: F401
 import matplotlib  # noqa: F401
+import nbclient
+import nbformat
+import pytest
+from conftest import ROOT
 
 
 @pytest.mark.slow
-def test_example_notebook_executes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_example_notebook_executes(tmp_path: Path) -> None:
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
     # The kernel must be this interpreter (the virtual environment with the extension): install its kernelspec
@@ -34,10 +33,13 @@ def test_example_notebook_executes(tmp_path) -> None:  # type: ignore[no-untyped
         pytest.fail("the kernelspec was not installed")
     assert spec.argv[0] == sys.executable or os.path.samefile(spec.argv[0], sys.executable)
 
-    nb = nbformat.read(ROOT / "examples" / "maximum_pressure.ipynb", as_version=4)
+    nb = nbformat.read(ROOT / "examples" / "maximum_pressure.ipynb", as_version=4)  # type: ignore[no-untyped-call]  # nbformat has no annotations
     env = {**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
     client = nbclient.NotebookClient(
-        nb, timeout=600, kernel_name="pf-test", kernel_manager_class="jupyter_client.manager.KernelManager",
+        nb,
+        timeout=600,
+        kernel_name="pf-test",
+        kernel_manager_class="jupyter_client.manager.KernelManager",
         resources={"metadata": {"path": str(ROOT / "examples")}},
     )
     client.km = client.kernel_manager_class(kernel_name="pf-test", kernel_spec_manager=ksm)

@@ -6,7 +6,6 @@ import os
 import re
 
 import pytest
-
 from conftest import ROOT
 
 START, END = "<!-- python-example:start -->", "<!-- python-example:end -->"
@@ -24,7 +23,7 @@ def readme_example() -> str | None:
     return m.group(1) if m else None
 
 
-def test_readme_python_example(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_readme_python_example(monkeypatch: pytest.MonkeyPatch) -> None:
     code = readme_example()
     assert code is not None, "README.md must keep its python example between the python-example markers"
     monkeypatch.chdir(ROOT)

@@ -10,9 +10,8 @@ in another order).
 from __future__ import annotations
 
 import numpy as np
-import pytest
-
 import pressure_forecast as pf
+import pytest
 from conftest import ROOT
 
 TOL = 1e-12
@@ -23,7 +22,7 @@ def ece(forecasts: list[np.ndarray], ys: list[int], bins: int) -> float:
     per_outcome = []
     for o in range(k):
         sp, sy, sw = np.zeros(bins), np.zeros(bins), np.zeros(bins)
-        for p, y in zip(forecasts, ys):
+        for p, y in zip(forecasts, ys, strict=True):
             w = 1.0 / len(p)
             b = np.minimum((p[:, o] * bins).astype(int), bins - 1)
             np.add.at(sp, b, w * p[:, o])
@@ -56,17 +55,21 @@ def test_backtest_equals_numpy_on_the_same_forecasts() -> None:
         ys.append(outcomes.index(ep.outcome))
     rate = np.bincount(ys, minlength=len(outcomes)) / len(ys)
 
-    per = [scores(p, y) for p, y in zip(daily, ys)]
-    for (b, l), row in zip(per, report.per_episode):
+    per = [scores(p, y) for p, y in zip(daily, ys, strict=True)]
+    for (b, ls), row in zip(per, report.per_episode, strict=True):
         assert row["brier"] == pytest.approx(b, abs=TOL)
-        assert row["log_score"] == pytest.approx(l, abs=TOL)
+        assert row["log_score"] == pytest.approx(ls, abs=TOL)
     assert report.scores["brier"] == pytest.approx(np.mean([b for b, _ in per]), abs=TOL)
-    assert report.scores["log_score"] == pytest.approx(np.mean([l for _, l in per]), abs=TOL)
+    assert report.scores["log_score"] == pytest.approx(np.mean([ls for _, ls in per]), abs=TOL)
     assert report.scores["ece"] == pytest.approx(ece(daily, ys, 10), abs=TOL)
 
     def baseline(fs: list[np.ndarray]) -> dict[str, float]:
-        s = [scores(p, y) for p, y in zip(fs, ys)]
-        return {"brier": float(np.mean([b for b, _ in s])), "log_score": float(np.mean([l for _, l in s])), "ece": ece(fs, ys, 10)}
+        s = [scores(p, y) for p, y in zip(fs, ys, strict=True)]
+        return {
+            "brier": float(np.mean([b for b, _ in s])),
+            "log_score": float(np.mean([ls for _, ls in s])),
+            "ece": ece(fs, ys, 10),
+        }
 
     expected = {
         "uniform": baseline([np.full_like(p, 1 / len(outcomes)) for p in daily]),

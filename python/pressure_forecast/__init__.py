@@ -62,6 +62,7 @@ __all__ = [
     "CancelledError",
     "Case",
     "CaseError",
+    "Client",
     "DuplicateSignalError",
     "Episode",
     "Explanation",
@@ -73,6 +74,7 @@ __all__ = [
     "ModelError",
     "ParseError",
     "PressureForecastError",
+    "ServiceError",
     "Signal",
     "SignalError",
     "Trajectory",
@@ -86,8 +88,6 @@ __all__ = [
     "forecast_many",
     "ingest_events",
     "load_episodes",
-    "Client",
-    "ServiceError",
 ]
 
 

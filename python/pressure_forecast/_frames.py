@@ -20,7 +20,11 @@ def _title(text: str) -> str:
 
 def _table(df: pd.DataFrame, float_format: str = "{:.4f}") -> str:
     shown = df if len(df) <= _MAX_HTML_ROWS else pd.concat([df.head(_MAX_HTML_ROWS // 2), df.tail(_MAX_HTML_ROWS // 2)])
-    note = "" if len(df) <= _MAX_HTML_ROWS else f"<p><em>{len(df)} rows, first and last {_MAX_HTML_ROWS // 2} shown</em></p>"
+    note = (
+        ""
+        if len(df) <= _MAX_HTML_ROWS
+        else f"<p><em>{len(df)} rows, first and last {_MAX_HTML_ROWS // 2} shown</em></p>"
+    )
     out: str = shown.to_html(float_format=float_format.format, border=0, classes="pressure-forecast")
     return out + note
 
@@ -65,8 +69,15 @@ def case_html(case: Any) -> str:
 
 def episodes_html(episodes: Iterable[Any]) -> str:
     rows = [
-        {"id": e.id, "sender": e.sender, "target": e.target, "start": e.start, "term_end": e.term_end,
-         "outcome": e.outcome, "signals": len(e)}
+        {
+            "id": e.id,
+            "sender": e.sender,
+            "target": e.target,
+            "start": e.start,
+            "term_end": e.term_end,
+            "outcome": e.outcome,
+            "signals": len(e),
+        }
         for e in episodes
     ]
     return _table(pd.DataFrame(rows))
@@ -76,11 +87,14 @@ def model_html(model: Any) -> str:
     prior = list(model.prior)
     outcome_of = model.outcome_of
     regimes = pd.DataFrame(
-        {"outcome": [outcome_of[r] for r in model.regimes], "prior": prior}, index=pd.Index(model.regimes, name="regime")
+        {"outcome": [outcome_of[r] for r in model.regimes], "prior": prior},
+        index=pd.Index(model.regimes, name="regime"),
     )
     buckets = pd.DataFrame(
-        [{"bucket": b["name"], "min_days_left": b["min_days_left"], "max_days_left": b["max_days_left"]}
-         for b in model.buckets]
+        [
+            {"bucket": b["name"], "min_days_left": b["min_days_left"], "max_days_left": b["max_days_left"]}
+            for b in model.buckets
+        ]
     )
     return (
         _title(f"Model {model.name}: {len(model.regimes)} regimes, {len(model.signal_types)} signal types")
@@ -94,15 +108,18 @@ def model_html(model: Any) -> str:
 
 def forecast_frame(f: Any) -> pd.DataFrame:
     """One row per outcome: probability, and with draws mean, sd, lower_<level>, upper_<level>."""
-    df = pd.DataFrame({"probability": [f.probabilities[o] for o in f.outcomes]}, index=pd.Index(f.outcomes, name="outcome"))
+    df = pd.DataFrame(
+        {"probability": [f.probabilities[o] for o in f.outcomes]}, index=pd.Index(f.outcomes, name="outcome")
+    )
     iv = f.intervals
     if iv is not None:
-        df["mean"] = [iv["mean"][o] for o in f.outcomes]
-        df["sd"] = [iv["sd"][o] for o in f.outcomes]
+        # The serde form: every vector in the forecast's outcome order.
+        df["mean"] = iv["mean"]
+        df["sd"] = iv["sd"]
         for i in iv["intervals"]:
             tag = f"{i['level']:g}"
-            df[f"lower_{tag}"] = [i["lower"][o] for o in f.outcomes]
-            df[f"upper_{tag}"] = [i["upper"][o] for o in f.outcomes]
+            df[f"lower_{tag}"] = i["lower"]
+            df[f"upper_{tag}"] = i["upper"]
     return df
 
 
@@ -138,7 +155,7 @@ def trajectory_html(t: Any) -> str:
 def _explanation_frame(e: Any) -> pd.DataFrame:
     outcomes = e.outcomes
     rows = []
-    drops = {i: d for i, d in enumerate(e.drop_one)}
+    drops = dict(enumerate(e.drop_one))
     for i, c in enumerate(e.contributions):
         s = c["signal"]
         row: dict[str, Any] = {"date": pd.Timestamp(s["date"]), "type": s["type"], "id": s.get("id")}
@@ -157,8 +174,12 @@ def _explanation_frame(e: Any) -> pd.DataFrame:
 def _voi_frame(v: Any) -> pd.DataFrame:
     rows = []
     for x in v.values:
-        row: dict[str, Any] = {"signal_type": x["signal_type"], "probability": x["probability"], "share": x["share"],
-                               "score": x["score"]}
+        row: dict[str, Any] = {
+            "signal_type": x["signal_type"],
+            "probability": x["probability"],
+            "share": x["share"],
+            "score": x["score"],
+        }
         for k, o in enumerate(v.outcomes):
             row[f"delta_{o}"] = x["delta"][k]
         for k, o in enumerate(v.outcomes):
@@ -170,8 +191,11 @@ def _voi_frame(v: Any) -> pd.DataFrame:
 def _what_if_frame(w: Any) -> pd.DataFrame:
     b, s = w.baseline, w.scenario
     return pd.DataFrame(
-        {"baseline": [b.probabilities[o] for o in b.outcomes], "scenario": [s.probabilities.get(o) for o in b.outcomes],
-         "delta": [w.delta[o] for o in b.outcomes]},
+        {
+            "baseline": [b.probabilities[o] for o in b.outcomes],
+            "scenario": [s.probabilities.get(o) for o in b.outcomes],
+            "delta": [w.delta[o] for o in b.outcomes],
+        },
         index=pd.Index(b.outcomes, name="outcome"),
     )
 
@@ -220,8 +244,10 @@ def result_repr(obj: Any) -> str:
         return f"WhatIf(case={obj.baseline.case!r}, as_of={obj.baseline.as_of}, delta: {d})"
     if name == "BacktestReport":
         s = obj.scores
-        return (f"BacktestReport(model={obj.model!r}, episodes={obj.episodes}, loo={obj.loo}, brier={s['brier']:.4f}, "
-                f"log_score={s['log_score']:.4f}, ece={s['ece']:.4f})")
+        return (
+            f"BacktestReport(model={obj.model!r}, episodes={obj.episodes}, loo={obj.loo}, brier={s['brier']:.4f}, "
+            f"log_score={s['log_score']:.4f}, ece={s['ece']:.4f})"
+        )
     return f"{name}()"
 
 

@@ -45,8 +45,34 @@ def _colour(outcome: str, i: int) -> str:
 
 
 def plot_trajectory(trajectory: Trajectory, ax: Axes | None = None, case: Case | None = None) -> Axes:
-    """Outcome probabilities over time, with each signal marked at its date (a tick under the curves and its
-    type written beside it; with ``case`` the ticks come from the case's signals)."""
+    """Plot outcome probabilities over time, each signal marked at its date.
+
+    Each signal is a tick under the curves with its type written beside it.
+
+    Parameters
+    ----------
+    trajectory : Trajectory
+        The daily forecasts (``Case.trajectory``).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure when None.
+    case : Case, optional
+        Take the ticks from this case's signals instead of the trajectory's signal types.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+
+    Examples
+    --------
+    >>> import pressure_forecast as pf
+    >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    >>> case.observe("summit_held", "2018-06-12")
+    AppendReport(added=1, unchanged=0)
+    >>> ax = plot_trajectory(case.trajectory(end="2018-07-01"), case=case)
+    >>> ax.get_ylabel()
+    'probability by the term end'
+    """
     import pandas as pd
 
     ax = _axes(ax)
@@ -61,11 +87,12 @@ def plot_trajectory(trajectory: Trajectory, ax: Axes | None = None, case: Case |
     else:
         marks = [(d, t) for d, types in zip(dates, trajectory.signal_types, strict=True) for t in types]
     seen: dict[pd.Timestamp, int] = {}
-    for d, t in marks:
+    for d, _t in marks:
         k = seen.get(d, 0)
         seen[d] = k + 1
-        ax.axvline(d, color="0.85", linewidth=0.6, zorder=0)
-        ax.plot([d], [-0.03 - 0.025 * k], marker="|", color="0.3", markersize=8, clip_on=False)
+        x: Any = d  # matplotlib takes dates where its stubs say float
+        ax.axvline(x, color="0.85", linewidth=0.6, zorder=0)
+        ax.plot([x], [-0.03 - 0.025 * k], marker="|", color="0.3", markersize=8, clip_on=False)
     ax.set_ylim(-0.05 - 0.025 * max(seen.values(), default=0), 1.0)
     ax.set_ylabel("probability by the term end")
     ax.set_title(f"{trajectory.case}: outcome probabilities ({len(marks)} signals marked)")
@@ -74,9 +101,40 @@ def plot_trajectory(trajectory: Trajectory, ax: Axes | None = None, case: Case |
     return ax
 
 
-def plot_attribution(explanation: Explanation, outcome: str | None = None, ax: Axes | None = None, top: int = 15) -> Axes:
-    """Waterfall of one outcome's probability: the no-signal baseline, each signal's change (the ``top`` largest;
-    the rest pooled as "other signals") and the total."""
+def plot_attribution(
+    explanation: Explanation, outcome: str | None = None, ax: Axes | None = None, top: int = 15
+) -> Axes:
+    """Plot the attribution waterfall of one outcome's probability.
+
+    From the no-signal baseline, each signal's change (the ``top`` largest; the rest pooled as "other signals")
+    up to the total.
+
+    Parameters
+    ----------
+    explanation : Explanation
+        The attribution (``Case.explain``).
+    outcome : str, optional
+        The outcome to show; by default the one that moved most.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure when None.
+    top : int, default 15
+        How many signals get their own bar.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+
+    Examples
+    --------
+    >>> import pressure_forecast as pf
+    >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    >>> case.observe("summit_held", "2018-06-12")
+    AppendReport(added=1, unchanged=0)
+    >>> ax = plot_attribution(case.explain(as_of="2018-07-01"), outcome="deal")
+    >>> len(ax.patches) >= 3
+    True
+    """
     outcomes = explanation.outcomes
     outcome = outcome or max(outcomes, key=lambda o: abs(explanation.total[o] - explanation.baseline[o]))
     if outcome not in outcomes:
@@ -106,8 +164,35 @@ def plot_attribution(explanation: Explanation, outcome: str | None = None, ax: A
 
 
 def plot_reliability(report: BacktestReport, ax: Axes | None = None) -> Axes:
-    """Reliability diagram: observed frequency against mean forecast probability in each bin, per outcome
-    (one-vs-rest); marker area follows the bin's weight; the diagonal is perfect calibration."""
+    """Plot the reliability diagram of a backtest.
+
+    Observed frequency against mean forecast probability in each bin, per outcome (one-vs-rest); marker area
+    follows the bin's weight; the diagonal is perfect calibration.
+
+    Parameters
+    ----------
+    report : BacktestReport
+        The backtest (``pressure_forecast.backtest``).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+
+    Examples
+    --------
+    >>> import pressure_forecast as pf
+    >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    >>> case.observe("summit_held", "2018-06-12")
+    AppendReport(added=1, unchanged=0)
+    >>> episodes = [pf.Episode(case, "stalemate"), pf.Episode(case, "deal")]
+    >>> report = pf.backtest(pf.Model.default(), episodes, progress=False)
+    >>> ax = plot_reliability(report)
+    >>> ax.get_xlabel()
+    'mean forecast probability'
+    """
     ax = _axes(ax, (5.5, 5.5))
     ax.plot([0, 1], [0, 1], color="0.6", linestyle="--", linewidth=1, label="perfect calibration")
     for i, (o, bins) in enumerate(report.calibration.items()):
@@ -128,7 +213,30 @@ def plot_reliability(report: BacktestReport, ax: Axes | None = None) -> Axes:
 
 
 def plot_forecast(forecast: Forecast, ax: Axes | None = None) -> Axes:
-    """Bars of the outcome probabilities, with the first credible interval when the forecast has draws."""
+    """Plot the outcome probabilities as bars, with the first credible interval when there are draws.
+
+    Parameters
+    ----------
+    forecast : Forecast
+        The forecast (``Case.forecast``).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+
+    Examples
+    --------
+    >>> import pressure_forecast as pf
+    >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    >>> case.observe("summit_held", "2018-06-12")
+    AppendReport(added=1, unchanged=0)
+    >>> ax = plot_forecast(case.forecast(as_of="2018-07-01", draws=200, seed=1))
+    >>> len(ax.patches)
+    3
+    """
     ax = _axes(ax, (5.5, 3.5))
     outcomes = forecast.outcomes
     p = [forecast.probabilities[o] for o in outcomes]
@@ -136,8 +244,11 @@ def plot_forecast(forecast: Forecast, ax: Axes | None = None) -> Axes:
     iv = forecast.intervals
     if iv is not None and iv["intervals"]:
         first = iv["intervals"][0]
-        err = [[p[i] - first["lower"][o] for i, o in enumerate(outcomes)],
-               [first["upper"][o] - p[i] for i, o in enumerate(outcomes)]]
+        # The serde form: bounds in the forecast's outcome order.
+        err = [
+            [p[i] - first["lower"][i] for i in range(len(outcomes))],
+            [first["upper"][i] - p[i] for i in range(len(outcomes))],
+        ]
         err = [[max(0.0, x) for x in row] for row in err]
     ax.bar(outcomes, p, yerr=err, capsize=6, color=[_colour(o, i) for i, o in enumerate(outcomes)])
     ax.set_ylim(0, 1)

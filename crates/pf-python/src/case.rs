@@ -7,11 +7,10 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
+use pyo3_stub_gen::derive::*;
 use serde::{Deserialize, Serialize};
 
-use crate::convert::{
-    arg_date, case_date, from_state, helper, json_to_py, opt_arg_date, py_date, py_to_json, state_bytes,
-};
+use crate::convert::{arg_date, case_date, helper, json_to_py, opt_arg_date, py_to_json};
 use crate::errors::{IntoPyResult, argument_error};
 use crate::model::PyModel;
 use crate::progress::{run_long, want_bar};
@@ -24,7 +23,30 @@ use crate::signal::{PySignal, records_of, signal_from_record};
 pub const BAR_DRAWS: usize = 20_000;
 
 /// A coercion campaign: sender, target, start, term end and its signals, with the model it is read with.
-#[pyclass(module = "pressure_forecast._native", name = "Case")]
+///
+/// Parameters
+/// ----------
+/// id : str
+///     The case's id.
+/// sender, target : str
+///     The state applying pressure and the state pressed.
+/// start, term_end : datetime.date or str
+///     The campaign's start and the end of the sender leader's term.
+/// model : Model, optional
+///     The model for vocabulary checks and forecasts (default: the default model).
+/// description : str, optional
+///     Free text.
+///
+/// Examples
+/// --------
+/// >>> import pressure_forecast as pf
+/// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+/// >>> case.observe("summit_held", "2018-06-12")
+/// AppendReport(added=1, unchanged=0)
+/// >>> case.forecast(as_of="2018-07-01").most_likely
+/// 'deal'
+#[gen_stub_pyclass]
+#[pyclass(module = "pressure_forecast._native", name = "Case", eq)]
 #[derive(Clone)]
 pub struct PyCase {
     /// The engine's case (shared until changed, so that batch calls do not copy signals).
@@ -35,7 +57,7 @@ pub struct PyCase {
 
 /// Pickled state: the case and, unless it is the default, the model file.
 #[derive(Serialize, Deserialize)]
-struct CaseState {
+pub struct CaseState {
     case: pf_core::Case,
     #[serde(default)]
     model_toml: Option<String>,
@@ -47,7 +69,7 @@ fn model_arc(model: Option<&Bound<'_, PyModel>>) -> Arc<pf_core::Model> {
 
 /// The default as-of date: today, as in the CLI (after the term end a forecast is the resolved distribution).
 fn default_as_of(_case: &pf_core::Case) -> NaiveDate {
-    chrono::Local::now().date_naive()
+    crate::today()
 }
 
 /// Levels of credible intervals from a Python sequence.
@@ -95,6 +117,7 @@ pub fn forecast_one(
     })
 }
 
+#[gen_stub_pymethods]
 #[pymethods]
 impl PyCase {
     #[new]
@@ -104,7 +127,9 @@ impl PyCase {
         id: String,
         sender: String,
         target: String,
+        #[gen_stub(override_type(type_repr = "datetime.date | builtins.str | numpy.datetime64", imports = ("datetime", "builtins", "numpy")))]
         start: &Bound<'_, PyAny>,
+        #[gen_stub(override_type(type_repr = "datetime.date | builtins.str | numpy.datetime64", imports = ("datetime", "builtins", "numpy")))]
         term_end: &Bound<'_, PyAny>,
         model: Option<&Bound<'_, PyModel>>,
         description: Option<String>,
@@ -163,7 +188,9 @@ impl PyCase {
         id: String,
         sender: String,
         target: String,
+        #[gen_stub(override_type(type_repr = "datetime.date | builtins.str | numpy.datetime64", imports = ("datetime", "builtins", "numpy")))]
         start: &Bound<'_, PyAny>,
+        #[gen_stub(override_type(type_repr = "datetime.date | builtins.str | numpy.datetime64", imports = ("datetime", "builtins", "numpy")))]
         term_end: &Bound<'_, PyAny>,
         model: Option<&Bound<'_, PyModel>>,
         description: Option<String>,
@@ -174,6 +201,7 @@ impl PyCase {
     }
 
     /// The case as a dict (the case file format).
+    #[gen_stub(override_return_type(type_repr = "dict[str, typing.Any]", imports = ("typing")))]
     fn to_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         json_to_py(py, &self.inner.to_json())
     }
@@ -183,13 +211,43 @@ impl PyCase {
         self.inner.save(&path).py_err(py)
     }
 
-    /// Record one signal. A repeat of a stored id with the same content changes nothing; with different
-    /// content it raises `DuplicateSignalError`. On any error the case is left unchanged.
+    /// Record one signal.
+    ///
+    /// A repeat of a stored id with the same content changes nothing; with different content it raises
+    /// ``DuplicateSignalError``. On any error the case is left unchanged.
+    ///
+    /// Parameters
+    /// ----------
+    /// type : str
+    ///     The signal type.
+    /// date : datetime.date or str
+    ///     The day it was observed.
+    /// reliability : float, default 1.0
+    ///     Probability that the report is true, in [0, 1].
+    /// weight : float, default 1.0
+    ///     How strongly it counts, > 0.
+    /// source, note, id : str, optional
+    ///     Who reported it, free text, and an id unique within the case.
+    ///
+    /// Returns
+    /// -------
+    /// AppendReport
+    ///     Signals added and repeats left unchanged.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12", id="s1")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> case.observe("summit_held", "2018-06-12", id="s1")
+    /// AppendReport(added=0, unchanged=1)
     #[pyo3(signature = (r#type, date, reliability = 1.0, weight = 1.0, source = None, note = None, id = None))]
     fn observe(
         &mut self,
         py: Python<'_>,
         r#type: String,
+        #[gen_stub(override_type(type_repr = "datetime.date | builtins.str | numpy.datetime64", imports = ("datetime", "builtins", "numpy")))]
         date: &Bound<'_, PyAny>,
         reliability: f64,
         weight: f64,
@@ -213,8 +271,24 @@ impl PyCase {
         })
     }
 
-    /// Record many signals at once, atomically: `Signal`s, dicts with the fields of SIGNALS.md, or a pandas
-    /// DataFrame with those columns.
+    /// Record many signals at once, atomically (all or none).
+    ///
+    /// Parameters
+    /// ----------
+    /// records : iterable of Signal or dict, or pandas.DataFrame
+    ///     ``Signal``s, dicts with the fields of SIGNALS.md, or a DataFrame with those columns.
+    ///
+    /// Returns
+    /// -------
+    /// AppendReport
+    ///     Signals added and repeats left unchanged.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe_many([{"type": "summit_held", "date": "2018-06-12"}, pf.Signal("talks_refused", "2018-08-01")])
+    /// AppendReport(added=2, unchanged=0)
     fn observe_many(&mut self, records: &Bound<'_, PyAny>) -> PyResult<PyAppendReport> {
         let py = records.py();
         let signals = records_of(records)?
@@ -280,13 +354,13 @@ impl PyCase {
     }
     /// The campaign's start.
     #[getter]
-    fn start<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        py_date(py, self.inner.start)
+    fn start(&self) -> NaiveDate {
+        self.inner.start
     }
     /// The sender leader's term end.
     #[getter]
-    fn term_end<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        py_date(py, self.inner.term_end)
+    fn term_end(&self) -> NaiveDate {
+        self.inner.term_end
     }
     /// Free text.
     #[getter]
@@ -318,7 +392,12 @@ impl PyCase {
     }
 
     /// A copy with another term end (signals after it are dropped).
-    fn with_term_end(&self, py: Python<'_>, term_end: &Bound<'_, PyAny>) -> PyResult<PyCase> {
+    fn with_term_end(
+        &self,
+        py: Python<'_>,
+        #[gen_stub(override_type(type_repr = "datetime.date | builtins.str | numpy.datetime64", imports = ("datetime", "builtins", "numpy")))]
+        term_end: &Bound<'_, PyAny>,
+    ) -> PyResult<PyCase> {
         let inner = self
             .inner
             .with_term_end(arg_date(term_end, "term_end")?)
@@ -334,12 +413,43 @@ impl PyCase {
         self.clone()
     }
 
-    /// Forecast the outcomes by the term end with the signals dated on or before `as_of` (default: today;
-    /// after the term end the forecast is the resolved distribution at the term end). With `draws > 0`, credible intervals from that many parameter draws.
+    /// Forecast the outcomes by the term end with the signals dated on or before ``as_of``.
+    ///
+    /// After the term end the forecast is the distribution resolved at the term end.
+    ///
+    /// Parameters
+    /// ----------
+    /// as_of : datetime.date or str, optional
+    ///     The as-of date (default: today, in UTC).
+    /// draws : int, default 0
+    ///     Parameter draws for credible intervals (0: none).
+    /// seed : int, default 0
+    ///     Seed of the draws.
+    /// levels : float or sequence of float, optional
+    ///     Levels of the credible intervals (default 0.9).
+    /// model : Model, optional
+    ///     Another model than the case's own.
+    /// progress : bool, optional
+    ///     Show a progress bar (default: for large draws only).
+    ///
+    /// Returns
+    /// -------
+    /// Forecast
+    ///     The outcome probabilities, with intervals when ``draws > 0``.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> f = case.forecast(as_of="2018-07-01", draws=200, seed=1)
+    /// >>> lo, hi = f.interval(0.9)["deal"]
+    /// >>> lo <= hi
+    /// True
     #[pyo3(signature = (as_of = None, draws = 0, seed = 0, levels = None, model = None, progress = None))]
     fn forecast(
         &self,
         py: Python<'_>,
+        #[gen_stub(override_type(type_repr = "datetime.date | builtins.str | numpy.datetime64 | None", imports = ("datetime", "builtins", "numpy")))]
         as_of: Option<&Bound<'_, PyAny>>,
         draws: usize,
         seed: u64,
@@ -354,13 +464,35 @@ impl PyCase {
             .map(|inner| PyForecast { inner })
     }
 
-    /// Outcome probabilities over time, each day forecast with the signals dated up to it. `resolution` is
-    /// `"daily"` or `"signal_dates"` (the first day and each day with a signal).
+    /// Outcome probabilities over time, each day forecast with the signals dated up to it.
+    ///
+    /// Parameters
+    /// ----------
+    /// start, end : datetime.date or str, optional
+    ///     The first and last day (default: the case's start and its term end).
+    /// resolution : {"daily", "signal_dates"}, default "daily"
+    ///     Every day, or the first day and each day with a signal.
+    /// model : Model, optional
+    ///     Another model than the case's own.
+    ///
+    /// Returns
+    /// -------
+    /// Trajectory
+    ///     One point per day.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> len(case.trajectory(start="2018-01-01", end="2018-01-31"))
+    /// 31
     #[pyo3(signature = (start = None, end = None, resolution = "daily", model = None))]
     fn trajectory(
         &self,
         py: Python<'_>,
+        #[gen_stub(override_type(type_repr = "datetime.date | builtins.str | numpy.datetime64 | None", imports = ("datetime", "builtins", "numpy")))]
         start: Option<&Bound<'_, PyAny>>,
+        #[gen_stub(override_type(type_repr = "datetime.date | builtins.str | numpy.datetime64 | None", imports = ("datetime", "builtins", "numpy")))]
         end: Option<&Bound<'_, PyAny>>,
         resolution: &str,
         model: Option<&Bound<'_, PyModel>>,
@@ -385,12 +517,35 @@ impl PyCase {
             .map(|inner| PyTrajectory { inner })
     }
 
-    /// What moved the forecast at `as_of`: each signal's change in date order (attribution; the changes add up to
-    /// the total change from the no-signal baseline) and the forecast with each signal removed (drop-one).
+    /// What moved the forecast at ``as_of``: attribution and drop-one.
+    ///
+    /// Each signal's change in date order (the changes add up to the total change from the no-signal baseline),
+    /// and the forecast with each signal removed.
+    ///
+    /// Parameters
+    /// ----------
+    /// as_of : datetime.date or str, optional
+    ///     The as-of date (default: today, in UTC).
+    /// model : Model, optional
+    ///     Another model than the case's own.
+    ///
+    /// Returns
+    /// -------
+    /// Explanation
+    ///     The attribution and the drop-one forecasts.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> _ = case.observe("summit_held", "2018-06-12")
+    /// >>> len(case.explain(as_of="2018-07-01").drop_one)
+    /// 1
     #[pyo3(signature = (as_of = None, model = None))]
     fn explain(
         &self,
         py: Python<'_>,
+        #[gen_stub(override_type(type_repr = "datetime.date | builtins.str | numpy.datetime64 | None", imports = ("datetime", "builtins", "numpy")))]
         as_of: Option<&Bound<'_, PyAny>>,
         model: Option<&Bound<'_, PyModel>>,
     ) -> PyResult<PyExplanation> {
@@ -408,14 +563,41 @@ impl PyCase {
         Ok(PyExplanation { inner })
     }
 
-    /// The forecast with hypothetical signals added (`Signal`s, dicts or a DataFrame) and/or another term end,
-    /// beside the case's own; the case is not changed.
+    /// The forecast with hypothetical signals and/or another term end, beside the case's own.
+    ///
+    /// The case is not changed.
+    ///
+    /// Parameters
+    /// ----------
+    /// signals : iterable of Signal or dict, or pandas.DataFrame, optional
+    ///     Hypothetical signals to add.
+    /// term_end : datetime.date or str, optional
+    ///     Another term end.
+    /// as_of : datetime.date or str, optional
+    ///     The evaluation date (default: today, in UTC).
+    /// model : Model, optional
+    ///     Another model than the case's own.
+    ///
+    /// Returns
+    /// -------
+    /// WhatIf
+    ///     The baseline and scenario forecasts and their difference.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> w = case.what_if(term_end="2025-01-20", as_of="2018-07-01")
+    /// >>> w.scenario.term_end
+    /// datetime.date(2025, 1, 20)
     #[pyo3(signature = (signals = None, term_end = None, as_of = None, model = None))]
     fn what_if(
         &self,
         py: Python<'_>,
         signals: Option<&Bound<'_, PyAny>>,
+        #[gen_stub(override_type(type_repr = "datetime.date | builtins.str | numpy.datetime64 | None", imports = ("datetime", "builtins", "numpy")))]
         term_end: Option<&Bound<'_, PyAny>>,
+        #[gen_stub(override_type(type_repr = "datetime.date | builtins.str | numpy.datetime64 | None", imports = ("datetime", "builtins", "numpy")))]
         as_of: Option<&Bound<'_, PyAny>>,
         model: Option<&Bound<'_, PyModel>>,
     ) -> PyResult<PyWhatIf> {
@@ -443,11 +625,33 @@ impl PyCase {
             .map(|inner| PyWhatIf { inner })
     }
 
-    /// Signal types ranked by how much observing each on the day after `as_of` would move the forecast.
+    /// Signal types ranked by how much observing each on the day after ``as_of`` would move the forecast.
+    ///
+    /// An ``as_of`` on or after the term end is moved to the day before it (the one clamp rule of every face).
+    ///
+    /// Parameters
+    /// ----------
+    /// as_of : datetime.date or str, optional
+    ///     The as-of date (default: today, in UTC).
+    /// model : Model, optional
+    ///     Another model than the case's own.
+    ///
+    /// Returns
+    /// -------
+    /// ValueOfInformation
+    ///     The ranked signal types.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.value_of_information(as_of="2030-01-01").as_of
+    /// datetime.date(2021, 1, 19)
     #[pyo3(signature = (as_of = None, model = None))]
     fn value_of_information(
         &self,
         py: Python<'_>,
+        #[gen_stub(override_type(type_repr = "datetime.date | builtins.str | numpy.datetime64 | None", imports = ("datetime", "builtins", "numpy")))]
         as_of: Option<&Bound<'_, PyAny>>,
         model: Option<&Bound<'_, PyModel>>,
     ) -> PyResult<PyValueOfInformation> {
@@ -460,6 +664,7 @@ impl PyCase {
     }
 
     /// The signals as a DataFrame (one row per signal).
+    #[gen_stub(override_return_type(type_repr = "pandas.DataFrame", imports = ("pandas")))]
     fn to_pandas<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         let signals = slf.borrow().signals();
         helper(
@@ -490,13 +695,6 @@ impl PyCase {
         self.inner.signals().len()
     }
 
-    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        other.cast::<PyCase>().is_ok_and(|o| {
-            let o = o.borrow();
-            o.inner == self.inner && o.model.to_spec() == self.model.to_spec()
-        })
-    }
-
     fn __repr__(&self) -> String {
         let c = &self.inner;
         format!(
@@ -511,27 +709,27 @@ impl PyCase {
         )
     }
 
+    #[gen_stub(override_return_type(type_repr = "builtins.str", imports = ("builtins")))]
     fn _repr_html_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         helper(slf.py(), "_frames", "case_html", (slf,), None)
     }
 
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
-        let py = slf.py();
-        let me = slf.borrow();
-        let default = Arc::ptr_eq(&me.model, &crate::default_model());
-        let state = CaseState {
-            case: (*me.inner).clone(),
-            model_toml: (!default).then(|| me.model.to_toml()),
-        };
-        Ok((
-            py.get_type::<Self>().getattr("_from_state")?,
-            PyTuple::new(py, [state_bytes(py, &state)?])?,
-        ))
+        crate::pickle::reduce(slf)
     }
+}
 
-    #[staticmethod]
-    fn _from_state(py: Python<'_>, state: &[u8]) -> PyResult<PyCase> {
-        let s: CaseState = from_state(py, state, "a Case")?;
+impl crate::pickle::Pickle for PyCase {
+    const KIND: &'static str = "Case";
+    type State = CaseState;
+    fn state(&self) -> CaseState {
+        let default = Arc::ptr_eq(&self.model, &crate::default_model());
+        CaseState {
+            case: (*self.inner).clone(),
+            model_toml: (!default).then(|| self.model.to_toml()),
+        }
+    }
+    fn from_state(py: Python<'_>, s: CaseState) -> PyResult<Self> {
         let model = match s.model_toml {
             None => crate::default_model(),
             Some(t) => Arc::new(pf_core::Model::from_toml_str(&t).py_err(py)?),
@@ -540,5 +738,12 @@ impl PyCase {
             inner: Arc::new(s.case),
             model,
         })
+    }
+}
+
+/// Equal when the cases are and they are read with the same model.
+impl PartialEq for PyCase {
+    fn eq(&self, other: &Self) -> bool {
+        self.inner == other.inner && self.model.to_spec() == other.model.to_spec()
     }
 }

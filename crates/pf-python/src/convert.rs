@@ -1,22 +1,22 @@
 //! Conversions at the edge: dates, JSON values, numpy arrays and pickled state.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::errors::{Details, Kind, argument_error, make_error};
 
-/// Parse the date part of an ISO 8601 text (`YYYY-MM-DD`, optionally followed by a time).
+/// The date of an ISO 8601 text: `YYYY-MM-DD`, optionally followed by a time (what `datetime.isoformat()` and
+/// pandas write), read by the engine's one parser (`pf_core::dates::parse_date`).
 fn parse_iso(text: &str) -> Option<NaiveDate> {
     let t = text.trim();
     let d = match t.char_indices().nth(10) {
         Some((i, c)) if c == 'T' || c == ' ' => &t[..i],
         _ => t,
     };
-    NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()
+    pf_core::dates::parse_date("date", d).ok()
 }
 
 /// A date from `datetime.date`, `datetime.datetime`, an ISO string, a pandas `Timestamp` or a numpy
@@ -29,6 +29,12 @@ pub fn date_like(obj: &Bound<'_, PyAny>) -> Result<NaiveDate, String> {
     };
     if let Ok(s) = obj.cast::<PyString>() {
         return parse_iso(&s.to_string_lossy()).ok_or_else(found);
+    }
+    // datetime.date, datetime.datetime and pandas.Timestamp (pyo3's chrono conversion takes the calendar date).
+    // pandas.NaT is a datetime too, with no date: not a date here.
+    let nat = obj.get_type().name().is_ok_and(|n| n == "NaTType");
+    if let (false, Ok(d)) = (nat, obj.extract::<NaiveDate>()) {
+        return Ok(d);
     }
     let mut o = obj.clone();
     // numpy scalars: datetime64[D].item() is a datetime.date.
@@ -91,26 +97,12 @@ pub fn signal_date(obj: &Bound<'_, PyAny>, field: &str) -> PyResult<NaiveDate> {
     date_like(obj).map_err(|found| crate::errors::signal_error(obj.py(), field, DATE_FORM, found))
 }
 
-static DATE_CLASS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-
-/// A `datetime.date`.
-pub fn py_date<'py>(py: Python<'py>, d: NaiveDate) -> PyResult<Bound<'py, PyAny>> {
-    let cls = DATE_CLASS.get_or_try_init(py, || -> PyResult<_> {
-        Ok(py.import("datetime")?.getattr("date")?.unbind())
-    })?;
-    cls.bind(py).call1((d.year(), d.month(), d.day()))
-}
-
 /// A list of `datetime.date`.
 pub fn py_dates<'py>(
     py: Python<'py>,
     ds: impl IntoIterator<Item = NaiveDate>,
 ) -> PyResult<Bound<'py, PyList>> {
-    let items = ds
-        .into_iter()
-        .map(|d| py_date(py, d))
-        .collect::<PyResult<Vec<_>>>()?;
-    PyList::new(py, items)
+    PyList::new(py, ds)
 }
 
 /// A JSON value as Python objects (dicts, lists, str, int, float, bool, None).
@@ -229,47 +221,19 @@ pub fn from_py_json<T: DeserializeOwned>(obj: &Bound<'_, PyAny>, what: &str) -> 
             .extract()?
     };
     // Non-finite numbers were written as null: read them back as NaN when the plain reading fails.
-    serde_json::from_str(&text)
-        .or_else(|e| crate::lenient::from_str(&text).map_err(|_| e))
-        .map_err(|e| {
-            make_error(
-                py,
-                Kind::Parse,
-                format!("cannot parse {what}: {e}"),
-                Details {
-                    expected: Some(format!("the JSON form of {what}")),
-                    found: Some(e.to_string()),
-                    line: Some(e.line()),
-                    ..Details::default()
-                },
-            )
-        })
-}
-
-/// Serialise a serde value as JSON bytes (pickled state).
-pub fn state_bytes<'py, T: serde::Serialize>(py: Python<'py>, v: &T) -> PyResult<Bound<'py, PyBytes>> {
-    let b =
-        serde_json::to_vec(v).map_err(|e| crate::errors::PressureForecastError::new_err(e.to_string()))?;
-    Ok(PyBytes::new(py, &b))
-}
-
-/// Read pickled state written by [`state_bytes`].
-pub fn from_state<T: DeserializeOwned>(py: Python<'_>, b: &[u8], what: &str) -> PyResult<T> {
-    serde_json::from_slice(b)
-        .or_else(|e| {
-            std::str::from_utf8(b)
-                .ok()
-                .and_then(|t| crate::lenient::from_str(t).ok())
-                .ok_or(e)
-        })
-        .map_err(|e| {
-            make_error(
-                py,
-                Kind::Parse,
-                format!("cannot unpickle {what}: {e}"),
-                Details::default(),
-            )
-        })
+    serde_json::from_str(&text).map_err(|e| {
+        make_error(
+            py,
+            Kind::Parse,
+            format!("cannot parse {what}: {e}"),
+            Details {
+                expected: Some(format!("the JSON form of {what}")),
+                found: Some(e.to_string()),
+                line: Some(e.line()),
+                ..Details::default()
+            },
+        )
+    })
 }
 
 /// A numpy array from a vector.

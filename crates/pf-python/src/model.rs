@@ -5,12 +5,25 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
+use pyo3_stub_gen::derive::*;
 
 use crate::convert::{arg_date, helper, json_to_py, np_array1, np_array2};
 use crate::errors::IntoPyResult;
 
-/// A validated forecasting model (regimes, outcomes, transitions, emissions, prior and concentrations).
-#[pyclass(module = "pressure_forecast._native", name = "Model", frozen)]
+/// A validated forecasting model: regimes, outcomes, transitions, emissions, prior and concentrations.
+///
+/// Built from a model file (TOML) or the embedded default; frozen, hashable and picklable.
+///
+/// Examples
+/// --------
+/// >>> import pressure_forecast as pf
+/// >>> m = pf.Model.default()
+/// >>> sorted(m.outcomes)
+/// ['deal', 'stalemate', 'wait_out']
+/// >>> pf.Model.from_toml(m.to_toml()) == m
+/// True
+#[gen_stub_pyclass]
+#[pyclass(module = "pressure_forecast._native", name = "Model", frozen, eq)]
 #[derive(Clone)]
 pub struct PyModel {
     /// The engine's model.
@@ -32,6 +45,7 @@ pub fn model_or_default(
     m.map_or_else(|| fallback.clone(), |m| m.get().inner.clone())
 }
 
+#[gen_stub_pymethods]
 #[pymethods]
 impl PyModel {
     /// The embedded default model (`models/maximum_pressure.toml`).
@@ -56,18 +70,67 @@ impl PyModel {
     }
 
     /// Read and validate a TOML model file.
+    ///
+    /// Parameters
+    /// ----------
+    /// path : str or os.PathLike
+    ///     The model file.
+    ///
+    /// Returns
+    /// -------
+    /// Model
+    ///     The validated model.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pathlib, tempfile
+    /// >>> import pressure_forecast as pf
+    /// >>> path = pathlib.Path(tempfile.mkdtemp()) / "model.toml"
+    /// >>> pf.Model.default().save(path)
+    /// >>> pf.Model.load(path) == pf.Model.default()
+    /// True
     #[staticmethod]
     fn load(py: Python<'_>, path: PathBuf) -> PyResult<PyModel> {
         pf_core::Model::load(&path).py_err(py).map(PyModel::new)
     }
 
     /// Parse and validate a model from TOML text.
+    ///
+    /// Parameters
+    /// ----------
+    /// text : str
+    ///     A model file's content.
+    ///
+    /// Returns
+    /// -------
+    /// Model
+    ///     The validated model.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> pf.Model.from_toml(pf.Model.default_toml()).name
+    /// 'maximum_pressure'
     #[staticmethod]
     fn from_toml(py: Python<'_>, text: &str) -> PyResult<PyModel> {
         pf_core::Model::from_toml_str(text).py_err(py).map(PyModel::new)
     }
 
     /// Write the model as a TOML model file.
+    ///
+    /// Parameters
+    /// ----------
+    /// path : str or os.PathLike
+    ///     Where to write it (replaced if it exists).
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pathlib, tempfile
+    /// >>> import pressure_forecast as pf
+    /// >>> path = pathlib.Path(tempfile.mkdtemp()) / "model.toml"
+    /// >>> pf.Model.static().save(path)
+    /// >>> path.read_text() == pf.Model.static().to_toml()
+    /// True
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
         self.inner.save(&path).py_err(py)
     }
@@ -78,6 +141,7 @@ impl PyModel {
     }
 
     /// The model file's content as a dict.
+    #[gen_stub(override_return_type(type_repr = "dict[str, typing.Any]", imports = ("typing")))]
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let v = serde_json::to_value(self.inner.to_spec())
             .map_err(|e| crate::errors::PressureForecastError::new_err(e.to_string()))?;
@@ -160,6 +224,22 @@ impl PyModel {
     }
 
     /// What a signal type records.
+    ///
+    /// Parameters
+    /// ----------
+    /// signal_type : str
+    ///     A signal type the model knows.
+    ///
+    /// Returns
+    /// -------
+    /// str
+    ///     Its description.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> isinstance(pf.Model.default().describe_signal_type("summit_held"), str)
+    /// True
     fn describe_signal_type(&self, py: Python<'_>, signal_type: &str) -> PyResult<String> {
         self.inner.type_index(signal_type).py_err(py)?;
         Ok(self
@@ -169,14 +249,51 @@ impl PyModel {
             .to_owned())
     }
 
-    /// `q_s(j)`, the probability that the signal type is observed on a day in regime `j` (numpy array).
+    /// ``q_s(j)``, the probability that the signal type is observed on a day in regime ``j``.
+    ///
+    /// Parameters
+    /// ----------
+    /// signal_type : str
+    ///     A signal type the model knows.
+    ///
+    /// Returns
+    /// -------
+    /// numpy.ndarray
+    ///     One probability per regime, in the order of ``regimes``.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> m = pf.Model.default()
+    /// >>> m.emission("summit_held").shape == (len(m.regimes),)
+    /// True
     fn emission<'py>(&self, py: Python<'py>, signal_type: &str) -> PyResult<Bound<'py, PyAny>> {
         self.inner.type_index(signal_type).py_err(py)?;
         np_array1(py, self.inner.emission(signal_type).unwrap_or_default())
     }
 
-    /// The `k x k` transition matrix from `start` to `end` for a case ending at `term_end` (the ordered product
-    /// of the daily matrices), as a numpy array.
+    /// The ``k x k`` transition matrix from ``start`` to ``end`` for a case ending at ``term_end``.
+    ///
+    /// The ordered product of the daily matrices.
+    ///
+    /// Parameters
+    /// ----------
+    /// start, end : datetime.date or str
+    ///     The span, ``start <= end``.
+    /// term_end : datetime.date or str
+    ///     The case's term end (the matrices depend on the days left).
+    ///
+    /// Returns
+    /// -------
+    /// numpy.ndarray
+    ///     A row-stochastic ``k x k`` matrix over the regimes.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> p = pf.Model.default().transition("2018-01-01", "2018-02-01", "2021-01-20")
+    /// >>> bool(abs(p.sum(axis=1) - 1).max() < 1e-12)
+    /// True
     #[pyo3(signature = (start, end, term_end))]
     fn transition<'py>(
         &self,
@@ -194,18 +311,29 @@ impl PyModel {
         np_array2(py, &m, self.inner.n_regimes())
     }
 
-    /// A copy with every concentration multiplied by `factor` (larger is more certain).
+    /// A copy with every concentration multiplied by ``factor`` (larger is more certain).
+    ///
+    /// Parameters
+    /// ----------
+    /// factor : float
+    ///     A finite number > 0.
+    ///
+    /// Returns
+    /// -------
+    /// Model
+    ///     The scaled copy.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> m = pf.Model.default()
+    /// >>> m.scale_concentrations(1.0) == m
+    /// True
     fn scale_concentrations(&self, py: Python<'_>, factor: f64) -> PyResult<PyModel> {
         self.inner
             .scale_concentrations(factor)
             .py_err(py)
             .map(PyModel::new)
-    }
-
-    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        other
-            .cast::<PyModel>()
-            .is_ok_and(|o| o.get().inner.to_spec() == self.inner.to_spec())
     }
 
     fn __hash__(&self) -> u64 {
@@ -216,9 +344,7 @@ impl PyModel {
     }
 
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
-        let py = slf.py();
-        let f = py.get_type::<PyModel>().getattr("from_toml")?;
-        Ok((f, PyTuple::new(py, [slf.get().inner.to_toml()])?))
+        crate::pickle::reduce(slf)
     }
 
     fn __repr__(&self) -> String {
@@ -231,7 +357,36 @@ impl PyModel {
         )
     }
 
+    #[gen_stub(override_return_type(type_repr = "builtins.str", imports = ("builtins")))]
     fn _repr_html_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         helper(slf.py(), "_frames", "model_html", (slf,), None)
+    }
+}
+
+/// Pickled state of a model: its model file (TOML), which every release reads.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct ModelState {
+    toml: String,
+}
+
+impl crate::pickle::Pickle for PyModel {
+    const KIND: &'static str = "Model";
+    type State = ModelState;
+    fn state(&self) -> ModelState {
+        ModelState {
+            toml: self.inner.to_toml(),
+        }
+    }
+    fn from_state(py: Python<'_>, s: ModelState) -> PyResult<Self> {
+        pf_core::Model::from_toml_str(&s.toml)
+            .py_err(py)
+            .map(PyModel::new)
+    }
+}
+
+/// Equal when the specifications are (the name and provenance included).
+impl PartialEq for PyModel {
+    fn eq(&self, other: &Self) -> bool {
+        self.inner.to_spec() == other.inner.to_spec()
     }
 }

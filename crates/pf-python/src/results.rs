@@ -2,195 +2,44 @@
 //! (the engine's JSON form), pickling through serde, `__repr__`, `_repr_html_` and `to_pandas()` (the pandas
 //! and HTML work is done by the pure-Python module `pressure_forecast._frames`).
 
-use std::collections::HashMap;
-use std::fmt;
-
 use chrono::NaiveDate;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple, PyType};
-use serde::de::{MapAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize};
+use pyo3_stub_gen::derive::*;
+use serde::{Deserialize, Serialize};
 
-use crate::convert::{
-    from_py_json, from_state, helper, json_to_py, named, np_array2, py_date, py_dates, state_bytes,
-};
-use crate::errors::{Details, Kind, make_error};
+use crate::convert::{from_py_json, helper, json_to_py, named, np_array2, py_dates};
 
 pub(crate) fn ser_err(e: serde_json::Error) -> PyErr {
     crate::errors::PressureForecastError::new_err(e.to_string())
 }
 
-/// A JSON object read with its keys in document order.
-#[derive(Debug, Clone, Default)]
-pub struct Ordered(pub Vec<(String, f64)>);
-
-impl<'de> Deserialize<'de> for Ordered {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Ordered;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object of names to numbers")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Ordered, A::Error> {
-                let mut out = Vec::new();
-                while let Some((k, v)) = m.next_entry::<String, Option<f64>>()? {
-                    out.push((k, v.unwrap_or(f64::NAN)));
-                }
-                Ok(Ordered(out))
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
-
-impl Ordered {
-    fn names(&self) -> Vec<String> {
-        self.0.iter().map(|(k, _)| k.clone()).collect()
-    }
-    /// The values in the order of `names` (missing names are an error).
-    fn by(&self, names: &[String], what: &str) -> Result<Vec<f64>, String> {
-        let m: HashMap<&str, f64> = self.0.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-        names
-            .iter()
-            .map(|n| {
-                m.get(n.as_str())
-                    .copied()
-                    .ok_or_else(|| format!("{what}: no value for `{n}`"))
-            })
-            .collect()
-    }
-}
-
-#[derive(Deserialize)]
-struct IntervalJson {
-    level: f64,
-    lower: Ordered,
-    upper: Ordered,
-}
-
-#[derive(Deserialize)]
-struct IntervalsJson {
-    draws: usize,
-    seed: u64,
-    mean: Ordered,
-    sd: Ordered,
-    #[serde(default)]
-    intervals: Vec<IntervalJson>,
-}
-
-/// The engine's `Forecast::to_json()` form: outcome and regime probabilities as objects.
-#[derive(Deserialize)]
-struct ForecastJson {
-    case: String,
-    as_of: NaiveDate,
-    term_end: NaiveDate,
-    probabilities: Ordered,
-    #[serde(default)]
-    regimes: Ordered,
-    #[serde(default)]
-    log_likelihood: Option<f64>,
-    #[serde(default)]
-    signals_used: usize,
-    #[serde(default)]
-    intervals: Option<IntervalsJson>,
-    /// Optional outcome order (a JSON object may have lost it).
-    #[serde(default)]
-    outcomes: Option<Vec<String>>,
-    /// Optional regime order.
-    #[serde(default)]
-    regime_names: Option<Vec<String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum ForecastForm {
-    Serde(pf_core::Forecast),
-    Json(ForecastJson),
-}
-
-/// `names` in the order of `model`'s list when they are the same set (a JSON object does not keep order).
-fn in_model_order(names: Vec<String>, model: &[String]) -> Vec<String> {
-    let mut a = names.clone();
-    let mut b = model.to_vec();
-    a.sort();
-    b.sort();
-    if a == b { model.to_vec() } else { names }
-}
-
-impl ForecastJson {
-    fn into_core(self, model: &pf_core::Model) -> Result<pf_core::Forecast, String> {
-        let outcomes = self
-            .outcomes
-            .unwrap_or_else(|| in_model_order(self.probabilities.names(), model.outcomes()));
-        let regimes = self
-            .regime_names
-            .unwrap_or_else(|| in_model_order(self.regimes.names(), model.regimes()));
-        let intervals = match self.intervals {
-            None => None,
-            Some(iv) => Some(pf_core::Intervals {
-                draws: iv.draws,
-                seed: iv.seed,
-                mean: iv.mean.by(&outcomes, "intervals.mean")?,
-                sd: iv.sd.by(&outcomes, "intervals.sd")?,
-                intervals: iv
-                    .intervals
-                    .into_iter()
-                    .map(|i| {
-                        Ok(pf_core::Interval {
-                            level: i.level,
-                            lower: i.lower.by(&outcomes, "intervals.lower")?,
-                            upper: i.upper.by(&outcomes, "intervals.upper")?,
-                        })
-                    })
-                    .collect::<Result<_, String>>()?,
-            }),
-        };
-        Ok(pf_core::Forecast {
-            case: self.case,
-            as_of: self.as_of,
-            term_end: self.term_end,
-            probabilities: self.probabilities.by(&outcomes, "probabilities")?,
-            regime_probabilities: self.regimes.by(&regimes, "regimes")?,
-            outcomes,
-            regimes,
-            log_likelihood: self.log_likelihood.unwrap_or(f64::NAN),
-            signals_used: self.signals_used,
-            intervals,
-        })
-    }
-}
-
-fn shape_error(py: Python<'_>, what: &str, msg: String) -> PyErr {
-    make_error(
-        py,
-        Kind::Parse,
-        format!("cannot parse {what}: {msg}"),
-        Details {
-            expected: Some(format!("the JSON form of {what}")),
-            found: Some(msg),
-            ..Details::default()
-        },
-    )
-}
-
-fn forecast_from_json(obj: &Bound<'_, PyAny>, model: &pf_core::Model) -> PyResult<pf_core::Forecast> {
-    match from_py_json::<ForecastForm>(obj, "a Forecast")? {
-        ForecastForm::Serde(f) => Ok(f),
-        ForecastForm::Json(j) => j
-            .into_core(model)
-            .map_err(|m| shape_error(obj.py(), "a Forecast", m)),
-    }
-}
-
 /// Outcome probabilities by the term end at an as-of date, with credible intervals when draws were made.
-#[pyclass(module = "pressure_forecast._native", name = "Forecast", frozen)]
-#[derive(Clone)]
+///
+/// Returned by ``Case.forecast`` and ``forecast_many``; indexable by outcome.
+///
+/// Examples
+/// --------
+/// >>> import pressure_forecast as pf
+/// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+/// >>> case.observe("summit_held", "2018-06-12")
+/// AppendReport(added=1, unchanged=0)
+/// >>> f = case.forecast(as_of="2018-07-01")
+/// >>> f.outcomes
+/// ['deal', 'stalemate', 'wait_out']
+/// >>> abs(sum(f.probabilities.values()) - 1.0) < 1e-12
+/// True
+/// >>> f["deal"] == f.probabilities["deal"]
+/// True
+#[gen_stub_pyclass]
+#[pyclass(module = "pressure_forecast._native", name = "Forecast", frozen, eq)]
+#[derive(Clone, PartialEq)]
 pub struct PyForecast {
     /// The engine's forecast.
     pub inner: pf_core::Forecast,
 }
 
+#[gen_stub_pymethods]
 #[pymethods]
 impl PyForecast {
     /// The case's id.
@@ -200,13 +49,13 @@ impl PyForecast {
     }
     /// Only signals dated on or before this day were used.
     #[getter]
-    fn as_of<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        py_date(py, self.inner.as_of)
+    fn as_of(&self) -> NaiveDate {
+        self.inner.as_of
     }
     /// The term end the forecast is for.
     #[getter]
-    fn term_end<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        py_date(py, self.inner.term_end)
+    fn term_end(&self) -> NaiveDate {
+        self.inner.term_end
     }
     /// Outcome names, in model order.
     #[getter]
@@ -246,8 +95,8 @@ impl PyForecast {
             .unwrap_or(0);
         self.inner.outcomes.get(i).cloned().unwrap_or_default()
     }
-    /// Credible intervals from parameter draws (the JSON form: `{draws, seed, mean, sd, intervals: [...]}`),
-    /// or None when no draws were made.
+    /// Credible intervals from parameter draws, or None when no draws were made: the engine's serde form
+    /// `{draws, seed, mean, sd, intervals: [{level, lower, upper}]}`, each vector in the order of `outcomes`.
     #[getter]
     fn intervals<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         match &self.inner.intervals {
@@ -255,7 +104,26 @@ impl PyForecast {
             Some(iv) => json_to_py(py, &iv.to_json(&self.inner.outcomes)),
         }
     }
-    /// `{outcome: (lower, upper)}` of the credible interval at `level`.
+    /// The credible interval at ``level`` for each outcome.
+    ///
+    /// Parameters
+    /// ----------
+    /// level : float, default 0.9
+    ///     One of the levels drawn.
+    ///
+    /// Returns
+    /// -------
+    /// dict of str to (float, float)
+    ///     ``{outcome: (lower, upper)}``.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> f = case.forecast(as_of="2018-07-01", draws=100, seed=2, levels=(0.5, 0.9))
+    /// >>> lo, hi = f.interval(0.5)["stalemate"]
+    /// >>> 0 <= lo <= hi <= 1
+    /// True
     #[pyo3(signature = (level = 0.9))]
     fn interval<'py>(&self, py: Python<'py>, level: f64) -> PyResult<Bound<'py, PyDict>> {
         let Some(iv) = &self.inner.intervals else {
@@ -305,25 +173,19 @@ impl PyForecast {
     }
 
     /// The forecast as a dict in the engine's JSON form (the CLI's `--json`).
+    #[gen_stub(override_return_type(type_repr = "dict[str, typing.Any]", imports = ("typing")))]
     fn to_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         json_to_py(py, &self.inner.to_json())
     }
 
-    /// Build a forecast from the engine's JSON form (a dict or a JSON string). JSON objects do not keep order:
-    /// outcomes and regimes take the order of the optional `outcomes` / `regime_names` lists, else of `model`
-    /// (default: the default model) when the names are the same, else of the keys.
+    /// Build a forecast from the engine's JSON form (a dict or a JSON string), as `to_json` writes it.
     #[classmethod]
-    #[pyo3(signature = (obj, model = None))]
-    fn from_json(
-        _cls: &Bound<'_, PyType>,
-        obj: &Bound<'_, PyAny>,
-        model: Option<&Bound<'_, crate::model::PyModel>>,
-    ) -> PyResult<PyForecast> {
-        let m = crate::model::model_or_default(model, &crate::default_model());
-        forecast_from_json(obj, &m).map(|inner| PyForecast { inner })
+    fn from_json(_cls: &Bound<'_, PyType>, obj: &Bound<'_, PyAny>) -> PyResult<PyForecast> {
+        from_py_json(obj, "a Forecast").map(|inner| PyForecast { inner })
     }
 
     /// One row per outcome: probability, and with draws mean, sd and the interval bounds.
+    #[gen_stub(override_return_type(type_repr = "pandas.DataFrame", imports = ("pandas")))]
     fn to_pandas<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         helper(slf.py(), "_frames", "forecast_frame", (slf,), None)
     }
@@ -336,6 +198,7 @@ impl PyForecast {
         helper(slf.py(), "plot", "plot_forecast", (slf,), Some(&kw))
     }
 
+    #[gen_stub(override_return_type(type_repr = "builtins.str", imports = ("builtins")))]
     fn _repr_html_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         helper(slf.py(), "_frames", "forecast_html", (slf,), None)
     }
@@ -363,63 +226,33 @@ impl PyForecast {
         )
     }
 
-    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        other
-            .cast::<PyForecast>()
-            .is_ok_and(|o| o.get().inner == self.inner)
-    }
-
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
-        let py = slf.py();
-        Ok((
-            py.get_type::<Self>().getattr("_from_state")?,
-            PyTuple::new(py, [state_bytes(py, &slf.get().inner)?])?,
-        ))
+        crate::pickle::reduce(slf)
     }
-
-    #[staticmethod]
-    fn _from_state(py: Python<'_>, state: &[u8]) -> PyResult<PyForecast> {
-        from_state(py, state, "a Forecast").map(|inner| PyForecast { inner })
-    }
-}
-
-#[derive(Deserialize)]
-struct PointJson {
-    date: NaiveDate,
-    probabilities: Ordered,
-    #[serde(default)]
-    regimes: Ordered,
-    #[serde(default)]
-    signals_used: usize,
-    #[serde(default)]
-    signal_types: Vec<String>,
-}
-
-/// The engine's `Trajectory::to_json()` form.
-#[derive(Deserialize)]
-struct TrajectoryJson {
-    case: String,
-    term_end: NaiveDate,
-    outcomes: Vec<String>,
-    regimes: Vec<String>,
-    points: Vec<PointJson>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum TrajectoryForm {
-    Serde(pf_core::Trajectory),
-    Json(TrajectoryJson),
 }
 
 /// Outcome probabilities over time, each day forecast with the signals dated up to that day.
-#[pyclass(module = "pressure_forecast._native", name = "Trajectory", frozen)]
-#[derive(Clone)]
+///
+/// Returned by ``Case.trajectory``; ``probabilities`` is a numpy array of shape (days, outcomes).
+///
+/// Examples
+/// --------
+/// >>> import pressure_forecast as pf
+/// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+/// >>> case.observe("summit_held", "2018-06-12")
+/// AppendReport(added=1, unchanged=0)
+/// >>> t = case.trajectory(start="2018-06-01", end="2018-06-30")
+/// >>> len(t), t.probabilities.shape
+/// (30, (30, 3))
+#[gen_stub_pyclass]
+#[pyclass(module = "pressure_forecast._native", name = "Trajectory", frozen, eq)]
+#[derive(Clone, PartialEq)]
 pub struct PyTrajectory {
     /// The engine's trajectory.
     pub inner: pf_core::Trajectory,
 }
 
+#[gen_stub_pymethods]
 #[pymethods]
 impl PyTrajectory {
     /// The case's id.
@@ -429,8 +262,8 @@ impl PyTrajectory {
     }
     /// The term end.
     #[getter]
-    fn term_end<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        py_date(py, self.inner.term_end)
+    fn term_end(&self) -> NaiveDate {
+        self.inner.term_end
     }
     /// Outcome names.
     #[getter]
@@ -485,46 +318,21 @@ impl PyTrajectory {
     }
 
     /// The trajectory as a dict in the engine's JSON form.
+    #[gen_stub(override_return_type(type_repr = "dict[str, typing.Any]", imports = ("typing")))]
     fn to_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         json_to_py(py, &self.inner.to_json())
     }
 
-    /// Build a trajectory from the engine's JSON form (a dict or a JSON string).
+    /// Build a trajectory from the engine's JSON form (a dict or a JSON string), as `to_json` writes it.
     #[classmethod]
     fn from_json(_cls: &Bound<'_, PyType>, obj: &Bound<'_, PyAny>) -> PyResult<PyTrajectory> {
-        let py = obj.py();
-        let inner = match from_py_json::<TrajectoryForm>(obj, "a Trajectory")? {
-            TrajectoryForm::Serde(t) => t,
-            TrajectoryForm::Json(j) => {
-                let points = j
-                    .points
-                    .into_iter()
-                    .map(|p| {
-                        Ok(pf_core::TrajectoryPoint {
-                            date: p.date,
-                            probabilities: p.probabilities.by(&j.outcomes, "points.probabilities")?,
-                            regime_probabilities: p.regimes.by(&j.regimes, "points.regimes")?,
-                            signals_used: p.signals_used,
-                            signal_types: p.signal_types,
-                        })
-                    })
-                    .collect::<Result<_, String>>()
-                    .map_err(|m| shape_error(py, "a Trajectory", m))?;
-                pf_core::Trajectory {
-                    case: j.case,
-                    term_end: j.term_end,
-                    outcomes: j.outcomes,
-                    regimes: j.regimes,
-                    points,
-                }
-            }
-        };
-        Ok(PyTrajectory { inner })
+        from_py_json(obj, "a Trajectory").map(|inner| PyTrajectory { inner })
     }
 
     /// One row per day (a DatetimeIndex): a column per outcome, `signals_used`, `signal_types`; with
     /// `regimes=True` also a column per regime (`regime:<name>`).
     #[pyo3(signature = (regimes = false))]
+    #[gen_stub(override_return_type(type_repr = "pandas.DataFrame", imports = ("pandas")))]
     fn to_pandas<'py>(slf: &Bound<'py, Self>, regimes: bool) -> PyResult<Bound<'py, PyAny>> {
         let kw = PyDict::new(slf.py());
         kw.set_item("regimes", regimes)?;
@@ -544,6 +352,7 @@ impl PyTrajectory {
         helper(slf.py(), "plot", "plot_trajectory", (slf,), Some(&kw))
     }
 
+    #[gen_stub(override_return_type(type_repr = "builtins.str", imports = ("builtins")))]
     fn _repr_html_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         helper(slf.py(), "_frames", "trajectory_html", (slf,), None)
     }
@@ -572,38 +381,40 @@ impl PyTrajectory {
         )
     }
 
-    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        other
-            .cast::<PyTrajectory>()
-            .is_ok_and(|o| o.get().inner == self.inner)
-    }
-
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
-        let py = slf.py();
-        Ok((
-            py.get_type::<Self>().getattr("_from_state")?,
-            PyTuple::new(py, [state_bytes(py, &slf.get().inner)?])?,
-        ))
-    }
-
-    #[staticmethod]
-    fn _from_state(py: Python<'_>, state: &[u8]) -> PyResult<PyTrajectory> {
-        from_state(py, state, "a Trajectory").map(|inner| PyTrajectory { inner })
+        crate::pickle::reduce(slf)
     }
 }
 
 /// What an append did: signals added, and repeats of stored ids left unchanged.
-#[pyclass(module = "pressure_forecast._native", name = "AppendReport", frozen, eq)]
-#[derive(Clone, PartialEq, Eq)]
+///
+/// Examples
+/// --------
+/// >>> import pressure_forecast as pf
+/// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+/// >>> case.observe("summit_held", "2018-06-12")
+/// AppendReport(added=1, unchanged=0)
+/// >>> r = case.observe("talks_refused", "2018-08-01")
+/// >>> r.added, r.unchanged
+/// (1, 0)
+#[gen_stub_pyclass]
+#[pyclass(
+    module = "pressure_forecast._native",
+    name = "AppendReport",
+    frozen,
+    eq,
+    hash,
+    get_all
+)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct PyAppendReport {
     /// Signals stored.
-    #[pyo3(get)]
     pub added: usize,
     /// Signals whose id was already present with the same content.
-    #[pyo3(get)]
     pub unchanged: usize,
 }
 
+#[gen_stub_pymethods]
 #[pymethods]
 impl PyAppendReport {
     fn __repr__(&self) -> String {
@@ -616,16 +427,27 @@ impl PyAppendReport {
 macro_rules! serde_result {
     ($(#[$doc:meta])* $py:ident, $core:ty, $name:literal, { $($extra:tt)* }) => {
         $(#[$doc])*
-        #[pyclass(module = "pressure_forecast._native", name = $name, frozen)]
+        #[gen_stub_pyclass]
+        #[pyclass(module = "pressure_forecast._native", name = $name, frozen, eq)]
         #[derive(Clone)]
         pub struct $py {
             /// The engine's result.
             pub inner: $core,
         }
 
+        /// Equal when their JSON forms are (so that NaN in empty bins compares equal).
+        impl PartialEq for $py {
+            fn eq(&self, other: &Self) -> bool {
+                serde_json::to_value(&self.inner).ok() == serde_json::to_value(&other.inner).ok()
+            }
+        }
+
+        #[gen_stub_pymethods]
+
         #[pymethods]
         impl $py {
             /// The result as a dict (the engine's JSON form).
+            #[gen_stub(override_return_type(type_repr = "dict[str, typing.Any]", imports = ("typing")))]
             fn to_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
                 $crate::convert::json_to_py(py, &serde_json::to_value(&self.inner).map_err($crate::results::ser_err)?)
             }
@@ -637,37 +459,29 @@ macro_rules! serde_result {
             }
 
             /// The result as a pandas DataFrame.
+            #[gen_stub(override_return_type(type_repr = "pandas.DataFrame", imports = ("pandas")))]
             fn to_pandas<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
                 $crate::convert::helper(slf.py(), "_frames", "to_pandas", (slf,), None)
             }
 
+            #[gen_stub(override_return_type(type_repr = "builtins.str", imports = ("builtins")))]
             fn _repr_html_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
                 $crate::convert::helper(slf.py(), "_frames", "result_html", (slf,), None)
             }
 
+            #[gen_stub(override_return_type(type_repr = "builtins.str", imports = ("builtins")))]
             fn __repr__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
                 $crate::convert::helper(slf.py(), "_frames", "result_repr", (slf,), None)
             }
 
-            /// Equal when their JSON forms are (so that NaN in empty bins compares equal).
-            fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-                other.cast::<Self>().is_ok_and(|o| {
-                    serde_json::to_value(&o.get().inner).ok() == serde_json::to_value(&self.inner).ok()
-                })
-            }
-
             fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, pyo3::types::PyTuple>)> {
-                let py = slf.py();
-                Ok((py.get_type::<Self>().getattr("_from_state")?, pyo3::types::PyTuple::new(py, [$crate::convert::state_bytes(py, &slf.get().inner)?])?))
-            }
-
-            #[staticmethod]
-            fn _from_state(py: Python<'_>, state: &[u8]) -> PyResult<Self> {
-                $crate::convert::from_state(py, state, $name).map(|inner| Self { inner })
+                $crate::pickle::reduce(slf)
             }
 
             $($extra)*
         }
+
+        $crate::pickle::pickle_inner!($py, $core, $name);
     };
 }
 pub(crate) use serde_result;
@@ -685,15 +499,29 @@ pub struct ExplanationData {
 }
 
 serde_result!(
-    /// What moved a forecast: each signal's change to every outcome's probability (attribution, adding up to
-    /// `total - baseline`) and the forecast with each signal removed (drop-one).
+    /// What moved a forecast: each signal's change to every outcome's probability and the forecast without it.
+    ///
+    /// The attribution adds up to ``total - baseline``; ``drop_one`` is the forecast with each signal removed.
+    /// Returned by ``Case.explain``.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> e = case.explain(as_of="2018-07-01")
+    /// >>> e.outcomes == case.forecast(as_of="2018-07-01").outcomes
+    /// True
+    /// >>> len(e.contributions)
+    /// 1
     PyExplanation, ExplanationData, "Explanation", {
         /// The case's id.
         #[getter]
         fn case(&self) -> &str { &self.inner.attribution.case }
         /// The as-of date.
         #[getter]
-        fn as_of<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { py_date(py, self.inner.attribution.as_of) }
+        fn as_of(&self) -> NaiveDate { self.inner.attribution.as_of }
         /// Outcome names.
         #[getter]
         fn outcomes(&self) -> Vec<String> { self.inner.attribution.outcomes.clone() }
@@ -727,6 +555,18 @@ serde_result!(
 
 serde_result!(
     /// The answer to a what-if question: the forecast with and without the hypothetical change.
+    ///
+    /// Returned by ``Case.what_if``; ``delta`` is ``scenario - baseline`` per outcome.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> w = case.what_if([pf.Signal("talks_refused", "2018-08-01")], as_of="2018-09-01")
+    /// >>> abs(sum(w.delta.values())) < 1e-9
+    /// True
     PyWhatIf, pf_core::explain::WhatIfResult, "WhatIf", {
         /// The case's forecast at the evaluation date.
         #[getter]
@@ -742,13 +582,25 @@ serde_result!(
 
 serde_result!(
     /// Signal types ranked by the expected change they would bring if observed next.
+    ///
+    /// Returned by ``Case.value_of_information``; ``values`` holds the entries, highest score first.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> v = case.value_of_information(as_of="2018-07-01")
+    /// >>> len(v) == len(v.values) > 0
+    /// True
     PyValueOfInformation, pf_core::explain::ValueOfInformation, "ValueOfInformation", {
         /// The case's id.
         #[getter]
         fn case(&self) -> &str { &self.inner.case }
         /// The as-of date.
         #[getter]
-        fn as_of<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { py_date(py, self.inner.as_of) }
+        fn as_of(&self) -> NaiveDate { self.inner.as_of }
         /// Outcome names.
         #[getter]
         fn outcomes(&self) -> Vec<String> { self.inner.outcomes.clone() }
@@ -763,3 +615,17 @@ serde_result!(
         fn __len__(&self) -> usize { self.inner.values.len() }
     }
 );
+
+crate::pickle::pickle_inner!(PyForecast, pf_core::Forecast, "Forecast");
+crate::pickle::pickle_inner!(PyTrajectory, pf_core::Trajectory, "Trajectory");
+
+impl crate::pickle::Pickle for PyAppendReport {
+    const KIND: &'static str = "AppendReport";
+    type State = (usize, usize);
+    fn state(&self) -> (usize, usize) {
+        (self.added, self.unchanged)
+    }
+    fn from_state(_py: Python<'_>, (added, unchanged): (usize, usize)) -> PyResult<Self> {
+        Ok(Self { added, unchanged })
+    }
+}

@@ -1,14 +1,39 @@
 //! `Signal`: one dated observation, and the conversion of Python records (dicts, DataFrame rows) to signals.
 
+use chrono::NaiveDate;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
+use pyo3_stub_gen::derive::*;
 
-use crate::convert::{from_state, helper, json_to_py, py_to_json, signal_date, state_bytes};
+use crate::convert::{helper, json_to_py, py_to_json, signal_date};
 use crate::errors::IntoPyResult;
 
 /// A dated observation of one signal type, with reliability, weight, source and note.
-#[pyclass(module = "pressure_forecast._native", name = "Signal", frozen)]
-#[derive(Clone)]
+///
+/// Parameters
+/// ----------
+/// type : str
+///     The signal type (one of ``SIGNAL_TYPES_V1`` for the default model).
+/// date : datetime.date or str
+///     The day it was observed (a date, an ISO 8601 string, a pandas Timestamp).
+/// reliability : float, default 1.0
+///     Probability that the report is true, in [0, 1].
+/// weight : float, default 1.0
+///     How strongly it counts, > 0.
+/// source, note, id : str, optional
+///     Who reported it, free text, and an id unique within a case.
+///
+/// Examples
+/// --------
+/// >>> import pressure_forecast as pf
+/// >>> s = pf.Signal("summit_held", "2018-06-12", source="AP")
+/// >>> s
+/// Signal("summit_held", '2018-06-12', source="AP")
+/// >>> s.date
+/// datetime.date(2018, 6, 12)
+#[gen_stub_pyclass]
+#[pyclass(module = "pressure_forecast._native", name = "Signal", frozen, eq)]
+#[derive(Clone, PartialEq)]
 pub struct PySignal {
     /// The engine's signal.
     pub inner: pf_core::Signal,
@@ -68,12 +93,14 @@ pub fn records_of<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAny
     obj.try_iter()?.collect()
 }
 
+#[gen_stub_pymethods]
 #[pymethods]
 impl PySignal {
     #[new]
     #[pyo3(signature = (r#type, date, reliability = 1.0, weight = 1.0, source = None, note = None, id = None))]
     fn new(
         r#type: String,
+        #[gen_stub(override_type(type_repr = "datetime.date | builtins.str | numpy.datetime64", imports = ("datetime", "builtins", "numpy")))]
         date: &Bound<'_, PyAny>,
         reliability: f64,
         weight: f64,
@@ -104,6 +131,7 @@ impl PySignal {
     }
 
     /// The record as a dict (the JSON form of SIGNALS.md).
+    #[gen_stub(override_return_type(type_repr = "dict[str, typing.Any]", imports = ("typing")))]
     fn to_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         json_to_py(py, &self.inner.to_json())
     }
@@ -115,8 +143,8 @@ impl PySignal {
     }
     /// The day it was observed.
     #[getter]
-    fn date<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        crate::convert::py_date(py, self.inner.date)
+    fn date(&self) -> NaiveDate {
+        self.inner.date
     }
     /// Reliability in [0, 1].
     #[getter]
@@ -154,12 +182,6 @@ impl PySignal {
         self.inner.event_ids.clone()
     }
 
-    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        other
-            .cast::<PySignal>()
-            .is_ok_and(|o| o.get().inner == self.inner)
-    }
-
     fn __hash__(&self) -> u64 {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -186,20 +208,14 @@ impl PySignal {
         out
     }
 
+    #[gen_stub(override_return_type(type_repr = "builtins.str", imports = ("builtins")))]
     fn _repr_html_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         helper(slf.py(), "_frames", "signals_html", ([slf],), None)
     }
 
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
-        let py = slf.py();
-        Ok((
-            py.get_type::<PySignal>().getattr("_from_state")?,
-            PyTuple::new(py, [state_bytes(py, &slf.get().inner)?])?,
-        ))
-    }
-
-    #[staticmethod]
-    fn _from_state(py: Python<'_>, state: &[u8]) -> PyResult<PySignal> {
-        from_state(py, state, "a Signal").map(|inner| PySignal { inner })
+        crate::pickle::reduce(slf)
     }
 }
+
+crate::pickle::pickle_inner!(PySignal, pf_core::Signal, "Signal");

@@ -1,0 +1,345 @@
+//! Learning from finished episodes: `fit` (EM) with its `FitReport`, and `backtest` with its `BacktestReport`.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple, PyType};
+use pyo3_stub_gen::derive::*;
+use serde::{Deserialize, Serialize};
+
+use crate::convert::{from_py_json, helper, json_to_py};
+use crate::episodes::episodes_of;
+use crate::errors::IntoPyResult;
+use crate::model::PyModel;
+use crate::progress::run_long;
+use crate::results::serde_result;
+
+/// Pickled state of a fit report: the engine's report with the fitted model as a model file.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct FitState {
+    #[serde(default)]
+    model_toml: Option<String>,
+    #[serde(default)]
+    log_likelihood: Vec<f64>,
+    #[serde(default)]
+    objective: Vec<f64>,
+    #[serde(default)]
+    iterations: u32,
+    #[serde(default)]
+    converged: bool,
+}
+
+/// The result of ``fit``: the fitted model and the EM history.
+///
+/// Examples
+/// --------
+/// >>> import pressure_forecast as pf
+/// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+/// >>> case.observe("summit_held", "2018-06-12")
+/// AppendReport(added=1, unchanged=0)
+/// >>> report = pf.fit(pf.Model.default(), [pf.Episode(case, "deal")], max_iterations=3, progress=False)
+/// >>> isinstance(report.model, pf.Model), report.iterations <= 3
+/// (True, True)
+#[gen_stub_pyclass]
+#[pyclass(module = "pressure_forecast._native", name = "FitReport", frozen, eq, get_all)]
+#[derive(Clone, PartialEq)]
+pub struct PyFitReport {
+    /// The fitted model (None for a report rebuilt from JSON without the model text).
+    pub model: Option<PyModel>,
+    /// Log-likelihood of the episodes after each iteration's E-step, starting with the starting model.
+    pub log_likelihood: Vec<f64>,
+    /// Penalised log-likelihood at each iteration.
+    pub objective: Vec<f64>,
+    /// Iterations run.
+    pub iterations: u32,
+    /// Whether EM reached its tolerance.
+    pub converged: bool,
+}
+
+impl PyFitReport {
+    fn from_state_struct(py: Python<'_>, state: FitState) -> PyResult<PyFitReport> {
+        let model = match &state.model_toml {
+            Some(t) => Some(PyModel::new(pf_core::Model::from_toml_str(t).py_err(py)?)),
+            None => None,
+        };
+        Ok(PyFitReport {
+            model,
+            log_likelihood: state.log_likelihood,
+            objective: state.objective,
+            iterations: state.iterations,
+            converged: state.converged,
+        })
+    }
+
+    fn to_state(&self) -> FitState {
+        FitState {
+            model_toml: self.model.as_ref().map(|m| m.inner.to_toml()),
+            log_likelihood: self.log_likelihood.clone(),
+            objective: self.objective.clone(),
+            iterations: self.iterations,
+            converged: self.converged,
+        }
+    }
+}
+
+#[gen_stub_pymethods]
+#[pymethods]
+impl PyFitReport {
+    /// The engine's JSON summary (`{iterations, converged, log_likelihood, objective, final_log_likelihood,
+    /// provenance}`) plus `model_toml`, the fitted model file.
+    #[gen_stub(override_return_type(type_repr = "dict[str, typing.Any]", imports = ("typing")))]
+    fn to_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let mut v = serde_json::json!({
+            "iterations": self.iterations,
+            "converged": self.converged,
+            "log_likelihood": self.log_likelihood,
+            "objective": self.objective,
+            "final_log_likelihood": self.log_likelihood.last(),
+            "provenance": self.model.as_ref().and_then(|m| m.inner.provenance().cloned()),
+        });
+        v["model_toml"] = self.to_state().model_toml.into();
+        json_to_py(py, &v)
+    }
+    /// Build from the JSON form (the model is rebuilt when `model_toml` is present).
+    #[classmethod]
+    fn from_json(_cls: &Bound<'_, PyType>, obj: &Bound<'_, PyAny>) -> PyResult<PyFitReport> {
+        let state: FitState = from_py_json(obj, "a FitReport")?;
+        PyFitReport::from_state_struct(obj.py(), state)
+    }
+    /// One row per iteration: log-likelihood and objective.
+    #[gen_stub(override_return_type(type_repr = "pandas.DataFrame", imports = ("pandas")))]
+    fn to_pandas<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        helper(slf.py(), "_frames", "to_pandas", (slf,), None)
+    }
+    #[gen_stub(override_return_type(type_repr = "builtins.str", imports = ("builtins")))]
+    fn _repr_html_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        helper(slf.py(), "_frames", "result_html", (slf,), None)
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "FitReport(iterations={}, converged={}, log_likelihood={:.4})",
+            self.iterations,
+            self.converged,
+            self.log_likelihood.last().copied().unwrap_or(f64::NAN)
+        )
+    }
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        crate::pickle::reduce(slf)
+    }
+}
+
+fn fit_options(
+    tolerance: f64,
+    max_iterations: u32,
+    fit_prior: bool,
+    fit_transitions: bool,
+    fit_emissions: bool,
+) -> pf_core::FitOptions {
+    pf_core::FitOptions {
+        tolerance,
+        max_iterations,
+        fit_prior,
+        fit_transitions,
+        fit_emissions,
+    }
+}
+
+/// Fit a model to finished episodes by expected-count EM (the model's concentrations are the prior counts).
+///
+/// Parameters
+/// ----------
+/// model : Model
+///     The starting model; its concentrations are the prior counts.
+/// episodes : iterable of Episode
+///     The finished episodes (those marked ``exclude_from_training`` are left out).
+/// tolerance : float, default 1e-6
+///     Stop when the penalised log-likelihood improves by less.
+/// max_iterations : int, default 200
+///     Stop after this many iterations.
+/// fit_prior, fit_transitions, fit_emissions : bool, default True
+///     Which parts of the model to learn.
+/// progress : bool, default True
+///     Show a progress bar.
+///
+/// Returns
+/// -------
+/// FitReport
+///     The fitted model and the EM history.
+///
+/// Examples
+/// --------
+/// >>> import pressure_forecast as pf
+/// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+/// >>> case.observe("summit_held", "2018-06-12")
+/// AppendReport(added=1, unchanged=0)
+/// >>> report = pf.fit(pf.Model.default(), [pf.Episode(case, "deal")], max_iterations=3, progress=False)
+/// >>> len(report.log_likelihood) >= 1
+/// True
+#[gen_stub_pyfunction]
+#[pyfunction]
+#[pyo3(signature = (model, episodes, *, tolerance = 1e-6, max_iterations = 200, fit_prior = true, fit_transitions = true, fit_emissions = true, progress = true))]
+pub fn fit(
+    py: Python<'_>,
+    model: &Bound<'_, PyModel>,
+    episodes: &Bound<'_, PyAny>,
+    tolerance: f64,
+    max_iterations: u32,
+    fit_prior: bool,
+    fit_transitions: bool,
+    fit_emissions: bool,
+    progress: bool,
+) -> PyResult<PyFitReport> {
+    let eps = episodes_of(episodes)?;
+    let m = model.get().inner.clone();
+    let opts = fit_options(
+        tolerance,
+        max_iterations,
+        fit_prior,
+        fit_transitions,
+        fit_emissions,
+    );
+    let r = run_long(py, progress, |p| pf_core::learn::fit(&m, &eps, &opts, p))?;
+    Ok(PyFitReport {
+        model: Some(PyModel::new(r.model)),
+        log_likelihood: r.log_likelihood,
+        objective: r.objective,
+        iterations: r.iterations,
+        converged: r.converged,
+    })
+}
+
+serde_result!(
+    /// Scores of a model replayed day by day over finished episodes, beside the baselines.
+    ///
+    /// The baselines are uniform, base-rate and prior-only; ``calibration`` holds reliability bins per outcome.
+    /// Returned by ``backtest``.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> episodes = [pf.Episode(case, "deal"), pf.Episode(case, "stalemate")]
+    /// >>> report = pf.backtest(pf.Model.default(), episodes, progress=False)
+    /// >>> report.episodes, sorted(report.scores)
+    /// (2, ['brier', 'ece', 'log_score'])
+    PyBacktestReport, pf_core::BacktestReport, "BacktestReport", {
+        /// The model's name.
+        #[getter]
+        fn model(&self) -> &str { &self.inner.model }
+        /// Outcome names.
+        #[getter]
+        fn outcomes(&self) -> Vec<String> { self.inner.outcomes.clone() }
+        /// Number of episodes.
+        #[getter]
+        fn episodes(&self) -> usize { self.inner.episodes }
+        /// Whether each episode was forecast by a model fitted on the others.
+        #[getter]
+        fn loo(&self) -> bool { self.inner.loo }
+        /// `{brier, log_score, ece}` of the model.
+        #[getter]
+        fn scores<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+            json_to_py(py, &serde_json::to_value(self.inner.scores).unwrap_or_default())
+        }
+        /// `{uniform: {...}, base_rate: {...}, prior: {...}}`.
+        #[getter]
+        fn baselines<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+            json_to_py(py, &serde_json::to_value(self.inner.baselines).unwrap_or_default())
+        }
+        /// Per-episode scores (dicts).
+        #[getter]
+        fn per_episode<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+            json_to_py(py, &serde_json::to_value(&self.inner.per_episode).unwrap_or_default())
+        }
+        /// Reliability bins per outcome, `{outcome: [{lower, upper, mean_predicted, observed, weight}]}`.
+        #[getter]
+        fn calibration<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+            let d = PyDict::new(py);
+            for (o, bins) in self.inner.outcomes.iter().zip(&self.inner.calibration) {
+                d.set_item(o, json_to_py(py, &serde_json::to_value(bins).unwrap_or_default())?)?;
+            }
+            Ok(d)
+        }
+        /// The engine's JSON form (the CLI's `--json`), the same as `to_json`.
+        #[gen_stub(override_return_type(type_repr = "dict[str, typing.Any]", imports = ("typing")))]
+        fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+            json_to_py(py, &self.inner.to_json())
+        }
+        /// The reliability diagram: observed frequency against mean forecast per bin (needs matplotlib).
+        #[pyo3(signature = (ax = None))]
+        fn plot<'py>(slf: &Bound<'py, Self>, ax: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+            let kw = PyDict::new(slf.py());
+            kw.set_item("ax", ax)?;
+            helper(slf.py(), "plot", "plot_reliability", (slf,), Some(&kw))
+        }
+        /// Build from the form of `to_dict` (a dict or a JSON string).
+        #[staticmethod]
+        fn from_dict(obj: &Bound<'_, PyAny>) -> PyResult<Self> {
+            from_py_json(obj, "a BacktestReport").map(|inner| Self { inner })
+        }
+    }
+);
+
+/// Replay a model over finished episodes and score it beside the baselines.
+///
+/// Parameters
+/// ----------
+/// model : Model
+///     The model to score.
+/// episodes : iterable of Episode
+///     The finished episodes.
+/// loo : bool, default False
+///     Forecast each episode with a model fitted on the others (leave-one-out).
+/// bins : int, default 10
+///     Reliability bins per outcome.
+/// tolerance, max_iterations
+///     The fits' settings when ``loo`` is true (see ``fit``).
+/// progress : bool, default True
+///     Show a progress bar.
+///
+/// Returns
+/// -------
+/// BacktestReport
+///     The scores, the baselines and the reliability bins.
+///
+/// Examples
+/// --------
+/// >>> import pressure_forecast as pf
+/// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+/// >>> case.observe("summit_held", "2018-06-12")
+/// AppendReport(added=1, unchanged=0)
+/// >>> report = pf.backtest(pf.Model.default(), [pf.Episode(case, "deal")], progress=False)
+/// >>> report.loo
+/// False
+#[gen_stub_pyfunction]
+#[pyfunction]
+#[pyo3(signature = (model, episodes, *, loo = false, bins = 10, tolerance = 1e-6, max_iterations = 200, progress = true))]
+pub fn backtest(
+    py: Python<'_>,
+    model: &Bound<'_, PyModel>,
+    episodes: &Bound<'_, PyAny>,
+    loo: bool,
+    bins: usize,
+    tolerance: f64,
+    max_iterations: u32,
+    progress: bool,
+) -> PyResult<PyBacktestReport> {
+    let eps = episodes_of(episodes)?;
+    let m = model.get().inner.clone();
+    let opts = pf_core::BacktestOptions {
+        loo,
+        bins,
+        fit: fit_options(tolerance, max_iterations, true, true, true),
+    };
+    run_long(py, progress, |p| pf_core::backtest(&m, &eps, &opts, p)).map(|inner| PyBacktestReport { inner })
+}
+
+impl crate::pickle::Pickle for PyFitReport {
+    const KIND: &'static str = "FitReport";
+    type State = FitState;
+    fn state(&self) -> FitState {
+        self.to_state()
+    }
+    fn from_state(py: Python<'_>, state: FitState) -> PyResult<Self> {
+        PyFitReport::from_state_struct(py, state)
+    }
+}
