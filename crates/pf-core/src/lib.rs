@@ -32,6 +32,7 @@ pub mod model;
 pub mod progress;
 pub mod signal;
 pub mod uncertainty;
+pub mod v2;
 pub mod vocab;
 
 pub use backtest::{BacktestOptions, BacktestReport, backtest};
