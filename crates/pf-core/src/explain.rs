@@ -149,6 +149,9 @@ impl Model {
     /// # Errors
     /// [`Error::UnknownSignalType`].
     pub fn attribution(&self, case: &Case, as_of: NaiveDate) -> Result<Attribution> {
+        if let Some(m) = self.as_v2() {
+            return crate::v2::analysis::attribution(m, case, as_of);
+        }
         let signals = case.signals_until(as_of);
         let obs = inference::to_obs(self, signals)?;
         let (start, t) = (day(case.start), day(case.term_end));
@@ -196,6 +199,9 @@ impl Model {
     /// # Errors
     /// [`Error::UnknownSignalType`].
     pub fn drop_one(&self, case: &Case, as_of: NaiveDate) -> Result<Vec<DropOne>> {
+        if let Some(m) = self.as_v2() {
+            return crate::v2::analysis::drop_one(m, case, as_of);
+        }
         let signals = case.signals_until(as_of);
         let obs = inference::to_obs(self, signals)?;
         let (start, t) = (day(case.start), day(case.term_end));
@@ -227,6 +233,9 @@ impl Model {
     /// # Errors
     /// The errors of appending the hypothetical signals to a copy of the case, or of [`Case::with_term_end`].
     pub fn what_if(&self, case: &Case, as_of: NaiveDate, question: &WhatIf) -> Result<WhatIfResult> {
+        if let Some(m) = self.as_v2() {
+            return crate::v2::analysis::what_if(m, case, as_of, &question.signals, question.term_end);
+        }
         let at = question
             .signals
             .iter()
@@ -258,6 +267,9 @@ impl Model {
     /// # Errors
     /// [`Error::UnknownSignalType`]; [`Error::InvalidArgument`] when `as_of` is on or after the term end.
     pub fn value_of_information(&self, case: &Case, as_of: NaiveDate) -> Result<ValueOfInformation> {
+        if let Some(m) = self.as_v2() {
+            return crate::v2::analysis::value_of_information(m, case, as_of);
+        }
         let obs = inference::to_obs(self, case.signals_until(as_of))?;
         let (start, t) = (day(case.start), day(case.term_end));
         let at = day(as_of).max(start);

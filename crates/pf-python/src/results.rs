@@ -157,6 +157,7 @@ impl ForecastJson {
             log_likelihood: self.log_likelihood.unwrap_or(f64::NAN),
             signals_used: self.signals_used,
             intervals,
+            model: None,
         })
     }
 }

@@ -187,8 +187,11 @@ pub(crate) struct State {
     /// Index of the next input event to add to the tracker.
     cursor: usize,
     tracker: Tracker,
-    /// The switch day of `leader_may_leave`.
+    /// The switch day of `leader_may_leave`: the election, or the day of the first fate signal seen.
     switch: i64,
+    /// Input events dated after this day are not used (the as-of date while filtering; `i64::MAX` when a
+    /// scenario's future actions count).
+    pub input_limit: i64,
     /// Signals applied.
     pub used: usize,
 }
@@ -363,7 +366,7 @@ impl<'m> Walker<'m> {
     }
 
     /// The state at the start day, before any signal.
-    pub(crate) fn start(&self, switch: i64) -> State {
+    pub(crate) fn start(&self) -> State {
         let k = self.model.k;
         State {
             day: self.span.start,
@@ -379,7 +382,8 @@ impl<'m> Walker<'m> {
                 base: [0.0; 4],
                 recent: Vec::new(),
             },
-            switch,
+            switch: self.span.election,
+            input_limit: i64::MAX,
             used: 0,
         }
     }
@@ -441,7 +445,8 @@ impl<'m> Walker<'m> {
             let (mut x0, mut x1) = ([0.0; N_INPUTS], [0.0; N_INPUTS]);
             if m.has_inputs && m.buckets[b].matrix.is_none() {
                 // Inputs: bring the tracker to day d.
-                while st.cursor < self.inputs.len() && self.inputs[st.cursor].0 <= d {
+                let limit = st.input_limit;
+                while st.cursor < self.inputs.len() && self.inputs[st.cursor].0 <= d.min(limit) {
                     let (t, i, a) = self.inputs[st.cursor];
                     st.tracker.recent.push((t, i, a));
                     st.cursor += 1;
@@ -470,7 +475,7 @@ impl<'m> Walker<'m> {
                 };
                 // The run also ends at the next input event, at the next grid point while any count is
                 // non-zero, and at the switch day.
-                if st.cursor < self.inputs.len() {
+                if st.cursor < self.inputs.len() && self.inputs[st.cursor].0 <= limit {
                     end = end.min(self.inputs[st.cursor].0);
                 }
                 if counts.iter().any(|c| *c != 0.0) {
@@ -684,25 +689,16 @@ pub(crate) fn run(model: &ModelV2, span: Span, evs: &[Ev], until: i64, future: &
     w.set_inputs(&all);
     let st = filter_to(&mut w, &all[..n_obs], until)?;
     let mut fut = st.clone();
+    fut.input_limit = i64::MAX;
     let outcomes = forecast_from(&mut w, &mut fut);
     Ok(Run { state: st, outcomes })
 }
 
-/// The switch day given the observed events: the election, or the first fate signal if earlier.
-fn switch_of(w: &Walker, evs: &[Ev]) -> i64 {
-    let mut s = w.span.election;
-    for e in evs {
-        if w.model.types[e.ty].role == Role::Fate {
-            s = s.min(e.day);
-        }
-    }
-    s
-}
-
 /// Filter `evs` (sorted, all dated up to `until`) from the start to `until` (clamped to the span).
 pub(crate) fn filter_to(w: &mut Walker, evs: &[Ev], until: i64) -> Result<State> {
-    let mut st = w.start(switch_of(w, evs));
+    let mut st = w.start();
     let until = until.clamp(w.span.start, w.span.last);
+    st.input_limit = until;
     let mut i = 0;
     while i < evs.len() && evs[i].day <= until {
         let d = evs[i].day;
@@ -710,26 +706,32 @@ pub(crate) fn filter_to(w: &mut Walker, evs: &[Ev], until: i64) -> Result<State>
         while j < evs.len() && evs[j].day == d {
             j += 1;
         }
-        let group = &evs[i..j];
-        if d > st.day {
-            let deal_day = w.model.deal.is_some()
-                && group
-                    .iter()
-                    .any(|e| w.model.types[e.ty].role == Role::Deal && !w.model.types[e.ty].repudiates);
-            if deal_day {
-                w.advance(&mut st, d - 1, false);
-                w.advance(&mut st, d, true);
-            } else {
-                w.advance(&mut st, d, false);
-            }
-        }
-        for e in group {
-            w.observe(&mut st, e)?;
-        }
+        apply_day(w, &mut st, d, &evs[i..j])?;
         i = j;
     }
     w.advance(&mut st, until, false);
     Ok(st)
+}
+
+/// Bring `st` to day `d` (with `P` on the last step when the day has a deal signal, `Q` otherwise) and apply
+/// the day's signals `group` (all dated `d`, in the filter's order).
+pub(crate) fn apply_day(w: &mut Walker, st: &mut State, d: i64, group: &[Ev]) -> Result<()> {
+    if d > st.day {
+        let deal_day = w.model.deal.is_some()
+            && group
+                .iter()
+                .any(|e| w.model.types[e.ty].role == Role::Deal && !w.model.types[e.ty].repudiates);
+        if deal_day {
+            w.advance(st, d - 1, false);
+            w.advance(st, d, true);
+        } else {
+            w.advance(st, d, false);
+        }
+    }
+    for e in group {
+        w.observe(st, e)?;
+    }
+    Ok(())
 }
 
 /// Run a filtered state on to the last day with `P` and read the outcomes.

@@ -25,8 +25,13 @@ use crate::error::{Error, Result};
 use crate::inference::{Forecast, day};
 use crate::signal::Signal;
 
+pub mod analysis;
+pub mod draws;
 pub mod filter;
 pub mod spec;
+
+pub use analysis::{PolicyComparison, Scenario, compare, scenario_forecast};
+pub use draws::scale_concentrations;
 
 pub use filter::{FilteredState, OUTCOMES};
 pub use spec::{
@@ -44,6 +49,29 @@ impl ModelV2 {
     /// The text of the embedded default v2 model file, comments included.
     pub fn default_toml() -> &'static str {
         DEFAULT_V2_TOML
+    }
+}
+
+/// Which model a result came from: its name, version and the SHA-256 (lowercase hex) of its canonical TOML.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct ModelId {
+    /// The model's name.
+    pub name: String,
+    /// The model's version (empty when the file gives none).
+    #[serde(default)]
+    pub version: String,
+    /// SHA-256 of the model's canonical TOML.
+    pub hash: String,
+}
+
+impl ModelV2 {
+    /// Name, version and hash of this model.
+    pub fn model_id(&self) -> ModelId {
+        ModelId {
+            name: self.name().to_owned(),
+            version: self.version().to_owned(),
+            hash: self.hash().to_owned(),
+        }
     }
 }
 
@@ -126,6 +154,33 @@ pub fn forecast(model: &ModelV2, case: &Case, as_of: NaiveDate) -> Result<Foreca
     Ok(to_forecast(model, &case.id, &terms, as_of, p, &st))
 }
 
+/// [`forecast`] from signals resolved by a `Model` wrapping this v2 model (their type indices are the v2
+/// model's). The signals were checked by `Model::observations`, so no error can arise.
+pub(crate) fn forecast_resolved(
+    model: &ModelV2,
+    case: &str,
+    terms: &Terms,
+    obs: &[crate::inference::Obs],
+    as_of: NaiveDate,
+) -> Forecast {
+    let span = filter::Span::new(model, terms).expect("checked by Model::observations");
+    let until = day(as_of);
+    let mut evs: Vec<filter::Ev> = obs
+        .iter()
+        .filter(|o| o.day <= until && o.day <= span.last && o.day >= span.start)
+        .map(|o| filter::Ev {
+            day: o.day,
+            ty: o.ty,
+            rho: o.rho,
+            w: o.w,
+        })
+        .collect();
+    filter::sort_events(model, &mut evs);
+    let r = filter::run(model, span, &evs, until, &[]).expect("checked by Model::observations");
+    let st = FilteredState::of(&r.state, model.k);
+    to_forecast(model, case, terms, as_of, r.outcomes, &st)
+}
+
 pub(crate) fn to_forecast(
     model: &ModelV2,
     case: &str,
@@ -145,6 +200,7 @@ pub(crate) fn to_forecast(
         log_likelihood: st.log_likelihood,
         signals_used: st.signals_used,
         intervals: None,
+        model: Some(model.model_id()),
     }
 }
 
