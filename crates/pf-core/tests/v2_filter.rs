@@ -9,8 +9,7 @@ use std::collections::BTreeMap;
 use common::{Gen, d, plus, random_case, random_model};
 use common_v2::{random_signals, random_v2};
 use pf_core::v2::{
-    self, BetaSpec, BucketSpecV2, FateSpec, HazardSpec, InputSpec, ModelSpecV2, ModelV2, Rates, RegimeSpecV2,
-    Role, SignalTypeSpec, Terms,
+    self, BucketSpecV2, FateSpec, ModelSpecV2, ModelV2, RegimeSpecV2, Role, SignalTypeSpec, Terms,
 };
 use pf_core::{Case, Error, Model, Signal};
 use proptest::prelude::*;
@@ -203,6 +202,16 @@ fn pressure_input_by_hand() {
     let st = v2::filter(&m, &tm, &mid, plus(s0, 7)).unwrap();
     let want = (-3.0 * r - 4.0 * r * 2f64.powf(beta)).exp();
     assert!((st.regimes[0] - want).abs() < TOL, "{} vs {want}", st.regimes[0]);
+    // Past the next grid point (day 7) it has decayed for 4 days: x = ln(1 + 2^(-4/h)) exp(-7/tau) for the
+    // step from day 7 to day 8, whether the filter stops on the way or not.
+    let x = (1.0 + 2f64.powf(-4.0 / h)).ln() * (-7.0f64 / tau).exp();
+    let want8 = want * (-r * (beta * x).exp()).exp();
+    let st = v2::filter(&m, &tm, &mid, plus(s0, 8)).unwrap();
+    assert!(
+        (st.regimes[0] - want8).abs() < TOL,
+        "{} vs {want8}",
+        st.regimes[0]
+    );
     // And the log-likelihood of inputs alone is 0: actions are not evidence.
     assert!(st.log_likelihood.abs() < TOL);
 }

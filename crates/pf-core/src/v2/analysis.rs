@@ -95,11 +95,13 @@ fn apply_scenario(
     let mut future = Vec::new();
     for (i, s) in sc.signals.iter().enumerate() {
         s.validate()?;
-        let role = model.role(&s.signal_type).ok_or_else(|| Error::UnknownSignalType {
-            name: s.signal_type.clone(),
-            valid: model.signal_types().to_vec(),
-            line: None,
-        })?;
+        let role = model
+            .role(&s.signal_type)
+            .ok_or_else(|| Error::UnknownSignalType {
+                name: s.signal_type.clone(),
+                valid: model.signal_types().to_vec(),
+                line: None,
+            })?;
         if s.date <= as_of {
             observed.push(s.clone());
         } else if matches!(role, Role::Action | Role::Context) {
@@ -243,7 +245,11 @@ pub fn what_if(
     signals: &[Signal],
     term_end: Option<NaiveDate>,
 ) -> Result<WhatIfResult> {
-    let at = signals.iter().map(|s| s.date).max().map_or(as_of, |d| d.max(as_of));
+    let at = signals
+        .iter()
+        .map(|s| s.date)
+        .max()
+        .map_or(as_of, |d| d.max(as_of));
     let baseline = super::forecast(model, case, at)?;
     let sc = Scenario {
         signals: signals.to_vec(),
@@ -345,7 +351,12 @@ pub fn trajectory(
 }
 
 /// The signals a forecast at `as_of` uses, in the filter's order, with their resolved form.
-fn used_signals(model: &ModelV2, span: &Span, signals: &[Signal], as_of: NaiveDate) -> Result<Vec<(Ev, Signal)>> {
+fn used_signals(
+    model: &ModelV2,
+    span: &Span,
+    signals: &[Signal],
+    as_of: NaiveDate,
+) -> Result<Vec<(Ev, Signal)>> {
     let mut out = Vec::new();
     for s in signals {
         let ev = filter::resolve(model, span, std::slice::from_ref(s), day(as_of))?;

@@ -23,9 +23,9 @@ use crate::error::{Error, Result};
 use crate::inference::{Forecast, day};
 use crate::progress::Progress;
 use crate::uncertainty::{DrawOptions, beta, dirichlet, stream, summarise};
+use crate::v2::Terms;
 use crate::v2::filter::{self, Span};
 use crate::v2::spec::{ModelV2, Role};
-use crate::v2::Terms;
 
 const Q_FLOOR: f64 = 1e-12;
 
@@ -114,7 +114,14 @@ pub fn draw_forecasts(
     opts: &DrawOptions,
     progress: &dyn Progress,
 ) -> Result<Vec<Vec<f64>>> {
-    draw_forecasts_terms(model, &Terms::of_case(case), case.signals(), as_of, opts, progress)
+    draw_forecasts_terms(
+        model,
+        &Terms::of_case(case),
+        case.signals(),
+        as_of,
+        opts,
+        progress,
+    )
 }
 
 /// [`draw_forecasts`] from terms and signals.

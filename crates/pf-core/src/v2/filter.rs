@@ -457,11 +457,18 @@ impl<'m> Walker<'m> {
                         let dec = m.inputs[i].decay;
                         st.tracker.base[i] *= (-(dec * (g - st.tracker.g) as f64)).exp();
                     }
-                    for &(t, i, a) in &st.tracker.recent {
-                        st.tracker.base[i] += a * (-(m.inputs[i].decay * (g - t).max(0) as f64)).exp();
-                    }
-                    st.tracker.recent.clear();
-                    st.tracker.g = g;
+                    // Signals dated on or before the new grid point join the decayed base; later ones (this
+                    // week's) keep counting in full.
+                    let tr = &mut st.tracker;
+                    tr.recent.retain(|&(t, i, a)| {
+                        if t <= g {
+                            tr.base[i] += a * (-(m.inputs[i].decay * (g - t) as f64)).exp();
+                            false
+                        } else {
+                            true
+                        }
+                    });
+                    tr.g = g;
                 }
                 let mut counts = st.tracker.base;
                 for &(_, i, a) in &st.tracker.recent {

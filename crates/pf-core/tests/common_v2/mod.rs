@@ -7,8 +7,8 @@ use crate::common::{Gen, plus};
 use pf_core::Signal;
 use pf_core::model::PriorSpec;
 use pf_core::v2::{
-    self, BetaSpec, BucketSpecV2, FateSpec, HazardSpec, InputSpec, ModelSpecV2, ModelV2, Rates, RegimeSpecV2, Role,
-    SignalTypeSpec,
+    self, BetaSpec, BucketSpecV2, FateSpec, HazardSpec, InputSpec, ModelSpecV2, ModelV2, Rates, RegimeSpecV2,
+    Role, SignalTypeSpec,
 };
 
 /// A random v2 model with three non-deal regimes and a deal regime, every input, random rates and betas.
@@ -188,4 +188,3 @@ pub fn random_signals(m: &ModelV2, seed: u64, start: chrono::NaiveDate, days: u6
         })
         .collect()
 }
-
