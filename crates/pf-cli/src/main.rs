@@ -54,8 +54,8 @@ struct CaseArgs {
     /// Model file (TOML); the embedded default model when absent.
     #[arg(long)]
     model: Option<PathBuf>,
-    /// Use only signals dated on or before this day (YYYY-MM-DD); default today. After the term end the
-    /// forecast is the resolved distribution at the term end.
+    /// Use only signals dated on or before this day (YYYY-MM-DD); default today (UTC). After the term end the
+    /// forecast is the resolved distribution at the term end; `value` uses the day before the term end.
     #[arg(long, value_parser = parse_date)]
     as_of: Option<NaiveDate>,
     /// Print JSON instead of a table.
@@ -172,8 +172,9 @@ struct ModelArgs {
     model: Option<PathBuf>,
 }
 
+/// A date argument, by the one parser of the core (exactly `YYYY-MM-DD`).
 fn parse_date(s: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("expected a date YYYY-MM-DD, found {s:?}"))
+    pf_core::dates::parse_date("date", s).map_err(|e| e.to_string())
 }
 
 fn load_model(path: Option<&Path>) -> Result<Model> {
@@ -197,8 +198,9 @@ fn load_episodes(path: &Path, model: &Model) -> Result<Vec<Episode>> {
     Ok(episodes)
 }
 
+/// The default as-of date: today in UTC ([`pf_core::dates::today`]).
 fn today() -> NaiveDate {
-    chrono::Local::now().date_naive()
+    pf_core::dates::today()
 }
 
 /// A terminal progress bar (hidden when stderr is not a terminal).
@@ -350,10 +352,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Value(a) => {
             let model = load_model(a.model.as_deref())?;
             let case = load_case(&a.case, &model)?;
-            let as_of = a
-                .as_of
-                .unwrap_or_else(today)
-                .min(case.term_end - chrono::Days::new(1));
+            // On or after the term end, the engine clamps to the day before it (pf_core::dates::clamp_as_of).
+            let as_of = a.as_of.unwrap_or_else(today);
             let v = model.value_of_information(&case, as_of)?;
             if a.json {
                 print_json(&v.to_json());

@@ -1,210 +1,227 @@
 //! Plain-text tables for the terminal.
+//!
+//! Built with comfy-table (rather than tabled): rows are assembled at run time from the model's outcome and
+//! regime names, which comfy-table takes as plain vectors of cells, while tabled is built around deriving a
+//! row type per table. It is kept without its terminal feature (no crossterm): a fixed layout, no colours,
+//! no wrapping to the terminal width, so output piped to a file reads the same as on screen.
 
-use std::fmt::Write;
+use comfy_table::{Cell, CellAlignment, Table, presets};
 
-use pf_core::backtest::BacktestReport;
+use pf_core::backtest::{BacktestReport, Scores};
 use pf_core::{Attribution, Case, DropOne, Forecast, Trajectory, ValueOfInformation, WhatIfResult};
 
 fn pct(x: f64) -> String {
-    format!("{:>6.1}%", 100.0 * x)
+    format!("{:.1}%", 100.0 * x)
 }
 
 fn signed(x: f64) -> String {
-    format!("{:>+7.1}", 100.0 * x)
+    format!("{:+.1}", 100.0 * x)
 }
 
-pub fn forecast(case: &Case, f: &Forecast) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "case {} ({} -> {}), as of {}, term end {}",
-        case.id, case.sender, case.target, f.as_of, f.term_end
-    );
-    let _ = writeln!(
-        s,
-        "signals used: {}   log-likelihood: {:.4}",
-        f.signals_used, f.log_likelihood
-    );
-    let _ = write!(s, "\n{:<12} {:>8}", "outcome", "p");
-    if let Some(iv) = &f.intervals {
-        let _ = write!(s, " {:>8}", "mean");
-        for i in &iv.intervals {
-            let _ = write!(s, "  {:>17}", format!("{:.0}% interval", 100.0 * i.level));
+/// A borderless table with a header, the first `left` columns aligned left and the others right.
+fn table(header: Vec<String>, left: usize) -> Table {
+    let mut t = Table::new();
+    t.load_preset(presets::NOTHING);
+    let n = header.len();
+    t.set_header(header);
+    for i in left..n {
+        if let Some(c) = t.column_mut(i) {
+            c.set_cell_alignment(CellAlignment::Right);
         }
     }
-    let _ = writeln!(s);
+    t
+}
+
+fn cells(v: impl IntoIterator<Item = String>) -> Vec<Cell> {
+    v.into_iter().map(Cell::new).collect()
+}
+
+/// The case's header lines (who presses whom, dates, eligibility and the election).
+pub fn case_header(case: &Case) -> String {
+    format!("case {} ({} -> {})", case.id, case.sender, case.target)
+}
+
+/// A forecast: outcomes (with intervals when drawn) and the regime distribution now.
+pub fn forecast(case: &Case, f: &Forecast) -> String {
+    let mut s = format!(
+        "{}, as of {}, term end {}\nsignals used: {}   log-likelihood: {:.4}\n\n",
+        case_header(case),
+        f.as_of,
+        f.term_end,
+        f.signals_used,
+        f.log_likelihood
+    );
+    let mut header = vec!["outcome".to_owned(), "p".to_owned()];
+    if let Some(iv) = &f.intervals {
+        header.push("mean".to_owned());
+        for i in &iv.intervals {
+            header.push(format!("{:.0}% interval", 100.0 * i.level));
+        }
+    }
+    let mut t = table(header, 1);
     for (o, name) in f.outcomes.iter().enumerate() {
-        let _ = write!(s, "{:<12} {:>8}", name, pct(f.probabilities[o]));
+        let mut row = vec![name.clone(), pct(f.probabilities[o])];
         if let Some(iv) = &f.intervals {
-            let _ = write!(s, " {:>8}", pct(iv.mean[o]));
+            row.push(pct(iv.mean[o]));
             for i in &iv.intervals {
-                let _ = write!(s, "  {} - {}", pct(i.lower[o]), pct(i.upper[o]));
+                row.push(format!("{} - {}", pct(i.lower[o]), pct(i.upper[o])));
             }
         }
-        let _ = writeln!(s);
+        t.add_row(cells(row));
     }
+    s.push_str(&format!("{t}\n"));
     if let Some(iv) = &f.intervals {
-        let _ = writeln!(s, "({} draws, seed {})", iv.draws, iv.seed);
+        s.push_str(&format!("({} draws, seed {})\n", iv.draws, iv.seed));
     }
-    let _ = writeln!(s, "\n{:<12} {:>8}", "regime now", "p");
-    for (r, name) in f.regimes.iter().enumerate() {
-        let _ = writeln!(s, "{:<12} {:>8}", name, pct(f.regime_probabilities[r]));
+    let mut r = table(vec!["regime now".to_owned(), "p".to_owned()], 1);
+    for (j, name) in f.regimes.iter().enumerate() {
+        r.add_row(cells([name.clone(), pct(f.regime_probabilities[j])]));
     }
+    s.push_str(&format!("\n{r}\n"));
     s
 }
 
-pub fn trajectory(t: &Trajectory) -> String {
-    let mut s = String::new();
-    let _ = write!(s, "{:<10}", "date");
-    for o in &t.outcomes {
-        let _ = write!(s, " {:>9}", o);
+/// Outcome probabilities by day, with the signals of each day.
+pub fn trajectory(tr: &Trajectory) -> String {
+    let mut header = vec!["date".to_owned()];
+    header.extend(tr.outcomes.iter().cloned());
+    header.push("signals".to_owned());
+    let n = header.len();
+    let mut t = table(header, 1);
+    if let Some(c) = t.column_mut(n - 1) {
+        c.set_cell_alignment(CellAlignment::Left);
     }
-    let _ = writeln!(s, "  signals");
-    for p in &t.points {
-        let _ = write!(s, "{:<10}", p.date.to_string());
-        for x in &p.probabilities {
-            let _ = write!(s, " {:>9}", pct(*x));
-        }
-        let _ = writeln!(s, "  {}", p.signal_types.join(", "));
+    for p in &tr.points {
+        let mut row = vec![p.date.to_string()];
+        row.extend(p.probabilities.iter().map(|x| pct(*x)));
+        row.push(p.signal_types.join(", "));
+        t.add_row(cells(row));
     }
-    s
+    format!("{t}\n")
 }
 
+/// Each signal's contribution in percentage points, in date order (and the drop-one table).
 pub fn attribution(a: &Attribution, drops: Option<&[DropOne]>) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "case {} as of {}: change in percentage points by signal, in date order",
+    let mut s = format!(
+        "case {} as of {}: change in percentage points by signal, in date order\n",
         a.case, a.as_of
     );
-    let _ = write!(s, "{:<10} {:<34}", "date", "signal");
-    for o in &a.outcomes {
-        let _ = write!(s, " {:>9}", o);
-    }
-    let _ = writeln!(s);
-    let _ = write!(s, "{:<10} {:<34}", "", "(no signals)");
-    for x in &a.baseline {
-        let _ = write!(s, " {:>9}", pct(*x));
-    }
-    let _ = writeln!(s);
+    let mut header = vec!["date".to_owned(), "signal".to_owned()];
+    header.extend(a.outcomes.iter().cloned());
+    let mut t = table(header.clone(), 2);
+    let mut row = vec![String::new(), "(no signals)".to_owned()];
+    row.extend(a.baseline.iter().map(|x| pct(*x)));
+    t.add_row(cells(row));
     for c in &a.contributions {
-        let _ = write!(
-            s,
-            "{:<10} {:<34}",
-            c.signal.date.to_string(),
-            c.signal.signal_type
-        );
-        for d in &c.delta {
-            let _ = write!(s, " {:>9}", signed(*d));
-        }
-        let _ = writeln!(s);
+        let mut row = vec![c.signal.date.to_string(), c.signal.signal_type.clone()];
+        row.extend(c.delta.iter().map(|x| signed(*x)));
+        t.add_row(cells(row));
     }
-    let _ = write!(s, "{:<10} {:<34}", "", "(all signals)");
-    for x in &a.total {
-        let _ = write!(s, " {:>9}", pct(*x));
-    }
-    let _ = writeln!(s);
+    let mut row = vec![String::new(), "(all signals)".to_owned()];
+    row.extend(a.total.iter().map(|x| pct(*x)));
+    t.add_row(cells(row));
+    s.push_str(&format!("{t}\n"));
     if let Some(drops) = drops {
-        let _ = writeln!(s, "\nforecast without each signal (change in points)");
+        s.push_str("\nforecast without each signal (change in points)\n");
+        let mut t = table(header, 2);
         for d in drops {
-            let _ = write!(
-                s,
-                "{:<10} {:<34}",
-                d.signal.date.to_string(),
-                d.signal.signal_type
-            );
-            for x in &d.delta {
-                let _ = write!(s, " {:>9}", signed(*x));
-            }
-            let _ = writeln!(s);
+            let mut row = vec![d.signal.date.to_string(), d.signal.signal_type.clone()];
+            row.extend(d.delta.iter().map(|x| signed(*x)));
+            t.add_row(cells(row));
         }
+        s.push_str(&format!("{t}\n"));
     }
     s
 }
 
+/// The forecast now, with the hypothesis, and the change.
 pub fn what_if(r: &WhatIfResult) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "as of {}, term end {} -> {}",
+    let mut s = format!(
+        "as of {}, term end {} -> {}\n",
         r.scenario.as_of, r.baseline.term_end, r.scenario.term_end
     );
-    let _ = writeln!(
-        s,
-        "{:<12} {:>9} {:>9} {:>9}",
-        "outcome", "now", "what-if", "change"
+    let mut t = table(
+        ["outcome", "now", "what-if", "change"]
+            .map(str::to_owned)
+            .to_vec(),
+        1,
     );
     for (o, name) in r.baseline.outcomes.iter().enumerate() {
-        let _ = writeln!(
-            s,
-            "{:<12} {:>9} {:>9} {:>9}",
-            name,
+        t.add_row(cells([
+            name.clone(),
             pct(r.baseline.probabilities[o]),
             pct(r.scenario.probabilities[o]),
-            signed(r.delta[o])
-        );
+            signed(r.delta[o]),
+        ]));
     }
+    s.push_str(&format!("{t}\n"));
     s
 }
 
+/// Signal types ranked by value of information.
 pub fn value(v: &ValueOfInformation) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "case {} as of {}: what would move the forecast next",
+    let mut s = format!(
+        "case {} as of {}: what would move the forecast next\n",
         v.case, v.as_of
     );
-    let _ = write!(s, "{:<34} {:>9} {:>9}", "signal type", "p(next)", "E|chg|");
-    for o in &v.outcomes {
-        let _ = write!(s, " {:>9}", format!("d {o}"));
-    }
-    let _ = writeln!(s);
+    let mut header = ["signal type", "p(next)", "E|chg|"].map(str::to_owned).to_vec();
+    header.extend(v.outcomes.iter().map(|o| format!("d {o}")));
+    let mut t = table(header, 1);
     for x in &v.values {
-        let _ = write!(s, "{:<34} {:>9.5} {:>9.5}", x.signal_type, x.probability, x.score);
-        for d in &x.delta {
-            let _ = write!(s, " {:>9}", signed(*d));
-        }
-        let _ = writeln!(s);
+        let mut row = vec![
+            x.signal_type.clone(),
+            format!("{:.5}", x.probability),
+            format!("{:.5}", x.score),
+        ];
+        row.extend(x.delta.iter().map(|d| signed(*d)));
+        t.add_row(cells(row));
     }
+    s.push_str(&format!("{t}\n"));
     s
 }
 
+/// Scores of the model and the baselines, then per episode (and the episodes left out).
 pub fn backtest(r: &BacktestReport) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "backtest of {} on {} episodes{}",
+    let mut s = format!(
+        "backtest of {} on {} episodes{}\n",
         r.model,
         r.episodes,
         if r.loo { " (leave-one-out)" } else { "" }
     );
-    let _ = writeln!(
-        s,
-        "{:<12} {:>8} {:>10} {:>8}",
-        "forecaster", "brier", "log score", "ece"
+    let mut t = table(
+        ["forecaster", "brier", "log score", "ece"]
+            .map(str::to_owned)
+            .to_vec(),
+        1,
     );
-    let row = |s: &mut String, n: &str, x: &pf_core::backtest::Scores| {
-        let _ = writeln!(
-            s,
-            "{:<12} {:>8.4} {:>10.4} {:>8.4}",
-            n, x.brier, x.log_score, x.ece
-        );
+    let row = |n: &str, x: &Scores| {
+        cells([
+            n.to_owned(),
+            format!("{:.4}", x.brier),
+            format!("{:.4}", x.log_score),
+            format!("{:.4}", x.ece),
+        ])
     };
-    row(&mut s, "model", &r.scores);
-    row(&mut s, "uniform", &r.baselines.uniform);
-    row(&mut s, "base rate", &r.baselines.base_rate);
-    row(&mut s, "prior only", &r.baselines.prior);
-    let _ = writeln!(
-        s,
-        "\n{:<28} {:<10} {:>8} {:>10} {:>8}",
-        "episode", "outcome", "brier", "log score", "uniform"
+    t.add_row(row("model", &r.scores));
+    t.add_row(row("uniform", &r.baselines.uniform));
+    t.add_row(row("base rate", &r.baselines.base_rate));
+    t.add_row(row("prior only", &r.baselines.prior));
+    s.push_str(&format!("{t}\n\n"));
+    let mut t = table(
+        ["episode", "outcome", "brier", "log score", "uniform"]
+            .map(str::to_owned)
+            .to_vec(),
+        2,
     );
     for e in &r.per_episode {
-        let _ = writeln!(
-            s,
-            "{:<28} {:<10} {:>8.4} {:>10.4} {:>8.4}",
-            e.id, e.outcome, e.brier, e.log_score, e.baselines.uniform.brier
-        );
+        t.add_row(cells([
+            e.id.clone(),
+            e.outcome.clone(),
+            format!("{:.4}", e.brier),
+            format!("{:.4}", e.log_score),
+            format!("{:.4}", e.baselines.uniform.brier),
+        ]));
     }
+    s.push_str(&format!("{t}\n"));
     s
 }

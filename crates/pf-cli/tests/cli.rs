@@ -39,13 +39,20 @@ fn forecast_json_has_the_documented_shape() {
     assert_eq!(v["case"], "usa-prk-2017");
     assert_eq!(v["as_of"], "2018-10-31");
     assert_eq!(v["term_end"], "2021-01-20");
-    let p = v["probabilities"].as_object().unwrap();
-    let sum: f64 = ["deal", "stalemate", "wait_out"]
+    // The engine's one serde form: values in the order of the name lists beside them.
+    assert_eq!(
+        v["outcomes"],
+        serde_json::json!(["deal", "stalemate", "wait_out"])
+    );
+    let sum: f64 = v["probabilities"]
+        .as_array()
+        .unwrap()
         .iter()
-        .map(|k| p[*k].as_f64().unwrap())
+        .map(|x| x.as_f64().unwrap())
         .sum();
     assert!((sum - 1.0).abs() < 1e-12);
-    assert_eq!(v["regimes"].as_object().unwrap().len(), 4);
+    assert_eq!(v["regimes"].as_array().unwrap().len(), 4);
+    assert_eq!(v["regime_probabilities"].as_array().unwrap().len(), 4);
     assert!(v["log_likelihood"].as_f64().unwrap() < 0.0);
     let with_draws = json(&[
         "forecast",
@@ -117,15 +124,11 @@ fn every_analysis_command_answers() {
     ]);
     assert_eq!(v["values"].as_array().unwrap().len(), 19);
     let b = json(&["backtest", "--episodes", "data/episodes/episodes.json", "--json"]);
-    for key in [
-        "episodes",
-        "brier",
-        "log_score",
-        "ece",
-        "baselines",
-        "per_episode",
-    ] {
+    for key in ["episodes", "scores", "baselines", "per_episode", "calibration"] {
         assert!(b.get(key).is_some(), "{key}");
+    }
+    for key in ["brier", "log_score", "ece"] {
+        assert!(b["scores"][key].is_number(), "{key}");
     }
     for base in ["uniform", "base_rate", "prior"] {
         assert!(b["baselines"][base]["brier"].is_number(), "{base}");
@@ -162,7 +165,7 @@ fn fit_writes_a_model_file_with_provenance() {
         "2018-10-31",
         "--json",
     ]);
-    assert!(v["probabilities"]["deal"].is_number());
+    assert!(v["probabilities"][0].is_number() && v["outcomes"][0] == "deal");
 }
 
 #[test]

@@ -123,7 +123,7 @@ pub struct BacktestReport {
     pub model: String,
     /// Outcome names.
     pub outcomes: Vec<String>,
-    /// Number of episodes.
+    /// Number of episodes scored (those not excluded from training).
     pub episodes: usize,
     /// Whether leave-one-out fits were used.
     pub loo: bool,
@@ -135,35 +135,16 @@ pub struct BacktestReport {
     pub per_episode: Vec<EpisodeScore>,
     /// Reliability bins per outcome (the model's forecasts).
     pub calibration: Vec<Vec<Bin>>,
+    /// Ids of the episodes left out because they are marked `exclude_from_training`.
+    #[serde(default)]
+    pub excluded: Vec<String>,
 }
 
 impl BacktestReport {
-    /// JSON: `{model, episodes, loo, brier, log_score, ece, baselines: {uniform: {brier, log_score, ece},
-    /// base_rate: {...}, prior: {...}}, per_episode: [{id, outcome, brier, log_score, ...}],
-    /// calibration: {outcome: [bins]}}`.
+    /// The report as JSON: its serde form (scores under `scores`, calibration bins in outcome order, an empty
+    /// bin's mean and frequency `null`).
     pub fn to_json(&self) -> serde_json::Value {
-        let cal: serde_json::Map<_, _> = self
-            .outcomes
-            .iter()
-            .cloned()
-            .zip(
-                self.calibration
-                    .iter()
-                    .map(|b| serde_json::to_value(b).expect("bins serialise")),
-            )
-            .collect();
-        serde_json::json!({
-            "model": self.model,
-            "outcomes": self.outcomes,
-            "episodes": self.episodes,
-            "loo": self.loo,
-            "brier": self.scores.brier,
-            "log_score": self.scores.log_score,
-            "ece": self.scores.ece,
-            "baselines": self.baselines,
-            "per_episode": self.per_episode,
-            "calibration": cal,
-        })
+        serde_json::to_value(self).expect("results always serialise")
     }
 }
 
@@ -249,6 +230,8 @@ fn base_rate(model: &Model, episodes: &[&Episode]) -> Result<Vec<f64>> {
 
 /// Replay every episode day by day and score the forecasts against what happened, beside the uniform, base
 /// rate and prior-only baselines; with `loo`, each episode is forecast by a model fitted on the others.
+/// Episodes marked `exclude_from_training` are neither scored nor used for base rates or fits; their ids are
+/// in [`BacktestReport::excluded`].
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] with no episodes or fewer than 1 bin (or fewer than 2 episodes with `loo`);
@@ -266,6 +249,15 @@ pub fn backtest(
             "none",
         ));
     }
+    let (excluded, kept) = learn::split_excluded(episodes);
+    if kept.is_empty() {
+        return Err(Error::argument(
+            "episodes",
+            "at least one episode not marked exclude_from_training",
+            format!("{} episodes, all excluded", episodes.len()),
+        ));
+    }
+    let episodes = &kept[..];
     if opts.bins == 0 {
         return Err(Error::argument("bins", "an integer >= 1", 0));
     }
@@ -309,10 +301,7 @@ pub fn backtest(
         let rate = base_rate(model, &train)?;
         let prior_only = replay(
             &used,
-            &Episode {
-                case: ep.case.with_signals(Vec::new()),
-                outcome: ep.outcome.clone(),
-            },
+            &Episode::new(ep.case.with_signals(Vec::new()), ep.outcome.clone()),
         )?;
         let mean_scores = |fs: &[Vec<f64>], cal: &mut Calibrator| {
             let mut s = Scores::default();
@@ -372,5 +361,6 @@ pub fn backtest(
         baselines,
         per_episode,
         calibration: cal.bins(),
+        excluded,
     })
 }

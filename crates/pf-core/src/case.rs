@@ -4,13 +4,14 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::path::Path;
 
-use chrono::NaiveDate;
+use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::dates::parse_date;
 use crate::error::{Error, Result};
 use crate::model::Model;
-use crate::signal::{Signal, parse_date};
+use crate::signal::Signal;
 use crate::vocab;
 
 /// Something that says which signal types exist: a [`Model`], or [`V1`] for the fixed vocabulary.
@@ -22,9 +23,28 @@ pub trait Vocabulary {
     fn check_type(&self, name: &str) -> Result<()>;
 }
 
-/// The fixed v1 vocabulary of SIGNALS.md.
+/// The fixed v1 vocabulary of `docs/signals.md` (19 types).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct V1;
+
+/// The fixed v2 vocabulary of `docs/signals.md`: v1 plus `target_withdraws_from_agreement`,
+/// `sender_leader_reelected` and `sender_leader_departing`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct V2;
+
+impl Vocabulary for V2 {
+    fn check_type(&self, name: &str) -> Result<()> {
+        if vocab::role(name).is_some() {
+            Ok(())
+        } else {
+            Err(Error::UnknownSignalType {
+                name: name.to_owned(),
+                valid: vocab::signal_types_v2().map(|(n, _, _)| n.to_owned()).collect(),
+                line: None,
+            })
+        }
+    }
+}
 
 impl Vocabulary for V1 {
     fn check_type(&self, name: &str) -> Result<()> {
@@ -47,7 +67,7 @@ impl Vocabulary for Model {
 }
 
 /// What an append did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct AppendReport {
     /// Signals stored.
     pub added: usize,
@@ -74,8 +94,28 @@ pub struct Case {
     /// Free text.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
+    /// Whether the sender's leader can remain in office after the term end (stand again, extend the term);
+    /// default true. When false, a stalemate is impossible (`docs/outcomes.md`).
+    #[serde(default = "yes")]
+    pub reelection_eligible: bool,
+    /// The day the leader's fate after the term end is decided, as given in the file; see
+    /// [`Case::election_date`] for the effective date.
+    #[serde(default, rename = "election_date", skip_serializing_if = "Option::is_none")]
+    pub election_date_given: Option<NaiveDate>,
     signals: Vec<Signal>,
 }
+
+fn yes() -> bool {
+    true
+}
+
+/// Days before the term end of the default election date (a US presidential election falls 76 to 82 days
+/// before the inauguration).
+pub const DEFAULT_ELECTION_LEAD_DAYS: u64 = 78;
+
+/// The case and episode file format versions this build reads: 1 (or no `format_version`) loads leniently as
+/// before, 2 is held to the codebook's rules (`docs/outcomes.md`).
+pub const CASE_FORMAT_VERSIONS: [u32; 2] = [1, 2];
 
 pub(crate) fn canonical_order(a: &Signal, b: &Signal) -> Ordering {
     a.date
@@ -101,9 +141,21 @@ fn header_text(obj: &serde_json::Map<String, Value>, name: &str, required: bool)
     }
 }
 
+/// The file's `format_version`: 1 when absent.
+fn format_version(obj: &serde_json::Map<String, Value>) -> Result<u32> {
+    match obj.get("format_version") {
+        None | Some(Value::Null) => Ok(1),
+        Some(v) => v
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .filter(|n| CASE_FORMAT_VERSIONS.contains(n))
+            .ok_or_else(|| Error::case("format_version", "1 or 2", v.to_string())),
+    }
+}
+
 fn header_date(obj: &serde_json::Map<String, Value>, name: &str) -> Result<NaiveDate> {
     let s = header_text(obj, name, true)?;
-    parse_date(name, &s).map_err(|_| Error::case(name, "an ISO 8601 date YYYY-MM-DD", format!("{s:?}")))
+    parse_date(name, &s).map_err(Error::into_case)
 }
 
 impl Case {
@@ -125,6 +177,8 @@ impl Case {
             start,
             term_end,
             description: String::new(),
+            reelection_eligible: true,
+            election_date_given: None,
             signals: Vec::new(),
         };
         for (f, v) in [("id", &c.id), ("sender", &c.sender), ("target", &c.target)] {
@@ -159,6 +213,25 @@ impl Case {
             header_date(obj, "term_end")?,
         )?;
         case.description = header_text(obj, "description", false)?;
+        let version = format_version(obj)?;
+        case.reelection_eligible = match obj.get("reelection_eligible") {
+            None | Some(Value::Null) => true,
+            Some(Value::Bool(b)) => *b,
+            Some(other) => {
+                return Err(Error::case(
+                    "reelection_eligible",
+                    "true or false",
+                    other.to_string(),
+                ));
+            }
+        };
+        case.election_date_given = match obj.get("election_date") {
+            None | Some(Value::Null) => None,
+            Some(_) => Some(header_date(obj, "election_date")?),
+        };
+        if version >= 2 {
+            case.check_election_date()?;
+        }
         let signals = match obj.get("signals") {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Array(a)) => a
@@ -191,8 +264,64 @@ impl Case {
                 ));
             }
         };
+        if version >= 2 {
+            case.check_fate_signals(&signals)?;
+        }
         case.append(signals, vocabulary)?;
         Ok(case)
+    }
+
+    /// The day the leader's fate after the term end is decided: the `election_date` given, or
+    /// [`DEFAULT_ELECTION_LEAD_DAYS`] (78) days before the term end. Whether it was given:
+    /// [`Case::election_date_given`].
+    pub fn election_date(&self) -> NaiveDate {
+        self.election_date_given.unwrap_or_else(|| {
+            self.term_end
+                .checked_sub_days(Days::new(DEFAULT_ELECTION_LEAD_DAYS))
+                .unwrap_or(self.term_end)
+        })
+    }
+
+    /// Codebook rule: a given election date lies within the case's span.
+    fn check_election_date(&self) -> Result<()> {
+        match self.election_date_given {
+            Some(e) if e < self.start || e > self.term_end => Err(Error::case(
+                "election_date",
+                format!(
+                    "a date within the case's span {} to {} (the day the leader's fate is decided)",
+                    self.start, self.term_end
+                ),
+                e,
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Codebook rules on fate signals (format version 2): none before the start (the span check of
+    /// [`Case::check_signal`] says so too, but names the rule here), and no re-election of an ineligible leader.
+    fn check_fate_signals(&self, signals: &[Signal]) -> Result<()> {
+        for (i, s) in signals.iter().enumerate() {
+            if vocab::role(&s.signal_type) != Some(vocab::Role::Fate) {
+                continue;
+            }
+            if s.date < self.start {
+                return Err(Error::signal(
+                    format!("signals[{i}].date"),
+                    format!("a fate signal dated on or after the case's start {}", self.start),
+                    s.date,
+                )
+                .with_id(s.id.as_deref()));
+            }
+            if s.signal_type == vocab::REELECTED_TYPE && !self.reelection_eligible {
+                return Err(Error::signal(
+                    format!("signals[{i}].type"),
+                    "no sender_leader_reelected for a leader who is not reelection_eligible (use sender_leader_departing, or set reelection_eligible)",
+                    &s.signal_type,
+                )
+                .with_id(s.id.as_deref()));
+            }
+        }
+        Ok(())
     }
 
     /// Read a case file (JSON).
@@ -367,16 +496,113 @@ pub struct Episode {
     pub case: Case,
     /// The outcome at the term end.
     pub outcome: String,
+    /// Why the outcome is what it is, citing the record: the agreement and its date, or the leader's fate
+    /// (`docs/outcomes.md`). Required by format version 2; empty in older files.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub outcome_justification: String,
+    /// Not for training or scoring: `fit` does not learn from it and `backtest` does not score it (both
+    /// report it as left out). Default false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub exclude_from_training: bool,
 }
 
 impl Episode {
-    /// Parse an episode from JSON: a case plus `outcome`. Extra fields (notes, sources, confidence) are
-    /// ignored.
+    /// An episode with no justification, used for training.
+    pub fn new(case: Case, outcome: impl Into<String>) -> Episode {
+        Episode {
+            case,
+            outcome: outcome.into(),
+            outcome_justification: String::new(),
+            exclude_from_training: false,
+        }
+    }
+
+    /// Codebook rules of format version 2 on a parsed episode (`docs/outcomes.md`): a justification; no
+    /// stalemate for an ineligible leader or a leader whose departure is recorded; no wait-out for a leader whose
+    /// re-election is recorded; a deal holds an `agreement_signed` of reliability 1 dated before the term end
+    /// and not repudiated (`sender_withdraws_from_agreement`, `target_withdraws_from_agreement`) from its date
+    /// to the term end.
+    ///
+    /// # Errors
+    /// [`Error::InvalidCase`] naming `outcome_justification` or `outcome`.
+    pub fn check_codebook(&self) -> Result<()> {
+        if self.outcome_justification.trim().is_empty() {
+            return Err(Error::case(
+                "outcome_justification",
+                "a non-empty string citing the record (the agreement and its date, or the leader's fate)",
+                "nothing",
+            ));
+        }
+        let c = &self.case;
+        let has = |t: &str| c.signals().iter().any(|s| s.signal_type == t);
+        match self.outcome.as_str() {
+            "stalemate" if !c.reelection_eligible => Err(Error::case(
+                "outcome",
+                "deal or wait_out for a leader who is not reelection_eligible (a stalemate needs a leader who stays)",
+                "stalemate",
+            )),
+            "stalemate" if has(vocab::DEPARTING_TYPE) => Err(Error::case(
+                "outcome",
+                "deal or wait_out for a leader whose departure is recorded (sender_leader_departing)",
+                "stalemate",
+            )),
+            "wait_out" if has(vocab::REELECTED_TYPE) => Err(Error::case(
+                "outcome",
+                "deal or stalemate for a leader whose re-election is recorded (sender_leader_reelected)",
+                "wait_out",
+            )),
+            "deal" if self.deal_date().is_none() => Err(Error::case(
+                "outcome",
+                format!(
+                    "a deal episode to hold an agreement_signed signal of reliability 1 dated before the term end {} and not repudiated before it",
+                    c.term_end
+                ),
+                "none",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The date of the deal by the codebook: the first `agreement_signed` of reliability 1 dated before the
+    /// term end with no repudiation from its date to before the term end; `None` when there is none.
+    pub fn deal_date(&self) -> Option<NaiveDate> {
+        let c = &self.case;
+        let signals = c.signals();
+        signals
+            .iter()
+            .filter(|s| s.signal_type == vocab::DEAL_TYPE && s.reliability >= 1.0 && s.date < c.term_end)
+            .find(|a| {
+                !signals.iter().any(|w| {
+                    vocab::REPUDIATION_TYPES.contains(&w.signal_type.as_str())
+                        && w.date >= a.date
+                        && w.date < c.term_end
+                })
+            })
+            .map(|a| a.date)
+    }
+
+    /// Parse an episode from JSON: a case plus `outcome`, `outcome_justification` (required by format version
+    /// 2) and `exclude_from_training` (default false). With `format_version: 2` the codebook's rules apply (see
+    /// [`Episode::check_codebook`]). Extra fields (notes, sources, confidence) are ignored.
     ///
     /// # Errors
     /// As [`Case::from_json`], plus [`Error::InvalidCase`] when the outcome is missing.
     pub fn from_json(v: &Value, vocabulary: &impl Vocabulary) -> Result<Episode> {
         let case = Case::from_json(v, vocabulary)?;
+        let obj = v.as_object().expect("checked by Case::from_json");
+        let version = format_version(obj)?;
+        let outcome_justification = header_text(obj, "outcome_justification", false)?;
+        let exclude_from_training = match obj.get("exclude_from_training") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(other) => {
+                return Err(Error::case(
+                    "exclude_from_training",
+                    "true or false",
+                    other.to_string(),
+                ));
+            }
+        };
         let outcome = match v.get("outcome") {
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
             Some(other) => {
@@ -394,7 +620,23 @@ impl Episode {
                 ));
             }
         };
-        Ok(Episode { case, outcome })
+        let ep = Episode {
+            case,
+            outcome,
+            outcome_justification,
+            exclude_from_training,
+        };
+        if version >= 2 {
+            if !vocab::OUTCOMES_V1.contains(&ep.outcome.as_str()) {
+                return Err(Error::case(
+                    "outcome",
+                    "one of deal, stalemate, wait_out",
+                    format!("{:?}", ep.outcome),
+                ));
+            }
+            ep.check_codebook()?;
+        }
+        Ok(ep)
     }
 
     /// Parse a list of episodes: a JSON array, one object, or JSON Lines.
@@ -408,6 +650,7 @@ impl Episode {
     /// As [`Episode::parse_many`], but a signal dated outside its episode's span (a common slip in hand-made
     /// historical data: context from before the campaign, or the aftermath) is left out instead of failing the
     /// whole file; each one left out is described in the returned warnings, which the caller must show.
+    /// Episodes with `format_version: 2` are not relaxed: their signals must lie in their span.
     ///
     /// # Errors
     /// Every other bad episode or signal, as [`Episode::parse_many`].
@@ -418,6 +661,12 @@ impl Episode {
         let mut warnings = Vec::new();
         let mut values = Episode::values(text)?;
         for v in &mut values {
+            if v.get("format_version")
+                .and_then(Value::as_u64)
+                .is_some_and(|n| n >= 2)
+            {
+                continue;
+            }
             let id = v.get("id").and_then(Value::as_str).unwrap_or("?").to_owned();
             let date = |name: &str| {
                 v.get(name)

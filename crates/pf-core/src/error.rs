@@ -6,8 +6,10 @@
 use std::path::PathBuf;
 
 /// Errors raised by the engine.
+///
+/// Not `#[non_exhaustive]`: it is matched only inside this workspace (the Python and gRPC boundaries), and a new
+/// variant must break each boundary's exhaustive match at compile time rather than fall into a catch-all arm.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum Error {
     /// A model file or model parameter is malformed or violates a constraint.
     #[error("invalid model: field `{field}`: expected {expected}, found {found}")]
@@ -153,6 +155,42 @@ impl Error {
             field: field.into(),
             expected: expected.into(),
             found: found.to_string(),
+        }
+    }
+
+    /// The same complaint about a signal's field: an [`Error::InvalidArgument`] becomes an
+    /// [`Error::InvalidSignal`] (other variants are unchanged).
+    pub(crate) fn into_signal(self) -> Self {
+        match self {
+            Error::InvalidArgument {
+                field,
+                expected,
+                found,
+            } => Error::InvalidSignal {
+                field,
+                expected,
+                found,
+                line: None,
+                id: None,
+            },
+            other => other,
+        }
+    }
+
+    /// The same complaint about a case's field: an [`Error::InvalidArgument`] becomes an
+    /// [`Error::InvalidCase`] (other variants are unchanged).
+    pub(crate) fn into_case(self) -> Self {
+        match self {
+            Error::InvalidArgument {
+                field,
+                expected,
+                found,
+            } => Error::InvalidCase {
+                field,
+                expected,
+                found,
+            },
+            other => other,
         }
     }
 

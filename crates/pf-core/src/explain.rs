@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::case::Case;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::inference::{self, FilterState, Forecast, Obs, day};
 use crate::model::Model;
 use crate::signal::Signal;
@@ -31,7 +31,9 @@ pub struct Contribution {
     pub after: Vec<f64>,
     /// `after - before`, per outcome.
     pub delta: Vec<f64>,
-    /// Change in the log odds `ln(p / (1 - p))` of each outcome.
+    /// Change in the log odds `ln(p / (1 - p))` of each outcome (NaN where undefined: a probability of 0 or 1
+    /// before or after; `null` in the serde form).
+    #[serde(with = "crate::serde_floats::list")]
     pub delta_log_odds: Vec<f64>,
 }
 
@@ -147,7 +149,7 @@ impl Model {
     /// contributions telescope to `f_n - f_0`.
     ///
     /// # Errors
-    /// [`Error::UnknownSignalType`].
+    /// [`crate::Error::UnknownSignalType`].
     pub fn attribution(&self, case: &Case, as_of: NaiveDate) -> Result<Attribution> {
         if let Some(m) = self.as_v2() {
             return crate::v2::analysis::attribution(m, case, as_of);
@@ -197,7 +199,7 @@ impl Model {
     /// The forecast at `as_of` with each signal removed in turn.
     ///
     /// # Errors
-    /// [`Error::UnknownSignalType`].
+    /// [`crate::Error::UnknownSignalType`].
     pub fn drop_one(&self, case: &Case, as_of: NaiveDate) -> Result<Vec<DropOne>> {
         if let Some(m) = self.as_v2() {
             return crate::v2::analysis::drop_one(m, case, as_of);
@@ -264,25 +266,20 @@ impl Model {
 
     /// Rank signal types by the expected change they would bring if observed on the day after `as_of`.
     ///
+    /// An `as_of` on or after the term end is clamped to the day before the term end by the one clamp rule,
+    /// [`crate::dates::clamp_as_of`] (the result's `as_of` says which day was used); one before the start is
+    /// the start.
+    ///
     /// # Errors
-    /// [`Error::UnknownSignalType`]; [`Error::InvalidArgument`] when `as_of` is on or after the term end.
+    /// [`crate::Error::UnknownSignalType`].
     pub fn value_of_information(&self, case: &Case, as_of: NaiveDate) -> Result<ValueOfInformation> {
         if let Some(m) = self.as_v2() {
             return crate::v2::analysis::value_of_information(m, case, as_of);
         }
+        let as_of = crate::dates::clamp_as_of(as_of, case.term_end);
         let obs = inference::to_obs(self, case.signals_until(as_of))?;
         let (start, t) = (day(case.start), day(case.term_end));
         let at = day(as_of).max(start);
-        if at >= t {
-            return Err(Error::argument(
-                "as_of",
-                format!(
-                    "a date before the term end {} (nothing can be observed after it)",
-                    case.term_end
-                ),
-                as_of,
-            ));
-        }
         let (st, _) = inference::run(self, start, t, &obs, at);
         let current = st.outcome_probabilities(self, t);
         let mut next = st.clone();
@@ -293,6 +290,7 @@ impl Model {
             .emissions
             .iter()
             .enumerate()
+            .filter(|(_, e)| !e.neutral)
             .map(|(ty, e)| {
                 let probability: f64 = next_alpha.iter().zip(&e.q).map(|(a, q)| a * q).sum();
                 let mut s = next.clone();

@@ -179,6 +179,10 @@ impl<M: Mass> FilterState<M> {
     #[inline(always)]
     pub fn observe(&mut self, model: &Model, o: &Obs) {
         let e = &model.emissions[o.ty];
+        if e.neutral {
+            // Likelihood 1 in every regime: nothing to do.
+            return;
+        }
         let mass = self.mass.as_mut();
         let k = mass.len();
         let noise = (1.0 - o.rho) * e.mean;
@@ -438,13 +442,14 @@ pub struct Forecast {
     pub regimes: Vec<String>,
     /// Filtered regime distribution on the as-of date (on the term end if that came first).
     pub regime_probabilities: Vec<f64>,
-    /// Log-likelihood of the signals used.
+    /// Log-likelihood of the signals used (`null` in the serde form if not finite).
+    #[serde(with = "crate::serde_floats::one")]
     pub log_likelihood: f64,
     /// Number of signals used.
     pub signals_used: usize,
     /// Credible intervals from parameter draws, when requested.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub intervals: Option<crate::uncertainty::Intervals>,
+    pub intervals: Option<crate::intervals::Intervals>,
     /// The model the forecast came from (name, version, hash of its file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<crate::v2::ModelId>,
@@ -459,39 +464,9 @@ impl Forecast {
             .map(|i| self.probabilities[i])
     }
 
-    /// The forecast as JSON: `{case, as_of, term_end, probabilities: {outcome: p}, regimes: {regime: p},
-    /// log_likelihood, signals_used, intervals?}`.
+    /// The forecast as JSON: its serde form (the one form of every face; see the type's fields).
     pub fn to_json(&self) -> serde_json::Value {
-        let probs: serde_json::Map<_, _> = self
-            .outcomes
-            .iter()
-            .cloned()
-            .zip(self.probabilities.iter().map(|p| (*p).into()))
-            .collect();
-        let regimes: serde_json::Map<_, _> = self
-            .regimes
-            .iter()
-            .cloned()
-            .zip(self.regime_probabilities.iter().map(|p| (*p).into()))
-            .collect();
-        let mut v = serde_json::json!({
-            "case": self.case,
-            "as_of": self.as_of.to_string(),
-            "term_end": self.term_end.to_string(),
-            "probabilities": probs,
-            "regimes": regimes,
-            "log_likelihood": self.log_likelihood,
-            "signals_used": self.signals_used,
-            "outcomes": self.outcomes,
-            "regime_names": self.regimes,
-        });
-        if let Some(iv) = &self.intervals {
-            v["intervals"] = iv.to_json(&self.outcomes);
-        }
-        if let Some(m) = &self.model {
-            v["model"] = serde_json::json!({"name": m.name, "version": m.version, "hash": m.hash});
-        }
-        v
+        serde_json::to_value(self).expect("results always serialise")
     }
 }
 
@@ -537,31 +512,9 @@ pub struct Trajectory {
 }
 
 impl Trajectory {
-    /// The trajectory as JSON: `{case, term_end, outcomes, regimes, points: [{date, probabilities: {..},
-    /// regimes: {..}, signals_used, signal_types}]}`.
+    /// The trajectory as JSON: its serde form.
     pub fn to_json(&self) -> serde_json::Value {
-        let points: Vec<_> = self
-            .points
-            .iter()
-            .map(|p| {
-                let probs: serde_json::Map<_, _> = self
-                    .outcomes
-                    .iter()
-                    .cloned()
-                    .zip(p.probabilities.iter().map(|x| (*x).into()))
-                    .collect();
-                let regs: serde_json::Map<_, _> = self
-                    .regimes
-                    .iter()
-                    .cloned()
-                    .zip(p.regime_probabilities.iter().map(|x| (*x).into()))
-                    .collect();
-                serde_json::json!({"date": p.date.to_string(), "probabilities": probs, "regimes": regs,
-                    "signals_used": p.signals_used, "signal_types": p.signal_types})
-            })
-            .collect();
-        serde_json::json!({"case": self.case, "term_end": self.term_end.to_string(),
-            "outcomes": self.outcomes, "regimes": self.regimes, "points": points})
+        serde_json::to_value(self).expect("results always serialise")
     }
 }
 
@@ -573,6 +526,9 @@ impl Model {
     pub fn likelihood(&self, s: &Signal) -> Result<Vec<f64>> {
         // v2: the emissions of the v1 view are the evidence rows (1 for the other roles).
         let e = &self.emissions[self.type_index(&s.signal_type)?];
+        if e.neutral {
+            return Ok(vec![1.0; self.n_regimes()]);
+        }
         Ok(e.q
             .iter()
             .map(|q| (s.reliability * q + (1.0 - s.reliability) * e.mean).powf(s.weight))

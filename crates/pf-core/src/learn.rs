@@ -71,32 +71,49 @@ impl Default for FitOptions {
 }
 
 /// The result of [`fit`].
-#[derive(Debug, Clone)]
+///
+/// Its serde form carries the fitted model as its model file content (a [`crate::ModelSpec`], validated
+/// again when read back).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FitReport {
     /// The fitted model (pseudo-counts plus expected counts as concentrations; provenance filled in).
+    #[serde(with = "crate::model::as_spec")]
     pub model: Model,
     /// Log-likelihood of the episodes (complete daily likelihood, see the module docs) after each iteration's
     /// E-step, starting with the starting model.
+    #[serde(with = "crate::serde_floats::list")]
     pub log_likelihood: Vec<f64>,
     /// Penalised log-likelihood (log-likelihood plus `Σ α ln θ`) at each iteration.
+    #[serde(with = "crate::serde_floats::list")]
     pub objective: Vec<f64>,
     /// Iterations run.
     pub iterations: u32,
     /// Whether the tolerance was reached.
     pub converged: bool,
+    /// Ids of the episodes not learnt from because they are marked `exclude_from_training`.
+    #[serde(default)]
+    pub excluded: Vec<String>,
+}
+
+/// Split episodes into the ids of those marked `exclude_from_training` and (copies of) the others.
+pub(crate) fn split_excluded(episodes: &[Episode]) -> (Vec<String>, Vec<Episode>) {
+    let excluded = episodes
+        .iter()
+        .filter(|e| e.exclude_from_training)
+        .map(|e| e.case.id.clone())
+        .collect();
+    let kept = episodes
+        .iter()
+        .filter(|e| !e.exclude_from_training)
+        .cloned()
+        .collect();
+    (excluded, kept)
 }
 
 impl FitReport {
-    /// JSON summary (without the model text).
+    /// The report as JSON (its serde form, the fitted model included as a model spec).
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "iterations": self.iterations,
-            "converged": self.converged,
-            "log_likelihood": self.log_likelihood,
-            "objective": self.objective,
-            "final_log_likelihood": self.log_likelihood.last(),
-            "provenance": self.model.provenance(),
-        })
+        serde_json::to_value(self).expect("results always serialise")
     }
 }
 
@@ -170,6 +187,7 @@ fn emission_factors(model: &Model, ep: &Prepared) -> (Vec<f64>, f64) {
             model
                 .emissions
                 .iter()
+                .filter(|e| !e.neutral)
                 .map(|e| (1.0 - e.q[j]).max(1e-300).ln())
                 .sum()
         })
@@ -181,6 +199,9 @@ fn emission_factors(model: &Model, ep: &Prepared) -> (Vec<f64>, f64) {
     let mut seen: Vec<(usize, usize)> = Vec::new();
     for (d, o) in &ep.obs {
         let e = &model.emissions[o.ty];
+        if e.neutral {
+            continue;
+        }
         let first = !seen.contains(&(*d, o.ty));
         if first {
             seen.push((*d, o.ty));
@@ -295,6 +316,9 @@ fn episode_counts(model: &Model, ep: &Prepared) -> Counts {
     let k = model.n_regimes();
     for (d, o) in &ep.obs {
         let e = &model.emissions[o.ty];
+        if e.neutral {
+            continue;
+        }
         for j in 0..k {
             let own = o.rho * e.q[j];
             let resp = if o.rho >= 1.0 {
@@ -323,6 +347,9 @@ fn log_prior(model: &Model, base: &Model) -> f64 {
         }
     }
     for (e, e0) in model.emissions.iter().zip(&base.emissions) {
+        if e0.neutral {
+            continue;
+        }
         for j in 0..k {
             s += term(e0.q[j] * e0.concentration[j], e.q[j])
                 + term((1.0 - e0.q[j]) * e0.concentration[j], 1.0 - e.q[j]);
@@ -358,6 +385,9 @@ fn m_step(base: &Model, counts: &Counts, opts: &FitOptions, n_episodes: usize) -
     if opts.fit_emissions {
         for (ti, e) in m.emissions.iter_mut().enumerate() {
             let e0 = &base.emissions[ti];
+            if e0.neutral {
+                continue;
+            }
             for j in 0..k {
                 let c = e0.concentration[j];
                 let n = counts.emit[ti][j].min(counts.days[j]);
@@ -370,7 +400,8 @@ fn m_step(base: &Model, counts: &Counts, opts: &FitOptions, n_episodes: usize) -
     m
 }
 
-/// Fit a model to finished episodes by expected-count EM (see the module docs).
+/// Fit a model to finished episodes by expected-count EM (see the module docs). Episodes marked
+/// `exclude_from_training` are not learnt from; their ids are in [`FitReport::excluded`].
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] with no episodes; [`Error::UnknownOutcome`] or [`Error::UnknownSignalType`] for an
@@ -402,6 +433,15 @@ pub fn fit(
             opts.tolerance,
         ));
     }
+    let (excluded, kept) = split_excluded(episodes);
+    if kept.is_empty() {
+        return Err(Error::argument(
+            "episodes",
+            "at least one episode not marked exclude_from_training",
+            format!("{} episodes, all excluded", episodes.len()),
+        ));
+    }
+    let episodes = &kept[..];
     let prepared: Vec<Prepared> = episodes
         .iter()
         .map(|e| prepare(model, e))
@@ -455,6 +495,7 @@ pub fn fit(
         objective: objs,
         iterations,
         converged,
+        excluded,
     })
 }
 
@@ -515,14 +556,14 @@ pub fn sample_episode(
             .checked_add_days(Days::new((d - s) as u64))
             .expect("date in range");
         for (e, name) in model.emissions.iter().zip(&model.meta.type_names) {
-            if rng.random::<f64>() < e.q[regime] {
+            if !e.neutral && rng.random::<f64>() < e.q[regime] {
                 signals.push(Signal::new(name.clone(), date).with_id(format!("{name}-{}", d - s)));
             }
         }
     }
     case.append(signals, model)?;
-    Ok(Episode {
+    Ok(Episode::new(
         case,
-        outcome: model.meta.outcomes[model.outcome_of[regime]].clone(),
-    })
+        model.meta.outcomes[model.outcome_of[regime]].clone(),
+    ))
 }

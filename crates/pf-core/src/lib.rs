@@ -23,13 +23,16 @@
 
 pub mod backtest;
 pub mod case;
+pub mod dates;
 pub mod error;
 pub mod explain;
 pub mod inference;
+pub mod intervals;
 pub mod learn;
 mod linalg;
 pub mod model;
 pub mod progress;
+pub mod serde_floats;
 pub mod signal;
 pub mod uncertainty;
 pub mod v2;
@@ -40,8 +43,9 @@ pub use case::{AppendReport, Case, Episode, V1, Vocabulary};
 pub use error::{Error, Result};
 pub use explain::{Attribution, DropOne, SignalValue, ValueOfInformation, WhatIf, WhatIfResult};
 pub use inference::{Filter, Forecast, Observations, Resolution, Trajectory, TrajectoryPoint};
+pub use intervals::{Interval, Intervals};
 pub use learn::{FitOptions, FitReport, fit};
 pub use model::{Model, ModelSpec, Provenance};
 pub use progress::{CancelFlag, Progress, Silent};
 pub use signal::Signal;
-pub use uncertainty::{DrawOptions, Interval, Intervals};
+pub use uncertainty::DrawOptions;

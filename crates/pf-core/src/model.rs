@@ -161,7 +161,9 @@ pub struct ModelSpec {
     pub prior: PriorSpec,
     /// Transition buckets by days left to the term end; together they cover every day from 1 upwards.
     pub transitions: Vec<BucketSpec>,
-    /// Emission probabilities by signal type; every v1 type must be present.
+    /// Emission probabilities by signal type; every v1 type must be present. The types vocabulary v2 adds
+    /// (`target_withdraws_from_agreement`, `sender_leader_reelected`, `sender_leader_departing`) may be absent:
+    /// the v1 engine then gives them likelihood 1 (they change nothing in a forecast) until model v2 reads them.
     pub emissions: BTreeMap<String, EmissionSpec>,
     /// Provenance of a fitted model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -188,6 +190,10 @@ pub(crate) struct Emission {
     pub concentration: Vec<f64>,
     /// `mean_k q(k)`, the likelihood of a report from a worthless source.
     pub mean: f64,
+    /// A type of vocabulary v2 the model file gives no likelihood for: likelihood 1 in every regime, so its
+    /// signals change nothing (`q` is all ones; the filter, learning, sampling and value of information skip
+    /// it).
+    pub neutral: bool,
 }
 
 /// Names and descriptions: shared between a model and its parameter draws.
@@ -496,17 +502,20 @@ impl Model {
                 ));
             }
         }
-        let mut emissions = Vec::with_capacity(spec.emissions.len());
+        let mut emissions = Vec::with_capacity(spec.emissions.len() + vocab::SIGNAL_TYPES_ADDED_V2.len());
         let mut type_index = HashMap::default();
         let mut type_names = Vec::new();
         let mut type_descriptions = Vec::new();
-        // Vocabulary order first, then the model's own types in name order.
-        let mut names: Vec<&String> = Vec::new();
+        // Vocabulary order first (v1, then the types v2 adds), then the model's own types in name order.
+        let mut names: Vec<&str> = Vec::new();
         for t in vocab::signal_types_v1() {
             names.push(spec.emissions.get_key_value(t).expect("checked above").0);
         }
+        for (t, _, _) in vocab::SIGNAL_TYPES_ADDED_V2 {
+            names.push(t);
+        }
         for n in spec.emissions.keys() {
-            if vocab::describe_v1(n).is_none() {
+            if vocab::describe_v2(n).is_none() {
                 if n.trim().is_empty() || n.chars().any(char::is_whitespace) {
                     return Err(Error::model(
                         format!("emissions.{n:?}"),
@@ -518,22 +527,33 @@ impl Model {
             }
         }
         for name in names {
-            let e = &spec.emissions[name];
+            type_index.insert(name.to_owned(), emissions.len());
+            type_names.push(name.to_owned());
+            let Some(e) = spec.emissions.get(name) else {
+                // A type added in vocabulary v2 without a row: likelihood 1 (see `EmissionSpec`).
+                type_descriptions.push(vocab::describe_v2(name).unwrap_or_default().to_owned());
+                emissions.push(Emission {
+                    q: vec![1.0; k],
+                    concentration: vec![1.0; k],
+                    mean: 1.0,
+                    neutral: true,
+                });
+                continue;
+            };
             let f = format!("emissions.{name}");
             check_prob_vector(&format!("{f}.q"), &e.q, k, true)?;
             let concentration = e.concentration.expand(k, &format!("{f}.concentration"))?;
-            type_index.insert(name.clone(), emissions.len());
             let description = if e.description.is_empty() {
-                vocab::describe_v1(name).unwrap_or_default().to_owned()
+                vocab::describe_v2(name).unwrap_or_default().to_owned()
             } else {
                 e.description.clone()
             };
-            type_names.push(name.clone());
             type_descriptions.push(description);
             emissions.push(Emission {
                 mean: e.q.iter().sum::<f64>() / k as f64,
                 q: e.q.clone(),
                 concentration,
+                neutral: false,
             });
         }
         Ok(Model {
@@ -602,9 +622,10 @@ impl Model {
                 .emissions
                 .iter()
                 .enumerate()
+                .filter(|(_, e)| !e.neutral)
                 .map(|(i, e)| {
                     let name = &meta.type_names[i];
-                    let description = if vocab::describe_v1(name).is_some() {
+                    let description = if vocab::describe_v2(name).is_some() {
                         String::new()
                     } else {
                         meta.type_descriptions[i].clone()
@@ -647,7 +668,15 @@ impl Model {
     pub fn prior(&self) -> &[f64] {
         &self.prior
     }
-    /// Signal type names the model knows, v1 vocabulary first.
+    /// Whether the model gives a signal type likelihood 1 (a type of vocabulary v2 its file has no row for):
+    /// such signals are accepted and change nothing. `None` for a type the model does not know.
+    pub fn is_neutral(&self, signal_type: &str) -> Option<bool> {
+        self.meta
+            .type_index
+            .get(signal_type)
+            .map(|&i| self.emissions[i].neutral)
+    }
+    /// Signal types the model knows: vocabulary v1, then the types v2 adds, then the model's own.
     pub fn signal_types(&self) -> Vec<String> {
         self.meta.type_names.clone()
     }
@@ -804,6 +833,7 @@ impl Model {
                 mean: q.iter().sum::<f64>() / k as f64,
                 q,
                 concentration: vec![1.0; k],
+                neutral: m.evidence_likelihood(n).is_none(),
             });
             let d = &m.spec().signals[n].description;
             descriptions.push(if d.is_empty() {
@@ -865,6 +895,30 @@ impl Model {
                     .clone(),
             },
         }
+    }
+}
+
+/// Serde through the model file content: `#[serde(with = "crate::model::as_spec")]` on a [`Model`] field
+/// writes its [`ModelSpec`] and validates it again with [`Model::from_spec`] when reading.
+pub mod as_spec {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::{Model, ModelSpec};
+
+    /// Serialise the model's spec.
+    ///
+    /// # Errors
+    /// The serialiser's.
+    pub fn serialize<S: Serializer>(m: &Model, s: S) -> Result<S::Ok, S::Error> {
+        m.to_spec().serialize(s)
+    }
+
+    /// Deserialise a spec and validate it.
+    ///
+    /// # Errors
+    /// The deserialiser's, or the validation error of [`Model::from_spec`] as a custom error.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Model, D::Error> {
+        Model::from_spec(ModelSpec::deserialize(d)?).map_err(serde::de::Error::custom)
     }
 }
 

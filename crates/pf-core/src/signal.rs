@@ -41,13 +41,13 @@ pub struct Signal {
     pub event_ids: Vec<String>,
 }
 
-/// Parse an ISO 8601 calendar date (`YYYY-MM-DD`).
+/// Parse a signal's date with the one parser, [`crate::dates::parse_date`] (exactly `YYYY-MM-DD`, within
+/// 1900-01-01 to 2100-12-31).
 ///
 /// # Errors
 /// [`Error::InvalidSignal`] for the given field when the text is not such a date.
 pub fn parse_date(field: &str, text: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .map_err(|_| Error::signal(field, "an ISO 8601 date YYYY-MM-DD", format!("{text:?}")))
+    crate::dates::parse_date(field, text).map_err(Error::into_signal)
 }
 
 impl Signal {

@@ -19,6 +19,8 @@ use crate::inference::{self, Forecast, day};
 use crate::model::Model;
 use crate::progress::Progress;
 
+pub use crate::intervals::{Interval, Intervals};
+
 /// Smallest emission probability a draw may produce (a Beta draw can underflow to 0).
 const Q_FLOOR: f64 = 1e-12;
 
@@ -62,52 +64,6 @@ impl DrawOptions {
             }
         }
         Ok(())
-    }
-}
-
-/// One central credible interval per outcome.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Interval {
-    /// The level, e.g. 0.9.
-    pub level: f64,
-    /// Lower bound per outcome (the `(1 - level) / 2` quantile of the draws).
-    pub lower: Vec<f64>,
-    /// Upper bound per outcome (the `(1 + level) / 2` quantile).
-    pub upper: Vec<f64>,
-}
-
-/// Summary of the draws of a forecast.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Intervals {
-    /// Number of draws.
-    pub draws: usize,
-    /// Seed used.
-    pub seed: u64,
-    /// Mean of each outcome's probability over the draws.
-    pub mean: Vec<f64>,
-    /// Standard deviation of each outcome's probability over the draws.
-    pub sd: Vec<f64>,
-    /// The requested intervals.
-    pub intervals: Vec<Interval>,
-}
-
-impl Intervals {
-    /// JSON: `{draws, seed, mean: {o: x}, sd: {o: x}, intervals: [{level, lower: {o: x}, upper: {o: x}}]}`.
-    pub fn to_json(&self, outcomes: &[String]) -> serde_json::Value {
-        let map = |v: &[f64]| -> serde_json::Value {
-            outcomes
-                .iter()
-                .cloned()
-                .zip(v.iter().map(|x| serde_json::Value::from(*x)))
-                .collect::<serde_json::Map<_, _>>()
-                .into()
-        };
-        let ivs: Vec<_> = self
-            .intervals
-            .iter()
-            .map(|i| serde_json::json!({"level": i.level, "lower": map(&i.lower), "upper": map(&i.upper)}))
-            .collect();
-        serde_json::json!({"draws": self.draws, "seed": self.seed, "mean": map(&self.mean), "sd": map(&self.sd), "intervals": ivs})
     }
 }
 
@@ -173,7 +129,7 @@ impl Model {
                 );
             }
         }
-        for e in &mut m.emissions {
+        for e in m.emissions.iter_mut().filter(|e| !e.neutral) {
             for j in 0..k {
                 e.q[j] = beta(rng, e.q[j], e.concentration[j]);
             }

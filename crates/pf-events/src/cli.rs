@@ -11,6 +11,11 @@ use crate::{Format, IngestOptions, IngestReport, Mapping, ingest_path};
 /// Bad rows listed one by one in the summary; the rest are counted.
 const BAD_ROWS_LISTED: usize = 20;
 
+/// A date argument, by the core's one parser (exactly `YYYY-MM-DD`).
+fn date_arg(s: &str) -> Result<NaiveDate, String> {
+    pf_core::dates::parse_date("date", s).map_err(|e| e.to_string())
+}
+
 /// Arguments of `pressure-forecast ingest`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct IngestArgs {
@@ -27,10 +32,10 @@ pub struct IngestArgs {
     #[arg(long, value_name = "FILE")]
     pub mapping: Option<PathBuf>,
     /// Keep events on or after this date (YYYY-MM-DD); with --case, default the case's start.
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "DATE", value_parser = date_arg)]
     pub start: Option<NaiveDate>,
     /// Keep events on or before this date (YYYY-MM-DD); with --case, default the case's term end.
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "DATE", value_parser = date_arg)]
     pub end: Option<NaiveDate>,
     /// Fail on the first bad row instead of reporting and skipping it.
     #[arg(long)]

@@ -5,8 +5,10 @@ use std::path::PathBuf;
 /// Errors raised while reading a mapping file or ingesting event data.
 ///
 /// Messages are lowercase with no trailing period and say what was wrong and what was expected.
+///
+/// Not `#[non_exhaustive]`: only this workspace matches it, and a new variant must break every boundary's
+/// exhaustive match at compile time.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum Error {
     /// The mapping file is malformed: bad TOML, an unknown CAMEO code, role or signal type in a rule.
     #[error("invalid mapping: `{field}`: expected {expected}, found {found}")]

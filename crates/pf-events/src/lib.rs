@@ -65,6 +65,7 @@
 //! assert_eq!(s.event_ids, ["line:2", "line:3"]);
 //! ```
 
+#[cfg(feature = "cli")]
 pub mod cli;
 mod codebook;
 mod countries;
@@ -323,11 +324,15 @@ fn field(rec: &csv::ByteRecord, i: usize) -> &str {
         .trim()
 }
 
+/// An event's date: ISO dates by the core's one parser ([`pf_core::dates::parse_date`]); GDELT's compact
+/// `YYYYMMDD` (eight digits) held to the same span of sane dates.
 fn parse_date(s: &str, f: DateFormat) -> Option<NaiveDate> {
-    let iso = || NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+    let iso = || pf_core::dates::parse_date("date", s).ok();
     let compact = || {
-        if s.len() == 8 {
-            NaiveDate::parse_from_str(s, "%Y%m%d").ok()
+        if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
+            NaiveDate::parse_from_str(s, "%Y%m%d")
+                .ok()
+                .filter(|d| pf_core::dates::DateSpan::DEFAULT.contains(*d))
         } else {
             None
         }

@@ -89,15 +89,14 @@ pub struct Terms {
 }
 
 impl Terms {
-    /// The terms of a case. The election date defaults to 78 days before the term end
-    /// ([`spec::DEFAULT_ELECTION_DAYS_BEFORE_TERM_END`]), and the leader to eligible, until cases carry these
-    /// fields.
+    /// The terms of a case: its eligibility and election date (78 days before the term end when the case
+    /// gives none, [`spec::DEFAULT_ELECTION_DAYS_BEFORE_TERM_END`]).
     pub fn of_case(case: &Case) -> Terms {
         Terms {
             start: case.start,
             term_end: case.term_end,
-            reelection_eligible: true,
-            election_date: default_election_date(case.term_end),
+            reelection_eligible: case.reelection_eligible,
+            election_date: case.election_date(),
         }
     }
 }
