@@ -345,12 +345,14 @@ fn plain_pair(seed: u64, k: usize, nb: usize) -> (Model, ModelV2) {
                         q: Some(e.q.clone()),
                         repudiates: false,
                         reveals: None,
+                        prior_q: None,
                         description: String::new(),
                     },
                 )
             })
             .collect(),
         provenance: None,
+        fit: None,
     };
     (v1, ModelV2::from_spec(v2spec).unwrap())
 }

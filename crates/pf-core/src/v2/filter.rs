@@ -225,6 +225,19 @@ impl State {
         v
     }
 
+    /// Replace the distribution by `joint` (`[stays half, leaves half]`, any scale) and reset the
+    /// log-likelihood to 0, keeping the day, inputs and switch day: learning's backward runs
+    /// ([`crate::v2::learn`]) continue the filter from one (F, regime) at a time.
+    pub(crate) fn set_joint(&mut self, joint: &[f64]) {
+        let k = self.a.len();
+        self.merged = false;
+        self.a.copy_from_slice(&joint[..k]);
+        self.b.clear();
+        self.b.extend_from_slice(&joint[k..2 * k]);
+        self.log_likelihood = 0.0;
+        self.pending = 0;
+    }
+
     fn total(&self) -> f64 {
         if self.merged {
             self.a.iter().sum::<f64>() * (self.f[0] + self.f[1])

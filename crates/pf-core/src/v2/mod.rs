@@ -27,11 +27,16 @@ use crate::signal::Signal;
 
 pub mod analysis;
 pub mod draws;
+pub mod baselines;
 pub mod filter;
+pub mod learn;
+mod learn_sample;
 pub mod spec;
 
 pub use analysis::{PolicyComparison, Scenario, compare, scenario_forecast};
 pub use draws::scale_concentrations;
+pub use learn::{EpisodeSet, FitOptionsV2, FitRecord, FitReportV2, fit};
+pub use learn_sample::{SampleOptions, sample_episodes};
 
 pub use filter::{FilteredState, OUTCOMES};
 pub use spec::{

@@ -198,6 +198,11 @@ pub struct HazardSpec {
     pub rate_per_year: Rates,
     /// Standard deviation of `ln(rate)` for parameter draws (log-normal around the rate).
     pub rate_sd_log: f64,
+    /// The prior's centre of the base rate when it differs from `rate_per_year` (a fitted model keeps its
+    /// prior here, [`crate::v2::learn`]); `fit` penalises `ln(rate)` by a Normal around `ln(prior)` with sd
+    /// `rate_sd_log`. Absent: `rate_per_year` is the prior's centre.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior_rate_per_year: Option<Rates>,
     /// Coefficients on the inputs, by input name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub betas: BTreeMap<String, BetaSpec>,
@@ -236,6 +241,10 @@ pub struct SignalTypeSpec {
     /// Fate only: what the signal reveals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reveals: Option<Fate>,
+    /// Evidence only: the prior's centre of `q` when it differs from `q` (a fitted model keeps its prior here,
+    /// [`crate::v2::learn`]); absent, `q` is the prior's centre.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior_q: Option<Vec<f64>>,
     /// What the type records.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
@@ -281,6 +290,9 @@ pub struct ModelSpecV2 {
     /// Provenance of a fitted model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provenance: Option<Provenance>,
+    /// How a fitted model was fitted (data files and their SHA-256, weights, objective): [`crate::v2::learn`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fit: Option<crate::v2::learn::FitRecord>,
 }
 
 /// A validated bucket.
@@ -304,6 +316,8 @@ pub(crate) struct Hazard {
     pub beta: [f64; N_INPUTS],
     /// Normal prior (mean, sd) per input, where the file gives one.
     pub beta_prior: [Option<(f64, f64)>; N_INPUTS],
+    /// The prior's centre of the base rate per day, per bucket (`prior_rate_per_year`, or the rate).
+    pub prior_base: Vec<f64>,
 }
 
 /// A validated input definition.
@@ -973,7 +987,29 @@ impl ModelV2 {
                 beta_prior[input.index()] = Some((b.mean, b.sd));
                 has_inputs |= v != 0.0;
             }
+            let prior_per_year = match &h.prior_rate_per_year {
+                None => per_year.clone(),
+                Some(Rates::One(x)) => vec![*x; nb],
+                Some(Rates::Many(v)) if v.len() == nb => v.clone(),
+                Some(Rates::Many(v)) => {
+                    return Err(Error::model(
+                        format!("{f}.prior_rate_per_year"),
+                        format!("{nb} rates (one per bucket) or one number"),
+                        format!("{} values", v.len()),
+                    ));
+                }
+            };
+            for (b, r) in prior_per_year.iter().enumerate() {
+                if !(r.is_finite() && *r >= 0.0) {
+                    return Err(Error::model(
+                        format!("{f}.prior_rate_per_year[{b}]"),
+                        "a finite rate >= 0 per year",
+                        r,
+                    ));
+                }
+            }
             hazards.push(Hazard {
+                prior_base: prior_per_year.iter().map(|r| r / DAYS_PER_YEAR).collect(),
                 from,
                 to,
                 base: per_year.iter().map(|r| r / DAYS_PER_YEAR).collect(),

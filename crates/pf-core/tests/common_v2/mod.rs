@@ -65,6 +65,7 @@ pub fn random_v2(seed: u64) -> ModelV2 {
                 to: names[j].into(),
                 rate_per_year: Rates::Many((0..3).map(|_| 5.0 * g.uniform()).collect()),
                 rate_sd_log: 0.5,
+                prior_rate_per_year: None,
                 betas,
             });
         }
@@ -94,6 +95,7 @@ pub fn random_v2(seed: u64) -> ModelV2 {
         q: None,
         repudiates: false,
         reveals: None,
+        prior_q: None,
         description: String::new(),
     };
     for t in ["act_p", "act_r", "act_s"] {
@@ -161,6 +163,7 @@ pub fn random_v2(seed: u64) -> ModelV2 {
         evidence_concentration: 20.0,
         signals,
         provenance: None,
+        fit: None,
     })
     .unwrap()
 }
