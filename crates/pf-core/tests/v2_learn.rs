@@ -108,12 +108,19 @@ fn params(m: &ModelV2) -> Vec<f64> {
     out
 }
 
+/// Synthetic episodes of two-year terms (four-year ones in the bigger run), a report a month.
 fn synthetic(m: &ModelV2, n: usize, seed: u64) -> Vec<Episode> {
+    synthetic_days(m, n, seed, 730)
+}
+
+fn synthetic_days(m: &ModelV2, n: usize, seed: u64, days: u32) -> Vec<Episode> {
     sample_episodes(
         m,
         &SampleOptions {
             n,
             seed,
+            days,
+            evidence_per_year: 12.0,
             ..SampleOptions::default()
         },
     )

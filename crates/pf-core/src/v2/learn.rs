@@ -938,3 +938,60 @@ pub fn without(sets: &[EpisodeSet], s: usize, i: usize) -> Vec<EpisodeSet> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::v2::learn_sample::{SampleOptions, sample_episodes};
+
+    /// The E-step's backward runs are exact: at every evidence signal, the filtered state times the
+    /// continuation likelihoods gives back the episode's objective (all signals of reliability 1).
+    #[test]
+    fn backward_runs_recover_the_objective_at_every_evidence_signal() {
+        let model = ModelV2::default_model();
+        let eps = sample_episodes(
+            &model,
+            &SampleOptions {
+                n: 6,
+                days: 900,
+                ..SampleOptions::default()
+            },
+        )
+        .unwrap();
+        let k = model.k;
+        for ep in &eps {
+            let it = Item::new(&model, ep, 1.0).unwrap();
+            let total = item_objective(&model, &it);
+            assert!(total.is_finite());
+            let mut w = Walker::new(&model, it.span);
+            w.set_inputs(&it.evs);
+            let mut st = w.start();
+            st.input_limit = it.span.last;
+            let mut i = 0;
+            let mut checked = 0;
+            while i < it.evs.len() {
+                let d = it.evs[i].day;
+                let mut j = i;
+                while j < it.evs.len() && it.evs[j].day == d {
+                    j += 1;
+                }
+                filter::apply_day(&mut w, &mut st, d, &it.evs[i..j]).unwrap();
+                // After the whole day: continue from each (F, regime).
+                let joint = st.joint();
+                let mut acc = 0.0;
+                for x in 0..2 * k {
+                    if joint[x] > 0.0 {
+                        let mut unit = vec![0.0; 2 * k];
+                        unit[x] = 1.0;
+                        acc += joint[x] * continuation(&mut w, &st, &unit, &it, j).exp();
+                    }
+                }
+                let got = st.log_likelihood() + acc.ln();
+                assert!((got - total).abs() < 1e-9 * (1.0 + total.abs()), "{got} vs {total}");
+                checked += 1;
+                i = j;
+            }
+            assert!(checked > 0);
+        }
+    }
+}

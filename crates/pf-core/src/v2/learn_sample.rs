@@ -5,7 +5,7 @@
 //! the sender's actions and the context as Poisson streams per input with a per-episode intensity drawn
 //! uniformly in [0, 2] (so that inputs vary across episodes); the hidden regime drawn from the prior and moved
 //! day by day with the model's own daily matrices (the filter's walker computes them from the inputs, so the
-//! sampler and the filter cannot disagree); evidence reports on a Poisson stream, their type drawn from the
+//! sampler and the filter cannot disagree; the sender's withdrawals, which also repudiate, are not drawn); evidence reports on a Poisson stream, their type drawn from the
 //! current regime's row q; an `agreement_signed` (reliability 1) on the day the chain enters the deal regime.
 
 use chrono::{Days, NaiveDate};
@@ -34,6 +34,8 @@ pub struct SampleOptions {
     pub evidence_per_year: f64,
     /// Share of episodes whose leader is eligible for re-election.
     pub eligible_share: f64,
+    /// Length of each term in days (T - start).
+    pub days: u32,
 }
 
 impl Default for SampleOptions {
@@ -44,6 +46,7 @@ impl Default for SampleOptions {
             actions_per_year: 4.0,
             evidence_per_year: 24.0,
             eligible_share: 0.5,
+            days: 1461,
         }
     }
 }
@@ -62,7 +65,10 @@ pub fn sample_episodes(model: &ModelV2, opts: &SampleOptions) -> Result<Vec<Epis
     let stays_ty = find(&|i| model.types[i].reveals == Some(Fate::Stays));
     let leaves_ty = find(&|i| model.types[i].reveals == Some(Fate::Leaves));
     let feeders: Vec<usize> = (0..model.types.len())
-        .filter(|&i| model.types[i].feeds.is_some_and(|f| model.inputs[f.index()].present))
+        .filter(|&i| {
+            // Repudiations are left out: one after the deal would undo it.
+            !model.types[i].repudiates && model.types[i].feeds.is_some_and(|f| model.inputs[f.index()].present)
+        })
         .collect();
     let evidence: Vec<usize> = (0..model.types.len())
         .filter(|&i| model.types[i].role == Role::Evidence)
@@ -72,7 +78,7 @@ pub fn sample_episodes(model: &ModelV2, opts: &SampleOptions) -> Result<Vec<Epis
     for n in 0..opts.n {
         let mut rng = stream(opts.seed, n as u64);
         let start = NaiveDate::from_ymd_opt(2001, 1, 20).expect("valid") + Days::new(rng.random_range(0..400));
-        let term_end = start + Days::new(1461);
+        let term_end = start + Days::new(u64::from(opts.days.max(2)));
         let eligible = rng.random::<f64>() < opts.eligible_share;
         let stays = eligible && rng.random::<f64>() < model.p_inc;
         let election = default_election_date(term_end);
