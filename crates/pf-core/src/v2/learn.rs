@@ -679,28 +679,45 @@ pub fn fit(
                 }
                 slope = d.iter().zip(&g).map(|(a, b)| a * b).sum();
             }
-            let mut t = 1.0;
-            // Keep the first trial step within 2 prior sds per coordinate.
-            let big = d
-                .iter()
-                .zip(&scales)
-                .map(|(a, s)| a.abs() / (2.0 * s))
-                .fold(0.0, f64::max);
-            if big > 1.0 {
-                t = 1.0 / big;
-            }
-            for _ in 0..30 {
-                let xt: Vec<f64> = x.iter().zip(&d).map(|(a, b)| a + t * b).collect();
-                let mut trial = m.clone();
-                hp.set(&mut trial, &xt);
-                let jt = penal(&trial);
-                if jt.is_finite() && jt >= j + 1e-4 * t * slope {
-                    last_step = Some((xt.iter().zip(&x).map(|(a, b)| a - b).collect(), g.clone()));
-                    m = trial;
-                    j = jt;
+            // Two tries: the BFGS direction, then (if no step along it raises J) the gradient scaled by the
+            // prior variances, with the inverse Hessian restarted.
+            for attempt in 0..2 {
+                if attempt == 1 {
+                    hinv.iter_mut().for_each(|v| *v = 0.0);
+                    for (i, s) in scales.iter().enumerate() {
+                        hinv[i * np + i] = s * s;
+                        d[i] = s * s * g[i];
+                    }
+                    slope = d.iter().zip(&g).map(|(a, b)| a * b).sum();
+                }
+                let mut t = 1.0;
+                // Keep the first trial step within 2 prior sds per coordinate.
+                let big = d
+                    .iter()
+                    .zip(&scales)
+                    .map(|(a, s)| a.abs() / (2.0 * s))
+                    .fold(0.0, f64::max);
+                if big > 1.0 {
+                    t = 1.0 / big;
+                }
+                let mut moved = false;
+                for _ in 0..30 {
+                    let xt: Vec<f64> = x.iter().zip(&d).map(|(a, b)| a + t * b).collect();
+                    let mut trial = m.clone();
+                    hp.set(&mut trial, &xt);
+                    let jt = penal(&trial);
+                    if jt.is_finite() && jt >= j + 1e-4 * t * slope {
+                        last_step = Some((xt.iter().zip(&x).map(|(a, b)| a - b).collect(), g.clone()));
+                        m = trial;
+                        j = jt;
+                        moved = true;
+                        break;
+                    }
+                    t *= 0.5;
+                }
+                if moved {
                     break;
                 }
-                t *= 0.5;
             }
         }
         trace.push(j);
