@@ -10,7 +10,7 @@ CARGO ?= cargo
 MATURIN_TARGET := target/maturin
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help run forecasts test test-rust test-python venv develop stubs bench lint fmt clean
+.PHONY: help run forecasts test test-rust test-python venv develop stubs bench lint fmt clean model
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -66,3 +66,15 @@ fmt: venv ## format the Rust and Python code
 
 clean: ## remove build outputs and the virtual environment
 	rm -rf target $(VENV)
+
+# The shipped fitted v2 model, rebuilt from the repository's data (docs/learning.md): curated episodes weigh 1,
+# TIES-derived term episodes 0.2 (sparse, rule-labelled signals; 874 of them would otherwise swamp the 33
+# curated ones).
+MODEL_CURATED_WEIGHT ?= 1.0
+MODEL_TIES_WEIGHT ?= 0.2
+model: ## fit models/maximum_pressure_v2.toml on data/episodes into models/maximum_pressure_fitted.toml
+	$(CARGO) build --release -p pf-cli
+	./target/release/pressure-forecast fit --model models/maximum_pressure_v2.toml \
+		--episodes data/episodes/episodes.json --episodes-weight $(MODEL_CURATED_WEIGHT) \
+		--episodes data/episodes/ties_terms.jsonl --episodes-weight $(MODEL_TIES_WEIGHT) \
+		--output models/maximum_pressure_fitted.toml

@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 use pf_core::backtest::{BacktestOptions, backtest};
 use pf_core::learn::{FitOptions, fit};
+use pf_core::v2;
 use pf_core::{Case, DrawOptions, Episode, Model, Progress, Resolution, Signal, WhatIf};
 
 mod table;
@@ -126,9 +127,13 @@ struct WhatIfArgs {
 
 #[derive(Args, Debug)]
 struct FitArgs {
-    /// Episodes file (JSON array, one object, or JSON Lines).
+    /// Episodes file (JSON array, one object, or JSON Lines). A v2 model takes several, each with its
+    /// `--episodes-weight`.
+    #[arg(long, required = true)]
+    episodes: Vec<PathBuf>,
+    /// Weight of each `--episodes` file, in the same order (v2 models; 1.0 for a file without one).
     #[arg(long)]
-    episodes: PathBuf,
+    episodes_weight: Vec<f64>,
     /// Starting model (its numbers are the prior pseudo-counts); the embedded default when absent.
     #[arg(long)]
     model: Option<PathBuf>,
@@ -148,9 +153,23 @@ struct FitArgs {
 
 #[derive(Args, Debug)]
 struct BacktestArgs {
-    /// Episodes file (JSON array, one object, or JSON Lines). Extra fields are ignored.
+    /// Episodes file (JSON array, one object, or JSON Lines). Extra fields are ignored. A v2 model takes
+    /// several (the training sets of its refits), each with its `--episodes-weight`; `--score` picks the one
+    /// scored.
+    #[arg(long, required = true)]
+    episodes: Vec<PathBuf>,
+    /// Weight of each `--episodes` file in the refits (v2 models; 1.0 for a file without one).
     #[arg(long)]
-    episodes: PathBuf,
+    episodes_weight: Vec<f64>,
+    /// Which `--episodes` file to score (0 = the first; v2 models).
+    #[arg(long, default_value_t = 0)]
+    score: usize,
+    /// k-fold cross-validation of `fit` instead of leave-one-out (v2 models).
+    #[arg(long)]
+    folds: Option<usize>,
+    /// Maximum iterations of each refit (v2 models).
+    #[arg(long, default_value_t = 40)]
+    max_iterations: u32,
     /// Model file; the embedded default when absent.
     #[arg(long)]
     model: Option<PathBuf>,
@@ -363,7 +382,13 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Fit(a) => {
             let model = load_model(a.model.as_deref())?;
-            let episodes = load_episodes(&a.episodes, &model)?;
+            if model.as_v2().is_some() {
+                return fit_v2(&a);
+            }
+            if a.episodes.len() != 1 {
+                anyhow::bail!("a v1 model is fitted on one episodes file, got {}", a.episodes.len());
+            }
+            let episodes = load_episodes(&a.episodes[0], &model)?;
             let opts = FitOptions {
                 tolerance: a.tolerance,
                 max_iterations: a.max_iterations,
@@ -395,7 +420,13 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Backtest(a) => {
             let model = load_model(a.model.as_deref())?;
-            let episodes = load_episodes(&a.episodes, &model)?;
+            if let Some(m) = model.as_v2() {
+                return backtest_v2(m, &a);
+            }
+            if a.episodes.len() != 1 {
+                anyhow::bail!("a v1 model is backtested on one episodes file, got {}", a.episodes.len());
+            }
+            let episodes = load_episodes(&a.episodes[0], &model)?;
             let opts = BacktestOptions {
                 loo: a.loo,
                 bins: a.bins,
@@ -417,6 +448,102 @@ fn run(cli: Cli) -> Result<()> {
             Some(p) => print!("{}", load_model(Some(&p))?.to_toml()),
             None => print!("{}", Model::default_toml()),
         },
+    }
+    Ok(())
+}
+
+/// The episode sets of a v2 fit or backtest: each `--episodes` file with its `--episodes-weight`.
+fn episode_sets(m: &v2::ModelV2, files: &[PathBuf], weights: &[f64]) -> Result<Vec<v2::EpisodeSet>> {
+    if weights.len() > files.len() {
+        anyhow::bail!(
+            "{} --episodes-weight for {} --episodes files: give one weight per file, in order",
+            weights.len(),
+            files.len()
+        );
+    }
+    files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let w = weights.get(i).copied().unwrap_or(1.0);
+            let (set, warnings) = v2::EpisodeSet::load(f, w, m)
+                .with_context(|| format!("loading episodes {}", f.display()))?;
+            for w in warnings {
+                eprintln!("warning: {w}");
+            }
+            Ok(set)
+        })
+        .collect()
+}
+
+/// `fit` for a v2 model: MAP of the filter's own episode objective over weighted episode sets; the fitted
+/// file keeps the base file's comments and records the data, weights and objective.
+fn fit_v2(a: &FitArgs) -> Result<()> {
+    let text = match &a.model {
+        Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading model {}", p.display()))?,
+        None => v2::ModelV2::default_toml().to_owned(),
+    };
+    let base = v2::ModelV2::from_toml_str(&text)?;
+    let sets = episode_sets(&base, &a.episodes, &a.episodes_weight)?;
+    let opts = v2::FitOptionsV2 {
+        tolerance: a.tolerance,
+        max_iterations: a.max_iterations,
+        ..v2::FitOptionsV2::default()
+    };
+    let (out, rep) = v2::learn::fit_to_toml(&text, &sets, &opts, &Bar::new())?;
+    std::fs::write(&a.output, &out).with_context(|| format!("writing {}", a.output.display()))?;
+    for s in &rep.skipped {
+        eprintln!("warning: skipped {s}");
+    }
+    if a.json {
+        print_json(&serde_json::json!({"fit": rep.record, "skipped": rep.skipped, "output": a.output}));
+    } else {
+        for (i, j) in rep.record.trace.iter().enumerate() {
+            println!("iteration {i:>3}: penalised objective {j:.6}");
+        }
+        for d in &rep.record.data {
+            println!(
+                "data {} (weight {}): {} episodes used, {} excluded from training",
+                d.source, d.weight, d.episodes, d.excluded
+            );
+        }
+        println!(
+            "fitted {} in {} iterations ({}): objective {:.6}, penalised {:.6}; written to {}",
+            base.name(),
+            rep.record.iterations,
+            if rep.record.converged { "converged" } else { "not converged" },
+            rep.record.objective,
+            rep.record.penalised_objective,
+            a.output.display()
+        );
+    }
+    Ok(())
+}
+
+/// `backtest` for a v2 model: the scored set beside the five baselines, with leave-one-out or k-fold refits.
+fn backtest_v2(m: &v2::ModelV2, a: &BacktestArgs) -> Result<()> {
+    let sets = episode_sets(m, &a.episodes, &a.episodes_weight)?;
+    if a.score >= sets.len() {
+        anyhow::bail!("--score {}: there are {} --episodes files", a.score, sets.len());
+    }
+    let opts = v2::baselines::BacktestOptionsV2 {
+        loo: a.loo,
+        folds: a.folds,
+        bins: a.bins,
+        fit: v2::FitOptionsV2 {
+            max_iterations: a.max_iterations,
+            ..v2::FitOptionsV2::default()
+        },
+    };
+    let r = v2::baselines::backtest(m, &sets, a.score, &opts, &Bar::new())?;
+    if a.json {
+        print_json(&serde_json::to_value(&r)?);
+    } else {
+        println!("{} on {} ({} episodes, model {})", r.model, r.set, r.episodes, r.refit);
+        println!("{:<22} {:>8} {:>10} {:>8}", "forecaster", "brier", "log score", "ece");
+        for s in &r.scores {
+            println!("{:<22} {:>8.4} {:>10.4} {:>8.4}", s.name, s.brier, s.log_score, s.ece);
+        }
     }
     Ok(())
 }

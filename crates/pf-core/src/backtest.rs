@@ -150,18 +150,18 @@ impl BacktestReport {
 
 /// Accumulates weighted forecasts into reliability bins.
 #[derive(Debug, Clone)]
-struct Calibrator {
+pub(crate) struct Calibrator {
     /// Per outcome, per bin: (Σ w p, Σ w [o = y], Σ w).
-    sums: Vec<Vec<(f64, f64, f64)>>,
+    pub(crate) sums: Vec<Vec<(f64, f64, f64)>>,
 }
 
 impl Calibrator {
-    fn new(m: usize, bins: usize) -> Self {
+    pub(crate) fn new(m: usize, bins: usize) -> Self {
         Calibrator {
             sums: vec![vec![(0.0, 0.0, 0.0); bins]; m],
         }
     }
-    fn add(&mut self, p: &[f64], y: usize, w: f64) {
+    pub(crate) fn add(&mut self, p: &[f64], y: usize, w: f64) {
         let nb = self.sums[0].len();
         for (o, &x) in p.iter().enumerate() {
             let b = ((x * nb as f64) as usize).min(nb - 1);
@@ -171,7 +171,7 @@ impl Calibrator {
             s.2 += w;
         }
     }
-    fn bins(&self) -> Vec<Vec<Bin>> {
+    pub(crate) fn bins(&self) -> Vec<Vec<Bin>> {
         let nb = self.sums[0].len();
         self.sums
             .iter()
@@ -189,7 +189,7 @@ impl Calibrator {
             })
             .collect()
     }
-    fn ece(&self) -> f64 {
+    pub(crate) fn ece(&self) -> f64 {
         let m = self.sums.len() as f64;
         self.sums
             .iter()

@@ -151,6 +151,9 @@ impl Model {
     /// # Errors
     /// [`crate::Error::UnknownSignalType`].
     pub fn attribution(&self, case: &Case, as_of: NaiveDate) -> Result<Attribution> {
+        if let Some(m) = self.as_v2() {
+            return crate::v2::analysis::attribution(m, case, as_of);
+        }
         let signals = case.signals_until(as_of);
         let obs = inference::to_obs(self, signals)?;
         let (start, t) = (day(case.start), day(case.term_end));
@@ -200,6 +203,9 @@ impl Model {
     /// # Errors
     /// [`crate::Error::UnknownSignalType`].
     pub fn drop_one(&self, case: &Case, as_of: NaiveDate) -> Result<Vec<DropOne>> {
+        if let Some(m) = self.as_v2() {
+            return crate::v2::analysis::drop_one(m, case, as_of);
+        }
         let signals = case.signals_until(as_of);
         let obs = inference::to_obs(self, signals)?;
         let (start, t) = (day(case.start), day(case.term_end));
@@ -231,6 +237,9 @@ impl Model {
     /// # Errors
     /// The errors of appending the hypothetical signals to a copy of the case, or of [`Case::with_term_end`].
     pub fn what_if(&self, case: &Case, as_of: NaiveDate, question: &WhatIf) -> Result<WhatIfResult> {
+        if let Some(m) = self.as_v2() {
+            return crate::v2::analysis::what_if(m, case, as_of, &question.signals, question.term_end);
+        }
         let at = question
             .signals
             .iter()
@@ -266,6 +275,9 @@ impl Model {
     /// # Errors
     /// [`crate::Error::UnknownSignalType`].
     pub fn value_of_information(&self, case: &Case, as_of: NaiveDate) -> Result<ValueOfInformation> {
+        if let Some(m) = self.as_v2() {
+            return crate::v2::analysis::value_of_information(m, case, as_of);
+        }
         let as_of = crate::dates::clamp_as_of(as_of, case.term_end);
         let obs = inference::to_obs(self, case.signals_until(as_of))?;
         let (start, t) = (day(case.start), day(case.term_end));

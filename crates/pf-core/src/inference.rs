@@ -417,6 +417,8 @@ pub struct Observations {
     start: NaiveDate,
     term_end: NaiveDate,
     obs: Vec<Obs>,
+    /// The case's terms, for v2 models.
+    terms: crate::v2::Terms,
 }
 
 impl Observations {
@@ -455,6 +457,9 @@ pub struct Forecast {
     /// Credible intervals from parameter draws, when requested.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intervals: Option<crate::intervals::Intervals>,
+    /// The model the forecast came from (name, version, hash of its file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<crate::v2::ModelId>,
 }
 
 impl Forecast {
@@ -526,6 +531,7 @@ impl Model {
     /// # Errors
     /// [`Error::UnknownSignalType`] when the model does not know the signal's type.
     pub fn likelihood(&self, s: &Signal) -> Result<Vec<f64>> {
+        // v2: the emissions of the v1 view are the evidence rows (1 for the other roles).
         let e = &self.emissions[self.type_index(&s.signal_type)?];
         if e.neutral {
             return Ok(vec![1.0; self.n_regimes()]);
@@ -542,6 +548,13 @@ impl Model {
     /// # Errors
     /// [`Error::InvalidArgument`] when `to` is before `from`.
     pub fn transition(&self, from: NaiveDate, to: NaiveDate, term_end: NaiveDate) -> Result<Vec<f64>> {
+        if self.as_v2().is_some() {
+            return Err(Error::argument(
+                "model",
+                "a v1 model (a v2 model's transitions depend on the case's signals: see v2::filter)",
+                "a v2 model",
+            ));
+        }
         if to < from {
             return Err(Error::argument("to", format!("a date on or after {from}"), to));
         }
@@ -566,6 +579,10 @@ impl Model {
     /// # Errors
     /// [`Error::UnknownSignalType`] for a signal type the model does not know.
     pub fn filter(&self, case: &Case, as_of: NaiveDate) -> Result<(Vec<f64>, f64)> {
+        if let Some(m) = self.as_v2() {
+            let st = crate::v2::filter(m, &crate::v2::Terms::of_case(case), case.signals(), as_of)?;
+            return Ok((st.regimes, st.log_likelihood));
+        }
         let obs = to_obs(self, case.signals_until(as_of))?;
         let (st, _) = run(self, day(case.start), day(case.term_end), &obs, day(as_of));
         let ll = st.loglik();
@@ -578,11 +595,15 @@ impl Model {
     /// # Errors
     /// [`Error::UnknownSignalType`] for a signal type the model does not know.
     pub fn forecast(&self, case: &Case, as_of: NaiveDate) -> Result<Forecast> {
+        if let Some(m) = self.as_v2() {
+            return crate::v2::forecast(m, case, as_of);
+        }
         let obs = Observations {
             case: case.id.clone(),
             start: case.start,
             term_end: case.term_end,
             obs: to_obs(self, case.signals_until(as_of))?,
+            terms: crate::v2::Terms::of_case(case),
         };
         Ok(self.forecast_observations(&obs, as_of))
     }
@@ -592,16 +613,26 @@ impl Model {
     /// # Errors
     /// [`Error::UnknownSignalType`] for a signal type the model does not know.
     pub fn observations(&self, case: &Case) -> Result<Observations> {
+        let terms = crate::v2::Terms::of_case(case);
+        if let Some(m) = self.as_v2() {
+            // Every error a v2 forecast can raise shows on the whole record (a prefix of signals with positive
+            // probability has positive probability), so check it once here.
+            crate::v2::filter(m, &terms, case.signals(), case.term_end)?;
+        }
         Ok(Observations {
             case: case.id.clone(),
             start: case.start,
             term_end: case.term_end,
             obs: to_obs(self, case.signals())?,
+            terms,
         })
     }
 
     /// [`Model::forecast`] from resolved observations (made by this model's [`Model::observations`]).
     pub fn forecast_observations(&self, o: &Observations, as_of: NaiveDate) -> Forecast {
+        if let Some(m) = self.as_v2() {
+            return crate::v2::forecast_resolved(m, &o.case, &o.terms, &o.obs, as_of);
+        }
         let t = day(o.term_end);
         let (st, used) = run(self, day(o.start), t, &o.obs, day(as_of).max(day(o.start)));
         Forecast {
@@ -615,6 +646,7 @@ impl Model {
             log_likelihood: st.loglik(),
             signals_used: used,
             intervals: None,
+            model: Some(self.model_id()),
         }
     }
 
@@ -630,6 +662,9 @@ impl Model {
         to: Option<NaiveDate>,
         resolution: Resolution,
     ) -> Result<Trajectory> {
+        if let Some(m) = self.as_v2() {
+            return crate::v2::analysis::trajectory(m, case, from, to, resolution);
+        }
         let from = from.unwrap_or(case.start).max(case.start);
         let to = to.unwrap_or(case.term_end);
         if to < from {

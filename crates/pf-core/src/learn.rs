@@ -412,6 +412,13 @@ pub fn fit(
     opts: &FitOptions,
     progress: &dyn Progress,
 ) -> Result<FitReport> {
+    if model.as_v2().is_some() {
+        return Err(Error::argument(
+            "model",
+            "a v1 model (fit for v2 models is not in this build yet)",
+            model.name(),
+        ));
+    }
     if episodes.is_empty() {
         return Err(Error::argument(
             "episodes",

@@ -43,6 +43,7 @@ pub mod progress;
 pub mod serde_floats;
 pub mod signal;
 pub mod uncertainty;
+pub mod v2;
 pub mod vocab;
 
 pub use backtest::{BacktestOptions, BacktestReport, backtest};

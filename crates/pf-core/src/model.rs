@@ -220,6 +220,11 @@ pub struct Model {
     pub(crate) prior_concentration: f64,
     pub(crate) buckets: Vec<Bucket>,
     pub(crate) emissions: Vec<Emission>,
+    /// A v2 model (`format_version = 2`), when this is one: the v1 fields above are then a view of its regimes
+    /// and signal types, and the engine's entry points dispatch to [`crate::v2`].
+    pub(crate) v2: Option<Arc<crate::v2::ModelV2>>,
+    /// SHA-256 of the canonical TOML, computed on first use (reset whenever parameters change).
+    pub(crate) hash: std::sync::OnceLock<String>,
 }
 
 fn check_prob_vector(field: &str, v: &[f64], k: usize, open_zero: bool) -> Result<()> {
@@ -278,6 +283,13 @@ impl Model {
     /// # Errors
     /// [`Error::Parse`] on TOML syntax or a missing/mistyped field, [`Error::InvalidModel`] on a constraint.
     pub fn from_toml_str(text: &str) -> Result<Model> {
+        // v2 files (format_version = 2) go to the v2 loader.
+        if let Ok(table) = toml::from_str::<toml::Table>(text)
+            && table.get("format_version").and_then(toml::Value::as_integer)
+                == Some(i64::from(crate::v2::FORMAT_VERSION_V2))
+        {
+            return crate::v2::ModelV2::from_toml_str(text).map(Model::from_v2);
+        }
         let spec: ModelSpec = toml::from_str(text).map_err(|e| {
             let line = e
                 .span()
@@ -325,6 +337,9 @@ impl Model {
 
     /// The model as TOML text (a valid model file).
     pub fn to_toml(&self) -> String {
+        if let Some(m) = &self.v2 {
+            return m.to_toml_string();
+        }
         toml::to_string_pretty(&self.to_spec()).expect("a model spec always serialises")
     }
 
@@ -559,6 +574,8 @@ impl Model {
             prior_concentration: pc,
             buckets,
             emissions,
+            v2: None,
+            hash: std::sync::OnceLock::new(),
         })
     }
 
@@ -682,6 +699,7 @@ impl Model {
         let meta = Arc::make_mut(&mut self.meta);
         meta.name = name;
         meta.provenance = provenance;
+        self.hash = std::sync::OnceLock::new();
         self
     }
     /// Provenance of a fitted model.
@@ -772,6 +790,8 @@ impl Model {
                 })
                 .collect(),
             emissions: self.emissions.clone(),
+            v2: self.v2.clone(),
+            hash: std::sync::OnceLock::new(),
         }
     }
 
@@ -783,11 +803,97 @@ impl Model {
     /// As [`Model::refresh`], caching only `levels` binary powers.
     pub(crate) fn refresh_with(&mut self, levels: usize) {
         let k = self.n_regimes();
+        self.hash = std::sync::OnceLock::new();
         for b in &mut self.buckets {
             b.powers = linalg::binary_powers(&b.matrix, k, levels);
         }
         for e in &mut self.emissions {
             e.mean = e.q.iter().sum::<f64>() / k as f64;
+        }
+    }
+}
+
+// ---- v2 models held in a `Model` (MODEL.md v2) ----
+impl Model {
+    /// Wrap a v2 model so that every entry point (forecast, trajectory, what-if, draws, attribution...) works
+    /// with it. The v1 view keeps its regimes, the outcomes deal, stalemate and wait_out, and its signal types
+    /// (evidence types with their `q`, the others with a flat likelihood of 1).
+    pub fn from_v2(m: crate::v2::ModelV2) -> Model {
+        let k = m.n_regimes();
+        let names = m.signal_types().to_vec();
+        let mut type_index = HashMap::default();
+        let mut emissions = Vec::with_capacity(names.len());
+        let mut descriptions = Vec::with_capacity(names.len());
+        for (i, n) in names.iter().enumerate() {
+            type_index.insert(n.clone(), i);
+            let q = m
+                .evidence_likelihood(n)
+                .map_or_else(|| vec![1.0; k], <[f64]>::to_vec);
+            emissions.push(Emission {
+                mean: q.iter().sum::<f64>() / k as f64,
+                q,
+                concentration: vec![1.0; k],
+                neutral: m.evidence_likelihood(n).is_none(),
+            });
+            let d = &m.spec().signals[n].description;
+            descriptions.push(if d.is_empty() {
+                vocab::describe_v1(n).unwrap_or_default().to_owned()
+            } else {
+                d.clone()
+            });
+        }
+        let identity = linalg::identity(k);
+        Model {
+            meta: Arc::new(Meta {
+                name: m.name().to_owned(),
+                description: m.spec().description.clone(),
+                outcomes: crate::v2::OUTCOMES.iter().map(|s| (*s).to_owned()).collect(),
+                regimes: m.regimes().to_vec(),
+                regime_descriptions: m.spec().regimes.iter().map(|r| r.description.clone()).collect(),
+                bucket_names: m.spec().buckets.iter().map(|b| b.name.clone()).collect(),
+                type_names: names,
+                type_descriptions: descriptions,
+                type_index,
+                provenance: m.spec().provenance.clone(),
+            }),
+            outcome_of: (0..k).map(|j| usize::from(Some(j) != m.deal_regime())).collect(),
+            prior: m.prior().to_vec(),
+            prior_concentration: m.spec().prior.concentration,
+            buckets: vec![Bucket {
+                min_left: 0,
+                max_left: None,
+                powers: linalg::binary_powers(&identity, k, 1),
+                matrix: identity,
+                concentration: vec![1.0; k],
+            }],
+            emissions,
+            v2: Some(Arc::new(m)),
+            hash: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The v2 model, when this is one.
+    pub fn as_v2(&self) -> Option<&crate::v2::ModelV2> {
+        self.v2.as_deref()
+    }
+
+    /// The model's format version: 1, or 2 for a v2 model.
+    pub fn format_version(&self) -> u32 {
+        if self.v2.is_some() { 2 } else { FORMAT_VERSION }
+    }
+
+    /// Name, version and SHA-256 of the canonical TOML ([`Model::to_toml`]) of this model.
+    pub fn model_id(&self) -> crate::v2::ModelId {
+        match &self.v2 {
+            Some(m) => m.model_id(),
+            None => crate::v2::ModelId {
+                name: self.meta.name.clone(),
+                version: String::new(),
+                hash: self
+                    .hash
+                    .get_or_init(|| crate::v2::spec::sha256_hex(self.to_toml().as_bytes()))
+                    .clone(),
+            },
         }
     }
 }

@@ -66,7 +66,7 @@ impl DrawOptions {
     }
 }
 
-fn stream(seed: u64, i: u64) -> Xoshiro256PlusPlus {
+pub(crate) fn stream(seed: u64, i: u64) -> Xoshiro256PlusPlus {
     // SplitMix64 of (seed, i): independent, reproducible streams per draw.
     let mut z = seed
         ^ i.wrapping_mul(0x9E37_79B9_7F4A_7C15)
@@ -76,7 +76,7 @@ fn stream(seed: u64, i: u64) -> Xoshiro256PlusPlus {
     Xoshiro256PlusPlus::seed_from_u64(z ^ (z >> 31))
 }
 
-fn dirichlet(rng: &mut Xoshiro256PlusPlus, p: &[f64], c: f64, out: &mut [f64]) {
+pub(crate) fn dirichlet(rng: &mut Xoshiro256PlusPlus, p: &[f64], c: f64, out: &mut [f64]) {
     use rand::distr::Distribution;
     let mut s = 0.0;
     for (o, &pi) in out.iter_mut().zip(p) {
@@ -97,7 +97,7 @@ fn dirichlet(rng: &mut Xoshiro256PlusPlus, p: &[f64], c: f64, out: &mut [f64]) {
     }
 }
 
-fn beta(rng: &mut Xoshiro256PlusPlus, q: f64, c: f64) -> f64 {
+pub(crate) fn beta(rng: &mut Xoshiro256PlusPlus, q: f64, c: f64) -> f64 {
     use rand::distr::Distribution;
     let (a, b) = (q * c, (1.0 - q) * c);
     if b <= 0.0 {
@@ -145,6 +145,9 @@ impl Model {
         if !(factor.is_finite() && factor > 0.0) {
             return Err(Error::argument("factor", "a finite number > 0", factor));
         }
+        if let Some(m) = self.as_v2() {
+            return crate::v2::scale_concentrations(m, factor).map(Model::from_v2);
+        }
         let mut m = self.clone();
         m.prior_concentration *= factor;
         for b in &mut m.buckets {
@@ -167,6 +170,9 @@ impl Model {
         opts: &DrawOptions,
         progress: &dyn Progress,
     ) -> Result<Vec<Vec<f64>>> {
+        if let Some(m) = self.as_v2() {
+            return crate::v2::draws::draw_forecasts(m, case, as_of, opts, progress);
+        }
         opts.validate()?;
         let obs = inference::to_obs(self, case.signals_until(as_of))?;
         let (start, t) = (day(case.start), day(case.term_end));

@@ -453,6 +453,7 @@ impl From<&Forecast> for v1::Forecast {
             log_likelihood,
             signals_used,
             intervals,
+            model,
         } = f;
         v1::Forecast {
             case_id: case.clone(),
@@ -466,6 +467,11 @@ impl From<&Forecast> for v1::Forecast {
             regime_order: regimes.clone(),
             intervals: intervals.as_ref().map(|iv| intervals_to_proto(iv, outcomes)),
             attribution: None,
+            model: model.as_ref().map(|m| v1::ModelId {
+                name: m.name.clone(),
+                version: m.version.clone(),
+                hash: m.hash.clone(),
+            }),
         }
     }
 }
@@ -487,8 +493,14 @@ impl TryFrom<v1::Forecast> for Forecast {
             regime_order,
             intervals,
             attribution: _,
+            model,
         } = p;
         Ok(Forecast {
+            model: model.map(|m| pf_core::v2::ModelId {
+                name: m.name,
+                version: m.version,
+                hash: m.hash,
+            }),
             as_of: required_date("as_of", as_of.as_ref())?,
             term_end: required_date("term_end", term_end.as_ref())?,
             probabilities: ordered("probabilities", &probabilities, &outcome_order)?,

@@ -45,6 +45,11 @@ fn full_forecast() -> Forecast {
                 upper: vec![0.3, 0.6, 0.4],
             }],
         }),
+        model: Some(pf_core::v2::ModelId {
+            name: "maximum_pressure".into(),
+            version: "2.0".into(),
+            hash: "ab".repeat(32),
+        }),
     }
 }
 

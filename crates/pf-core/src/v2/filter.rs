@@ -1,0 +1,794 @@
+//! The v2 joint filter over (F, regime) (MODEL.md, "Hidden regimes and their dynamics", "Deals are public",
+//! "The leader's fate", "Filtering and forecasting").
+//!
+//! # Formula
+//! Days are whole; the state on day `d` is the joint distribution over `F ∈ {stays, leaves}` and the regime,
+//! after the step into `d` and the signals dated `d`. The step from `d` to `d + 1` uses the bucket of `T - d`
+//! days left and the inputs `x(d)`:
+//!
+//! ```text
+//! lambda_ij(d) = base_ij(bucket) · exp(clip(Σ_k beta_ijk x_k(d)))
+//! L_i = Σ_j lambda_ij;   P_ii = exp(-L_i);   P_ij = -expm1(-L_i) · lambda_ij / L_i   (identity row if L_i = 0)
+//! ```
+//!
+//! Inputs, with `g(d) = start + 7 ⌊(d - start) / 7⌋` the day's grid point and, for each input fed by action or
+//! context signals `i` of reliability `rho_i` and weight `w_i` dated `t_i <= d`,
+//!
+//! ```text
+//! c_k(d)  = Σ_i rho_i w_i 2^(-max(0, g(d) - t_i) / h_k)          (decayed to the grid point; a signal of this
+//!                                                                  week counts in full from its date on)
+//! pressure           = ln(1 + c_p) / (1 + kappa ln(1 + c_c)) · exp(-(g(d) - start) / tau)
+//! circumvention      = ln(1 + c_c),  reciprocity = ln(1 + c_r),  surrender_demanded = ln(1 + c_s)
+//! leader_may_leave   = 1 - P(stays) before the switch day, then 0 in the stays half and 1 in the leaves half
+//! ```
+//!
+//! The switch day is the election date, or the date of the first fate signal if earlier. Quiet stretches
+//! (constant inputs and bucket) share cached binary matrix powers.
+//!
+//! Deals are public: on a day without a deal signal the step uses `Q`, which is `P` with the transitions into
+//! the deal regime removed, and the lost mass enters the log-likelihood. On a day with a deal signal the step uses
+//! `P`; a deal signal of reliability 1 is the observation "in the deal regime" (its probability enters the
+//! log-likelihood), one with reliability `rho < 1` revises `P(deal) <- max(P(deal), rho)` by Jeffrey's rule. A
+//! repudiation moves `rho` times the deal regime's mass to the fallback regime. A fate signal of reliability 1
+//! is the observation of F; with `rho < 1`, Jeffrey's rule on F. An evidence signal multiplies by
+//! `(rho q_s(j) + (1 - rho) mean_k q_s(k))^w`. Several signals on one day are applied in a fixed order
+//! (evidence, deal, repudiation, fate; then type, reliability, weight), so their arrival order never matters.
+//!
+//! The forecast runs the filtered state on with `P` (no "no deal" evidence in the future) and the future inputs
+//! to day `T - 1`: a deal must be entered before the term end, so signals dated `T` or later are never used.
+//! The deal regime maps to `deal`; any other regime to `stalemate` in the stays half, `wait_out` in the leaves
+//! half.
+
+use chrono::NaiveDate;
+use rustc_hash::FxHashMap as HashMap;
+
+use crate::error::{Error, Result};
+use crate::inference::{date_of, day};
+use crate::linalg;
+use crate::signal::Signal;
+use crate::v2::Terms;
+use crate::v2::spec::{Fate, Input, ModelV2, N_INPUTS, Role};
+
+/// Maximum cached binary power level (`2^15` days per product; longer runs repeat the top level).
+const MAX_LEVELS: usize = 16;
+
+/// Outcome order of v2 forecasts.
+pub const OUTCOMES: [&str; 3] = ["deal", "stalemate", "wait_out"];
+
+/// One signal resolved against a v2 model.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Ev {
+    pub day: i64,
+    pub ty: usize,
+    pub rho: f64,
+    pub w: f64,
+}
+
+/// Rank of a role within a day (evidence, deal, repudiation, fate; inputs do not act on the state).
+fn rank(model: &ModelV2, e: &Ev) -> u8 {
+    let t = &model.types[e.ty];
+    match t.role {
+        Role::Evidence => 0,
+        Role::Deal if !t.repudiates => 1,
+        Role::Deal | Role::Action if t.repudiates => 2,
+        Role::Fate => 3,
+        _ => 4,
+    }
+}
+
+/// Sort events into the filter's canonical order.
+pub(crate) fn sort_events(model: &ModelV2, evs: &mut [Ev]) {
+    evs.sort_by(|a, b| {
+        a.day
+            .cmp(&b.day)
+            .then_with(|| rank(model, a).cmp(&rank(model, b)))
+            .then_with(|| a.ty.cmp(&b.ty))
+            .then_with(|| a.rho.total_cmp(&b.rho))
+            .then_with(|| a.w.total_cmp(&b.w))
+    });
+}
+
+/// The case-level numbers of the filter.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Span {
+    pub start: i64,
+    /// The term end `T`.
+    pub t: i64,
+    /// The last day a deal can be entered: `T - 1` (but never before the start).
+    pub last: i64,
+    pub election: i64,
+    /// `P(F = stays)` at the start: `p_inc` for an eligible leader, 0 otherwise.
+    pub pi_stays: f64,
+}
+
+impl Span {
+    pub(crate) fn new(model: &ModelV2, terms: &Terms) -> Result<Span> {
+        if terms.term_end <= terms.start {
+            return Err(Error::argument(
+                "term_end",
+                format!("a date after the start {}", terms.start),
+                terms.term_end,
+            ));
+        }
+        let (start, t) = (day(terms.start), day(terms.term_end));
+        Ok(Span {
+            start,
+            t,
+            last: (t - 1).max(start),
+            election: day(terms.election_date),
+            pi_stays: if terms.reelection_eligible {
+                model.p_inc
+            } else {
+                0.0
+            },
+        })
+    }
+}
+
+/// Resolve signals against the model: types looked up, fate signals checked against eligibility, signals
+/// dated after `until` (or on or after the term end) left out. Sorted in the filter's order.
+pub(crate) fn resolve(model: &ModelV2, span: &Span, signals: &[Signal], until: i64) -> Result<Vec<Ev>> {
+    let mut out = Vec::with_capacity(signals.len());
+    for s in signals {
+        let ty = model.type_index(&s.signal_type)?;
+        let d = day(s.date);
+        if span.pi_stays == 0.0 && model.types[ty].reveals == Some(Fate::Stays) {
+            return Err(Error::signal(
+                "type",
+                "no fate signal saying the leader stays, since the leader is not eligible for re-election",
+                &s.signal_type,
+            )
+            .with_id(s.id.as_deref()));
+        }
+        if d > until || d > span.last || d < span.start {
+            continue;
+        }
+        out.push(Ev {
+            day: d,
+            ty,
+            rho: s.reliability,
+            w: s.weight,
+        });
+    }
+    sort_events(model, &mut out);
+    Ok(out)
+}
+
+/// Cached daily matrices for one (bucket, inputs) key, with lazily grown binary powers.
+#[derive(Debug, Clone)]
+struct Mats {
+    /// Binary powers of `P` (free) and `Q` (no deal entered), concatenated levels.
+    p: Vec<f64>,
+    q: Vec<f64>,
+}
+
+/// Decayed input counts at a grid point plus this week's signals in full.
+#[derive(Debug, Clone)]
+struct Tracker {
+    g: i64,
+    base: [f64; 4],
+    recent: Vec<(i64, usize, f64)>,
+}
+
+/// The joint filter state. While the two halves share their dynamics and no fate signal was seen, they stay
+/// proportional: the state is kept as one regime vector `a` and the weights `f` of the halves ("merged").
+#[derive(Debug, Clone)]
+pub(crate) struct State {
+    pub day: i64,
+    merged: bool,
+    /// Stays half (or the shared vector when merged).
+    a: Vec<f64>,
+    /// Leaves half (unused when merged).
+    b: Vec<f64>,
+    /// Weights of the halves when merged.
+    f: [f64; 2],
+    log_likelihood: f64,
+    pending: u32,
+    /// Index of the next input event to add to the tracker.
+    cursor: usize,
+    tracker: Tracker,
+    /// The switch day of `leader_may_leave`: the election, or the day of the first fate signal seen.
+    switch: i64,
+    /// Input events dated after this day are not used (the as-of date while filtering; `i64::MAX` when a
+    /// scenario's future actions count).
+    pub input_limit: i64,
+    /// Signals applied.
+    pub used: usize,
+}
+
+/// The filter over one case: the model, the span, the input events and the matrix cache.
+#[derive(Debug)]
+pub(crate) struct Walker<'m> {
+    pub model: &'m ModelV2,
+    pub span: Span,
+    /// Action and context events feeding an input, sorted by day: `(day, input index, rho · w)`.
+    inputs: Vec<(i64, usize, f64)>,
+    cache: HashMap<(usize, [u64; N_INPUTS]), usize>,
+    mats: Vec<Mats>,
+    tmp: Vec<f64>,
+}
+
+impl State {
+    /// The joint distribution `[stays half (k), leaves half (k)]`, normalised.
+    pub fn joint(&self) -> Vec<f64> {
+        let k = self.a.len();
+        let mut v = Vec::with_capacity(2 * k);
+        if self.merged {
+            v.extend(self.a.iter().map(|x| x * self.f[0]));
+            v.extend(self.a.iter().map(|x| x * self.f[1]));
+        } else {
+            v.extend_from_slice(&self.a);
+            v.extend_from_slice(&self.b);
+        }
+        let s: f64 = v.iter().sum();
+        v.iter_mut().for_each(|x| *x /= s);
+        v
+    }
+
+    /// Replace the distribution by `joint` (`[stays half, leaves half]`, any scale) and reset the
+    /// log-likelihood to 0, keeping the day, inputs and switch day: learning's backward runs
+    /// ([`crate::v2::learn`]) continue the filter from one (F, regime) at a time.
+    pub(crate) fn set_joint(&mut self, joint: &[f64]) {
+        let k = self.a.len();
+        self.merged = false;
+        self.a.copy_from_slice(&joint[..k]);
+        self.b.clear();
+        self.b.extend_from_slice(&joint[k..2 * k]);
+        self.log_likelihood = 0.0;
+        self.pending = 0;
+    }
+
+    fn total(&self) -> f64 {
+        if self.merged {
+            self.a.iter().sum::<f64>() * (self.f[0] + self.f[1])
+        } else {
+            self.a.iter().sum::<f64>() + self.b.iter().sum::<f64>()
+        }
+    }
+
+    /// Log-likelihood of everything observed so far.
+    pub fn log_likelihood(&self) -> f64 {
+        self.log_likelihood + self.total().ln()
+    }
+
+    fn normalise(&mut self) {
+        let c = self.total();
+        let inv = 1.0 / c;
+        self.a.iter_mut().for_each(|x| *x *= inv);
+        if !self.merged {
+            self.b.iter_mut().for_each(|x| *x *= inv);
+        }
+        self.log_likelihood += c.ln();
+        self.pending = 0;
+    }
+
+    fn maybe_normalise(&mut self) {
+        self.pending += 1;
+        if self.pending >= 32 || self.total() < 1e-100 {
+            self.normalise();
+        }
+    }
+
+    fn split(&mut self) {
+        if self.merged {
+            self.b = self.a.iter().map(|x| x * self.f[1]).collect();
+            let f0 = self.f[0];
+            self.a.iter_mut().for_each(|x| *x *= f0);
+            self.merged = false;
+        }
+    }
+
+    /// Apply `op` to each half that carries mass.
+    fn each_half(&mut self, mut op: impl FnMut(&mut [f64])) {
+        op(&mut self.a);
+        if !self.merged {
+            op(&mut self.b);
+        }
+    }
+
+    /// Mass in regime `j` summed over the halves.
+    fn regime_mass(&self, j: usize) -> f64 {
+        if self.merged {
+            self.a[j] * (self.f[0] + self.f[1])
+        } else {
+            self.a[j] + self.b[j]
+        }
+    }
+
+    /// Outcome probabilities `[deal, stalemate, wait_out]` of this state read at the term end.
+    pub fn outcomes(&self, deal: Option<usize>) -> [f64; 3] {
+        let j = self.joint();
+        let k = j.len() / 2;
+        let mut p = [0.0; 3];
+        for h in 0..2 {
+            for r in 0..k {
+                let o = if Some(r) == deal { 0 } else { 1 + h };
+                p[o] += j[h * k + r];
+            }
+        }
+        let s: f64 = p.iter().sum();
+        p.iter_mut().for_each(|x| *x /= s);
+        p
+    }
+}
+
+/// `ln(1 + c)` of the four decayed counts, combined into the input vector for one half.
+#[inline]
+fn input_vector(
+    model: &ModelV2,
+    span: &Span,
+    tr: &Tracker,
+    counts: [f64; 4],
+    d: i64,
+    switch: i64,
+    half: usize,
+) -> [f64; N_INPUTS] {
+    let defs = &model.inputs;
+    let mut x = [0.0; N_INPUTS];
+    let l = |c: f64| c.ln_1p();
+    let lc = l(counts[Input::Circumvention.index()]);
+    let lp = l(counts[Input::Pressure.index()]);
+    let pd = &defs[Input::Pressure.index()];
+    if lp != 0.0 {
+        x[Input::Pressure.index()] =
+            lp / (1.0 + pd.kappa * lc) * (-((tr.g - span.start) as f64) * pd.inv_tau).exp();
+    }
+    x[Input::Circumvention.index()] = lc;
+    x[Input::Reciprocity.index()] = l(counts[Input::Reciprocity.index()]);
+    x[Input::SurrenderDemanded.index()] = l(counts[Input::SurrenderDemanded.index()]);
+    if defs[Input::LeaderMayLeave.index()].present {
+        x[Input::LeaderMayLeave.index()] = if d < switch {
+            1.0 - span.pi_stays
+        } else if half == 0 {
+            0.0
+        } else {
+            1.0
+        };
+    }
+    x
+}
+
+impl<'m> Walker<'m> {
+    /// A walker over `span`, with the input events taken from `evs` (already resolved and sorted) and from
+    /// `future` (hypothetical actions after the as-of date, sorted).
+    pub(crate) fn new(model: &'m ModelV2, span: Span) -> Walker<'m> {
+        Walker {
+            model,
+            span,
+            inputs: Vec::new(),
+            cache: HashMap::default(),
+            mats: Vec::new(),
+            tmp: vec![0.0; model.k],
+        }
+    }
+
+    /// Set the input events: every action or context event of `evs` that feeds a defined input.
+    pub(crate) fn set_inputs(&mut self, evs: &[Ev]) {
+        self.inputs.clear();
+        if !self.model.has_inputs {
+            return;
+        }
+        for e in evs {
+            if let Some(inp) = self.model.types[e.ty].feeds
+                && self.model.inputs[inp.index()].present
+            {
+                self.inputs.push((e.day, inp.index(), e.rho * e.w));
+            }
+        }
+        self.inputs.sort_by_key(|e| e.0);
+    }
+
+    /// The state at the start day, before any signal.
+    pub(crate) fn start(&self) -> State {
+        let k = self.model.k;
+        State {
+            day: self.span.start,
+            merged: true,
+            a: self.model.prior.clone(),
+            b: vec![0.0; k],
+            f: [self.span.pi_stays, 1.0 - self.span.pi_stays],
+            log_likelihood: 0.0,
+            pending: 0,
+            cursor: 0,
+            tracker: Tracker {
+                g: self.span.start,
+                base: [0.0; 4],
+                recent: Vec::new(),
+            },
+            switch: self.span.election,
+            input_limit: i64::MAX,
+            used: 0,
+        }
+    }
+
+    /// The cached matrices of one key.
+    fn mats(&mut self, b: usize, x: &[f64; N_INPUTS]) -> usize {
+        let m = self.model;
+        let static_bucket = m.buckets[b].matrix.is_some() || !m.has_inputs;
+        let key = if static_bucket {
+            (b, [0; N_INPUTS])
+        } else {
+            (b, x.map(f64::to_bits))
+        };
+        if let Some(&i) = self.cache.get(&key) {
+            return i;
+        }
+        let k = m.k;
+        let p = match &m.buckets[b].matrix {
+            Some(p) => p.clone(),
+            None => {
+                let mut lam = vec![0.0; k * k];
+                for h in &m.hazards {
+                    let mut eta = 0.0;
+                    if !static_bucket {
+                        for i in 0..N_INPUTS {
+                            eta += h.beta[i] * x[i];
+                        }
+                    }
+                    let eta = eta.clamp(m.clip.0, m.clip.1);
+                    lam[h.from * k + h.to] = h.base[b] * eta.exp();
+                }
+                competing_risks(&lam, k)
+            }
+        };
+        let mut q = p.clone();
+        if let Some(s) = m.deal {
+            for i in 0..k {
+                if i != s {
+                    q[i * k + s] = 0.0;
+                }
+            }
+        }
+        self.mats.push(Mats { p, q });
+        self.cache.insert(key, self.mats.len() - 1);
+        self.mats.len() - 1
+    }
+
+    /// Advance `st` to day `to` (never past the last day), with `P` (`free`) or `Q` (no deal entered).
+    pub(crate) fn advance(&mut self, st: &mut State, to: i64, free: bool) {
+        let to = to.min(self.span.last);
+        let m = self.model;
+        let k = m.k;
+        let leave_input = m.inputs[Input::LeaderMayLeave.index()].present;
+        while st.day < to {
+            let d = st.day;
+            let b = m.bucket_for(self.span.t - d);
+            // The run ends where the bucket changes.
+            let mut end = to.min(self.span.t - m.buckets[b].min_left + 1);
+            let (mut x0, mut x1) = ([0.0; N_INPUTS], [0.0; N_INPUTS]);
+            if m.has_inputs && m.buckets[b].matrix.is_none() {
+                // Inputs: bring the tracker to day d.
+                let limit = st.input_limit;
+                while st.cursor < self.inputs.len() && self.inputs[st.cursor].0 <= d.min(limit) {
+                    let (t, i, a) = self.inputs[st.cursor];
+                    st.tracker.recent.push((t, i, a));
+                    st.cursor += 1;
+                }
+                let g = self.span.start + 7 * (d - self.span.start).div_euclid(7);
+                if g > st.tracker.g {
+                    for i in 0..4 {
+                        let dec = m.inputs[i].decay;
+                        st.tracker.base[i] *= (-(dec * (g - st.tracker.g) as f64)).exp();
+                    }
+                    // Signals dated on or before the new grid point join the decayed base; later ones (this
+                    // week's) keep counting in full.
+                    let tr = &mut st.tracker;
+                    tr.recent.retain(|&(t, i, a)| {
+                        if t <= g {
+                            tr.base[i] += a * (-(m.inputs[i].decay * (g - t) as f64)).exp();
+                            false
+                        } else {
+                            true
+                        }
+                    });
+                    tr.g = g;
+                }
+                let mut counts = st.tracker.base;
+                for &(_, i, a) in &st.tracker.recent {
+                    counts[i] += a;
+                }
+                x0 = input_vector(m, &self.span, &st.tracker, counts, d, st.switch, 0);
+                x1 = if leave_input {
+                    input_vector(m, &self.span, &st.tracker, counts, d, st.switch, 1)
+                } else {
+                    x0
+                };
+                // The run also ends at the next input event, at the next grid point while any count is
+                // non-zero, and at the switch day.
+                if st.cursor < self.inputs.len() && self.inputs[st.cursor].0 <= limit {
+                    end = end.min(self.inputs[st.cursor].0);
+                }
+                if counts.iter().any(|c| *c != 0.0) {
+                    end = end.min(g + 7);
+                }
+                if leave_input && d < st.switch {
+                    end = end.min(st.switch);
+                }
+            }
+            let n = (end - d) as u64;
+            let e0 = self.mats(b, &x0);
+            let e1 = if x1 == x0 { e0 } else { self.mats(b, &x1) };
+            if e1 != e0 {
+                st.split();
+            }
+            let levels = (64 - n.leading_zeros() as usize).clamp(1, MAX_LEVELS);
+            for (half, e) in [(0usize, e0), (1, e1)] {
+                if half == 1 && st.merged {
+                    break;
+                }
+                let mats = &mut self.mats[e];
+                let pw = if free { &mut mats.p } else { &mut mats.q };
+                let have = pw.len() / (k * k);
+                if have < levels {
+                    let mut next =
+                        linalg::binary_powers(&pw[(have - 1) * k * k..have * k * k], k, levels - have + 1);
+                    pw.extend_from_slice(&next.split_off(k * k));
+                }
+                let v = if half == 0 { &mut st.a } else { &mut st.b };
+                if v.iter().all(|x| *x == 0.0) {
+                    continue;
+                }
+                linalg::apply_power(v, &mut self.tmp, &pw[..levels * k * k], n, k);
+            }
+            st.day = end;
+            if !free {
+                st.maybe_normalise();
+            }
+        }
+        if to > st.day {
+            st.day = to;
+        }
+    }
+
+    /// Apply one signal dated `st.day`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when the signal has probability 0 given everything before it.
+    pub(crate) fn observe(&mut self, st: &mut State, e: &Ev) -> Result<()> {
+        let m = self.model;
+        let t = &m.types[e.ty];
+        match t.role {
+            Role::Evidence => {
+                let noise = (1.0 - e.rho) * t.mean;
+                if e.w == 1.0 {
+                    st.each_half(|v| {
+                        for (x, q) in v.iter_mut().zip(&t.q) {
+                            *x *= e.rho * q + noise;
+                        }
+                    });
+                    st.maybe_normalise();
+                } else {
+                    // Weighted: in logs, so that large weights cannot underflow.
+                    let l: Vec<f64> = t.q.iter().map(|q| e.w * (e.rho * q + noise).ln()).collect();
+                    let mx = l.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                    st.each_half(|v| {
+                        for (x, lj) in v.iter_mut().zip(&l) {
+                            *x *= (lj - mx).exp();
+                        }
+                    });
+                    st.log_likelihood += mx;
+                    st.normalise();
+                }
+            }
+            Role::Deal | Role::Action if t.repudiates => {
+                if let Some(s) = m.deal {
+                    let r = m.repudiate_to;
+                    st.each_half(|v| {
+                        let moved = e.rho * v[s];
+                        v[s] -= moved;
+                        v[r] += moved;
+                    });
+                }
+            }
+            Role::Deal => {
+                if let Some(s) = m.deal {
+                    if e.rho == 1.0 && st.day > self.span.start {
+                        st.each_half(|v| {
+                            for (j, x) in v.iter_mut().enumerate() {
+                                if j != s {
+                                    *x = 0.0;
+                                }
+                            }
+                        });
+                        if st.total() == 0.0 {
+                            return Err(impossible(m, e));
+                        }
+                        st.normalise();
+                    } else {
+                        // Jeffrey's rule: P(deal) <- max(P(deal), rho), the rest scaled in proportion.
+                        let z = st.total();
+                        let sm = st.regime_mass(s);
+                        if sm < e.rho * z {
+                            let rest = (1.0 - e.rho) * z / (z - sm);
+                            if sm > 0.0 {
+                                let up = e.rho * z / sm;
+                                st.each_half(|v| {
+                                    for (j, x) in v.iter_mut().enumerate() {
+                                        *x *= if j == s { up } else { rest };
+                                    }
+                                });
+                            } else {
+                                // No mass in the deal regime yet: each half gets rho times its own weight.
+                                st.split();
+                                let (wa, wb) = (st.a.iter().sum::<f64>(), st.b.iter().sum::<f64>());
+                                for (v, wh) in [(&mut st.a, wa), (&mut st.b, wb)] {
+                                    for x in v.iter_mut() {
+                                        *x *= rest;
+                                    }
+                                    v[s] = e.rho * wh;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            Role::Fate => {
+                let f = t.reveals.expect("validated: fate types reveal").index();
+                st.split();
+                if e.rho == 1.0 {
+                    let other = if f == 0 { &mut st.b } else { &mut st.a };
+                    other.iter_mut().for_each(|x| *x = 0.0);
+                    if st.total() == 0.0 {
+                        return Err(impossible(m, e));
+                    }
+                    st.normalise();
+                } else {
+                    let z = st.total();
+                    let (mine, other) = if f == 0 {
+                        (&mut st.a, &mut st.b)
+                    } else {
+                        (&mut st.b, &mut st.a)
+                    };
+                    let am: f64 = mine.iter().sum();
+                    if am > 0.0 && am < e.rho * z {
+                        let up = e.rho * z / am;
+                        let down = (1.0 - e.rho) * z / (z - am);
+                        mine.iter_mut().for_each(|x| *x *= up);
+                        other.iter_mut().for_each(|x| *x *= down);
+                    }
+                }
+                st.switch = st.switch.min(e.day);
+            }
+            Role::Action | Role::Context => {}
+        }
+        st.used += 1;
+        Ok(())
+    }
+}
+
+fn impossible(m: &ModelV2, e: &Ev) -> Error {
+    Error::argument(
+        "signals",
+        "signals the model gives a positive probability",
+        format!(
+            "{} on {} after the signals before it has probability 0",
+            m.type_names[e.ty],
+            date_of(e.day)
+        ),
+    )
+}
+
+/// The competing-risks discretisation of a rate matrix `lam` (row-major, zero diagonal):
+/// `P_ii = exp(-L_i)`, `P_ij = -expm1(-L_i) · lambda_ij / L_i`, identity row where `L_i = 0`.
+pub(crate) fn competing_risks(lam: &[f64], k: usize) -> Vec<f64> {
+    let mut p = vec![0.0; k * k];
+    for i in 0..k {
+        let l: f64 = (0..k).filter(|&j| j != i).map(|j| lam[i * k + j]).sum();
+        if l == 0.0 {
+            p[i * k + i] = 1.0;
+            continue;
+        }
+        let leave = -(-l).exp_m1();
+        for j in 0..k {
+            p[i * k + j] = if j == i {
+                (-l).exp()
+            } else {
+                leave * lam[i * k + j] / l
+            };
+        }
+    }
+    p
+}
+
+/// The result of running the filter to an as-of date and forecasting from there.
+#[derive(Debug, Clone)]
+pub(crate) struct Run {
+    /// The filtered state on the as-of date (clamped to the span).
+    pub state: State,
+    /// `[deal, stalemate, wait_out]` at the term end.
+    pub outcomes: [f64; 3],
+}
+
+/// Run the filter over `evs` (resolved, sorted, dated up to `until`) to `until`, then forecast with the input
+/// events `future` (dated after `until`) added.
+pub(crate) fn run(model: &ModelV2, span: Span, evs: &[Ev], until: i64, future: &[Ev]) -> Result<Run> {
+    let mut w = Walker::new(model, span);
+    let mut all: Vec<Ev> = evs.iter().filter(|e| e.day <= until).copied().collect();
+    let n_obs = all.len();
+    all.extend(future.iter().filter(|e| e.day > until).copied());
+    w.set_inputs(&all);
+    let st = filter_to(&mut w, &all[..n_obs], until)?;
+    let mut fut = st.clone();
+    fut.input_limit = i64::MAX;
+    let outcomes = forecast_from(&mut w, &mut fut);
+    Ok(Run { state: st, outcomes })
+}
+
+/// Filter `evs` (sorted, all dated up to `until`) from the start to `until` (clamped to the span).
+pub(crate) fn filter_to(w: &mut Walker, evs: &[Ev], until: i64) -> Result<State> {
+    let mut st = w.start();
+    let until = until.clamp(w.span.start, w.span.last);
+    st.input_limit = until;
+    let mut i = 0;
+    while i < evs.len() && evs[i].day <= until {
+        let d = evs[i].day;
+        let mut j = i;
+        while j < evs.len() && evs[j].day == d {
+            j += 1;
+        }
+        apply_day(w, &mut st, d, &evs[i..j])?;
+        i = j;
+    }
+    w.advance(&mut st, until, false);
+    Ok(st)
+}
+
+/// Bring `st` to day `d` (with `P` on the last step when the day has a deal signal, `Q` otherwise) and apply
+/// the day's signals `group` (all dated `d`, in the filter's order).
+pub(crate) fn apply_day(w: &mut Walker, st: &mut State, d: i64, group: &[Ev]) -> Result<()> {
+    if d > st.day {
+        let deal_day = w.model.deal.is_some()
+            && group
+                .iter()
+                .any(|e| w.model.types[e.ty].role == Role::Deal && !w.model.types[e.ty].repudiates);
+        if deal_day {
+            w.advance(st, d - 1, false);
+            w.advance(st, d, true);
+        } else {
+            w.advance(st, d, false);
+        }
+    }
+    for e in group {
+        w.observe(st, e)?;
+    }
+    Ok(())
+}
+
+/// Run a filtered state on to the last day with `P` and read the outcomes.
+pub(crate) fn forecast_from(w: &mut Walker, st: &mut State) -> [f64; 3] {
+    let last = w.span.last;
+    w.advance(st, last, true);
+    st.outcomes(w.model.deal)
+}
+
+/// The filtered state of a case on a date, as probabilities.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FilteredState {
+    /// The date the state is for (the as-of date clamped to the start and to the day before the term end).
+    pub date: NaiveDate,
+    /// Joint distribution: the stays half (one entry per regime), then the leaves half.
+    pub joint: Vec<f64>,
+    /// Marginal over regimes.
+    pub regimes: Vec<f64>,
+    /// `P(F = stays)`: that the leader stays in office after the term end.
+    pub leader_stays: f64,
+    /// Log-likelihood of the signals used (with "no deal today" on every day without a deal signal).
+    pub log_likelihood: f64,
+    /// Number of signals used.
+    pub signals_used: usize,
+}
+
+impl FilteredState {
+    pub(crate) fn of(st: &State, k: usize) -> FilteredState {
+        let joint = st.joint();
+        let regimes = (0..k).map(|j| joint[j] + joint[k + j]).collect();
+        FilteredState {
+            date: date_of(st.day),
+            leader_stays: joint[..k].iter().sum(),
+            regimes,
+            joint,
+            log_likelihood: st.log_likelihood(),
+            signals_used: st.used,
+        }
+    }
+}
