@@ -321,3 +321,36 @@ proptest! {
         prop_assert_eq!(drops.len(), f.signals_used);
     }
 }
+
+#[test]
+fn sampled_episodes_are_reproducible_and_consistent_with_the_filter() {
+    use pf_core::v2::sample::{SampleOptions, sample_episodes, terms_for};
+    let m = ModelV2::default_model();
+    let tm = terms_for(d("2017-01-20"), d("2021-01-20"), true);
+    let opts = SampleOptions::default();
+    let a = sample_episodes(&m, &tm, &opts, 60, 11).unwrap();
+    let b = sample_episodes(&m, &tm, &opts, 60, 11).unwrap();
+    assert_eq!(a, b);
+    let mut counts = [0usize; 3];
+    for e in &a {
+        let o = ["deal", "stalemate", "wait_out"]
+            .iter()
+            .position(|x| *x == e.outcome)
+            .unwrap();
+        counts[o] += 1;
+        // Every sampled episode has a finite objective for its own outcome (a deal episode carries its deal
+        // signal, a fate signal fixes F), and the deal signal comes on the day the path enters `settled`.
+        let obj = v2::episode_objective(&m, &e.terms, &e.signals, &e.outcome).unwrap();
+        assert!(obj.is_finite(), "{} {obj}", e.outcome);
+        let deal_days: Vec<_> = e
+            .signals
+            .iter()
+            .filter(|s| s.signal_type == "agreement_signed")
+            .collect();
+        assert_eq!(deal_days.len(), usize::from(e.outcome == "deal"));
+    }
+    println!(
+        "sampled 60 episodes from the default v2 model: deal {}, stalemate {}, wait_out {}",
+        counts[0], counts[1], counts[2]
+    );
+}

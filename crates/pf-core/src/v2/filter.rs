@@ -273,6 +273,23 @@ impl State {
         }
     }
 
+    /// Put all the mass on one (half, regime) cell (used by the sampler to read one row of the day's matrix).
+    pub(crate) fn set_point(&mut self, half: usize, regime: usize) {
+        self.split();
+        self.a.iter_mut().for_each(|x| *x = 0.0);
+        self.b.iter_mut().for_each(|x| *x = 0.0);
+        if half == 0 {
+            self.a[regime] = 1.0;
+        } else {
+            self.b[regime] = 1.0;
+        }
+    }
+
+    /// One half of the joint state, unnormalised (0 stays, 1 leaves; after [`State::set_point`]).
+    pub(crate) fn half(&self, h: usize) -> &[f64] {
+        if h == 0 { &self.a } else { &self.b }
+    }
+
     /// Mass in regime `j` summed over the halves.
     fn regime_mass(&self, j: usize) -> f64 {
         if self.merged {

@@ -28,6 +28,7 @@ use crate::signal::Signal;
 pub mod analysis;
 pub mod draws;
 pub mod filter;
+pub mod sample;
 pub mod spec;
 
 pub use analysis::{PolicyComparison, Scenario, compare, scenario_forecast};
