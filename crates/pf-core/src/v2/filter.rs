@@ -49,6 +49,10 @@ use crate::signal::Signal;
 use crate::v2::Terms;
 use crate::v2::spec::{Fate, Input, ModelV2, N_INPUTS, Role};
 
+/// Cached matrix sets kept before the cache is emptied (a daily trajectory of a busy case would otherwise keep
+/// one set per week and as-of date).
+const MAX_CACHED: usize = 4096;
+
 /// Maximum cached binary power level (`2^15` days per product; longer runs repeat the top level).
 const MAX_LEVELS: usize = 16;
 
@@ -204,6 +208,8 @@ pub(crate) struct Walker<'m> {
     /// Action and context events feeding an input, sorted by day: `(day, input index, rho · w)`.
     inputs: Vec<(i64, usize, f64)>,
     cache: HashMap<(usize, [u64; N_INPUTS]), usize>,
+    /// Index in `mats` of each bucket's matrices when they do not depend on the inputs.
+    static_mats: Vec<Option<usize>>,
     mats: Vec<Mats>,
     tmp: Vec<f64>,
 }
@@ -361,6 +367,7 @@ impl<'m> Walker<'m> {
             span,
             inputs: Vec::new(),
             cache: HashMap::default(),
+            static_mats: vec![None; model.buckets.len()],
             mats: Vec::new(),
             tmp: vec![0.0; model.k],
         }
@@ -409,6 +416,9 @@ impl<'m> Walker<'m> {
     fn mats(&mut self, b: usize, x: &[f64; N_INPUTS]) -> usize {
         let m = self.model;
         let static_bucket = m.buckets[b].matrix.is_some() || !m.has_inputs;
+        if static_bucket && let Some(i) = self.static_mats[b] {
+            return i;
+        }
         let key = if static_bucket {
             (b, [0; N_INPUTS])
         } else {
@@ -444,8 +454,12 @@ impl<'m> Walker<'m> {
             }
         }
         self.mats.push(Mats { p, q });
-        self.cache.insert(key, self.mats.len() - 1);
-        self.mats.len() - 1
+        let i = self.mats.len() - 1;
+        self.cache.insert(key, i);
+        if static_bucket {
+            self.static_mats[b] = Some(i);
+        }
+        i
     }
 
     /// Advance `st` to day `to` (never past the last day), with `P` (`free`) or `Q` (no deal entered).
@@ -455,6 +469,11 @@ impl<'m> Walker<'m> {
         let k = m.k;
         let leave_input = m.inputs[Input::LeaderMayLeave.index()].present;
         while st.day < to {
+            if self.mats.len() > MAX_CACHED {
+                self.cache.clear();
+                self.mats.clear();
+                self.static_mats.iter_mut().for_each(|x| *x = None);
+            }
             let d = st.day;
             let b = m.bucket_for(self.span.t - d);
             // The run ends where the bucket changes.
