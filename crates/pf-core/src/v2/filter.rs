@@ -82,14 +82,18 @@ fn rank(model: &ModelV2, e: &Ev) -> u8 {
 
 /// Sort events into the filter's canonical order.
 pub(crate) fn sort_events(model: &ModelV2, evs: &mut [Ev]) {
-    evs.sort_by(|a, b| {
+    let cmp = |a: &Ev, b: &Ev| {
         a.day
             .cmp(&b.day)
             .then_with(|| rank(model, a).cmp(&rank(model, b)))
             .then_with(|| a.ty.cmp(&b.ty))
             .then_with(|| a.rho.total_cmp(&b.rho))
             .then_with(|| a.w.total_cmp(&b.w))
-    });
+    };
+    // A case's signals come in date order and mostly in this order already: check before sorting.
+    if !evs.is_sorted_by(|a, b| cmp(a, b) != std::cmp::Ordering::Greater) {
+        evs.sort_by(cmp);
+    }
 }
 
 /// The case-level numbers of the filter.
