@@ -259,13 +259,6 @@ impl State {
         self.pending = 0;
     }
 
-    fn maybe_normalise(&mut self) {
-        self.pending += 1;
-        if self.pending >= 32 || self.total() < 1e-100 {
-            self.normalise();
-        }
-    }
-
     fn split(&mut self) {
         if self.merged {
             self.b = self.a.iter().map(|x| x * self.f[1]).collect();
@@ -534,32 +527,50 @@ impl<'m> Walker<'m> {
             }
             let n = (end - d) as u64;
             let e0 = self.mats(b, &x0);
-            let e1 = if x1 == x0 { e0 } else { self.mats(b, &x1) };
+            let e1 = if !m.has_inputs || x1 == x0 {
+                e0
+            } else {
+                self.mats(b, &x1)
+            };
             if e1 != e0 {
                 st.split();
             }
-            let levels = (64 - n.leading_zeros() as usize).clamp(1, MAX_LEVELS);
-            for (half, e) in [(0usize, e0), (1, e1)] {
-                if half == 1 && st.merged {
-                    break;
+            if n == 1 && st.merged {
+                // The common case of the batch path: one day, one shared vector, the daily matrix.
+                let mats = &self.mats[e0];
+                linalg::step(&mut st.a, if free { &mats.p } else { &mats.q }, k);
+            } else {
+                let levels = (64 - n.leading_zeros() as usize).clamp(1, MAX_LEVELS);
+                for (half, e) in [(0usize, e0), (1, e1)] {
+                    if half == 1 && st.merged {
+                        break;
+                    }
+                    let mats = &mut self.mats[e];
+                    let pw = if free { &mut mats.p } else { &mut mats.q };
+                    let have = pw.len() / (k * k);
+                    if have < levels {
+                        let mut next = linalg::binary_powers(
+                            &pw[(have - 1) * k * k..have * k * k],
+                            k,
+                            levels - have + 1,
+                        );
+                        pw.extend_from_slice(&next.split_off(k * k));
+                    }
+                    let v = if half == 0 { &mut st.a } else { &mut st.b };
+                    if !st.merged && v.iter().all(|x| *x == 0.0) {
+                        continue;
+                    }
+                    linalg::apply_power(v, &mut self.tmp, &pw[..levels * k * k], n, k);
                 }
-                let mats = &mut self.mats[e];
-                let pw = if free { &mut mats.p } else { &mut mats.q };
-                let have = pw.len() / (k * k);
-                if have < levels {
-                    let mut next =
-                        linalg::binary_powers(&pw[(have - 1) * k * k..have * k * k], k, levels - have + 1);
-                    pw.extend_from_slice(&next.split_off(k * k));
-                }
-                let v = if half == 0 { &mut st.a } else { &mut st.b };
-                if v.iter().all(|x| *x == 0.0) {
-                    continue;
-                }
-                linalg::apply_power(v, &mut self.tmp, &pw[..levels * k * k], n, k);
             }
             st.day = end;
             if !free {
-                st.maybe_normalise();
+                // "No deal today" removes at most the deal hazard's share a day: renormalise every 32 runs, or
+                // after a long run.
+                st.pending += 1;
+                if st.pending >= 32 || n > 365 {
+                    st.normalise();
+                }
             }
         }
         if to > st.day {
@@ -578,12 +589,18 @@ impl<'m> Walker<'m> {
             Role::Evidence => {
                 let noise = (1.0 - e.rho) * t.mean;
                 if e.w == 1.0 {
+                    let mut c = 0.0;
                     st.each_half(|v| {
                         for (x, q) in v.iter_mut().zip(&t.q) {
                             *x *= e.rho * q + noise;
+                            c += *x;
                         }
                     });
-                    st.maybe_normalise();
+                    // `c` is the total up to the halves' weights, which stay fixed while merged.
+                    st.pending += 1;
+                    if st.pending >= 32 || c < 1e-100 {
+                        st.normalise();
+                    }
                 } else {
                     // Weighted: in logs, so that large weights cannot underflow.
                     let l: Vec<f64> = t.q.iter().map(|q| e.w * (e.rho * q + noise).ln()).collect();
