@@ -538,6 +538,27 @@ impl<'m> Walker<'m> {
                 }
             }
             let n = (end - d) as u64;
+            if let Some(sp) = &m.static_powers[b] {
+                // Matrices that depend only on the bucket: the model's cached powers, shared by both halves.
+                let pw = &sp[usize::from(free)];
+                if st.merged {
+                    linalg::apply_power(&mut st.a, &mut self.tmp, pw, n, k);
+                } else {
+                    for v in [&mut st.a, &mut st.b] {
+                        if v.iter().any(|x| *x != 0.0) {
+                            linalg::apply_power(v, &mut self.tmp, pw, n, k);
+                        }
+                    }
+                }
+                st.day = end;
+                if !free {
+                    st.pending += 1;
+                    if st.pending >= 32 || n > 365 {
+                        st.normalise();
+                    }
+                }
+                continue;
+            }
             let e0 = self.mats(b, &x0);
             let e1 = if !m.has_inputs || x1 == x0 {
                 e0
@@ -557,17 +578,9 @@ impl<'m> Walker<'m> {
                     if half == 1 && st.merged {
                         break;
                     }
-                    let mats = &mut self.mats[e];
-                    let pw = if free { &mut mats.p } else { &mut mats.q };
-                    let have = pw.len() / (k * k);
-                    if have < levels {
-                        let mut next = linalg::binary_powers(
-                            &pw[(have - 1) * k * k..have * k * k],
-                            k,
-                            levels - have + 1,
-                        );
-                        pw.extend_from_slice(&next.split_off(k * k));
-                    }
+                    self.ensure_levels(e, free, levels);
+                    let mats = &self.mats[e];
+                    let pw = if free { &mats.p } else { &mats.q };
                     let v = if half == 0 { &mut st.a } else { &mut st.b };
                     if !st.merged && v.iter().all(|x| *x == 0.0) {
                         continue;
@@ -811,17 +824,8 @@ fn filter_fixed<const K: usize>(w: &mut Walker, evs: &[Ev], until: i64) -> Resul
     let m = w.model;
     let span = w.span;
     let until = until.clamp(span.start, span.last);
-    // Each bucket's P and Q with every cached level.
-    let idx: Vec<usize> = (0..m.buckets.len())
-        .map(|b| {
-            let e = w.mats(b, &[0.0; N_INPUTS]);
-            for free in [false, true] {
-                w.ensure_levels(e, free, MAX_LEVELS);
-            }
-            e
-        })
-        .collect();
-    let mats = &w.mats;
+    // Each bucket's Q and P with every level, cached in the model.
+    let sp: &[Option<[Vec<f64>; 2]>] = &m.static_powers;
     let mut a: [f64; K] = m.prior[..K].try_into().expect("the model has K regimes");
     let mut tmp = [0.0; K];
     let mut log_likelihood = 0.0;
@@ -845,7 +849,9 @@ fn filter_fixed<const K: usize>(w: &mut Walker, evs: &[Ev], until: i64) -> Resul
             let b = m.bucket_for(span.t - *day);
             let end = to.min(span.t - m.buckets[b].min_left + 1);
             let n = (end - *day) as u64;
-            let pw = if free { &mats[idx[b]].p } else { &mats[idx[b]].q };
+            let pw = &sp[b]
+                .as_ref()
+                .expect("the batch path runs on input-independent buckets")[usize::from(free)];
             if n == 1 {
                 linalg::step(a, pw, K);
             } else {
