@@ -332,7 +332,7 @@ fn input_vector(
 ) -> [f64; N_INPUTS] {
     let defs = &model.inputs;
     let mut x = [0.0; N_INPUTS];
-    let l = |c: f64| c.ln_1p();
+    let l = |c: f64| if c == 0.0 { 0.0 } else { c.ln_1p() };
     let lc = l(counts[Input::Circumvention.index()]);
     let lp = l(counts[Input::Pressure.index()]);
     let pd = &defs[Input::Pressure.index()];
@@ -520,11 +520,11 @@ impl<'m> Walker<'m> {
                     counts[i] += a;
                 }
                 x0 = input_vector(m, &self.span, &st.tracker, counts, d, st.switch, 0);
-                x1 = if leave_input {
-                    input_vector(m, &self.span, &st.tracker, counts, d, st.switch, 1)
-                } else {
-                    x0
-                };
+                x1 = x0;
+                if leave_input && d >= st.switch {
+                    // After the switch only leader_may_leave differs between the halves.
+                    x1[Input::LeaderMayLeave.index()] = 1.0;
+                }
                 // The run also ends at the next input event, at the next grid point while any count is
                 // non-zero, and at the switch day.
                 if st.cursor < self.inputs.len() && self.inputs[st.cursor].0 <= limit {
