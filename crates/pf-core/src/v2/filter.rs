@@ -40,7 +40,6 @@
 //! half.
 
 use chrono::NaiveDate;
-use rustc_hash::FxHashMap as HashMap;
 
 use crate::error::{Error, Result};
 use crate::inference::{date_of, day};
@@ -48,10 +47,6 @@ use crate::linalg;
 use crate::signal::Signal;
 use crate::v2::Terms;
 use crate::v2::spec::{Fate, Input, ModelV2, N_INPUTS, Role};
-
-/// Cached matrix sets kept before the cache is emptied (a daily trajectory of a busy case would otherwise keep
-/// one set per week and as-of date).
-const MAX_CACHED: usize = 4096;
 
 /// Maximum cached binary power level (`2^15` days per product; longer runs repeat the top level).
 const MAX_LEVELS: usize = 16;
@@ -211,10 +206,13 @@ pub(crate) struct Walker<'m> {
     pub span: Span,
     /// Action and context events feeding an input, sorted by day: `(day, input index, rho · w)`.
     inputs: Vec<(i64, usize, f64)>,
-    cache: HashMap<(usize, [u64; N_INPUTS]), usize>,
-    /// Index in `mats` of each bucket's matrices when they do not depend on the inputs.
-    static_mats: Vec<Option<usize>>,
-    mats: Vec<Mats>,
+    /// Two scratch matrix sets for the input-dependent buckets (one per half), rebuilt when their key changes:
+    /// inputs decay week by week, so a key rarely comes back and a cache would not pay.
+    mats: [Mats; 2],
+    keys: [Option<(usize, [u64; N_INPUTS])>; 2],
+    /// Scratch for the rates and for squaring.
+    lam: Vec<f64>,
+    sq: Vec<f64>,
     tmp: Vec<f64>,
 }
 
@@ -363,9 +361,19 @@ impl<'m> Walker<'m> {
             model,
             span,
             inputs: Vec::new(),
-            cache: HashMap::default(),
-            static_mats: vec![None; model.buckets.len()],
-            mats: Vec::new(),
+            mats: [
+                Mats {
+                    p: Vec::new(),
+                    q: Vec::new(),
+                },
+                Mats {
+                    p: Vec::new(),
+                    q: Vec::new(),
+                },
+            ],
+            keys: [None, None],
+            lam: vec![0.0; model.k * model.k],
+            sq: vec![0.0; model.k * model.k],
             tmp: vec![0.0; model.k],
         }
     }
@@ -409,65 +417,63 @@ impl<'m> Walker<'m> {
         }
     }
 
-    /// The cached matrices of one key.
-    fn mats(&mut self, b: usize, x: &[f64; N_INPUTS]) -> usize {
+    /// The daily `P` and `Q` of an input-dependent bucket for inputs `x`, built in scratch `slot` (returned).
+    fn mats(&mut self, slot: usize, b: usize, x: &[f64; N_INPUTS]) -> usize {
+        let key = (b, x.map(f64::to_bits));
+        if self.keys[slot] == Some(key) {
+            return slot;
+        }
         let m = self.model;
-        let static_bucket = m.buckets[b].matrix.is_some() || !m.has_inputs;
-        if static_bucket && let Some(i) = self.static_mats[b] {
-            return i;
-        }
-        let key = if static_bucket {
-            (b, [0; N_INPUTS])
-        } else {
-            (b, x.map(f64::to_bits))
-        };
-        if let Some(&i) = self.cache.get(&key) {
-            return i;
-        }
         let k = m.k;
-        let p = match &m.buckets[b].matrix {
-            Some(p) => p.clone(),
-            None => {
-                let mut lam = vec![0.0; k * k];
-                for h in &m.hazards {
-                    let mut eta = 0.0;
-                    if !static_bucket {
-                        for i in 0..N_INPUTS {
-                            eta += h.beta[i] * x[i];
-                        }
-                    }
-                    let eta = eta.clamp(m.clip.0, m.clip.1);
-                    lam[h.from * k + h.to] = h.base[b] * eta.exp();
-                }
-                competing_risks(&lam, k)
+        self.lam.iter_mut().for_each(|v| *v = 0.0);
+        for h in &m.hazards {
+            let mut eta = 0.0;
+            for i in 0..N_INPUTS {
+                eta += h.beta[i] * x[i];
             }
-        };
-        let mut q = p.clone();
+            let eta = eta.clamp(m.clip.0, m.clip.1);
+            self.lam[h.from * k + h.to] = h.base[b] * eta.exp();
+        }
+        let mats = &mut self.mats[slot];
+        mats.p.clear();
+        mats.p.resize(k * k, 0.0);
+        competing_risks_into(&self.lam, k, &mut mats.p);
+        mats.q.clear();
+        mats.q.extend_from_slice(&mats.p);
         if let Some(s) = m.deal {
             for i in 0..k {
                 if i != s {
-                    q[i * k + s] = 0.0;
+                    mats.q[i * k + s] = 0.0;
                 }
             }
         }
-        self.mats.push(Mats { p, q });
-        let i = self.mats.len() - 1;
-        self.cache.insert(key, i);
-        if static_bucket {
-            self.static_mats[b] = Some(i);
-        }
-        i
+        self.keys[slot] = Some(key);
+        slot
     }
 
-    /// Make sure matrix set `e` has `levels` binary powers of `P` (`free`) or `Q`.
+    /// Make sure matrix set `e` has `levels` binary powers of `P` (`free`) or `Q`, squaring in place.
     fn ensure_levels(&mut self, e: usize, free: bool, levels: usize) {
         let k = self.model.k;
+        let kk = k * k;
         let mats = &mut self.mats[e];
         let pw = if free { &mut mats.p } else { &mut mats.q };
-        let have = pw.len() / (k * k);
-        if have < levels {
-            let mut next = linalg::binary_powers(&pw[(have - 1) * k * k..have * k * k], k, levels - have + 1);
-            pw.extend_from_slice(&next.split_off(k * k));
+        let mut have = pw.len() / kk;
+        while have < levels {
+            let prev = &pw[(have - 1) * kk..have * kk];
+            self.sq.iter_mut().for_each(|v| *v = 0.0);
+            for i in 0..k {
+                for l in 0..k {
+                    let a = prev[i * k + l];
+                    if a == 0.0 {
+                        continue;
+                    }
+                    for j in 0..k {
+                        self.sq[i * k + j] += a * prev[l * k + j];
+                    }
+                }
+            }
+            pw.extend_from_slice(&self.sq);
+            have += 1;
         }
     }
 
@@ -478,11 +484,6 @@ impl<'m> Walker<'m> {
         let k = m.k;
         let leave_input = m.inputs[Input::LeaderMayLeave.index()].present;
         while st.day < to {
-            if self.mats.len() > MAX_CACHED {
-                self.cache.clear();
-                self.mats.clear();
-                self.static_mats.iter_mut().for_each(|x| *x = None);
-            }
             let d = st.day;
             let b = m.bucket_for(self.span.t - d);
             // The run ends where the bucket changes.
@@ -559,12 +560,8 @@ impl<'m> Walker<'m> {
                 }
                 continue;
             }
-            let e0 = self.mats(b, &x0);
-            let e1 = if !m.has_inputs || x1 == x0 {
-                e0
-            } else {
-                self.mats(b, &x1)
-            };
+            let e0 = self.mats(0, b, &x0);
+            let e1 = if x1 == x0 { e0 } else { self.mats(1, b, &x1) };
             if e1 != e0 {
                 st.split();
             }
@@ -741,6 +738,12 @@ fn impossible(m: &ModelV2, e: &Ev) -> Error {
 /// `P_ii = exp(-L_i)`, `P_ij = -expm1(-L_i) · lambda_ij / L_i`, identity row where `L_i = 0`.
 pub(crate) fn competing_risks(lam: &[f64], k: usize) -> Vec<f64> {
     let mut p = vec![0.0; k * k];
+    competing_risks_into(lam, k, &mut p);
+    p
+}
+
+/// [`competing_risks`] into `p` (`k x k`, zeroed).
+fn competing_risks_into(lam: &[f64], k: usize, p: &mut [f64]) {
     for i in 0..k {
         let l: f64 = (0..k).filter(|&j| j != i).map(|j| lam[i * k + j]).sum();
         if l == 0.0 {
@@ -756,7 +759,6 @@ pub(crate) fn competing_risks(lam: &[f64], k: usize) -> Vec<f64> {
             };
         }
     }
-    p
 }
 
 /// The result of running the filter to an as-of date and forecasting from there.
