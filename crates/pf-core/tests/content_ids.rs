@@ -23,7 +23,9 @@ fn batch() -> Vec<Signal> {
         Signal::new("military_threat", d("2017-08-08")).with_note("fire and fury"),
         Signal::new("summit_held", d("2018-06-12")),
         Signal::new("summit_held", d("2018-06-12")),
-        Signal::new("talks_held", d("2018-07-06")).with_weight(0.5).unwrap(),
+        Signal::new("talks_held", d("2018-07-06"))
+            .with_weight(0.5)
+            .unwrap(),
     ]
 }
 
@@ -44,7 +46,10 @@ fn appending_the_same_id_less_batch_three_times_changes_nothing() {
         assert_eq!(model.forecast(&c, as_of).unwrap().probabilities, forecast);
     }
     for s in c.signals() {
-        assert_eq!(s.id.as_deref(), Some(s.clone().with_id("x").content_id().as_str()));
+        assert_eq!(
+            s.id.as_deref(),
+            Some(s.clone().with_id("x").content_id().as_str())
+        );
     }
 }
 
@@ -52,7 +57,9 @@ fn appending_the_same_id_less_batch_three_times_changes_nothing() {
 fn identical_reports_with_their_own_ids_stay_distinct() {
     let mut c = case();
     let s = Signal::new("summit_held", d("2018-06-12"));
-    let r = c.append([s.clone().with_id("a"), s.clone().with_id("b")], &V2).unwrap();
+    let r = c
+        .append([s.clone().with_id("a"), s.clone().with_id("b")], &V2)
+        .unwrap();
     assert_eq!(r.added, 2);
     // An id-less copy is a third signal: its id is the content id, neither `a` nor `b`.
     assert_eq!(c.append([s], &V2).unwrap().added, 1);
@@ -71,7 +78,13 @@ fn loading_a_file_gives_content_ids_and_merges_identical_id_less_records() {
     });
     let c = Case::from_json(&v, &V2).unwrap();
     let ids: Vec<_> = c.signals().iter().map(|s| s.id.clone().unwrap()).collect();
-    assert_eq!(ids, [Signal::new("summit_held", d("2018-06-12")).content_id(), "own".into()]);
+    assert_eq!(
+        ids,
+        [
+            Signal::new("summit_held", d("2018-06-12")).content_id(),
+            "own".into()
+        ]
+    );
     // Saved and loaded again, nothing moves.
     let again = Case::from_json(&c.to_json(), &V2).unwrap();
     assert_eq!(again, c);
@@ -80,7 +93,9 @@ fn loading_a_file_gives_content_ids_and_merges_identical_id_less_records() {
 /// The pinned record of the docs: a change of the canonical form or of the hash is caught here.
 #[test]
 fn the_id_of_a_pinned_record_is_pinned() {
-    let s = Signal::new("summit_held", d("2018-06-12")).with_reliability(0.9).unwrap();
+    let s = Signal::new("summit_held", d("2018-06-12"))
+        .with_reliability(0.9)
+        .unwrap();
     assert_eq!(
         String::from_utf8(s.canonical_content()).unwrap(),
         "19:pf-signal-content/1,11:summit_held,10:2018-06-12,0:,0:,3:0.9,1:1,"
@@ -112,8 +127,12 @@ fn the_id_ignores_id_reports_and_event_ids_and_negative_zero() {
     b.reports = Some(3);
     b.event_ids = vec!["e1".into()];
     assert_eq!(a.content_id(), b.content_id());
-    let z = Signal::new("summit_held", d("2018-06-12")).with_reliability(0.0).unwrap();
-    let nz = Signal::new("summit_held", d("2018-06-12")).with_reliability(-0.0).unwrap();
+    let z = Signal::new("summit_held", d("2018-06-12"))
+        .with_reliability(0.0)
+        .unwrap();
+    let nz = Signal::new("summit_held", d("2018-06-12"))
+        .with_reliability(-0.0)
+        .unwrap();
     assert_eq!(z.content_id(), nz.content_id());
 }
 
@@ -132,7 +151,12 @@ fn netstrings_keep_fields_apart() {
 
 fn arb_signal() -> impl Strategy<Value = Signal> {
     (
-        prop::sample::select(vec!["summit_held", "talks_held", "sanctions_tightened", "military_threat"]),
+        prop::sample::select(vec![
+            "summit_held",
+            "talks_held",
+            "sanctions_tightened",
+            "military_threat",
+        ]),
         0u64..1400,
         proptest::option::of("[a-zA-Z ,:0-9é]{0,12}"),
         proptest::option::of("[a-zA-Z ,:0-9é]{0,12}"),

@@ -193,11 +193,16 @@ impl FollowArgs {
     /// A bad mapping file or interval.
     pub fn config(&self) -> anyhow::Result<crate::follow::FollowConfig> {
         let mapping = match &self.mapping {
-            Some(p) => Mapping::load(p).with_context(|| format!("cannot use mapping file `{}`", p.display()))?,
+            Some(p) => {
+                Mapping::load(p).with_context(|| format!("cannot use mapping file `{}`", p.display()))?
+            }
             None => Mapping::default_mapping(),
         };
         if !(self.interval.is_finite() && self.interval > 0.0) {
-            anyhow::bail!("invalid --interval: expected a number of seconds > 0, found {}", self.interval);
+            anyhow::bail!(
+                "invalid --interval: expected a number of seconds > 0, found {}",
+                self.interval
+            );
         }
         Ok(crate::follow::FollowConfig {
             dir: self.dir.clone(),
@@ -240,7 +245,9 @@ pub fn run_follow(args: &FollowArgs) -> anyhow::Result<()> {
     if args.once {
         let failed = log(follower.poll(false)?);
         if failed > 0 {
-            anyhow::bail!("{failed} file(s) could not be ingested (see above); they are not in the checkpoint");
+            anyhow::bail!(
+                "{failed} file(s) could not be ingested (see above); they are not in the checkpoint"
+            );
         }
         return Ok(());
     }

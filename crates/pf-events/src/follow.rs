@@ -185,7 +185,9 @@ impl Checkpoint {
 /// [`FollowError::Io`].
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FollowError> {
     use std::io::Write;
-    let name = path.file_name().map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+    let name = path
+        .file_name()
+        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
     let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
     let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
     f.write_all(bytes).and_then(|()| f.sync_all()).map_err(io(&tmp))?;
@@ -194,7 +196,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FollowError> {
 }
 
 /// The id of a signal made from events: see the module docs.
-pub fn event_signal_id(format: Format, signal_type: &str, date: chrono::NaiveDate, event_ids: &[String]) -> String {
+pub fn event_signal_id(
+    format: Format,
+    signal_type: &str,
+    date: chrono::NaiveDate,
+    event_ids: &[String],
+) -> String {
     fn net(h: &mut Sha256, s: &str) {
         h.update(s.len().to_string().as_bytes());
         h.update(b":");
@@ -265,7 +272,12 @@ impl FileOutcome {
             ));
         }
         if !self.bad_rows.is_empty() {
-            let lines: Vec<String> = self.bad_rows.iter().take(20).map(|b| b.line.to_string()).collect();
+            let lines: Vec<String> = self
+                .bad_rows
+                .iter()
+                .take(20)
+                .map(|b| b.line.to_string())
+                .collect();
             s.push_str(&format!("; bad rows at lines {}", lines.join(", ")));
         }
         s
@@ -346,7 +358,10 @@ impl Follower {
     ///
     /// # Errors
     /// [`FollowError::Io`] when the directory cannot be listed.
-    pub fn poll(&mut self, require_stable: bool) -> Result<Vec<Result<FileOutcome, FollowError>>, FollowError> {
+    pub fn poll(
+        &mut self,
+        require_stable: bool,
+    ) -> Result<Vec<Result<FileOutcome, FollowError>>, FollowError> {
         let dir = self.config.dir.clone();
         let mut entries: Vec<(String, PathBuf, u64, Option<SystemTime>)> = Vec::new();
         for e in std::fs::read_dir(&dir).map_err(io(&dir))? {
@@ -410,7 +425,14 @@ impl Follower {
         match self.ingest_bytes(name, path, &bytes) {
             Ok((outcome, done)) => {
                 let mut next = self.checkpoint.clone();
-                next.files.insert(name.to_owned(), FileDone { size: size_read, sha256: sha, ..done });
+                next.files.insert(
+                    name.to_owned(),
+                    FileDone {
+                        size: size_read,
+                        sha256: sha,
+                        ..done
+                    },
+                );
                 if let Err(e) = next.save(&self.config.checkpoint) {
                     return Some(Err(e));
                 }
@@ -429,7 +451,12 @@ impl Follower {
     }
 
     /// Map a file's bytes for every case, append, and write the case files (all or none).
-    fn ingest_bytes(&self, name: &str, path: &Path, bytes: &[u8]) -> Result<(FileOutcome, FileDone), FollowError> {
+    fn ingest_bytes(
+        &self,
+        name: &str,
+        path: &Path,
+        bytes: &[u8],
+    ) -> Result<(FileOutcome, FileDone), FollowError> {
         let format = self.config.format;
         let prefix = format!("{name}:");
         let mut updated: Vec<(PathBuf, Case, bool)> = Vec::new();
@@ -458,10 +485,12 @@ impl Follower {
                 counted: Some(&counted),
                 line_prefix: &prefix,
             };
-            let (report, already) = ingest_inner(bytes, &self.config.mapping, &opts, path, &extra)
-                .map_err(|source| FollowError::Events {
-                    path: path.into(),
-                    source,
+            let (report, already) =
+                ingest_inner(bytes, &self.config.mapping, &opts, path, &extra).map_err(|source| {
+                    FollowError::Events {
+                        path: path.into(),
+                        source,
+                    }
                 })?;
             let signals: Vec<Signal> = report
                 .signals
@@ -471,10 +500,12 @@ impl Follower {
                     s
                 })
                 .collect();
-            let appended = case.append(signals, &pf_core::V2).map_err(|source| FollowError::Case {
-                path: case_path.clone(),
-                source,
-            })?;
+            let appended = case
+                .append(signals, &pf_core::V2)
+                .map_err(|source| FollowError::Case {
+                    path: case_path.clone(),
+                    source,
+                })?;
             outcome.rows_read = report.rows_read;
             outcome.bad_rows = report.bad_rows;
             outcome.cases.push(CaseOutcome {

@@ -68,9 +68,9 @@
 #[cfg(feature = "cli")]
 pub mod cli;
 mod codebook;
-pub mod follow;
 mod countries;
 mod error;
+pub mod follow;
 mod mapping;
 
 use std::collections::{BTreeMap, HashSet};

@@ -33,7 +33,14 @@ fn summit(id: u64, url: &str) -> String {
 }
 
 fn sanctions(id: u64) -> String {
-    row(id, "20180801", "USA", "PRK", "163", &format!("http://example.org/s{id}"))
+    row(
+        id,
+        "20180801",
+        "USA",
+        "PRK",
+        "163",
+        &format!("http://example.org/s{id}"),
+    )
 }
 
 /// Drop a file the way a downloader should: write under a hidden name, then rename into place.
@@ -87,32 +94,75 @@ fn load(p: &Path) -> Case {
 }
 
 fn done(s: &Setup) -> Vec<String> {
-    Checkpoint::load(&s.checkpoint).unwrap().files.into_keys().collect()
+    Checkpoint::load(&s.checkpoint)
+        .unwrap()
+        .files
+        .into_keys()
+        .collect()
 }
 
 #[test]
 fn each_file_once_restart_new_file_and_repeats() {
     let s = setup();
-    drop_file(&s.feed, "20180612.export.CSV", &[summit(1, "http://a"), summit(2, "http://b")]);
-    drop_file(&s.feed, "20180801.export.CSV", &[sanctions(3), row(9, "20180801", "FRA", "DEU", "044", "x")]);
+    drop_file(
+        &s.feed,
+        "20180612.export.CSV",
+        &[summit(1, "http://a"), summit(2, "http://b")],
+    );
+    drop_file(
+        &s.feed,
+        "20180801.export.CSV",
+        &[sanctions(3), row(9, "20180801", "FRA", "DEU", "044", "x")],
+    );
 
     let mut f = follower(&s, vec![s.case.clone()]);
     let out: Vec<_> = f.poll(false).unwrap().into_iter().map(Result::unwrap).collect();
     assert_eq!(out.len(), 2);
-    assert_eq!((out[0].rows_read, out[0].cases[0].rows_matched, out[0].cases[0].added), (2, 2, 1));
-    assert_eq!((out[1].rows_read, out[1].cases[0].rows_matched, out[1].cases[0].added), (2, 1, 1));
-    assert!(out[0].log_line().contains("1 signals added"), "{}", out[0].log_line());
+    assert_eq!(
+        (
+            out[0].rows_read,
+            out[0].cases[0].rows_matched,
+            out[0].cases[0].added
+        ),
+        (2, 2, 1)
+    );
+    assert_eq!(
+        (
+            out[1].rows_read,
+            out[1].cases[0].rows_matched,
+            out[1].cases[0].added
+        ),
+        (2, 1, 1)
+    );
+    assert!(
+        out[0].log_line().contains("1 signals added"),
+        "{}",
+        out[0].log_line()
+    );
     assert_eq!(done(&s), ["20180612.export.CSV", "20180801.export.CSV"]);
     let cp = Checkpoint::load(&s.checkpoint).unwrap();
     let first = &cp.files["20180612.export.CSV"];
-    assert_eq!(first.size, std::fs::metadata(s.feed.join("20180612.export.CSV")).unwrap().len());
+    assert_eq!(
+        first.size,
+        std::fs::metadata(s.feed.join("20180612.export.CSV"))
+            .unwrap()
+            .len()
+    );
     assert_eq!(first.sha256.len(), 64);
     let after_first = load(&s.case);
     assert_eq!(after_first.signals().len(), 2);
     let summit_signal = &after_first.signals()[0];
     assert_eq!(
         summit_signal.id.as_deref(),
-        Some(event_signal_id(Format::Gdelt2, "summit_held", summit_signal.date, &["2".into(), "1".into()]).as_str())
+        Some(
+            event_signal_id(
+                Format::Gdelt2,
+                "summit_held",
+                summit_signal.date,
+                &["2".into(), "1".into()]
+            )
+            .as_str()
+        )
     );
     assert_eq!(summit_signal.reliability, 0.75); // two stories
 
@@ -123,22 +173,54 @@ fn each_file_once_restart_new_file_and_repeats() {
     assert_eq!(load(&s.case), after_first);
 
     // A new file with more reports of a day already recorded: one new signal, with its own id.
-    drop_file(&s.feed, "20180613.export.CSV", &[summit(4, "http://c"), summit(1, "http://a")]);
-    let out: Vec<_> = restarted.poll(false).unwrap().into_iter().map(Result::unwrap).collect();
+    drop_file(
+        &s.feed,
+        "20180613.export.CSV",
+        &[summit(4, "http://c"), summit(1, "http://a")],
+    );
+    let out: Vec<_> = restarted
+        .poll(false)
+        .unwrap()
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
     assert_eq!(out.len(), 1);
-    assert_eq!((out[0].cases[0].rows_matched, out[0].cases[0].already_counted, out[0].cases[0].added), (1, 1, 1));
+    assert_eq!(
+        (
+            out[0].cases[0].rows_matched,
+            out[0].cases[0].already_counted,
+            out[0].cases[0].added
+        ),
+        (1, 1, 1)
+    );
     let c = load(&s.case);
-    let summits: Vec<_> = c.signals().iter().filter(|x| x.signal_type == "summit_held").collect();
+    let summits: Vec<_> = c
+        .signals()
+        .iter()
+        .filter(|x| x.signal_type == "summit_held")
+        .collect();
     assert_eq!(summits.len(), 2);
-    assert_eq!(summits.iter().map(|x| x.id.clone()).collect::<HashSet<_>>().len(), 2);
+    assert_eq!(
+        summits.iter().map(|x| x.id.clone()).collect::<HashSet<_>>().len(),
+        2
+    );
     // Every event counts once in the case.
     let events: Vec<&String> = c.signals().iter().flat_map(|x| &x.event_ids).collect();
     assert_eq!(events.len(), events.iter().collect::<HashSet<_>>().len());
     assert_eq!(events.len(), 4);
 
     // A file that only repeats counted events adds nothing, and is recorded as done.
-    drop_file(&s.feed, "20180614.export.CSV", &[summit(2, "http://b"), sanctions(3), summit(4, "http://c")]);
-    let out: Vec<_> = restarted.poll(false).unwrap().into_iter().map(Result::unwrap).collect();
+    drop_file(
+        &s.feed,
+        "20180614.export.CSV",
+        &[summit(2, "http://b"), sanctions(3), summit(4, "http://c")],
+    );
+    let out: Vec<_> = restarted
+        .poll(false)
+        .unwrap()
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
     assert_eq!((out[0].cases[0].already_counted, out[0].cases[0].added), (3, 0));
     assert_eq!(load(&s.case), c);
     assert_eq!(done(&s).len(), 4);
