@@ -38,6 +38,9 @@
 //! A story is the ICEWS `Story ID`, the GDELT `SOURCEURL`, or the CSV `story_id`; a row without one counts as a
 //! story of its own (the ICEWS18 benchmark keeps one row per story).
 //!
+//! When following a feed of many files ([`follow`], `pressure-forecast follow`), ids are derived from the events a
+//! signal aggregates instead, and an event already counted in the case is left out, so files never conflict.
+//!
 //! ## Bad rows
 //! A row with the wrong number of columns, bytes that are not UTF-8, a bad date, a CAMEO code missing from the
 //! codebook or a Goldstein score that is not a number is a *bad row*: by default it is reported in
