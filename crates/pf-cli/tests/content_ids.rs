@@ -36,7 +36,8 @@ fn repeated_id_less_records_forecast_as_one() {
     case["signals"] = serde_json::Value::Array(signals.clone());
     let once = dir.path().join("once.json");
     std::fs::write(&once, case.to_string()).unwrap();
-    case["signals"] = serde_json::Value::Array(signals.iter().chain(&signals).chain(&signals).cloned().collect());
+    case["signals"] =
+        serde_json::Value::Array(signals.iter().chain(&signals).chain(&signals).cloned().collect());
     let thrice = dir.path().join("thrice.json");
     std::fs::write(&thrice, case.to_string()).unwrap();
 
@@ -44,7 +45,12 @@ fn repeated_id_less_records_forecast_as_one() {
     assert_eq!(a, forecast(&thrice));
     // And as the original file with its own ids, up to rounding (ids only break ties in the signal order).
     let original = forecast(&root().join("data/cases/north_korea.json"));
-    for (x, y) in a["probabilities"].as_array().unwrap().iter().zip(original["probabilities"].as_array().unwrap()) {
+    for (x, y) in a["probabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(original["probabilities"].as_array().unwrap())
+    {
         assert!((x.as_f64().unwrap() - y.as_f64().unwrap()).abs() < 1e-12);
     }
 }

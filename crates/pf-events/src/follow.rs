@@ -65,9 +65,9 @@ pub enum FollowError {
     Case {
         /// The case file.
         path: PathBuf,
-        /// The core's error.
+        /// The core's error (boxed: it is large and this path is rare).
         #[source]
-        source: pf_core::Error,
+        source: Box<pf_core::Error>,
     },
     /// The checkpoint file exists but is not a checkpoint.
     #[error("invalid checkpoint `{}`: expected {expected}, found {found}", .path.display())]
@@ -469,7 +469,7 @@ impl Follower {
         for case_path in &self.config.cases {
             let mut case = Case::load(case_path, &pf_core::V2).map_err(|source| FollowError::Case {
                 path: case_path.clone(),
-                source,
+                source: Box::new(source),
             })?;
             let counted: HashSet<String> = case
                 .signals()
@@ -504,7 +504,7 @@ impl Follower {
                 .append(signals, &pf_core::V2)
                 .map_err(|source| FollowError::Case {
                     path: case_path.clone(),
-                    source,
+                    source: Box::new(source),
                 })?;
             outcome.rows_read = report.rows_read;
             outcome.bad_rows = report.bad_rows;

@@ -572,11 +572,11 @@ pub(crate) fn ingest_inner<R: Read>(
         } else {
             ev.event_id.to_owned()
         };
-        if let Some(counted) = extra.counted {
-            if counted.contains(&event_id) || !seen_here.insert(event_id.clone()) {
-                already_counted += 1;
-                continue;
-            }
+        if let Some(counted) = extra.counted
+            && (counted.contains(&event_id) || !seen_here.insert(event_id.clone()))
+        {
+            already_counted += 1;
+            continue;
         }
         report.rows_matched += 1;
         let g = groups.entry((ev.date, signal)).or_default();
