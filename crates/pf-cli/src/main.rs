@@ -45,6 +45,8 @@ enum Command {
     Serve(pf_server::cli::ServeArgs),
     /// Turn CAMEO-coded event data (ICEWS, GDELT 1.0/2.0, CSV) into signals (JSON Lines, or into a case file).
     Ingest(pf_events::cli::IngestArgs),
+    /// Watch a directory for new event files (e.g. the GDELT 2.0 feed) and ingest each once into case files.
+    Follow(pf_events::cli::FollowArgs),
 }
 
 #[derive(Args, Debug)]
@@ -443,6 +445,7 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Ingest(a) => pf_events::cli::run(&a)?,
+        Command::Follow(a) => pf_events::cli::run_follow(&a)?,
         Command::Serve(a) => pf_server::cli::run(a)?,
         Command::Model(a) => match a.model {
             Some(p) => print!("{}", load_model(Some(&p))?.to_toml()),

@@ -395,8 +395,10 @@ impl Case {
     }
 
     /// Append a batch of signals, atomically: either every signal is valid and the batch is applied, or the
-    /// case is left exactly as it was. A signal whose id is already present with the same content is skipped
-    /// (idempotent retry); with different content it is an error.
+    /// case is left exactly as it was. A signal without an id first gets its content-derived id
+    /// ([`Signal::content_id`]), so re-appending the same id-less records changes nothing and two identical
+    /// id-less records are one signal. A signal whose id is already present with the same content is skipped
+    /// (idempotent retry, counted in [`AppendReport::unchanged`]); with different content it is an error.
     ///
     /// # Errors
     /// The first invalid signal ([`Error::InvalidSignal`], [`Error::UnknownSignalType`]) or
@@ -415,6 +417,8 @@ impl Case {
         let mut fresh = Vec::new();
         let mut report = AppendReport::default();
         for (i, s) in signals.into_iter().enumerate() {
+            // Content-derived id for an id-less signal (issue 13, part 2).
+            let s = s.with_content_id();
             self.check_signal(&s, vocabulary).map_err(|e| match e {
                 Error::InvalidSignal {
                     field,

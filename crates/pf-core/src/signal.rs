@@ -243,7 +243,92 @@ impl Signal {
             && self.source == other.source
             && self.note == other.note
     }
+
+    // --- content-derived ids (issue 13, part 2) ---
+
+    /// The id derived from this signal's content, `c-` followed by 24 lowercase hex digits: the first 96 bits of
+    /// the SHA-256 of [`Signal::canonical_content`]. A signal that enters a case without an id gets this id
+    /// ([`Case::append`](crate::Case::append)), so re-sending the same id-less record is an idempotent retry and
+    /// two identical id-less reports are one signal. Its own `id`, `reports` and `event_ids` are not part of it.
+    ///
+    /// Why 24 hex digits (96 bits): the chance that two different records of one case share an id is about
+    /// `n^2 / 2^97`, below 1e-17 for a million signals, while the id stays short enough to read in a table. It is
+    /// a checksum against accidents, not a defence against someone forging collisions.
+    ///
+    /// # Examples
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use pf_core::Signal;
+    ///
+    /// let s = Signal::new("summit_held", NaiveDate::from_ymd_opt(2018, 6, 12).unwrap());
+    /// assert_eq!(s.content_id(), Signal::new("summit_held", s.date).content_id());
+    /// assert!(s.content_id().starts_with("c-") && s.content_id().len() == 26);
+    /// ```
+    pub fn content_id(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(self.canonical_content());
+        let mut id = String::with_capacity(2 + 2 * CONTENT_ID_BYTES);
+        id.push_str(CONTENT_ID_PREFIX);
+        for b in &digest[..CONTENT_ID_BYTES] {
+            id.push_str(&format!("{b:02x}"));
+        }
+        id
+    }
+
+    /// The canonical form hashed by [`Signal::content_id`], as bytes (UTF-8).
+    ///
+    /// # Formula
+    /// The concatenation of seven netstrings (`<length in bytes, decimal>:<bytes>,`), in this order:
+    ///
+    /// 1. the tag `pf-signal-content/1` (the version of this form),
+    /// 2. `type`, as given (no case folding, no trimming),
+    /// 3. `date`, as `YYYY-MM-DD`,
+    /// 4. `source`, the empty string when absent,
+    /// 5. `note`, the empty string when absent,
+    /// 6. `reliability`, 7. `weight`: the shortest decimal that reads back as the same `f64`, in positional
+    ///    notation with no exponent, no `+`, no trailing zeros and no trailing point (`1`, `0.5`, `0.0000001`;
+    ///    negative zero is written `0`); Rust's `f64` `Display`, Python's
+    ///    `numpy.format_float_positional(x, unique=True, trim="-")`.
+    ///
+    /// For example `summit_held` on 2018-06-12 with no source or note, reliability 0.9 and weight 1 is
+    /// `19:pf-signal-content/1,11:summit_held,10:2018-06-12,0:,0:,3:0.9,1:1,`.
+    pub fn canonical_content(&self) -> Vec<u8> {
+        fn net(out: &mut Vec<u8>, field: &str) {
+            out.extend_from_slice(field.len().to_string().as_bytes());
+            out.push(b':');
+            out.extend_from_slice(field.as_bytes());
+            out.push(b',');
+        }
+        // `+ 0.0` turns -0.0 into 0.0; every other value is unchanged.
+        let number = |x: f64| format!("{}", x + 0.0);
+        let mut out = Vec::with_capacity(96 + self.note.as_ref().map_or(0, String::len));
+        net(&mut out, CONTENT_FORM_TAG);
+        net(&mut out, &self.signal_type);
+        net(&mut out, &self.date.format("%Y-%m-%d").to_string());
+        net(&mut out, self.source.as_deref().unwrap_or(""));
+        net(&mut out, self.note.as_deref().unwrap_or(""));
+        net(&mut out, &number(self.reliability));
+        net(&mut out, &number(self.weight));
+        out
+    }
+
+    /// This signal with its content id ([`Signal::content_id`]) when it has no id; unchanged otherwise.
+    #[must_use]
+    pub fn with_content_id(mut self) -> Signal {
+        if self.id.is_none() {
+            self.id = Some(self.content_id());
+        }
+        self
+    }
+    // --- end of content-derived ids ---
 }
+
+/// The prefix of content-derived ids ([`Signal::content_id`]).
+pub const CONTENT_ID_PREFIX: &str = "c-";
+/// Bytes of the SHA-256 digest kept in a content-derived id (24 hex digits).
+pub const CONTENT_ID_BYTES: usize = 12;
+/// The tag and version of the canonical form ([`Signal::canonical_content`]); a new form gets a new tag.
+pub const CONTENT_FORM_TAG: &str = "pf-signal-content/1";
 
 fn short(v: &Value) -> String {
     let s = v.to_string();

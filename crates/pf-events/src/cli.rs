@@ -149,3 +149,122 @@ pub fn summary(input: &str, report: &IngestReport) -> String {
     }
     s
 }
+
+// --- `follow` (issue 13, part 7) ---
+
+/// Arguments of `pressure-forecast follow`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FollowArgs {
+    /// Input format of the event files: icews, gdelt1, gdelt2 (GDELT 2.0 publishes an export every 15 minutes) or
+    /// csv.
+    #[arg(long, value_name = "icews|gdelt1|gdelt2|csv")]
+    pub format: Format,
+    /// A case file (JSON) to append the signals to, read and written in place (repeatable); its sender and
+    /// target (ISO3 codes) select the events and its span their dates.
+    #[arg(long, value_name = "CASEFILE", required = true)]
+    pub case: Vec<PathBuf>,
+    /// Mapping file (TOML) from CAMEO codes to signal types; default: the embedded models/cameo_mapping.toml.
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    /// Checkpoint file recording the files done (default: `.pressure-forecast-follow.json` in DIR).
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
+    /// Only take files whose name ends with this (e.g. `.export.CSV`).
+    #[arg(long, value_name = "SUFFIX")]
+    pub suffix: Option<String>,
+    /// Seconds between two looks at the directory.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub interval: f64,
+    /// Process the files there now and exit (for scripts and tests); otherwise watch until interrupted.
+    #[arg(long)]
+    pub once: bool,
+    /// Fail a file on its first bad row instead of reporting and skipping the row.
+    #[arg(long)]
+    pub strict: bool,
+    /// The directory to watch.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+impl FollowArgs {
+    /// The follower's configuration these arguments describe.
+    ///
+    /// # Errors
+    /// A bad mapping file or interval.
+    pub fn config(&self) -> anyhow::Result<crate::follow::FollowConfig> {
+        let mapping = match &self.mapping {
+            Some(p) => {
+                Mapping::load(p).with_context(|| format!("cannot use mapping file `{}`", p.display()))?
+            }
+            None => Mapping::default_mapping(),
+        };
+        if !(self.interval.is_finite() && self.interval > 0.0) {
+            anyhow::bail!(
+                "invalid --interval: expected a number of seconds > 0, found {}",
+                self.interval
+            );
+        }
+        Ok(crate::follow::FollowConfig {
+            dir: self.dir.clone(),
+            format: self.format,
+            mapping,
+            cases: self.case.clone(),
+            checkpoint: self
+                .checkpoint
+                .clone()
+                .unwrap_or_else(|| self.dir.join(".pressure-forecast-follow.json")),
+            strict: self.strict,
+            suffix: self.suffix.clone(),
+        })
+    }
+}
+
+/// Run `follow`: ingest each new file of the directory once into the case files, logging each file's counts on
+/// standard error. With `--once`, one pass over the files there (taken as they are) and exit, failing when a
+/// file failed; otherwise poll every `--interval` seconds until the process is stopped (every write is atomic, so
+/// stopping it at any moment is safe), taking a file once its size is stable across two polls.
+///
+/// # Errors
+/// A bad mapping, checkpoint or directory; with `--once`, a file that could not be ingested.
+pub fn run_follow(args: &FollowArgs) -> anyhow::Result<()> {
+    let config = args.config()?;
+    let mut follower = crate::follow::Follower::new(config)?;
+    let log = |results: Vec<Result<crate::follow::FileOutcome, crate::follow::FollowError>>| {
+        let mut failed = 0usize;
+        for r in results {
+            match r {
+                Ok(o) => eprintln!("follow: {}", o.log_line()),
+                Err(e) => {
+                    failed += 1;
+                    eprintln!("follow: error: {e}");
+                }
+            }
+        }
+        failed
+    };
+    if args.once {
+        let failed = log(follower.poll(false)?);
+        if failed > 0 {
+            anyhow::bail!(
+                "{failed} file(s) could not be ingested (see above); they are not in the checkpoint"
+            );
+        }
+        return Ok(());
+    }
+    eprintln!(
+        "follow: watching `{}` every {} s ({} files in the checkpoint)",
+        args.dir.display(),
+        args.interval,
+        follower.checkpoint().files.len()
+    );
+    let pause = std::time::Duration::from_secs_f64(args.interval);
+    loop {
+        match follower.poll(true) {
+            Ok(results) => {
+                log(results);
+            }
+            Err(e) => eprintln!("follow: error: {e}"),
+        }
+        std::thread::sleep(pause);
+    }
+}

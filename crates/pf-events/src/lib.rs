@@ -38,6 +38,9 @@
 //! A story is the ICEWS `Story ID`, the GDELT `SOURCEURL`, or the CSV `story_id`; a row without one counts as a
 //! story of its own (the ICEWS18 benchmark keeps one row per story).
 //!
+//! When following a feed of many files ([`follow`], `pressure-forecast follow`), ids are derived from the events a
+//! signal aggregates instead, and an event already counted in the case is left out, so files never conflict.
+//!
 //! ## Bad rows
 //! A row with the wrong number of columns, bytes that are not UTF-8, a bad date, a CAMEO code missing from the
 //! codebook or a Goldstein score that is not a number is a *bad row*: by default it is reported in
@@ -70,6 +73,7 @@ pub mod cli;
 mod codebook;
 mod countries;
 mod error;
+pub mod follow;
 mod mapping;
 
 use std::collections::{BTreeMap, HashSet};
@@ -444,7 +448,7 @@ fn is_header(rec: &csv::ByteRecord, first: &[u8]) -> bool {
 /// [`Error::Io`] when reading fails, [`Error::Format`] for a CSV header without the required columns,
 /// [`Error::BadRow`] for the first bad row in strict mode.
 pub fn ingest<R: Read>(reader: R, mapping: &Mapping, opts: &IngestOptions) -> Result<IngestReport> {
-    ingest_inner(reader, mapping, opts, Path::new("<input>"))
+    ingest_inner(reader, mapping, opts, Path::new("<input>"), &Extra::default()).map(|(r, _)| r)
 }
 
 /// [`ingest`] on a file.
@@ -456,15 +460,27 @@ pub fn ingest_path(path: &Path, mapping: &Mapping, opts: &IngestOptions) -> Resu
         path: path.into(),
         source,
     })?;
-    ingest_inner(f, mapping, opts, path)
+    ingest_inner(f, mapping, opts, path, &Extra::default()).map(|(r, _)| r)
 }
 
-fn ingest_inner<R: Read>(
+/// Settings of [`follow`] mode that plain [`ingest`] does not use.
+#[derive(Default)]
+pub(crate) struct Extra<'a> {
+    /// Event ids already counted in the case: rows carrying one (or repeating one seen earlier in the same input)
+    /// are left out, so an event counts once across files. `None`: every row counts (plain ingest).
+    pub counted: Option<&'a HashSet<String>>,
+    /// Prefix of the ids given to rows without an event id (`{prefix}line:N`), so that they differ across files.
+    pub line_prefix: &'a str,
+}
+
+/// Returns the report and the number of matched rows left out as already counted ([`Extra::counted`]).
+pub(crate) fn ingest_inner<R: Read>(
     reader: R,
     mapping: &Mapping,
     opts: &IngestOptions,
     path: &Path,
-) -> Result<IngestReport> {
+    extra: &Extra<'_>,
+) -> Result<(IngestReport, u64)> {
     let format = opts.format;
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -506,6 +522,8 @@ fn ingest_inner<R: Read>(
         Format::Csv => b"",
     };
     let mut first = true;
+    let mut already_counted = 0u64;
+    let mut seen_here: HashSet<String> = HashSet::new();
     let mut groups: BTreeMap<(NaiveDate, &'static str), Group> = BTreeMap::new();
     let (mut src_roles, mut dst_roles) = (Vec::<Role>::with_capacity(4), Vec::<Role>::with_capacity(4));
     while rdr.read_byte_record(&mut rec).map_err(io_err)? {
@@ -549,6 +567,17 @@ fn ingest_inner<R: Read>(
         let Some((_, signal)) = mapping.classify(&src_roles, &dst_roles, ev.code) else {
             continue;
         };
+        let event_id = if ev.event_id.is_empty() {
+            format!("{}line:{line}", extra.line_prefix)
+        } else {
+            ev.event_id.to_owned()
+        };
+        if let Some(counted) = extra.counted
+            && (counted.contains(&event_id) || !seen_here.insert(event_id.clone()))
+        {
+            already_counted += 1;
+            continue;
+        }
         report.rows_matched += 1;
         let g = groups.entry((ev.date, signal)).or_default();
         g.reports += 1;
@@ -557,11 +586,7 @@ fn ingest_inner<R: Read>(
         } else if !g.stories.contains(ev.story) {
             g.stories.insert(ev.story.to_owned());
         }
-        g.event_ids.push(if ev.event_id.is_empty() {
-            format!("line:{line}")
-        } else {
-            ev.event_id.to_owned()
-        });
+        g.event_ids.push(event_id);
         *g.codes.entry(ev.code.to_owned()).or_default() += 1;
         if let Some(x) = ev.goldstein {
             g.goldstein_sum += x;
@@ -627,5 +652,5 @@ fn ingest_inner<R: Read>(
             s
         })
         .collect();
-    Ok(report)
+    Ok((report, already_counted))
 }
