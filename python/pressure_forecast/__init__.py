@@ -51,6 +51,8 @@ from pressure_forecast._native import (
     ingest_events,
     load_episodes,
 )
+from pressure_forecast import datasets
+
 
 __all__ = [
     "OUTCOMES_V1",
@@ -84,6 +86,7 @@ __all__ = [
     "WhatIf",
     "__version__",
     "backtest",
+    "datasets",
     "fit",
     "forecast_many",
     "ingest_events",

@@ -292,7 +292,9 @@ impl State {
             // Retracted ids stay taken: the identical signal is a retry (unchanged), another is a conflict.
             let mut repeats = 0;
             let mut batch = Vec::with_capacity(signals.len());
-            for (i, s) in signals.into_iter().enumerate() {
+            // A signal without an id takes its content id first (docs/signals.md), so an id-less retry is the
+            // same signal as the one stored, not a new one.
+            for (i, s) in signals.into_iter().map(Signal::with_content_id).enumerate() {
                 match s.id.as_deref().and_then(|id| entry.retracted.get(id)) {
                     Some(old) if *old == s => repeats += 1,
                     Some(_) => {
