@@ -49,3 +49,4 @@ pub use model::{Model, ModelSpec, Provenance};
 pub use progress::{CancelFlag, Progress, Silent};
 pub use signal::Signal;
 pub use uncertainty::DrawOptions;
+pub use v2::{ModelId, ModelV2};

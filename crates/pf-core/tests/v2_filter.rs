@@ -501,3 +501,35 @@ fn episode_objective_is_log_likelihood_plus_log_outcome() {
         Err(Error::UnknownOutcome { .. })
     ));
 }
+
+#[test]
+fn fate_signal_below_reliability_one_follows_jeffreys_rule() {
+    // P(F = leaves) is 1 - p_inc before any fate news; a `sender_leader_departing` signal of reliability 0.9
+    // revises it to max(1 - p_inc, 0.9) = 0.9 exactly, adding nothing to the log-likelihood. A repeat at 0.5 the
+    // next day changes nothing by itself (max(P, 0.5) = P); only the day's "no deal today" evidence, which
+    // differs slightly between the halves once their dynamics differ, moves P(stays) a little.
+    let m = ModelV2::default_model();
+    let mut case = usa_prk();
+    case.append([Signal::new("talks_refused", d("2019-03-01"))], &m)
+        .unwrap();
+    let tm = Terms::of_case(&case);
+    let before = v2::filter(&m, &tm, case.signals(), d("2020-03-01")).unwrap();
+    assert!((before.leader_stays - m.incumbency_rate()).abs() < TOL);
+    let mut sigs = case.signals().to_vec();
+    sigs.push(sig("sender_leader_departing", d("2020-03-01"), 0.9));
+    let after = v2::filter(&m, &tm, &sigs, d("2020-03-01")).unwrap();
+    assert!((after.leader_stays - 0.1).abs() < TOL, "{}", after.leader_stays);
+    assert!((after.log_likelihood - before.log_likelihood).abs() < TOL);
+    sigs.push(sig("sender_leader_departing", d("2020-03-02"), 0.5));
+    let again = v2::filter(&m, &tm, &sigs, d("2020-03-02")).unwrap();
+    let one_day = sigs[..sigs.len() - 1].to_vec();
+    let no_repeat = v2::filter(&m, &tm, &one_day, d("2020-03-02")).unwrap();
+    assert!((again.leader_stays - no_repeat.leader_stays).abs() < TOL);
+    assert!((again.leader_stays - 0.1).abs() < 1e-3, "{}", again.leader_stays);
+    // With reliability 1 the observation's probability enters the log-likelihood: ln P(leaves) = ln(1 - p_inc).
+    let mut sure = case.signals().to_vec();
+    sure.push(sig("sender_leader_departing", d("2020-03-01"), 1.0));
+    let s = v2::filter(&m, &tm, &sure, d("2020-03-01")).unwrap();
+    assert_eq!(s.leader_stays, 0.0);
+    assert!((s.log_likelihood - before.log_likelihood - (1.0 - m.incumbency_rate()).ln()).abs() < TOL);
+}

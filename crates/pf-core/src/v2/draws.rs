@@ -75,7 +75,7 @@ impl ModelV2 {
                 m.types[t].mean = q.iter().sum::<f64>() / q.len() as f64;
             }
         }
-        m
+        m.with_static_powers()
     }
 }
 

@@ -2,8 +2,10 @@
 //!
 //! - [`ModelV2`]: a validated `format_version = 2` model file ([`ModelSpecV2`]).
 //! - [`Terms`]: what the engine needs of a case besides its signals (start, term end, eligibility, election).
-//! - [`forecast`], [`filter`], [`episode_objective`]: the joint filter over (F, regime) of [`filter`] module
-//!   docs, its forecast at the term end, and the objective `fit` maximises.
+//! - [`forecast`], [`filter()`], [`episode_objective`]: the joint filter over (F, regime) described in the
+//!   [`mod@filter`] module, its forecast at the term end, and the objective `fit` maximises.
+//! - [`analysis`]: scenarios, policy comparison, trajectories, attribution, drop-one, value of information;
+//!   [`draws`]: parameter uncertainty; [`sample`]: synthetic episodes.
 //!
 //! # Examples
 //! ```
@@ -31,6 +33,7 @@ pub mod baselines;
 pub mod filter;
 pub mod learn;
 mod learn_sample;
+pub mod sample;
 pub mod spec;
 
 pub use analysis::{PolicyComparison, Scenario, compare, scenario_forecast};

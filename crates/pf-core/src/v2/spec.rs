@@ -366,6 +366,9 @@ pub struct ModelV2 {
     /// Whether any hazard has a non-zero beta on a present input (otherwise the matrices depend only on the
     /// bucket).
     pub(crate) has_inputs: bool,
+    /// For each bucket whose matrices do not depend on the inputs (a matrix given directly, or no inputs at
+    /// all): the binary powers of `Q` (no deal entered) and `P`, 16 levels each.
+    pub(crate) static_powers: Arc<Vec<Option<[Vec<f64>; 2]>>>,
 }
 
 fn prob(field: &str, x: f64, open_zero: bool) -> Result<()> {
@@ -1035,8 +1038,47 @@ impl ModelV2 {
             type_names,
             type_index,
             has_inputs,
+            static_powers: Arc::new(Vec::new()),
             spec: Arc::new(spec),
-        })
+        }
+        .with_static_powers())
+    }
+
+    /// Recompute the cached powers of the input-independent buckets (after parameters changed).
+    pub(crate) fn with_static_powers(mut self) -> ModelV2 {
+        let k = self.k;
+        let powers = (0..self.buckets.len())
+            .map(|b| {
+                if self.buckets[b].matrix.is_none() && self.has_inputs {
+                    return None;
+                }
+                let p = match &self.buckets[b].matrix {
+                    Some(p) => p.clone(),
+                    None => {
+                        let mut lam = vec![0.0; k * k];
+                        let f = 0f64.clamp(self.clip.0, self.clip.1).exp();
+                        for h in &self.hazards {
+                            lam[h.from * k + h.to] = h.base[b] * f;
+                        }
+                        crate::v2::filter::competing_risks(&lam, k)
+                    }
+                };
+                let mut q = p.clone();
+                if let Some(s) = self.deal {
+                    for i in 0..k {
+                        if i != s {
+                            q[i * k + s] = 0.0;
+                        }
+                    }
+                }
+                Some([
+                    crate::linalg::binary_powers(&q, k, 16),
+                    crate::linalg::binary_powers(&p, k, 16),
+                ])
+            })
+            .collect();
+        self.static_powers = Arc::new(powers);
+        self
     }
 
     /// The model's name.
