@@ -109,12 +109,18 @@ pub fn random_model(seed: u64, k: usize, m: usize, buckets: usize) -> Model {
     .expect("random model is valid")
 }
 
-/// A case over `days` days with `n` random signals.
+/// A case over `days` days with `n` random signals, of the types the model gives a likelihood (the neutral v2
+/// types a v1 model accepts change nothing, and a plain v2 model written from it does not know them).
 pub fn random_case(model: &Model, seed: u64, days: u64, n: usize) -> Case {
     let mut g = Gen(seed ^ 0xABCD);
     let start = d("2001-01-20");
     let mut case = Case::new("random", "S", "T", start, plus(start, days)).unwrap();
-    let types = model.signal_types();
+    let types: Vec<String> = model
+        .signal_types()
+        .iter()
+        .filter(|t| model.is_neutral(t) != Some(true))
+        .cloned()
+        .collect();
     let signals: Vec<Signal> = (0..n)
         .map(|i| {
             let mut s = Signal::new(

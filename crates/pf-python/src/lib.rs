@@ -92,10 +92,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(batch::forecast_many, m)?)?;
     m.add_function(wrap_pyfunction!(events::ingest_events, m)?)?;
     m.add_function(wrap_pyfunction!(pickle::_unpickle, m)?)?;
-    // The gRPC contract, shipped inside the extension so that the client can generate its stubs anywhere.
+    // The gRPC contract, shipped inside the extension (the generated Python stubs ship in `pressure_forecast._proto`).
     m.add(
         "PROTO_FORECAST_SERVICE",
-        include_str!("../../../proto/pressure_forecast/v1/forecast_service.proto"),
+        include_str!("../../../proto/pressureforecast/v1/forecast_service.proto"),
     )?;
     m.add(
         "SIGNAL_TYPES_V1",
