@@ -72,9 +72,9 @@ clean: ## remove build outputs and the virtual environment
 # curated ones).
 MODEL_CURATED_WEIGHT ?= 1.0
 MODEL_TIES_WEIGHT ?= 0.2
-model: ## fit models/maximum_pressure_v2.toml on data/episodes into models/maximum_pressure_fitted.toml
+model: ## the shipped default model: fit the priors of models/maximum_pressure_v2.toml on data/episodes into models/maximum_pressure.toml
 	$(CARGO) build --release -p pf-cli
 	./target/release/pressure-forecast fit --model models/maximum_pressure_v2.toml \
 		--episodes data/episodes/episodes.json --episodes-weight $(MODEL_CURATED_WEIGHT) \
 		--episodes data/episodes/ties_terms.jsonl --episodes-weight $(MODEL_TIES_WEIGHT) \
-		--output models/maximum_pressure_fitted.toml
+		--output models/maximum_pressure.toml

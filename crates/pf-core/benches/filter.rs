@@ -94,7 +94,7 @@ fn naive_forecast(model: &Model, case: &Case) -> Vec<f64> {
 
 /// Every benchmark group.
 pub fn benches(c: &mut Criterion) {
-    let model = Model::default_model();
+    let model = Model::v1_model();
     // Filter steps: a signal every day for four years.
     let daily = case_with(&model, 1461, 1461);
     let as_of = daily.term_end;

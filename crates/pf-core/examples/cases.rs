@@ -1,7 +1,7 @@
 //! Forecast the example cases at a few dates (a quick look while developing).
 use pf_core::{Case, Model};
 fn main() {
-    let m = Model::default_model();
+    let m = Model::v1_model();
     for p in std::env::args().skip(1) {
         let c = Case::load(&p, &m).expect("case");
         for a in [

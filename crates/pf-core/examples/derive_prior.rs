@@ -16,7 +16,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let model = match args.first() {
         Some(p) if p.ends_with(".toml") => Model::load(p).expect("model file"),
-        _ => Model::default_model(),
+        _ => Model::v1_model(),
     };
     let nums: Vec<f64> = args.iter().filter_map(|a| a.parse().ok()).collect();
     // TIES v4.1, US main sender, sanctions imposed (data/sanctions/base_rates.json).

@@ -24,7 +24,10 @@ pub const SUM_TOLERANCE: f64 = 1e-9;
 /// Number of cached binary powers `P^(2^i)` per bucket (2^16 days is about 179 years; longer spans loop).
 pub(crate) const POWER_LEVELS: usize = 16;
 
+/// The shipped default: the v2 model fitted by `make model` (docs/learning.md) from the repository's episodes.
 const DEFAULT_TOML: &str = include_str!("../../../models/maximum_pressure.toml");
+/// The first version's model (v1 semantics: every signal is evidence, transitions without inputs).
+const V1_TOML: &str = include_str!("../../../models/maximum_pressure_v1.toml");
 const STATIC_TOML: &str = include_str!("../../../models/static.toml");
 
 /// A value given once for all entries, or once per entry.
@@ -262,9 +265,17 @@ fn check_sums_to_one(field: &str, v: &[f64]) -> Result<()> {
 }
 
 impl Model {
-    /// The embedded default model (`models/maximum_pressure.toml`): four regimes, three outcomes.
+    /// The embedded default model (`models/maximum_pressure.toml`): the v2 model (signal roles, hazards with
+    /// inputs, public deals, the leader's fate) fitted by `make model` from the repository's episodes, with the
+    /// priors of `models/maximum_pressure_v2.toml` (docs/model.md, docs/learning.md).
     pub fn default_model() -> Model {
         Model::from_toml_str(DEFAULT_TOML).expect("the embedded default model is valid")
+    }
+
+    /// The embedded first-version model (`models/maximum_pressure_v1.toml`): v1 semantics, kept so that v1
+    /// forecasts can be reproduced and compared.
+    pub fn v1_model() -> Model {
+        Model::from_toml_str(V1_TOML).expect("the embedded v1 model is valid")
     }
 
     /// The embedded static model (`models/static.toml`): regimes are the outcomes, identity transitions, so the

@@ -14,7 +14,7 @@ use proptest::prelude::*;
 fn example(name: &str) -> Case {
     Case::load(
         format!("{}/../../data/cases/{name}.json", env!("CARGO_MANIFEST_DIR")),
-        &Model::default_model(),
+        &Model::v1_model(),
     )
     .unwrap()
 }
@@ -22,14 +22,14 @@ fn example(name: &str) -> Case {
 fn shipped_episodes() -> Vec<Episode> {
     Episode::load_many(
         format!("{}/../../data/episodes/episodes.json", env!("CARGO_MANIFEST_DIR")),
-        &Model::default_model(),
+        &Model::v1_model(),
     )
     .unwrap()
 }
 
 #[test]
 fn monte_carlo_means_converge_to_the_point_forecast_as_concentrations_grow() {
-    let base = Model::default_model();
+    let base = Model::v1_model();
     let case = example("north_korea");
     let as_of = d("2018-10-31");
     let point = base.forecast(&case, as_of).unwrap().probabilities;
@@ -66,7 +66,7 @@ fn monte_carlo_means_converge_to_the_point_forecast_as_concentrations_grow() {
 
 #[test]
 fn intervals_contain_the_point_forecast_for_the_example_cases() {
-    let m = Model::default_model();
+    let m = Model::v1_model();
     for name in ["north_korea", "iran"] {
         let case = example(name);
         let opts = DrawOptions {
@@ -92,7 +92,7 @@ fn intervals_contain_the_point_forecast_for_the_example_cases() {
 
 #[test]
 fn the_same_seed_gives_the_same_numbers_on_one_and_two_threads() {
-    let m = Model::default_model();
+    let m = Model::v1_model();
     let case = example("iran");
     let opts = DrawOptions {
         draws: 300,
@@ -124,7 +124,7 @@ fn the_same_seed_gives_the_same_numbers_on_one_and_two_threads() {
 
 #[test]
 fn bad_draw_options_are_rejected() {
-    let m = Model::default_model();
+    let m = Model::v1_model();
     let case = example("iran");
     for opts in [
         DrawOptions {
@@ -163,7 +163,7 @@ proptest! {
 
 #[test]
 fn explanations_leave_the_case_untouched() {
-    let m = Model::default_model();
+    let m = Model::v1_model();
     let case = example("north_korea");
     let before = case.clone();
     let as_of = d("2018-10-31");
@@ -229,7 +229,7 @@ fn explanations_leave_the_case_untouched() {
 
 #[test]
 fn value_of_information_is_ranked_and_consistent() {
-    let m = Model::default_model();
+    let m = Model::v1_model();
     let case = example("iran");
     let as_of = d("2018-10-31");
     let v = m.value_of_information(&case, as_of).unwrap();
@@ -355,7 +355,7 @@ fn em_never_lowers_the_objective_and_with_weak_priors_the_log_likelihood() {
     }
     // The default model on the shipped episodes: the penalised objective never falls either.
     let r = learn::fit(
-        &Model::default_model(),
+        &Model::v1_model(),
         &shipped_episodes(),
         &FitOptions {
             max_iterations: 15,
@@ -438,7 +438,7 @@ fn scores_match_hand_computed_values() {
 
 #[test]
 fn backtest_never_looks_ahead() {
-    let m = Model::default_model();
+    let m = Model::v1_model();
     let mut eps = shipped_episodes();
     let ep = eps.remove(0);
     let early = backtest::replay(&m, &ep).unwrap();
@@ -463,7 +463,7 @@ fn backtest_never_looks_ahead() {
 
 #[test]
 fn shipped_model_beats_the_uniform_baseline_on_the_shipped_episodes() {
-    let m = Model::default_model();
+    let m = Model::v1_model();
     let eps = shipped_episodes();
     assert!(eps.len() >= 8);
     let r = backtest::backtest(&m, &eps, &BacktestOptions::default(), &Silent).unwrap();
@@ -493,7 +493,7 @@ fn shipped_model_beats_the_uniform_baseline_on_the_shipped_episodes() {
 
 #[test]
 fn leave_one_out_runs_a_fit_per_episode() {
-    let m = Model::default_model();
+    let m = Model::v1_model();
     let eps: Vec<Episode> = shipped_episodes().into_iter().take(4).collect();
     let opts = BacktestOptions {
         loo: true,

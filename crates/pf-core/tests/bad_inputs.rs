@@ -327,7 +327,7 @@ fn signal_files_report_line_numbers() {
 
 #[test]
 fn unknown_types_against_a_model_list_the_valid_ones() {
-    let m = Model::default_model();
+    let m = Model::v1_model();
     let mut c = case();
     let err = c.append([Signal::new("coup", d("2018-06-01"))], &m).unwrap_err();
     assert!(matches!(err, Error::UnknownSignalType { .. }));

@@ -31,7 +31,7 @@ fn batch() -> Vec<Signal> {
 
 #[test]
 fn appending_the_same_id_less_batch_three_times_changes_nothing() {
-    let model = Model::default_model();
+    let model = Model::v1_model();
     let as_of = d("2018-10-31");
     let mut c = case();
     let first = c.append(batch(), &V2).unwrap();

@@ -106,7 +106,7 @@ fn trajectory_points_equal_forecasts_on_their_days() {
 
 #[test]
 fn twenty_years_of_daily_signals_neither_underflow_nor_overflow() {
-    let m = Model::default_model();
+    let m = Model::v1_model();
     let start = d("2000-01-01");
     let days = 20 * 365 + 5;
     let mut case = Case::new("long", "S", "T", start, plus(start, days)).unwrap();
@@ -131,7 +131,7 @@ fn twenty_years_of_daily_signals_neither_underflow_nor_overflow() {
 
 #[test]
 fn signals_arriving_out_of_order_give_the_same_forecast() {
-    let m = Model::default_model();
+    let m = Model::v1_model();
     let case = Case::load(
         concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/cases/north_korea.json"),
         &m,
@@ -178,7 +178,7 @@ fn resolved_observations_and_the_incremental_filter_agree_with_forecast() {
 
 #[test]
 fn embedded_models_round_trip_through_toml() {
-    for m in [Model::default_model(), Model::static_model()] {
+    for m in [Model::v1_model(), Model::static_model()] {
         let text = m.to_toml();
         let back = Model::from_toml_str(&text).unwrap();
         assert_eq!(back.to_spec(), m.to_spec());
@@ -191,7 +191,7 @@ fn embedded_models_round_trip_through_toml() {
 
 #[test]
 fn before_start_is_the_prior_and_after_term_end_is_resolved() {
-    let m = Model::default_model();
+    let m = Model::v1_model();
     let case = Case::load(
         concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/cases/iran.json"),
         &m,

@@ -46,7 +46,7 @@ fn push_signal(v: Value, s: Value) -> Value {
 }
 
 fn load(v: &Value) -> pf_core::Result<Vec<Episode>> {
-    Episode::parse_many(&json!([v]).to_string(), &Model::default_model())
+    Episode::parse_many(&json!([v]).to_string(), &Model::v1_model())
 }
 
 /// (description, record, field the error must name, words the message must contain)
@@ -230,7 +230,7 @@ fn every_invalid_v2_record_is_rejected_naming_its_field() {
             "{what}: {msg}"
         );
         // The lenient loader holds v2 files to the same rules.
-        let lenient = Episode::parse_many_lenient(&json!([v]).to_string(), &Model::default_model());
+        let lenient = Episode::parse_many_lenient(&json!([v]).to_string(), &Model::v1_model());
         assert!(lenient.is_err(), "{what}: lenient loading accepted it");
     }
 }
@@ -302,14 +302,14 @@ fn older_files_load_as_before() {
             json!({"id": "late", "type": "talks_held", "date": "2021-03-01"}),
         );
         let (eps, warnings) =
-            Episode::parse_many_lenient(&json!([v]).to_string(), &Model::default_model()).unwrap();
+            Episode::parse_many_lenient(&json!([v]).to_string(), &Model::v1_model()).unwrap();
         assert_eq!(eps[0].outcome, "deal");
         assert!(eps[0].outcome_justification.is_empty() && !eps[0].exclude_from_training);
         assert_eq!(warnings.len(), 1, "{warnings:?}");
     }
     // The project's own v1 files still load.
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data");
-    let m = Model::default_model();
+    let m = Model::v1_model();
     Episode::load_many_lenient(format!("{root}/episodes/episodes.json"), &m).unwrap();
     for c in ["iran", "north_korea"] {
         let case = Case::load(format!("{root}/cases/{c}.json"), &m).unwrap();
@@ -323,9 +323,9 @@ fn the_vocabularies_know_the_new_types_and_their_roles() {
     let c = Case::new("c", "USA", "IRN", d("2018-05-08"), d("2021-01-20")).unwrap();
     let fate = Signal::new("sender_leader_departing", d("2020-11-07"));
     assert!(c.clone().append([fate.clone()], &V2).is_ok());
-    assert!(c.clone().append([fate.clone()], &Model::default_model()).is_ok());
+    assert!(c.clone().append([fate.clone()], &Model::v1_model()).is_ok());
     assert!(c.clone().append([fate], &V1).is_err());
-    let m = Model::default_model();
+    let m = Model::v1_model();
     for (t, _, _) in vocab::SIGNAL_TYPES_ADDED_V2 {
         assert_eq!(m.is_neutral(t), Some(true), "{t}");
         assert!(m.describe_signal_type(t).is_some());
@@ -355,7 +355,7 @@ fn a_model_file_may_give_the_new_types_a_row() {
 fn iran() -> Case {
     Case::load(
         concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/cases/iran.json"),
-        &Model::default_model(),
+        &Model::v1_model(),
     )
     .unwrap()
 }
@@ -378,7 +378,7 @@ fn with_fate(case: &Case, days: &[u32]) -> Case {
                 .unwrap()
         })
         .collect();
-    c.append(signals, &Model::default_model()).unwrap();
+    c.append(signals, &Model::v1_model()).unwrap();
     c
 }
 
@@ -389,7 +389,7 @@ proptest! {
     /// trajectories, explanations and the likelihood of the evidence are exactly those without them.
     #[test]
     fn the_new_types_change_nothing_in_a_forecast(days in proptest::collection::vec(0u32..980, 1..6), as_of in 0i64..1100) {
-        let m = Model::default_model();
+        let m = Model::v1_model();
         let base = iran();
         let fated = with_fate(&base, &days);
         let at = base.start + chrono::Duration::days(as_of);
@@ -415,7 +415,7 @@ proptest! {
 
 #[test]
 fn the_new_types_change_nothing_in_learning() {
-    let m = Model::default_model();
+    let m = Model::v1_model();
     let base = Episode::new(iran(), "wait_out");
     let fated = Episode::new(with_fate(&base.case, &[100, 900, 950]), "wait_out");
     let opts = FitOptions {
@@ -431,7 +431,7 @@ fn the_new_types_change_nothing_in_learning() {
 fn episodes() -> Vec<Episode> {
     Episode::load_many_lenient(
         concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/episodes/episodes.json"),
-        &Model::default_model(),
+        &Model::v1_model(),
     )
     .unwrap()
     .0
@@ -439,7 +439,7 @@ fn episodes() -> Vec<Episode> {
 
 #[test]
 fn excluded_episodes_are_neither_trained_on_nor_scored() {
-    let m = Model::default_model();
+    let m = Model::v1_model();
     let mut eps: Vec<Episode> = episodes().into_iter().take(4).collect();
     eps[1].exclude_from_training = true;
     let kept: Vec<Episode> = eps.iter().filter(|e| !e.exclude_from_training).cloned().collect();

@@ -32,7 +32,7 @@ fn round_trip<T: Serialize + DeserializeOwned + Debug>(x: &T) {
 }
 
 fn case() -> Case {
-    let model = Model::default_model();
+    let model = Model::v1_model();
     let mut c = Case::new("rt", "USA", "PRK", d("2017-01-20"), d("2021-01-20")).unwrap();
     c.append(
         [
@@ -51,7 +51,7 @@ fn case() -> Case {
 
 #[test]
 fn forecast_and_intervals_round_trip() {
-    let model = Model::default_model();
+    let model = Model::v1_model();
     let c = case();
     round_trip(&model.forecast(&c, d("2018-10-31")).unwrap());
     let opts = DrawOptions {
@@ -70,7 +70,7 @@ fn forecast_and_intervals_round_trip() {
 
 #[test]
 fn undefined_numbers_round_trip_as_null() {
-    let model = Model::default_model();
+    let model = Model::v1_model();
     let mut f = model.forecast(&case(), d("2018-10-31")).unwrap();
     f.log_likelihood = f64::NAN;
     let v = serde_json::to_value(&f).unwrap();
@@ -88,7 +88,7 @@ fn undefined_numbers_round_trip_as_null() {
 
 #[test]
 fn trajectory_round_trips() {
-    let model = Model::default_model();
+    let model = Model::v1_model();
     let t = model
         .trajectory(&case(), None, None, Resolution::SignalDates)
         .unwrap();
@@ -99,7 +99,7 @@ fn trajectory_round_trips() {
 
 #[test]
 fn explanations_round_trip() {
-    let model = Model::default_model();
+    let model = Model::v1_model();
     let c = case();
     let at = model.attribution(&c, d("2019-12-31")).unwrap();
     round_trip(&at);
@@ -129,14 +129,14 @@ fn episodes() -> Vec<Episode> {
         "/../../data/episodes/episodes.json"
     ))
     .unwrap();
-    Episode::parse_many_lenient(&text, &Model::default_model())
+    Episode::parse_many_lenient(&text, &Model::v1_model())
         .unwrap()
         .0
 }
 
 #[test]
 fn backtest_report_round_trips_with_empty_bins() {
-    let model = Model::default_model();
+    let model = Model::v1_model();
     let eps: Vec<Episode> = episodes().into_iter().take(3).collect();
     let r = backtest(&model, &eps, &BacktestOptions::default(), &Silent).unwrap();
     assert!(
@@ -153,7 +153,7 @@ fn backtest_report_round_trips_with_empty_bins() {
 
 #[test]
 fn fit_report_round_trips_with_its_model() {
-    let model = Model::default_model();
+    let model = Model::v1_model();
     let eps: Vec<Episode> = episodes().into_iter().take(3).collect();
     let opts = FitOptions {
         max_iterations: 2,
