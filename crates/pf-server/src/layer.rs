@@ -195,6 +195,7 @@ where
         let slots = guard.slots.clone();
         Box::pin(async move {
             let _permit = slots.acquire_owned().await;
+            let _in_flight = InFlight::new(guard.metrics.clone());
             let fut = inner.call(req);
             let result = match deadline {
                 Some((d, at)) => match tokio::time::timeout_at(at, fut).await {
@@ -238,6 +239,22 @@ fn remap_size_errors<B>(mut resp: Response<B>) -> Response<B> {
             .insert("grpc-status", HeaderValue::from_static("8"));
     }
     resp
+}
+
+/// Counts a call in flight while it lives.
+struct InFlight(Arc<Metrics>);
+
+impl InFlight {
+    fn new(m: Arc<Metrics>) -> InFlight {
+        m.in_flight.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        InFlight(m)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// Rewrite tonic's INTERNAL for a request that is not valid protobuf to INVALID_ARGUMENT.

@@ -30,6 +30,8 @@ pub struct Metrics {
     pub cache_bytes: AtomicU64,
     /// Ready to serve (store open, not shutting down).
     pub ready: AtomicBool,
+    /// Calls in flight (admitted and not yet answered).
+    pub in_flight: AtomicU64,
     /// Reads since the last summary line.
     pub reads: AtomicU64,
     /// The store's file, for its size.
@@ -84,6 +86,11 @@ impl Metrics {
         let _ = writeln!(
             out,
             "# HELP pf_store_bytes Size of the store's files (database and WAL).\n# TYPE pf_store_bytes gauge\npf_store_bytes {store}"
+        );
+        let _ = writeln!(
+            out,
+            "# HELP pf_in_flight Calls in flight.\n# TYPE pf_in_flight gauge\npf_in_flight {}",
+            self.in_flight.load(Ordering::Relaxed)
         );
         let _ = writeln!(
             out,
