@@ -1,5 +1,19 @@
 #!/usr/bin/env python3
-"""Outcome base rates for the default model's prior, from TIES v4.1 and GSDB release 2.
+"""Outcome base rates for the default model's prior, by the codebook at the sender leader's term end.
+
+The primary figures (`term_end` and `recommended_prior` in the output) follow the codebook of docs/outcomes.md: one
+episode per US presidential term per US-led TIES v4.1 case active in it, batch-coded cases merged, each labelled
+deal / stalemate / wait_out at the term end (scripts/ties_terms.py, run here in memory from the same TIES file and
+data/presidents/us_terms.csv, so this one command reproduces everything). Rates are given overall, for leaders
+eligible for another term and for those who are not (no stalemate is possible for them), and for the episodes of
+cases in which sanctions were imposed.
+
+The figures below the line are the earlier derivation, kept under `case_end_v1` for comparison only: outcomes at
+the end of a sanctions case (not at the term end), with wait_out guessed from case ends near a change of president.
+
+---- case_end_v1 (superseded) ----
+
+Outcome base rates from TIES v4.1 and GSDB release 2.
 
 Maps each dataset's outcome codes to the project's three outcomes {deal, stalemate, wait_out}
 and writes counts, rates, the mapping used and a recommended prior to a JSON file.
@@ -17,7 +31,7 @@ derived here from US presidential transitions (dates below, a public fact not in
   the window, the share f of no-deal outcomes that are true wait-outs solves p = f + (1 - f) b,
   i.e. f = (p - b) / (1 - b), clipped to [0, 1]. The recommended prior uses this corrected f.
 
-Usage: python3 scripts/base_rates.py [--ties CSV] [--gsdb CSV] [--out JSON] [--quiet]
+Usage: python3 scripts/base_rates.py [--ties CSV] [--gsdb CSV] [--terms CSV] [--out JSON] [--quiet]
 """
 
 from __future__ import annotations
@@ -33,6 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TIES = ROOT / "data" / "sanctions" / "ties" / "TIESv4.1_cases.csv"
 DEFAULT_GSDB = ROOT / "data" / "sanctions" / "gsdb" / "GSDB_V2_cases.csv"
 DEFAULT_OUT = ROOT / "data" / "sanctions" / "base_rates.json"
+DEFAULT_TERMS = ROOT / "data" / "presidents" / "us_terms.csv"
 
 OUTCOMES = ("deal", "stalemate", "wait_out")
 US_COW = "2"
@@ -398,23 +413,114 @@ def recommend(combined: dict) -> dict:
     }
 
 
-def build(ties_path: Path, gsdb_path: Path) -> dict:
+def _ties_terms():
+    """scripts/ties_terms.py, imported from beside this script."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("ties_terms", Path(__file__).resolve().parent / "ties_terms.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("ties_terms", mod)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def term_block(episodes: list[dict]) -> dict:
+    counts = {o: sum(1 for e in episodes if e["outcome"] == o) for o in OUTCOMES}
+    return {"episodes": len(episodes), "counts": counts, "rates": rates(counts)}
+
+
+def term_end(ties_path: Path, terms_path: Path) -> dict:
+    """Base rates by the codebook at the term end, from the TIES term episodes (batch-coded cases merged)."""
+    tt = _ties_terms()
+    episodes, summary = tt.build(ties_path, terms_path)
+    elig = [e for e in episodes if e["reelection_eligible"]]
+    inel = [e for e in episodes if not e["reelection_eligible"]]
+    imposed = [e for e in episodes if e["ties"]["imposed"]]
+    term_start = {t["term_id"]: t["start"].isoformat() for t in tt.load_terms(terms_path)}
+    first = [e for e in episodes if e["start"] != term_start[e["ties"]["term_id"]]]
+    return {
+        "source": "scripts/ties_terms.py (data/episodes/ties_terms.jsonl): one episode per US presidential term per "
+        "US-led TIES v4.1 case active in it, batch-coded cases merged, labelled by docs/outcomes.md",
+        "us_led_cases": summary["us_led_cases"],
+        "merged_cases": summary["merged_cases"],
+        "all": term_block(episodes),
+        "eligible": term_block(elig),
+        "ineligible": term_block(inel),
+        "imposed": {
+            "all": term_block(imposed),
+            "eligible": term_block([e for e in imposed if e["reelection_eligible"]]),
+            "ineligible": term_block([e for e in imposed if not e["reelection_eligible"]]),
+        },
+        "campaign_began_in_term": {
+            "note": "episodes whose case began after the term's first day (the campaign's first term), as a forecast "
+            "made at a campaign's start sees it; the others continue a case from an earlier term",
+            "all": term_block(first),
+            "eligible": term_block([e for e in first if e["reelection_eligible"]]),
+            "ineligible": term_block([e for e in first if not e["reelection_eligible"]]),
+        },
+        "caveats": [
+            "episodes of one case in successive terms are not independent (a case active for three terms gives "
+            "three episodes); rates are per episode",
+            "TIES covers cases that began 1945-2005 and codes ends to 2012; terms after a case's last known "
+            "date are left out (data/episodes/ties_terms.README.md)",
+            "most TIES cases are far milder than a 'maximum pressure' campaign against a nuclear programme",
+        ],
+    }
+
+
+def recommend_term_end(te: dict) -> dict:
+    def prior(block: dict) -> list[float]:
+        vals = [round(block["rates"][o], 2) for o in OUTCOMES]
+        vals[1] = round(1.0 - vals[0] - vals[2], 2)  # absorb rounding into stalemate
+        return vals
+
+    elig = prior(te["imposed"]["eligible"])
+    inel = prior(te["imposed"]["ineligible"])
+    inel[1], inel[2] = 0.0, round(1.0 - inel[0], 2)
+    return {
+        "outcomes": list(OUTCOMES),
+        "prior": elig,
+        "prior_eligible": elig,
+        "prior_ineligible": inel,
+        "suggested_concentration": 10,
+        "subset": "term_end.imposed.eligible (and term_end.imposed.ineligible for a leader who cannot stay)",
+        "reasoning": (
+            "Outcome at the sender leader's term end by the codebook (docs/outcomes.md), over the TIES v4.1 "
+            "term episodes of US-led cases in which sanctions were imposed, batch-coded cases merged: deal when "
+            "TIES's final outcome is a negotiated settlement or the target's (partial) acquiescence dated before "
+            "the term end; otherwise stalemate if the president stayed in office, wait_out if he left. For an "
+            "eligible leader the three rates are used as they are; for an ineligible one stalemate is impossible, "
+            "so the no-deal mass is all wait_out. Most TIES cases are far milder than a 'maximum pressure' "
+            "campaign, so deal is likely overstated for this project: a weak Dirichlet concentration (about 10)."
+        ),
+    }
+
+
+def build(ties_path: Path, gsdb_path: Path, terms_path: Path = DEFAULT_TERMS) -> dict:
     ties = load_ties(ties_path)
     gsdb = load_gsdb(gsdb_path)
     combined = combine(ties, gsdb)
+    te = term_end(ties_path, terms_path)
     return {
         "generated_by": "scripts/base_rates.py",
         "outcomes": list(OUTCOMES),
-        "wait_out_derivation": {
-            "us_president_changes": [d.isoformat() for d in US_PRESIDENT_CHANGES],
-            "window_days": WINDOW_DAYS,
-            "formula": "f = clip((p - b) / (1 - b), 0, 1); p = share of no-deal cases ending in window, "
-            "b = share of deal cases ending in window",
+        "term_end": te,
+        "recommended_prior": recommend_term_end(te),
+        "case_end_v1": {
+            "note": "superseded: outcomes at the end of a sanctions case, wait_out guessed from case ends within a "
+            "year of a change of president; kept for comparison only",
+            "wait_out_derivation": {
+                "us_president_changes": [d.isoformat() for d in US_PRESIDENT_CHANGES],
+                "window_days": WINDOW_DAYS,
+                "formula": "f = clip((p - b) / (1 - b), 0, 1); p = share of no-deal cases ending in window, "
+                "b = share of deal cases ending in window",
+            },
+            "ties": ties,
+            "gsdb": gsdb,
+            "combined": combined,
+            "recommended_prior": recommend(combined),
         },
-        "ties": ties,
-        "gsdb": gsdb,
-        "combined": combined,
-        "recommended_prior": recommend(combined),
     }
 
 
@@ -434,9 +540,25 @@ def summary_text(res: dict) -> str:
             )
         return s
 
-    t, g = res["ties"], res["gsdb"]
+    te = res["term_end"]
+
+    def tline(name: str, block: dict) -> str:
+        c, r = block["counts"], block["rates"]
+        return f"  {name:<34} n={block['episodes']:<5}" + "  ".join(f"{o}={c[o]:>4} ({r[o]:.3f})" for o in OUTCOMES)
+
+    v1 = res["case_end_v1"]
+    t, g = v1["ties"], v1["gsdb"]
     out = [
-        "Outcome base rates (deal / stalemate / wait_out)",
+        "Outcome base rates at the term end, by the codebook (TIES v4.1 term episodes, batches merged)",
+        tline("all", te["all"]),
+        tline("eligible leader", te["eligible"]),
+        tline("ineligible leader", te["ineligible"]),
+        tline("imposed, eligible", te["imposed"]["eligible"]),
+        tline("imposed, ineligible", te["imposed"]["ineligible"]),
+        "Recommended prior [deal, stalemate, wait_out]: eligible " + str(res["recommended_prior"]["prior_eligible"])
+        + ", ineligible " + str(res["recommended_prior"]["prior_ineligible"]),
+        "",
+        "Superseded (case_end_v1): outcome base rates at the case's end (deal / stalemate / wait_out)",
         f"TIES v4.1: {t['rows_total']} cases, {t['rows_without_finaloutcome']} without finaloutcome",
         line("all senders", t["all_senders"]),
         line("US primary sender", t["us_primary_sender"]),
@@ -447,10 +569,10 @@ def summary_text(res: dict) -> str:
         "  TIES US imposed, batch-coded cases merged, corrected: "
         + "  ".join(f"{o}={v:.3f}" for o, v in t["us_primary_sender_imposed"]["clustered"]["rates_chance_corrected"].items()),
         "Combined (TIES US imposed + GSDB US):",
-        "  raw mean  " + "  ".join(f"{o}={v:.3f}" for o, v in res["combined"]["rates"].items()),
-        "  estimate  " + "  ".join(f"{o}={v:.3f}" for o, v in res["combined"]["estimate"].items())
-        + f"  (wait_out share of no-deal {res['combined']['wait_out_share_of_no_deal']:.3f})",
-        "Recommended prior [deal, stalemate, wait_out]: " + str(res["recommended_prior"]["prior"]),
+        "  raw mean  " + "  ".join(f"{o}={v:.3f}" for o, v in v1["combined"]["rates"].items()),
+        "  estimate  " + "  ".join(f"{o}={v:.3f}" for o, v in v1["combined"]["estimate"].items())
+        + f"  (wait_out share of no-deal {v1['combined']['wait_out_share_of_no_deal']:.3f})",
+        "Superseded prior [deal, stalemate, wait_out]: " + str(v1["recommended_prior"]["prior"]),
     ]
     return "\n".join(out)
 
@@ -459,10 +581,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ties", type=Path, default=DEFAULT_TIES, help="TIES v4.1 case CSV")
     ap.add_argument("--gsdb", type=Path, default=DEFAULT_GSDB, help="GSDB release 2 case CSV")
+    ap.add_argument("--terms", type=Path, default=DEFAULT_TERMS, help="US presidential terms CSV")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output JSON")
     ap.add_argument("--quiet", action="store_true", help="do not print the summary")
     args = ap.parse_args(argv)
-    res = build(args.ties, args.gsdb)
+    res = build(args.ties, args.gsdb, args.terms)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with open(args.out, "w", encoding="utf-8") as fh:
         json.dump(res, fh, indent=2, ensure_ascii=False)

@@ -1,4 +1,8 @@
-"""scripts/base_rates.py reproduces data/sanctions/base_rates.json and its counts add up."""
+"""scripts/base_rates.py reproduces data/sanctions/base_rates.json and its counts add up.
+
+The primary figures are the term-end base rates by the codebook (`term_end`, `recommended_prior`); the earlier
+case-end figures are kept under `case_end_v1`.
+"""
 
 from __future__ import annotations
 
@@ -23,12 +27,13 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 def blocks(res: dict) -> list[tuple[str, dict]]:
+    v1 = res["case_end_v1"]
     return [
-        ("ties.all_senders", res["ties"]["all_senders"]),
-        ("ties.us_primary_sender", res["ties"]["us_primary_sender"]),
-        ("ties.us_primary_sender_imposed", res["ties"]["us_primary_sender_imposed"]),
-        ("gsdb.all_senders", res["gsdb"]["all_senders"]),
-        ("gsdb.us_sender", res["gsdb"]["us_sender"]),
+        ("ties.all_senders", v1["ties"]["all_senders"]),
+        ("ties.us_primary_sender", v1["ties"]["us_primary_sender"]),
+        ("ties.us_primary_sender_imposed", v1["ties"]["us_primary_sender_imposed"]),
+        ("gsdb.all_senders", v1["gsdb"]["all_senders"]),
+        ("gsdb.us_sender", v1["gsdb"]["us_sender"]),
     ]
 
 
@@ -45,7 +50,7 @@ def test_mapped_counts_sum_to_rows_used(generated: dict, idx: int) -> None:
 
 
 def test_ties_rows_accounted_for(generated: dict) -> None:
-    t = generated["ties"]
+    t = generated["case_end_v1"]["ties"]
     assert t["rows_total"] == 1412
     assert t["all_senders"]["rows_used"] + t["rows_without_finaloutcome"] == t["rows_total"]
     assert sum(t["all_senders"]["by_finaloutcome"].values()) == t["all_senders"]["rows_used"]
@@ -57,14 +62,45 @@ def test_ties_rows_accounted_for(generated: dict) -> None:
 
 def test_gsdb_rows_accounted_for(generated: dict) -> None:
     for key in ("all_senders", "us_sender"):
-        g = generated["gsdb"][key]
+        g = generated["case_end_v1"]["gsdb"][key]
         assert g["rows_used"] + g["rows_ongoing_excluded"] == g["rows_total"], key
-    assert generated["gsdb"]["all_senders"]["rows_total"] == 1101
+    assert generated["case_end_v1"]["gsdb"]["all_senders"]["rows_total"] == 1101
 
 
 def test_recommended_prior_is_a_distribution(generated: dict) -> None:
-    rec = generated["recommended_prior"]
-    assert rec["outcomes"] == list(OUTCOMES)
-    assert all(0.0 < p < 1.0 for p in rec["prior"])
-    assert abs(sum(rec["prior"]) - 1.0) < 1e-9
-    assert rec["reasoning"]
+    for rec in (generated["recommended_prior"], generated["case_end_v1"]["recommended_prior"]):
+        assert rec["outcomes"] == list(OUTCOMES)
+        assert all(0.0 < p < 1.0 for p in rec["prior"])
+        assert abs(sum(rec["prior"]) - 1.0) < 1e-9
+        assert rec["reasoning"]
+    ineligible = generated["recommended_prior"]["prior_ineligible"]
+    assert ineligible[1] == 0.0 and abs(sum(ineligible) - 1.0) < 1e-9
+
+
+def _term_blocks(te: dict) -> list[tuple[str, dict]]:
+    out = [(k, te[k]) for k in ("all", "eligible", "ineligible")]
+    for group in ("imposed", "campaign_began_in_term"):
+        out += [(f"{group}.{k}", te[group][k]) for k in ("all", "eligible", "ineligible")]
+    return out
+
+
+def test_term_end_counts_add_up(generated: dict) -> None:
+    te = generated["term_end"]
+    for name, block in _term_blocks(te):
+        assert sum(block["counts"].values()) == block["episodes"], name
+        if block["episodes"]:
+            assert abs(sum(block["rates"].values()) - 1.0) < 1e-5, name
+    assert te["eligible"]["episodes"] + te["ineligible"]["episodes"] == te["all"]["episodes"]
+    # stalemate is impossible for a leader who cannot stay
+    assert te["ineligible"]["counts"]["stalemate"] == 0
+    assert te["imposed"]["ineligible"]["counts"]["stalemate"] == 0
+
+
+def test_term_end_matches_the_term_episodes_file(generated: dict) -> None:
+    eps = [json.loads(line) for line in (ROOT / "data" / "episodes" / "ties_terms.jsonl").open(encoding="utf-8")]
+    te = generated["term_end"]
+    assert te["all"]["episodes"] == len(eps) == 874
+    for o in OUTCOMES:
+        assert te["all"]["counts"][o] == sum(e["outcome"] == o for e in eps)
+    assert te["all"]["counts"] == {"deal": 254, "stalemate": 263, "wait_out": 357}
+    assert te["merged_cases"] == 539 and te["us_led_cases"] == 681

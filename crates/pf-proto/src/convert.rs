@@ -200,25 +200,13 @@ pub fn signals_from_proto(prefix: &str, signals: Vec<v1::Signal>) -> Result<Vec<
         .collect()
 }
 
-/// What a case records beyond the engine's header: whether the sender's leader may stand again and when the
-/// next election is. Kept by the service (set by CreateCase and UpdateCase) until the engine's `Case` holds
-/// them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CaseDetails {
-    /// Whether the sender's leader may stand for re-election; `None` when unknown.
-    pub reelection_eligible: Option<bool>,
-    /// The date of the sender's next leader election, when known.
-    pub election_date: Option<NaiveDate>,
-}
-
-/// A case to create: its header as an engine [`Case`] with no signals, its [`CaseDetails`], and the signals of
-/// its first batch (appended by the caller, who knows the model's vocabulary).
+/// A case to create: its header as an engine [`Case`] with no signals, and the signals of its first batch
+/// (appended by the caller, who knows the model's vocabulary).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewCase {
-    /// The header, validated (non-empty names, term end after start), with no signals.
+    /// The header, validated (non-empty names, term end after start, election date within the span), with no
+    /// signals.
     pub case: Case,
-    /// Eligibility and election date.
-    pub details: CaseDetails,
     /// The first batch.
     pub signals: Vec<Signal>,
 }
@@ -259,16 +247,29 @@ impl TryFrom<v1::Case> for NewCase {
             ConvertError::invalid(e.field().unwrap_or("id").to_owned(), "a valid case header", &e)
         })?;
         case.description = description;
-        let details = CaseDetails {
-            reelection_eligible,
-            election_date: optional_date("election_date", election_date.as_ref())?,
-        };
+        case.reelection_eligible = reelection_eligible.unwrap_or(true);
+        case.election_date_given = election_date_within(&case, election_date.as_ref())?;
         let signals = signals_from_proto("signals", signals)?;
-        Ok(NewCase {
-            case,
-            details,
-            signals,
-        })
+        Ok(NewCase { case, signals })
+    }
+}
+
+/// An optional election date for `case`, which must lie within its span (the codebook's rule).
+///
+/// # Errors
+/// [`ConvertError::Invalid`] naming `election_date` for a date that is not a day or lies outside the span.
+pub fn election_date_within(case: &Case, d: Option<&Date>) -> Result<Option<NaiveDate>, ConvertError> {
+    let date = optional_date("election_date", d)?;
+    match date {
+        Some(e) if e < case.start || e > case.term_end => Err(ConvertError::invalid(
+            "election_date",
+            format!(
+                "a date within the case's span {} to {}",
+                case.start, case.term_end
+            ),
+            e,
+        )),
+        _ => Ok(date),
     }
 }
 
@@ -350,14 +351,14 @@ impl From<&Signal> for v1::Signal {
 impl From<&Case> for v1::Case {
     /// The case with all its signals (see [`case_summary`] for none, and the service's paging for some).
     fn from(c: &Case) -> v1::Case {
-        let mut p = case_summary(c, CaseDetails::default());
+        let mut p = case_summary(c);
         p.signals = c.signals().iter().map(v1::Signal::from).collect();
         p
     }
 }
 
 /// A case without its signals (`signal_count` set), as ListCases returns it.
-pub fn case_summary(c: &Case, details: CaseDetails) -> v1::Case {
+pub fn case_summary(c: &Case) -> v1::Case {
     v1::Case {
         id: c.id.clone(),
         sender: c.sender.clone(),
@@ -367,8 +368,8 @@ pub fn case_summary(c: &Case, details: CaseDetails) -> v1::Case {
         description: c.description.clone(),
         signals: Vec::new(),
         signal_count: count(c.signals().len()),
-        reelection_eligible: details.reelection_eligible,
-        election_date: details.election_date.map(date_to_proto),
+        reelection_eligible: Some(c.reelection_eligible),
+        election_date: c.election_date_given.map(date_to_proto),
     }
 }
 
@@ -429,7 +430,7 @@ pub fn intervals_from_proto(
             .iter()
             .enumerate()
             .map(|(i, iv)| {
-                Ok(pf_core::uncertainty::Interval {
+                Ok(pf_core::Interval {
                     level: iv.level,
                     lower: ordered(&format!("{prefix}.intervals[{i}].lower"), &iv.lower, outcomes)?,
                     upper: ordered(&format!("{prefix}.intervals[{i}].upper"), &iv.upper, outcomes)?,

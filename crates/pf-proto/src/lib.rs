@@ -42,4 +42,4 @@ pub const PACKAGE: &str = "pressureforecast.v1";
 /// The full gRPC name of the service.
 pub const SERVICE_NAME: &str = "pressureforecast.v1.ForecastService";
 
-pub use convert::{CaseDetails, ConvertError, NewCase};
+pub use convert::{ConvertError, NewCase};

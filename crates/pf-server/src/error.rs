@@ -100,8 +100,8 @@ pub enum ServerError {
     CoreField {
         /// Path of the field in the request.
         field: String,
-        /// The engine's error.
-        source: pf_core::Error,
+        /// The engine's error (boxed: the variant would otherwise make every `Result` of the crate large).
+        source: Box<pf_core::Error>,
     },
     /// The store failed.
     #[error(transparent)]
@@ -203,9 +203,6 @@ pub fn core_status(e: &pf_core::Error, field: Option<&str>) -> Status {
         E::Io { .. } => (Code::Internal, "INTERNAL"),
         // Cancelled work: the caller went away or its deadline passed.
         E::Interrupted => (Code::Cancelled, "CANCELLED"),
-        // `pf_core::Error` is still `#[non_exhaustive]` on this branch; this arm goes when it is not.
-        #[allow(unreachable_patterns)]
-        _ => (Code::Internal, "INTERNAL"),
     };
     let path = field.or(e.field().map(proto_field));
     let violation = match code {

@@ -88,7 +88,7 @@ impl Server {
                 let id = case.id.clone();
                 if state.case(&id).is_err() {
                     state
-                        .create(case, pf_proto::CaseDetails::default(), Vec::new())
+                        .create(case, Vec::new())
                         .with_context(|| format!("seeding example {name}"))?;
                     tracing::info!(case = %id, "seeded example case");
                 }

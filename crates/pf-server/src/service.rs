@@ -14,7 +14,7 @@ use pf_core::{Case, DrawOptions, Forecast, Model, Signal, WhatIf};
 use pf_proto::convert::{self, case_summary, named, signals_from_proto};
 use pf_proto::v1::forecast_service_server::ForecastService;
 use pf_proto::v1::{self as pb};
-use pf_proto::{CaseDetails, ConvertError, NewCase};
+use pf_proto::{ConvertError, NewCase};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
@@ -188,7 +188,7 @@ impl ForecastApi {
                             Some(f) => f,
                         }
                     ),
-                    source,
+                    source: Box::new(source),
                 })?;
         }
         Ok(())
@@ -262,8 +262,8 @@ fn signal_offset(token: &str) -> Result<usize> {
 }
 
 /// A case with a page of its signals, and the token of the next page.
-fn case_page(case: &Case, details: CaseDetails, size: usize, bytes: usize) -> (pb::Case, String) {
-    let mut p = case_summary(case, details);
+fn case_page(case: &Case, size: usize, bytes: usize) -> (pb::Case, String) {
+    let mut p = case_summary(case);
     let (signals, token) = signal_page(case, 0, size, bytes);
     p.signals = signals;
     (p, token)
@@ -304,20 +304,15 @@ impl ForecastService for ForecastApi {
                 crate::limits::date(&self.config, f, d)?;
             }
         }
-        let NewCase {
-            case,
-            details,
-            signals,
-        } = NewCase::try_from(case).map_err(|e| ServerError::from(e.within("coercion_case")))?;
+        let NewCase { case, signals } =
+            NewCase::try_from(case).map_err(|e| ServerError::from(e.within("coercion_case")))?;
         self.check_signals(&case, "coercion_case.signals", &signals)?;
         self.pass_budget("CreateCase's forecast", &case, signals.len() as u64)?;
         let state = self.state.clone();
-        let created = blocking(move |_| state.create(case, details, signals)).await?;
+        let created = blocking(move |_| state.create(case, signals)).await?;
         let forecast = self.forecast(created.case.clone(), today()).await?;
         Ok(Response::new(pb::CreateCaseResponse {
-            coercion_case: Some(
-                case_page(&created.case, created.details, DEFAULT_PAGE, page_bytes(&self.config)).0,
-            ),
+            coercion_case: Some(case_page(&created.case, DEFAULT_PAGE, page_bytes(&self.config)).0),
             created: created.created,
             forecast: Some(pb::Forecast::from(&forecast)),
         }))
@@ -329,9 +324,8 @@ impl ForecastService for ForecastApi {
     ) -> Result<Response<pb::GetCaseResponse>, Status> {
         let req = request.into_inner();
         required("case_id", &req.case_id)?;
-        let (case, details) = self.state.case_with_details(&req.case_id)?;
-        let (p, next_page_token) =
-            case_page(&case, details, page_size(req.page_size), page_bytes(&self.config));
+        let case = self.state.case(&req.case_id)?;
+        let (p, next_page_token) = case_page(&case, page_size(req.page_size), page_bytes(&self.config));
         Ok(Response::new(pb::GetCaseResponse {
             coercion_case: Some(p),
             next_page_token,
@@ -362,14 +356,16 @@ impl ForecastService for ForecastApi {
         for (i, path) in paths.iter().enumerate() {
             match path.as_str() {
                 "description" => update.description = Some(case.description.clone()),
-                "reelection_eligible" => update.reelection_eligible = Some(case.reelection_eligible),
+                // Not set is the default: eligible.
+                "reelection_eligible" => {
+                    update.reelection_eligible = Some(case.reelection_eligible.unwrap_or(true));
+                }
                 "election_date" => {
+                    // Within the stored case's span (which no update changes).
+                    let stored = self.state.case(&case.id)?;
                     update.election_date = Some(
-                        crate::limits::proto_date(
-                            &self.config,
-                            "coercion_case.election_date",
-                            case.election_date.as_ref(),
-                        )?,
+                        convert::election_date_within(&stored, case.election_date.as_ref())
+                            .map_err(|e| ServerError::from(e.within("coercion_case")))?,
                     );
                 }
                 other => {
@@ -384,9 +380,9 @@ impl ForecastService for ForecastApi {
         }
         let state = self.state.clone();
         let id = case.id;
-        let (case, details) = blocking(move |_| state.update(&id, update)).await?;
+        let case = blocking(move |_| state.update(&id, update)).await?;
         Ok(Response::new(pb::UpdateCaseResponse {
-            coercion_case: Some(case_summary(&case, details)),
+            coercion_case: Some(case_summary(&case)),
         }))
     }
 
@@ -413,8 +409,8 @@ impl ForecastService for ForecastApi {
         let mut page = Vec::with_capacity(cases.len());
         let mut used = 0;
         let mut last = None;
-        for (c, d) in &cases {
-            let p = case_summary(c, *d);
+        for c in &cases {
+            let p = case_summary(c);
             let n = p.encoded_len() + 8;
             if !page.is_empty() && used + n > page_bytes(&self.config) {
                 more = true;
@@ -653,7 +649,7 @@ impl ForecastService for ForecastApi {
         let scenario = match term_end {
             Some(te) => case.with_term_end(te).map_err(|source| ServerError::CoreField {
                 field: "term_end".into(),
-                source,
+                source: Box::new(source),
             })?,
             None => (*case).clone(),
         };
@@ -746,8 +742,8 @@ impl ForecastService for ForecastApi {
                         break;
                     }
                 };
-                // Only a change of the signals changes the forecast (an update of the description does not).
-                if case.signals() == last.signals() {
+                // An idempotent retry publishes nothing new; an update of eligibility changes the forecast.
+                if *case == *last {
                     continue;
                 }
                 last = case.clone();
@@ -847,22 +843,29 @@ impl ForecastApi {
         let state = self.state.clone();
         let appended = blocking(move |_| state.append(&case_id, signals))
             .await
-            .map_err(|e| match e {
-                ServerError::Core(source @ pf_core::Error::DuplicateSignal { .. }) => {
-                    let pf_core::Error::DuplicateSignal { id, .. } = &source else {
-                        unreachable!("matched above")
-                    };
-                    match ids.iter().position(|x| x.as_deref() == Some(id.as_str())) {
-                        Some(i) => ServerError::CoreField {
-                            field: format!("signals[{i}].id"),
-                            source,
-                        },
-                        None => ServerError::Core(source),
-                    }
-                }
-                other => other,
-            })?;
+            .map_err(|e| name_duplicate(e, &ids))?;
         let forecast = self.forecast(appended.case.clone(), as_of).await?;
         Ok((appended.report, appended.case, forecast))
+    }
+}
+
+/// An engine error about a signal id reused with other content, named by the id's path in the batch
+/// (`signals[1].id`); other errors unchanged.
+fn name_duplicate(e: ServerError, ids: &[Option<String>]) -> ServerError {
+    let ServerError::Core(source) = e else {
+        return e;
+    };
+    let at = match &source {
+        pf_core::Error::DuplicateSignal { id, .. } => {
+            ids.iter().position(|x| x.as_deref() == Some(id.as_str()))
+        }
+        _ => None,
+    };
+    match at {
+        Some(i) => ServerError::CoreField {
+            field: format!("signals[{i}].id"),
+            source: Box::new(source),
+        },
+        None => ServerError::Core(source),
     }
 }

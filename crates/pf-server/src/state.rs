@@ -4,15 +4,13 @@
 //! (`Case::append` on a clone), commits it in one SQLite transaction, and only then publishes the new case to
 //! readers and to WatchForecast streams. Readers take an `Arc<Case>` snapshot and compute without any lock.
 //!
-//! The published case is the effective one: every signal appended, less those retracted. Retracted signals are
-//! kept beside it (their ids stay taken), and the fields the engine's `Case` does not hold yet
-//! (`reelection_eligible`, `election_date`) are kept as [`CaseDetails`].
+//! The published case is the effective one: every signal appended, less those retracted, with every update
+//! applied. Retracted signals are kept beside it (their ids stay taken).
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 
 use pf_core::{AppendReport, Case, Model, Signal};
-use pf_proto::CaseDetails;
 use tokio::sync::broadcast;
 
 use crate::error::{Result, ServerError, StoreError};
@@ -47,8 +45,6 @@ pub struct State {
 struct Entry {
     /// The effective case: retracted signals removed.
     case: Arc<Case>,
-    /// Fields beyond the engine's header.
-    details: CaseDetails,
     /// Retracted signals by id.
     retracted: BTreeMap<String, Signal>,
 }
@@ -57,11 +53,10 @@ impl Entry {
     /// Replay a stored case's change log.
     fn replay(stored: StoredCase) -> Result<Entry, StoreError> {
         let StoredCase { mut case, events } = stored;
-        let mut entry_details = CaseDetails::default();
         let mut retracted = BTreeMap::new();
         for e in events {
             match e {
-                CaseEvent::Update(u) => apply_update(&mut case, &mut entry_details, u),
+                CaseEvent::Update(u) => apply_update(&mut case, u),
                 CaseEvent::Retract { signal_id, .. } => {
                     let s = case.remove(&signal_id).ok_or_else(|| {
                         StoreError::Corrupt(format!(
@@ -75,33 +70,21 @@ impl Entry {
         }
         Ok(Entry {
             case: Arc::new(case),
-            details: entry_details,
             retracted,
         })
     }
 }
 
-fn apply_update(case: &mut Case, details: &mut CaseDetails, u: CaseUpdate) {
+fn apply_update(case: &mut Case, u: CaseUpdate) {
     if let Some(d) = u.description {
         case.description = d;
     }
     if let Some(v) = u.reelection_eligible {
-        details.reelection_eligible = v;
+        case.reelection_eligible = v;
     }
     if let Some(v) = u.election_date {
-        details.election_date = v;
+        case.election_date_given = v;
     }
-}
-
-/// The update that sets every detail of a new case, or nothing when it has none.
-fn details_event(details: CaseDetails) -> Option<CaseEvent> {
-    (details != CaseDetails::default()).then(|| {
-        CaseEvent::Update(CaseUpdate {
-            description: None,
-            reelection_eligible: Some(details.reelection_eligible),
-            election_date: Some(details.election_date),
-        })
-    })
 }
 
 /// What RetractSignal did.
@@ -118,8 +101,6 @@ pub struct Retracted {
 pub struct Created {
     /// The case as stored.
     pub case: Arc<Case>,
-    /// Its details.
-    pub details: CaseDetails,
     /// False when the identical case already existed.
     pub created: bool,
 }
@@ -159,19 +140,11 @@ impl State {
     /// # Errors
     /// [`ServerError::CaseNotFound`].
     pub fn case(&self, id: &str) -> Result<Arc<Case>> {
-        self.case_with_details(id).map(|(c, _)| c)
-    }
-
-    /// A snapshot of a case and its details.
-    ///
-    /// # Errors
-    /// [`ServerError::CaseNotFound`].
-    pub fn case_with_details(&self, id: &str) -> Result<(Arc<Case>, CaseDetails)> {
         self.cases
             .read()
             .expect("the case map lock is never poisoned: no code panics while holding it")
             .get(id)
-            .map(|e| (e.case.clone(), e.details))
+            .map(|e| e.case.clone())
             .ok_or_else(|| ServerError::CaseNotFound(id.to_owned()))
     }
 
@@ -185,7 +158,7 @@ impl State {
     }
 
     /// Up to `limit` cases with ids after `after`, in id order, and whether more follow.
-    pub fn list(&self, after: Option<&str>, limit: usize) -> (Vec<(Arc<Case>, CaseDetails)>, bool) {
+    pub fn list(&self, after: Option<&str>, limit: usize) -> (Vec<Arc<Case>>, bool) {
         let map = self.cases.read().expect("never poisoned");
         let iter: Box<dyn Iterator<Item = (&String, &Entry)>> = match after {
             Some(a) => {
@@ -193,10 +166,7 @@ impl State {
             }
             None => Box::new(map.iter()),
         };
-        let mut out: Vec<(Arc<Case>, CaseDetails)> = iter
-            .take(limit + 1)
-            .map(|(_, e)| (e.case.clone(), e.details))
-            .collect();
+        let mut out: Vec<Arc<Case>> = iter.take(limit + 1).map(|(_, e)| e.case.clone()).collect();
         let more = out.len() > limit;
         out.truncate(limit);
         (out, more)
@@ -230,37 +200,27 @@ impl State {
     /// # Errors
     /// [`ServerError::CaseExists`] when the id is taken by a different case; the engine's errors for the batch;
     /// [`ServerError::Store`].
-    pub fn create(&self, header: Case, details: CaseDetails, signals: Vec<Signal>) -> Result<Created> {
+    pub fn create(&self, header: Case, signals: Vec<Signal>) -> Result<Created> {
         let mut case = header;
         case.append(signals, self.model.as_ref())?;
         self.with_store(|store| {
             if let Ok(existing) = self.entry(&case.id) {
-                return if *existing.case == case
-                    && existing.details == details
-                    && existing.retracted.is_empty()
-                {
+                return if *existing.case == case && existing.retracted.is_empty() {
                     Ok(Created {
                         case: existing.case,
-                        details,
                         created: false,
                     })
                 } else {
                     Err(ServerError::CaseExists(case.id.clone()))
                 };
             }
-            let events: Vec<CaseEvent> = details_event(details).into_iter().collect();
-            store.insert_case(&case, &events)?;
+            store.insert_case(&case, &[])?;
             let case = Arc::new(case);
             self.publish(Entry {
                 case: case.clone(),
-                details,
                 retracted: BTreeMap::new(),
             });
-            Ok(Created {
-                case,
-                details,
-                created: true,
-            })
+            Ok(Created { case, created: true })
         })
     }
 
@@ -268,14 +228,14 @@ impl State {
     ///
     /// # Errors
     /// [`ServerError::CaseNotFound`], [`ServerError::Store`] (nothing changes then).
-    pub fn update(&self, case_id: &str, update: CaseUpdate) -> Result<(Arc<Case>, CaseDetails)> {
+    pub fn update(&self, case_id: &str, update: CaseUpdate) -> Result<Arc<Case>> {
         self.with_store(|store| {
             let mut entry = self.entry(case_id)?;
             store.add_event(case_id, &CaseEvent::Update(update.clone()))?;
             let mut case = (*entry.case).clone();
-            apply_update(&mut case, &mut entry.details, update);
+            apply_update(&mut case, update);
             entry.case = Arc::new(case);
-            let out = (entry.case.clone(), entry.details);
+            let out = entry.case.clone();
             self.publish(entry);
             Ok(out)
         })

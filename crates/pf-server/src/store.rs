@@ -130,7 +130,7 @@ pub struct CaseUpdate {
     pub description: Option<String>,
     /// Whether the sender's leader may stand for re-election.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reelection_eligible: Option<Option<bool>>,
+    pub reelection_eligible: Option<bool>,
     /// The sender's next election.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub election_date: Option<Option<NaiveDate>>,

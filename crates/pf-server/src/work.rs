@@ -9,10 +9,8 @@ use pf_proto::google::r#type::Date;
 
 use crate::error::{Result, ServerError};
 
-/// Today's date in UTC: the default as-of date of every RPC, the one place the service reads the clock.
-pub fn today() -> NaiveDate {
-    chrono::Utc::now().date_naive()
-}
+/// Today's date in UTC, the default as-of date of every RPC: the engine's one notion of today.
+pub use pf_core::dates::today;
 
 /// The as-of date of a request: the date given, or today (UTC).
 ///

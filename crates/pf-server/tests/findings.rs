@@ -584,7 +584,7 @@ fn f07_empty_foreign_and_corrupt_stores_are_refused_and_repairable() {
         let s2 = pf_core::Signal::new(a_type(), chrono::NaiveDate::from_ymd_opt(2018, 2, 1).unwrap()).with_id("s2");
         server
             .state()
-            .create(case, pf_proto::CaseDetails::default(), vec![s1, s2])
+            .create(case, vec![s1, s2])
             .unwrap();
         let _ = model;
         server.state().close().unwrap();

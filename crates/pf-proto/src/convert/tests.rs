@@ -141,24 +141,22 @@ fn new_case_keeps_details() {
         start: pd("2017-01-20"),
         term_end: pd("2021-01-20"),
         description: "d".into(),
-        reelection_eligible: Some(true),
+        reelection_eligible: None,
         election_date: pd("2020-11-03"),
         signals: vec![sig("summit_held", "2018-06-12")],
         signal_count: 99,
     })
     .unwrap();
     assert_eq!(c.case.description, "d");
-    assert_eq!(
-        c.details,
-        CaseDetails {
-            reelection_eligible: Some(true),
-            election_date: Some(d("2020-11-03")),
-        }
-    );
+    assert!(c.case.reelection_eligible);
+    assert_eq!(c.case.election_date_given, Some(d("2020-11-03")));
     assert_eq!(c.signals.len(), 1);
-    let p = case_summary(&c.case, c.details);
+    let p = case_summary(&c.case);
     assert_eq!(p.election_date, pd("2020-11-03"));
     assert_eq!(p.reelection_eligible, Some(true));
+    let mut outside = p.clone();
+    outside.election_date = pd("2022-01-01");
+    assert_eq!(NewCase::try_from(outside).unwrap_err().field(), "election_date");
 }
 
 #[test]
