@@ -206,7 +206,8 @@ fn parse_draws(s: &str) -> std::result::Result<usize, String> {
 /// A case file read with a bound on its size (a device such as /dev/zero fails instead of hanging).
 fn load_case(path: &Path, model: &Model) -> Result<Case> {
     use std::io::Read;
-    let file = std::fs::File::open(path).with_context(|| format!("cannot open the case file {}", path.display()))?;
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open the case file {}", path.display()))?;
     let mut bytes = Vec::new();
     file.take(MAX_CASE_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
@@ -218,8 +219,12 @@ fn load_case(path: &Path, model: &Model) -> Result<Case> {
             MAX_CASE_FILE_BYTES / (1024 * 1024)
         );
     }
-    let text = String::from_utf8(bytes)
-        .map_err(|_| anyhow::anyhow!("case file {} is not UTF-8 text: expected a JSON case file", path.display()))?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        anyhow::anyhow!(
+            "case file {} is not UTF-8 text: expected a JSON case file",
+            path.display()
+        )
+    })?;
     let v: serde_json::Value = serde_json::from_str(&text)
         .with_context(|| format!("case file {}: expected JSON", path.display()))?;
     Case::from_json(&v, model).with_context(|| format!("loading case {}", path.display()))

@@ -165,7 +165,9 @@ impl Tokens {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
             .ok_or_else(|| {
-                ServerError::Unauthenticated("malformed `authorization` metadata: expected `Bearer <token>`".into())
+                ServerError::Unauthenticated(
+                    "malformed `authorization` metadata: expected `Bearer <token>`".into(),
+                )
             })?;
         if token.len() < MIN_TOKEN_CHARS {
             return Err(ServerError::Unauthenticated(format!(
@@ -173,7 +175,9 @@ impl Tokens {
             )));
         }
         let Some((name, scope)) = self.by_hash.get(&token_hash(token)) else {
-            return Err(ServerError::Unauthenticated("unknown token: expected a configured token".into()));
+            return Err(ServerError::Unauthenticated(
+                "unknown token: expected a configured token".into(),
+            ));
         };
         if *scope < need {
             return Err(ServerError::PermissionDenied {
@@ -201,7 +205,11 @@ mod tests {
         }]);
         let auth = format!("Bearer {t}");
         let p = "/pressureforecast.v1.ForecastService/";
-        assert!(tokens.check(&format!("{p}GetCase"), Some(auth.as_bytes())).is_ok());
+        assert!(
+            tokens
+                .check(&format!("{p}GetCase"), Some(auth.as_bytes()))
+                .is_ok()
+        );
         assert!(matches!(
             tokens.check(&format!("{p}AppendSignals"), Some(auth.as_bytes())),
             Err(ServerError::PermissionDenied { .. })

@@ -86,7 +86,8 @@ enum StoreCommand {
 fn store_model(path: Option<&std::path::Path>) -> anyhow::Result<pf_core::Model> {
     match path {
         Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("cannot read the model file {}", p.display()))?;
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read the model file {}", p.display()))?;
             Ok(pf_core::Model::from_toml_str(&text)?)
         }
         None => Ok(pf_core::Model::default_model()),
@@ -132,7 +133,10 @@ pub fn store(args: StoreArgs) -> anyhow::Result<()> {
                 println!("quarantining: {p}");
             }
             let moved = st.repair(&problems)?;
-            println!("{} unreadable record(s) found, {moved} row(s) moved to the quarantine table", problems.len());
+            println!(
+                "{} unreadable record(s) found, {moved} row(s) moved to the quarantine table",
+                problems.len()
+            );
             st.close()?;
             Ok(())
         }
@@ -221,6 +225,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             tokio::spawn(async {
                 shutdown_signal().await;
                 tracing::warn!("second signal: exiting without draining");
+                #[allow(
+                    clippy::disallowed_methods,
+                    reason = "the operator asked twice: exit now, without waiting for the calls in flight; \
+                              SQLite's WAL keeps every committed write"
+                )]
                 std::process::exit(130);
             });
         };

@@ -48,8 +48,12 @@ impl Guard {
         Guard {
             tokens: Tokens::new(&config.tokens),
             slots: Arc::new(tokio::sync::Semaphore::new(config.max_concurrency)),
-            rate: (config.rate_per_second > 0)
-                .then(|| (f64::from(config.rate_per_second), f64::from(config.rate_burst.max(1)))),
+            rate: (config.rate_per_second > 0).then(|| {
+                (
+                    f64::from(config.rate_per_second),
+                    f64::from(config.rate_burst.max(1)),
+                )
+            }),
             buckets: Mutex::new(HashMap::new()),
             metrics,
         }
@@ -60,7 +64,10 @@ impl Guard {
         let Some((rate, burst)) = self.rate else {
             return true;
         };
-        let mut b = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut b = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if b.len() > 10_000 {
             b.clear();
         }
@@ -158,10 +165,10 @@ where
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let method = req.uri().path().to_owned();
         let guard = self.guard.clone();
-        let who = match guard
-            .tokens
-            .check(&method, req.headers().get("authorization").map(HeaderValue::as_bytes))
-        {
+        let who = match guard.tokens.check(
+            &method,
+            req.headers().get("authorization").map(HeaderValue::as_bytes),
+        ) {
             Ok(who) => who,
             Err(e) => {
                 let code = Status::from(e);
@@ -218,7 +225,10 @@ where
             if write {
                 tracing::info!(target: "pf_server::call", method = %method, who = %who, status = %status, duration_us = micros, "call");
             } else {
-                guard.metrics.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                guard
+                    .metrics
+                    .reads
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tracing::debug!(target: "pf_server::call", method = %method, who = %who, status = %status, duration_us = micros, "call");
             }
             result
@@ -253,7 +263,9 @@ impl InFlight {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        self.0
+            .in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

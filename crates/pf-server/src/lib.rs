@@ -188,14 +188,15 @@ impl Server {
         };
         let incoming = nodelay(listener);
         let guard = Arc::new(layer::Guard::new(&config, metrics.clone()));
-        let mut builder = tonic::transport::Server::builder()
-            .max_concurrent_streams(config.max_concurrency_per_connection);
+        let mut builder =
+            tonic::transport::Server::builder().max_concurrent_streams(config.max_concurrency_per_connection);
         if let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) {
             let read = |p: &std::path::Path, what: &str| {
                 std::fs::read(p).with_context(|| format!("cannot read the TLS {what} {}", p.display()))
             };
-            let mut tls = tonic::transport::ServerTlsConfig::new()
-                .identity(tonic::transport::Identity::from_pem(read(cert, "certificate")?, read(key, "key")?));
+            let mut tls = tonic::transport::ServerTlsConfig::new().identity(
+                tonic::transport::Identity::from_pem(read(cert, "certificate")?, read(key, "key")?),
+            );
             if let Some(ca) = &config.tls_client_ca {
                 tls = tls.client_ca_root(tonic::transport::Certificate::from_pem(read(ca, "client CA")?));
             }

@@ -88,18 +88,12 @@ fn invalid(field: &str, expected: impl Into<String>, found: String) -> ServerErr
 /// # Errors
 /// [`ServerError::Invalid`] naming `field`.
 pub fn id(field: &str, s: &str) -> Result<()> {
-    let expected = || {
-        format!(
-            "an id of 1 to {MAX_ID_BYTES} bytes without control characters or surrounding spaces"
-        )
-    };
+    let expected =
+        || format!("an id of 1 to {MAX_ID_BYTES} bytes without control characters or surrounding spaces");
     if s.is_empty() {
         return Err(invalid(field, expected(), "an empty string".into()));
     }
-    if s.len() > MAX_ID_BYTES
-        || s.chars().any(char::is_control)
-        || s.trim() != s
-    {
+    if s.len() > MAX_ID_BYTES || s.chars().any(char::is_control) || s.trim() != s {
         return Err(invalid(field, expected(), echo(s)));
     }
     Ok(())

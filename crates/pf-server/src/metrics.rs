@@ -41,7 +41,10 @@ pub struct Metrics {
 impl Metrics {
     /// Count a call of `method` ending with `status` after `seconds`.
     pub fn record(&self, method: &str, status: &str, seconds: f64) {
-        let mut calls = self.calls.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut calls = self
+            .calls
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let h = calls.entry((method.to_owned(), status.to_owned())).or_default();
         for (i, b) in BUCKETS.iter().enumerate() {
             if seconds <= *b {
@@ -55,19 +58,41 @@ impl Metrics {
     /// The metrics in the Prometheus text format.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let calls = self.calls.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
-        out.push_str("# HELP pf_calls_total gRPC calls by method and status.\n# TYPE pf_calls_total counter\n");
+        let calls = self
+            .calls
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        out.push_str(
+            "# HELP pf_calls_total gRPC calls by method and status.\n# TYPE pf_calls_total counter\n",
+        );
         for ((m, s), h) in &calls {
             let _ = writeln!(out, "pf_calls_total{{method=\"{m}\",status=\"{s}\"}} {}", h.count);
         }
         out.push_str("# HELP pf_call_seconds gRPC call latency by method and status.\n# TYPE pf_call_seconds histogram\n");
         for ((m, s), h) in &calls {
             for (i, b) in BUCKETS.iter().enumerate() {
-                let _ = writeln!(out, "pf_call_seconds_bucket{{method=\"{m}\",status=\"{s}\",le=\"{b}\"}} {}", h.counts[i]);
+                let _ = writeln!(
+                    out,
+                    "pf_call_seconds_bucket{{method=\"{m}\",status=\"{s}\",le=\"{b}\"}} {}",
+                    h.counts[i]
+                );
             }
-            let _ = writeln!(out, "pf_call_seconds_bucket{{method=\"{m}\",status=\"{s}\",le=\"+Inf\"}} {}", h.count);
-            let _ = writeln!(out, "pf_call_seconds_sum{{method=\"{m}\",status=\"{s}\"}} {}", h.sum);
-            let _ = writeln!(out, "pf_call_seconds_count{{method=\"{m}\",status=\"{s}\"}} {}", h.count);
+            let _ = writeln!(
+                out,
+                "pf_call_seconds_bucket{{method=\"{m}\",status=\"{s}\",le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "pf_call_seconds_sum{{method=\"{m}\",status=\"{s}\"}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "pf_call_seconds_count{{method=\"{m}\",status=\"{s}\"}} {}",
+                h.count
+            );
         }
         let _ = writeln!(
             out,
@@ -134,7 +159,10 @@ pub async fn serve(listener: tokio::net::TcpListener, metrics: std::sync::Arc<Me
                 "/livez" => ("200 OK", "ok\n".to_owned()),
                 "/readyz" if metrics.ready.load(Ordering::Relaxed) => ("200 OK", "ready\n".to_owned()),
                 "/readyz" => ("503 Service Unavailable", "not ready\n".to_owned()),
-                _ => ("404 Not Found", "expected /metrics, /livez or /readyz\n".to_owned()),
+                _ => (
+                    "404 Not Found",
+                    "expected /metrics, /livez or /readyz\n".to_owned(),
+                ),
             };
             let resp = format!(
                 "HTTP/1.1 {code}\r\ncontent-type: text/plain; version=0.0.4\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",

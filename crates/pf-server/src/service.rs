@@ -83,9 +83,14 @@ impl ForecastCache {
     }
 
     fn get(&self, case: &Arc<Case>, as_of: NaiveDate) -> Option<pb::Forecast> {
-        let inner = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match inner.map.get(&(case.id.clone(), as_of)) {
-            Some((snapshot, f, _)) if std::ptr::eq(snapshot.as_ptr(), Arc::as_ptr(case)) && snapshot.strong_count() > 0 => {
+            Some((snapshot, f, _))
+                if std::ptr::eq(snapshot.as_ptr(), Arc::as_ptr(case)) && snapshot.strong_count() > 0 =>
+            {
                 Some(f.clone())
             }
             _ => None,
@@ -98,7 +103,10 @@ impl ForecastCache {
         if size > self.max_bytes {
             return;
         }
-        let mut inner = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let key = (case.id.clone(), as_of);
         if let Some((_, _, old)) = inner.map.remove(&key) {
             inner.bytes -= old;
@@ -119,7 +127,10 @@ impl ForecastCache {
     }
 
     fn bytes(&self) -> usize {
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner).bytes
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .bytes
     }
 }
 
@@ -156,7 +167,11 @@ impl ForecastApi {
 
     /// The cost of one forecast of `case` checked against the budget.
     fn pass_budget(&self, what: &str, case: &Case, extra: u64) -> Result<()> {
-        crate::limits::budget(&self.config, what, crate::limits::pass(case).saturating_add(extra))
+        crate::limits::budget(
+            &self.config,
+            what,
+            crate::limits::pass(case).saturating_add(extra),
+        )
     }
 
     /// A required id in a request.
@@ -527,7 +542,10 @@ impl ForecastService for ForecastApi {
             .into());
         }
         if req.levels.len() > crate::limits::MAX_LEVELS
-            || req.levels.iter().any(|l| !(l.is_finite() && *l > 0.0 && *l < 1.0))
+            || req
+                .levels
+                .iter()
+                .any(|l| !(l.is_finite() && *l > 0.0 && *l < 1.0))
         {
             return Err(ServerError::from(ConvertError::invalid(
                 "levels",
@@ -548,7 +566,11 @@ impl ForecastService for ForecastApi {
             &self.config,
             format!(
                 "a forecast with {draws} draws{} over {} days and {signals_used} signals",
-                if req.include_attribution { " and attribution" } else { "" },
+                if req.include_attribution {
+                    " and attribution"
+                } else {
+                    ""
+                },
                 crate::limits::days(case.start, case.term_end)
             ),
             cost,
@@ -610,7 +632,10 @@ impl ForecastService for ForecastApi {
             }
         };
         let type_bytes = if matches!(resolution, pf_core::Resolution::SignalDates) {
-            case.signals().iter().map(|s| s.signal_type.len() as u64 + 2).sum::<u64>()
+            case.signals()
+                .iter()
+                .map(|s| s.signal_type.len() as u64 + 2)
+                .sum::<u64>()
         } else {
             0
         };

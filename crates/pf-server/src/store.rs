@@ -62,7 +62,11 @@ pub struct Problem {
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.seq {
-            Some(seq) => write!(f, "{} case `{}` #{seq}: {}", self.table, self.case_id, self.reason),
+            Some(seq) => write!(
+                f,
+                "{} case `{}` #{seq}: {}",
+                self.table, self.case_id, self.reason
+            ),
             None => write!(f, "{} case `{}`: {}", self.table, self.case_id, self.reason),
         }
     }
@@ -214,7 +218,9 @@ impl Store {
             .truncate(false)
             .write(true)
             .open(&lock_file)
-            .map_err(|e| StoreError::Check(format!("cannot open the lock file {}: {e}", lock_file.display())))?;
+            .map_err(|e| {
+                StoreError::Check(format!("cannot open the lock file {}: {e}", lock_file.display()))
+            })?;
         match lock.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -226,7 +232,10 @@ impl Store {
                 )));
             }
             Err(std::fs::TryLockError::Error(e)) => {
-                return Err(StoreError::Check(format!("cannot lock {}: {e}", lock_file.display())));
+                return Err(StoreError::Check(format!(
+                    "cannot lock {}: {e}",
+                    lock_file.display()
+                )));
             }
         }
         check_file(path)?;
@@ -242,7 +251,10 @@ impl Store {
     /// As [`Store::open`]; a missing file.
     pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
         if !path.is_file() {
-            return Err(StoreError::Check(format!("{}: no such store file", path.display())));
+            return Err(StoreError::Check(format!(
+                "{}: no such store file",
+                path.display()
+            )));
         }
         check_file(path)?;
         let conn = Connection::open_with_flags(
@@ -393,7 +405,10 @@ impl Store {
             }
             // The whole log at once; only when it does not fit, one by one to find the records that do not.
             let header = case.clone();
-            if case.append(read.iter().map(|(_, s)| s.clone()), vocabulary).is_err() {
+            if case
+                .append(read.iter().map(|(_, s)| s.clone()), vocabulary)
+                .is_err()
+            {
                 case = header;
                 for (seq, s) in read {
                     if let Err(e) = case.append([s], vocabulary) {
@@ -585,10 +600,7 @@ fn read_exact<T: serde::de::DeserializeOwned + Serialize>(rec: &str) -> Result<T
 fn read_signal(rec: &str, row_id: Option<&str>) -> Result<Signal, String> {
     let s: Signal = read_exact(rec)?;
     if s.id.as_deref() != row_id {
-        return Err(format!(
-            "its id {:?} is not the row's id {row_id:?}",
-            s.id
-        ));
+        return Err(format!("its id {:?} is not the row's id {row_id:?}", s.id));
     }
     Ok(s)
 }

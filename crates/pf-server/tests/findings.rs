@@ -29,7 +29,10 @@ fn rss_kb() -> u64 {
 
 fn assert_rss() {
     let kb = rss_kb();
-    assert!(kb < RSS_LIMIT_KB, "resident memory {kb} kB: expected under {RSS_LIMIT_KB} kB");
+    assert!(
+        kb < RSS_LIMIT_KB,
+        "resident memory {kb} kB: expected under {RSS_LIMIT_KB} kB"
+    );
 }
 
 struct TestServer {
@@ -143,7 +146,9 @@ async fn f01_trajectory_over_a_huge_span_is_refused_before_the_work() {
     let srv = TestServer::start(config(&dir)).await;
     let mut c = srv.client().await;
     // A case over the whole allowed span (1900-2100): accepted; a span outside it: refused.
-    c.create_case(new_case("wide", "1900-01-01", "2100-12-31", vec![])).await.unwrap();
+    c.create_case(new_case("wide", "1900-01-01", "2100-12-31", vec![]))
+        .await
+        .unwrap();
     let e = c
         .create_case(new_case("huge", "0001-01-01", "9999-12-31", vec![]))
         .await
@@ -227,7 +232,9 @@ async fn f02_cache_is_bounded_in_bytes_and_holds_no_case_copies() {
         .map(|i| pb::Signal {
             id: format!("s{i}"),
             signal_type: t.clone(),
-            date: Some(pf_proto::convert::date_to_proto(start + chrono::Days::new(i % 3000))),
+            date: Some(pf_proto::convert::date_to_proto(
+                start + chrono::Days::new(i % 3000),
+            )),
             ..Default::default()
         })
         .collect();
@@ -255,11 +262,18 @@ async fn f02_cache_is_bounded_in_bytes_and_holds_no_case_copies() {
         }))
         .await
         .unwrap();
-        assert!(api.cache_bytes() <= cfg.cache_bytes, "cache {} bytes", api.cache_bytes());
+        assert!(
+            api.cache_bytes() <= cfg.cache_bytes,
+            "cache {} bytes",
+            api.cache_bytes()
+        );
     }
     let grown = rss_kb().saturating_sub(before);
     // A case copy per key would be 300 copies of 5,000 signals (hundreds of MB).
-    assert!(grown < 80 * 1024, "grew by {grown} kB over 300 append/forecast pairs");
+    assert!(
+        grown < 80 * 1024,
+        "grew by {grown} kB over 300 append/forecast pairs"
+    );
     assert!(api.cache_bytes() > 0);
     assert_rss();
 }
@@ -271,8 +285,15 @@ async fn f03_weights_and_reliabilities_in_documented_ranges() {
     let dir = tempfile::tempdir().unwrap();
     let srv = TestServer::start(config(&dir)).await;
     let mut c = srv.client().await;
-    c.create_case(new_case("c", "2017-01-20", "2021-01-20", vec![])).await.unwrap();
-    for (w, r) in [(Some(1e308), None), (Some(100.5), None), (Some(0.0), None), (None, Some(1.5))] {
+    c.create_case(new_case("c", "2017-01-20", "2021-01-20", vec![]))
+        .await
+        .unwrap();
+    for (w, r) in [
+        (Some(1e308), None),
+        (Some(100.5), None),
+        (Some(0.0), None),
+        (None, Some(1.5)),
+    ] {
         let e = c
             .append_signals(pb::AppendSignalsRequest {
                 case_id: "c".into(),
@@ -369,8 +390,12 @@ const METHODS: [&str; 15] = [
 async fn raw_call(ch: &Channel, method: &str, body: Vec<u8>) -> Result<Vec<u8>, tonic::Status> {
     let mut g = tonic::client::Grpc::new(ch.clone());
     g.ready().await.unwrap();
-    let path = format!("/pressureforecast.v1.ForecastService/{method}").parse().unwrap();
-    g.unary(Request::new(body), path, Raw).await.map(tonic::Response::into_inner)
+    let path = format!("/pressureforecast.v1.ForecastService/{method}")
+        .parse()
+        .unwrap();
+    g.unary(Request::new(body), path, Raw)
+        .await
+        .map(tonic::Response::into_inner)
 }
 
 #[tokio::test]
@@ -381,7 +406,9 @@ async fn f04_malformed_protobuf_is_invalid_argument() {
     let probes: [&[u8]; 6] = [
         &[0xff],
         &[0x0a, 0x05, 0x01],
-        &[0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01],
+        &[
+            0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+        ],
         &[0x0f],
         &[0x12, 0x80, 0x80, 0x80, 0x80, 0x10],
         &[0x0a, 0x02, 0xc3, 0x28],
@@ -418,7 +445,9 @@ async fn f05_lengths_limited_pages_fit_and_batches_name_the_limit() {
     })
     .await;
     let mut c = srv.client().await;
-    c.create_case(new_case("c", "2017-01-20", "2021-01-20", vec![])).await.unwrap();
+    c.create_case(new_case("c", "2017-01-20", "2021-01-20", vec![]))
+        .await
+        .unwrap();
     // A large note: refused before anything is stored.
     let e = c
         .append_signals(pb::AppendSignalsRequest {
@@ -462,7 +491,6 @@ async fn f05_lengths_limited_pages_fit_and_batches_name_the_limit() {
         .get_case(pb::GetCaseRequest {
             case_id: "c".into(),
             page_size: 1000,
-            ..Default::default()
         })
         .await
         .unwrap()
@@ -580,12 +608,11 @@ fn f07_empty_foreign_and_corrupt_stores_are_refused_and_repairable() {
         )
         .unwrap();
         case.description = String::new();
-        let s1 = pf_core::Signal::new(a_type(), chrono::NaiveDate::from_ymd_opt(2018, 1, 1).unwrap()).with_id("s1");
-        let s2 = pf_core::Signal::new(a_type(), chrono::NaiveDate::from_ymd_opt(2018, 2, 1).unwrap()).with_id("s2");
-        server
-            .state()
-            .create(case, vec![s1, s2])
-            .unwrap();
+        let s1 = pf_core::Signal::new(a_type(), chrono::NaiveDate::from_ymd_opt(2018, 1, 1).unwrap())
+            .with_id("s1");
+        let s2 = pf_core::Signal::new(a_type(), chrono::NaiveDate::from_ymd_opt(2018, 2, 1).unwrap())
+            .with_id("s2");
+        server.state().create(case, vec![s1, s2]).unwrap();
         let _ = model;
         server.state().close().unwrap();
     }
@@ -632,7 +659,9 @@ async fn f08_error_messages_truncate_echoed_input() {
     assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
     assert!(e.message().len() < 2048);
     assert!(e.details().len() < 4096, "details of {} bytes", e.details().len());
-    c.create_case(new_case("c", "2017-01-20", "2021-01-20", vec![])).await.unwrap();
+    c.create_case(new_case("c", "2017-01-20", "2021-01-20", vec![]))
+        .await
+        .unwrap();
     let r = c
         .import_events(pb::ImportEventsRequest {
             case_id: "c".into(),
@@ -662,7 +691,9 @@ async fn f08_error_messages_truncate_echoed_input() {
 async fn metric(addr: std::net::SocketAddr, name: &str) -> Option<f64> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
-    s.write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\n\r\n").await.ok()?;
+    s.write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .ok()?;
     let mut out = String::new();
     s.read_to_string(&mut out).await.ok()?;
     out.lines()
@@ -673,7 +704,10 @@ async fn metric(addr: std::net::SocketAddr, name: &str) -> Option<f64> {
 #[tokio::test]
 async fn f09_drain_timeout_ends_the_shutdown() {
     let dir = tempfile::tempdir().unwrap();
-    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let srv = TestServer::start(Config {
         drain_timeout_ms: 50,
         metrics_listen: Some(metrics_port),
@@ -733,7 +767,9 @@ async fn f10_strict_validation() {
             .unwrap_err();
         assert_eq!(e.code(), Code::InvalidArgument, "{start} {end}: {e:?}");
     }
-    c.create_case(new_case("c", "2000-01-01", "2030-01-01", vec![])).await.unwrap();
+    c.create_case(new_case("c", "2000-01-01", "2030-01-01", vec![]))
+        .await
+        .unwrap();
     // An unknown type at the end of a 10,000-signal batch: named by its index.
     let mut batch: Vec<pb::Signal> = (0..9_999).map(|_| signal(&a_type(), "2018-01-01")).collect();
     batch.push(signal("no_such_type", "2018-01-01"));

@@ -70,7 +70,11 @@ fn tokens() -> Tokens {
         sha256: pf_server::auth::token_hash(tok),
         scopes: vec![scope.into()],
     };
-    let config = vec![t("reader", &read, "read"), t("writer", &write, "write"), t("root", &admin, "admin")];
+    let config = vec![
+        t("reader", &read, "read"),
+        t("writer", &write, "write"),
+        t("root", &admin, "admin"),
+    ];
     Tokens {
         read,
         write,
@@ -187,13 +191,19 @@ async fn every_rpc_needs_a_token_and_scopes_nest() {
         assert_eq!(e.code(), Code::Unauthenticated, "{m}: {e:?}");
     }
     // Reflection needs a token too; health does not (probes).
-    let e = raw(&ch, "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", None)
-        .await
-        .unwrap_err();
+    let e = raw(
+        &ch,
+        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        None,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.code(), Code::Unauthenticated, "{e:?}");
     let mut health = tonic_health::pb::health_client::HealthClient::new(ch.clone());
     health
-        .check(tonic_health::pb::HealthCheckRequest { service: String::new() })
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: String::new(),
+        })
         .await
         .unwrap();
 
@@ -203,16 +213,25 @@ async fn every_rpc_needs_a_token_and_scopes_nest() {
             id: "c".into(),
             sender: "USA".into(),
             target: "PRK".into(),
-            start: Some(pf_proto::convert::date_to_proto(chrono::NaiveDate::from_ymd_opt(2017, 1, 20).unwrap())),
-            term_end: Some(pf_proto::convert::date_to_proto(chrono::NaiveDate::from_ymd_opt(2021, 1, 20).unwrap())),
+            start: Some(pf_proto::convert::date_to_proto(
+                chrono::NaiveDate::from_ymd_opt(2017, 1, 20).unwrap(),
+            )),
+            term_end: Some(pf_proto::convert::date_to_proto(
+                chrono::NaiveDate::from_ymd_opt(2021, 1, 20).unwrap(),
+            )),
             ..Default::default()
         }),
     };
     // read: reads, cannot write or delete.
-    let e = c.create_case(with_token(case.clone(), &t.read)).await.unwrap_err();
+    let e = c
+        .create_case(with_token(case.clone(), &t.read))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
     assert!(e.message().contains("`write`"), "{e:?}");
-    c.get_model(with_token(pb::GetModelRequest {}, &t.read)).await.unwrap();
+    c.get_model(with_token(pb::GetModelRequest {}, &t.read))
+        .await
+        .unwrap();
     // write: writes, cannot delete or import.
     c.create_case(with_token(case.clone(), &t.write)).await.unwrap();
     let e = c
@@ -254,9 +273,12 @@ async fn every_rpc_needs_a_token_and_scopes_nest() {
     ))
     .await
     .unwrap();
-    c.delete_case(with_token(pb::DeleteCaseRequest { case_id: "c".into() }, &t.admin))
-        .await
-        .unwrap();
+    c.delete_case(with_token(
+        pb::DeleteCaseRequest { case_id: "c".into() },
+        &t.admin,
+    ))
+    .await
+    .unwrap();
     srv.stop().await;
 }
 
@@ -307,11 +329,15 @@ struct Pki {
 }
 
 fn pki(dir: &std::path::Path) -> Pki {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair};
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    };
     let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(DnType::CommonName, "pf test ca");
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "pf test ca");
     let ca_cert = ca_params.self_signed(&ca_key).unwrap();
     let issuer = Issuer::new(ca_params, ca_key);
     let server_key = KeyPair::generate().unwrap();
@@ -361,9 +387,14 @@ async fn tls_with_and_without_client_certificates() {
     )
     .await;
     let mut c = ForecastServiceClient::new(ch);
-    c.get_model(with_token(pb::GetModelRequest {}, &t.read)).await.unwrap();
+    c.get_model(with_token(pb::GetModelRequest {}, &t.read))
+        .await
+        .unwrap();
     // Plain text to a TLS port fails.
-    let plain = Channel::from_shared(format!("http://{}", srv.addr)).unwrap().connect().await;
+    let plain = Channel::from_shared(format!("http://{}", srv.addr))
+        .unwrap()
+        .connect()
+        .await;
     if let Ok(plain) = plain {
         let e = ForecastServiceClient::new(plain)
             .get_model(with_token(pb::GetModelRequest {}, &t.read))
@@ -396,7 +427,10 @@ async fn tls_with_and_without_client_certificates() {
     let with_cert = connect(
         Channel::from_shared(format!("https://{}", srv.addr))
             .unwrap()
-            .tls_config(tls.clone().identity(Identity::from_pem(&p.client_cert, &p.client_key)))
+            .tls_config(
+                tls.clone()
+                    .identity(Identity::from_pem(&p.client_cert, &p.client_key)),
+            )
             .unwrap(),
     )
     .await;
@@ -472,7 +506,15 @@ except grpc.RpcError as e:
 print('ok', len(reply))
 "#;
     let out = std::process::Command::new(py)
-        .args(["-c", script, &addr.to_string(), &ca.display().to_string(), token, &cert, &key])
+        .args([
+            "-c",
+            script,
+            &addr.to_string(),
+            &ca.display().to_string(),
+            token,
+            &cert,
+            &key,
+        ])
         .output()
         .unwrap();
     assert!(
