@@ -10,7 +10,7 @@ CARGO ?= cargo
 MATURIN_TARGET := target/maturin
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help run forecasts test test-rust test-python venv develop bench lint fmt clean
+.PHONY: help run forecasts test test-rust test-python venv develop bench lint fmt clean fuzz soak
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -59,3 +59,10 @@ fmt: ## format the Rust code
 
 clean: ## remove build outputs and the virtual environment
 	rm -rf target $(VENV)
+
+fuzz: ## fuzz every RPC's decode-and-handle path for long (PF_FUZZ_CASES per method, default 20000)
+	PF_FUZZ_CASES=$${PF_FUZZ_CASES:-20000} $(CARGO) test --release -p pf-server --test fuzz -- --nocapture
+
+soak: ## mixed load with kill -9 cycles for PF_SOAK_SECONDS (default 600): ledger and RSS checked (scripts/soak.sh)
+	CARGO_FLAGS=--release bash scripts/soak.sh
+

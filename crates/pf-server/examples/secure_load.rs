@@ -56,7 +56,9 @@ async fn round(
                 let tls = ClientTlsConfig::new()
                     .ca_certificate(Certificate::from_pem(ca))
                     .domain_name("localhost");
-                let ep = Channel::from_shared(format!("https://{addr}"))?.tls_config(tls)?.tcp_nodelay(true);
+                let ep = Channel::from_shared(format!("https://{addr}"))?
+                    .tls_config(tls)?
+                    .tcp_nodelay(true);
                 connect(ep).await?
             }
             None => connect(Channel::from_shared(format!("http://{addr}"))?.tcp_nodelay(true)).await?,
@@ -65,11 +67,16 @@ async fn round(
     }
     let req = pb::GetForecastRequest {
         case_id: "usa-prk-2017".into(),
-        as_of: Some(pf_proto::convert::date_to_proto(chrono::NaiveDate::from_ymd_opt(2018, 10, 31).unwrap())),
+        as_of: Some(pf_proto::convert::date_to_proto(
+            chrono::NaiveDate::from_ymd_opt(2018, 10, 31).unwrap(),
+        )),
         ..Default::default()
     };
-    let auth: Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>> =
-        setup.token.as_ref().map(|t| format!("Bearer {t}").parse()).transpose()?;
+    let auth: Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>> = setup
+        .token
+        .as_ref()
+        .map(|t| format!("Bearer {t}").parse())
+        .transpose()?;
     let start_at = Instant::now() + Duration::from_millis(500);
     let end_at = start_at + Duration::from_secs_f64(secs);
     let mut tasks = Vec::new();

@@ -76,33 +76,82 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         ..Default::default()
     };
     vec![
-        ("CreateCase", pb::CreateCaseRequest { coercion_case: Some(case.clone()) }.encode_to_vec()),
-        ("GetCase", pb::GetCaseRequest { case_id: "fz".into(), page_size: 3, ..Default::default() }.encode_to_vec()),
+        (
+            "CreateCase",
+            pb::CreateCaseRequest {
+                coercion_case: Some(case.clone()),
+            }
+            .encode_to_vec(),
+        ),
+        (
+            "GetCase",
+            pb::GetCaseRequest {
+                case_id: "fz".into(),
+                page_size: 3,
+                ..Default::default()
+            }
+            .encode_to_vec(),
+        ),
         (
             "UpdateCase",
             pb::UpdateCaseRequest {
                 coercion_case: Some(case.clone()),
-                update_mask: Some(prost_types::FieldMask { paths: vec!["description".into()] }),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["description".into()],
+                }),
             }
             .encode_to_vec(),
         ),
-        ("ListCases", pb::ListCasesRequest { page_size: 2, ..Default::default() }.encode_to_vec()),
-        ("DeleteCase", pb::DeleteCaseRequest { case_id: "nope".into() }.encode_to_vec()),
-        ("ListSignals", pb::ListSignalsRequest { case_id: "fz".into(), ..Default::default() }.encode_to_vec()),
+        (
+            "ListCases",
+            pb::ListCasesRequest {
+                page_size: 2,
+                ..Default::default()
+            }
+            .encode_to_vec(),
+        ),
+        (
+            "DeleteCase",
+            pb::DeleteCaseRequest {
+                case_id: "nope".into(),
+            }
+            .encode_to_vec(),
+        ),
+        (
+            "ListSignals",
+            pb::ListSignalsRequest {
+                case_id: "fz".into(),
+                ..Default::default()
+            }
+            .encode_to_vec(),
+        ),
         (
             "AppendSignals",
-            pb::AppendSignalsRequest { case_id: "fz".into(), signals: vec![sig.clone()], as_of: date(2019, 1, 1) }
-                .encode_to_vec(),
+            pb::AppendSignalsRequest {
+                case_id: "fz".into(),
+                signals: vec![sig.clone()],
+                as_of: date(2019, 1, 1),
+            }
+            .encode_to_vec(),
         ),
         (
             "RetractSignal",
-            pb::RetractSignalRequest { case_id: "fz".into(), signal_id: "s9".into(), ..Default::default() }
-                .encode_to_vec(),
+            pb::RetractSignalRequest {
+                case_id: "fz".into(),
+                signal_id: "s9".into(),
+                ..Default::default()
+            }
+            .encode_to_vec(),
         ),
         (
             "GetForecast",
-            pb::GetForecastRequest { case_id: "fz".into(), draws: 20, levels: vec![0.5], ..Default::default() }
-                .encode_to_vec(),
+            pb::GetForecastRequest {
+                case_id: "fz".into(),
+                draws: 20,
+                levels: vec![0.5],
+                ..Default::default()
+            }
+            .encode_to_vec(),
         ),
         (
             "GetTrajectory",
@@ -116,11 +165,20 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         ),
         (
             "WhatIf",
-            pb::WhatIfRequest { case_id: "fz".into(), signals: vec![sig], ..Default::default() }.encode_to_vec(),
+            pb::WhatIfRequest {
+                case_id: "fz".into(),
+                signals: vec![sig],
+                ..Default::default()
+            }
+            .encode_to_vec(),
         ),
         (
             "GetValueOfInformation",
-            pb::GetValueOfInformationRequest { case_id: "fz".into(), as_of: date(2018, 10, 1) }.encode_to_vec(),
+            pb::GetValueOfInformationRequest {
+                case_id: "fz".into(),
+                as_of: date(2018, 10, 1),
+            }
+            .encode_to_vec(),
         ),
         ("GetModel", pb::GetModelRequest {}.encode_to_vec()),
         ("ListSignalTypes", pb::ListSignalTypesRequest {}.encode_to_vec()),
@@ -138,7 +196,10 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
 }
 
 fn cases() -> u32 {
-    std::env::var("PF_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(24)
+    std::env::var("PF_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(24)
 }
 
 struct Fixture {
@@ -148,7 +209,11 @@ struct Fixture {
 }
 
 fn fixture() -> Arc<Fixture> {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config = pf_server::Config {
         db: dir.path().join("fuzz.sqlite3"),
@@ -160,7 +225,11 @@ fn fixture() -> Arc<Fixture> {
         let addr = listener.local_addr().unwrap();
         tokio::spawn(pf_server::serve(listener, config, std::future::pending()));
         for _ in 0..250 {
-            if let Ok(c) = Channel::from_shared(format!("http://{addr}")).unwrap().connect().await {
+            if let Ok(c) = Channel::from_shared(format!("http://{addr}"))
+                .unwrap()
+                .connect()
+                .await
+            {
                 return c;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -174,7 +243,9 @@ fn call(f: &Fixture, method: &str, body: Vec<u8>) -> Result<(), tonic::Status> {
     f.rt.block_on(async {
         let mut g = tonic::client::Grpc::new(f.ch.clone());
         g.ready().await.unwrap();
-        let path = format!("/pressureforecast.v1.ForecastService/{method}").parse().unwrap();
+        let path = format!("/pressureforecast.v1.ForecastService/{method}")
+            .parse()
+            .unwrap();
         let mut req = Request::new(body);
         req.set_timeout(Duration::from_secs(20));
         g.unary(req, path, Raw).await.map(|_| ())
@@ -189,7 +260,11 @@ fn check(method: &str, body: &[u8], r: Result<(), tonic::Status>) -> Result<(), 
             body.len(),
             &body[..body.len().min(64)]
         );
-        prop_assert!(e.message().len() <= 2048, "{method}: message of {} bytes", e.message().len());
+        prop_assert!(
+            e.message().len() <= 2048,
+            "{method}: message of {} bytes",
+            e.message().len()
+        );
     }
     Ok(())
 }
@@ -216,19 +291,16 @@ fn every_rpc_survives_random_and_mutated_requests() {
         let f2 = f.clone();
         let n = seed.len().max(1);
         runner
-            .run(
-                &proptest::collection::vec((0..n, any::<u8>()), 1..6),
-                |flips| {
-                    let mut body = seed.clone();
-                    for (i, b) in flips {
-                        if let Some(x) = body.get_mut(i) {
-                            *x ^= b | 1;
-                        }
+            .run(&proptest::collection::vec((0..n, any::<u8>()), 1..6), |flips| {
+                let mut body = seed.clone();
+                for (i, b) in flips {
+                    if let Some(x) = body.get_mut(i) {
+                        *x ^= b | 1;
                     }
-                    let r = call(&f2, method, body.clone());
-                    check(method, &body, r)
-                },
-            )
+                }
+                let r = call(&f2, method, body.clone());
+                check(method, &body, r)
+            })
             .unwrap();
     }
     // Still serving.
