@@ -88,7 +88,6 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
             pb::GetCaseRequest {
                 case_id: "fz".into(),
                 page_size: 3,
-                ..Default::default()
             }
             .encode_to_vec(),
         ),
