@@ -9,6 +9,7 @@
 //! | sender, target, signal type, source | at most [`MAX_NAME_BYTES`] bytes, no control characters |
 //! | description, note, retraction reason | at most [`MAX_TEXT_BYTES`] bytes |
 //! | event ids of one signal | at most [`MAX_EVENT_IDS`] |
+//! | a line of ImportEvents text | at most [`MAX_IMPORT_LINE_BYTES`] |
 //! | weight | in (0, [`MAX_WEIGHT`]] |
 //! | reliability | in [0, 1] |
 //! | credible levels | at most [`MAX_LEVELS`], each in (0, 1) |
@@ -53,6 +54,8 @@ pub const MAX_EVENT_IDS: usize = 64;
 pub const MAX_WEIGHT: f64 = 100.0;
 /// Most credible levels in one GetForecast.
 pub const MAX_LEVELS: usize = 16;
+/// Longest line of ImportEvents text, in bytes.
+pub const MAX_IMPORT_LINE_BYTES: usize = 64 * 1024;
 /// Characters of a caller's input echoed in an error message.
 pub const ECHO_CHARS: usize = 64;
 /// Longest error message sent, in bytes (longer ones are cut).
@@ -221,6 +224,22 @@ pub fn signal(config: &Config, path: &str, s: &pb::Signal) -> Result<()> {
 pub fn signals(config: &Config, prefix: &str, batch: &[pb::Signal]) -> Result<()> {
     for (i, s) in batch.iter().enumerate() {
         signal(config, &format!("{prefix}[{i}]"), s)?;
+    }
+    Ok(())
+}
+
+/// ImportEvents text: every line at most [`MAX_IMPORT_LINE_BYTES`] (a line of millions of fields would cost
+/// far more memory than its bytes).
+///
+/// # Errors
+/// [`ServerError::Invalid`] naming `text` and the line.
+pub fn import_text(s: &str) -> Result<()> {
+    if let Some((i, l)) = s.split('\n').enumerate().find(|(_, l)| l.len() > MAX_IMPORT_LINE_BYTES) {
+        return Err(invalid(
+            "text",
+            format!("lines of at most {MAX_IMPORT_LINE_BYTES} bytes"),
+            format!("line {} of {} bytes", i + 1, l.len()),
+        ));
     }
     Ok(())
 }

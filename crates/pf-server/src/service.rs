@@ -829,6 +829,7 @@ impl ForecastService for ForecastApi {
         crate::limits::name("sender", &req.sender)?;
         crate::limits::name("target", &req.target)?;
         self.pass_budget("an import", &case, req.text.len() as u64)?;
+        crate::limits::import_text(&req.text)?;
         let case_id = std::mem::take(&mut req.case_id);
         let mut report = crate::import::read_events(&case, req).await?;
         let bad_rows = crate::import::bad_rows(&report);
