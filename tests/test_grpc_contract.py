@@ -92,6 +92,11 @@ def test_every_rpc_returns_the_local_type_and_equals_it(client: Client) -> None:
     same(rr.forecast, local.forecast(as_of="2018-12-31"))
     same(client.load_case(cid), local)
 
+    # UpdateCase: the case message; the local Case with the same description compares equal.
+    assert client.update_case(cid, description="updated over gRPC").description == "updated over gRPC"
+    local.description = "updated over gRPC"
+    same(client.load_case(cid), local)
+
     # ImportEvents: the forecast equals the local API's on the case as stored after the import.
     text = (ROOT / "data" / "events" / "icews_events_2018-06-01_to_06-02_sample.tab").read_text()
     imp = client.import_events(cid, text, "icews", as_of=AS_OF)

@@ -24,8 +24,12 @@ from typing import Any, NamedTuple
 
 import grpc
 
-from . import _native
+from . import _native as _native_module
 from ._proto import forecast_service_pb2 as pb
+
+# The response decoders (`_remote_*`, crates/pf-python/src/remote.rs) are private to this module and not in the
+# stub: typed here as what they return, the local API's classes.
+_native: Any = _native_module
 
 __all__ = ["AppendResult", "Client", "CreateResult", "ImportResult", "RetractResult", "ServiceError", "WatchItem", "pb"]
 

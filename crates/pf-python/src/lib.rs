@@ -60,6 +60,9 @@ impl PyEpisode {
             inner: pf_core::Episode {
                 case: (*c.inner).clone(),
                 outcome,
+                // Merge of `core` (format v2 fields); the adapter's owner exposes them.
+                outcome_justification: String::new(),
+                exclude_from_training: false,
             },
         })
     }
@@ -458,6 +461,8 @@ serde_result!(
                     loo: j.loo,
                     scores: pf_core::backtest::Scores { brier: j.brier, log_score: j.log_score, ece: j.ece },
                     baselines: j.baselines,
+                    // Merge of `core`: the JSON form of 0.1 had no excluded episodes.
+                    excluded: Vec::new(),
                     per_episode: j.per_episode,
                 }
             };

@@ -28,7 +28,12 @@ fn decode<M: Message + Default>(name: &str, data: &[u8]) -> PyResult<M> {
 }
 
 fn forecast_of(name: &str, f: Option<pb::Forecast>) -> PyResult<PyForecast> {
-    let f = f.ok_or_else(|| bad(name, "invalid field `forecast`: expected a forecast, found nothing"))?;
+    let f = f.ok_or_else(|| {
+        bad(
+            name,
+            "invalid field `forecast`: expected a forecast, found nothing",
+        )
+    })?;
     pf_core::Forecast::try_from(f)
         .map(|inner| PyForecast { inner })
         .map_err(|e| bad(name, e.within("forecast")))
@@ -46,12 +51,20 @@ fn _remote_forecast(data: &[u8]) -> PyResult<PyForecast> {
 fn _remote_explanation(data: &[u8]) -> PyResult<PyExplanation> {
     const NAME: &str = "GetForecastResponse";
     let r: pb::GetForecastResponse = decode(NAME, data)?;
-    let f = r
-        .forecast
-        .ok_or_else(|| bad(NAME, "invalid field `forecast`: expected a forecast, found nothing"))?;
+    let f = r.forecast.ok_or_else(|| {
+        bad(
+            NAME,
+            "invalid field `forecast`: expected a forecast, found nothing",
+        )
+    })?;
     let (attribution, drop_one) = pf_proto::convert::explanation_from_proto(&f)
         .map_err(|e| bad(NAME, e.within("forecast")))?
-        .ok_or_else(|| bad(NAME, "invalid field `forecast.attribution`: expected an attribution, found nothing"))?;
+        .ok_or_else(|| {
+            bad(
+                NAME,
+                "invalid field `forecast.attribution`: expected an attribution, found nothing",
+            )
+        })?;
     Ok(PyExplanation {
         inner: ExplanationData {
             attribution,
@@ -137,7 +150,13 @@ fn _remote_import(data: &[u8]) -> PyResult<(u64, u64, Vec<(u64, String)>, PyAppe
         unchanged: r.unchanged as usize,
     };
     let bad_rows = r.bad_rows.into_iter().map(|b| (b.line, b.reason)).collect();
-    Ok((r.rows_read, r.rows_matched, bad_rows, report, forecast_of(NAME, r.forecast)?))
+    Ok((
+        r.rows_read,
+        r.rows_matched,
+        bad_rows,
+        report,
+        forecast_of(NAME, r.forecast)?,
+    ))
 }
 
 /// `ListSignalsResponse` -> `([Signal], next_page_token, signal_count)`.
@@ -158,9 +177,12 @@ fn _remote_signals(data: &[u8]) -> PyResult<(Vec<PySignal>, String, u32)> {
 fn _remote_case(py: Python<'_>, data: &[u8], pages: Vec<Vec<u8>>) -> PyResult<PyCase> {
     const NAME: &str = "GetCaseResponse";
     let r: pb::GetCaseResponse = decode(NAME, data)?;
-    let case = r
-        .coercion_case
-        .ok_or_else(|| bad(NAME, "invalid field `coercion_case`: expected a case, found nothing"))?;
+    let case = r.coercion_case.ok_or_else(|| {
+        bad(
+            NAME,
+            "invalid field `coercion_case`: expected a case, found nothing",
+        )
+    })?;
     let new = pf_proto::NewCase::try_from(case).map_err(|e| bad(NAME, e.within("coercion_case")))?;
     let mut signals = new.signals;
     for page in pages {

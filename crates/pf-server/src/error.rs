@@ -17,7 +17,8 @@
 //! | signal id reused with different content, or retracted | ALREADY_EXISTS | SIGNAL_CONFLICT |
 //! | store cannot be reached, server shutting down | UNAVAILABLE | STORE_UNAVAILABLE |
 //! | store corrupt | DATA_LOSS | STORE_CORRUPT |
-//! | computation cancelled (caller gone, deadline passed) | CANCELLED | CANCELLED |
+//! | the caller's deadline passed | DEADLINE_EXCEEDED | DEADLINE_EXCEEDED |
+//! | computation cancelled (caller gone) | CANCELLED | CANCELLED |
 //! | the server's own model is bad | FAILED_PRECONDITION | MODEL_INVALID |
 //! | a bug | INTERNAL | INTERNAL |
 //!
@@ -139,6 +140,9 @@ pub enum ServerError {
         /// The token's configured name.
         token: String,
     },
+    /// The caller's deadline passed before the call finished (answered by [`crate::layer`]).
+    #[error("deadline exceeded: the call did not finish within the caller's {0:?}")]
+    DeadlineExceeded(std::time::Duration),
     /// A bug: a task panicked or was aborted.
     #[error("internal error: {0}")]
     Internal(String),
@@ -306,6 +310,13 @@ impl From<ServerError> for Status {
                 message,
                 "PERMISSION_DENIED",
                 meta([("scope", scope)]),
+                None,
+            ),
+            ServerError::DeadlineExceeded(_) => status(
+                Code::DeadlineExceeded,
+                message,
+                "DEADLINE_EXCEEDED",
+                HashMap::new(),
                 None,
             ),
             ServerError::Internal(_) => status(Code::Internal, message, "INTERNAL", HashMap::new(), None),

@@ -207,10 +207,7 @@ where
             let result = match deadline {
                 Some((d, at)) => match tokio::time::timeout_at(at, fut).await {
                     Ok(r) => r,
-                    Err(_) => Ok(Status::deadline_exceeded(format!(
-                        "deadline exceeded: the call did not finish within the caller's {d:?}"
-                    ))
-                    .into_http()),
+                    Err(_) => Ok(Status::from(crate::error::ServerError::DeadlineExceeded(d)).into_http()),
                 },
                 None => fut.await,
             };

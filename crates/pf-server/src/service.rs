@@ -1,4 +1,4 @@
-//! `pressure_forecast.v1.ForecastService`: one method per RPC, each converting its request at the edge,
+//! `pressureforecast.v1.ForecastService`: one method per RPC, each converting its request at the edge,
 //! calling the engine or the state, and converting the result back.
 //!
 //! Cheap work (a plain forecast is one filter pass, microseconds) runs on the async executor; anything

@@ -237,6 +237,20 @@ async fn update_retract_and_paging_survive_a_restart() {
         .await
         .unwrap_err();
     assert_eq!(details(&e).1, vec!["update_mask".to_owned()]);
+    let e = c
+        .update_case(pb::UpdateCaseRequest {
+            coercion_case: Some(pb::Case {
+                id: "k".into(),
+                election_date: pd("2024-11-05"),
+                ..Default::default()
+            }),
+            update_mask: Some(FieldMask {
+                paths: vec!["election_date".into()],
+            }),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(details(&e).1, vec!["coercion_case.election_date".to_owned()]);
     let u = c
         .update_case(pb::UpdateCaseRequest {
             coercion_case: Some(pb::Case {
