@@ -524,3 +524,31 @@ print('ok', len(reply))
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn rate_limit_per_credential() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = tokens();
+    let srv = TestServer::start(Config {
+        tokens: t.config.clone(),
+        rate_per_second: 1,
+        rate_burst: 2,
+        ..config(&dir)
+    })
+    .await;
+    let ch = connect(Channel::from_shared(format!("http://{}", srv.addr)).unwrap()).await;
+    let mut c = ForecastServiceClient::new(ch);
+    // The burst of one credential, then refusals; another credential has its own bucket.
+    let mut refused = None;
+    for _ in 0..3 {
+        if let Err(e) = c.get_model(with_token(pb::GetModelRequest {}, &t.read)).await {
+            refused = Some(e);
+            break;
+        }
+    }
+    let e = refused.expect("a third call within the second was served");
+    assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
+    assert!(e.message().contains("rate_per_second"), "{e:?}");
+    c.get_model(with_token(pb::GetModelRequest {}, &t.write)).await.unwrap();
+    srv.stop().await;
+}
