@@ -234,7 +234,11 @@ pub fn signals(config: &Config, prefix: &str, batch: &[pb::Signal]) -> Result<()
 /// # Errors
 /// [`ServerError::Invalid`] naming `text` and the line.
 pub fn import_text(s: &str) -> Result<()> {
-    if let Some((i, l)) = s.split('\n').enumerate().find(|(_, l)| l.len() > MAX_IMPORT_LINE_BYTES) {
+    if let Some((i, l)) = s
+        .split('\n')
+        .enumerate()
+        .find(|(_, l)| l.len() > MAX_IMPORT_LINE_BYTES)
+    {
         return Err(invalid(
             "text",
             format!("lines of at most {MAX_IMPORT_LINE_BYTES} bytes"),

@@ -34,7 +34,10 @@ fn rss_kb() -> u64 {
 /// The peak resident memory of the process so far (VmHWM), so "throughout", not only at the end.
 fn assert_rss() {
     let kb = status_kb("VmHWM:");
-    assert!(kb < RSS_LIMIT_KB, "peak resident memory {kb} kB: expected under {RSS_LIMIT_KB} kB");
+    assert!(
+        kb < RSS_LIMIT_KB,
+        "peak resident memory {kb} kB: expected under {RSS_LIMIT_KB} kB"
+    );
     println!("peak resident memory so far: {kb} kB");
 }
 

@@ -549,6 +549,8 @@ async fn rate_limit_per_credential() {
     let e = refused.expect("a third call within the second was served");
     assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
     assert!(e.message().contains("rate_per_second"), "{e:?}");
-    c.get_model(with_token(pb::GetModelRequest {}, &t.write)).await.unwrap();
+    c.get_model(with_token(pb::GetModelRequest {}, &t.write))
+        .await
+        .unwrap();
     srv.stop().await;
 }
