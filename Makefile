@@ -10,7 +10,7 @@ CARGO ?= cargo
 MATURIN_TARGET := target/maturin
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help run forecasts test test-rust test-python venv develop stubs bench lint fmt clean model
+.PHONY: help run forecasts test test-rust test-python venv develop stubs bench lint fmt clean model fuzz soak
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -78,3 +78,10 @@ model: ## the shipped default model: fit the priors of models/maximum_pressure_v
 		--episodes data/episodes/episodes.json --episodes-weight $(MODEL_CURATED_WEIGHT) \
 		--episodes data/episodes/ties_terms.jsonl --episodes-weight $(MODEL_TIES_WEIGHT) \
 		--output models/maximum_pressure.toml
+
+fuzz: ## fuzz every RPC's decode-and-handle path for long (PF_FUZZ_CASES per method, default 20000)
+	PF_FUZZ_CASES=$${PF_FUZZ_CASES:-20000} $(CARGO) test --release -p pf-server --test fuzz -- --nocapture
+
+soak: ## mixed load with kill -9 cycles for PF_SOAK_SECONDS (default 600): ledger and RSS checked (scripts/soak.sh)
+	CARGO_FLAGS=--release bash scripts/soak.sh
+

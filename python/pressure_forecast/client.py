@@ -134,11 +134,34 @@ class Client:
     ``timeout=`` to override it. Errors raise :class:`ServiceError`.
     """
 
-    def __init__(self, address: str = "127.0.0.1:50051", timeout: float | None = 30.0, *, max_message_bytes: int = 4 * 1024 * 1024) -> None:
+    def __init__(
+        self,
+        address: str = "127.0.0.1:50051",
+        timeout: float | None = 30.0,
+        *,
+        max_message_bytes: int = 4 * 1024 * 1024,
+        token: str | None = None,
+        root_certificates: bytes | str | None = None,
+        client_certificate: bytes | str | None = None,
+        client_key: bytes | str | None = None,
+        tls: bool | None = None,
+        server_name: str | None = None,
+    ) -> None:
+        # Credentials (issue 12): ``token`` is sent as ``authorization: Bearer <token>``; TLS is on when ``tls``
+        # is true or any certificate is given (PEM bytes, or a path to a PEM file); ``server_name`` overrides the
+        # name the server's certificate is checked against.
         self.address = address
         self.timeout = timeout
-        opts = [("grpc.max_receive_message_length", max_message_bytes), ("grpc.max_send_message_length", max_message_bytes)]
-        self._channel = grpc.insecure_channel(address, options=opts)
+        opts: list[tuple[str, Any]] = [("grpc.max_receive_message_length", max_message_bytes), ("grpc.max_send_message_length", max_message_bytes)]
+        pem = lambda v: None if v is None else (v if isinstance(v, bytes) else open(v, "rb").read())  # noqa: E731
+        self._metadata: list[tuple[str, str]] = [("authorization", f"Bearer {token}")] if token else []
+        if tls or root_certificates is not None or client_certificate is not None:
+            creds = grpc.ssl_channel_credentials(root_certificates=pem(root_certificates), private_key=pem(client_key), certificate_chain=pem(client_certificate))
+            if server_name:
+                opts.append(("grpc.ssl_target_name_override", server_name))
+            self._channel = grpc.secure_channel(address, creds, options=opts)
+        else:
+            self._channel = grpc.insecure_channel(address, options=opts)
 
     def __repr__(self) -> str:
         return f"Client({self.address!r}, timeout={self.timeout!r})"
@@ -157,7 +180,7 @@ class Client:
         """Call ``method`` and return the response message's bytes, undecoded."""
         call = self._channel.unary_unary(f"/{SERVICE}/{method}", request_serializer=_serialize, response_deserializer=None)
         try:
-            return bytes(call(request, timeout=self.timeout if timeout is ... else timeout))
+            return bytes(call(request, timeout=self.timeout if timeout is ... else timeout, metadata=self._metadata))
         except grpc.RpcError as e:
             raise _error(e) from None
 
@@ -289,7 +312,7 @@ class Client:
         """The current forecast, then a new one after every change to the case's signals (a blocking iterator)."""
         call = self._channel.unary_stream(f"/{SERVICE}/WatchForecast", request_serializer=_serialize, response_deserializer=None)
         try:
-            for data in call(pb.WatchForecastRequest(case_id=case_id, as_of=_date(as_of)), timeout=timeout):
+            for data in call(pb.WatchForecastRequest(case_id=case_id, as_of=_date(as_of)), timeout=timeout, metadata=self._metadata):
                 yield WatchItem(*_native._remote_watch(bytes(data)))
         except grpc.RpcError as e:
             raise _error(e) from None

@@ -43,6 +43,8 @@ enum Command {
     Model(ModelArgs),
     /// Run the gRPC service (embedded SQLite store; health and reflection on).
     Serve(pf_server::cli::ServeArgs),
+    /// Check, repair or back up a service's store (works beside a running server, except repair).
+    Store(pf_server::cli::StoreArgs),
     /// Turn CAMEO-coded event data (ICEWS, GDELT 1.0/2.0, CSV) into signals (JSON Lines, or into a case file).
     Ingest(pf_events::cli::IngestArgs),
     /// Watch a directory for new event files (e.g. the GDELT 2.0 feed) and ingest each once into case files.
@@ -70,8 +72,8 @@ struct CaseArgs {
 struct ForecastArgs {
     #[command(flatten)]
     case: CaseArgs,
-    /// Parameter draws for credible intervals (0: none).
-    #[arg(long, default_value_t = 0)]
+    /// Parameter draws for credible intervals (0: none; at most 1000000).
+    #[arg(long, default_value_t = 0, value_parser = parse_draws)]
     draws: usize,
     /// Seed of the draws.
     #[arg(long, default_value_t = 0)]
@@ -205,9 +207,50 @@ fn load_model(path: Option<&Path>) -> Result<Model> {
     }
 }
 
-fn load_case(path: &Path, model: &Model) -> Result<Case> {
-    Case::load(path, model).with_context(|| format!("loading case {}", path.display()))
+// --- harden (issue 12, finding 11): bounded reads of case files and a cap on --draws ---
+
+/// Largest case file read, in bytes.
+const MAX_CASE_FILE_BYTES: u64 = 64 * 1024 * 1024;
+/// Most parameter draws the CLI runs.
+const MAX_DRAWS: usize = 1_000_000;
+
+fn parse_draws(s: &str) -> std::result::Result<usize, String> {
+    let n: usize = s
+        .parse()
+        .map_err(|_| format!("expected a whole number of draws from 0 to {MAX_DRAWS}, found {s:?}"))?;
+    if n > MAX_DRAWS {
+        return Err(format!("expected at most {MAX_DRAWS} draws, found {n}"));
+    }
+    Ok(n)
 }
+
+/// A case file read with a bound on its size (a device such as /dev/zero fails instead of hanging).
+fn load_case(path: &Path, model: &Model) -> Result<Case> {
+    use std::io::Read;
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open the case file {}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_CASE_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read the case file {}", path.display()))?;
+    if bytes.len() as u64 > MAX_CASE_FILE_BYTES {
+        anyhow::bail!(
+            "case file {} is larger than {} MiB: expected a JSON case file",
+            path.display(),
+            MAX_CASE_FILE_BYTES / (1024 * 1024)
+        );
+    }
+    let text = String::from_utf8(bytes).map_err(|_| {
+        anyhow::anyhow!(
+            "case file {} is not UTF-8 text: expected a JSON case file",
+            path.display()
+        )
+    })?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("case file {}: expected JSON", path.display()))?;
+    Case::from_json(&v, model).with_context(|| format!("loading case {}", path.display()))
+}
+// --- end harden ---
 
 /// Episodes for `fit` and `backtest`: signals dated outside their episode are left out with a warning.
 fn load_episodes(path: &Path, model: &Model) -> Result<Vec<Episode>> {
@@ -447,6 +490,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Ingest(a) => pf_events::cli::run(&a)?,
         Command::Follow(a) => pf_events::cli::run_follow(&a)?,
         Command::Serve(a) => pf_server::cli::run(a)?,
+        Command::Store(a) => pf_server::cli::store(a)?,
         Command::Model(a) => match a.model {
             Some(p) => print!("{}", load_model(Some(&p))?.to_toml()),
             None => print!("{}", Model::default_toml()),

@@ -45,6 +45,111 @@ pub struct ServeArgs {
     pub seed_examples: bool,
 }
 
+/// `pressure-forecast store`: check, repair or back up a store.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StoreArgs {
+    #[command(subcommand)]
+    command: StoreCommand,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+enum StoreCommand {
+    /// List every unreadable record (read-only; works beside a running server). Exit status 1 when any.
+    Check {
+        /// The store file.
+        #[arg(long, value_name = "PATH")]
+        db: PathBuf,
+        /// Model file the records must fit [default: the embedded default model].
+        #[arg(long, value_name = "FILE")]
+        model: Option<PathBuf>,
+    },
+    /// Report the unreadable records, then move them to the store's `quarantine` table (never deleting them).
+    /// Needs the store's lock: stop the server first.
+    Repair {
+        /// The store file.
+        #[arg(long, value_name = "PATH")]
+        db: PathBuf,
+        /// Model file the records must fit [default: the embedded default model].
+        #[arg(long, value_name = "FILE")]
+        model: Option<PathBuf>,
+    },
+    /// Write a consistent copy of the store to a new file, online (while a server writes to it).
+    Backup {
+        /// The store file.
+        #[arg(long, value_name = "PATH")]
+        db: PathBuf,
+        /// The new file.
+        dest: PathBuf,
+    },
+}
+
+fn store_model(path: Option<&std::path::Path>) -> anyhow::Result<pf_core::Model> {
+    match path {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read the model file {}", p.display()))?;
+            Ok(pf_core::Model::from_toml_str(&text)?)
+        }
+        None => Ok(pf_core::Model::default_model()),
+    }
+}
+
+/// Run `pressure-forecast store ...`.
+///
+/// # Errors
+/// A store that cannot be opened; `check` finding unreadable records; a backup that cannot be written.
+pub fn store(args: StoreArgs) -> anyhow::Result<()> {
+    use crate::store::Store;
+    match args.command {
+        StoreCommand::Check { db, model } => {
+            let model = store_model(model.as_deref())?;
+            let st = Store::open_read_only(&db).with_context(|| format!("store {}", db.display()))?;
+            let (cases, problems) = st.scan(&model)?;
+            let signals: usize = cases.iter().map(|c| c.case.signals().len()).sum();
+            println!(
+                "{}: {} cases, {signals} signals readable; {} unreadable record(s); {} quarantined",
+                db.display(),
+                cases.len(),
+                problems.len(),
+                st.quarantined()?
+            );
+            for p in &problems {
+                println!("unreadable: {p}");
+            }
+            if !problems.is_empty() {
+                anyhow::bail!(
+                    "{} unreadable record(s): `pressure-forecast store repair --db {}` quarantines them",
+                    problems.len(),
+                    db.display()
+                );
+            }
+            Ok(())
+        }
+        StoreCommand::Repair { db, model } => {
+            let model = store_model(model.as_deref())?;
+            let mut st = Store::open(&db).with_context(|| format!("store {}", db.display()))?;
+            let (_, problems) = st.scan(&model)?;
+            for p in &problems {
+                println!("quarantining: {p}");
+            }
+            let moved = st.repair(&problems)?;
+            println!(
+                "{} unreadable record(s) found, {moved} row(s) moved to the quarantine table",
+                problems.len()
+            );
+            st.close()?;
+            Ok(())
+        }
+        StoreCommand::Backup { db, dest } => {
+            let st = Store::open_read_only(&db).with_context(|| format!("store {}", db.display()))?;
+            st.backup(&dest)
+                .with_context(|| format!("backing up {} to {}", db.display(), dest.display()))?;
+            println!("backed up {} to {}", db.display(), dest.display());
+            Ok(())
+        }
+    }
+}
+
 /// Resolves when SIGINT (Ctrl-C) or SIGTERM arrives.
 async fn shutdown_signal() {
     let ctrl_c = async {
@@ -114,6 +219,20 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         );
         use std::io::Write;
         let _ = std::io::stdout().flush();
-        server.serve(listener, shutdown_signal()).await
+        // The first signal starts a graceful shutdown (bounded by drain_timeout_ms); a second one exits at once.
+        let first = async {
+            shutdown_signal().await;
+            tokio::spawn(async {
+                shutdown_signal().await;
+                tracing::warn!("second signal: exiting without draining");
+                #[allow(
+                    clippy::disallowed_methods,
+                    reason = "the operator asked twice: exit now, without waiting for the calls in flight; \
+                              SQLite's WAL keeps every committed write"
+                )]
+                std::process::exit(130);
+            });
+        };
+        server.serve(listener, first).await
     })
 }

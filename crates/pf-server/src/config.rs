@@ -12,6 +12,19 @@
 //! | `max_batch` | 10000 |
 //! | `max_draws` | 100000 |
 //! | `seed_examples` | false |
+//! | `max_cost` | 1000000000 (units of [`crate::limits`]: one filter step over one day or one signal) |
+//! | `cache_bytes` | 64 MiB (the forecast cache) |
+//! | `min_date`, `max_date` | 1900-01-01, 2100-12-31 (every date of every request) |
+//! | `drain_timeout_ms` | 30000 (how long shutdown waits for calls in flight) |
+//! | `max_concurrency` | 64 calls in flight over all connections (more wait) |
+//! | `max_concurrency_per_connection` | 16 |
+//! | `rate_per_second`, `rate_burst` | 0 (off), 100: a token bucket per credential |
+//! | `tls_cert`, `tls_key` | none: PEM files of the server's certificate chain and key (TLS on when set) |
+//! | `tls_client_ca` | none: PEM file of the CA that client certificates must chain to (then required) |
+//! | `tokens` | none: `[[tokens]] name, sha256 (hex of the token's SHA-256), scopes = ["read","write","admin"]` |
+//! | `allow_insecure` | false: serve off loopback without TLS or tokens anyway |
+//! | `reflection` | true |
+//! | `metrics_listen` | none: address of the Prometheus `/metrics`, `/livez`, `/readyz` endpoint |
 //!
 //! The file itself is named by `--config` or `PRESSURE_FORECAST_CONFIG`. An unknown key in the file is an
 //! error; other `PRESSURE_FORECAST_*` variables are left to the programs that read them (`_LOG`, `_CONFIG`).
@@ -44,6 +57,49 @@ pub struct Config {
     pub max_draws: usize,
     /// Create the example cases (`data/cases/*.json`, embedded) when they are missing.
     pub seed_examples: bool,
+    /// Largest cost of one request, in the units of [`crate::limits`] (estimated before the work starts).
+    pub max_cost: u64,
+    /// Largest size of the forecast cache in bytes (estimated).
+    pub cache_bytes: usize,
+    /// Earliest date any request may carry.
+    pub min_date: chrono::NaiveDate,
+    /// Latest date any request may carry.
+    pub max_date: chrono::NaiveDate,
+    /// How long shutdown waits for the calls in flight before it gives up on them, in milliseconds.
+    pub drain_timeout_ms: u64,
+    /// Calls in flight over all connections; more wait for a slot.
+    pub max_concurrency: usize,
+    /// Calls in flight on one connection (HTTP/2 concurrent streams).
+    pub max_concurrency_per_connection: u32,
+    /// Calls per second per credential (0: no rate limit); a token bucket of `rate_burst` calls.
+    pub rate_per_second: u32,
+    /// The bucket of the rate limit.
+    pub rate_burst: u32,
+    /// PEM certificate chain of the server; TLS is on when this and `tls_key` are set.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of the server.
+    pub tls_key: Option<PathBuf>,
+    /// PEM certificate of the CA client certificates must chain to; when set, clients must present one.
+    pub tls_client_ca: Option<PathBuf>,
+    /// Bearer tokens, by the SHA-256 of the token (never the token itself); empty: no authentication.
+    pub tokens: Vec<TokenConfig>,
+    /// Serve on an address other than loopback without TLS or without tokens.
+    pub allow_insecure: bool,
+    /// Serve gRPC reflection (v1 and v1alpha).
+    pub reflection: bool,
+    /// Address of the metrics and probe endpoint (`/metrics`, `/livez`, `/readyz`); none: off.
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+/// One bearer token, as configured: its name (logged), the hex SHA-256 of the token, and its scopes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenConfig {
+    /// A name for logs and metrics (never the token).
+    pub name: String,
+    /// Lower-case hex of the SHA-256 of the token's text.
+    pub sha256: String,
+    /// Any of `read`, `write`, `admin`.
+    pub scopes: Vec<String>,
 }
 
 impl Default for Config {
@@ -56,6 +112,22 @@ impl Default for Config {
             max_batch: 10_000,
             max_draws: 100_000,
             seed_examples: false,
+            max_cost: 1_000_000_000,
+            cache_bytes: 64 * 1024 * 1024,
+            min_date: chrono::NaiveDate::from_ymd_opt(1900, 1, 1).expect("a date"),
+            max_date: chrono::NaiveDate::from_ymd_opt(2100, 12, 31).expect("a date"),
+            drain_timeout_ms: 30_000,
+            max_concurrency: 64,
+            max_concurrency_per_connection: 16,
+            rate_per_second: 0,
+            rate_burst: 100,
+            tls_cert: None,
+            tls_key: None,
+            tls_client_ca: None,
+            tokens: Vec::new(),
+            allow_insecure: false,
+            reflection: true,
+            metrics_listen: None,
         }
     }
 }
@@ -178,6 +250,56 @@ impl Config {
                 key: "max_draws",
                 expected: "at least 1",
                 found: "0".into(),
+            });
+        }
+        if self.max_cost == 0 {
+            return Err(ConfigError::Value {
+                key: "max_cost",
+                expected: "at least 1",
+                found: "0".into(),
+            });
+        }
+        if self.min_date >= self.max_date {
+            return Err(ConfigError::Value {
+                key: "max_date",
+                expected: "a date after min_date",
+                found: self.max_date.to_string(),
+            });
+        }
+        if self.max_concurrency == 0 || self.max_concurrency_per_connection == 0 {
+            return Err(ConfigError::Value {
+                key: "max_concurrency",
+                expected: "at least 1 (and at least 1 per connection)",
+                found: "0".into(),
+            });
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err(ConfigError::Value {
+                key: "tls_key",
+                expected: "tls_cert and tls_key both set, or neither",
+                found: "only one of them".into(),
+            });
+        }
+        if self.tls_client_ca.is_some() && self.tls_cert.is_none() {
+            return Err(ConfigError::Value {
+                key: "tls_client_ca",
+                expected: "tls_cert and tls_key set too (client certificates need TLS)",
+                found: "no tls_cert".into(),
+            });
+        }
+        for t in &self.tokens {
+            crate::auth::check_token_config(t).map_err(|found| ConfigError::Value {
+                key: "tokens",
+                expected: "name, sha256 (64 hex digits of the token's SHA-256) and scopes among read, write, admin",
+                found,
+            })?;
+        }
+        let loopback = self.listen.ip().is_loopback();
+        if !loopback && !self.allow_insecure && (self.tls_cert.is_none() || self.tokens.is_empty()) {
+            return Err(ConfigError::Value {
+                key: "listen",
+                expected: "a loopback address, or TLS (tls_cert, tls_key) and tokens off loopback (or allow_insecure = true)",
+                found: self.listen.to_string(),
             });
         }
         Ok(())

@@ -7,6 +7,10 @@
 //! |---|---|---|
 //! | malformed field, unknown signal type, bad date, out-of-range argument | INVALID_ARGUMENT | INVALID_FIELD |
 //! | batch over the limit | INVALID_ARGUMENT | BATCH_TOO_LARGE |
+//! | malformed protobuf | INVALID_ARGUMENT | MALFORMED_REQUEST |
+//! | cost or reply size over a configured limit | RESOURCE_EXHAUSTED | LIMIT_EXCEEDED |
+//! | no valid bearer token | UNAUTHENTICATED | UNAUTHENTICATED |
+//! | token without the method's scope | PERMISSION_DENIED | PERMISSION_DENIED |
 //! | unknown case | NOT_FOUND | CASE_NOT_FOUND |
 //! | unknown signal id | NOT_FOUND | SIGNAL_NOT_FOUND |
 //! | case id reused with different content | ALREADY_EXISTS | CASE_EXISTS |
@@ -17,6 +21,9 @@
 //! | computation cancelled (caller gone) | CANCELLED | CANCELLED |
 //! | the server's own model is bad | FAILED_PRECONDITION | MODEL_INVALID |
 //! | a bug | INTERNAL | INTERNAL |
+//!
+//! Messages are cut to [`crate::limits::MAX_ERROR_BYTES`] and echoed input to a few dozen characters, so an
+//! error never grows with the request.
 
 use std::collections::HashMap;
 
@@ -108,6 +115,31 @@ pub enum ServerError {
         /// The ingestion error.
         source: pf_events::Error,
     },
+    /// A request whose estimated cost or reply size is over a configured limit.
+    #[error("request too large: {what} would cost {found}, over the server's {limit} of {max}")]
+    OverLimit {
+        /// The configuration key of the limit (`max_cost`, `max_message_bytes`).
+        limit: &'static str,
+        /// The limit.
+        max: u64,
+        /// The estimate.
+        found: u64,
+        /// What was asked.
+        what: String,
+    },
+    /// No valid bearer token.
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(String),
+    /// A token without the scope the method needs.
+    #[error("permission denied: {method} needs the `{scope}` scope, which token `{token}` does not have")]
+    PermissionDenied {
+        /// The method.
+        method: String,
+        /// The scope it needs.
+        scope: &'static str,
+        /// The token's configured name.
+        token: String,
+    },
     /// The caller's deadline passed before the call finished (answered by [`crate::layer`]).
     #[error("deadline exceeded: the call did not finish within the caller's {0:?}")]
     DeadlineExceeded(std::time::Duration),
@@ -129,12 +161,17 @@ pub fn status(
     metadata: HashMap<String, String>,
     violation: Option<(&str, String)>,
 ) -> Status {
+    use crate::limits::{MAX_ERROR_BYTES, truncate};
     let mut details = ErrorDetails::new();
+    let metadata: HashMap<String, String> = metadata
+        .into_iter()
+        .map(|(k, v)| (k, truncate(&v, 256)))
+        .collect();
     details.set_error_info(reason, ERROR_DOMAIN, metadata);
     if let Some((field, description)) = violation {
-        details.add_bad_request_violation(field, description);
+        details.add_bad_request_violation(truncate(field, 256), truncate(&description, MAX_ERROR_BYTES / 2));
     }
-    Status::with_error_details(code, message, details)
+    Status::with_error_details(code, truncate(&message.into(), MAX_ERROR_BYTES), details)
 }
 
 fn meta<const N: usize>(pairs: [(&str, &str); N]) -> HashMap<String, String> {
@@ -253,6 +290,27 @@ impl From<ServerError> for Status {
                 "INVALID_FIELD",
                 HashMap::new(),
                 Some((field, source.to_string())),
+            ),
+            ServerError::OverLimit { limit, max, .. } => status(
+                Code::ResourceExhausted,
+                message,
+                "LIMIT_EXCEEDED",
+                meta([("limit", limit), ("max", &max.to_string())]),
+                None,
+            ),
+            ServerError::Unauthenticated(_) => status(
+                Code::Unauthenticated,
+                message,
+                "UNAUTHENTICATED",
+                HashMap::new(),
+                None,
+            ),
+            ServerError::PermissionDenied { scope, .. } => status(
+                Code::PermissionDenied,
+                message,
+                "PERMISSION_DENIED",
+                meta([("scope", scope)]),
+                None,
             ),
             ServerError::DeadlineExceeded(_) => status(
                 Code::DeadlineExceeded,

@@ -1,4 +1,9 @@
-//! The tower layer around every call: one log line per call (method, status, duration) and the caller's deadline.
+//! The tower layer around every call: the bearer token and its scope ([`crate::auth`]), the rate limit per
+//! credential, the overall concurrency limit, the caller's deadline, metrics, and logging (writes one line each
+//! at info; reads at debug, summarised at info once a minute by the server).
+//!
+//! Malformed protobuf, which tonic answers INTERNAL, is answered INVALID_ARGUMENT here (the contract keeps
+//! INTERNAL for bugs).
 //!
 //! tonic's own `grpc-timeout` handling answers CANCELLED ("Timeout expired"); the gRPC convention is
 //! DEADLINE_EXCEEDED, so this layer, which runs inside tonic's, applies the caller's deadline a little earlier
@@ -8,10 +13,15 @@
 //! The status logged is the one in the response headers (errors are trailers-only responses); a response
 //! without one is OK as far as the headers go (for a server stream: it started).
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
+
+use crate::auth::Tokens;
+use crate::metrics::Metrics;
 
 use http::{HeaderValue, Request, Response};
 use tonic::{Code, Status};
@@ -21,14 +31,85 @@ use tower::{Layer, Service};
 /// tonic's own timer does.
 pub const DEADLINE_MARGIN: Duration = Duration::from_millis(2);
 
-/// Logs each call and applies its deadline.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct CallLayer;
+/// What the layer shares between calls.
+#[derive(Debug)]
+pub struct Guard {
+    tokens: Tokens,
+    slots: Arc<tokio::sync::Semaphore>,
+    rate: Option<(f64, f64)>,
+    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+    /// The metrics recorded.
+    pub metrics: Arc<Metrics>,
+}
+
+impl Guard {
+    /// From the config.
+    pub fn new(config: &crate::Config, metrics: Arc<Metrics>) -> Guard {
+        Guard {
+            tokens: Tokens::new(&config.tokens),
+            slots: Arc::new(tokio::sync::Semaphore::new(config.max_concurrency)),
+            rate: (config.rate_per_second > 0).then(|| {
+                (
+                    f64::from(config.rate_per_second),
+                    f64::from(config.rate_burst.max(1)),
+                )
+            }),
+            buckets: Mutex::new(HashMap::new()),
+            metrics,
+        }
+    }
+
+    /// Take one call from the credential's token bucket.
+    fn take(&self, who: &str) -> bool {
+        let Some((rate, burst)) = self.rate else {
+            return true;
+        };
+        let mut b = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if b.len() > 10_000 {
+            b.clear();
+        }
+        let now = Instant::now();
+        let (level, at) = b.entry(who.to_owned()).or_insert((burst, now));
+        *level = (*level + now.duration_since(*at).as_secs_f64() * rate).min(burst);
+        *at = now;
+        if *level >= 1.0 {
+            *level -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Checks the token, limits, applies the deadline, records and logs each call.
+#[derive(Debug, Clone)]
+pub struct CallLayer {
+    guard: Arc<Guard>,
+}
+
+impl CallLayer {
+    /// A layer sharing `guard`.
+    pub fn new(guard: Arc<Guard>) -> CallLayer {
+        CallLayer { guard }
+    }
+}
+
+impl Default for CallLayer {
+    fn default() -> Self {
+        CallLayer::new(Arc::new(Guard::new(&crate::Config::default(), Arc::default())))
+    }
+}
 
 impl<S> Layer<S> for CallLayer {
     type Service = CallService<S>;
     fn layer(&self, inner: S) -> CallService<S> {
-        CallService { inner }
+        CallService {
+            inner,
+            guard: self.guard.clone(),
+        }
     }
 }
 
@@ -36,6 +117,7 @@ impl<S> Layer<S> for CallLayer {
 #[derive(Debug, Clone)]
 pub struct CallService<S> {
     inner: S,
+    guard: Arc<Guard>,
 }
 
 /// Parse a `grpc-timeout` header value (`<digits><unit>`, unit one of H M S m u n).
@@ -82,6 +164,32 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let method = req.uri().path().to_owned();
+        let guard = self.guard.clone();
+        let who = match guard.tokens.check(
+            &method,
+            req.headers().get("authorization").map(HeaderValue::as_bytes),
+        ) {
+            Ok(who) => who,
+            Err(e) => {
+                let code = Status::from(e);
+                guard.metrics.record(&method, &format!("{:?}", code.code()), 0.0);
+                tracing::info!(target: "pf_server::call", method = %method, status = ?code.code(), "refused");
+                return Box::pin(async move { Ok(code.into_http()) });
+            }
+        };
+        let who = who.unwrap_or_else(|| "anonymous".to_owned());
+        if !guard.take(&who) {
+            let e = crate::error::status(
+                Code::ResourceExhausted,
+                format!("rate limit: credential `{who}` is over the server's rate_per_second"),
+                "RATE_LIMITED",
+                HashMap::from([("limit".to_owned(), "rate_per_second".to_owned())]),
+                None,
+            );
+            guard.metrics.record(&method, "ResourceExhausted", 0.0);
+            return Box::pin(async move { Ok(e.into_http()) });
+        }
+        let write = crate::auth::is_write(&method);
         let deadline = req.headers().get("grpc-timeout").and_then(parse_grpc_timeout);
         let start = Instant::now();
         // The deadline is fixed now, when tonic has just started its own `grpc-timeout` timer, not when the
@@ -91,8 +199,11 @@ where
         // The usual tower dance: call the clone that was made ready.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let fut = inner.call(req);
+        let slots = guard.slots.clone();
         Box::pin(async move {
+            let _permit = slots.acquire_owned().await;
+            let _in_flight = InFlight::new(guard.metrics.clone());
+            let fut = inner.call(req);
             let result = match deadline {
                 Some((d, at)) => match tokio::time::timeout_at(at, fut).await {
                     Ok(r) => r,
@@ -100,16 +211,22 @@ where
                 },
                 None => fut.await,
             };
-            let result = result.map(remap_size_errors);
-            let micros = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
-            match &result {
-                Ok(resp) => {
-                    let code = status_of(resp);
-                    tracing::info!(target: "pf_server::call", method = %method, status = ?code, duration_us = micros, "call");
-                }
-                Err(_) => {
-                    tracing::info!(target: "pf_server::call", method = %method, status = "transport error", duration_us = micros, "call");
-                }
+            let result = result.map(remap_size_errors).map(remap_decode_errors);
+            let elapsed = start.elapsed();
+            let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+            let status = match &result {
+                Ok(resp) => format!("{:?}", status_of(resp)),
+                Err(_) => "TransportError".to_owned(),
+            };
+            guard.metrics.record(&method, &status, elapsed.as_secs_f64());
+            if write {
+                tracing::info!(target: "pf_server::call", method = %method, who = %who, status = %status, duration_us = micros, "call");
+            } else {
+                guard
+                    .metrics
+                    .reads
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::debug!(target: "pf_server::call", method = %method, who = %who, status = %status, duration_us = micros, "call");
             }
             result
         })
@@ -129,6 +246,53 @@ fn remap_size_errors<B>(mut resp: Response<B>) -> Response<B> {
             .insert("grpc-status", HeaderValue::from_static("8"));
     }
     resp
+}
+
+/// Counts a call in flight while it lives.
+struct InFlight(Arc<Metrics>);
+
+impl InFlight {
+    fn new(m: Arc<Metrics>) -> InFlight {
+        m.in_flight.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        InFlight(m)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0
+            .in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Rewrite tonic's INTERNAL for a request that is not valid protobuf to INVALID_ARGUMENT.
+fn remap_decode_errors<B>(resp: Response<B>) -> Response<B> {
+    let malformed = resp.headers().get("grpc-status").is_some_and(|v| v == "13")
+        && resp
+            .headers()
+            .get("grpc-message")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|m| m.starts_with("failed%20to%20decode") || m.starts_with("failed to decode"));
+    if !malformed {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let status = crate::error::status(
+        Code::InvalidArgument,
+        "malformed request: expected a protobuf message of the method's request type",
+        "MALFORMED_REQUEST",
+        HashMap::new(),
+        None,
+    );
+    let fresh = status.into_http::<()>();
+    for name in ["grpc-status", "grpc-message", "grpc-status-details-bin"] {
+        parts.headers.remove(name);
+        if let Some(v) = fresh.headers().get(name) {
+            parts.headers.insert(name, v.clone());
+        }
+    }
+    Response::from_parts(parts, body)
 }
 
 #[cfg(test)]

@@ -18,11 +18,14 @@
 //! # Ok(()) }
 //! ```
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod error;
 mod import;
 pub mod layer;
+pub mod limits;
+pub mod metrics;
 pub mod service;
 pub mod state;
 pub mod store;
@@ -30,6 +33,7 @@ pub mod work;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use pf_core::{Case, Forecast, Model};
@@ -127,6 +131,33 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let Server { state, config, .. } = self;
+        let metrics = Arc::new(metrics::Metrics::default());
+        *metrics
+            .store_path
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(config.db.clone());
+        if let Some(addr) = config.metrics_listen {
+            let l = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen for metrics on {addr}"))?;
+            tracing::info!(addr = %l.local_addr()?, "metrics and probes on /metrics, /livez, /readyz");
+            tokio::spawn(metrics::serve(l, metrics.clone()));
+        }
+        // Reads are logged at debug level; once a minute, their count at info.
+        let summary = {
+            let metrics = metrics.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    let n = metrics.reads.swap(0, std::sync::atomic::Ordering::Relaxed);
+                    if n > 0 {
+                        tracing::info!(target: "pf_server::call", reads = n, "reads in the last minute");
+                    }
+                }
+            })
+        };
         let (health, health_service) = tonic_health::server::health_reporter();
         health.set_serving::<ForecastServiceServer<ForecastApi>>().await;
         let reflection_v1 = tonic_reflection::server::Builder::configure()
@@ -138,31 +169,67 @@ impl Server {
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .build_v1alpha()?;
         let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
-        let api = ForecastApi::new(state.clone(), config.clone(), stopping);
+        let api = ForecastApi::with_metrics(state.clone(), config.clone(), stopping, metrics.clone());
         let service = ForecastServiceServer::new(api)
             .max_decoding_message_size(config.max_message_bytes)
             .max_encoding_message_size(config.max_message_bytes);
+        let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
+        let ready = metrics.clone();
+        ready.ready.store(true, std::sync::atomic::Ordering::Relaxed);
         let signal = async move {
             shutdown.await;
             tracing::info!("shutting down: no new calls, draining the calls in flight");
+            ready.ready.store(false, std::sync::atomic::Ordering::Relaxed);
             health
                 .set_not_serving::<ForecastServiceServer<ForecastApi>>()
                 .await;
             let _ = stopping_tx.send(true);
+            let _ = drain_tx.send(());
         };
         let incoming = nodelay(listener);
-        tonic::transport::Server::builder()
-            .layer(layer::CallLayer)
+        let guard = Arc::new(layer::Guard::new(&config, metrics.clone()));
+        let mut builder =
+            tonic::transport::Server::builder().max_concurrent_streams(config.max_concurrency_per_connection);
+        if let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) {
+            let read = |p: &std::path::Path, what: &str| {
+                std::fs::read(p).with_context(|| format!("cannot read the TLS {what} {}", p.display()))
+            };
+            let mut tls = tonic::transport::ServerTlsConfig::new().identity(
+                tonic::transport::Identity::from_pem(read(cert, "certificate")?, read(key, "key")?),
+            );
+            if let Some(ca) = &config.tls_client_ca {
+                tls = tls.client_ca_root(tonic::transport::Certificate::from_pem(read(ca, "client CA")?));
+            }
+            builder = builder.tls_config(tls).context("TLS configuration")?;
+        }
+        let router = builder
+            .layer(layer::CallLayer::new(guard))
             .add_service(health_service)
-            .add_service(reflection_v1)
-            .add_service(reflection_v1alpha)
-            .add_service(service)
-            .serve_with_incoming_shutdown(incoming, signal)
-            .await
-            .context("serving")?;
+            .add_optional_service(config.reflection.then_some(reflection_v1))
+            .add_optional_service(config.reflection.then_some(reflection_v1alpha))
+            .add_service(service);
+        let serving = router.serve_with_incoming_shutdown(incoming, signal);
+        let drain = Duration::from_millis(config.drain_timeout_ms);
+        let outcome = tokio::select! {
+            r = serving => r.context("serving"),
+            () = async move {
+                if drain_rx.await.is_ok() {
+                    tokio::time::sleep(drain).await;
+                } else {
+                    std::future::pending::<()>().await;
+                }
+            } => {
+                tracing::warn!(drain_ms = config.drain_timeout_ms, "drain timeout: calls still in flight are abandoned");
+                Err(anyhow::anyhow!(
+                    "drain timeout: calls were still in flight {} ms after shutdown began (drain_timeout_ms)",
+                    config.drain_timeout_ms
+                ))
+            }
+        };
+        summary.abort();
         state.close().context("closing the store")?;
         tracing::info!("store closed");
-        Ok(())
+        outcome
     }
 }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use pf_core::{Case, DrawOptions, Forecast, Model, Signal, WhatIf};
-use pf_proto::convert::{self, case_summary, named, optional_date, signals_from_proto};
+use pf_proto::convert::{self, case_summary, named, signals_from_proto};
 use pf_proto::v1::forecast_service_server::ForecastService;
 use pf_proto::v1::{self as pb};
 use pf_proto::{ConvertError, NewCase};
@@ -24,7 +24,7 @@ use crate::config::Config;
 use crate::error::{Result, ServerError};
 use crate::state::State;
 use crate::store::CaseUpdate;
-use crate::work::{as_of, blocking, today};
+use crate::work::{blocking, today};
 
 /// Forecasts with more signals than this are computed on a blocking thread even without draws.
 const INLINE_SIGNALS: usize = 2_000;
@@ -46,35 +46,91 @@ pub struct ForecastApi {
     cache: Arc<ForecastCache>,
 }
 
-/// Plain forecasts already computed, by (case, as-of date). An entry holds the case snapshot it was computed
-/// from, and is used only while that snapshot is still the case's current one (every append publishes a new
-/// snapshot), so a cached forecast is always the one the log gives. Never the source of truth: it starts empty
-/// and is cleared when it grows past `CACHE_ENTRIES`.
+/// Plain forecasts already computed, by (case, as-of date), bounded in bytes (`cache_bytes`). An entry holds
+/// a weak reference to the case snapshot it was computed from (not a copy of the case: the snapshot's signals
+/// are freed as soon as the case moves on), and is used only while that snapshot is still the case's current
+/// one, so a cached forecast is always the one the log gives. Entries leave oldest first when the cache is
+/// over its size. Never the source of truth.
+#[derive(Debug)]
+struct ForecastCache {
+    inner: std::sync::Mutex<CacheInner>,
+    max_bytes: usize,
+    metrics: Arc<crate::metrics::Metrics>,
+}
+
 #[derive(Debug, Default)]
-struct ForecastCache(std::sync::Mutex<std::collections::HashMap<CacheKey, CacheEntry>>);
+struct CacheInner {
+    map: std::collections::HashMap<CacheKey, CacheEntry>,
+    order: std::collections::VecDeque<CacheKey>,
+    bytes: usize,
+}
 
 /// A case id and an as-of date.
 type CacheKey = (String, NaiveDate);
-/// The case snapshot a forecast was computed from, and the forecast.
-type CacheEntry = (Arc<Case>, pb::Forecast);
+/// The case snapshot a forecast was computed from, the forecast, and the entry's estimated size.
+type CacheEntry = (std::sync::Weak<Case>, pb::Forecast, usize);
 
-const CACHE_ENTRIES: usize = 10_000;
+/// Estimated bytes of an entry beyond its key and forecast (map slot, queue slot, allocations).
+const CACHE_OVERHEAD: usize = 160;
 
 impl ForecastCache {
+    fn new(max_bytes: usize, metrics: Arc<crate::metrics::Metrics>) -> ForecastCache {
+        ForecastCache {
+            inner: std::sync::Mutex::default(),
+            max_bytes,
+            metrics,
+        }
+    }
+
     fn get(&self, case: &Arc<Case>, as_of: NaiveDate) -> Option<pb::Forecast> {
-        let map = self.0.lock().expect("the cache lock is never poisoned");
-        match map.get(&(case.id.clone(), as_of)) {
-            Some((snapshot, f)) if Arc::ptr_eq(snapshot, case) => Some(f.clone()),
+        let inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match inner.map.get(&(case.id.clone(), as_of)) {
+            Some((snapshot, f, _))
+                if std::ptr::eq(snapshot.as_ptr(), Arc::as_ptr(case)) && snapshot.strong_count() > 0 =>
+            {
+                Some(f.clone())
+            }
             _ => None,
         }
     }
 
-    fn put(&self, case: Arc<Case>, as_of: NaiveDate, f: pb::Forecast) {
-        let mut map = self.0.lock().expect("the cache lock is never poisoned");
-        if map.len() >= CACHE_ENTRIES {
-            map.clear();
+    fn put(&self, case: &Arc<Case>, as_of: NaiveDate, f: pb::Forecast) {
+        use prost::Message;
+        let size = f.encoded_len() * 2 + case.id.len() * 2 + CACHE_OVERHEAD;
+        if size > self.max_bytes {
+            return;
         }
-        map.insert((case.id.clone(), as_of), (case, f));
+        let mut inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let key = (case.id.clone(), as_of);
+        if let Some((_, _, old)) = inner.map.remove(&key) {
+            inner.bytes -= old;
+            inner.order.retain(|k| *k != key);
+        }
+        while inner.bytes + size > self.max_bytes {
+            let Some(k) = inner.order.pop_front() else { break };
+            if let Some((_, _, n)) = inner.map.remove(&k) {
+                inner.bytes -= n;
+            }
+        }
+        inner.map.insert(key.clone(), (Arc::downgrade(case), f, size));
+        inner.order.push_back(key);
+        inner.bytes += size;
+        self.metrics
+            .cache_bytes
+            .store(inner.bytes as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn bytes(&self) -> usize {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .bytes
     }
 }
 
@@ -83,10 +139,44 @@ impl ForecastApi {
     pub fn new(state: Arc<State>, config: Config, stopping: watch::Receiver<bool>) -> ForecastApi {
         ForecastApi {
             state,
-            config: Arc::new(config),
             stopping,
-            cache: Arc::new(ForecastCache::default()),
+            cache: Arc::new(ForecastCache::new(config.cache_bytes, Arc::default())),
+            config: Arc::new(config),
         }
+    }
+
+    /// As [`ForecastApi::new`], recording the cache's size in `metrics`.
+    pub fn with_metrics(
+        state: Arc<State>,
+        config: Config,
+        stopping: watch::Receiver<bool>,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> ForecastApi {
+        ForecastApi {
+            state,
+            stopping,
+            cache: Arc::new(ForecastCache::new(config.cache_bytes, metrics)),
+            config: Arc::new(config),
+        }
+    }
+
+    /// Estimated bytes held by the forecast cache.
+    pub fn cache_bytes(&self) -> usize {
+        self.cache.bytes()
+    }
+
+    /// The cost of one forecast of `case` checked against the budget.
+    fn pass_budget(&self, what: &str, case: &Case, extra: u64) -> Result<()> {
+        crate::limits::budget(
+            &self.config,
+            what,
+            crate::limits::pass(case).saturating_add(extra),
+        )
+    }
+
+    /// A required id in a request.
+    fn case_id(field: &str, id: &str) -> Result<()> {
+        crate::limits::id(field, id)
     }
 
     fn check_batch(&self, field: &'static str, n: usize) -> Result<()> {
@@ -137,17 +227,35 @@ fn page_size(n: u32) -> usize {
     }
 }
 
-/// A page of a case's signals from position `offset`, and the token of the next page (empty at the end).
-fn signal_page(case: &Case, offset: usize, size: usize) -> (Vec<pb::Signal>, String) {
+/// Bytes of a page of signals or cases: half the largest message, so that the rest of a reply always fits.
+fn page_bytes(config: &Config) -> usize {
+    config.max_message_bytes / 2
+}
+
+/// A page of a case's signals from position `offset`, at most `size` of them and at most `bytes` encoded (at
+/// least one), and the token of the next page (empty at the end).
+fn signal_page(case: &Case, offset: usize, size: usize, bytes: usize) -> (Vec<pb::Signal>, String) {
+    use prost::Message;
     let all = case.signals();
     let end = offset.saturating_add(size).min(all.len());
-    let page = all.get(offset..end).unwrap_or_default();
-    let token = if end < all.len() {
-        format!("{SIGNAL_TOKEN_PREFIX}{end}")
+    let mut page = Vec::new();
+    let mut used = 0;
+    for s in all.get(offset..end).unwrap_or_default() {
+        let p = pb::Signal::from(s);
+        let n = p.encoded_len() + 8;
+        if !page.is_empty() && used + n > bytes {
+            break;
+        }
+        used += n;
+        page.push(p);
+    }
+    let next = offset + page.len();
+    let token = if next < all.len() {
+        format!("{SIGNAL_TOKEN_PREFIX}{next}")
     } else {
         String::new()
     };
-    (page.iter().map(pb::Signal::from).collect(), token)
+    (page, token)
 }
 
 /// The position a ListSignals page token stands for.
@@ -169,18 +277,16 @@ fn signal_offset(token: &str) -> Result<usize> {
 }
 
 /// A case with a page of its signals, and the token of the next page.
-fn case_page(case: &Case, size: usize) -> (pb::Case, String) {
+fn case_page(case: &Case, size: usize, bytes: usize) -> (pb::Case, String) {
     let mut p = case_summary(case);
-    let (signals, token) = signal_page(case, 0, size);
+    let (signals, token) = signal_page(case, 0, size, bytes);
     p.signals = signals;
     (p, token)
 }
 
+/// A required id: non-empty, and within the limits of [`crate::limits::id`].
 fn required(field: &str, text: &str) -> Result<()> {
-    if text.trim().is_empty() {
-        return Err(ConvertError::invalid(field, "a non-empty id", "an empty string").into());
-    }
-    Ok(())
+    ForecastApi::case_id(field, text)
 }
 
 type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::WatchForecastResponse, Status>> + Send>>;
@@ -197,14 +303,31 @@ impl ForecastService for ForecastApi {
             .ok_or_else(|| ConvertError::invalid("coercion_case", "a case", "nothing"))
             .map_err(ServerError::from)?;
         self.check_batch("coercion_case.signals", case.signals.len())?;
+        required("coercion_case.id", &case.id)?;
+        crate::limits::name("coercion_case.sender", &case.sender)?;
+        crate::limits::name("coercion_case.target", &case.target)?;
+        crate::limits::text("coercion_case.description", &case.description)?;
+        crate::limits::signals(&self.config, "coercion_case.signals", &case.signals)?;
+        for (f, d) in [
+            ("coercion_case.start", case.start.as_ref()),
+            ("coercion_case.term_end", case.term_end.as_ref()),
+            ("coercion_case.election_date", case.election_date.as_ref()),
+        ] {
+            if let Some(d) = d
+                && let Ok(d) = pf_proto::convert::date_from_proto(f, d)
+            {
+                crate::limits::date(&self.config, f, d)?;
+            }
+        }
         let NewCase { case, signals } =
             NewCase::try_from(case).map_err(|e| ServerError::from(e.within("coercion_case")))?;
         self.check_signals(&case, "coercion_case.signals", &signals)?;
+        self.pass_budget("CreateCase's forecast", &case, signals.len() as u64)?;
         let state = self.state.clone();
         let created = blocking(move |_| state.create(case, signals)).await?;
         let forecast = self.forecast(created.case.clone(), today()).await?;
         Ok(Response::new(pb::CreateCaseResponse {
-            coercion_case: Some(case_page(&created.case, DEFAULT_PAGE).0),
+            coercion_case: Some(case_page(&created.case, DEFAULT_PAGE, page_bytes(&self.config)).0),
             created: created.created,
             forecast: Some(pb::Forecast::from(&forecast)),
         }))
@@ -217,7 +340,7 @@ impl ForecastService for ForecastApi {
         let req = request.into_inner();
         required("case_id", &req.case_id)?;
         let case = self.state.case(&req.case_id)?;
-        let (p, next_page_token) = case_page(&case, page_size(req.page_size));
+        let (p, next_page_token) = case_page(&case, page_size(req.page_size), page_bytes(&self.config));
         Ok(Response::new(pb::GetCaseResponse {
             coercion_case: Some(p),
             next_page_token,
@@ -234,6 +357,7 @@ impl ForecastService for ForecastApi {
             .ok_or_else(|| ConvertError::invalid("coercion_case", "a case", "nothing"))
             .map_err(ServerError::from)?;
         required("coercion_case.id", &case.id)?;
+        crate::limits::text("coercion_case.description", &case.description)?;
         let paths = req.update_mask.map(|m| m.paths).unwrap_or_default();
         if paths.is_empty() {
             return Err(ServerError::from(ConvertError::invalid(
@@ -294,13 +418,29 @@ impl ForecastService for ForecastApi {
                 ))
             })?)
         };
-        let (cases, more) = self.state.list(after, size);
-        let next_page_token = match (more, cases.last()) {
-            (true, Some(last)) => format!("{CASE_TOKEN_PREFIX}{}", last.id),
+        let (cases, mut more) = self.state.list(after, size);
+        // Cut the page to fit in a message (at least one case).
+        use prost::Message;
+        let mut page = Vec::with_capacity(cases.len());
+        let mut used = 0;
+        let mut last = None;
+        for c in &cases {
+            let p = case_summary(c);
+            let n = p.encoded_len() + 8;
+            if !page.is_empty() && used + n > page_bytes(&self.config) {
+                more = true;
+                break;
+            }
+            used += n;
+            last = Some(c.id.clone());
+            page.push(p);
+        }
+        let next_page_token = match (more, last) {
+            (true, Some(last)) => format!("{CASE_TOKEN_PREFIX}{last}"),
             _ => String::new(),
         };
         Ok(Response::new(pb::ListCasesResponse {
-            cases: cases.iter().map(|c| case_summary(c)).collect(),
+            cases: page,
             next_page_token,
         }))
     }
@@ -326,7 +466,8 @@ impl ForecastService for ForecastApi {
         required("case_id", &req.case_id)?;
         let offset = signal_offset(&req.page_token)?;
         let case = self.state.case(&req.case_id)?;
-        let (signals, next_page_token) = signal_page(&case, offset, page_size(req.page_size));
+        let (signals, next_page_token) =
+            signal_page(&case, offset, page_size(req.page_size), page_bytes(&self.config));
         Ok(Response::new(pb::ListSignalsResponse {
             signals,
             next_page_token,
@@ -341,7 +482,8 @@ impl ForecastService for ForecastApi {
         let req = request.into_inner();
         required("case_id", &req.case_id)?;
         self.check_batch("signals", req.signals.len())?;
-        let as_of = as_of("as_of", req.as_of.as_ref())?;
+        crate::limits::signals(&self.config, "signals", &req.signals)?;
+        let as_of = self.as_of("as_of", req.as_of.as_ref())?;
         let signals = signals_from_proto("signals", req.signals).map_err(ServerError::from)?;
         let (report, case, forecast) = self.append_and_forecast(req.case_id, signals, as_of).await?;
         Ok(Response::new(pb::AppendSignalsResponse {
@@ -359,7 +501,8 @@ impl ForecastService for ForecastApi {
         let req = request.into_inner();
         required("case_id", &req.case_id)?;
         required("signal_id", &req.signal_id)?;
-        let as_of = as_of("as_of", req.as_of.as_ref())?;
+        crate::limits::text("reason", &req.reason)?;
+        let as_of = self.as_of("as_of", req.as_of.as_ref())?;
         let state = self.state.clone();
         let out = blocking(move |_| state.retract(&req.case_id, &req.signal_id, &req.reason)).await?;
         let count = out.case.signals().len();
@@ -377,14 +520,16 @@ impl ForecastService for ForecastApi {
     ) -> Result<Response<pb::GetForecastResponse>, Status> {
         let req = request.into_inner();
         required("case_id", &req.case_id)?;
-        let as_of = as_of("as_of", req.as_of.as_ref())?;
+        let as_of = self.as_of("as_of", req.as_of.as_ref())?;
         let case = self.state.case(&req.case_id)?;
+        let pass = crate::limits::pass(&case);
         if req.draws == 0 && !req.include_attribution {
+            crate::limits::budget(&self.config, "a forecast", pass)?;
             if let Some(hit) = self.cache.get(&case, as_of) {
                 return Ok(Response::new(pb::GetForecastResponse { forecast: Some(hit) }));
             }
             let f = pb::Forecast::from(&self.forecast(case.clone(), as_of).await?);
-            self.cache.put(case, as_of, f.clone());
+            self.cache.put(&case, as_of, f.clone());
             return Ok(Response::new(pb::GetForecastResponse { forecast: Some(f) }));
         }
         let draws = req.draws as usize;
@@ -396,6 +541,40 @@ impl ForecastService for ForecastApi {
             ))
             .into());
         }
+        if req.levels.len() > crate::limits::MAX_LEVELS
+            || req
+                .levels
+                .iter()
+                .any(|l| !(l.is_finite() && *l > 0.0 && *l < 1.0))
+        {
+            return Err(ServerError::from(ConvertError::invalid(
+                "levels",
+                format!("at most {} levels, each in (0, 1)", crate::limits::MAX_LEVELS),
+                format!("{} levels", req.levels.len()),
+            ))
+            .into());
+        }
+        let signals_used = case.signals().len() as u64;
+        let cost = pass
+            .saturating_mul(1 + draws as u64)
+            .saturating_add(if req.include_attribution {
+                pass.saturating_mul(signals_used + 2)
+            } else {
+                0
+            });
+        crate::limits::budget(
+            &self.config,
+            format!(
+                "a forecast with {draws} draws{} over {} days and {signals_used} signals",
+                if req.include_attribution {
+                    " and attribution"
+                } else {
+                    ""
+                },
+                crate::limits::days(case.start, case.term_end)
+            ),
+            cost,
+        )?;
         let opts = DrawOptions {
             draws,
             seed: req.seed,
@@ -431,11 +610,46 @@ impl ForecastService for ForecastApi {
     ) -> Result<Response<pb::GetTrajectoryResponse>, Status> {
         let req = request.into_inner();
         required("case_id", &req.case_id)?;
-        let from = optional_date("start_date", req.start_date.as_ref()).map_err(ServerError::from)?;
-        let to = optional_date("end_date", req.end_date.as_ref()).map_err(ServerError::from)?;
+        let from = crate::limits::proto_date(&self.config, "start_date", req.start_date.as_ref())?;
+        let to = crate::limits::proto_date(&self.config, "end_date", req.end_date.as_ref())?;
         let resolution = convert::resolution_from_proto(req.resolution).map_err(ServerError::from)?;
         let case = self.state.case(&req.case_id)?;
         let model = self.state.model.clone();
+        // Cost and reply size before the work: one point per day (or per signal date) from `from` to `to`.
+        let first = from.unwrap_or(case.start).max(case.start);
+        let last = to.unwrap_or(case.term_end);
+        let span = crate::limits::days(case.start, last) + 1;
+        let (k, m) = (model.n_regimes() as u64, model.n_outcomes() as u64);
+        crate::limits::budget(
+            &self.config,
+            format!("a trajectory over {span} days"),
+            crate::limits::pass(&case).saturating_add(span.saturating_mul(1 + k * m)),
+        )?;
+        let points = match resolution {
+            pf_core::Resolution::Daily => crate::limits::days(first, last) + 1,
+            pf_core::Resolution::SignalDates => {
+                (case.signals().len() as u64 + 1).min(crate::limits::days(first, last) + 1)
+            }
+        };
+        let type_bytes = if matches!(resolution, pf_core::Resolution::SignalDates) {
+            case.signals()
+                .iter()
+                .map(|s| s.signal_type.len() as u64 + 2)
+                .sum::<u64>()
+        } else {
+            0
+        };
+        let names: u64 = model
+            .regimes()
+            .iter()
+            .chain(model.outcomes())
+            .map(|n| n.len() as u64 + 14)
+            .sum();
+        crate::limits::reply(
+            &self.config,
+            format!("a trajectory of {points} points"),
+            points.saturating_mul(24 + names) + type_bytes,
+        )?;
         let out = blocking(move |_| {
             Ok(pb::GetTrajectoryResponse::from(
                 &model.trajectory(&case, from, to, resolution)?,
@@ -452,10 +666,21 @@ impl ForecastService for ForecastApi {
         let req = request.into_inner();
         required("case_id", &req.case_id)?;
         self.check_batch("signals", req.signals.len())?;
-        let as_of = as_of("as_of", req.as_of.as_ref())?;
-        let term_end = optional_date("term_end", req.term_end.as_ref()).map_err(ServerError::from)?;
+        crate::limits::signals(&self.config, "signals", &req.signals)?;
+        let as_of = self.as_of("as_of", req.as_of.as_ref())?;
+        let term_end = crate::limits::proto_date(&self.config, "term_end", req.term_end.as_ref())?;
         let signals = signals_from_proto("signals", req.signals).map_err(ServerError::from)?;
         let case = self.state.case(&req.case_id)?;
+        let scenario = match term_end {
+            Some(te) => case.with_term_end(te).map_err(|source| ServerError::CoreField {
+                field: "term_end".into(),
+                source: Box::new(source),
+            })?,
+            None => (*case).clone(),
+        };
+        self.check_signals(&scenario, "signals", &signals)?;
+        let p = crate::limits::pass(&scenario) + signals.len() as u64;
+        crate::limits::budget(&self.config, "a what-if", p.saturating_mul(2))?;
         let model = self.state.model.clone();
         let out = blocking(move |_| {
             Ok(pb::WhatIfResponse::from(&model.what_if(
@@ -474,9 +699,15 @@ impl ForecastService for ForecastApi {
     ) -> Result<Response<pb::GetValueOfInformationResponse>, Status> {
         let req = request.into_inner();
         required("case_id", &req.case_id)?;
-        let as_of = as_of("as_of", req.as_of.as_ref())?;
+        let as_of = self.as_of("as_of", req.as_of.as_ref())?;
         let case = self.state.case(&req.case_id)?;
         let model = self.state.model.clone();
+        let types = model.signal_types().len() as u64;
+        crate::limits::budget(
+            &self.config,
+            format!("a value of information over {types} signal types"),
+            crate::limits::pass(&case).saturating_mul(types + 2),
+        )?;
         let out = blocking(move |_| {
             Ok(pb::GetValueOfInformationResponse::from(
                 &model.value_of_information(&case, as_of)?,
@@ -494,7 +725,7 @@ impl ForecastService for ForecastApi {
     ) -> Result<Response<Self::WatchForecastStream>, Status> {
         let req = request.into_inner();
         required("case_id", &req.case_id)?;
-        let fixed = optional_date("as_of", req.as_of.as_ref()).map_err(ServerError::from)?;
+        let fixed = crate::limits::proto_date(&self.config, "as_of", req.as_of.as_ref())?;
         // Subscribe before the first snapshot, so that no change falls between the two.
         let mut changes = self.state.subscribe();
         let case = self.state.case(&req.case_id)?;
@@ -593,8 +824,12 @@ impl ForecastService for ForecastApi {
     ) -> Result<Response<pb::ImportEventsResponse>, Status> {
         let mut req = request.into_inner();
         required("case_id", &req.case_id)?;
-        let as_of = as_of("as_of", req.as_of.as_ref())?;
+        let as_of = self.as_of("as_of", req.as_of.as_ref())?;
         let case = self.state.case(&req.case_id)?;
+        crate::limits::name("sender", &req.sender)?;
+        crate::limits::name("target", &req.target)?;
+        self.pass_budget("an import", &case, req.text.len() as u64)?;
+        crate::limits::import_text(&req.text)?;
         let case_id = std::mem::take(&mut req.case_id);
         let mut report = crate::import::read_events(&case, req).await?;
         let bad_rows = crate::import::bad_rows(&report);
@@ -612,6 +847,11 @@ impl ForecastService for ForecastApi {
 }
 
 impl ForecastApi {
+    /// The as-of date of a request: the date given (within the configured span), or today (UTC).
+    fn as_of(&self, field: &str, d: Option<&pf_proto::google::r#type::Date>) -> Result<NaiveDate> {
+        Ok(crate::limits::proto_date(&self.config, field, d)?.unwrap_or_else(today))
+    }
+
     /// Append a batch (checked against the case first, so that an error names the signal by its index) and
     /// forecast the case after it.
     async fn append_and_forecast(
@@ -623,6 +863,7 @@ impl ForecastApi {
         self.check_batch("signals", signals.len())?;
         let current = self.state.case(&case_id)?;
         self.check_signals(&current, "signals", &signals)?;
+        self.pass_budget("the forecast after the append", &current, signals.len() as u64)?;
         // Where each id sits in the batch, to name a conflicting signal by its path.
         let ids: Vec<Option<String>> = signals.iter().map(|s| s.id.clone()).collect();
         let state = self.state.clone();

@@ -8,7 +8,17 @@
 //! loss; every write is one transaction, committed before the call is acknowledged.
 //!
 //! On open the store checks its schema version (`PRAGMA user_version`), migrates a store of version 1 (adds
-//! `case_events`), and runs `PRAGMA quick_check`.
+//! `case_events`), and runs `PRAGMA quick_check`. A zero-length file, a file that is not SQLite, and an SQLite
+//! file of another application (`PRAGMA application_id`, or tables without this schema) are refused.
+//!
+//! A server holds an exclusive lock on `<store>.lock` for as long as it runs, so that a second server on the
+//! same file fails at start; the read-only tools ([`Store::open_read_only`]: `store check`, `store backup`) take
+//! no lock and work beside a running server.
+//!
+//! Every record read back is checked: it must parse, fit the model, and serialize back to exactly what is
+//! stored (so that a bit flip that still parses, such as a renamed key, is caught), and a signal's id must be
+//! its row's `id`. An unreadable record stops the start with a message naming it; [`Store::scan`] reports them
+//! all, and [`Store::repair`] moves them to the `quarantine` table (never deleting them).
 
 use std::path::Path;
 
@@ -21,6 +31,46 @@ use crate::error::StoreError;
 
 /// The schema version this build reads and writes.
 pub const SCHEMA_VERSION: i64 = 2;
+
+/// `PRAGMA application_id` of a store ("PFST").
+pub const APPLICATION_ID: i64 = 0x5046_5354;
+
+const QUARANTINE: &str = "
+CREATE TABLE IF NOT EXISTS quarantine (
+    tbl        TEXT NOT NULL,
+    case_id    TEXT NOT NULL,
+    seq        INTEGER,
+    record     TEXT NOT NULL,
+    reason     TEXT NOT NULL,
+    moved_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+) STRICT;
+";
+
+/// An unreadable record found by [`Store::scan`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// `cases`, `signals` or `case_events`.
+    pub table: &'static str,
+    /// The case.
+    pub case_id: String,
+    /// The record's `seq` (none for a case header).
+    pub seq: Option<i64>,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.seq {
+            Some(seq) => write!(
+                f,
+                "{} case `{}` #{seq}: {}",
+                self.table, self.case_id, self.reason
+            ),
+            None => write!(f, "{} case `{}`: {}", self.table, self.case_id, self.reason),
+        }
+    }
+}
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS cases (
@@ -103,6 +153,40 @@ pub struct StoredCase {
 #[derive(Debug)]
 pub struct Store {
     conn: Connection,
+    /// The exclusive lock of a server's store (none for read-only tools and in-memory stores).
+    _lock: Option<std::fs::File>,
+}
+
+/// Refuse a file that exists and is not an SQLite database (zero-length included).
+fn check_file(path: &Path) -> Result<(), StoreError> {
+    use std::io::Read;
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    if meta.len() == 0 {
+        return Err(StoreError::Check(format!(
+            "{} is an empty file: expected a pressure_forecast store, or no file (a new store is created)",
+            path.display()
+        )));
+    }
+    let mut head = [0u8; 16];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .map_err(|e| StoreError::Check(format!("cannot read {}: {e}", path.display())))?;
+    if n < 16 || &head != b"SQLite format 3\0" {
+        return Err(StoreError::Check(format!(
+            "{} is not an SQLite database: expected a pressure_forecast store",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// The lock file of a store.
+pub fn lock_path(path: &Path) -> std::path::PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(".lock");
+    p.into()
 }
 
 /// A case header as stored (the case file format without its signals).
@@ -128,8 +212,77 @@ impl Store {
                 StoreError::Check(format!("cannot create the directory {}: {e}", dir.display()))
             })?;
         }
+        let lock_file = lock_path(path);
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_file)
+            .map_err(|e| {
+                StoreError::Check(format!("cannot open the lock file {}: {e}", lock_file.display()))
+            })?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::Check(format!(
+                    "{} is in use by another server (it holds {}): expected one server per store; \
+                     read-only tools (`pressure-forecast store check`, `store backup`) work beside it",
+                    path.display(),
+                    lock_file.display()
+                )));
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(StoreError::Check(format!(
+                    "cannot lock {}: {e}",
+                    lock_file.display()
+                )));
+            }
+        }
+        check_file(path)?;
         let conn = Connection::open(path)?;
-        Store::init(conn)
+        let mut store = Store::init(conn)?;
+        store._lock = Some(lock);
+        Ok(store)
+    }
+
+    /// Open an existing store read-only, without the server's lock (tools beside a running server).
+    ///
+    /// # Errors
+    /// As [`Store::open`]; a missing file.
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        if !path.is_file() {
+            return Err(StoreError::Check(format!(
+                "{}: no such store file",
+                path.display()
+            )));
+        }
+        check_file(path)?;
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        check_identity(&conn)?;
+        Ok(Store { conn, _lock: None })
+    }
+
+    /// A consistent copy of the store at `dest` while it may be written to (`VACUUM INTO`: one read
+    /// transaction, so the copy is the store at one instant; it is also compacted).
+    ///
+    /// # Errors
+    /// [`StoreError::Check`] when `dest` exists, [`StoreError::Sqlite`].
+    pub fn backup(&self, dest: &Path) -> Result<(), StoreError> {
+        if dest.exists() {
+            return Err(StoreError::Check(format!(
+                "{} exists: expected a new file for the backup",
+                dest.display()
+            )));
+        }
+        let dest = dest
+            .to_str()
+            .ok_or_else(|| StoreError::Check(format!("{}: expected a UTF-8 path", dest.display())))?;
+        self.conn.execute("VACUUM INTO ?1", [dest])?;
+        Ok(())
     }
 
     /// An in-memory store (tests).
@@ -146,11 +299,12 @@ impl Store {
         let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let version = check_identity(&conn)?;
         match version {
             0 => {
                 conn.execute_batch(&format!(
-                    "BEGIN; {SCHEMA} {SCHEMA_V2} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                    "BEGIN; {SCHEMA} {SCHEMA_V2} PRAGMA user_version = {SCHEMA_VERSION}; \
+                     PRAGMA application_id = {APPLICATION_ID}; COMMIT;"
                 ))?;
             }
             1 => {
@@ -165,64 +319,189 @@ impl Store {
                 )));
             }
         }
+        conn.pragma_update(None, "application_id", APPLICATION_ID)?;
+        conn.execute_batch(QUARANTINE)?;
         let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
         if check != "ok" {
             return Err(StoreError::Check(format!(
                 "integrity check: expected ok, found {check}"
             )));
         }
-        Ok(Store { conn })
+        Ok(Store { conn, _lock: None })
     }
 
     /// Rebuild every case from its header and its signal log, in log order, with its change log.
     ///
     /// # Errors
-    /// [`StoreError::Corrupt`] when a record cannot be parsed or no longer fits the model.
+    /// [`StoreError::Corrupt`] naming the first unreadable record (and how many there are) when any record
+    /// cannot be read back exactly.
     pub fn load_all(&self, vocabulary: &impl Vocabulary) -> Result<Vec<StoredCase>, StoreError> {
+        let (cases, problems) = self.scan(vocabulary)?;
+        if let Some(first) = problems.first() {
+            return Err(StoreError::Corrupt(format!(
+                "{first} ({} unreadable record(s) in all): expected every record to read back; \
+                 `pressure-forecast store check` lists them, `store repair` quarantines them",
+                problems.len()
+            )));
+        }
+        Ok(cases)
+    }
+
+    /// Read every case, leaving out (and reporting) each record that cannot be read back exactly: a header that
+    /// does not parse leaves its whole case out; a signal or event that does not, only itself.
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlite`].
+    pub fn scan(&self, vocabulary: &impl Vocabulary) -> Result<(Vec<StoredCase>, Vec<Problem>), StoreError> {
         let mut cases = Vec::new();
+        let mut problems = Vec::new();
         let mut stmt = self.conn.prepare("SELECT id, header FROM cases ORDER BY id")?;
         let headers: Vec<(String, String)> = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?;
         let mut sig_stmt = self
             .conn
-            .prepare("SELECT seq, record FROM signals WHERE case_id = ?1 ORDER BY seq")?;
+            .prepare("SELECT seq, id, record FROM signals WHERE case_id = ?1 ORDER BY seq")?;
         let mut ev_stmt = self
             .conn
             .prepare("SELECT seq, record FROM case_events WHERE case_id = ?1 ORDER BY seq")?;
         for (id, header) in headers {
-            let v: serde_json::Value = serde_json::from_str(&header)
-                .map_err(|e| StoreError::Corrupt(format!("case `{id}`: header: {e}")))?;
-            let mut case = Case::from_json(&v, vocabulary)
-                .map_err(|e| StoreError::Corrupt(format!("case `{id}`: header: {e}")))?;
-            let rows: Vec<(i64, String)> = sig_stmt
-                .query_map([&id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            let parsed = serde_json::from_str::<serde_json::Value>(&header)
+                .map_err(|e| e.to_string())
+                .and_then(|v| Case::from_json(&v, vocabulary).map_err(|e| e.to_string()))
+                .and_then(|c| {
+                    if c.id == id {
+                        Ok(c)
+                    } else {
+                        Err(format!("header id `{}` is not the row's id", c.id))
+                    }
+                });
+            let mut case = match parsed {
+                Ok(c) => c,
+                Err(reason) => {
+                    problems.push(Problem {
+                        table: "cases",
+                        case_id: id,
+                        seq: None,
+                        reason: format!("header: {reason}"),
+                    });
+                    continue;
+                }
+            };
+            let rows: Vec<(i64, Option<String>, String)> = sig_stmt
+                .query_map([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
                 .collect::<Result<_, _>>()?;
-            let mut signals = Vec::with_capacity(rows.len());
-            for (seq, rec) in rows {
-                let v: serde_json::Value = serde_json::from_str(&rec)
-                    .map_err(|e| StoreError::Corrupt(format!("case `{id}` signal #{seq}: {e}")))?;
-                signals.push(
-                    Signal::from_json(&v)
-                        .map_err(|e| StoreError::Corrupt(format!("case `{id}` signal #{seq}: {e}")))?,
-                );
+            let mut read = Vec::with_capacity(rows.len());
+            for (seq, row_id, rec) in rows {
+                match read_signal(&rec, row_id.as_deref()) {
+                    Ok(s) => read.push((seq, s)),
+                    Err(reason) => problems.push(Problem {
+                        table: "signals",
+                        case_id: id.clone(),
+                        seq: Some(seq),
+                        reason,
+                    }),
+                }
             }
-            case.append(signals, vocabulary).map_err(|e| {
-                StoreError::Corrupt(format!("case `{id}`: its signals do not fit the model: {e}"))
-            })?;
+            // The whole log at once; only when it does not fit, one by one to find the records that do not.
+            let header = case.clone();
+            if case
+                .append(read.iter().map(|(_, s)| s.clone()), vocabulary)
+                .is_err()
+            {
+                case = header;
+                for (seq, s) in read {
+                    if let Err(e) = case.append([s], vocabulary) {
+                        problems.push(Problem {
+                            table: "signals",
+                            case_id: id.clone(),
+                            seq: Some(seq),
+                            reason: format!("does not fit the case: {e}"),
+                        });
+                    }
+                }
+            }
             let rows: Vec<(i64, String)> = ev_stmt
                 .query_map([&id], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<Result<_, _>>()?;
-            let events = rows
-                .into_iter()
-                .map(|(seq, rec)| {
-                    serde_json::from_str(&rec)
-                        .map_err(|e| StoreError::Corrupt(format!("case `{id}` event #{seq}: {e}")))
-                })
-                .collect::<Result<_, _>>()?;
+            let mut events = Vec::with_capacity(rows.len());
+            for (seq, rec) in rows {
+                match read_exact::<CaseEvent>(&rec) {
+                    Ok(e) => events.push(e),
+                    Err(reason) => problems.push(Problem {
+                        table: "case_events",
+                        case_id: id.clone(),
+                        seq: Some(seq),
+                        reason,
+                    }),
+                }
+            }
             cases.push(StoredCase { case, events });
         }
-        Ok(cases)
+        Ok((cases, problems))
+    }
+
+    /// Move the records of `problems` (from [`Store::scan`]) to the `quarantine` table, in one transaction, and
+    /// return how many rows moved. A case whose header is unreadable moves with its signals and events.
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlite`] (nothing moves then).
+    pub fn repair(&mut self, problems: &[Problem]) -> Result<usize, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut moved = 0;
+        for p in problems {
+            let reason = p.to_string();
+            match (p.table, p.seq) {
+                ("cases", _) => {
+                    moved += tx.execute(
+                        "INSERT INTO quarantine (tbl, case_id, seq, record, reason) \
+                         SELECT 'signals', case_id, seq, record, ?2 FROM signals WHERE case_id = ?1",
+                        params![p.case_id, reason],
+                    )?;
+                    moved += tx.execute(
+                        "INSERT INTO quarantine (tbl, case_id, seq, record, reason) \
+                         SELECT 'case_events', case_id, seq, record, ?2 FROM case_events WHERE case_id = ?1",
+                        params![p.case_id, reason],
+                    )?;
+                    moved += tx.execute(
+                        "INSERT INTO quarantine (tbl, case_id, seq, record, reason) \
+                         SELECT 'cases', id, NULL, header, ?2 FROM cases WHERE id = ?1",
+                        params![p.case_id, reason],
+                    )?;
+                    tx.execute("DELETE FROM signals WHERE case_id = ?1", [&p.case_id])?;
+                    tx.execute("DELETE FROM case_events WHERE case_id = ?1", [&p.case_id])?;
+                    tx.execute("DELETE FROM cases WHERE id = ?1", [&p.case_id])?;
+                }
+                (table @ ("signals" | "case_events"), Some(seq)) => {
+                    moved += tx.execute(
+                        &format!(
+                            "INSERT INTO quarantine (tbl, case_id, seq, record, reason) \
+                             SELECT '{table}', case_id, seq, record, ?3 FROM {table} WHERE case_id = ?1 AND seq = ?2"
+                        ),
+                        params![p.case_id, seq, reason],
+                    )?;
+                    tx.execute(
+                        &format!("DELETE FROM {table} WHERE case_id = ?1 AND seq = ?2"),
+                        params![p.case_id, seq],
+                    )?;
+                }
+                _ => {}
+            }
+        }
+        tx.commit()?;
+        Ok(moved)
+    }
+
+    /// Rows in the `quarantine` table.
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlite`].
+    pub fn quarantined(&self) -> Result<usize, StoreError> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM quarantine", [], |r| r.get(0))
+            .or_else(|_| Ok::<i64, rusqlite::Error>(0))?;
+        Ok(usize::try_from(n).unwrap_or(0))
     }
 
     /// Store a new case, its signals and its first events (the fields beyond the header) in one transaction.
@@ -300,6 +579,56 @@ impl Store {
         let _ = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
         self.conn.close().map_err(|(_, e)| StoreError::Sqlite(e))
     }
+}
+
+/// `rec` parsed as a `T` that serializes back to exactly the JSON stored.
+fn read_exact<T: serde::de::DeserializeOwned + Serialize>(rec: &str) -> Result<T, String> {
+    let stored: serde_json::Value = serde_json::from_str(rec).map_err(|e| format!("not JSON: {e}"))?;
+    let t: T = serde_json::from_value(stored.clone()).map_err(|e| e.to_string())?;
+    let back = serde_json::to_value(&t).map_err(|e| e.to_string())?;
+    if back != stored {
+        return Err(format!(
+            "does not read back exactly: stored {}, read {}",
+            crate::limits::truncate(rec, 200),
+            crate::limits::truncate(&back.to_string(), 200)
+        ));
+    }
+    Ok(t)
+}
+
+/// A signal record, checked against its row's id.
+fn read_signal(rec: &str, row_id: Option<&str>) -> Result<Signal, String> {
+    let s: Signal = read_exact(rec)?;
+    if s.id.as_deref() != row_id {
+        return Err(format!("its id {:?} is not the row's id {row_id:?}", s.id));
+    }
+    Ok(s)
+}
+
+/// The schema version of a store, refusing another application's SQLite file.
+fn check_identity(conn: &Connection) -> Result<i64, StoreError> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let app: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+    let tables: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'",
+        [],
+        |r| r.get(0),
+    )?;
+    let has_cases: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'cases'",
+        [],
+        |r| r.get(0),
+    )?;
+    let foreign = (app != 0 && app != APPLICATION_ID)
+        || (version == 0 && tables > 0)
+        || (version != 0 && has_cases == 0);
+    if foreign {
+        return Err(StoreError::Check(format!(
+            "an SQLite database of another application (application_id {app}, user_version {version}, \
+             {tables} tables): expected a pressure_forecast store"
+        )));
+    }
+    Ok(version)
 }
 
 fn insert_event(tx: &rusqlite::Transaction<'_>, case_id: &str, event: &CaseEvent) -> Result<(), StoreError> {

@@ -1,0 +1,313 @@
+//! The service's limits: lengths of text fields, ranges of numbers, the date span, and the cost of a request,
+//! each checked before any work starts.
+//!
+//! # Lengths and ranges
+//!
+//! | field | limit |
+//! |---|---|
+//! | case ids, signal ids, event ids | 1 to [`MAX_ID_BYTES`] bytes, no control characters, no leading or trailing space |
+//! | sender, target, signal type, source | at most [`MAX_NAME_BYTES`] bytes, no control characters |
+//! | description, note, retraction reason | at most [`MAX_TEXT_BYTES`] bytes |
+//! | event ids of one signal | at most [`MAX_EVENT_IDS`] |
+//! | a line of ImportEvents text | at most [`MAX_IMPORT_LINE_BYTES`] |
+//! | weight | in (0, [`MAX_WEIGHT`]] |
+//! | reliability | in [0, 1] |
+//! | credible levels | at most [`MAX_LEVELS`], each in (0, 1) |
+//! | dates | within the configured `min_date` to `max_date` (by default 1900-01-01 to 2100-12-31) |
+//!
+//! # Cost
+//!
+//! The unit is one filter step: one day stepped or one signal observed in one pass over a case. With `D` the
+//! case's days from start to term end and `S` its signals, one pass costs `P = D + S + 1`, and
+//!
+//! | request | cost |
+//! |---|---|
+//! | plain forecast (GetForecast, and the forecast after every write) | `P` |
+//! | GetForecast with `draws` | `P × (1 + draws)` |
+//! | GetForecast with attribution | `+ P × (S + 2)` (attribution and one pass without each signal) |
+//! | GetTrajectory | `P + D_to × (1 + k·m)`, `D_to` the days from the start to `end_date`, `k` regimes, `m` outcomes |
+//! | WhatIf | `2 × P'`, `P'` the pass over the scenario case (its signals added, its term end) |
+//! | GetValueOfInformation | `P × (T + 2)`, `T` the model's signal types |
+//! | ImportEvents | `P + bytes of text` |
+//!
+//! A request over the configured `max_cost` is refused with RESOURCE_EXHAUSTED naming `max_cost`. A reply
+//! whose estimated size is over `max_message_bytes` is refused the same way before the work; paged lists cut
+//! their pages to fit.
+
+use chrono::NaiveDate;
+use pf_core::Case;
+use pf_proto::ConvertError;
+use pf_proto::v1 as pb;
+
+use crate::config::Config;
+use crate::error::{Result, ServerError};
+
+/// Longest id (case, signal, event), in bytes.
+pub const MAX_ID_BYTES: usize = 128;
+/// Longest name (sender, target, signal type, source), in bytes.
+pub const MAX_NAME_BYTES: usize = 128;
+/// Longest free text (description, note, reason), in bytes.
+pub const MAX_TEXT_BYTES: usize = 4096;
+/// Most event ids on one signal.
+pub const MAX_EVENT_IDS: usize = 64;
+/// Largest weight of a signal (its likelihood is raised to this power).
+pub const MAX_WEIGHT: f64 = 100.0;
+/// Most credible levels in one GetForecast.
+pub const MAX_LEVELS: usize = 16;
+/// Longest line of ImportEvents text, in bytes.
+pub const MAX_IMPORT_LINE_BYTES: usize = 64 * 1024;
+/// Characters of a caller's input echoed in an error message.
+pub const ECHO_CHARS: usize = 64;
+/// Longest error message sent, in bytes (longer ones are cut).
+pub const MAX_ERROR_BYTES: usize = 1024;
+
+/// `s` cut to at most `max` bytes at a character boundary, with `…` when cut.
+pub fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &s[..end], s.len())
+}
+
+/// A caller's text as echoed in an error: quoted, escaped, and at most [`ECHO_CHARS`] characters of it.
+pub fn echo(s: &str) -> String {
+    if s.chars().count() <= ECHO_CHARS {
+        return format!("{s:?}");
+    }
+    let head: String = s.chars().take(ECHO_CHARS).collect();
+    format!("{head:?}… ({} bytes)", s.len())
+}
+
+fn invalid(field: &str, expected: impl Into<String>, found: String) -> ServerError {
+    ServerError::Invalid(ConvertError::invalid(field, expected, found))
+}
+
+/// A required id: non-empty, at most [`MAX_ID_BYTES`], no control characters, no surrounding space.
+///
+/// # Errors
+/// [`ServerError::Invalid`] naming `field`.
+pub fn id(field: &str, s: &str) -> Result<()> {
+    let expected =
+        || format!("an id of 1 to {MAX_ID_BYTES} bytes without control characters or surrounding spaces");
+    if s.is_empty() {
+        return Err(invalid(field, expected(), "an empty string".into()));
+    }
+    if s.len() > MAX_ID_BYTES || s.chars().any(char::is_control) || s.trim() != s {
+        return Err(invalid(field, expected(), echo(s)));
+    }
+    Ok(())
+}
+
+/// An optional id: empty, or as [`id`].
+///
+/// # Errors
+/// As [`id`].
+pub fn optional_id(field: &str, s: &str) -> Result<()> {
+    if s.is_empty() { Ok(()) } else { id(field, s) }
+}
+
+/// A name: at most [`MAX_NAME_BYTES`], no control characters.
+///
+/// # Errors
+/// [`ServerError::Invalid`] naming `field`.
+pub fn name(field: &str, s: &str) -> Result<()> {
+    if s.len() > MAX_NAME_BYTES || s.chars().any(char::is_control) {
+        return Err(invalid(
+            field,
+            format!("at most {MAX_NAME_BYTES} bytes without control characters"),
+            echo(s),
+        ));
+    }
+    Ok(())
+}
+
+/// Free text: at most [`MAX_TEXT_BYTES`].
+///
+/// # Errors
+/// [`ServerError::Invalid`] naming `field`.
+pub fn text(field: &str, s: &str) -> Result<()> {
+    if s.len() > MAX_TEXT_BYTES {
+        return Err(invalid(
+            field,
+            format!("at most {MAX_TEXT_BYTES} bytes"),
+            format!("{} bytes", s.len()),
+        ));
+    }
+    Ok(())
+}
+
+/// A date within the configured span.
+///
+/// # Errors
+/// [`ServerError::Invalid`] naming `field`.
+pub fn date(config: &Config, field: &str, d: NaiveDate) -> Result<()> {
+    if d < config.min_date || d > config.max_date {
+        return Err(invalid(
+            field,
+            format!("a date from {} to {}", config.min_date, config.max_date),
+            d.to_string(),
+        ));
+    }
+    Ok(())
+}
+
+/// An optional date field of a request: within the configured span when set.
+///
+/// # Errors
+/// [`ServerError::Invalid`] naming `field`.
+pub fn proto_date(
+    config: &Config,
+    field: &str,
+    d: Option<&pf_proto::google::r#type::Date>,
+) -> Result<Option<NaiveDate>> {
+    let d = pf_proto::convert::optional_date(field, d)?;
+    if let Some(d) = d {
+        date(config, field, d)?;
+    }
+    Ok(d)
+}
+
+/// The checks of one signal of a request that the conversion does not make: lengths, characters, the weight's
+/// upper bound and the date span. `path` is the signal's path (`signals[3]`).
+///
+/// # Errors
+/// [`ServerError::Invalid`] naming the field.
+pub fn signal(config: &Config, path: &str, s: &pb::Signal) -> Result<()> {
+    optional_id(&format!("{path}.id"), &s.id)?;
+    name(&format!("{path}.signal_type"), &s.signal_type)?;
+    name(&format!("{path}.source"), &s.source)?;
+    text(&format!("{path}.note"), &s.note)?;
+    if s.event_ids.len() > MAX_EVENT_IDS {
+        return Err(invalid(
+            &format!("{path}.event_ids"),
+            format!("at most {MAX_EVENT_IDS} event ids"),
+            format!("{}", s.event_ids.len()),
+        ));
+    }
+    for (j, e) in s.event_ids.iter().enumerate() {
+        id(&format!("{path}.event_ids[{j}]"), e)?;
+    }
+    if let Some(w) = s.weight
+        && !(w.is_finite() && w > 0.0 && w <= MAX_WEIGHT)
+    {
+        return Err(invalid(
+            &format!("{path}.weight"),
+            format!("a number in (0, {MAX_WEIGHT}]"),
+            w.to_string(),
+        ));
+    }
+    if let Some(r) = s.reliability
+        && !(r.is_finite() && (0.0..=1.0).contains(&r))
+    {
+        return Err(invalid(
+            &format!("{path}.reliability"),
+            "a number in [0, 1]",
+            r.to_string(),
+        ));
+    }
+    if let Some(d) = &s.date
+        && let Ok(d) = pf_proto::convert::date_from_proto(&format!("{path}.date"), d)
+    {
+        date(config, &format!("{path}.date"), d)?;
+    }
+    Ok(())
+}
+
+/// [`signal`] for each signal of a batch under `prefix`.
+///
+/// # Errors
+/// The first bad signal, named by its index.
+pub fn signals(config: &Config, prefix: &str, batch: &[pb::Signal]) -> Result<()> {
+    for (i, s) in batch.iter().enumerate() {
+        signal(config, &format!("{prefix}[{i}]"), s)?;
+    }
+    Ok(())
+}
+
+/// ImportEvents text: every line at most [`MAX_IMPORT_LINE_BYTES`] (a line of millions of fields would cost
+/// far more memory than its bytes).
+///
+/// # Errors
+/// [`ServerError::Invalid`] naming `text` and the line.
+pub fn import_text(s: &str) -> Result<()> {
+    if let Some((i, l)) = s
+        .split('\n')
+        .enumerate()
+        .find(|(_, l)| l.len() > MAX_IMPORT_LINE_BYTES)
+    {
+        return Err(invalid(
+            "text",
+            format!("lines of at most {MAX_IMPORT_LINE_BYTES} bytes"),
+            format!("line {} of {} bytes", i + 1, l.len()),
+        ));
+    }
+    Ok(())
+}
+
+/// Days from `a` to `b` (0 when `b` is before `a`).
+pub fn days(a: NaiveDate, b: NaiveDate) -> u64 {
+    u64::try_from((b - a).num_days()).unwrap_or(0)
+}
+
+/// The cost of one pass over a case: `D + S + 1`.
+pub fn pass(case: &Case) -> u64 {
+    days(case.start, case.term_end) + case.signals().len() as u64 + 1
+}
+
+/// Refuse `cost` over the configured `max_cost`; `what` says what was asked.
+///
+/// # Errors
+/// [`ServerError::OverLimit`] naming `max_cost`.
+pub fn budget(config: &Config, what: impl Into<String>, cost: u64) -> Result<()> {
+    if cost > config.max_cost {
+        return Err(ServerError::OverLimit {
+            limit: "max_cost",
+            max: config.max_cost,
+            found: cost,
+            what: what.into(),
+        });
+    }
+    Ok(())
+}
+
+/// Refuse a reply estimated at `bytes` over the configured `max_message_bytes`.
+///
+/// # Errors
+/// [`ServerError::OverLimit`] naming `max_message_bytes`.
+pub fn reply(config: &Config, what: impl Into<String>, bytes: u64) -> Result<()> {
+    if bytes > config.max_message_bytes as u64 {
+        return Err(ServerError::OverLimit {
+            limit: "max_message_bytes",
+            max: config.max_message_bytes as u64,
+            found: bytes,
+            what: what.into(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncation_and_echo() {
+        let long = "x".repeat(10_000);
+        assert!(truncate(&long, 100).len() < 130);
+        assert!(echo(&long).len() < 100);
+        assert_eq!(echo("a\nb"), "\"a\\nb\"");
+        assert_eq!(truncate("é", 1), "… (2 bytes)");
+    }
+
+    #[test]
+    fn ids() {
+        assert!(id("f", "ok-1").is_ok());
+        for bad in ["", " a", "a\0b", "a\nb", &"x".repeat(MAX_ID_BYTES + 1)] {
+            assert!(id("f", bad).is_err(), "{bad:?}");
+        }
+    }
+}

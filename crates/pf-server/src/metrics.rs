@@ -1,0 +1,174 @@
+//! Prometheus metrics (calls and latency by method and status, cache bytes, store size) and the probes, served
+//! as plain HTTP/1.1 on their own port (`metrics_listen`): `GET /metrics`, `GET /livez` (the process runs),
+//! `GET /readyz` (the store is open and the server is not shutting down).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Upper bounds of the latency buckets, in seconds.
+const BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+#[derive(Debug, Default, Clone)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+/// The server's metrics.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    calls: Mutex<BTreeMap<(String, String), Histogram>>,
+    /// Estimated bytes held by the forecast cache.
+    pub cache_bytes: AtomicU64,
+    /// Ready to serve (store open, not shutting down).
+    pub ready: AtomicBool,
+    /// Calls in flight (admitted and not yet answered).
+    pub in_flight: AtomicU64,
+    /// Reads since the last summary line.
+    pub reads: AtomicU64,
+    /// The store's file, for its size.
+    pub store_path: Mutex<Option<PathBuf>>,
+}
+
+impl Metrics {
+    /// Count a call of `method` ending with `status` after `seconds`.
+    pub fn record(&self, method: &str, status: &str, seconds: f64) {
+        let mut calls = self
+            .calls
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let h = calls.entry((method.to_owned(), status.to_owned())).or_default();
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if seconds <= *b {
+                h.counts[i] += 1;
+            }
+        }
+        h.count += 1;
+        h.sum += seconds;
+    }
+
+    /// The metrics in the Prometheus text format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let calls = self
+            .calls
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        out.push_str(
+            "# HELP pf_calls_total gRPC calls by method and status.\n# TYPE pf_calls_total counter\n",
+        );
+        for ((m, s), h) in &calls {
+            let _ = writeln!(out, "pf_calls_total{{method=\"{m}\",status=\"{s}\"}} {}", h.count);
+        }
+        out.push_str("# HELP pf_call_seconds gRPC call latency by method and status.\n# TYPE pf_call_seconds histogram\n");
+        for ((m, s), h) in &calls {
+            for (i, b) in BUCKETS.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "pf_call_seconds_bucket{{method=\"{m}\",status=\"{s}\",le=\"{b}\"}} {}",
+                    h.counts[i]
+                );
+            }
+            let _ = writeln!(
+                out,
+                "pf_call_seconds_bucket{{method=\"{m}\",status=\"{s}\",le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "pf_call_seconds_sum{{method=\"{m}\",status=\"{s}\"}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "pf_call_seconds_count{{method=\"{m}\",status=\"{s}\"}} {}",
+                h.count
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP pf_cache_bytes Estimated bytes of the forecast cache.\n# TYPE pf_cache_bytes gauge\npf_cache_bytes {}",
+            self.cache_bytes.load(Ordering::Relaxed)
+        );
+        let store = self
+            .store_path
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+            .map_or(0, |p| {
+                let wal = PathBuf::from(format!("{}-wal", p.display()));
+                std::fs::metadata(&p).map_or(0, |m| m.len()) + std::fs::metadata(wal).map_or(0, |m| m.len())
+            });
+        let _ = writeln!(
+            out,
+            "# HELP pf_store_bytes Size of the store's files (database and WAL).\n# TYPE pf_store_bytes gauge\npf_store_bytes {store}"
+        );
+        let _ = writeln!(
+            out,
+            "# HELP pf_in_flight Calls in flight.\n# TYPE pf_in_flight gauge\npf_in_flight {}",
+            self.in_flight.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP pf_ready Whether the server is ready.\n# TYPE pf_ready gauge\npf_ready {}",
+            u8::from(self.ready.load(Ordering::Relaxed))
+        );
+        out
+    }
+}
+
+/// Serve `/metrics`, `/livez` and `/readyz` on `listener` for ever (one short request per connection).
+pub async fn serve(listener: tokio::net::TcpListener, metrics: std::sync::Arc<Metrics>) {
+    loop {
+        let Ok((mut sock, _)) = listener.accept().await else {
+            continue;
+        };
+        let metrics = metrics.clone();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 2048];
+            let mut n = 0;
+            // Read the request head (bounded: 2 KiB, 5 s).
+            let read = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+                while n < buf.len() {
+                    match sock.read(&mut buf[n..]).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(k) => n += k,
+                    }
+                    if buf[..n].windows(4).any(|w| w == b"\r\n\r\n") {
+                        break;
+                    }
+                }
+            })
+            .await;
+            if read.is_err() {
+                return;
+            }
+            let head = String::from_utf8_lossy(&buf[..n]);
+            let path = head.split_whitespace().nth(1).unwrap_or("/");
+            let (code, body) = match path {
+                "/metrics" => ("200 OK", metrics.render()),
+                "/livez" => ("200 OK", "ok\n".to_owned()),
+                "/readyz" if metrics.ready.load(Ordering::Relaxed) => ("200 OK", "ready\n".to_owned()),
+                "/readyz" => ("503 Service Unavailable", "not ready\n".to_owned()),
+                _ => (
+                    "404 Not Found",
+                    "expected /metrics, /livez or /readyz\n".to_owned(),
+                ),
+            };
+            let resp = format!(
+                "HTTP/1.1 {code}\r\ncontent-type: text/plain; version=0.0.4\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = sock.write_all(resp.as_bytes()).await;
+        });
+    }
+}
