@@ -172,9 +172,9 @@ def _model_text(old: str, new: str) -> str:
 
 
 def test_bad_models() -> None:
-    m = pf.Model.default().to_dict()
+    m = pf.Model.v1().to_dict()
     summit_q = m["emissions"]["summit_held"]["q"]
-    base = pf.Model.default().to_toml()
+    base = pf.Model.v1().to_toml()
     cases: list[tuple[str, Any, Any]] = [
         ("[prior]\nprobabilities = [", "[prior]\nprobabilities = [0.5, ", "prior.probabilities"),
         (f"q = {json.dumps(summit_q)}".replace(",", ", ").replace("[", "[").replace("  ", " "), None, None),
@@ -188,7 +188,7 @@ def test_bad_models() -> None:
         assert field in (info.value.field or "")
 
     def with_spec(mutate: Callable[[dict[str, Any]], object]) -> str:
-        spec = pf.Model.default().to_dict()
+        spec = pf.Model.v1().to_dict()
         mutate(spec)
         return _toml(spec)
 
@@ -253,7 +253,7 @@ def _toml(spec: dict[str, Any]) -> str:
 
 
 def test_toml_writer_round_trips() -> None:
-    m = pf.Model.default()
+    m = pf.Model.v1()
     assert pf.Model.from_toml(_toml(m.to_dict())) == m
 
 
@@ -273,10 +273,10 @@ def test_bad_arguments(nk: pf.Case) -> None:
         (lambda: nk.forecast(draws=10, levels="wide"), "levels"),
         (lambda: nk.trajectory(start="2019-01-01", end="2018-01-01"), "to"),
         (lambda: nk.with_term_end("2016-01-01"), "term_end"),
-        (lambda: pf.Model.default().transition("2020-01-01", "2019-01-01", "2021-01-01"), "to"),
-        (lambda: pf.Model.default().scale_concentrations(float("nan")), "factor"),
-        (lambda: pf.backtest(pf.Model.default(), [], progress=False), "episodes"),
-        (lambda: pf.fit(pf.Model.default(), ["x"], progress=False), "episodes[0]"),
+        (lambda: pf.Model.v1().transition("2020-01-01", "2019-01-01", "2021-01-01"), "to"),
+        (lambda: pf.Model.v1().scale_concentrations(float("nan")), "factor"),
+        (lambda: pf.backtest(pf.Model.v1(), [], progress=False), "episodes"),
+        (lambda: pf.fit(pf.Model.v1(), ["x"], progress=False), "episodes[0]"),
     ]
     for call, field in calls:
         with pytest.raises(pf.ArgumentError) as info:
@@ -306,5 +306,5 @@ def test_bad_episodes(tmp_path: Path) -> None:
     p.write_text(json.dumps([{**header, "outcome": "victory", "signals": []}]))
     eps = pf.load_episodes(p)
     with pytest.raises(pf.UnknownOutcomeError):
-        pf.backtest(pf.Model.default(), eps, progress=False)
+        pf.backtest(pf.Model.v1(), eps, progress=False)
     assert datetime.date(2001, 1, 20) == eps[0].start

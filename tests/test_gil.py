@@ -45,7 +45,7 @@ def test_python_thread_runs_while_engine_works(nk: pf.Case, episodes: list[pf.Ep
     elif work == "forecast_many":
         pf.forecast_many([_long_case()] * 8, as_of="2029-01-01", draws=2000)
     else:
-        pf.backtest(pf.Model.default(), episodes, loo=True, max_iterations=10, progress=False)
+        pf.backtest(pf.Model.v1(), episodes, loo=True, max_iterations=10, progress=False)
     elapsed = time.perf_counter() - t0
     during = ticks - start_ticks
     stop.set()

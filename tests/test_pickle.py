@@ -34,8 +34,8 @@ def objects(nk: pf.Case, episodes: list[pf.Episode]) -> dict[str, Any]:
         "what_if": nk.what_if([pf.Signal("summit_held", "2019-02-28")], as_of=AS_OF),
         "value": nk.value_of_information(as_of=AS_OF),
         "episode": episodes[0],
-        "fit": pf.fit(pf.Model.default(), episodes[:3], max_iterations=2, progress=False),
-        "backtest": pf.backtest(pf.Model.default(), episodes[:3], progress=False),
+        "fit": pf.fit(pf.Model.v1(), episodes[:3], max_iterations=2, progress=False),
+        "backtest": pf.backtest(pf.Model.v1(), episodes[:3], progress=False),
     }
 
 

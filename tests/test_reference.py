@@ -97,7 +97,7 @@ def test_transition_matches_matrix_power(seed: int, k: int, days: int) -> None:
 
 
 def test_default_model_transition_is_ordered_product_of_buckets() -> None:
-    m = pf.Model.default()
+    m = pf.Model.v1()
     term_end = datetime.date(2021, 1, 20)
     start = datetime.date(2017, 1, 20)
     expect = np.eye(len(m.regimes))

@@ -42,7 +42,7 @@ def scores(p: np.ndarray, y: int) -> tuple[float, float]:
 
 
 def test_backtest_equals_numpy_on_the_same_forecasts() -> None:
-    model = pf.Model.default()
+    model = pf.Model.v1()
     episodes = pf.load_episodes(ROOT / "data/episodes/episodes.json", model=model)
     report = pf.backtest(model, episodes, progress=False)
     outcomes = list(model.outcomes)

@@ -48,12 +48,42 @@ pub fn model_or_default(
 #[gen_stub_pymethods]
 #[pymethods]
 impl PyModel {
-    /// The embedded default model (`models/maximum_pressure.toml`).
+    /// The embedded default model (`models/maximum_pressure.toml`): the v2 model fitted by `make model`.
+    ///
+    /// Returns
+    /// -------
+    /// Model
+    ///     Signal roles, hazards with inputs, public deals and the leader's fate (docs/model.md).
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> pf.Model.default().outcomes
+    /// ['deal', 'stalemate', 'wait_out']
     #[staticmethod]
     fn default() -> PyModel {
         PyModel {
             inner: crate::default_model(),
         }
+    }
+
+    /// The embedded first-version model (`models/maximum_pressure_v1.toml`): every signal is evidence and
+    /// transitions have no inputs. Kept to reproduce v1 forecasts, and for `fit`, which learns v1 models from
+    /// Python (a v2 model is fitted by `pressure-forecast fit`).
+    ///
+    /// Returns
+    /// -------
+    /// Model
+    ///     The v1 model.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> pf.Model.v1().regimes
+    /// ['engaged', 'resisting', 'waiting', 'settled']
+    #[staticmethod]
+    fn v1() -> PyModel {
+        PyModel::new(pf_core::Model::v1_model())
     }
 
     /// The embedded static model: regimes are the outcomes, identity transitions (plain Bayes' rule).
