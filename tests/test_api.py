@@ -244,7 +244,7 @@ def test_case_files(nk: pf.Case, tmp_path: Path) -> None:
 
 def test_case_with_custom_model() -> None:
     text = (
-        pf.Model.default_toml() + "\n[emissions.cyber_attack]\nq = [0.01, 0.02, 0.03, 0.001]\nconcentration = 100.0\n"
+        pf.Model.v1().to_toml() + "\n[emissions.cyber_attack]\nq = [0.01, 0.02, 0.03, 0.001]\nconcentration = 100.0\n"
     )
     m = pf.Model.from_toml(text)
     assert "cyber_attack" in m.signal_types
@@ -293,10 +293,12 @@ def test_value_of_information_ranked(nk: pf.Case) -> None:
     v = nk.value_of_information(as_of=AS_OF)
     scores = [x["score"] for x in v.values]
     assert scores == sorted(scores, reverse=True)
-    # Neutral signal types (vocabulary v2: they move no forecast) are not ranked, so not every type is listed.
+    # The shipped v2 model ranks the evidence types: actions and context are inputs, deal and fate signals are
+    # observed outcomes, none of them evidence about the target's posture.
     ranked = {x["signal_type"] for x in v.values}
     assert len(ranked) == len(v) and ranked <= set(pf.Model.default().signal_types)
-    assert {"agreement_signed", "sanctions_tightened"} <= ranked
+    assert {"talks_held", "summit_held", "provocation_by_target"} <= ranked
+    assert not {"sanctions_tightened", "agreement_signed", "sender_leader_reelected"} & ranked
     assert sum(x["share"] for x in v.values) == pytest.approx(1.0, abs=1e-12)
     assert v.to_pandas().index[0] == v.values[0]["signal_type"]
 

@@ -21,7 +21,8 @@ def _forecast_in_worker(case: pf.Case) -> pf.Forecast:
 
 @pytest.fixture
 def objects(nk: pf.Case, episodes: list[pf.Episode]) -> dict[str, Any]:
-    custom = pf.Model.from_toml(pf.Model.default_toml().replace('name = "maximum_pressure"', 'name = "custom"', 1))
+    name = f'name = "{pf.Model.default().name}"'
+    custom = pf.Model.from_toml(pf.Model.default_toml().replace(name, 'name = "custom"', 1))
     return {
         "model": pf.Model.default(),
         "static": pf.Model.static(),

@@ -415,7 +415,7 @@ pub fn fit(
     if model.as_v2().is_some() {
         return Err(Error::argument(
             "model",
-            "a v1 model (fit for v2 models is not in this build yet)",
+            "a v1 model (a v2 model is fitted by `pressure-forecast fit`, docs/learning.md)",
             model.name(),
         ));
     }

@@ -289,6 +289,11 @@ impl Model {
         DEFAULT_TOML
     }
 
+    /// The text of the embedded first-version model file, comments included.
+    pub fn v1_toml() -> &'static str {
+        V1_TOML
+    }
+
     /// Parse and validate a model from TOML text.
     ///
     /// # Errors

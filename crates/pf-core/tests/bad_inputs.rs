@@ -8,7 +8,7 @@ use pf_core::{Case, Error, Model, Signal, V1};
 use serde_json::json;
 
 fn default_text() -> String {
-    Model::default_toml().to_owned()
+    Model::v1_toml().to_owned()
 }
 
 /// (description, model text, field the error must name, words the message must contain)

@@ -344,7 +344,7 @@ fn the_vocabularies_know_the_new_types_and_their_roles() {
 
 #[test]
 fn a_model_file_may_give_the_new_types_a_row() {
-    let text = Model::default_toml().to_owned()
+    let text = Model::v1_toml().to_owned()
         + "\n[emissions.sender_leader_reelected]\nq = [0.001, 0.002, 0.003, 0.001]\nconcentration = 50\n";
     let m = Model::from_toml_str(&text).unwrap();
     assert_eq!(m.is_neutral("sender_leader_reelected"), Some(false));

@@ -129,9 +129,7 @@ fn episodes() -> Vec<Episode> {
         "/../../data/episodes/episodes.json"
     ))
     .unwrap();
-    Episode::parse_many_lenient(&text, &Model::v1_model())
-        .unwrap()
-        .0
+    Episode::parse_many_lenient(&text, &Model::v1_model()).unwrap().0
 }
 
 #[test]

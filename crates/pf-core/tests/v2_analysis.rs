@@ -62,12 +62,14 @@ fn the_v1_api_dispatches_to_v2_and_v1_files_still_load() {
     let again = Model::from_toml_str(&m.to_toml()).unwrap();
     assert_eq!(again.model_id(), m.model_id());
     // v1 files still load as v1, and their forecasts name the model too (the hash is stable).
-    let v1 = Model::default_model();
+    let v1 = Model::v1_model();
     assert_eq!(v1.format_version(), 1);
     let c1 = Case::new("c", "USA", "PRK", d("2017-01-20"), d("2021-01-20")).unwrap();
     let f1 = v1.forecast(&c1, at).unwrap();
     assert_eq!(f1.model.as_ref().unwrap().name, "maximum_pressure");
-    assert_eq!(f1.model.unwrap().hash, Model::default_model().model_id().hash);
+    assert_eq!(f1.model.unwrap().hash, Model::v1_model().model_id().hash);
+    // The shipped default is the fitted v2 model.
+    assert_eq!(Model::default_model().format_version(), 2);
     // A v2 model refuses v1-only questions with an error naming what it expects.
     assert!(
         m.transition(d("2018-01-01"), d("2018-02-01"), d("2021-01-20"))

@@ -144,10 +144,7 @@ fn objective_without_penalty_is_the_sum_of_episode_objectives() {
                 want += w * v2::episode_objective(&model, &t, e.case.signals(), &e.outcome).unwrap();
             }
         }
-        assert!(
-            (got - want).abs() < 1e-9 * (1.0 + want.abs()),
-            "{got} vs {want}"
-        );
+        assert!((got - want).abs() < 1e-9 * (1.0 + want.abs()), "{got} vs {want}");
         assert!(want.is_finite());
     }
 }
@@ -159,7 +156,11 @@ fn penalised_objective_never_decreases_and_excluded_episodes_are_left_out() {
     let mut eps = synthetic(&truth, 30, 3);
     // An excluded episode with an impossible outcome would make the objective -inf if it were used.
     let mut bad = eps[0].clone();
-    bad.outcome = if bad.outcome == "deal" { "stalemate".into() } else { "deal".into() };
+    bad.outcome = if bad.outcome == "deal" {
+        "stalemate".into()
+    } else {
+        "deal".into()
+    };
     bad.exclude_from_training = true;
     eps.push(bad);
     let sets = vec![EpisodeSet::new("synthetic", 1.0, eps)];
@@ -179,7 +180,11 @@ fn penalised_objective_never_decreases_and_excluded_episodes_are_left_out() {
     assert_eq!(rep.record.data[0].episodes, 30);
     // The recorded objective is that of the model returned.
     let o = learn::weighted_objective(&rep.model, &sets).unwrap();
-    assert!((o - rep.record.objective).abs() < 1e-6 * (1.0 + o.abs()), "{o} vs {}", rep.record.objective);
+    assert!(
+        (o - rep.record.objective).abs() < 1e-6 * (1.0 + o.abs()),
+        "{o} vs {}",
+        rep.record.objective
+    );
 }
 
 fn rms(a: &[f64], b: &[f64]) -> f64 {
@@ -260,7 +265,10 @@ fn evidence_rows_move_toward_the_truth() {
     let q = |m: &ModelV2, t: &str| m.evidence_likelihood(t).unwrap().to_vec();
     let before = rms(&q(&flat, "talks_refused"), &q(&truth, "talks_refused"));
     let after = rms(&q(&rep.model, "talks_refused"), &q(&truth, "talks_refused"));
-    println!("talks_refused rows: before {before:.3} after {after:.3}; trace {:?}", rep.record.trace);
+    println!(
+        "talks_refused rows: before {before:.3} after {after:.3}; trace {:?}",
+        rep.record.trace
+    );
     assert!(after < before);
 }
 
@@ -273,8 +281,13 @@ fn fitted_file_loads_back_and_forecasts_the_same() {
         max_iterations: 1,
         ..FitOptionsV2::default()
     };
-    let (text, rep) = learn::fit_to_toml(base_text, &[EpisodeSet::new("tiny", 1.0, eps.clone())], &opts, &Silent)
-        .unwrap();
+    let (text, rep) = learn::fit_to_toml(
+        base_text,
+        &[EpisodeSet::new("tiny", 1.0, eps.clone())],
+        &opts,
+        &Silent,
+    )
+    .unwrap();
     assert!(text.contains("[fit]"), "{text}");
     assert!(text.contains("prior_rate_per_year"));
     assert!(text.contains("# the prior's centre"));
@@ -292,7 +305,10 @@ fn fitted_file_loads_back_and_forecasts_the_same() {
     // Refitting the fitted file keeps the base model's priors.
     let again = learn::fit_to_toml(&text, &[EpisodeSet::new("tiny", 1.0, eps)], &opts, &Silent).unwrap();
     let p0 = &base.spec().hazards[0].rate_per_year;
-    let p2 = again.1.model.spec().hazards[0].prior_rate_per_year.clone().unwrap();
+    let p2 = again.1.model.spec().hazards[0]
+        .prior_rate_per_year
+        .clone()
+        .unwrap();
     assert_eq!(&p2, p0);
 }
 

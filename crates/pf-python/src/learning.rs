@@ -35,7 +35,7 @@ pub struct FitState {
 /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
 /// >>> case.observe("summit_held", "2018-06-12")
 /// AppendReport(added=1, unchanged=0)
-/// >>> report = pf.fit(pf.Model.default(), [pf.Episode(case, "deal")], max_iterations=3, progress=False)
+/// >>> report = pf.fit(pf.Model.v1(), [pf.Episode(case, "deal")], max_iterations=3, progress=False)
 /// >>> isinstance(report.model, pf.Model), report.iterations <= 3
 /// (True, True)
 #[gen_stub_pyclass]
@@ -170,7 +170,7 @@ fn fit_options(
 /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
 /// >>> case.observe("summit_held", "2018-06-12")
 /// AppendReport(added=1, unchanged=0)
-/// >>> report = pf.fit(pf.Model.default(), [pf.Episode(case, "deal")], max_iterations=3, progress=False)
+/// >>> report = pf.fit(pf.Model.v1(), [pf.Episode(case, "deal")], max_iterations=3, progress=False)
 /// >>> len(report.log_likelihood) >= 1
 /// True
 #[gen_stub_pyfunction]

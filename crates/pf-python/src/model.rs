@@ -321,7 +321,7 @@ impl PyModel {
     /// Examples
     /// --------
     /// >>> import pressure_forecast as pf
-    /// >>> p = pf.Model.default().transition("2018-01-01", "2018-02-01", "2021-01-20")
+    /// >>> p = pf.Model.v1().transition("2018-01-01", "2018-02-01", "2021-01-20")
     /// >>> bool(abs(p.sum(axis=1) - 1).max() < 1e-12)
     /// True
     #[pyo3(signature = (start, end, term_end))]

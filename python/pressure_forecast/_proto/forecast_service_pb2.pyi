@@ -222,7 +222,7 @@ class Attribution(_message.Message):
     def __init__(self, baseline: _Optional[_Mapping[str, float]] = ..., total: _Optional[_Mapping[str, float]] = ..., contributions: _Optional[_Iterable[_Union[SignalContribution, _Mapping]]] = ..., drop_one: _Optional[_Iterable[_Union[DropOneForecast, _Mapping]]] = ...) -> None: ...
 
 class Forecast(_message.Message):
-    __slots__ = ("case_id", "as_of", "term_end", "probabilities", "regimes", "log_likelihood", "signals_used", "outcome_order", "regime_order", "intervals", "attribution")
+    __slots__ = ("case_id", "as_of", "term_end", "probabilities", "regimes", "log_likelihood", "signals_used", "outcome_order", "regime_order", "intervals", "attribution", "model")
     class ProbabilitiesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -248,6 +248,7 @@ class Forecast(_message.Message):
     REGIME_ORDER_FIELD_NUMBER: _ClassVar[int]
     INTERVALS_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTION_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
     case_id: str
     as_of: _date_pb2.Date
     term_end: _date_pb2.Date
@@ -259,7 +260,18 @@ class Forecast(_message.Message):
     regime_order: _containers.RepeatedScalarFieldContainer[str]
     intervals: Intervals
     attribution: Attribution
-    def __init__(self, case_id: _Optional[str] = ..., as_of: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., term_end: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., probabilities: _Optional[_Mapping[str, float]] = ..., regimes: _Optional[_Mapping[str, float]] = ..., log_likelihood: _Optional[float] = ..., signals_used: _Optional[int] = ..., outcome_order: _Optional[_Iterable[str]] = ..., regime_order: _Optional[_Iterable[str]] = ..., intervals: _Optional[_Union[Intervals, _Mapping]] = ..., attribution: _Optional[_Union[Attribution, _Mapping]] = ...) -> None: ...
+    model: ModelId
+    def __init__(self, case_id: _Optional[str] = ..., as_of: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., term_end: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., probabilities: _Optional[_Mapping[str, float]] = ..., regimes: _Optional[_Mapping[str, float]] = ..., log_likelihood: _Optional[float] = ..., signals_used: _Optional[int] = ..., outcome_order: _Optional[_Iterable[str]] = ..., regime_order: _Optional[_Iterable[str]] = ..., intervals: _Optional[_Union[Intervals, _Mapping]] = ..., attribution: _Optional[_Union[Attribution, _Mapping]] = ..., model: _Optional[_Union[ModelId, _Mapping]] = ...) -> None: ...
+
+class ModelId(_message.Message):
+    __slots__ = ("name", "version", "hash")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    HASH_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    version: str
+    hash: str
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., hash: _Optional[str] = ...) -> None: ...
 
 class CreateCaseRequest(_message.Message):
     __slots__ = ("coercion_case",)

@@ -113,7 +113,9 @@ pub fn training_stats(sets: &[EpisodeSet]) -> TrainingStats {
     let (mut deals, mut exposure) = (0.5, 1.0);
     for set in sets {
         for ep in set.episodes.iter().filter(|e| !e.exclude_from_training) {
-            let Some(o) = OUTCOMES.iter().position(|x| *x == ep.outcome) else { continue };
+            let Some(o) = OUTCOMES.iter().position(|x| *x == ep.outcome) else {
+                continue;
+            };
             all[o] += set.weight;
             if ep.case.reelection_eligible {
                 el[o] += set.weight;
@@ -196,7 +198,12 @@ fn replay(model: &ModelV2, span: Span, evs: &[filter::Ev]) -> Result<Vec<[f64; 3
 ///
 /// # Errors
 /// Resolving the episode's signals against the model; [`Error::UnknownOutcome`].
-pub fn score_episode(model: &ModelV2, ep: &Episode, stats: &TrainingStats, bins: usize) -> Result<EpisodeScoreV2> {
+pub fn score_episode(
+    model: &ModelV2,
+    ep: &Episode,
+    stats: &TrainingStats,
+    bins: usize,
+) -> Result<EpisodeScoreV2> {
     let terms = Terms::of_case(&ep.case);
     let span = Span::new(model, &terms)?;
     let y = OUTCOMES
@@ -217,7 +224,11 @@ pub fn score_episode(model: &ModelV2, ep: &Episode, stats: &TrainingStats, bins:
     let mut sums = vec![(0.0, 0.0); BASELINES.len() + 1];
     for (i, d) in (span.start..=span.last).enumerate() {
         let (deal, fate) = known(model, &evs, d);
-        let codebook = if deal { [1.0, 0.0, 0.0] } else { split(rates[0], fate, &rates) };
+        let codebook = if deal {
+            [1.0, 0.0, 0.0]
+        } else {
+            split(rates[0], fate, &rates)
+        };
         let hazard = if deal {
             [1.0, 0.0, 0.0]
         } else {
@@ -324,7 +335,13 @@ pub fn loo_one(
 }
 
 /// Pool per-episode scores into a report.
-pub fn report(model: &str, set: &str, refit: &str, per_episode: Vec<EpisodeScoreV2>, bins: usize) -> BacktestReportV2 {
+pub fn report(
+    model: &str,
+    set: &str,
+    refit: &str,
+    per_episode: Vec<EpisodeScoreV2>,
+    bins: usize,
+) -> BacktestReportV2 {
     let nf = BASELINES.len() + 1;
     let n = per_episode.len().max(1) as f64;
     let mut cals: Vec<Calibrator> = (0..nf).map(|_| Calibrator::new(3, bins)).collect();
@@ -383,7 +400,11 @@ pub fn backtest(
         .filter(|&i| !sets[s].episodes[i].exclude_from_training)
         .collect();
     if idx.is_empty() {
-        return Err(Error::argument("episodes", "at least one episode to score", "none"));
+        return Err(Error::argument(
+            "episodes",
+            "at least one episode to score",
+            "none",
+        ));
     }
     let folds: Vec<Vec<usize>> = if opts.loo {
         idx.iter().map(|&i| vec![i]).collect()
@@ -392,7 +413,13 @@ pub fn backtest(
             return Err(Error::argument("folds", "at least 2 folds", k));
         }
         (0..k)
-            .map(|f| idx.iter().enumerate().filter(|(n, _)| n % k == f).map(|(_, &i)| i).collect())
+            .map(|f| {
+                idx.iter()
+                    .enumerate()
+                    .filter(|(n, _)| n % k == f)
+                    .map(|(_, &i)| i)
+                    .collect()
+            })
             .filter(|v: &Vec<usize>| !v.is_empty())
             .collect()
     } else {

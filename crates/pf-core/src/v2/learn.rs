@@ -194,13 +194,14 @@ impl Item {
         let terms = Terms::of_case(&ep.case);
         let span = Span::new(model, &terms)?;
         let evs = filter::resolve(model, &span, ep.case.signals(), span.last)?;
-        let outcome = OUTCOMES
-            .iter()
-            .position(|x| *x == ep.outcome)
-            .ok_or_else(|| Error::UnknownOutcome {
-                name: ep.outcome.clone(),
-                valid: OUTCOMES.iter().map(|s| (*s).to_owned()).collect(),
-            })?;
+        let outcome =
+            OUTCOMES
+                .iter()
+                .position(|x| *x == ep.outcome)
+                .ok_or_else(|| Error::UnknownOutcome {
+                    name: ep.outcome.clone(),
+                    valid: OUTCOMES.iter().map(|s| (*s).to_owned()).collect(),
+                })?;
         Ok(Item {
             span,
             evs,
@@ -297,7 +298,11 @@ impl HazardParams {
         self.rates.len() + self.betas.len()
     }
     fn get(&self, m: &ModelV2) -> Vec<f64> {
-        let mut x: Vec<f64> = self.rates.iter().map(|&(h, b)| m.hazards[h].base[b].ln()).collect();
+        let mut x: Vec<f64> = self
+            .rates
+            .iter()
+            .map(|&(h, b)| m.hazards[h].base[b].ln())
+            .collect();
         x.extend(self.betas.iter().map(|&(h, i)| m.hazards[h].beta[i]));
         x
     }
@@ -316,8 +321,16 @@ impl HazardParams {
     }
     /// Prior scales (sd) of each parameter: the BFGS start.
     fn scales(&self, m: &ModelV2) -> Vec<f64> {
-        let mut s: Vec<f64> = self.rates.iter().map(|&(h, _)| m.hazards[h].rate_sd_log).collect();
-        s.extend(self.betas.iter().map(|&(h, i)| m.hazards[h].beta_prior[i].expect("has a prior").1));
+        let mut s: Vec<f64> = self
+            .rates
+            .iter()
+            .map(|&(h, _)| m.hazards[h].rate_sd_log)
+            .collect();
+        s.extend(
+            self.betas
+                .iter()
+                .map(|&(h, i)| m.hazards[h].beta_prior[i].expect("has a prior").1),
+        );
         s
     }
 }
@@ -784,7 +797,9 @@ fn bfgs_update(hinv: &mut [f64], s: &[f64], y: &[f64], n: usize) {
         return;
     }
     let rho = 1.0 / sy;
-    let hy: Vec<f64> = (0..n).map(|r| (0..n).map(|c| hinv[r * n + c] * y[c]).sum()).collect();
+    let hy: Vec<f64> = (0..n)
+        .map(|r| (0..n).map(|c| hinv[r * n + c] * y[c]).sum())
+        .collect();
     let yhy: f64 = y.iter().zip(&hy).map(|(a, b)| a * b).sum();
     for r in 0..n {
         for c in 0..n {
@@ -846,7 +861,8 @@ pub fn fitted_toml(
             if !t.contains_key("prior_rate_per_year") {
                 let old = t.get("rate_per_year").and_then(|v| v.as_value()).cloned();
                 if let Some(mut old) = old {
-                    old.decor_mut().set_suffix("  # the prior's centre: the base model's rate");
+                    old.decor_mut()
+                        .set_suffix("  # the prior's centre: the base model's rate");
                     t.insert("prior_rate_per_year", toml_edit::Item::Value(old));
                 }
             }
@@ -867,7 +883,9 @@ pub fn fitted_toml(
     }
     if let Some(sig) = doc.get_mut("signals").and_then(|s| s.as_table_like_mut()) {
         for (name, item) in sig.iter_mut() {
-            let Ok(ti) = fitted.type_index(name.get()) else { continue };
+            let Ok(ti) = fitted.type_index(name.get()) else {
+                continue;
+            };
             let t = &fitted.types[ti];
             if t.role != Role::Evidence {
                 continue;
@@ -1004,7 +1022,10 @@ mod tests {
                     }
                 }
                 let got = st.log_likelihood() + acc.ln();
-                assert!((got - total).abs() < 1e-9 * (1.0 + total.abs()), "{got} vs {total}");
+                assert!(
+                    (got - total).abs() < 1e-9 * (1.0 + total.abs()),
+                    "{got} vs {total}"
+                );
                 checked += 1;
                 i = j;
             }

@@ -67,7 +67,10 @@ pub fn sample_episodes(model: &ModelV2, opts: &SampleOptions) -> Result<Vec<Epis
     let feeders: Vec<usize> = (0..model.types.len())
         .filter(|&i| {
             // Repudiations are left out: one after the deal would undo it.
-            !model.types[i].repudiates && model.types[i].feeds.is_some_and(|f| model.inputs[f.index()].present)
+            !model.types[i].repudiates
+                && model.types[i]
+                    .feeds
+                    .is_some_and(|f| model.inputs[f.index()].present)
         })
         .collect();
     let evidence: Vec<usize> = (0..model.types.len())
@@ -77,7 +80,8 @@ pub fn sample_episodes(model: &ModelV2, opts: &SampleOptions) -> Result<Vec<Epis
     let mut out = Vec::with_capacity(opts.n);
     for n in 0..opts.n {
         let mut rng = stream(opts.seed, n as u64);
-        let start = NaiveDate::from_ymd_opt(2001, 1, 20).expect("valid") + Days::new(rng.random_range(0..400));
+        let start =
+            NaiveDate::from_ymd_opt(2001, 1, 20).expect("valid") + Days::new(rng.random_range(0..400));
         let term_end = start + Days::new(u64::from(opts.days.max(2)));
         let eligible = rng.random::<f64>() < opts.eligible_share;
         let stays = eligible && rng.random::<f64>() < model.p_inc;
@@ -111,7 +115,13 @@ pub fn sample_episodes(model: &ModelV2, opts: &SampleOptions) -> Result<Vec<Epis
         }
         // The fate, revealed the day after the election.
         let fate_day = day(election) + 1;
-        let fate_ty = if stays { stays_ty } else if eligible { leaves_ty } else { None };
+        let fate_ty = if stays {
+            stays_ty
+        } else if eligible {
+            leaves_ty
+        } else {
+            None
+        };
         if let Some(ty) = fate_ty
             && fate_day <= span.last
         {

@@ -28,8 +28,8 @@ use crate::inference::{Forecast, day};
 use crate::signal::Signal;
 
 pub mod analysis;
-pub mod draws;
 pub mod baselines;
+pub mod draws;
 pub mod filter;
 pub mod learn;
 mod learn_sample;
