@@ -58,7 +58,11 @@ def test_ties_rows_accounted_for(generated: dict[str, Any]) -> None:
     mapped = set(t["mapping"]["deal"]) | set(t["mapping"]["no_deal"])
     assert mapped == set(t["mapping"]["labels"]) and not set(t["mapping"]["deal"]) & set(t["mapping"]["no_deal"])
     # the US subsets are subsets
-    assert t["us_primary_sender_imposed"]["rows_used"] <= t["us_primary_sender"]["rows_used"] <= t["all_senders"]["rows_used"]
+    assert (
+        t["us_primary_sender_imposed"]["rows_used"]
+        <= t["us_primary_sender"]["rows_used"]
+        <= t["all_senders"]["rows_used"]
+    )
 
 
 def test_gsdb_rows_accounted_for(generated: dict[str, Any]) -> None:

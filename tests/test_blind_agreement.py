@@ -43,9 +43,18 @@ def _ep(id: str, outcome: str, eligible: bool, deal: str | None, fate: str) -> d
     sigs = [{"id": "f", "type": fate, "date": "2020-11-07", "reliability": 1.0, "weight": 1.0}]
     if deal:
         sigs.append({"id": "d", "type": "agreement_signed", "date": deal, "reliability": 1.0, "weight": 1.0})
-    return {"format_version": 2, "id": id, "sender": "USA", "target": "X", "start": "2017-01-20",
-            "term_end": "2021-01-20", "reelection_eligible": eligible, "outcome": outcome,
-            "outcome_justification": "t", "signals": sigs}
+    return {
+        "format_version": 2,
+        "id": id,
+        "sender": "USA",
+        "target": "X",
+        "start": "2017-01-20",
+        "term_end": "2021-01-20",
+        "reelection_eligible": eligible,
+        "outcome": outcome,
+        "outcome_justification": "t",
+        "signals": sigs,
+    }
 
 
 def test_compare_on_a_fixture(tmp_path: Path) -> None:
@@ -55,12 +64,20 @@ def test_compare_on_a_fixture(tmp_path: Path) -> None:
         _ep("c", "wait_out", True, None, "sender_leader_departing"),
         _ep("d", "deal", True, "2019-01-01", "sender_leader_reelected"),
     ]
-    second = {"annotations": [
-        {"id": "a", "deal_reached": True, "deal_date": "2018-06-01", "leader_stayed": False},
-        {"id": "b", "deal_reached": False, "deal_date": None, "leader_stayed": True},
-        {"id": "c", "deal_reached": True, "deal_date": "2019-03-01", "leader_stayed": False, "note": "counts the framework"},
-        {"id": "d", "deal_reached": True, "deal_date": "2019-02-01", "leader_stayed": True},
-    ]}
+    second = {
+        "annotations": [
+            {"id": "a", "deal_reached": True, "deal_date": "2018-06-01", "leader_stayed": False},
+            {"id": "b", "deal_reached": False, "deal_date": None, "leader_stayed": True},
+            {
+                "id": "c",
+                "deal_reached": True,
+                "deal_date": "2019-03-01",
+                "leader_stayed": False,
+                "note": "counts the framework",
+            },
+            {"id": "d", "deal_reached": True, "deal_date": "2019-02-01", "leader_stayed": True},
+        ]
+    }
     res = ba.compare(episodes, {r["id"]: r for r in second["annotations"]})
     assert res["campaigns_compared"] == 4
     assert res["label"]["percent"] == 75.0
@@ -75,8 +92,12 @@ def test_compare_on_a_fixture(tmp_path: Path) -> None:
     ep_file, second_file = tmp_path / "episodes.json", tmp_path / "second.json"
     ep_file.write_text(json.dumps(episodes), encoding="utf-8")
     second_file.write_text(json.dumps(second), encoding="utf-8")
-    out = subprocess.run([sys.executable, str(SCRIPT), "--episodes", str(ep_file), "--second", str(second_file)],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, str(SCRIPT), "--episodes", str(ep_file), "--second", str(second_file)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     assert json.loads(out)["label"]["kappa"] == pytest.approx(5 / 9, abs=1e-3)
 
 

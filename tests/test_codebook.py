@@ -99,9 +99,9 @@ def test_stalemate_only_with_an_eligible_leader_who_stayed(name: str) -> None:
         if ep["reelection_eligible"] is False:
             assert "sender_leader_reelected" not in fates, ep["id"]
         if ep["outcome"] == "wait_out":
-            assert fates in ({"sender_leader_departing"}, set()) and (
-                fates or ep["reelection_eligible"] is False
-            ), ep["id"]
+            assert fates in ({"sender_leader_departing"}, set()) and (fates or ep["reelection_eligible"] is False), ep[
+                "id"
+            ]
 
 
 @pytest.mark.parametrize("name", sorted(SETS))
@@ -156,12 +156,21 @@ def test_blind_review_list_gives_nothing_away() -> None:
     assert {c["id"] for c in doc["campaigns"]} == set(eps)
     for c in doc["campaigns"]:
         assert set(c) == {
-            "id", "sender", "target", "episode_start", "term_start", "term_end", "reelection_eligible",
-            "core_demand", "sources",
+            "id",
+            "sender",
+            "target",
+            "episode_start",
+            "term_start",
+            "term_end",
+            "reelection_eligible",
+            "core_demand",
+            "sources",
         }
         ep = eps[c["id"]]
         assert (c["episode_start"], c["term_end"], c["reelection_eligible"]) == (
-            ep["start"], ep["term_end"], ep["reelection_eligible"]
+            ep["start"],
+            ep["term_end"],
+            ep["reelection_eligible"],
         )
         text = json.dumps(c).lower()
         for word in ("deal", "stalemate", "wait_out", "agreement_signed"):
@@ -278,7 +287,10 @@ def test_rejects_deal_signal_after_the_term_end_or_repudiated() -> None:
 
     def repudiated(ep: dict) -> None:
         ep["outcome"] = "deal"
-        ep["signals"] += [_sig("a", "agreement_signed", "2018-01-01"), _sig("w", "sender_withdraws_from_agreement", "2018-05-08")]
+        ep["signals"] += [
+            _sig("a", "agreement_signed", "2018-01-01"),
+            _sig("w", "sender_withdraws_from_agreement", "2018-05-08"),
+        ]
 
     assert _has(_errors(repudiated), "outcome", "deal without")
 

@@ -18,9 +18,7 @@ TERMS = ROOT / "data" / "presidents" / "us_terms.csv"
 
 def _run(out_dir: Path) -> tuple[bytes, dict]:
     out, summary = out_dir / "ties_terms.jsonl", out_dir / "summary.json"
-    subprocess.run(
-        [sys.executable, str(SCRIPT), "--out", str(out), "--summary", str(summary), "--quiet"], check=True
-    )
+    subprocess.run([sys.executable, str(SCRIPT), "--out", str(out), "--summary", str(summary), "--quiet"], check=True)
     return out.read_bytes(), json.loads(summary.read_text(encoding="utf-8"))
 
 

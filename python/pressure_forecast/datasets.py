@@ -488,8 +488,16 @@ def event_sample(name: str = "icews18_usa_prk_2018_06") -> pd.DataFrame:
             frame["event_date"] = pd.to_datetime(frame["event_date"], format="%Y-%m-%d")
         else:
             frame = pd.read_csv(handle, sep="\t", dtype=str, keep_default_na=False, quoting=3)
-            for column in ("GLOBALEVENTID", "MonthYear", "Year", "IsRootEvent", "QuadClass", "NumMentions",
-                           "NumSources", "NumArticles"):
+            for column in (
+                "GLOBALEVENTID",
+                "MonthYear",
+                "Year",
+                "IsRootEvent",
+                "QuadClass",
+                "NumMentions",
+                "NumSources",
+                "NumArticles",
+            ):
                 frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("Int64")
             for column in ("FractionDate", "GoldsteinScale", "AvgTone"):
                 frame[column] = pd.to_numeric(frame[column], errors="coerce")

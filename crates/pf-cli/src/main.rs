@@ -431,7 +431,10 @@ fn run(cli: Cli) -> Result<()> {
                 return fit_v2(&a);
             }
             if a.episodes.len() != 1 {
-                anyhow::bail!("a v1 model is fitted on one episodes file, got {}", a.episodes.len());
+                anyhow::bail!(
+                    "a v1 model is fitted on one episodes file, got {}",
+                    a.episodes.len()
+                );
             }
             let episodes = load_episodes(&a.episodes[0], &model)?;
             let opts = FitOptions {
@@ -469,7 +472,10 @@ fn run(cli: Cli) -> Result<()> {
                 return backtest_v2(m, &a);
             }
             if a.episodes.len() != 1 {
-                anyhow::bail!("a v1 model is backtested on one episodes file, got {}", a.episodes.len());
+                anyhow::bail!(
+                    "a v1 model is backtested on one episodes file, got {}",
+                    a.episodes.len()
+                );
             }
             let episodes = load_episodes(&a.episodes[0], &model)?;
             let opts = BacktestOptions {
@@ -513,8 +519,8 @@ fn episode_sets(m: &v2::ModelV2, files: &[PathBuf], weights: &[f64]) -> Result<V
         .enumerate()
         .map(|(i, f)| {
             let w = weights.get(i).copied().unwrap_or(1.0);
-            let (set, warnings) = v2::EpisodeSet::load(f, w, m)
-                .with_context(|| format!("loading episodes {}", f.display()))?;
+            let (set, warnings) =
+                v2::EpisodeSet::load(f, w, m).with_context(|| format!("loading episodes {}", f.display()))?;
             for w in warnings {
                 eprintln!("warning: {w}");
             }
@@ -558,7 +564,11 @@ fn fit_v2(a: &FitArgs) -> Result<()> {
             "fitted {} in {} iterations ({}): objective {:.6}, penalised {:.6}; written to {}",
             base.name(),
             rep.record.iterations,
-            if rep.record.converged { "converged" } else { "not converged" },
+            if rep.record.converged {
+                "converged"
+            } else {
+                "not converged"
+            },
             rep.record.objective,
             rep.record.penalised_objective,
             a.output.display()
@@ -586,10 +596,19 @@ fn backtest_v2(m: &v2::ModelV2, a: &BacktestArgs) -> Result<()> {
     if a.json {
         print_json(&serde_json::to_value(&r)?);
     } else {
-        println!("{} on {} ({} episodes, model {})", r.model, r.set, r.episodes, r.refit);
-        println!("{:<22} {:>8} {:>10} {:>8}", "forecaster", "brier", "log score", "ece");
+        println!(
+            "{} on {} ({} episodes, model {})",
+            r.model, r.set, r.episodes, r.refit
+        );
+        println!(
+            "{:<22} {:>8} {:>10} {:>8}",
+            "forecaster", "brier", "log score", "ece"
+        );
         for s in &r.scores {
-            println!("{:<22} {:>8.4} {:>10.4} {:>8.4}", s.name, s.brier, s.log_score, s.ece);
+            println!(
+                "{:<22} {:>8.4} {:>10.4} {:>8.4}",
+                s.name, s.brier, s.log_score, s.ece
+            );
         }
     }
     Ok(())

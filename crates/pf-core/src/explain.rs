@@ -279,7 +279,10 @@ impl Model {
         if let Some(m) = self.as_v2() {
             // The one clamp rule, one day earlier for v2: its filter's last day is T - 1, and the value of a
             // report is asked for the day after the as-of date, which must still count.
-            let last = case.term_end.checked_sub_days(chrono::Days::new(2)).unwrap_or(case.start);
+            let last = case
+                .term_end
+                .checked_sub_days(chrono::Days::new(2))
+                .unwrap_or(case.start);
             return crate::v2::analysis::value_of_information(m, case, as_of.min(last).max(case.start));
         }
         let obs = inference::to_obs(self, case.signals_until(as_of))?;
