@@ -24,7 +24,8 @@ OUTCOMES = ("deal", "stalemate", "wait_out")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("base_rates") / "base_rates.json"
     subprocess.run([sys.executable, str(SCRIPT), "--out", str(out), "--quiet"], check=True)
-    return json.loads(out.read_text(encoding="utf-8"))
+    data: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    return data
 
 
 def blocks(res: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

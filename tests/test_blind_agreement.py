@@ -6,7 +6,9 @@ import importlib.util
 import json
 import subprocess
 import sys
+import types
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,7 +17,7 @@ SCRIPT = ROOT / "scripts" / "blind_agreement.py"
 SECOND = ROOT / "data" / "episodes" / "blind_review" / "second_annotator.json"
 
 
-def _mod():
+def _mod() -> types.ModuleType:
     spec = importlib.util.spec_from_file_location("blind_agreement", SCRIPT)
     assert spec and spec.loader
     m = importlib.util.module_from_spec(spec)
@@ -35,11 +37,11 @@ def test_kappa_hand_worked() -> None:
     assert ba.percent(a, b) == pytest.approx(70.0)
     assert ba.cohen_kappa(["x", "x"], ["x", "x"]) == 1.0
     assert ba.cohen_kappa(["a", "b", "c"], ["a", "b", "c"]) == pytest.approx(1.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r".+"):
         ba.cohen_kappa([], [])
 
 
-def _ep(id: str, outcome: str, eligible: bool, deal: str | None, fate: str) -> dict:
+def _ep(id: str, outcome: str, eligible: bool, deal: str | None, fate: str) -> dict[str, Any]:
     sigs = [{"id": "f", "type": fate, "date": "2020-11-07", "reliability": 1.0, "weight": 1.0}]
     if deal:
         sigs.append({"id": "d", "type": "agreement_signed", "date": deal, "reliability": 1.0, "weight": 1.0})

@@ -11,7 +11,9 @@ import datetime as dt
 import importlib.util
 import json
 import sys
+import types
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,7 +24,7 @@ BLIND = ROOT / "data" / "episodes" / "blind_review" / "campaigns.json"
 OUTCOMES = ("deal", "stalemate", "wait_out")
 
 
-def _load_codebook():
+def _load_codebook() -> types.ModuleType:
     spec = importlib.util.spec_from_file_location("codebook", ROOT / "scripts" / "codebook.py")
     assert spec and spec.loader
     mod = importlib.util.module_from_spec(spec)
@@ -34,12 +36,14 @@ def _load_codebook():
 cb = _load_codebook()
 
 
-def _curated() -> list[dict]:
-    return cb.load_episodes(CURATED)
+def _curated() -> list[dict[str, Any]]:
+    eps: list[dict[str, Any]] = cb.load_episodes(CURATED)
+    return eps
 
 
-def _ties() -> list[dict]:
-    return cb.load_episodes(TIES_TERMS)
+def _ties() -> list[dict[str, Any]]:
+    eps: list[dict[str, Any]] = cb.load_episodes(TIES_TERMS)
+    return eps
 
 
 SETS = {"curated": _curated, "ties_terms": _ties}
@@ -180,7 +184,7 @@ def test_blind_review_list_gives_nothing_away() -> None:
 # ---------------------------------------------------------------- the rules, on small records
 
 
-def _base() -> dict:
+def _base() -> dict[str, Any]:
     return {
         "format_version": 2,
         "id": "t",
@@ -198,7 +202,7 @@ def _base() -> dict:
     }
 
 
-def _sig(id: str, type: str, date: str, reliability: float = 1.0) -> dict:
+def _sig(id: str, type: str, date: str, reliability: float = 1.0) -> dict[str, Any]:
     return {"id": id, "type": type, "date": date, "reliability": reliability, "weight": 1.0}
 
 
@@ -253,7 +257,8 @@ def test_default_election_date_is_78_days_before_the_term_end() -> None:
 def _errors(mutate) -> list[str]:  # type: ignore[no-untyped-def]
     ep = copy.deepcopy(_base())
     mutate(ep)
-    return cb.validate(ep, "episodes[3]")
+    errors: list[str] = cb.validate(ep, "episodes[3]")
+    return errors
 
 
 def _has(errs: list[str], field: str, words: str) -> bool:
@@ -261,7 +266,7 @@ def _has(errs: list[str], field: str, words: str) -> bool:
 
 
 def test_rejects_stalemate_with_an_ineligible_leader() -> None:
-    def m(ep: dict) -> None:
+    def m(ep: dict[str, Any]) -> None:
         ep["reelection_eligible"] = False
         ep["signals"] = []
 
@@ -270,7 +275,7 @@ def test_rejects_stalemate_with_an_ineligible_leader() -> None:
 
 
 def test_rejects_deal_without_a_deal_signal() -> None:
-    def m(ep: dict) -> None:
+    def m(ep: dict[str, Any]) -> None:
         ep["outcome"] = "deal"
         ep["signals"].append(_sig("fw", "agreement_framework_announced", "2018-06-12"))
 
@@ -278,14 +283,14 @@ def test_rejects_deal_without_a_deal_signal() -> None:
 
 
 def test_rejects_deal_signal_after_the_term_end_or_repudiated() -> None:
-    def late(ep: dict) -> None:
+    def late(ep: dict[str, Any]) -> None:
         ep["outcome"] = "deal"
         ep["term_end"] = "2021-01-20"
         ep["signals"].append(_sig("a", "agreement_signed", "2021-01-20"))
 
     assert _has(_errors(late), "outcome", "deal without a standing agreement_signed")
 
-    def repudiated(ep: dict) -> None:
+    def repudiated(ep: dict[str, Any]) -> None:
         ep["outcome"] = "deal"
         ep["signals"] += [
             _sig("a", "agreement_signed", "2018-01-01"),
@@ -296,33 +301,33 @@ def test_rejects_deal_signal_after_the_term_end_or_repudiated() -> None:
 
 
 def test_rejects_election_date_after_the_term_end() -> None:
-    def m(ep: dict) -> None:
+    def m(ep: dict[str, Any]) -> None:
         ep["election_date"] = "2021-02-01"
 
     assert _has(_errors(m), "election_date", "after term_end")
 
 
 def test_rejects_start_not_before_term_end() -> None:
-    def m(ep: dict) -> None:
+    def m(ep: dict[str, Any]) -> None:
         ep["start"] = ep["term_end"]
 
     assert _has(_errors(m), "start", "not before term_end")
 
 
 def test_rejects_fate_signal_before_the_case_starts() -> None:
-    def m(ep: dict) -> None:
+    def m(ep: dict[str, Any]) -> None:
         ep["signals"][0]["date"] = "2016-11-09"
 
     assert _has(_errors(m), "signals[0].date", "before the case starts")
 
 
 def test_rejects_missing_justification_in_format_2_only() -> None:
-    def m(ep: dict) -> None:
+    def m(ep: dict[str, Any]) -> None:
         del ep["outcome_justification"]
 
     assert _has(_errors(m), "outcome_justification", "missing")
 
-    def v1(ep: dict) -> None:
+    def v1(ep: dict[str, Any]) -> None:
         del ep["outcome_justification"]
         ep["format_version"] = 1
 
@@ -330,7 +335,7 @@ def test_rejects_missing_justification_in_format_2_only() -> None:
 
 
 def test_rejects_reelected_signal_for_an_ineligible_leader() -> None:
-    def m(ep: dict) -> None:
+    def m(ep: dict[str, Any]) -> None:
         ep["reelection_eligible"] = False
         ep["outcome"] = "wait_out"
 
@@ -338,21 +343,21 @@ def test_rejects_reelected_signal_for_an_ineligible_leader() -> None:
 
 
 def test_rejects_eligible_no_deal_without_fate_signal() -> None:
-    def m(ep: dict) -> None:
+    def m(ep: dict[str, Any]) -> None:
         ep["signals"] = []
 
     assert _has(_errors(m), "signals", "no fate signal")
 
 
 def test_rejects_a_label_the_codebook_does_not_give() -> None:
-    def m(ep: dict) -> None:
+    def m(ep: dict[str, Any]) -> None:
         ep["outcome"] = "wait_out"
 
     assert _has(_errors(m), "outcome", "wait_out but the codebook gives stalemate")
 
 
 def test_rejects_bad_signal_fields() -> None:
-    def m(ep: dict) -> None:
+    def m(ep: dict[str, Any]) -> None:
         ep["signals"] += [
             {"id": "x", "type": "leader_sneezed", "date": "2018-01-01"},
             {"id": "x", "type": "talks_held", "date": "2018-13-01"},
@@ -368,7 +373,7 @@ def test_rejects_bad_signal_fields() -> None:
 
 
 def test_rejects_both_fate_types() -> None:
-    def m(ep: dict) -> None:
+    def m(ep: dict[str, Any]) -> None:
         ep["signals"].append(_sig("g", "sender_leader_departing", "2020-11-05"))
 
     assert _has(_errors(m), "signals", "both")

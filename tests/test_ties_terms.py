@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,14 +18,14 @@ SUMMARY = ROOT / "data" / "episodes" / "ties_terms.summary.json"
 TERMS = ROOT / "data" / "presidents" / "us_terms.csv"
 
 
-def _run(out_dir: Path) -> tuple[bytes, dict]:
+def _run(out_dir: Path) -> tuple[bytes, dict[str, Any]]:
     out, summary = out_dir / "ties_terms.jsonl", out_dir / "summary.json"
     subprocess.run([sys.executable, str(SCRIPT), "--out", str(out), "--summary", str(summary), "--quiet"], check=True)
     return out.read_bytes(), json.loads(summary.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[tuple[bytes, dict], tuple[bytes, dict]]:
+def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[tuple[bytes, dict[str, Any]], tuple[bytes, dict[str, Any]]]:
     return _run(tmp_path_factory.mktemp("a")), _run(tmp_path_factory.mktemp("b"))
 
 
@@ -81,7 +83,7 @@ def test_presidents_table_is_contiguous_and_consistent() -> None:
     import csv
 
     rows = list(csv.DictReader(TERMS.open(encoding="utf-8")))
-    for a, b in zip(rows, rows[1:]):
+    for a, b in itertools.pairwise(rows):
         assert a["end"] == b["start"]
     for r in rows:
         assert r["election_date"] <= r["end"]

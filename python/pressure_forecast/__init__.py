@@ -16,6 +16,7 @@ engine with PyO3); pandas frames and matplotlib plots come from :mod:`pressure_f
 ``_frames`` helpers. matplotlib is optional: ``pip install "pressure_forecast[plot]"``.
 """
 
+from pressure_forecast import datasets
 from pressure_forecast._native import (
     OUTCOMES_V1,
     PROTO_FORECAST_SERVICE,
@@ -51,8 +52,6 @@ from pressure_forecast._native import (
     ingest_events,
     load_episodes,
 )
-from pressure_forecast import datasets
-
 
 __all__ = [
     "OUTCOMES_V1",

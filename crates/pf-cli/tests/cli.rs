@@ -321,8 +321,9 @@ fn the_case_shows_eligibility_and_election_date_and_exclusions_are_noted() {
         out.contains("not eligible for re-election, election 2020-11-03\n"),
         "{out}"
     );
-    // The one clamp rule: the day before the term end.
-    assert!(out.contains("as of 2021-01-19"), "{out}");
+    // The one clamp rule: for the shipped v2 model's value of information, the last day a report still counts
+    // (two days before the term end).
+    assert!(out.contains("as of 2021-01-18"), "{out}");
     let eps = dir.path().join("eps.json");
     std::fs::write(
         &eps,
@@ -332,7 +333,15 @@ fn the_case_shows_eligibility_and_election_date_and_exclusions_are_noted() {
              "signals":[{"id":"s","type":"agreement_signed","date":"2003-12-19"}]}]"#,
     )
     .unwrap();
-    let (ok, out, err) = run(&["backtest", "--episodes", eps.to_str().unwrap(), "--json"]);
+    let v1 = "models/maximum_pressure_v1.toml";
+    let (ok, out, err) = run(&[
+        "backtest",
+        "--model",
+        v1,
+        "--episodes",
+        eps.to_str().unwrap(),
+        "--json",
+    ]);
     assert!(ok, "{err}");
     assert!(
         err.contains("1 episode(s) marked exclude_from_training left out of the backtest: e1"),
