@@ -402,7 +402,7 @@ def curated_episodes_frame() -> pd.DataFrame:
     >>> frame = datasets.curated_episodes_frame()
     >>> list(frame.columns)
     ['id', 'sender', 'target', 'start', 'term_end', 'outcome', 'n_signals', 'exclude_from_training']
-    >>> frame["outcome"].value_counts().sum()
+    >>> int(frame["outcome"].value_counts().sum())
     33
     """
     return _episodes_frame("curated")
@@ -420,7 +420,7 @@ def ties_episodes_frame() -> pd.DataFrame:
     --------
     >>> from pressure_forecast import datasets
     >>> frame = datasets.ties_episodes_frame()
-    >>> frame.groupby("outcome").size().sum()
+    >>> int(frame.groupby("outcome").size().sum())
     874
     """
     return _episodes_frame("ties")
