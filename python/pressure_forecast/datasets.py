@@ -409,8 +409,9 @@ def curated_episodes_frame() -> pd.DataFrame:
 
 
 def ties_episodes_frame() -> pd.DataFrame:
-    """The TIES-derived term episodes as a DataFrame, one row per episode (columns as
-    :func:`curated_episodes_frame`).
+    """The TIES-derived term episodes as a DataFrame, one row per episode.
+
+    The columns are those of :func:`curated_episodes_frame`.
 
     Returns
     -------

@@ -327,6 +327,10 @@ impl PyCase {
     }
 
     /// The signals in date order.
+    ///
+    /// Returns
+    /// -------
+    /// list[Signal]
     #[getter]
     fn signals(&self) -> Vec<PySignal> {
         self.inner
@@ -338,31 +342,55 @@ impl PyCase {
     }
 
     /// The case's id.
+    ///
+    /// Returns
+    /// -------
+    /// str
     #[getter]
     fn id(&self) -> &str {
         &self.inner.id
     }
     /// The state applying pressure.
+    ///
+    /// Returns
+    /// -------
+    /// str
     #[getter]
     fn sender(&self) -> &str {
         &self.inner.sender
     }
     /// The state pressed.
+    ///
+    /// Returns
+    /// -------
+    /// str
     #[getter]
     fn target(&self) -> &str {
         &self.inner.target
     }
     /// The campaign's start.
+    ///
+    /// Returns
+    /// -------
+    /// datetime.date
     #[getter]
     fn start(&self) -> NaiveDate {
         self.inner.start
     }
     /// The sender leader's term end.
+    ///
+    /// Returns
+    /// -------
+    /// datetime.date
     #[getter]
     fn term_end(&self) -> NaiveDate {
         self.inner.term_end
     }
     /// Free text.
+    ///
+    /// Returns
+    /// -------
+    /// str
     #[getter]
     fn get_description(&self) -> &str {
         &self.inner.description
@@ -372,6 +400,10 @@ impl PyCase {
         Arc::make_mut(&mut self.inner).description = description;
     }
     /// The model the case is read with (the default model unless one was given).
+    ///
+    /// Returns
+    /// -------
+    /// Model
     #[getter]
     fn model(&self) -> PyModel {
         PyModel {

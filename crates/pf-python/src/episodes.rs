@@ -65,46 +65,82 @@ impl PyEpisode {
         Ok(PyEpisode { inner })
     }
     /// The episode's id.
+    ///
+    /// Returns
+    /// -------
+    /// str
     #[getter]
     fn id(&self) -> &str {
         &self.inner.case.id
     }
     /// The outcome at the term end.
+    ///
+    /// Returns
+    /// -------
+    /// str
     #[getter]
     fn outcome(&self) -> &str {
         &self.inner.outcome
     }
     /// Why the outcome is what it is, citing the record (empty in files older than format version 2).
+    ///
+    /// Returns
+    /// -------
+    /// str
     #[getter]
     fn outcome_justification(&self) -> &str {
         &self.inner.outcome_justification
     }
     /// Whether `fit` leaves it out and `backtest` does not score it.
+    ///
+    /// Returns
+    /// -------
+    /// bool
     #[getter]
     fn exclude_from_training(&self) -> bool {
         self.inner.exclude_from_training
     }
     /// The state applying pressure.
+    ///
+    /// Returns
+    /// -------
+    /// str
     #[getter]
     fn sender(&self) -> &str {
         &self.inner.case.sender
     }
     /// The state pressed.
+    ///
+    /// Returns
+    /// -------
+    /// str
     #[getter]
     fn target(&self) -> &str {
         &self.inner.case.target
     }
     /// The campaign's start.
+    ///
+    /// Returns
+    /// -------
+    /// datetime.date
     #[getter]
     fn start(&self) -> NaiveDate {
         self.inner.case.start
     }
     /// The term end.
+    ///
+    /// Returns
+    /// -------
+    /// datetime.date
     #[getter]
     fn term_end(&self) -> NaiveDate {
         self.inner.case.term_end
     }
     /// The signals in date order.
+    ///
+    /// Returns
+    /// -------
+    /// list[Signal]
     #[getter]
     fn signals(&self) -> Vec<PySignal> {
         self.inner

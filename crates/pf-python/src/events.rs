@@ -35,12 +35,28 @@ use crate::signal::PySignal;
 #[derive(Clone, PartialEq)]
 pub struct PyIngestReport {
     /// One signal per (date, signal type).
+    ///
+    /// Returns
+    /// -------
+    /// list[Signal]
     pub signals: Vec<PySignal>,
     /// Data rows read.
+    ///
+    /// Returns
+    /// -------
+    /// int
     pub rows_read: u64,
     /// Rows mapped to a signal.
+    ///
+    /// Returns
+    /// -------
+    /// int
     pub rows_matched: u64,
     /// Rows skipped as malformed: `(line, reason)`.
+    ///
+    /// Returns
+    /// -------
+    /// list[tuple[int, str]]
     pub bad_rows: Vec<(u64, String)>,
 }
 

@@ -43,14 +43,34 @@ pub struct FitState {
 #[derive(Clone, PartialEq)]
 pub struct PyFitReport {
     /// The fitted model (None for a report rebuilt from JSON without the model text).
+    ///
+    /// Returns
+    /// -------
+    /// Model or None
     pub model: Option<PyModel>,
     /// Log-likelihood of the episodes after each iteration's E-step, starting with the starting model.
+    ///
+    /// Returns
+    /// -------
+    /// list[float]
     pub log_likelihood: Vec<f64>,
     /// Penalised log-likelihood at each iteration.
+    ///
+    /// Returns
+    /// -------
+    /// list[float]
     pub objective: Vec<f64>,
     /// Iterations run.
+    ///
+    /// Returns
+    /// -------
+    /// int
     pub iterations: u32,
     /// Whether EM reached its tolerance.
+    ///
+    /// Returns
+    /// -------
+    /// bool
     pub converged: bool,
 }
 
@@ -224,33 +244,65 @@ serde_result!(
     /// (2, ['brier', 'ece', 'log_score'])
     PyBacktestReport, pf_core::BacktestReport, "BacktestReport", {
         /// The model's name.
+        ///
+        /// Returns
+        /// -------
+        /// str
         #[getter]
         fn model(&self) -> &str { &self.inner.model }
         /// Outcome names.
+        ///
+        /// Returns
+        /// -------
+        /// list[str]
         #[getter]
         fn outcomes(&self) -> Vec<String> { self.inner.outcomes.clone() }
         /// Number of episodes.
+        ///
+        /// Returns
+        /// -------
+        /// int
         #[getter]
         fn episodes(&self) -> usize { self.inner.episodes }
         /// Whether each episode was forecast by a model fitted on the others.
+        ///
+        /// Returns
+        /// -------
+        /// bool
         #[getter]
         fn loo(&self) -> bool { self.inner.loo }
         /// `{brier, log_score, ece}` of the model.
+        ///
+        /// Returns
+        /// -------
+        /// dict[str, float]
         #[getter]
         fn scores<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
             json_to_py(py, &serde_json::to_value(self.inner.scores).unwrap_or_default())
         }
         /// `{uniform: {...}, base_rate: {...}, prior: {...}}`.
+        ///
+        /// Returns
+        /// -------
+        /// dict[str, dict[str, float]]
         #[getter]
         fn baselines<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
             json_to_py(py, &serde_json::to_value(self.inner.baselines).unwrap_or_default())
         }
         /// Per-episode scores (dicts).
+        ///
+        /// Returns
+        /// -------
+        /// list[dict[str, Any]]
         #[getter]
         fn per_episode<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
             json_to_py(py, &serde_json::to_value(&self.inner.per_episode).unwrap_or_default())
         }
         /// Reliability bins per outcome, `{outcome: [{lower, upper, mean_predicted, observed, weight}]}`.
+        ///
+        /// Returns
+        /// -------
+        /// dict[str, list[dict[str, float]]]
         #[getter]
         fn calibration<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
             let d = PyDict::new(py);

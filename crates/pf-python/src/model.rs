@@ -149,30 +149,50 @@ impl PyModel {
     }
 
     /// The model's name.
+    ///
+    /// Returns
+    /// -------
+    /// str
     #[getter]
     fn name(&self) -> &str {
         self.inner.name()
     }
 
     /// What the model is.
+    ///
+    /// Returns
+    /// -------
+    /// str
     #[getter]
     fn description(&self) -> &str {
         self.inner.description()
     }
 
     /// Regime names, in order.
+    ///
+    /// Returns
+    /// -------
+    /// list[str]
     #[getter]
     fn regimes(&self) -> Vec<String> {
         self.inner.regimes().to_vec()
     }
 
     /// Outcome names, in order.
+    ///
+    /// Returns
+    /// -------
+    /// list[str]
     #[getter]
     fn outcomes(&self) -> Vec<String> {
         self.inner.outcomes().to_vec()
     }
 
     /// The outcome of each regime, `{regime: outcome}`.
+    ///
+    /// Returns
+    /// -------
+    /// dict[str, str]
     #[getter]
     fn outcome_of<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
@@ -183,18 +203,30 @@ impl PyModel {
     }
 
     /// Signal type names the model knows, vocabulary v1 first.
+    ///
+    /// Returns
+    /// -------
+    /// list[str]
     #[getter]
     fn signal_types(&self) -> Vec<String> {
         self.inner.signal_types()
     }
 
     /// Prior over regimes at a case's start (numpy array).
+    ///
+    /// Returns
+    /// -------
+    /// numpy.ndarray
     #[getter]
     fn prior<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         np_array1(py, self.inner.prior())
     }
 
     /// Transition buckets: a list of dicts `{name, min_days_left, max_days_left, matrix}`.
+    ///
+    /// Returns
+    /// -------
+    /// list[dict[str, Any]]
     #[getter]
     fn buckets<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let k = self.inner.n_regimes();
@@ -215,6 +247,10 @@ impl PyModel {
     }
 
     /// Provenance of a fitted model, as a dict (None for a hand-written model).
+    ///
+    /// Returns
+    /// -------
+    /// dict[str, Any] or None
     #[getter]
     fn provenance<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         match self.inner.provenance() {

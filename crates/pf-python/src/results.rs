@@ -43,51 +43,91 @@ pub struct PyForecast {
 #[pymethods]
 impl PyForecast {
     /// The case's id.
+    ///
+    /// Returns
+    /// -------
+    /// str
     #[getter]
     fn case(&self) -> &str {
         &self.inner.case
     }
     /// Only signals dated on or before this day were used.
+    ///
+    /// Returns
+    /// -------
+    /// datetime.date
     #[getter]
     fn as_of(&self) -> NaiveDate {
         self.inner.as_of
     }
     /// The term end the forecast is for.
+    ///
+    /// Returns
+    /// -------
+    /// datetime.date
     #[getter]
     fn term_end(&self) -> NaiveDate {
         self.inner.term_end
     }
     /// Outcome names, in model order.
+    ///
+    /// Returns
+    /// -------
+    /// list[str]
     #[getter]
     fn outcomes(&self) -> Vec<String> {
         self.inner.outcomes.clone()
     }
     /// `{outcome: probability}`.
+    ///
+    /// Returns
+    /// -------
+    /// dict[str, float]
     #[getter]
     fn probabilities<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         named(py, &self.inner.outcomes, &self.inner.probabilities)
     }
     /// Regime names, in model order.
+    ///
+    /// Returns
+    /// -------
+    /// list[str]
     #[getter]
     fn regimes(&self) -> Vec<String> {
         self.inner.regimes.clone()
     }
     /// `{regime: probability}`: the filtered regime distribution on the as-of date.
+    ///
+    /// Returns
+    /// -------
+    /// dict[str, float]
     #[getter]
     fn regime_probabilities<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         named(py, &self.inner.regimes, &self.inner.regime_probabilities)
     }
     /// Log-likelihood of the signals used.
+    ///
+    /// Returns
+    /// -------
+    /// float
     #[getter]
     fn log_likelihood(&self) -> f64 {
         self.inner.log_likelihood
     }
     /// Number of signals used.
+    ///
+    /// Returns
+    /// -------
+    /// int
     #[getter]
     fn signals_used(&self) -> usize {
         self.inner.signals_used
     }
     /// The most probable outcome.
+    ///
+    /// Returns
+    /// -------
+    /// str
     #[getter]
     fn most_likely(&self) -> String {
         let i = (0..self.inner.probabilities.len())
@@ -97,6 +137,10 @@ impl PyForecast {
     }
     /// Credible intervals from parameter draws, or None when no draws were made: the engine's serde form
     /// `{draws, seed, mean, sd, intervals: [{level, lower, upper}]}`, each vector in the order of `outcomes`.
+    ///
+    /// Returns
+    /// -------
+    /// dict[str, Any] or None
     #[getter]
     fn intervals<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         match &self.inner.intervals {
@@ -256,31 +300,55 @@ pub struct PyTrajectory {
 #[pymethods]
 impl PyTrajectory {
     /// The case's id.
+    ///
+    /// Returns
+    /// -------
+    /// str
     #[getter]
     fn case(&self) -> &str {
         &self.inner.case
     }
     /// The term end.
+    ///
+    /// Returns
+    /// -------
+    /// datetime.date
     #[getter]
     fn term_end(&self) -> NaiveDate {
         self.inner.term_end
     }
     /// Outcome names.
+    ///
+    /// Returns
+    /// -------
+    /// list[str]
     #[getter]
     fn outcomes(&self) -> Vec<String> {
         self.inner.outcomes.clone()
     }
     /// Regime names.
+    ///
+    /// Returns
+    /// -------
+    /// list[str]
     #[getter]
     fn regimes(&self) -> Vec<String> {
         self.inner.regimes.clone()
     }
     /// The days (`datetime.date`).
+    ///
+    /// Returns
+    /// -------
+    /// list[datetime.date]
     #[getter]
     fn dates<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         py_dates(py, self.inner.points.iter().map(|p| p.date))
     }
     /// Outcome probabilities, a numpy array of shape (days, outcomes).
+    ///
+    /// Returns
+    /// -------
+    /// numpy.ndarray
     #[getter]
     fn probabilities<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let flat: Vec<f64> = self
@@ -292,6 +360,10 @@ impl PyTrajectory {
         np_array2(py, &flat, self.inner.outcomes.len())
     }
     /// Filtered regime probabilities, a numpy array of shape (days, regimes).
+    ///
+    /// Returns
+    /// -------
+    /// numpy.ndarray
     #[getter]
     fn regime_probabilities<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let flat: Vec<f64> = self
@@ -303,11 +375,19 @@ impl PyTrajectory {
         np_array2(py, &flat, self.inner.regimes.len())
     }
     /// Signals used up to each day.
+    ///
+    /// Returns
+    /// -------
+    /// list[int]
     #[getter]
     fn signals_used(&self) -> Vec<usize> {
         self.inner.points.iter().map(|p| p.signals_used).collect()
     }
     /// Types of the signals dated on each day.
+    ///
+    /// Returns
+    /// -------
+    /// list[list[str]]
     #[getter]
     fn signal_types(&self) -> Vec<Vec<String>> {
         self.inner.points.iter().map(|p| p.signal_types.clone()).collect()
@@ -409,8 +489,16 @@ impl PyTrajectory {
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct PyAppendReport {
     /// Signals stored.
+    ///
+    /// Returns
+    /// -------
+    /// int
     pub added: usize,
     /// Signals whose id was already present with the same content.
+    ///
+    /// Returns
+    /// -------
+    /// int
     pub unchanged: usize,
 }
 
@@ -517,26 +605,54 @@ serde_result!(
     /// 1
     PyExplanation, ExplanationData, "Explanation", {
         /// The case's id.
+        ///
+        /// Returns
+        /// -------
+        /// str
         #[getter]
         fn case(&self) -> &str { &self.inner.attribution.case }
         /// The as-of date.
+        ///
+        /// Returns
+        /// -------
+        /// datetime.date
         #[getter]
         fn as_of(&self) -> NaiveDate { self.inner.attribution.as_of }
         /// Outcome names.
+        ///
+        /// Returns
+        /// -------
+        /// list[str]
         #[getter]
         fn outcomes(&self) -> Vec<String> { self.inner.attribution.outcomes.clone() }
         /// `{outcome: p}` with no signals.
+        ///
+        /// Returns
+        /// -------
+        /// dict[str, float]
         #[getter]
         fn baseline<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> { named(py, &self.inner.attribution.outcomes, &self.inner.attribution.baseline) }
         /// `{outcome: p}` with every signal up to the as-of date.
+        ///
+        /// Returns
+        /// -------
+        /// dict[str, float]
         #[getter]
         fn total<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> { named(py, &self.inner.attribution.outcomes, &self.inner.attribution.total) }
         /// Per-signal contributions (dicts in the engine's JSON form).
+        ///
+        /// Returns
+        /// -------
+        /// list[dict[str, Any]]
         #[getter]
         fn contributions<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
             json_to_py(py, &serde_json::to_value(&self.inner.attribution.contributions).map_err(ser_err)?)
         }
         /// Drop-one forecasts (dicts in the engine's JSON form).
+        ///
+        /// Returns
+        /// -------
+        /// list[dict[str, Any]]
         #[getter]
         fn drop_one<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
             json_to_py(py, &serde_json::to_value(&self.inner.drop_one).map_err(ser_err)?)
@@ -569,12 +685,24 @@ serde_result!(
     /// True
     PyWhatIf, pf_core::explain::WhatIfResult, "WhatIf", {
         /// The case's forecast at the evaluation date.
+        ///
+        /// Returns
+        /// -------
+        /// Forecast
         #[getter]
         fn baseline(&self) -> PyForecast { PyForecast { inner: self.inner.baseline.clone() } }
         /// The forecast with the hypothetical change.
+        ///
+        /// Returns
+        /// -------
+        /// Forecast
         #[getter]
         fn scenario(&self) -> PyForecast { PyForecast { inner: self.inner.scenario.clone() } }
         /// `{outcome: scenario - baseline}`.
+        ///
+        /// Returns
+        /// -------
+        /// dict[str, float]
         #[getter]
         fn delta<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> { named(py, &self.inner.baseline.outcomes, &self.inner.delta) }
     }
@@ -596,18 +724,38 @@ serde_result!(
     /// True
     PyValueOfInformation, pf_core::explain::ValueOfInformation, "ValueOfInformation", {
         /// The case's id.
+        ///
+        /// Returns
+        /// -------
+        /// str
         #[getter]
         fn case(&self) -> &str { &self.inner.case }
         /// The as-of date.
+        ///
+        /// Returns
+        /// -------
+        /// datetime.date
         #[getter]
         fn as_of(&self) -> NaiveDate { self.inner.as_of }
         /// Outcome names.
+        ///
+        /// Returns
+        /// -------
+        /// list[str]
         #[getter]
         fn outcomes(&self) -> Vec<String> { self.inner.outcomes.clone() }
         /// `{outcome: p}` now.
+        ///
+        /// Returns
+        /// -------
+        /// dict[str, float]
         #[getter]
         fn current<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> { named(py, &self.inner.outcomes, &self.inner.current) }
         /// The ranked entries (dicts in the engine's JSON form), highest score first.
+        ///
+        /// Returns
+        /// -------
+        /// list[dict[str, Any]]
         #[getter]
         fn values<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
             json_to_py(py, &serde_json::to_value(&self.inner.values).map_err(ser_err)?)

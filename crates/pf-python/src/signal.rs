@@ -137,46 +137,82 @@ impl PySignal {
     }
 
     /// The signal type.
+    ///
+    /// Returns
+    /// -------
+    /// str
     #[getter]
     fn r#type(&self) -> &str {
         &self.inner.signal_type
     }
     /// The day it was observed.
+    ///
+    /// Returns
+    /// -------
+    /// datetime.date
     #[getter]
     fn date(&self) -> NaiveDate {
         self.inner.date
     }
     /// Reliability in [0, 1].
+    ///
+    /// Returns
+    /// -------
+    /// float
     #[getter]
     fn reliability(&self) -> f64 {
         self.inner.reliability
     }
     /// Weight > 0.
+    ///
+    /// Returns
+    /// -------
+    /// float
     #[getter]
     fn weight(&self) -> f64 {
         self.inner.weight
     }
     /// Who reported it.
+    ///
+    /// Returns
+    /// -------
+    /// str or None
     #[getter]
     fn source(&self) -> Option<&str> {
         self.inner.source.as_deref()
     }
     /// Free text.
+    ///
+    /// Returns
+    /// -------
+    /// str or None
     #[getter]
     fn note(&self) -> Option<&str> {
         self.inner.note.as_deref()
     }
     /// Unique id within a case.
+    ///
+    /// Returns
+    /// -------
+    /// str or None
     #[getter]
     fn id(&self) -> Option<&str> {
         self.inner.id.as_deref()
     }
     /// Number of raw event reports merged into this signal (event data).
+    ///
+    /// Returns
+    /// -------
+    /// int or None
     #[getter]
     fn reports(&self) -> Option<u32> {
         self.inner.reports
     }
     /// Ids of the raw events merged into this signal.
+    ///
+    /// Returns
+    /// -------
+    /// list[str]
     #[getter]
     fn event_ids(&self) -> Vec<String> {
         self.inner.event_ids.clone()
