@@ -152,6 +152,26 @@ impl PyEpisode {
             .collect()
     }
     /// The episode as a case (read with the default model, or `model`).
+    ///
+    /// Parameters
+    /// ----------
+    /// model : Model, optional
+    ///     The model the case is read with (default: the default model).
+    ///
+    /// Returns
+    /// -------
+    /// Case
+    ///     A case with the episode's countries, dates and signals.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> ep = pf.Episode(case, "deal")
+    /// >>> ep.case() == case
+    /// True
     #[pyo3(signature = (model = None))]
     fn case(&self, model: Option<&Bound<'_, PyModel>>) -> PyCase {
         PyCase {
@@ -160,11 +180,49 @@ impl PyEpisode {
         }
     }
     /// The episode as a dict (the episodes file format).
+    ///
+    /// Returns
+    /// -------
+    /// dict
+    ///     The case's fields and signals, with ``outcome`` (and the justification and exclusion flag).
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> ep = pf.Episode(case, "deal")
+    /// >>> d = ep.to_json()
+    /// >>> d["outcome"], d["id"]
+    /// ('deal', 'demo')
     #[gen_stub(override_return_type(type_repr = "dict[str, typing.Any]", imports = ("typing")))]
     fn to_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         json_to_py(py, &serde_json::to_value(&self.inner).unwrap_or_default())
     }
     /// Parse an episode from its JSON form (checked against the default model, or `model`).
+    ///
+    /// Parameters
+    /// ----------
+    /// obj : dict or str
+    ///     One record of an episodes file, as ``to_json`` writes it.
+    /// model : Model, optional
+    ///     The model for vocabulary checks (default: the default model).
+    ///
+    /// Returns
+    /// -------
+    /// Episode
+    ///     The episode.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> ep = pf.Episode(case, "deal")
+    /// >>> pf.Episode.from_json(ep.to_json()) == ep
+    /// True
     #[staticmethod]
     #[pyo3(signature = (obj, model = None))]
     fn from_json(obj: &Bound<'_, PyAny>, model: Option<&Bound<'_, PyModel>>) -> PyResult<PyEpisode> {
@@ -195,6 +253,22 @@ impl PyEpisode {
             c.signals().len()
         )
     }
+    /// The episode as an HTML table row, for notebooks.
+    ///
+    /// Returns
+    /// -------
+    /// str
+    ///     HTML.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> ep = pf.Episode(case, "deal")
+    /// >>> "deal" in ep._repr_html_()
+    /// True
     #[gen_stub(override_return_type(type_repr = "builtins.str", imports = ("builtins")))]
     fn _repr_html_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         helper(slf.py(), "_frames", "episodes_html", ([slf],), None)

@@ -49,6 +49,18 @@ pub fn model_or_default(
 #[pymethods]
 impl PyModel {
     /// The embedded default model (`models/maximum_pressure.toml`).
+    ///
+    /// Returns
+    /// -------
+    /// Model
+    ///     The default model, the one cases are read with unless given another.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> m = pf.Model.default()
+    /// >>> m.name, m.outcomes
+    /// ('maximum_pressure', ['deal', 'stalemate', 'wait_out'])
     #[staticmethod]
     fn default() -> PyModel {
         PyModel {
@@ -57,6 +69,18 @@ impl PyModel {
     }
 
     /// The embedded static model: regimes are the outcomes, identity transitions (plain Bayes' rule).
+    ///
+    /// Returns
+    /// -------
+    /// Model
+    ///     The static model.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> m = pf.Model.static()
+    /// >>> m.regimes == m.outcomes
+    /// True
     #[staticmethod]
     #[pyo3(name = "static")]
     fn static_model() -> PyModel {
@@ -64,6 +88,17 @@ impl PyModel {
     }
 
     /// The text of the embedded default model file, comments included.
+    ///
+    /// Returns
+    /// -------
+    /// str
+    ///     TOML; ``Model.from_toml`` reads it back.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> pf.Model.from_toml(pf.Model.default_toml()) == pf.Model.default()
+    /// True
     #[staticmethod]
     fn default_toml() -> &'static str {
         pf_core::Model::default_toml()
@@ -123,6 +158,10 @@ impl PyModel {
     /// path : str or os.PathLike
     ///     Where to write it (replaced if it exists).
     ///
+    /// Returns
+    /// -------
+    /// None
+    ///
     /// Examples
     /// --------
     /// >>> import pathlib, tempfile
@@ -136,11 +175,35 @@ impl PyModel {
     }
 
     /// The model as TOML text (a valid model file).
+    ///
+    /// Returns
+    /// -------
+    /// str
+    ///     TOML, without the default file's comments.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> m = pf.Model.default()
+    /// >>> pf.Model.from_toml(m.to_toml()) == m
+    /// True
     fn to_toml(&self) -> String {
         self.inner.to_toml()
     }
 
     /// The model file's content as a dict.
+    ///
+    /// Returns
+    /// -------
+    /// dict
+    ///     The TOML file's tables and keys.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> d = pf.Model.default().to_dict()
+    /// >>> isinstance(d, dict), d["name"]
+    /// (True, 'maximum_pressure')
     #[gen_stub(override_return_type(type_repr = "dict[str, typing.Any]", imports = ("typing")))]
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let v = serde_json::to_value(self.inner.to_spec())
@@ -393,6 +456,18 @@ impl PyModel {
         )
     }
 
+    /// The model as HTML, for notebooks: its regimes with their outcome and prior, and its time buckets.
+    ///
+    /// Returns
+    /// -------
+    /// str
+    ///     HTML.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> pf.Model.default()._repr_html_().startswith("<p><strong>Model maximum_pressure")
+    /// True
     #[gen_stub(override_return_type(type_repr = "builtins.str", imports = ("builtins")))]
     fn _repr_html_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         helper(slf.py(), "_frames", "model_html", (slf,), None)

@@ -217,24 +217,101 @@ impl PyForecast {
     }
 
     /// The forecast as a dict in the engine's JSON form (the CLI's `--json`).
+    ///
+    /// Returns
+    /// -------
+    /// dict
+    ///     ``case``, ``as_of``, ``term_end``, ``{outcome: probability}`` maps and the intervals; ``Forecast.from_json`` reads it back.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> f = case.forecast(as_of="2018-07-01")
+    /// >>> d = f.to_json()
+    /// >>> d["case"], d["as_of"]
+    /// ('demo', '2018-07-01')
     #[gen_stub(override_return_type(type_repr = "dict[str, typing.Any]", imports = ("typing")))]
     fn to_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         json_to_py(py, &self.inner.to_json())
     }
 
     /// Build a forecast from the engine's JSON form (a dict or a JSON string), as `to_json` writes it.
+    ///
+    /// Parameters
+    /// ----------
+    /// obj : dict or str
+    ///     The forecast's JSON form.
+    ///
+    /// Returns
+    /// -------
+    /// Forecast
+    ///     An equal forecast.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> f = case.forecast(as_of="2018-07-01")
+    /// >>> pf.Forecast.from_json(f.to_json()) == f
+    /// True
+    /// >>> import json
+    /// >>> pf.Forecast.from_json(json.dumps(f.to_json())) == f
+    /// True
     #[classmethod]
     fn from_json(_cls: &Bound<'_, PyType>, obj: &Bound<'_, PyAny>) -> PyResult<PyForecast> {
         from_py_json(obj, "a Forecast").map(|inner| PyForecast { inner })
     }
 
     /// One row per outcome: probability, and with draws mean, sd and the interval bounds.
+    ///
+    /// Returns
+    /// -------
+    /// pandas.DataFrame
+    ///     Indexed by ``outcome``; with draws also ``mean``, ``sd``, ``lower_<level>`` and ``upper_<level>``.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> df = case.forecast(as_of="2018-07-01", draws=50, seed=1, levels=0.9).to_pandas()
+    /// >>> df.index.tolist(), list(df.columns)
+    /// (['deal', 'stalemate', 'wait_out'], ['probability', 'mean', 'sd', 'lower_0.9', 'upper_0.9'])
     #[gen_stub(override_return_type(type_repr = "pandas.DataFrame", imports = ("pandas")))]
     fn to_pandas<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         helper(slf.py(), "_frames", "forecast_frame", (slf,), None)
     }
 
-    /// A bar chart of the outcome probabilities with their intervals (needs matplotlib).
+    /// Plot the outcome probabilities over time with each signal marked (needs matplotlib).
+    ///
+    /// Parameters
+    /// ----------
+    /// ax : matplotlib.axes.Axes, optional
+    ///     Where to draw; a new figure when None.
+    /// case : Case, optional
+    ///     Take the signal marks from this case's signals.
+    ///
+    /// Returns
+    /// -------
+    /// matplotlib.axes.Axes
+    ///     The axes drawn on.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> t = case.trajectory(start="2018-06-01", end="2018-06-30")
+    /// >>> ax = t.plot(case=case)
+    /// >>> ax.get_ylabel()
+    /// 'probability by the term end'
     #[pyo3(signature = (ax = None))]
     fn plot<'py>(slf: &Bound<'py, Self>, ax: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
         let kw = PyDict::new(slf.py());
@@ -242,6 +319,22 @@ impl PyForecast {
         helper(slf.py(), "plot", "plot_forecast", (slf,), Some(&kw))
     }
 
+    /// The forecast as HTML, for notebooks: a title and the table of ``to_pandas``.
+    ///
+    /// Returns
+    /// -------
+    /// str
+    ///     HTML.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> f = case.forecast(as_of="2018-07-01")
+    /// >>> f._repr_html_().startswith("<p><strong>Forecast for demo as of 2018-07-01")
+    /// True
     #[gen_stub(override_return_type(type_repr = "builtins.str", imports = ("builtins")))]
     fn _repr_html_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         helper(slf.py(), "_frames", "forecast_html", (slf,), None)
@@ -398,19 +491,77 @@ impl PyTrajectory {
     }
 
     /// The trajectory as a dict in the engine's JSON form.
+    ///
+    /// Returns
+    /// -------
+    /// dict
+    ///     ``case``, ``term_end``, the names and one point per day; ``Trajectory.from_json`` reads it back.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> t = case.trajectory(start="2018-06-01", end="2018-06-30")
+    /// >>> d = t.to_json()
+    /// >>> d["case"], d["term_end"]
+    /// ('demo', '2021-01-20')
     #[gen_stub(override_return_type(type_repr = "dict[str, typing.Any]", imports = ("typing")))]
     fn to_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         json_to_py(py, &self.inner.to_json())
     }
 
     /// Build a trajectory from the engine's JSON form (a dict or a JSON string), as `to_json` writes it.
+    ///
+    /// Parameters
+    /// ----------
+    /// obj : dict or str
+    ///     The trajectory's JSON form.
+    ///
+    /// Returns
+    /// -------
+    /// Trajectory
+    ///     An equal trajectory.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> t = case.trajectory(start="2018-06-01", end="2018-06-30")
+    /// >>> pf.Trajectory.from_json(t.to_json()) == t
+    /// True
     #[classmethod]
     fn from_json(_cls: &Bound<'_, PyType>, obj: &Bound<'_, PyAny>) -> PyResult<PyTrajectory> {
         from_py_json(obj, "a Trajectory").map(|inner| PyTrajectory { inner })
     }
 
-    /// One row per day (a DatetimeIndex): a column per outcome, `signals_used`, `signal_types`; with
-    /// `regimes=True` also a column per regime (`regime:<name>`).
+    /// One row per day (a DatetimeIndex): a column per outcome, `signals_used`, `signal_types`; with `regimes=True` also a column per regime (`regime:<name>`).
+    ///
+    /// Parameters
+    /// ----------
+    /// regimes : bool, default False
+    ///     Add the filtered regime probabilities, a column per regime.
+    ///
+    /// Returns
+    /// -------
+    /// pandas.DataFrame
+    ///     Indexed by ``date``.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> t = case.trajectory(start="2018-06-01", end="2018-06-30")
+    /// >>> df = t.to_pandas()
+    /// >>> df.shape, list(df.columns)
+    /// ((30, 5), ['deal', 'stalemate', 'wait_out', 'signals_used', 'signal_types'])
+    /// >>> t.to_pandas(regimes=True).shape[1] == 5 + len(t.regimes)
+    /// True
     #[pyo3(signature = (regimes = false))]
     #[gen_stub(override_return_type(type_repr = "pandas.DataFrame", imports = ("pandas")))]
     fn to_pandas<'py>(slf: &Bound<'py, Self>, regimes: bool) -> PyResult<Bound<'py, PyAny>> {
@@ -432,6 +583,22 @@ impl PyTrajectory {
         helper(slf.py(), "plot", "plot_trajectory", (slf,), Some(&kw))
     }
 
+    /// The trajectory as HTML, for notebooks: the days with signals (every day when none has).
+    ///
+    /// Returns
+    /// -------
+    /// str
+    ///     HTML.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> t = case.trajectory(start="2018-06-01", end="2018-06-30")
+    /// >>> t._repr_html_().startswith("<p><strong>Trajectory of demo: 30 days")
+    /// True
     #[gen_stub(override_return_type(type_repr = "builtins.str", imports = ("builtins")))]
     fn _repr_html_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         helper(slf.py(), "_frames", "trajectory_html", (slf,), None)
@@ -535,23 +702,99 @@ macro_rules! serde_result {
         #[pymethods]
         impl $py {
             /// The result as a dict (the engine's JSON form).
+            ///
+            /// Shown for an Explanation; WhatIf, ValueOfInformation and BacktestReport have the same method.
+            ///
+            /// Returns
+            /// -------
+            /// dict
+            ///     The result; ``from_json`` of the same class reads it back.
+            ///
+            /// Examples
+            /// --------
+            /// >>> import pressure_forecast as pf
+            /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+            /// >>> case.observe("summit_held", "2018-06-12")
+            /// AppendReport(added=1, unchanged=0)
+            /// >>> r = case.explain(as_of="2018-07-01")
+            /// >>> d = r.to_json()
+            /// >>> d["case"], d["as_of"]
+            /// ('demo', '2018-07-01')
             #[gen_stub(override_return_type(type_repr = "dict[str, typing.Any]", imports = ("typing")))]
             fn to_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
                 $crate::convert::json_to_py(py, &serde_json::to_value(&self.inner).map_err($crate::results::ser_err)?)
             }
 
             /// Build from the engine's JSON form (a dict or a JSON string).
+            ///
+            /// Shown for an Explanation; WhatIf, ValueOfInformation and BacktestReport have the same method.
+            ///
+            /// Parameters
+            /// ----------
+            /// obj : dict or str
+            ///     The form ``to_json`` writes.
+            ///
+            /// Returns
+            /// -------
+            /// same class as the result
+            ///     An equal result.
+            ///
+            /// Examples
+            /// --------
+            /// >>> import pressure_forecast as pf
+            /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+            /// >>> case.observe("summit_held", "2018-06-12")
+            /// AppendReport(added=1, unchanged=0)
+            /// >>> r = case.explain(as_of="2018-07-01")
+            /// >>> type(r).from_json(r.to_json()) == r
+            /// True
             #[classmethod]
             fn from_json(_cls: &Bound<'_, pyo3::types::PyType>, obj: &Bound<'_, PyAny>) -> PyResult<Self> {
                 $crate::convert::from_py_json(obj, concat!("a ", $name)).map(|inner| Self { inner })
             }
 
             /// The result as a pandas DataFrame.
+            ///
+            /// Shown for an Explanation; WhatIf, ValueOfInformation and BacktestReport have the same method.
+            ///
+            /// Returns
+            /// -------
+            /// pandas.DataFrame
+            ///     Explanation: one row per signal; WhatIf: one per outcome; ValueOfInformation: one per signal type; BacktestReport: one per forecaster (model and baselines).
+            ///
+            /// Examples
+            /// --------
+            /// >>> import pressure_forecast as pf
+            /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+            /// >>> case.observe("summit_held", "2018-06-12")
+            /// AppendReport(added=1, unchanged=0)
+            /// >>> r = case.explain(as_of="2018-07-01")
+            /// >>> df = r.to_pandas()
+            /// >>> len(df), df["type"].tolist()
+            /// (1, ['summit_held'])
             #[gen_stub(override_return_type(type_repr = "pandas.DataFrame", imports = ("pandas")))]
             fn to_pandas<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
                 $crate::convert::helper(slf.py(), "_frames", "to_pandas", (slf,), None)
             }
 
+            /// The result as HTML, for notebooks: its repr and the table of ``to_pandas``.
+            ///
+            /// Shown for an Explanation; WhatIf, ValueOfInformation and BacktestReport have the same method.
+            ///
+            /// Returns
+            /// -------
+            /// str
+            ///     HTML.
+            ///
+            /// Examples
+            /// --------
+            /// >>> import pressure_forecast as pf
+            /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+            /// >>> case.observe("summit_held", "2018-06-12")
+            /// AppendReport(added=1, unchanged=0)
+            /// >>> r = case.explain(as_of="2018-07-01")
+            /// >>> r._repr_html_().startswith("<p><strong>Explanation(case=&#x27;demo&#x27;")
+            /// True
             #[gen_stub(override_return_type(type_repr = "builtins.str", imports = ("builtins")))]
             fn _repr_html_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
                 $crate::convert::helper(slf.py(), "_frames", "result_html", (slf,), None)
@@ -658,6 +901,31 @@ serde_result!(
             json_to_py(py, &serde_json::to_value(&self.inner.drop_one).map_err(ser_err)?)
         }
         /// The attribution waterfall: from the baseline, each signal's change to one outcome (needs matplotlib).
+        ///
+        /// Parameters
+        /// ----------
+        /// outcome : str, optional
+        ///     The outcome shown; by default the one that moved most.
+        /// ax : matplotlib.axes.Axes, optional
+        ///     Where to draw; a new figure when None.
+        /// top : int, default 15
+        ///     How many signals get their own bar (the rest pooled as "other signals").
+        ///
+        /// Returns
+        /// -------
+        /// matplotlib.axes.Axes
+        ///     The axes drawn on.
+        ///
+        /// Examples
+        /// --------
+        /// >>> import pressure_forecast as pf
+        /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        /// >>> case.observe("summit_held", "2018-06-12")
+        /// AppendReport(added=1, unchanged=0)
+        /// >>> r = case.explain(as_of="2018-07-01")
+        /// >>> ax = r.plot(outcome="deal")
+        /// >>> type(ax).__name__
+        /// 'Axes'
         #[pyo3(signature = (outcome = None, ax = None, top = 15))]
         fn plot<'py>(slf: &Bound<'py, Self>, outcome: Option<&str>, ax: Option<&Bound<'py, PyAny>>, top: usize) -> PyResult<Bound<'py, PyAny>> {
             let kw = PyDict::new(slf.py());

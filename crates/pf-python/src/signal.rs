@@ -120,6 +120,25 @@ impl PySignal {
     }
 
     /// Parse a record with the fields of SIGNALS.md (a dict, or a JSON string).
+    ///
+    /// Parameters
+    /// ----------
+    /// obj : dict or str
+    ///     The record: ``date`` and ``type`` required, the other fields optional.
+    ///
+    /// Returns
+    /// -------
+    /// Signal
+    ///     The validated signal.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> s = pf.Signal.from_json({"date": "2018-06-12", "type": "summit_held", "source": "Reuters"})
+    /// >>> s.type, str(s.date), s.source
+    /// ('summit_held', '2018-06-12', 'Reuters')
+    /// >>> pf.Signal.from_json(s.to_json()) == s
+    /// True
     #[staticmethod]
     fn from_json(obj: &Bound<'_, PyAny>) -> PyResult<PySignal> {
         let obj = if let Ok(s) = obj.extract::<String>() {
@@ -131,6 +150,18 @@ impl PySignal {
     }
 
     /// The record as a dict (the JSON form of SIGNALS.md).
+    ///
+    /// Returns
+    /// -------
+    /// dict
+    ///     ``date`` (``YYYY-MM-DD``), ``type`` and the optional fields that are set.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> d = pf.Signal("summit_held", "2018-06-12").to_json()
+    /// >>> d["date"], d["type"]
+    /// ('2018-06-12', 'summit_held')
     #[gen_stub(override_return_type(type_repr = "dict[str, typing.Any]", imports = ("typing")))]
     fn to_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         json_to_py(py, &self.inner.to_json())
@@ -244,6 +275,18 @@ impl PySignal {
         out
     }
 
+    /// The signal as an HTML table row, for notebooks.
+    ///
+    /// Returns
+    /// -------
+    /// str
+    ///     HTML.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> "summit_held" in pf.Signal("summit_held", "2018-06-12")._repr_html_()
+    /// True
     #[gen_stub(override_return_type(type_repr = "builtins.str", imports = ("builtins")))]
     fn _repr_html_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         helper(slf.py(), "_frames", "signals_html", ([slf],), None)
