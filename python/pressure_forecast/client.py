@@ -151,6 +151,22 @@ class Client:
 
     ``timeout`` (seconds) is the deadline of each call (``None``: no deadline); every method also takes
     ``timeout=`` to override it. Errors raise :class:`ServiceError`.
+
+    Parameters
+    ----------
+    address : str, default "127.0.0.1:50051"
+        The service's ``host:port``; the channel connects at the first call.
+    timeout : float or None, default 30.0
+        Deadline of each call in seconds (``None``: no deadline).
+    max_message_bytes : int, default 4 MiB
+        The largest message sent or received.
+
+    Examples
+    --------
+    >>> from pressure_forecast.client import Client
+    >>> with Client("127.0.0.1:50051", timeout=5) as c:
+    ...     print(repr(c))
+    Client('127.0.0.1:50051', timeout=5)
     """
 
     def __init__(self, address: str = "127.0.0.1:50051", timeout: float | None = 30.0, *, max_message_bytes: int = 4 * 1024 * 1024) -> None:
