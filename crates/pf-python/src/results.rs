@@ -288,14 +288,12 @@ impl PyForecast {
         helper(slf.py(), "_frames", "forecast_frame", (slf,), None)
     }
 
-    /// Plot the outcome probabilities over time with each signal marked (needs matplotlib).
+    /// A bar chart of the outcome probabilities with their intervals (needs matplotlib).
     ///
     /// Parameters
     /// ----------
     /// ax : matplotlib.axes.Axes, optional
     ///     Where to draw; a new figure when None.
-    /// case : Case, optional
-    ///     Take the signal marks from this case's signals.
     ///
     /// Returns
     /// -------
@@ -308,10 +306,10 @@ impl PyForecast {
     /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
     /// >>> case.observe("summit_held", "2018-06-12")
     /// AppendReport(added=1, unchanged=0)
-    /// >>> t = case.trajectory(start="2018-06-01", end="2018-06-30")
-    /// >>> ax = t.plot(case=case)
-    /// >>> ax.get_ylabel()
-    /// 'probability by the term end'
+    /// >>> f = case.forecast(as_of="2018-07-01")
+    /// >>> ax = f.plot()
+    /// >>> type(ax).__name__
+    /// 'Axes'
     #[pyo3(signature = (ax = None))]
     fn plot<'py>(slf: &Bound<'py, Self>, ax: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
         let kw = PyDict::new(slf.py());
@@ -571,6 +569,29 @@ impl PyTrajectory {
     }
 
     /// Plot the outcome probabilities over time with each signal marked (needs matplotlib).
+    ///
+    /// Parameters
+    /// ----------
+    /// ax : matplotlib.axes.Axes, optional
+    ///     Where to draw; a new figure when None.
+    /// case : Case, optional
+    ///     Take the signal marks from this case's signals.
+    ///
+    /// Returns
+    /// -------
+    /// matplotlib.axes.Axes
+    ///     The axes drawn on.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> t = case.trajectory(start="2018-06-01", end="2018-06-30")
+    /// >>> ax = t.plot(case=case)
+    /// >>> ax.get_ylabel()
+    /// 'probability by the term end'
     #[pyo3(signature = (ax = None, case = None))]
     fn plot<'py>(
         slf: &Bound<'py, Self>,
