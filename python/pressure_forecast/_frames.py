@@ -33,7 +33,29 @@ def _table(df: pd.DataFrame, float_format: str = "{:.4f}") -> str:
 
 
 def signals_frame(signals: Sequence[Any]) -> pd.DataFrame:
-    """One row per signal: date, type, reliability, weight, source, note, id."""
+    """One row per signal: date, type, reliability, weight, source, note, id.
+
+    Parameters
+    ----------
+    signals : sequence of Signal
+        The signals, in the order of the rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``date`` (a ``Timestamp``), ``type``, ``reliability``, ``weight``, ``source``, ``note``, ``id``.
+
+    Examples
+    --------
+    >>> import pressure_forecast as pf
+    >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    >>> case.observe("summit_held", "2018-06-12")
+    AppendReport(added=1, unchanged=0)
+    >>> from pressure_forecast._frames import signals_frame
+    >>> df = signals_frame(case.signals)
+    >>> df.shape, list(df.columns)[:2]
+    ((1, 7), ['date', 'type'])
+    """
     rows = [
         {
             "date": pd.Timestamp(s.date),
@@ -51,10 +73,54 @@ def signals_frame(signals: Sequence[Any]) -> pd.DataFrame:
 
 
 def signals_html(signals: Sequence[Any]) -> str:
+    """The table of :func:`signals_frame` as HTML (for notebooks).
+
+    Parameters
+    ----------
+    signals : sequence of Signal
+        The signals.
+
+    Returns
+    -------
+    str
+        An HTML table, at most 30 rows shown.
+
+    Examples
+    --------
+    >>> import pressure_forecast as pf
+    >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    >>> case.observe("summit_held", "2018-06-12")
+    AppendReport(added=1, unchanged=0)
+    >>> from pressure_forecast._frames import signals_html
+    >>> "summit_held" in signals_html(case.signals)
+    True
+    """
     return _table(signals_frame(signals))
 
 
 def case_html(case: Any) -> str:
+    """A case as HTML: its header (id, countries, dates, signal count, model) and its signals (``Case._repr_html_``).
+
+    Parameters
+    ----------
+    case : Case
+        The case.
+
+    Returns
+    -------
+    str
+        HTML: a title, the header table and, when the case has signals, the signal table.
+
+    Examples
+    --------
+    >>> import pressure_forecast as pf
+    >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    >>> case.observe("summit_held", "2018-06-12")
+    AppendReport(added=1, unchanged=0)
+    >>> from pressure_forecast._frames import case_html
+    >>> case_html(case).startswith("<p><strong>Case demo: USA presses PRK")
+    True
+    """
     head = pd.DataFrame(
         {
             "": [case.id, case.sender, case.target, str(case.start), str(case.term_end), len(case), case.model.name],
@@ -68,6 +134,28 @@ def case_html(case: Any) -> str:
 
 
 def episodes_html(episodes: Iterable[Any]) -> str:
+    """Episodes as an HTML table: one row per episode (id, countries, dates, outcome, signal count).
+
+    Parameters
+    ----------
+    episodes : iterable of Episode
+        The episodes.
+
+    Returns
+    -------
+    str
+        An HTML table, at most 30 rows shown.
+
+    Examples
+    --------
+    >>> import pressure_forecast as pf
+    >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    >>> case.observe("summit_held", "2018-06-12")
+    AppendReport(added=1, unchanged=0)
+    >>> from pressure_forecast._frames import episodes_html
+    >>> "stalemate" in episodes_html([pf.Episode(case, "stalemate")])
+    True
+    """
     rows = [
         {
             "id": e.id,
@@ -84,6 +172,25 @@ def episodes_html(episodes: Iterable[Any]) -> str:
 
 
 def model_html(model: Any) -> str:
+    """A model as HTML (``Model._repr_html_``): its regimes with their outcome and prior, and its time buckets.
+
+    Parameters
+    ----------
+    model : Model
+        The model.
+
+    Returns
+    -------
+    str
+        HTML: a title and two tables.
+
+    Examples
+    --------
+    >>> import pressure_forecast as pf
+    >>> from pressure_forecast._frames import model_html
+    >>> model_html(pf.Model.default()).startswith("<p><strong>Model ")
+    True
+    """
     prior = list(model.prior)
     outcome_of = model.outcome_of
     regimes = pd.DataFrame(
@@ -107,7 +214,32 @@ def model_html(model: Any) -> str:
 
 
 def forecast_frame(f: Any) -> pd.DataFrame:
-    """One row per outcome: probability, and with draws mean, sd, lower_<level>, upper_<level>."""
+    """One row per outcome: probability, and with draws mean, sd, lower_<level>, upper_<level>.
+
+    Parameters
+    ----------
+    f : Forecast
+        The forecast.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``outcome``; ``probability``, and ``mean``, ``sd`` and the interval bounds of each level when
+        the forecast was made with draws.
+
+    Examples
+    --------
+    >>> import pressure_forecast as pf
+    >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    >>> case.observe("summit_held", "2018-06-12")
+    AppendReport(added=1, unchanged=0)
+    >>> from pressure_forecast._frames import forecast_frame
+    >>> df = forecast_frame(case.forecast(as_of="2018-07-01", draws=50, seed=1, levels=0.9))
+    >>> list(df.columns)
+    ['probability', 'mean', 'sd', 'lower_0.9', 'upper_0.9']
+    >>> round(float(df["probability"].sum()), 6)
+    1.0
+    """
     df = pd.DataFrame(
         {"probability": [f.probabilities[o] for o in f.outcomes]}, index=pd.Index(f.outcomes, name="outcome")
     )
@@ -124,13 +256,62 @@ def forecast_frame(f: Any) -> pd.DataFrame:
 
 
 def forecast_html(f: Any) -> str:
+    """A forecast as HTML (``Forecast._repr_html_``): a title and the table of :func:`forecast_frame`.
+
+    Parameters
+    ----------
+    f : Forecast
+        The forecast.
+
+    Returns
+    -------
+    str
+        HTML.
+
+    Examples
+    --------
+    >>> import pressure_forecast as pf
+    >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    >>> case.observe("summit_held", "2018-06-12")
+    AppendReport(added=1, unchanged=0)
+    >>> from pressure_forecast._frames import forecast_html
+    >>> forecast_html(case.forecast(as_of="2018-07-01")).startswith("<p><strong>Forecast for demo as of 2018-07-01")
+    True
+    """
     draws = "" if f.intervals is None else f", {f.intervals['draws']} draws"
     head = f"Forecast for {f.case} as of {f.as_of} (term end {f.term_end}, {f.signals_used} signals{draws})"
     return _title(head) + _table(forecast_frame(f))
 
 
 def trajectory_frame(t: Any, regimes: bool = False) -> pd.DataFrame:
-    """One row per day: a column per outcome, then signals_used and signal_types (and regime:<name> columns)."""
+    """One row per day: a column per outcome, then signals_used and signal_types (and regime:<name> columns).
+
+    Parameters
+    ----------
+    t : Trajectory
+        The trajectory.
+    regimes : bool, default False
+        Add a column per regime, ``regime:<name>``, with the filtered regime probabilities.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``date`` (a ``DatetimeIndex``).
+
+    Examples
+    --------
+    >>> import pressure_forecast as pf
+    >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    >>> case.observe("summit_held", "2018-06-12")
+    AppendReport(added=1, unchanged=0)
+    >>> from pressure_forecast._frames import trajectory_frame
+    >>> t = case.trajectory(start="2018-06-01", end="2018-06-30")
+    >>> df = trajectory_frame(t)
+    >>> df.shape, list(df.columns)[-2:]
+    ((30, 5), ['signals_used', 'signal_types'])
+    >>> trajectory_frame(t, regimes=True).shape[0]
+    30
+    """
     index = pd.DatetimeIndex(pd.to_datetime(t.dates), name="date")
     df = pd.DataFrame(t.probabilities, columns=t.outcomes, index=index)
     if regimes:
@@ -142,6 +323,29 @@ def trajectory_frame(t: Any, regimes: bool = False) -> pd.DataFrame:
 
 
 def trajectory_html(t: Any) -> str:
+    """A trajectory as HTML (``Trajectory._repr_html_``): the days with signals, or every day when none has.
+
+    Parameters
+    ----------
+    t : Trajectory
+        The trajectory.
+
+    Returns
+    -------
+    str
+        HTML: a title and a table of at most 30 rows.
+
+    Examples
+    --------
+    >>> import pressure_forecast as pf
+    >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    >>> case.observe("summit_held", "2018-06-12")
+    AppendReport(added=1, unchanged=0)
+    >>> from pressure_forecast._frames import trajectory_html
+    >>> html = trajectory_html(case.trajectory(start="2018-06-01", end="2018-06-30"))
+    >>> "30 days, days with signals shown" in html
+    True
+    """
     df = trajectory_frame(t)
     marked = df[df["signal_types"].map(len) > 0]
     shown = marked if len(marked) else df
@@ -226,11 +430,56 @@ _FRAMES = {
 
 
 def to_pandas(obj: Any) -> pd.DataFrame:
-    """The DataFrame of a result class."""
+    """The DataFrame of a result class: the ``to_pandas`` of every result but Forecast and Trajectory.
+
+    Parameters
+    ----------
+    obj : Explanation, ValueOfInformation, WhatIf, BacktestReport or FitReport
+        The result.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Explanation: one row per signal; ValueOfInformation: one per signal type; WhatIf: one per outcome;
+        BacktestReport: one per forecaster; FitReport: one per EM iteration.
+
+    Examples
+    --------
+    >>> import pressure_forecast as pf
+    >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    >>> case.observe("summit_held", "2018-06-12")
+    AppendReport(added=1, unchanged=0)
+    >>> from pressure_forecast._frames import to_pandas
+    >>> w = case.what_if([pf.Signal("talks_refused", "2018-08-01")], as_of="2018-09-01")
+    >>> list(to_pandas(w).columns)
+    ['baseline', 'scenario', 'delta']
+    """
     return _FRAMES[type(obj).__name__](obj)
 
 
 def result_repr(obj: Any) -> str:
+    """The one-line ``repr`` of a result class (Explanation, ValueOfInformation, WhatIf, BacktestReport).
+
+    Parameters
+    ----------
+    obj : Explanation, ValueOfInformation, WhatIf or BacktestReport
+        The result.
+
+    Returns
+    -------
+    str
+        The class name and the result's headline numbers; ``"<name>()"`` for another class.
+
+    Examples
+    --------
+    >>> import pressure_forecast as pf
+    >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    >>> case.observe("summit_held", "2018-06-12")
+    AppendReport(added=1, unchanged=0)
+    >>> from pressure_forecast._frames import result_repr
+    >>> result_repr(case.explain(as_of="2018-07-01"))
+    "Explanation(case='demo', as_of=2018-07-01, signals=1, largest: summit_held 2018-06-12)"
+    """
     name = type(obj).__name__
     if name == "Explanation":
         top = sorted(obj.contributions, key=lambda c: -max(abs(x) for x in c["delta"]))[:3]
@@ -252,6 +501,28 @@ def result_repr(obj: Any) -> str:
 
 
 def result_html(obj: Any) -> str:
+    """A result class as HTML (its ``_repr_html_``): the repr as a title and the table of :func:`to_pandas`.
+
+    Parameters
+    ----------
+    obj : Explanation, ValueOfInformation, WhatIf, BacktestReport or FitReport
+        The result.
+
+    Returns
+    -------
+    str
+        HTML.
+
+    Examples
+    --------
+    >>> import pressure_forecast as pf
+    >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    >>> case.observe("summit_held", "2018-06-12")
+    AppendReport(added=1, unchanged=0)
+    >>> from pressure_forecast._frames import result_html
+    >>> result_html(case.value_of_information(as_of="2018-07-01")).startswith("<p><strong>ValueOfInformation(")
+    True
+    """
     name = type(obj).__name__
     title = result_repr(obj) if name != "FitReport" else repr(obj)
     return _title(title) + _table(to_pandas(obj))

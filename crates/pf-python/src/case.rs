@@ -150,6 +150,30 @@ impl PyCase {
     }
 
     /// Read a case file (JSON: `{id, sender, target, start, term_end, description?, signals: [...]}`).
+    ///
+    /// Parameters
+    /// ----------
+    /// path : str or os.PathLike
+    ///     The case file.
+    /// model : Model, optional
+    ///     The model for vocabulary checks and forecasts (default: the default model).
+    ///
+    /// Returns
+    /// -------
+    /// Case
+    ///     The case, its signals checked against the model.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> import pathlib, tempfile
+    /// >>> folder = pathlib.Path(tempfile.mkdtemp())
+    /// >>> case.save(folder / "demo.json")
+    /// >>> pf.Case.load(folder / "demo.json") == case
+    /// True
     #[staticmethod]
     #[pyo3(signature = (path, model = None))]
     fn load(py: Python<'_>, path: PathBuf, model: Option<&Bound<'_, PyModel>>) -> PyResult<PyCase> {
@@ -161,7 +185,31 @@ impl PyCase {
         })
     }
 
-    /// Build a case from its JSON form (a dict or a JSON string).
+    /// Build a case from its JSON form (a dict or a JSON string), as ``to_json`` writes it.
+    ///
+    /// Parameters
+    /// ----------
+    /// obj : dict or str
+    ///     The case file's content.
+    /// model : Model, optional
+    ///     The model for vocabulary checks and forecasts (default: the default model).
+    ///
+    /// Returns
+    /// -------
+    /// Case
+    ///     The case, its signals checked against the model.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> pf.Case.from_json(case.to_json()) == case
+    /// True
+    /// >>> import json
+    /// >>> len(pf.Case.from_json(json.dumps(case.to_json())))
+    /// 1
     #[staticmethod]
     #[pyo3(signature = (obj, model = None))]
     fn from_json(obj: &Bound<'_, PyAny>, model: Option<&Bound<'_, PyModel>>) -> PyResult<PyCase> {
@@ -180,6 +228,35 @@ impl PyCase {
     }
 
     /// A case whose signals are read from a JSON Lines or CSV file (`.csv` is CSV).
+    ///
+    /// Parameters
+    /// ----------
+    /// path : str or os.PathLike
+    ///     The signals file: one record per line (JSON Lines) or per row (CSV).
+    /// id, sender, target : str
+    ///     The case's id and the ISO 3166 alpha-3 codes of the two states.
+    /// start, term_end : datetime.date or str
+    ///     The campaign's start and the sender leader's term end.
+    /// model : Model, optional
+    ///     The model for vocabulary checks and forecasts (default: the default model).
+    /// description : str, optional
+    ///     Free text.
+    ///
+    /// Returns
+    /// -------
+    /// Case
+    ///     The case with the file's signals.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> import pathlib, tempfile
+    /// >>> folder = pathlib.Path(tempfile.mkdtemp())
+    /// >>> path = folder / "signals.csv"
+    /// >>> _ = path.write_text("date,type\n2018-06-12,summit_held\n2018-08-01,talks_refused\n")
+    /// >>> case = pf.Case.from_signals_file(path, "demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> [s.type for s in case.signals]
+    /// ['summit_held', 'talks_refused']
     #[staticmethod]
     #[pyo3(signature = (path, id, sender, target, start, term_end, model = None, description = None))]
     fn from_signals_file(
@@ -201,12 +278,48 @@ impl PyCase {
     }
 
     /// The case as a dict (the case file format).
+    ///
+    /// Returns
+    /// -------
+    /// dict
+    ///     ``{id, sender, target, start, term_end, description, signals}``, dates as ``YYYY-MM-DD``.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> d = case.to_json()
+    /// >>> d["id"], d["term_end"], len(d["signals"])
+    /// ('demo', '2021-01-20', 1)
     #[gen_stub(override_return_type(type_repr = "dict[str, typing.Any]", imports = ("typing")))]
     fn to_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         json_to_py(py, &self.inner.to_json())
     }
 
     /// Write the case file (pretty JSON).
+    ///
+    /// Parameters
+    /// ----------
+    /// path : str or os.PathLike
+    ///     Where to write it (replaced if it exists).
+    ///
+    /// Returns
+    /// -------
+    /// None
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> import pathlib, tempfile
+    /// >>> folder = pathlib.Path(tempfile.mkdtemp())
+    /// >>> case.save(folder / "demo.json")
+    /// >>> (folder / "demo.json").exists()
+    /// True
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
         self.inner.save(&path).py_err(py)
     }
@@ -307,6 +420,27 @@ impl PyCase {
     }
 
     /// Record the signals of a JSON Lines or CSV file (`.csv` is CSV), atomically.
+    ///
+    /// Parameters
+    /// ----------
+    /// path : str or os.PathLike
+    ///     The signals file; if one record is invalid, none is recorded.
+    ///
+    /// Returns
+    /// -------
+    /// AppendReport
+    ///     Signals added, and repeats of stored ids left unchanged.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> import pathlib, tempfile
+    /// >>> folder = pathlib.Path(tempfile.mkdtemp())
+    /// >>> path = folder / "signals.jsonl"
+    /// >>> _ = path.write_text('{"date": "2018-06-12", "type": "summit_held"}\n')
+    /// >>> case.observe_file(path)
+    /// AppendReport(added=1, unchanged=0)
     fn observe_file(&mut self, py: Python<'_>, path: PathBuf) -> PyResult<PyAppendReport> {
         let signals = pf_core::signal::read_signals_file(&path).py_err(py)?;
         let model = self.model.clone();
@@ -320,6 +454,27 @@ impl PyCase {
     }
 
     /// Remove the signal with this id; returns it, or None if there was none.
+    ///
+    /// Parameters
+    /// ----------
+    /// id : str
+    ///     The signal's id.
+    ///
+    /// Returns
+    /// -------
+    /// Signal or None
+    ///     The signal removed.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12", id="s1")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> case.remove("s1").type, len(case)
+    /// ('summit_held', 0)
+    /// >>> case.remove("s1") is None
+    /// True
     fn remove(&mut self, id: &str) -> Option<PySignal> {
         Arc::make_mut(&mut self.inner)
             .remove(id)
@@ -327,6 +482,10 @@ impl PyCase {
     }
 
     /// The signals in date order.
+    ///
+    /// Returns
+    /// -------
+    /// list[Signal]
     #[getter]
     fn signals(&self) -> Vec<PySignal> {
         self.inner
@@ -338,31 +497,55 @@ impl PyCase {
     }
 
     /// The case's id.
+    ///
+    /// Returns
+    /// -------
+    /// str
     #[getter]
     fn id(&self) -> &str {
         &self.inner.id
     }
     /// The state applying pressure.
+    ///
+    /// Returns
+    /// -------
+    /// str
     #[getter]
     fn sender(&self) -> &str {
         &self.inner.sender
     }
     /// The state pressed.
+    ///
+    /// Returns
+    /// -------
+    /// str
     #[getter]
     fn target(&self) -> &str {
         &self.inner.target
     }
     /// The campaign's start.
+    ///
+    /// Returns
+    /// -------
+    /// datetime.date
     #[getter]
     fn start(&self) -> NaiveDate {
         self.inner.start
     }
     /// The sender leader's term end.
+    ///
+    /// Returns
+    /// -------
+    /// datetime.date
     #[getter]
     fn term_end(&self) -> NaiveDate {
         self.inner.term_end
     }
     /// Free text.
+    ///
+    /// Returns
+    /// -------
+    /// str
     #[getter]
     fn get_description(&self) -> &str {
         &self.inner.description
@@ -372,6 +555,10 @@ impl PyCase {
         Arc::make_mut(&mut self.inner).description = description;
     }
     /// The model the case is read with (the default model unless one was given).
+    ///
+    /// Returns
+    /// -------
+    /// Model
     #[getter]
     fn model(&self) -> PyModel {
         PyModel {
@@ -380,6 +567,25 @@ impl PyCase {
     }
 
     /// A copy of the case read with another model (its signal types must be known to it).
+    ///
+    /// Parameters
+    /// ----------
+    /// model : Model
+    ///     The model.
+    ///
+    /// Returns
+    /// -------
+    /// Case
+    ///     A copy with the same signals; the original is unchanged.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> case.with_model(pf.Model.static()).model.name == pf.Model.static().name
+    /// True
     fn with_model(&self, py: Python<'_>, model: &Bound<'_, PyModel>) -> PyResult<PyCase> {
         let m = model.get().inner.clone();
         for s in self.inner.signals() {
@@ -392,6 +598,26 @@ impl PyCase {
     }
 
     /// A copy with another term end (signals after it are dropped).
+    ///
+    /// Parameters
+    /// ----------
+    /// term_end : datetime.date or str
+    ///     The new term end.
+    ///
+    /// Returns
+    /// -------
+    /// Case
+    ///     A copy; the original is unchanged.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> short = case.with_term_end("2018-01-01")
+    /// >>> str(short.term_end), len(short), len(case)
+    /// ('2018-01-01', 0, 1)
     fn with_term_end(
         &self,
         py: Python<'_>,
@@ -409,6 +635,24 @@ impl PyCase {
     }
 
     /// A copy of the case.
+    ///
+    /// Returns
+    /// -------
+    /// Case
+    ///     An equal case; observing on one leaves the other unchanged.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> c = case.copy()
+    /// >>> c == case
+    /// True
+    /// >>> _ = c.observe("talks_refused", "2018-08-01")
+    /// >>> len(c), len(case)
+    /// (2, 1)
     fn copy(&self) -> PyCase {
         self.clone()
     }
@@ -664,6 +908,21 @@ impl PyCase {
     }
 
     /// The signals as a DataFrame (one row per signal).
+    ///
+    /// Returns
+    /// -------
+    /// pandas.DataFrame
+    ///     Columns ``date``, ``type``, ``reliability``, ``weight``, ``source``, ``note``, ``id``.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> df = case.to_pandas()
+    /// >>> df.shape, df["type"].tolist()
+    /// ((1, 7), ['summit_held'])
     #[gen_stub(override_return_type(type_repr = "pandas.DataFrame", imports = ("pandas")))]
     fn to_pandas<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         let signals = slf.borrow().signals();
@@ -677,6 +936,28 @@ impl PyCase {
     }
 
     /// Plot the case's trajectory with each signal marked (needs matplotlib).
+    ///
+    /// Parameters
+    /// ----------
+    /// ax : matplotlib.axes.Axes, optional
+    ///     Where to draw; a new figure when None.
+    /// model : Model, optional
+    ///     Forecast with this model instead of the case's.
+    ///
+    /// Returns
+    /// -------
+    /// matplotlib.axes.Axes
+    ///     The axes drawn on.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> ax = case.plot()
+    /// >>> ax.get_ylabel()
+    /// 'probability by the term end'
     #[pyo3(signature = (ax = None, model = None))]
     fn plot<'py>(
         slf: &Bound<'py, Self>,
@@ -709,6 +990,21 @@ impl PyCase {
         )
     }
 
+    /// The case as HTML, for notebooks: its header and its signals.
+    ///
+    /// Returns
+    /// -------
+    /// str
+    ///     HTML.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> case._repr_html_().startswith("<p><strong>Case demo")
+    /// True
     #[gen_stub(override_return_type(type_repr = "builtins.str", imports = ("builtins")))]
     fn _repr_html_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         helper(slf.py(), "_frames", "case_html", (slf,), None)

@@ -65,46 +65,82 @@ impl PyEpisode {
         Ok(PyEpisode { inner })
     }
     /// The episode's id.
+    ///
+    /// Returns
+    /// -------
+    /// str
     #[getter]
     fn id(&self) -> &str {
         &self.inner.case.id
     }
     /// The outcome at the term end.
+    ///
+    /// Returns
+    /// -------
+    /// str
     #[getter]
     fn outcome(&self) -> &str {
         &self.inner.outcome
     }
     /// Why the outcome is what it is, citing the record (empty in files older than format version 2).
+    ///
+    /// Returns
+    /// -------
+    /// str
     #[getter]
     fn outcome_justification(&self) -> &str {
         &self.inner.outcome_justification
     }
     /// Whether `fit` leaves it out and `backtest` does not score it.
+    ///
+    /// Returns
+    /// -------
+    /// bool
     #[getter]
     fn exclude_from_training(&self) -> bool {
         self.inner.exclude_from_training
     }
     /// The state applying pressure.
+    ///
+    /// Returns
+    /// -------
+    /// str
     #[getter]
     fn sender(&self) -> &str {
         &self.inner.case.sender
     }
     /// The state pressed.
+    ///
+    /// Returns
+    /// -------
+    /// str
     #[getter]
     fn target(&self) -> &str {
         &self.inner.case.target
     }
     /// The campaign's start.
+    ///
+    /// Returns
+    /// -------
+    /// datetime.date
     #[getter]
     fn start(&self) -> NaiveDate {
         self.inner.case.start
     }
     /// The term end.
+    ///
+    /// Returns
+    /// -------
+    /// datetime.date
     #[getter]
     fn term_end(&self) -> NaiveDate {
         self.inner.case.term_end
     }
     /// The signals in date order.
+    ///
+    /// Returns
+    /// -------
+    /// list[Signal]
     #[getter]
     fn signals(&self) -> Vec<PySignal> {
         self.inner
@@ -116,6 +152,26 @@ impl PyEpisode {
             .collect()
     }
     /// The episode as a case (read with the default model, or `model`).
+    ///
+    /// Parameters
+    /// ----------
+    /// model : Model, optional
+    ///     The model the case is read with (default: the default model).
+    ///
+    /// Returns
+    /// -------
+    /// Case
+    ///     A case with the episode's countries, dates and signals.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> ep = pf.Episode(case, "deal")
+    /// >>> ep.case() == case
+    /// True
     #[pyo3(signature = (model = None))]
     fn case(&self, model: Option<&Bound<'_, PyModel>>) -> PyCase {
         PyCase {
@@ -124,11 +180,49 @@ impl PyEpisode {
         }
     }
     /// The episode as a dict (the episodes file format).
+    ///
+    /// Returns
+    /// -------
+    /// dict
+    ///     The case's fields and signals, with ``outcome`` (and the justification and exclusion flag).
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> ep = pf.Episode(case, "deal")
+    /// >>> d = ep.to_json()
+    /// >>> d["outcome"], d["id"]
+    /// ('deal', 'demo')
     #[gen_stub(override_return_type(type_repr = "dict[str, typing.Any]", imports = ("typing")))]
     fn to_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         json_to_py(py, &serde_json::to_value(&self.inner).unwrap_or_default())
     }
     /// Parse an episode from its JSON form (checked against the default model, or `model`).
+    ///
+    /// Parameters
+    /// ----------
+    /// obj : dict or str
+    ///     One record of an episodes file, as ``to_json`` writes it.
+    /// model : Model, optional
+    ///     The model for vocabulary checks (default: the default model).
+    ///
+    /// Returns
+    /// -------
+    /// Episode
+    ///     The episode.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> ep = pf.Episode(case, "deal")
+    /// >>> pf.Episode.from_json(ep.to_json()) == ep
+    /// True
     #[staticmethod]
     #[pyo3(signature = (obj, model = None))]
     fn from_json(obj: &Bound<'_, PyAny>, model: Option<&Bound<'_, PyModel>>) -> PyResult<PyEpisode> {
@@ -159,6 +253,22 @@ impl PyEpisode {
             c.signals().len()
         )
     }
+    /// The episode as an HTML table row, for notebooks.
+    ///
+    /// Returns
+    /// -------
+    /// str
+    ///     HTML.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> ep = pf.Episode(case, "deal")
+    /// >>> "deal" in ep._repr_html_()
+    /// True
     #[gen_stub(override_return_type(type_repr = "builtins.str", imports = ("builtins")))]
     fn _repr_html_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         helper(slf.py(), "_frames", "episodes_html", ([slf],), None)

@@ -35,19 +35,49 @@ use crate::signal::PySignal;
 #[derive(Clone, PartialEq)]
 pub struct PyIngestReport {
     /// One signal per (date, signal type).
+    ///
+    /// Returns
+    /// -------
+    /// list[Signal]
     pub signals: Vec<PySignal>,
     /// Data rows read.
+    ///
+    /// Returns
+    /// -------
+    /// int
     pub rows_read: u64,
     /// Rows mapped to a signal.
+    ///
+    /// Returns
+    /// -------
+    /// int
     pub rows_matched: u64,
     /// Rows skipped as malformed: `(line, reason)`.
+    ///
+    /// Returns
+    /// -------
+    /// list[tuple[int, str]]
     pub bad_rows: Vec<(u64, String)>,
 }
 
 #[gen_stub_pymethods]
 #[pymethods]
 impl PyIngestReport {
-    /// The signals as a DataFrame.
+    /// The signals as a DataFrame (one row per signal, as ``Case.to_pandas``).
+    ///
+    /// Returns
+    /// -------
+    /// pandas.DataFrame
+    ///     Columns ``date``, ``type``, ``reliability``, ``weight``, ``source``, ``note``, ``id``.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf, pathlib, tempfile
+    /// >>> path = pathlib.Path(tempfile.mkdtemp()) / "events.csv"
+    /// >>> _ = path.write_text("date,source_country,target_country,cameo_code\n2018-06-12,USA,PRK,044\n")
+    /// >>> report = pf.ingest_events(path, "csv", "USA", "PRK")
+    /// >>> report.to_pandas()["type"].tolist()
+    /// ['summit_held']
     #[gen_stub(override_return_type(type_repr = "pandas.DataFrame", imports = ("pandas")))]
     fn to_pandas<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         helper(

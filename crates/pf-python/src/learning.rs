@@ -43,14 +43,34 @@ pub struct FitState {
 #[derive(Clone, PartialEq)]
 pub struct PyFitReport {
     /// The fitted model (None for a report rebuilt from JSON without the model text).
+    ///
+    /// Returns
+    /// -------
+    /// Model or None
     pub model: Option<PyModel>,
     /// Log-likelihood of the episodes after each iteration's E-step, starting with the starting model.
+    ///
+    /// Returns
+    /// -------
+    /// list[float]
     pub log_likelihood: Vec<f64>,
     /// Penalised log-likelihood at each iteration.
+    ///
+    /// Returns
+    /// -------
+    /// list[float]
     pub objective: Vec<f64>,
     /// Iterations run.
+    ///
+    /// Returns
+    /// -------
+    /// int
     pub iterations: u32,
     /// Whether EM reached its tolerance.
+    ///
+    /// Returns
+    /// -------
+    /// bool
     pub converged: bool,
 }
 
@@ -83,8 +103,23 @@ impl PyFitReport {
 #[gen_stub_pymethods]
 #[pymethods]
 impl PyFitReport {
-    /// The engine's JSON summary (`{iterations, converged, log_likelihood, objective, final_log_likelihood,
-    /// provenance}`) plus `model_toml`, the fitted model file.
+    /// The engine's JSON summary (`{iterations, converged, log_likelihood, objective, final_log_likelihood, provenance}`) plus `model_toml`, the fitted model file.
+    ///
+    /// Returns
+    /// -------
+    /// dict
+    ///     The summary; ``FitReport.from_json`` reads it back.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> report = pf.fit(pf.Model.default(), [pf.Episode(case, "deal")], max_iterations=2, progress=False)
+    /// >>> d = report.to_json()
+    /// >>> d["iterations"] == report.iterations, "model_toml" in d
+    /// (True, True)
     #[gen_stub(override_return_type(type_repr = "dict[str, typing.Any]", imports = ("typing")))]
     fn to_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let mut v = serde_json::json!({
@@ -99,16 +134,68 @@ impl PyFitReport {
         json_to_py(py, &v)
     }
     /// Build from the JSON form (the model is rebuilt when `model_toml` is present).
+    ///
+    /// Parameters
+    /// ----------
+    /// obj : dict or str
+    ///     The form ``to_json`` writes.
+    ///
+    /// Returns
+    /// -------
+    /// FitReport
+    ///     The report.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> report = pf.fit(pf.Model.default(), [pf.Episode(case, "deal")], max_iterations=2, progress=False)
+    /// >>> pf.FitReport.from_json(report.to_json()) == report
+    /// True
     #[classmethod]
     fn from_json(_cls: &Bound<'_, PyType>, obj: &Bound<'_, PyAny>) -> PyResult<PyFitReport> {
         let state: FitState = from_py_json(obj, "a FitReport")?;
         PyFitReport::from_state_struct(obj.py(), state)
     }
     /// One row per iteration: log-likelihood and objective.
+    ///
+    /// Returns
+    /// -------
+    /// pandas.DataFrame
+    ///     Indexed by ``iteration``; columns ``log_likelihood`` and ``objective``.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> report = pf.fit(pf.Model.default(), [pf.Episode(case, "deal")], max_iterations=2, progress=False)
+    /// >>> df = report.to_pandas()
+    /// >>> list(df.columns), len(df) == len(report.log_likelihood)
+    /// (['log_likelihood', 'objective'], True)
     #[gen_stub(override_return_type(type_repr = "pandas.DataFrame", imports = ("pandas")))]
     fn to_pandas<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         helper(slf.py(), "_frames", "to_pandas", (slf,), None)
     }
+    /// The report as HTML, for notebooks: its repr and the table of ``to_pandas``.
+    ///
+    /// Returns
+    /// -------
+    /// str
+    ///     HTML.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> report = pf.fit(pf.Model.default(), [pf.Episode(case, "deal")], max_iterations=2, progress=False)
+    /// >>> report._repr_html_().startswith("<p><strong>FitReport(")
+    /// True
     #[gen_stub(override_return_type(type_repr = "builtins.str", imports = ("builtins")))]
     fn _repr_html_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         helper(slf.py(), "_frames", "result_html", (slf,), None)
@@ -224,33 +311,65 @@ serde_result!(
     /// (2, ['brier', 'ece', 'log_score'])
     PyBacktestReport, pf_core::BacktestReport, "BacktestReport", {
         /// The model's name.
+        ///
+        /// Returns
+        /// -------
+        /// str
         #[getter]
         fn model(&self) -> &str { &self.inner.model }
         /// Outcome names.
+        ///
+        /// Returns
+        /// -------
+        /// list[str]
         #[getter]
         fn outcomes(&self) -> Vec<String> { self.inner.outcomes.clone() }
         /// Number of episodes.
+        ///
+        /// Returns
+        /// -------
+        /// int
         #[getter]
         fn episodes(&self) -> usize { self.inner.episodes }
         /// Whether each episode was forecast by a model fitted on the others.
+        ///
+        /// Returns
+        /// -------
+        /// bool
         #[getter]
         fn loo(&self) -> bool { self.inner.loo }
         /// `{brier, log_score, ece}` of the model.
+        ///
+        /// Returns
+        /// -------
+        /// dict[str, float]
         #[getter]
         fn scores<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
             json_to_py(py, &serde_json::to_value(self.inner.scores).unwrap_or_default())
         }
         /// `{uniform: {...}, base_rate: {...}, prior: {...}}`.
+        ///
+        /// Returns
+        /// -------
+        /// dict[str, dict[str, float]]
         #[getter]
         fn baselines<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
             json_to_py(py, &serde_json::to_value(self.inner.baselines).unwrap_or_default())
         }
         /// Per-episode scores (dicts).
+        ///
+        /// Returns
+        /// -------
+        /// list[dict[str, Any]]
         #[getter]
         fn per_episode<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
             json_to_py(py, &serde_json::to_value(&self.inner.per_episode).unwrap_or_default())
         }
         /// Reliability bins per outcome, `{outcome: [{lower, upper, mean_predicted, observed, weight}]}`.
+        ///
+        /// Returns
+        /// -------
+        /// dict[str, list[dict[str, float]]]
         #[getter]
         fn calibration<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
             let d = PyDict::new(py);
@@ -260,11 +379,47 @@ serde_result!(
             Ok(d)
         }
         /// The engine's JSON form (the CLI's `--json`), the same as `to_json`.
+        ///
+        /// Returns
+        /// -------
+        /// dict
+        ///     The report; ``from_dict`` reads it back.
+        ///
+        /// Examples
+        /// --------
+        /// >>> import pressure_forecast as pf
+        /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        /// >>> case.observe("summit_held", "2018-06-12")
+        /// AppendReport(added=1, unchanged=0)
+        /// >>> report = pf.backtest(pf.Model.default(), [pf.Episode(case, "deal")], progress=False)
+        /// >>> report.to_dict()["episodes"]
+        /// 1
         #[gen_stub(override_return_type(type_repr = "dict[str, typing.Any]", imports = ("typing")))]
         fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
             json_to_py(py, &self.inner.to_json())
         }
         /// The reliability diagram: observed frequency against mean forecast per bin (needs matplotlib).
+        ///
+        /// Parameters
+        /// ----------
+        /// ax : matplotlib.axes.Axes, optional
+        ///     Where to draw; a new figure when None.
+        ///
+        /// Returns
+        /// -------
+        /// matplotlib.axes.Axes
+        ///     The axes drawn on.
+        ///
+        /// Examples
+        /// --------
+        /// >>> import pressure_forecast as pf
+        /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        /// >>> case.observe("summit_held", "2018-06-12")
+        /// AppendReport(added=1, unchanged=0)
+        /// >>> report = pf.backtest(pf.Model.default(), [pf.Episode(case, "deal")], progress=False)
+        /// >>> ax = report.plot()
+        /// >>> type(ax).__name__
+        /// 'Axes'
         #[pyo3(signature = (ax = None))]
         fn plot<'py>(slf: &Bound<'py, Self>, ax: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
             let kw = PyDict::new(slf.py());
@@ -272,6 +427,26 @@ serde_result!(
             helper(slf.py(), "plot", "plot_reliability", (slf,), Some(&kw))
         }
         /// Build from the form of `to_dict` (a dict or a JSON string).
+        ///
+        /// Parameters
+        /// ----------
+        /// obj : dict or str
+        ///     The form ``to_dict`` writes.
+        ///
+        /// Returns
+        /// -------
+        /// BacktestReport
+        ///     The report.
+        ///
+        /// Examples
+        /// --------
+        /// >>> import pressure_forecast as pf
+        /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        /// >>> case.observe("summit_held", "2018-06-12")
+        /// AppendReport(added=1, unchanged=0)
+        /// >>> report = pf.backtest(pf.Model.default(), [pf.Episode(case, "deal")], progress=False)
+        /// >>> pf.BacktestReport.from_dict(report.to_dict()) == report
+        /// True
         #[staticmethod]
         fn from_dict(obj: &Bound<'_, PyAny>) -> PyResult<Self> {
             from_py_json(obj, "a BacktestReport").map(|inner| Self { inner })

@@ -87,6 +87,18 @@ impl PyModel {
     }
 
     /// The embedded static model: regimes are the outcomes, identity transitions (plain Bayes' rule).
+    ///
+    /// Returns
+    /// -------
+    /// Model
+    ///     The static model.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> m = pf.Model.static()
+    /// >>> m.regimes == m.outcomes
+    /// True
     #[staticmethod]
     #[pyo3(name = "static")]
     fn static_model() -> PyModel {
@@ -94,6 +106,17 @@ impl PyModel {
     }
 
     /// The text of the embedded default model file, comments included.
+    ///
+    /// Returns
+    /// -------
+    /// str
+    ///     TOML; ``Model.from_toml`` reads it back.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> pf.Model.from_toml(pf.Model.default_toml()) == pf.Model.default()
+    /// True
     #[staticmethod]
     fn default_toml() -> &'static str {
         pf_core::Model::default_toml()
@@ -153,6 +176,10 @@ impl PyModel {
     /// path : str or os.PathLike
     ///     Where to write it (replaced if it exists).
     ///
+    /// Returns
+    /// -------
+    /// None
+    ///
     /// Examples
     /// --------
     /// >>> import pathlib, tempfile
@@ -166,11 +193,35 @@ impl PyModel {
     }
 
     /// The model as TOML text (a valid model file).
+    ///
+    /// Returns
+    /// -------
+    /// str
+    ///     TOML, without the default file's comments.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> m = pf.Model.default()
+    /// >>> pf.Model.from_toml(m.to_toml()) == m
+    /// True
     fn to_toml(&self) -> String {
         self.inner.to_toml()
     }
 
     /// The model file's content as a dict.
+    ///
+    /// Returns
+    /// -------
+    /// dict
+    ///     The TOML file's tables and keys.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> d = pf.Model.default().to_dict()
+    /// >>> isinstance(d, dict), d["name"]
+    /// (True, 'maximum_pressure')
     #[gen_stub(override_return_type(type_repr = "dict[str, typing.Any]", imports = ("typing")))]
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let v = serde_json::to_value(self.inner.to_spec())
@@ -179,30 +230,50 @@ impl PyModel {
     }
 
     /// The model's name.
+    ///
+    /// Returns
+    /// -------
+    /// str
     #[getter]
     fn name(&self) -> &str {
         self.inner.name()
     }
 
     /// What the model is.
+    ///
+    /// Returns
+    /// -------
+    /// str
     #[getter]
     fn description(&self) -> &str {
         self.inner.description()
     }
 
     /// Regime names, in order.
+    ///
+    /// Returns
+    /// -------
+    /// list[str]
     #[getter]
     fn regimes(&self) -> Vec<String> {
         self.inner.regimes().to_vec()
     }
 
     /// Outcome names, in order.
+    ///
+    /// Returns
+    /// -------
+    /// list[str]
     #[getter]
     fn outcomes(&self) -> Vec<String> {
         self.inner.outcomes().to_vec()
     }
 
     /// The outcome of each regime, `{regime: outcome}`.
+    ///
+    /// Returns
+    /// -------
+    /// dict[str, str]
     #[getter]
     fn outcome_of<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
@@ -213,18 +284,30 @@ impl PyModel {
     }
 
     /// Signal type names the model knows, vocabulary v1 first.
+    ///
+    /// Returns
+    /// -------
+    /// list[str]
     #[getter]
     fn signal_types(&self) -> Vec<String> {
         self.inner.signal_types()
     }
 
     /// Prior over regimes at a case's start (numpy array).
+    ///
+    /// Returns
+    /// -------
+    /// numpy.ndarray
     #[getter]
     fn prior<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         np_array1(py, self.inner.prior())
     }
 
     /// Transition buckets: a list of dicts `{name, min_days_left, max_days_left, matrix}`.
+    ///
+    /// Returns
+    /// -------
+    /// list[dict[str, Any]]
     #[getter]
     fn buckets<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let k = self.inner.n_regimes();
@@ -245,6 +328,10 @@ impl PyModel {
     }
 
     /// Provenance of a fitted model, as a dict (None for a hand-written model).
+    ///
+    /// Returns
+    /// -------
+    /// dict[str, Any] or None
     #[getter]
     fn provenance<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         match self.inner.provenance() {
@@ -387,6 +474,18 @@ impl PyModel {
         )
     }
 
+    /// The model as HTML, for notebooks: its regimes with their outcome and prior, and its time buckets.
+    ///
+    /// Returns
+    /// -------
+    /// str
+    ///     HTML.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> pf.Model.default()._repr_html_().startswith("<p><strong>Model maximum_pressure")
+    /// True
     #[gen_stub(override_return_type(type_repr = "builtins.str", imports = ("builtins")))]
     fn _repr_html_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         helper(slf.py(), "_frames", "model_html", (slf,), None)

@@ -43,51 +43,91 @@ pub struct PyForecast {
 #[pymethods]
 impl PyForecast {
     /// The case's id.
+    ///
+    /// Returns
+    /// -------
+    /// str
     #[getter]
     fn case(&self) -> &str {
         &self.inner.case
     }
     /// Only signals dated on or before this day were used.
+    ///
+    /// Returns
+    /// -------
+    /// datetime.date
     #[getter]
     fn as_of(&self) -> NaiveDate {
         self.inner.as_of
     }
     /// The term end the forecast is for.
+    ///
+    /// Returns
+    /// -------
+    /// datetime.date
     #[getter]
     fn term_end(&self) -> NaiveDate {
         self.inner.term_end
     }
     /// Outcome names, in model order.
+    ///
+    /// Returns
+    /// -------
+    /// list[str]
     #[getter]
     fn outcomes(&self) -> Vec<String> {
         self.inner.outcomes.clone()
     }
     /// `{outcome: probability}`.
+    ///
+    /// Returns
+    /// -------
+    /// dict[str, float]
     #[getter]
     fn probabilities<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         named(py, &self.inner.outcomes, &self.inner.probabilities)
     }
     /// Regime names, in model order.
+    ///
+    /// Returns
+    /// -------
+    /// list[str]
     #[getter]
     fn regimes(&self) -> Vec<String> {
         self.inner.regimes.clone()
     }
     /// `{regime: probability}`: the filtered regime distribution on the as-of date.
+    ///
+    /// Returns
+    /// -------
+    /// dict[str, float]
     #[getter]
     fn regime_probabilities<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         named(py, &self.inner.regimes, &self.inner.regime_probabilities)
     }
     /// Log-likelihood of the signals used.
+    ///
+    /// Returns
+    /// -------
+    /// float
     #[getter]
     fn log_likelihood(&self) -> f64 {
         self.inner.log_likelihood
     }
     /// Number of signals used.
+    ///
+    /// Returns
+    /// -------
+    /// int
     #[getter]
     fn signals_used(&self) -> usize {
         self.inner.signals_used
     }
     /// The most probable outcome.
+    ///
+    /// Returns
+    /// -------
+    /// str
     #[getter]
     fn most_likely(&self) -> String {
         let i = (0..self.inner.probabilities.len())
@@ -97,6 +137,10 @@ impl PyForecast {
     }
     /// Credible intervals from parameter draws, or None when no draws were made: the engine's serde form
     /// `{draws, seed, mean, sd, intervals: [{level, lower, upper}]}`, each vector in the order of `outcomes`.
+    ///
+    /// Returns
+    /// -------
+    /// dict[str, Any] or None
     #[getter]
     fn intervals<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         match &self.inner.intervals {
@@ -173,24 +217,99 @@ impl PyForecast {
     }
 
     /// The forecast as a dict in the engine's JSON form (the CLI's `--json`).
+    ///
+    /// Returns
+    /// -------
+    /// dict
+    ///     ``case``, ``as_of``, ``term_end``, ``{outcome: probability}`` maps and the intervals; ``Forecast.from_json`` reads it back.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> f = case.forecast(as_of="2018-07-01")
+    /// >>> d = f.to_json()
+    /// >>> d["case"], d["as_of"]
+    /// ('demo', '2018-07-01')
     #[gen_stub(override_return_type(type_repr = "dict[str, typing.Any]", imports = ("typing")))]
     fn to_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         json_to_py(py, &self.inner.to_json())
     }
 
     /// Build a forecast from the engine's JSON form (a dict or a JSON string), as `to_json` writes it.
+    ///
+    /// Parameters
+    /// ----------
+    /// obj : dict or str
+    ///     The forecast's JSON form.
+    ///
+    /// Returns
+    /// -------
+    /// Forecast
+    ///     An equal forecast.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> f = case.forecast(as_of="2018-07-01")
+    /// >>> pf.Forecast.from_json(f.to_json()) == f
+    /// True
+    /// >>> import json
+    /// >>> pf.Forecast.from_json(json.dumps(f.to_json())) == f
+    /// True
     #[classmethod]
     fn from_json(_cls: &Bound<'_, PyType>, obj: &Bound<'_, PyAny>) -> PyResult<PyForecast> {
         from_py_json(obj, "a Forecast").map(|inner| PyForecast { inner })
     }
 
     /// One row per outcome: probability, and with draws mean, sd and the interval bounds.
+    ///
+    /// Returns
+    /// -------
+    /// pandas.DataFrame
+    ///     Indexed by ``outcome``; with draws also ``mean``, ``sd``, ``lower_<level>`` and ``upper_<level>``.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> df = case.forecast(as_of="2018-07-01", draws=50, seed=1, levels=0.9).to_pandas()
+    /// >>> df.index.tolist(), list(df.columns)
+    /// (['deal', 'stalemate', 'wait_out'], ['probability', 'mean', 'sd', 'lower_0.9', 'upper_0.9'])
     #[gen_stub(override_return_type(type_repr = "pandas.DataFrame", imports = ("pandas")))]
     fn to_pandas<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         helper(slf.py(), "_frames", "forecast_frame", (slf,), None)
     }
 
     /// A bar chart of the outcome probabilities with their intervals (needs matplotlib).
+    ///
+    /// Parameters
+    /// ----------
+    /// ax : matplotlib.axes.Axes, optional
+    ///     Where to draw; a new figure when None.
+    ///
+    /// Returns
+    /// -------
+    /// matplotlib.axes.Axes
+    ///     The axes drawn on.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> f = case.forecast(as_of="2018-07-01")
+    /// >>> ax = f.plot()
+    /// >>> type(ax).__name__
+    /// 'Axes'
     #[pyo3(signature = (ax = None))]
     fn plot<'py>(slf: &Bound<'py, Self>, ax: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
         let kw = PyDict::new(slf.py());
@@ -198,6 +317,22 @@ impl PyForecast {
         helper(slf.py(), "plot", "plot_forecast", (slf,), Some(&kw))
     }
 
+    /// The forecast as HTML, for notebooks: a title and the table of ``to_pandas``.
+    ///
+    /// Returns
+    /// -------
+    /// str
+    ///     HTML.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> f = case.forecast(as_of="2018-07-01")
+    /// >>> f._repr_html_().startswith("<p><strong>Forecast for demo as of 2018-07-01")
+    /// True
     #[gen_stub(override_return_type(type_repr = "builtins.str", imports = ("builtins")))]
     fn _repr_html_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         helper(slf.py(), "_frames", "forecast_html", (slf,), None)
@@ -256,31 +391,55 @@ pub struct PyTrajectory {
 #[pymethods]
 impl PyTrajectory {
     /// The case's id.
+    ///
+    /// Returns
+    /// -------
+    /// str
     #[getter]
     fn case(&self) -> &str {
         &self.inner.case
     }
     /// The term end.
+    ///
+    /// Returns
+    /// -------
+    /// datetime.date
     #[getter]
     fn term_end(&self) -> NaiveDate {
         self.inner.term_end
     }
     /// Outcome names.
+    ///
+    /// Returns
+    /// -------
+    /// list[str]
     #[getter]
     fn outcomes(&self) -> Vec<String> {
         self.inner.outcomes.clone()
     }
     /// Regime names.
+    ///
+    /// Returns
+    /// -------
+    /// list[str]
     #[getter]
     fn regimes(&self) -> Vec<String> {
         self.inner.regimes.clone()
     }
     /// The days (`datetime.date`).
+    ///
+    /// Returns
+    /// -------
+    /// list[datetime.date]
     #[getter]
     fn dates<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         py_dates(py, self.inner.points.iter().map(|p| p.date))
     }
     /// Outcome probabilities, a numpy array of shape (days, outcomes).
+    ///
+    /// Returns
+    /// -------
+    /// numpy.ndarray
     #[getter]
     fn probabilities<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let flat: Vec<f64> = self
@@ -292,6 +451,10 @@ impl PyTrajectory {
         np_array2(py, &flat, self.inner.outcomes.len())
     }
     /// Filtered regime probabilities, a numpy array of shape (days, regimes).
+    ///
+    /// Returns
+    /// -------
+    /// numpy.ndarray
     #[getter]
     fn regime_probabilities<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let flat: Vec<f64> = self
@@ -303,11 +466,19 @@ impl PyTrajectory {
         np_array2(py, &flat, self.inner.regimes.len())
     }
     /// Signals used up to each day.
+    ///
+    /// Returns
+    /// -------
+    /// list[int]
     #[getter]
     fn signals_used(&self) -> Vec<usize> {
         self.inner.points.iter().map(|p| p.signals_used).collect()
     }
     /// Types of the signals dated on each day.
+    ///
+    /// Returns
+    /// -------
+    /// list[list[str]]
     #[getter]
     fn signal_types(&self) -> Vec<Vec<String>> {
         self.inner.points.iter().map(|p| p.signal_types.clone()).collect()
@@ -318,19 +489,77 @@ impl PyTrajectory {
     }
 
     /// The trajectory as a dict in the engine's JSON form.
+    ///
+    /// Returns
+    /// -------
+    /// dict
+    ///     ``case``, ``term_end``, the names and one point per day; ``Trajectory.from_json`` reads it back.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> t = case.trajectory(start="2018-06-01", end="2018-06-30")
+    /// >>> d = t.to_json()
+    /// >>> d["case"], d["term_end"]
+    /// ('demo', '2021-01-20')
     #[gen_stub(override_return_type(type_repr = "dict[str, typing.Any]", imports = ("typing")))]
     fn to_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         json_to_py(py, &self.inner.to_json())
     }
 
     /// Build a trajectory from the engine's JSON form (a dict or a JSON string), as `to_json` writes it.
+    ///
+    /// Parameters
+    /// ----------
+    /// obj : dict or str
+    ///     The trajectory's JSON form.
+    ///
+    /// Returns
+    /// -------
+    /// Trajectory
+    ///     An equal trajectory.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> t = case.trajectory(start="2018-06-01", end="2018-06-30")
+    /// >>> pf.Trajectory.from_json(t.to_json()) == t
+    /// True
     #[classmethod]
     fn from_json(_cls: &Bound<'_, PyType>, obj: &Bound<'_, PyAny>) -> PyResult<PyTrajectory> {
         from_py_json(obj, "a Trajectory").map(|inner| PyTrajectory { inner })
     }
 
-    /// One row per day (a DatetimeIndex): a column per outcome, `signals_used`, `signal_types`; with
-    /// `regimes=True` also a column per regime (`regime:<name>`).
+    /// One row per day (a DatetimeIndex): a column per outcome, `signals_used`, `signal_types`; with `regimes=True` also a column per regime (`regime:<name>`).
+    ///
+    /// Parameters
+    /// ----------
+    /// regimes : bool, default False
+    ///     Add the filtered regime probabilities, a column per regime.
+    ///
+    /// Returns
+    /// -------
+    /// pandas.DataFrame
+    ///     Indexed by ``date``.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> t = case.trajectory(start="2018-06-01", end="2018-06-30")
+    /// >>> df = t.to_pandas()
+    /// >>> df.shape, list(df.columns)
+    /// ((30, 5), ['deal', 'stalemate', 'wait_out', 'signals_used', 'signal_types'])
+    /// >>> t.to_pandas(regimes=True).shape[1] == 5 + len(t.regimes)
+    /// True
     #[pyo3(signature = (regimes = false))]
     #[gen_stub(override_return_type(type_repr = "pandas.DataFrame", imports = ("pandas")))]
     fn to_pandas<'py>(slf: &Bound<'py, Self>, regimes: bool) -> PyResult<Bound<'py, PyAny>> {
@@ -340,6 +569,29 @@ impl PyTrajectory {
     }
 
     /// Plot the outcome probabilities over time with each signal marked (needs matplotlib).
+    ///
+    /// Parameters
+    /// ----------
+    /// ax : matplotlib.axes.Axes, optional
+    ///     Where to draw; a new figure when None.
+    /// case : Case, optional
+    ///     Take the signal marks from this case's signals.
+    ///
+    /// Returns
+    /// -------
+    /// matplotlib.axes.Axes
+    ///     The axes drawn on.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> t = case.trajectory(start="2018-06-01", end="2018-06-30")
+    /// >>> ax = t.plot(case=case)
+    /// >>> ax.get_ylabel()
+    /// 'probability by the term end'
     #[pyo3(signature = (ax = None, case = None))]
     fn plot<'py>(
         slf: &Bound<'py, Self>,
@@ -352,6 +604,22 @@ impl PyTrajectory {
         helper(slf.py(), "plot", "plot_trajectory", (slf,), Some(&kw))
     }
 
+    /// The trajectory as HTML, for notebooks: the days with signals (every day when none has).
+    ///
+    /// Returns
+    /// -------
+    /// str
+    ///     HTML.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> case.observe("summit_held", "2018-06-12")
+    /// AppendReport(added=1, unchanged=0)
+    /// >>> t = case.trajectory(start="2018-06-01", end="2018-06-30")
+    /// >>> t._repr_html_().startswith("<p><strong>Trajectory of demo: 30 days")
+    /// True
     #[gen_stub(override_return_type(type_repr = "builtins.str", imports = ("builtins")))]
     fn _repr_html_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         helper(slf.py(), "_frames", "trajectory_html", (slf,), None)
@@ -409,8 +677,16 @@ impl PyTrajectory {
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct PyAppendReport {
     /// Signals stored.
+    ///
+    /// Returns
+    /// -------
+    /// int
     pub added: usize,
     /// Signals whose id was already present with the same content.
+    ///
+    /// Returns
+    /// -------
+    /// int
     pub unchanged: usize,
 }
 
@@ -447,23 +723,99 @@ macro_rules! serde_result {
         #[pymethods]
         impl $py {
             /// The result as a dict (the engine's JSON form).
+            ///
+            /// Shown for an Explanation; WhatIf, ValueOfInformation and BacktestReport have the same method.
+            ///
+            /// Returns
+            /// -------
+            /// dict
+            ///     The result; ``from_json`` of the same class reads it back.
+            ///
+            /// Examples
+            /// --------
+            /// >>> import pressure_forecast as pf
+            /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+            /// >>> case.observe("summit_held", "2018-06-12")
+            /// AppendReport(added=1, unchanged=0)
+            /// >>> r = case.explain(as_of="2018-07-01")
+            /// >>> d = r.to_json()
+            /// >>> d["case"], d["as_of"]
+            /// ('demo', '2018-07-01')
             #[gen_stub(override_return_type(type_repr = "dict[str, typing.Any]", imports = ("typing")))]
             fn to_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
                 $crate::convert::json_to_py(py, &serde_json::to_value(&self.inner).map_err($crate::results::ser_err)?)
             }
 
             /// Build from the engine's JSON form (a dict or a JSON string).
+            ///
+            /// Shown for an Explanation; WhatIf, ValueOfInformation and BacktestReport have the same method.
+            ///
+            /// Parameters
+            /// ----------
+            /// obj : dict or str
+            ///     The form ``to_json`` writes.
+            ///
+            /// Returns
+            /// -------
+            /// same class as the result
+            ///     An equal result.
+            ///
+            /// Examples
+            /// --------
+            /// >>> import pressure_forecast as pf
+            /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+            /// >>> case.observe("summit_held", "2018-06-12")
+            /// AppendReport(added=1, unchanged=0)
+            /// >>> r = case.explain(as_of="2018-07-01")
+            /// >>> type(r).from_json(r.to_json()) == r
+            /// True
             #[classmethod]
             fn from_json(_cls: &Bound<'_, pyo3::types::PyType>, obj: &Bound<'_, PyAny>) -> PyResult<Self> {
                 $crate::convert::from_py_json(obj, concat!("a ", $name)).map(|inner| Self { inner })
             }
 
             /// The result as a pandas DataFrame.
+            ///
+            /// Shown for an Explanation; WhatIf, ValueOfInformation and BacktestReport have the same method.
+            ///
+            /// Returns
+            /// -------
+            /// pandas.DataFrame
+            ///     Explanation: one row per signal; WhatIf: one per outcome; ValueOfInformation: one per signal type; BacktestReport: one per forecaster (model and baselines).
+            ///
+            /// Examples
+            /// --------
+            /// >>> import pressure_forecast as pf
+            /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+            /// >>> case.observe("summit_held", "2018-06-12")
+            /// AppendReport(added=1, unchanged=0)
+            /// >>> r = case.explain(as_of="2018-07-01")
+            /// >>> df = r.to_pandas()
+            /// >>> len(df), df["type"].tolist()
+            /// (1, ['summit_held'])
             #[gen_stub(override_return_type(type_repr = "pandas.DataFrame", imports = ("pandas")))]
             fn to_pandas<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
                 $crate::convert::helper(slf.py(), "_frames", "to_pandas", (slf,), None)
             }
 
+            /// The result as HTML, for notebooks: its repr and the table of ``to_pandas``.
+            ///
+            /// Shown for an Explanation; WhatIf, ValueOfInformation and BacktestReport have the same method.
+            ///
+            /// Returns
+            /// -------
+            /// str
+            ///     HTML.
+            ///
+            /// Examples
+            /// --------
+            /// >>> import pressure_forecast as pf
+            /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+            /// >>> case.observe("summit_held", "2018-06-12")
+            /// AppendReport(added=1, unchanged=0)
+            /// >>> r = case.explain(as_of="2018-07-01")
+            /// >>> r._repr_html_().startswith("<p><strong>Explanation(case=&#x27;demo&#x27;")
+            /// True
             #[gen_stub(override_return_type(type_repr = "builtins.str", imports = ("builtins")))]
             fn _repr_html_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
                 $crate::convert::helper(slf.py(), "_frames", "result_html", (slf,), None)
@@ -517,31 +869,84 @@ serde_result!(
     /// 1
     PyExplanation, ExplanationData, "Explanation", {
         /// The case's id.
+        ///
+        /// Returns
+        /// -------
+        /// str
         #[getter]
         fn case(&self) -> &str { &self.inner.attribution.case }
         /// The as-of date.
+        ///
+        /// Returns
+        /// -------
+        /// datetime.date
         #[getter]
         fn as_of(&self) -> NaiveDate { self.inner.attribution.as_of }
         /// Outcome names.
+        ///
+        /// Returns
+        /// -------
+        /// list[str]
         #[getter]
         fn outcomes(&self) -> Vec<String> { self.inner.attribution.outcomes.clone() }
         /// `{outcome: p}` with no signals.
+        ///
+        /// Returns
+        /// -------
+        /// dict[str, float]
         #[getter]
         fn baseline<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> { named(py, &self.inner.attribution.outcomes, &self.inner.attribution.baseline) }
         /// `{outcome: p}` with every signal up to the as-of date.
+        ///
+        /// Returns
+        /// -------
+        /// dict[str, float]
         #[getter]
         fn total<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> { named(py, &self.inner.attribution.outcomes, &self.inner.attribution.total) }
         /// Per-signal contributions (dicts in the engine's JSON form).
+        ///
+        /// Returns
+        /// -------
+        /// list[dict[str, Any]]
         #[getter]
         fn contributions<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
             json_to_py(py, &serde_json::to_value(&self.inner.attribution.contributions).map_err(ser_err)?)
         }
         /// Drop-one forecasts (dicts in the engine's JSON form).
+        ///
+        /// Returns
+        /// -------
+        /// list[dict[str, Any]]
         #[getter]
         fn drop_one<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
             json_to_py(py, &serde_json::to_value(&self.inner.drop_one).map_err(ser_err)?)
         }
         /// The attribution waterfall: from the baseline, each signal's change to one outcome (needs matplotlib).
+        ///
+        /// Parameters
+        /// ----------
+        /// outcome : str, optional
+        ///     The outcome shown; by default the one that moved most.
+        /// ax : matplotlib.axes.Axes, optional
+        ///     Where to draw; a new figure when None.
+        /// top : int, default 15
+        ///     How many signals get their own bar (the rest pooled as "other signals").
+        ///
+        /// Returns
+        /// -------
+        /// matplotlib.axes.Axes
+        ///     The axes drawn on.
+        ///
+        /// Examples
+        /// --------
+        /// >>> import pressure_forecast as pf
+        /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        /// >>> case.observe("summit_held", "2018-06-12")
+        /// AppendReport(added=1, unchanged=0)
+        /// >>> r = case.explain(as_of="2018-07-01")
+        /// >>> ax = r.plot(outcome="deal")
+        /// >>> type(ax).__name__
+        /// 'Axes'
         #[pyo3(signature = (outcome = None, ax = None, top = 15))]
         fn plot<'py>(slf: &Bound<'py, Self>, outcome: Option<&str>, ax: Option<&Bound<'py, PyAny>>, top: usize) -> PyResult<Bound<'py, PyAny>> {
             let kw = PyDict::new(slf.py());
@@ -569,12 +974,24 @@ serde_result!(
     /// True
     PyWhatIf, pf_core::explain::WhatIfResult, "WhatIf", {
         /// The case's forecast at the evaluation date.
+        ///
+        /// Returns
+        /// -------
+        /// Forecast
         #[getter]
         fn baseline(&self) -> PyForecast { PyForecast { inner: self.inner.baseline.clone() } }
         /// The forecast with the hypothetical change.
+        ///
+        /// Returns
+        /// -------
+        /// Forecast
         #[getter]
         fn scenario(&self) -> PyForecast { PyForecast { inner: self.inner.scenario.clone() } }
         /// `{outcome: scenario - baseline}`.
+        ///
+        /// Returns
+        /// -------
+        /// dict[str, float]
         #[getter]
         fn delta<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> { named(py, &self.inner.baseline.outcomes, &self.inner.delta) }
     }
@@ -596,18 +1013,38 @@ serde_result!(
     /// True
     PyValueOfInformation, pf_core::explain::ValueOfInformation, "ValueOfInformation", {
         /// The case's id.
+        ///
+        /// Returns
+        /// -------
+        /// str
         #[getter]
         fn case(&self) -> &str { &self.inner.case }
         /// The as-of date.
+        ///
+        /// Returns
+        /// -------
+        /// datetime.date
         #[getter]
         fn as_of(&self) -> NaiveDate { self.inner.as_of }
         /// Outcome names.
+        ///
+        /// Returns
+        /// -------
+        /// list[str]
         #[getter]
         fn outcomes(&self) -> Vec<String> { self.inner.outcomes.clone() }
         /// `{outcome: p}` now.
+        ///
+        /// Returns
+        /// -------
+        /// dict[str, float]
         #[getter]
         fn current<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> { named(py, &self.inner.outcomes, &self.inner.current) }
         /// The ranked entries (dicts in the engine's JSON form), highest score first.
+        ///
+        /// Returns
+        /// -------
+        /// list[dict[str, Any]]
         #[getter]
         fn values<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
             json_to_py(py, &serde_json::to_value(&self.inner.values).map_err(ser_err)?)

@@ -120,6 +120,25 @@ impl PySignal {
     }
 
     /// Parse a record with the fields of SIGNALS.md (a dict, or a JSON string).
+    ///
+    /// Parameters
+    /// ----------
+    /// obj : dict or str
+    ///     The record: ``date`` and ``type`` required, the other fields optional.
+    ///
+    /// Returns
+    /// -------
+    /// Signal
+    ///     The validated signal.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> s = pf.Signal.from_json({"date": "2018-06-12", "type": "summit_held", "source": "Reuters"})
+    /// >>> s.type, str(s.date), s.source
+    /// ('summit_held', '2018-06-12', 'Reuters')
+    /// >>> pf.Signal.from_json(s.to_json()) == s
+    /// True
     #[staticmethod]
     fn from_json(obj: &Bound<'_, PyAny>) -> PyResult<PySignal> {
         let obj = if let Ok(s) = obj.extract::<String>() {
@@ -131,52 +150,100 @@ impl PySignal {
     }
 
     /// The record as a dict (the JSON form of SIGNALS.md).
+    ///
+    /// Returns
+    /// -------
+    /// dict
+    ///     ``date`` (``YYYY-MM-DD``), ``type`` and the optional fields that are set.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> d = pf.Signal("summit_held", "2018-06-12").to_json()
+    /// >>> d["date"], d["type"]
+    /// ('2018-06-12', 'summit_held')
     #[gen_stub(override_return_type(type_repr = "dict[str, typing.Any]", imports = ("typing")))]
     fn to_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         json_to_py(py, &self.inner.to_json())
     }
 
     /// The signal type.
+    ///
+    /// Returns
+    /// -------
+    /// str
     #[getter]
     fn r#type(&self) -> &str {
         &self.inner.signal_type
     }
     /// The day it was observed.
+    ///
+    /// Returns
+    /// -------
+    /// datetime.date
     #[getter]
     fn date(&self) -> NaiveDate {
         self.inner.date
     }
     /// Reliability in [0, 1].
+    ///
+    /// Returns
+    /// -------
+    /// float
     #[getter]
     fn reliability(&self) -> f64 {
         self.inner.reliability
     }
     /// Weight > 0.
+    ///
+    /// Returns
+    /// -------
+    /// float
     #[getter]
     fn weight(&self) -> f64 {
         self.inner.weight
     }
     /// Who reported it.
+    ///
+    /// Returns
+    /// -------
+    /// str or None
     #[getter]
     fn source(&self) -> Option<&str> {
         self.inner.source.as_deref()
     }
     /// Free text.
+    ///
+    /// Returns
+    /// -------
+    /// str or None
     #[getter]
     fn note(&self) -> Option<&str> {
         self.inner.note.as_deref()
     }
     /// Unique id within a case.
+    ///
+    /// Returns
+    /// -------
+    /// str or None
     #[getter]
     fn id(&self) -> Option<&str> {
         self.inner.id.as_deref()
     }
     /// Number of raw event reports merged into this signal (event data).
+    ///
+    /// Returns
+    /// -------
+    /// int or None
     #[getter]
     fn reports(&self) -> Option<u32> {
         self.inner.reports
     }
     /// Ids of the raw events merged into this signal.
+    ///
+    /// Returns
+    /// -------
+    /// list[str]
     #[getter]
     fn event_ids(&self) -> Vec<String> {
         self.inner.event_ids.clone()
@@ -208,6 +275,18 @@ impl PySignal {
         out
     }
 
+    /// The signal as an HTML table row, for notebooks.
+    ///
+    /// Returns
+    /// -------
+    /// str
+    ///     HTML.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> "summit_held" in pf.Signal("summit_held", "2018-06-12")._repr_html_()
+    /// True
     #[gen_stub(override_return_type(type_repr = "builtins.str", imports = ("builtins")))]
     fn _repr_html_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         helper(slf.py(), "_frames", "signals_html", ([slf],), None)
