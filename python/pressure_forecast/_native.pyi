@@ -56,11 +56,19 @@ class AppendReport:
     def added(self) -> builtins.int:
         r"""
         Signals stored.
+        
+        Returns
+        -------
+        int
         """
     @property
     def unchanged(self) -> builtins.int:
         r"""
         Signals whose id was already present with the same content.
+        
+        Returns
+        -------
+        int
         """
     def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
     def __hash__(self) -> builtins.int: ...
@@ -89,71 +97,237 @@ class BacktestReport:
     def model(self) -> builtins.str:
         r"""
         The model's name.
+        
+        Returns
+        -------
+        str
         """
     @property
     def outcomes(self) -> builtins.list[builtins.str]:
         r"""
         Outcome names.
+        
+        Returns
+        -------
+        list[str]
         """
     @property
     def episodes(self) -> builtins.int:
         r"""
         Number of episodes.
+        
+        Returns
+        -------
+        int
         """
     @property
     def loo(self) -> builtins.bool:
         r"""
         Whether each episode was forecast by a model fitted on the others.
+        
+        Returns
+        -------
+        bool
         """
     @property
     def scores(self) -> typing.Any:
         r"""
         `{brier, log_score, ece}` of the model.
+        
+        Returns
+        -------
+        dict[str, float]
         """
     @property
     def baselines(self) -> typing.Any:
         r"""
         `{uniform: {...}, base_rate: {...}, prior: {...}}`.
+        
+        Returns
+        -------
+        dict[str, dict[str, float]]
         """
     @property
     def per_episode(self) -> typing.Any:
         r"""
         Per-episode scores (dicts).
+        
+        Returns
+        -------
+        list[dict[str, Any]]
         """
     @property
     def calibration(self) -> dict:
         r"""
         Reliability bins per outcome, `{outcome: [{lower, upper, mean_predicted, observed, weight}]}`.
+        
+        Returns
+        -------
+        dict[str, list[dict[str, float]]]
         """
     def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
     def to_json(self) -> dict[str, typing.Any]:
         r"""
         The result as a dict (the engine's JSON form).
+        
+        Shown for an Explanation; WhatIf, ValueOfInformation and BacktestReport have the same method.
+        
+        Returns
+        -------
+        dict
+            The result; ``from_json`` of the same class reads it back.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> r = case.explain(as_of="2018-07-01")
+        >>> d = r.to_json()
+        >>> d["case"], d["as_of"]
+        ('demo', '2018-07-01')
         """
     @classmethod
     def from_json(cls, obj: typing.Any) -> BacktestReport:
         r"""
         Build from the engine's JSON form (a dict or a JSON string).
+        
+        Shown for an Explanation; WhatIf, ValueOfInformation and BacktestReport have the same method.
+        
+        Parameters
+        ----------
+        obj : dict or str
+            The form ``to_json`` writes.
+        
+        Returns
+        -------
+        same class as the result
+            An equal result.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> r = case.explain(as_of="2018-07-01")
+        >>> type(r).from_json(r.to_json()) == r
+        True
         """
     def to_pandas(self) -> pandas.DataFrame:
         r"""
         The result as a pandas DataFrame.
+        
+        Shown for an Explanation; WhatIf, ValueOfInformation and BacktestReport have the same method.
+        
+        Returns
+        -------
+        pandas.DataFrame
+            Explanation: one row per signal; WhatIf: one per outcome; ValueOfInformation: one per signal type; BacktestReport: one per forecaster (model and baselines).
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> r = case.explain(as_of="2018-07-01")
+        >>> df = r.to_pandas()
+        >>> len(df), df["type"].tolist()
+        (1, ['summit_held'])
         """
-    def _repr_html_(self) -> builtins.str: ...
+    def _repr_html_(self) -> builtins.str:
+        r"""
+        The result as HTML, for notebooks: its repr and the table of ``to_pandas``.
+        
+        Shown for an Explanation; WhatIf, ValueOfInformation and BacktestReport have the same method.
+        
+        Returns
+        -------
+        str
+            HTML.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> r = case.explain(as_of="2018-07-01")
+        >>> r._repr_html_().startswith("<p><strong>Explanation(case=&#x27;demo&#x27;")
+        True
+        """
     def __repr__(self) -> builtins.str: ...
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
     def to_dict(self) -> dict[str, typing.Any]:
         r"""
         The engine's JSON form (the CLI's `--json`), the same as `to_json`.
+        
+        Returns
+        -------
+        dict
+            The report; ``from_dict`` reads it back.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> report = pf.backtest(pf.Model.default(), [pf.Episode(case, "deal")], progress=False)
+        >>> report.to_dict()["episodes"]
+        1
         """
     def plot(self, ax: typing.Optional[typing.Any] = None) -> typing.Any:
         r"""
         The reliability diagram: observed frequency against mean forecast per bin (needs matplotlib).
+        
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Where to draw; a new figure when None.
+        
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The axes drawn on.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> report = pf.backtest(pf.Model.default(), [pf.Episode(case, "deal")], progress=False)
+        >>> ax = report.plot()
+        >>> type(ax).__name__
+        'Axes'
         """
     @staticmethod
     def from_dict(obj: typing.Any) -> BacktestReport:
         r"""
         Build from the form of `to_dict` (a dict or a JSON string).
+        
+        Parameters
+        ----------
+        obj : dict or str
+            The form ``to_dict`` writes.
+        
+        Returns
+        -------
+        BacktestReport
+            The report.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> report = pf.backtest(pf.Model.default(), [pf.Episode(case, "deal")], progress=False)
+        >>> pf.BacktestReport.from_dict(report.to_dict()) == report
+        True
         """
 
 @typing.final
@@ -187,36 +361,64 @@ class Case:
     def signals(self) -> builtins.list[Signal]:
         r"""
         The signals in date order.
+        
+        Returns
+        -------
+        list[Signal]
         """
     @property
     def id(self) -> builtins.str:
         r"""
         The case's id.
+        
+        Returns
+        -------
+        str
         """
     @property
     def sender(self) -> builtins.str:
         r"""
         The state applying pressure.
+        
+        Returns
+        -------
+        str
         """
     @property
     def target(self) -> builtins.str:
         r"""
         The state pressed.
+        
+        Returns
+        -------
+        str
         """
     @property
     def start(self) -> datetime.date:
         r"""
         The campaign's start.
+        
+        Returns
+        -------
+        datetime.date
         """
     @property
     def term_end(self) -> datetime.date:
         r"""
         The sender leader's term end.
+        
+        Returns
+        -------
+        datetime.date
         """
     @property
     def description(self) -> builtins.str:
         r"""
         Free text.
+        
+        Returns
+        -------
+        str
         """
     @description.setter
     def description(self, value: builtins.str) -> None: ...
@@ -224,6 +426,10 @@ class Case:
     def model(self) -> Model:
         r"""
         The model the case is read with (the default model unless one was given).
+        
+        Returns
+        -------
+        Model
         """
     def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
     def __new__(cls, id: builtins.str, sender: builtins.str, target: builtins.str, start: datetime.date | builtins.str | numpy.datetime64, term_end: datetime.date | builtins.str | numpy.datetime64, model: typing.Optional[Model] = None, description: typing.Optional[builtins.str] = None) -> Case: ...
@@ -231,24 +437,137 @@ class Case:
     def load(path: builtins.str | os.PathLike | pathlib.Path, model: typing.Optional[Model] = None) -> Case:
         r"""
         Read a case file (JSON: `{id, sender, target, start, term_end, description?, signals: [...]}`).
+        
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The case file.
+        model : Model, optional
+            The model for vocabulary checks and forecasts (default: the default model).
+        
+        Returns
+        -------
+        Case
+            The case, its signals checked against the model.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> import pathlib, tempfile
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> case.save(folder / "demo.json")
+        >>> pf.Case.load(folder / "demo.json") == case
+        True
         """
     @staticmethod
     def from_json(obj: typing.Any, model: typing.Optional[Model] = None) -> Case:
         r"""
-        Build a case from its JSON form (a dict or a JSON string).
+        Build a case from its JSON form (a dict or a JSON string), as ``to_json`` writes it.
+        
+        Parameters
+        ----------
+        obj : dict or str
+            The case file's content.
+        model : Model, optional
+            The model for vocabulary checks and forecasts (default: the default model).
+        
+        Returns
+        -------
+        Case
+            The case, its signals checked against the model.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> pf.Case.from_json(case.to_json()) == case
+        True
+        >>> import json
+        >>> len(pf.Case.from_json(json.dumps(case.to_json())))
+        1
         """
     @staticmethod
     def from_signals_file(path: builtins.str | os.PathLike | pathlib.Path, id: builtins.str, sender: builtins.str, target: builtins.str, start: datetime.date | builtins.str | numpy.datetime64, term_end: datetime.date | builtins.str | numpy.datetime64, model: typing.Optional[Model] = None, description: typing.Optional[builtins.str] = None) -> Case:
         r"""
         A case whose signals are read from a JSON Lines or CSV file (`.csv` is CSV).
+        
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The signals file: one record per line (JSON Lines) or per row (CSV).
+        id, sender, target : str
+            The case's id and the ISO 3166 alpha-3 codes of the two states.
+        start, term_end : datetime.date or str
+            The campaign's start and the sender leader's term end.
+        model : Model, optional
+            The model for vocabulary checks and forecasts (default: the default model).
+        description : str, optional
+            Free text.
+        
+        Returns
+        -------
+        Case
+            The case with the file's signals.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> import pathlib, tempfile
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> path = folder / "signals.csv"
+        >>> _ = path.write_text("date,type\n2018-06-12,summit_held\n2018-08-01,talks_refused\n")
+        >>> case = pf.Case.from_signals_file(path, "demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> [s.type for s in case.signals]
+        ['summit_held', 'talks_refused']
         """
     def to_json(self) -> dict[str, typing.Any]:
         r"""
         The case as a dict (the case file format).
+        
+        Returns
+        -------
+        dict
+            ``{id, sender, target, start, term_end, description, signals}``, dates as ``YYYY-MM-DD``.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> d = case.to_json()
+        >>> d["id"], d["term_end"], len(d["signals"])
+        ('demo', '2021-01-20', 1)
         """
     def save(self, path: builtins.str | os.PathLike | pathlib.Path) -> None:
         r"""
         Write the case file (pretty JSON).
+        
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Where to write it (replaced if it exists).
+        
+        Returns
+        -------
+        None
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> import pathlib, tempfile
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> case.save(folder / "demo.json")
+        >>> (folder / "demo.json").exists()
+        True
         """
     def observe(self, type: builtins.str, date: datetime.date | builtins.str | numpy.datetime64, reliability: builtins.float = ..., weight: builtins.float = ..., source: typing.Optional[builtins.str] = None, note: typing.Optional[builtins.str] = None, id: typing.Optional[builtins.str] = None) -> AppendReport:
         r"""
@@ -308,22 +627,121 @@ class Case:
     def observe_file(self, path: builtins.str | os.PathLike | pathlib.Path) -> AppendReport:
         r"""
         Record the signals of a JSON Lines or CSV file (`.csv` is CSV), atomically.
+        
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The signals file; if one record is invalid, none is recorded.
+        
+        Returns
+        -------
+        AppendReport
+            Signals added, and repeats of stored ids left unchanged.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> import pathlib, tempfile
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> path = folder / "signals.jsonl"
+        >>> _ = path.write_text('{"date": "2018-06-12", "type": "summit_held"}\n')
+        >>> case.observe_file(path)
+        AppendReport(added=1, unchanged=0)
         """
     def remove(self, id: builtins.str) -> typing.Optional[Signal]:
         r"""
         Remove the signal with this id; returns it, or None if there was none.
+        
+        Parameters
+        ----------
+        id : str
+            The signal's id.
+        
+        Returns
+        -------
+        Signal or None
+            The signal removed.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12", id="s1")
+        AppendReport(added=1, unchanged=0)
+        >>> case.remove("s1").type, len(case)
+        ('summit_held', 0)
+        >>> case.remove("s1") is None
+        True
         """
     def with_model(self, model: Model) -> Case:
         r"""
         A copy of the case read with another model (its signal types must be known to it).
+        
+        Parameters
+        ----------
+        model : Model
+            The model.
+        
+        Returns
+        -------
+        Case
+            A copy with the same signals; the original is unchanged.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> case.with_model(pf.Model.static()).model.name == pf.Model.static().name
+        True
         """
     def with_term_end(self, term_end: datetime.date | builtins.str | numpy.datetime64) -> Case:
         r"""
         A copy with another term end (signals after it are dropped).
+        
+        Parameters
+        ----------
+        term_end : datetime.date or str
+            The new term end.
+        
+        Returns
+        -------
+        Case
+            A copy; the original is unchanged.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> short = case.with_term_end("2018-01-01")
+        >>> str(short.term_end), len(short), len(case)
+        ('2018-01-01', 0, 1)
         """
     def copy(self) -> Case:
         r"""
         A copy of the case.
+        
+        Returns
+        -------
+        Case
+            An equal case; observing on one leaves the other unchanged.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> c = case.copy()
+        >>> c == case
+        True
+        >>> _ = c.observe("talks_refused", "2018-08-01")
+        >>> len(c), len(case)
+        (2, 1)
         """
     def forecast(self, as_of: datetime.date | builtins.str | numpy.datetime64 | None = None, draws: builtins.int = ..., seed: builtins.int = ..., levels: typing.Optional[typing.Any] = None, model: typing.Optional[Model] = None, progress: typing.Optional[builtins.bool] = None) -> Forecast:
         r"""
@@ -470,14 +888,68 @@ class Case:
     def to_pandas(self) -> pandas.DataFrame:
         r"""
         The signals as a DataFrame (one row per signal).
+        
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``date``, ``type``, ``reliability``, ``weight``, ``source``, ``note``, ``id``.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> df = case.to_pandas()
+        >>> df.shape, df["type"].tolist()
+        ((1, 7), ['summit_held'])
         """
     def plot(self, ax: typing.Optional[typing.Any] = None, model: typing.Optional[Model] = None) -> typing.Any:
         r"""
         Plot the case's trajectory with each signal marked (needs matplotlib).
+        
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Where to draw; a new figure when None.
+        model : Model, optional
+            Forecast with this model instead of the case's.
+        
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The axes drawn on.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> ax = case.plot()
+        >>> ax.get_ylabel()
+        'probability by the term end'
         """
     def __len__(self) -> builtins.int: ...
     def __repr__(self) -> builtins.str: ...
-    def _repr_html_(self) -> builtins.str: ...
+    def _repr_html_(self) -> builtins.str:
+        r"""
+        The case as HTML, for notebooks: its header and its signals.
+        
+        Returns
+        -------
+        str
+            HTML.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> case._repr_html_().startswith("<p><strong>Case demo")
+        True
+        """
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
 
 @typing.final
@@ -510,65 +982,177 @@ class Episode:
     def id(self) -> builtins.str:
         r"""
         The episode's id.
+        
+        Returns
+        -------
+        str
         """
     @property
     def outcome(self) -> builtins.str:
         r"""
         The outcome at the term end.
+        
+        Returns
+        -------
+        str
         """
     @property
     def outcome_justification(self) -> builtins.str:
         r"""
         Why the outcome is what it is, citing the record (empty in files older than format version 2).
+        
+        Returns
+        -------
+        str
         """
     @property
     def exclude_from_training(self) -> builtins.bool:
         r"""
         Whether `fit` leaves it out and `backtest` does not score it.
+        
+        Returns
+        -------
+        bool
         """
     @property
     def sender(self) -> builtins.str:
         r"""
         The state applying pressure.
+        
+        Returns
+        -------
+        str
         """
     @property
     def target(self) -> builtins.str:
         r"""
         The state pressed.
+        
+        Returns
+        -------
+        str
         """
     @property
     def start(self) -> datetime.date:
         r"""
         The campaign's start.
+        
+        Returns
+        -------
+        datetime.date
         """
     @property
     def term_end(self) -> datetime.date:
         r"""
         The term end.
+        
+        Returns
+        -------
+        datetime.date
         """
     @property
     def signals(self) -> builtins.list[Signal]:
         r"""
         The signals in date order.
+        
+        Returns
+        -------
+        list[Signal]
         """
     def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
     def __new__(cls, case: Case, outcome: builtins.str, *, outcome_justification: builtins.str = ..., exclude_from_training: builtins.bool = ...) -> Episode: ...
     def case(self, model: typing.Optional[Model] = None) -> Case:
         r"""
         The episode as a case (read with the default model, or `model`).
+        
+        Parameters
+        ----------
+        model : Model, optional
+            The model the case is read with (default: the default model).
+        
+        Returns
+        -------
+        Case
+            A case with the episode's countries, dates and signals.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> ep = pf.Episode(case, "deal")
+        >>> ep.case() == case
+        True
         """
     def to_json(self) -> dict[str, typing.Any]:
         r"""
         The episode as a dict (the episodes file format).
+        
+        Returns
+        -------
+        dict
+            The case's fields and signals, with ``outcome`` (and the justification and exclusion flag).
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> ep = pf.Episode(case, "deal")
+        >>> d = ep.to_json()
+        >>> d["outcome"], d["id"]
+        ('deal', 'demo')
         """
     @staticmethod
     def from_json(obj: typing.Any, model: typing.Optional[Model] = None) -> Episode:
         r"""
         Parse an episode from its JSON form (checked against the default model, or `model`).
+        
+        Parameters
+        ----------
+        obj : dict or str
+            One record of an episodes file, as ``to_json`` writes it.
+        model : Model, optional
+            The model for vocabulary checks (default: the default model).
+        
+        Returns
+        -------
+        Episode
+            The episode.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> ep = pf.Episode(case, "deal")
+        >>> pf.Episode.from_json(ep.to_json()) == ep
+        True
         """
     def __len__(self) -> builtins.int: ...
     def __repr__(self) -> builtins.str: ...
-    def _repr_html_(self) -> builtins.str: ...
+    def _repr_html_(self) -> builtins.str:
+        r"""
+        The episode as an HTML table row, for notebooks.
+        
+        Returns
+        -------
+        str
+            HTML.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> ep = pf.Episode(case, "deal")
+        >>> "deal" in ep._repr_html_()
+        True
+        """
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
 
 @typing.final
@@ -595,57 +1179,188 @@ class Explanation:
     def case(self) -> builtins.str:
         r"""
         The case's id.
+        
+        Returns
+        -------
+        str
         """
     @property
     def as_of(self) -> datetime.date:
         r"""
         The as-of date.
+        
+        Returns
+        -------
+        datetime.date
         """
     @property
     def outcomes(self) -> builtins.list[builtins.str]:
         r"""
         Outcome names.
+        
+        Returns
+        -------
+        list[str]
         """
     @property
     def baseline(self) -> dict:
         r"""
         `{outcome: p}` with no signals.
+        
+        Returns
+        -------
+        dict[str, float]
         """
     @property
     def total(self) -> dict:
         r"""
         `{outcome: p}` with every signal up to the as-of date.
+        
+        Returns
+        -------
+        dict[str, float]
         """
     @property
     def contributions(self) -> typing.Any:
         r"""
         Per-signal contributions (dicts in the engine's JSON form).
+        
+        Returns
+        -------
+        list[dict[str, Any]]
         """
     @property
     def drop_one(self) -> typing.Any:
         r"""
         Drop-one forecasts (dicts in the engine's JSON form).
+        
+        Returns
+        -------
+        list[dict[str, Any]]
         """
     def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
     def to_json(self) -> dict[str, typing.Any]:
         r"""
         The result as a dict (the engine's JSON form).
+        
+        Shown for an Explanation; WhatIf, ValueOfInformation and BacktestReport have the same method.
+        
+        Returns
+        -------
+        dict
+            The result; ``from_json`` of the same class reads it back.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> r = case.explain(as_of="2018-07-01")
+        >>> d = r.to_json()
+        >>> d["case"], d["as_of"]
+        ('demo', '2018-07-01')
         """
     @classmethod
     def from_json(cls, obj: typing.Any) -> Explanation:
         r"""
         Build from the engine's JSON form (a dict or a JSON string).
+        
+        Shown for an Explanation; WhatIf, ValueOfInformation and BacktestReport have the same method.
+        
+        Parameters
+        ----------
+        obj : dict or str
+            The form ``to_json`` writes.
+        
+        Returns
+        -------
+        same class as the result
+            An equal result.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> r = case.explain(as_of="2018-07-01")
+        >>> type(r).from_json(r.to_json()) == r
+        True
         """
     def to_pandas(self) -> pandas.DataFrame:
         r"""
         The result as a pandas DataFrame.
+        
+        Shown for an Explanation; WhatIf, ValueOfInformation and BacktestReport have the same method.
+        
+        Returns
+        -------
+        pandas.DataFrame
+            Explanation: one row per signal; WhatIf: one per outcome; ValueOfInformation: one per signal type; BacktestReport: one per forecaster (model and baselines).
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> r = case.explain(as_of="2018-07-01")
+        >>> df = r.to_pandas()
+        >>> len(df), df["type"].tolist()
+        (1, ['summit_held'])
         """
-    def _repr_html_(self) -> builtins.str: ...
+    def _repr_html_(self) -> builtins.str:
+        r"""
+        The result as HTML, for notebooks: its repr and the table of ``to_pandas``.
+        
+        Shown for an Explanation; WhatIf, ValueOfInformation and BacktestReport have the same method.
+        
+        Returns
+        -------
+        str
+            HTML.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> r = case.explain(as_of="2018-07-01")
+        >>> r._repr_html_().startswith("<p><strong>Explanation(case=&#x27;demo&#x27;")
+        True
+        """
     def __repr__(self) -> builtins.str: ...
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
     def plot(self, outcome: typing.Optional[builtins.str] = None, ax: typing.Optional[typing.Any] = None, top: builtins.int = ...) -> typing.Any:
         r"""
         The attribution waterfall: from the baseline, each signal's change to one outcome (needs matplotlib).
+        
+        Parameters
+        ----------
+        outcome : str, optional
+            The outcome shown; by default the one that moved most.
+        ax : matplotlib.axes.Axes, optional
+            Where to draw; a new figure when None.
+        top : int, default 15
+            How many signals get their own bar (the rest pooled as "other signals").
+        
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The axes drawn on.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> r = case.explain(as_of="2018-07-01")
+        >>> ax = r.plot(outcome="deal")
+        >>> type(ax).__name__
+        'Axes'
         """
 
 @typing.final
@@ -667,43 +1382,132 @@ class FitReport:
     def model(self) -> typing.Optional[Model]:
         r"""
         The fitted model (None for a report rebuilt from JSON without the model text).
+        
+        Returns
+        -------
+        Model or None
         """
     @property
     def log_likelihood(self) -> builtins.list[builtins.float]:
         r"""
         Log-likelihood of the episodes after each iteration's E-step, starting with the starting model.
+        
+        Returns
+        -------
+        list[float]
         """
     @property
     def objective(self) -> builtins.list[builtins.float]:
         r"""
         Penalised log-likelihood at each iteration.
+        
+        Returns
+        -------
+        list[float]
         """
     @property
     def iterations(self) -> builtins.int:
         r"""
         Iterations run.
+        
+        Returns
+        -------
+        int
         """
     @property
     def converged(self) -> builtins.bool:
         r"""
         Whether EM reached its tolerance.
+        
+        Returns
+        -------
+        bool
         """
     def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
     def to_json(self) -> dict[str, typing.Any]:
         r"""
-        The engine's JSON summary (`{iterations, converged, log_likelihood, objective, final_log_likelihood,
-        provenance}`) plus `model_toml`, the fitted model file.
+        The engine's JSON summary (`{iterations, converged, log_likelihood, objective, final_log_likelihood, provenance}`) plus `model_toml`, the fitted model file.
+        
+        Returns
+        -------
+        dict
+            The summary; ``FitReport.from_json`` reads it back.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> report = pf.fit(pf.Model.v1(), [pf.Episode(case, "deal")], max_iterations=2, progress=False)
+        >>> d = report.to_json()
+        >>> d["iterations"] == report.iterations, "model_toml" in d
+        (True, True)
         """
     @classmethod
     def from_json(cls, obj: typing.Any) -> FitReport:
         r"""
         Build from the JSON form (the model is rebuilt when `model_toml` is present).
+        
+        Parameters
+        ----------
+        obj : dict or str
+            The form ``to_json`` writes.
+        
+        Returns
+        -------
+        FitReport
+            The report.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> report = pf.fit(pf.Model.v1(), [pf.Episode(case, "deal")], max_iterations=2, progress=False)
+        >>> pf.FitReport.from_json(report.to_json()) == report
+        True
         """
     def to_pandas(self) -> pandas.DataFrame:
         r"""
         One row per iteration: log-likelihood and objective.
+        
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``iteration``; columns ``log_likelihood`` and ``objective``.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> report = pf.fit(pf.Model.v1(), [pf.Episode(case, "deal")], max_iterations=2, progress=False)
+        >>> df = report.to_pandas()
+        >>> list(df.columns), len(df) == len(report.log_likelihood)
+        (['log_likelihood', 'objective'], True)
         """
-    def _repr_html_(self) -> builtins.str: ...
+    def _repr_html_(self) -> builtins.str:
+        r"""
+        The report as HTML, for notebooks: its repr and the table of ``to_pandas``.
+        
+        Returns
+        -------
+        str
+            HTML.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> report = pf.fit(pf.Model.v1(), [pf.Episode(case, "deal")], max_iterations=2, progress=False)
+        >>> report._repr_html_().startswith("<p><strong>FitReport(")
+        True
+        """
     def __repr__(self) -> builtins.str: ...
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
 
@@ -732,57 +1536,101 @@ class Forecast:
     def case(self) -> builtins.str:
         r"""
         The case's id.
+        
+        Returns
+        -------
+        str
         """
     @property
     def as_of(self) -> datetime.date:
         r"""
         Only signals dated on or before this day were used.
+        
+        Returns
+        -------
+        datetime.date
         """
     @property
     def term_end(self) -> datetime.date:
         r"""
         The term end the forecast is for.
+        
+        Returns
+        -------
+        datetime.date
         """
     @property
     def outcomes(self) -> builtins.list[builtins.str]:
         r"""
         Outcome names, in model order.
+        
+        Returns
+        -------
+        list[str]
         """
     @property
     def probabilities(self) -> dict:
         r"""
         `{outcome: probability}`.
+        
+        Returns
+        -------
+        dict[str, float]
         """
     @property
     def regimes(self) -> builtins.list[builtins.str]:
         r"""
         Regime names, in model order.
+        
+        Returns
+        -------
+        list[str]
         """
     @property
     def regime_probabilities(self) -> dict:
         r"""
         `{regime: probability}`: the filtered regime distribution on the as-of date.
+        
+        Returns
+        -------
+        dict[str, float]
         """
     @property
     def log_likelihood(self) -> builtins.float:
         r"""
         Log-likelihood of the signals used.
+        
+        Returns
+        -------
+        float
         """
     @property
     def signals_used(self) -> builtins.int:
         r"""
         Number of signals used.
+        
+        Returns
+        -------
+        int
         """
     @property
     def most_likely(self) -> builtins.str:
         r"""
         The most probable outcome.
+        
+        Returns
+        -------
+        str
         """
     @property
     def intervals(self) -> typing.Any:
         r"""
         Credible intervals from parameter draws, or None when no draws were made: the engine's serde form
         `{draws, seed, mean, sd, intervals: [{level, lower, upper}]}`, each vector in the order of `outcomes`.
+        
+        Returns
+        -------
+        dict[str, Any] or None
         """
     def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
     def interval(self, level: builtins.float = ...) -> dict:
@@ -814,21 +1662,114 @@ class Forecast:
     def to_json(self) -> dict[str, typing.Any]:
         r"""
         The forecast as a dict in the engine's JSON form (the CLI's `--json`).
+        
+        Returns
+        -------
+        dict
+            ``case``, ``as_of``, ``term_end``, ``{outcome: probability}`` maps and the intervals; ``Forecast.from_json`` reads it back.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> f = case.forecast(as_of="2018-07-01")
+        >>> d = f.to_json()
+        >>> d["case"], d["as_of"]
+        ('demo', '2018-07-01')
         """
     @classmethod
     def from_json(cls, obj: typing.Any) -> Forecast:
         r"""
         Build a forecast from the engine's JSON form (a dict or a JSON string), as `to_json` writes it.
+        
+        Parameters
+        ----------
+        obj : dict or str
+            The forecast's JSON form.
+        
+        Returns
+        -------
+        Forecast
+            An equal forecast.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> f = case.forecast(as_of="2018-07-01")
+        >>> pf.Forecast.from_json(f.to_json()) == f
+        True
+        >>> import json
+        >>> pf.Forecast.from_json(json.dumps(f.to_json())) == f
+        True
         """
     def to_pandas(self) -> pandas.DataFrame:
         r"""
         One row per outcome: probability, and with draws mean, sd and the interval bounds.
+        
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``outcome``; with draws also ``mean``, ``sd``, ``lower_<level>`` and ``upper_<level>``.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> df = case.forecast(as_of="2018-07-01", draws=50, seed=1, levels=0.9).to_pandas()
+        >>> df.index.tolist(), list(df.columns)
+        (['deal', 'stalemate', 'wait_out'], ['probability', 'mean', 'sd', 'lower_0.9', 'upper_0.9'])
         """
     def plot(self, ax: typing.Optional[typing.Any] = None) -> typing.Any:
         r"""
         A bar chart of the outcome probabilities with their intervals (needs matplotlib).
+        
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Where to draw; a new figure when None.
+        
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The axes drawn on.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> f = case.forecast(as_of="2018-07-01")
+        >>> ax = f.plot()
+        >>> type(ax).__name__
+        'Axes'
         """
-    def _repr_html_(self) -> builtins.str: ...
+    def _repr_html_(self) -> builtins.str:
+        r"""
+        The forecast as HTML, for notebooks: a title and the table of ``to_pandas``.
+        
+        Returns
+        -------
+        str
+            HTML.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> f = case.forecast(as_of="2018-07-01")
+        >>> f._repr_html_().startswith("<p><strong>Forecast for demo as of 2018-07-01")
+        True
+        """
     def __repr__(self) -> builtins.str: ...
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
 
@@ -854,26 +1795,56 @@ class IngestReport:
     def signals(self) -> builtins.list[Signal]:
         r"""
         One signal per (date, signal type).
+        
+        Returns
+        -------
+        list[Signal]
         """
     @property
     def rows_read(self) -> builtins.int:
         r"""
         Data rows read.
+        
+        Returns
+        -------
+        int
         """
     @property
     def rows_matched(self) -> builtins.int:
         r"""
         Rows mapped to a signal.
+        
+        Returns
+        -------
+        int
         """
     @property
     def bad_rows(self) -> builtins.list[tuple[builtins.int, builtins.str]]:
         r"""
         Rows skipped as malformed: `(line, reason)`.
+        
+        Returns
+        -------
+        list[tuple[int, str]]
         """
     def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
     def to_pandas(self) -> pandas.DataFrame:
         r"""
-        The signals as a DataFrame.
+        The signals as a DataFrame (one row per signal, as ``Case.to_pandas``).
+        
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``date``, ``type``, ``reliability``, ``weight``, ``source``, ``note``, ``id``.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf, pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "events.csv"
+        >>> _ = path.write_text("date,source_country,target_country,cameo_code\n2018-06-12,USA,PRK,044\n")
+        >>> report = pf.ingest_events(path, "csv", "USA", "PRK")
+        >>> report.to_pandas()["type"].tolist()
+        ['summit_held']
         """
     def __len__(self) -> builtins.int: ...
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
@@ -899,46 +1870,82 @@ class Model:
     def name(self) -> builtins.str:
         r"""
         The model's name.
+        
+        Returns
+        -------
+        str
         """
     @property
     def description(self) -> builtins.str:
         r"""
         What the model is.
+        
+        Returns
+        -------
+        str
         """
     @property
     def regimes(self) -> builtins.list[builtins.str]:
         r"""
         Regime names, in order.
+        
+        Returns
+        -------
+        list[str]
         """
     @property
     def outcomes(self) -> builtins.list[builtins.str]:
         r"""
         Outcome names, in order.
+        
+        Returns
+        -------
+        list[str]
         """
     @property
     def outcome_of(self) -> dict:
         r"""
         The outcome of each regime, `{regime: outcome}`.
+        
+        Returns
+        -------
+        dict[str, str]
         """
     @property
     def signal_types(self) -> builtins.list[builtins.str]:
         r"""
         Signal type names the model knows, vocabulary v1 first.
+        
+        Returns
+        -------
+        list[str]
         """
     @property
     def prior(self) -> typing.Any:
         r"""
         Prior over regimes at a case's start (numpy array).
+        
+        Returns
+        -------
+        numpy.ndarray
         """
     @property
     def buckets(self) -> list:
         r"""
         Transition buckets: a list of dicts `{name, min_days_left, max_days_left, matrix}`.
+        
+        Returns
+        -------
+        list[dict[str, Any]]
         """
     @property
     def provenance(self) -> typing.Any:
         r"""
         Provenance of a fitted model, as a dict (None for a hand-written model).
+        
+        Returns
+        -------
+        dict[str, Any] or None
         """
     def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
     @staticmethod
@@ -979,11 +1986,34 @@ class Model:
     def static() -> Model:
         r"""
         The embedded static model: regimes are the outcomes, identity transitions (plain Bayes' rule).
+        
+        Returns
+        -------
+        Model
+            The static model.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> m = pf.Model.static()
+        >>> m.regimes == m.outcomes
+        True
         """
     @staticmethod
     def default_toml() -> builtins.str:
         r"""
         The text of the embedded default model file, comments included.
+        
+        Returns
+        -------
+        str
+            TOML; ``Model.from_toml`` reads it back.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> pf.Model.from_toml(pf.Model.default_toml()) == pf.Model.default()
+        True
         """
     @staticmethod
     def load(path: builtins.str | os.PathLike | pathlib.Path) -> Model:
@@ -1027,8 +2057,8 @@ class Model:
         Examples
         --------
         >>> import pressure_forecast as pf
-        >>> pf.Model.from_toml(pf.Model.default_toml()).name
-        'maximum_pressure'
+        >>> pf.Model.from_toml(pf.Model.default_toml()).name == pf.Model.default().name
+        True
         """
     def save(self, path: builtins.str | os.PathLike | pathlib.Path) -> None:
         r"""
@@ -1038,6 +2068,10 @@ class Model:
         ----------
         path : str or os.PathLike
             Where to write it (replaced if it exists).
+        
+        Returns
+        -------
+        None
         
         Examples
         --------
@@ -1051,10 +2085,34 @@ class Model:
     def to_toml(self) -> builtins.str:
         r"""
         The model as TOML text (a valid model file).
+        
+        Returns
+        -------
+        str
+            TOML, without the default file's comments.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> m = pf.Model.default()
+        >>> pf.Model.from_toml(m.to_toml()) == m
+        True
         """
     def to_dict(self) -> dict[str, typing.Any]:
         r"""
         The model file's content as a dict.
+        
+        Returns
+        -------
+        dict
+            The TOML file's tables and keys.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> d = pf.Model.default().to_dict()
+        >>> isinstance(d, dict), d["name"] == pf.Model.default().name
+        (True, True)
         """
     def describe_signal_type(self, signal_type: builtins.str) -> builtins.str:
         r"""
@@ -1146,7 +2204,21 @@ class Model:
     def __hash__(self) -> builtins.int: ...
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
     def __repr__(self) -> builtins.str: ...
-    def _repr_html_(self) -> builtins.str: ...
+    def _repr_html_(self) -> builtins.str:
+        r"""
+        The model as HTML, for notebooks: its regimes with their outcome and prior, and its time buckets.
+        
+        Returns
+        -------
+        str
+            HTML.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> pf.Model.default()._repr_html_().startswith("<p><strong>Model maximum_pressure")
+        True
+        """
 
 @typing.final
 class Signal:
@@ -1179,46 +2251,82 @@ class Signal:
     def type(self) -> builtins.str:
         r"""
         The signal type.
+        
+        Returns
+        -------
+        str
         """
     @property
     def date(self) -> datetime.date:
         r"""
         The day it was observed.
+        
+        Returns
+        -------
+        datetime.date
         """
     @property
     def reliability(self) -> builtins.float:
         r"""
         Reliability in [0, 1].
+        
+        Returns
+        -------
+        float
         """
     @property
     def weight(self) -> builtins.float:
         r"""
         Weight > 0.
+        
+        Returns
+        -------
+        float
         """
     @property
     def source(self) -> typing.Optional[builtins.str]:
         r"""
         Who reported it.
+        
+        Returns
+        -------
+        str or None
         """
     @property
     def note(self) -> typing.Optional[builtins.str]:
         r"""
         Free text.
+        
+        Returns
+        -------
+        str or None
         """
     @property
     def id(self) -> typing.Optional[builtins.str]:
         r"""
         Unique id within a case.
+        
+        Returns
+        -------
+        str or None
         """
     @property
     def reports(self) -> typing.Optional[builtins.int]:
         r"""
         Number of raw event reports merged into this signal (event data).
+        
+        Returns
+        -------
+        int or None
         """
     @property
     def event_ids(self) -> builtins.list[builtins.str]:
         r"""
         Ids of the raw events merged into this signal.
+        
+        Returns
+        -------
+        list[str]
         """
     def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
     def __new__(cls, type: builtins.str, date: datetime.date | builtins.str | numpy.datetime64, reliability: builtins.float = ..., weight: builtins.float = ..., source: typing.Optional[builtins.str] = None, note: typing.Optional[builtins.str] = None, id: typing.Optional[builtins.str] = None) -> Signal: ...
@@ -1226,14 +2334,59 @@ class Signal:
     def from_json(obj: typing.Any) -> Signal:
         r"""
         Parse a record with the fields of SIGNALS.md (a dict, or a JSON string).
+        
+        Parameters
+        ----------
+        obj : dict or str
+            The record: ``date`` and ``type`` required, the other fields optional.
+        
+        Returns
+        -------
+        Signal
+            The validated signal.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> s = pf.Signal.from_json({"date": "2018-06-12", "type": "summit_held", "source": "Reuters"})
+        >>> s.type, str(s.date), s.source
+        ('summit_held', '2018-06-12', 'Reuters')
+        >>> pf.Signal.from_json(s.to_json()) == s
+        True
         """
     def to_json(self) -> dict[str, typing.Any]:
         r"""
         The record as a dict (the JSON form of SIGNALS.md).
+        
+        Returns
+        -------
+        dict
+            ``date`` (``YYYY-MM-DD``), ``type`` and the optional fields that are set.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> d = pf.Signal("summit_held", "2018-06-12").to_json()
+        >>> d["date"], d["type"]
+        ('2018-06-12', 'summit_held')
         """
     def __hash__(self) -> builtins.int: ...
     def __repr__(self) -> builtins.str: ...
-    def _repr_html_(self) -> builtins.str: ...
+    def _repr_html_(self) -> builtins.str:
+        r"""
+        The signal as an HTML table row, for notebooks.
+        
+        Returns
+        -------
+        str
+            HTML.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> "summit_held" in pf.Signal("summit_held", "2018-06-12")._repr_html_()
+        True
+        """
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
 
 @typing.final
@@ -1257,68 +2410,203 @@ class Trajectory:
     def case(self) -> builtins.str:
         r"""
         The case's id.
+        
+        Returns
+        -------
+        str
         """
     @property
     def term_end(self) -> datetime.date:
         r"""
         The term end.
+        
+        Returns
+        -------
+        datetime.date
         """
     @property
     def outcomes(self) -> builtins.list[builtins.str]:
         r"""
         Outcome names.
+        
+        Returns
+        -------
+        list[str]
         """
     @property
     def regimes(self) -> builtins.list[builtins.str]:
         r"""
         Regime names.
+        
+        Returns
+        -------
+        list[str]
         """
     @property
     def dates(self) -> list:
         r"""
         The days (`datetime.date`).
+        
+        Returns
+        -------
+        list[datetime.date]
         """
     @property
     def probabilities(self) -> typing.Any:
         r"""
         Outcome probabilities, a numpy array of shape (days, outcomes).
+        
+        Returns
+        -------
+        numpy.ndarray
         """
     @property
     def regime_probabilities(self) -> typing.Any:
         r"""
         Filtered regime probabilities, a numpy array of shape (days, regimes).
+        
+        Returns
+        -------
+        numpy.ndarray
         """
     @property
     def signals_used(self) -> builtins.list[builtins.int]:
         r"""
         Signals used up to each day.
+        
+        Returns
+        -------
+        list[int]
         """
     @property
     def signal_types(self) -> builtins.list[builtins.list[builtins.str]]:
         r"""
         Types of the signals dated on each day.
+        
+        Returns
+        -------
+        list[list[str]]
         """
     def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
     def __len__(self) -> builtins.int: ...
     def to_json(self) -> dict[str, typing.Any]:
         r"""
         The trajectory as a dict in the engine's JSON form.
+        
+        Returns
+        -------
+        dict
+            ``case``, ``term_end``, the names and one point per day; ``Trajectory.from_json`` reads it back.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> t = case.trajectory(start="2018-06-01", end="2018-06-30")
+        >>> d = t.to_json()
+        >>> d["case"], d["term_end"]
+        ('demo', '2021-01-20')
         """
     @classmethod
     def from_json(cls, obj: typing.Any) -> Trajectory:
         r"""
         Build a trajectory from the engine's JSON form (a dict or a JSON string), as `to_json` writes it.
+        
+        Parameters
+        ----------
+        obj : dict or str
+            The trajectory's JSON form.
+        
+        Returns
+        -------
+        Trajectory
+            An equal trajectory.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> t = case.trajectory(start="2018-06-01", end="2018-06-30")
+        >>> pf.Trajectory.from_json(t.to_json()) == t
+        True
         """
     def to_pandas(self, regimes: builtins.bool = ...) -> pandas.DataFrame:
         r"""
-        One row per day (a DatetimeIndex): a column per outcome, `signals_used`, `signal_types`; with
-        `regimes=True` also a column per regime (`regime:<name>`).
+        One row per day (a DatetimeIndex): a column per outcome, `signals_used`, `signal_types`; with `regimes=True` also a column per regime (`regime:<name>`).
+        
+        Parameters
+        ----------
+        regimes : bool, default False
+            Add the filtered regime probabilities, a column per regime.
+        
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``date``.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> t = case.trajectory(start="2018-06-01", end="2018-06-30")
+        >>> df = t.to_pandas()
+        >>> df.shape, list(df.columns)
+        ((30, 5), ['deal', 'stalemate', 'wait_out', 'signals_used', 'signal_types'])
+        >>> t.to_pandas(regimes=True).shape[1] == 5 + len(t.regimes)
+        True
         """
     def plot(self, ax: typing.Optional[typing.Any] = None, case: typing.Optional[typing.Any] = None) -> typing.Any:
         r"""
         Plot the outcome probabilities over time with each signal marked (needs matplotlib).
+        
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Where to draw; a new figure when None.
+        case : Case, optional
+            Take the signal marks from this case's signals.
+        
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The axes drawn on.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> t = case.trajectory(start="2018-06-01", end="2018-06-30")
+        >>> ax = t.plot(case=case)
+        >>> ax.get_ylabel()
+        'probability by the term end'
         """
-    def _repr_html_(self) -> builtins.str: ...
+    def _repr_html_(self) -> builtins.str:
+        r"""
+        The trajectory as HTML, for notebooks: the days with signals (every day when none has).
+        
+        Returns
+        -------
+        str
+            HTML.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> t = case.trajectory(start="2018-06-01", end="2018-06-30")
+        >>> t._repr_html_().startswith("<p><strong>Trajectory of demo: 30 days")
+        True
+        """
     def __repr__(self) -> builtins.str: ...
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
 
@@ -1343,42 +2631,140 @@ class ValueOfInformation:
     def case(self) -> builtins.str:
         r"""
         The case's id.
+        
+        Returns
+        -------
+        str
         """
     @property
     def as_of(self) -> datetime.date:
         r"""
         The as-of date.
+        
+        Returns
+        -------
+        datetime.date
         """
     @property
     def outcomes(self) -> builtins.list[builtins.str]:
         r"""
         Outcome names.
+        
+        Returns
+        -------
+        list[str]
         """
     @property
     def current(self) -> dict:
         r"""
         `{outcome: p}` now.
+        
+        Returns
+        -------
+        dict[str, float]
         """
     @property
     def values(self) -> typing.Any:
         r"""
         The ranked entries (dicts in the engine's JSON form), highest score first.
+        
+        Returns
+        -------
+        list[dict[str, Any]]
         """
     def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
     def to_json(self) -> dict[str, typing.Any]:
         r"""
         The result as a dict (the engine's JSON form).
+        
+        Shown for an Explanation; WhatIf, ValueOfInformation and BacktestReport have the same method.
+        
+        Returns
+        -------
+        dict
+            The result; ``from_json`` of the same class reads it back.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> r = case.explain(as_of="2018-07-01")
+        >>> d = r.to_json()
+        >>> d["case"], d["as_of"]
+        ('demo', '2018-07-01')
         """
     @classmethod
     def from_json(cls, obj: typing.Any) -> ValueOfInformation:
         r"""
         Build from the engine's JSON form (a dict or a JSON string).
+        
+        Shown for an Explanation; WhatIf, ValueOfInformation and BacktestReport have the same method.
+        
+        Parameters
+        ----------
+        obj : dict or str
+            The form ``to_json`` writes.
+        
+        Returns
+        -------
+        same class as the result
+            An equal result.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> r = case.explain(as_of="2018-07-01")
+        >>> type(r).from_json(r.to_json()) == r
+        True
         """
     def to_pandas(self) -> pandas.DataFrame:
         r"""
         The result as a pandas DataFrame.
+        
+        Shown for an Explanation; WhatIf, ValueOfInformation and BacktestReport have the same method.
+        
+        Returns
+        -------
+        pandas.DataFrame
+            Explanation: one row per signal; WhatIf: one per outcome; ValueOfInformation: one per signal type; BacktestReport: one per forecaster (model and baselines).
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> r = case.explain(as_of="2018-07-01")
+        >>> df = r.to_pandas()
+        >>> len(df), df["type"].tolist()
+        (1, ['summit_held'])
         """
-    def _repr_html_(self) -> builtins.str: ...
+    def _repr_html_(self) -> builtins.str:
+        r"""
+        The result as HTML, for notebooks: its repr and the table of ``to_pandas``.
+        
+        Shown for an Explanation; WhatIf, ValueOfInformation and BacktestReport have the same method.
+        
+        Returns
+        -------
+        str
+            HTML.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> r = case.explain(as_of="2018-07-01")
+        >>> r._repr_html_().startswith("<p><strong>Explanation(case=&#x27;demo&#x27;")
+        True
+        """
     def __repr__(self) -> builtins.str: ...
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
     def __len__(self) -> builtins.int: ...
@@ -1404,32 +2790,122 @@ class WhatIf:
     def baseline(self) -> Forecast:
         r"""
         The case's forecast at the evaluation date.
+        
+        Returns
+        -------
+        Forecast
         """
     @property
     def scenario(self) -> Forecast:
         r"""
         The forecast with the hypothetical change.
+        
+        Returns
+        -------
+        Forecast
         """
     @property
     def delta(self) -> dict:
         r"""
         `{outcome: scenario - baseline}`.
+        
+        Returns
+        -------
+        dict[str, float]
         """
     def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
     def to_json(self) -> dict[str, typing.Any]:
         r"""
         The result as a dict (the engine's JSON form).
+        
+        Shown for an Explanation; WhatIf, ValueOfInformation and BacktestReport have the same method.
+        
+        Returns
+        -------
+        dict
+            The result; ``from_json`` of the same class reads it back.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> r = case.explain(as_of="2018-07-01")
+        >>> d = r.to_json()
+        >>> d["case"], d["as_of"]
+        ('demo', '2018-07-01')
         """
     @classmethod
     def from_json(cls, obj: typing.Any) -> WhatIf:
         r"""
         Build from the engine's JSON form (a dict or a JSON string).
+        
+        Shown for an Explanation; WhatIf, ValueOfInformation and BacktestReport have the same method.
+        
+        Parameters
+        ----------
+        obj : dict or str
+            The form ``to_json`` writes.
+        
+        Returns
+        -------
+        same class as the result
+            An equal result.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> r = case.explain(as_of="2018-07-01")
+        >>> type(r).from_json(r.to_json()) == r
+        True
         """
     def to_pandas(self) -> pandas.DataFrame:
         r"""
         The result as a pandas DataFrame.
+        
+        Shown for an Explanation; WhatIf, ValueOfInformation and BacktestReport have the same method.
+        
+        Returns
+        -------
+        pandas.DataFrame
+            Explanation: one row per signal; WhatIf: one per outcome; ValueOfInformation: one per signal type; BacktestReport: one per forecaster (model and baselines).
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> r = case.explain(as_of="2018-07-01")
+        >>> df = r.to_pandas()
+        >>> len(df), df["type"].tolist()
+        (1, ['summit_held'])
         """
-    def _repr_html_(self) -> builtins.str: ...
+    def _repr_html_(self) -> builtins.str:
+        r"""
+        The result as HTML, for notebooks: its repr and the table of ``to_pandas``.
+        
+        Shown for an Explanation; WhatIf, ValueOfInformation and BacktestReport have the same method.
+        
+        Returns
+        -------
+        str
+            HTML.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> case.observe("summit_held", "2018-06-12")
+        AppendReport(added=1, unchanged=0)
+        >>> r = case.explain(as_of="2018-07-01")
+        >>> r._repr_html_().startswith("<p><strong>Explanation(case=&#x27;demo&#x27;")
+        True
+        """
     def __repr__(self) -> builtins.str: ...
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
 

@@ -116,7 +116,7 @@ impl PyFitReport {
     /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
     /// >>> case.observe("summit_held", "2018-06-12")
     /// AppendReport(added=1, unchanged=0)
-    /// >>> report = pf.fit(pf.Model.default(), [pf.Episode(case, "deal")], max_iterations=2, progress=False)
+    /// >>> report = pf.fit(pf.Model.v1(), [pf.Episode(case, "deal")], max_iterations=2, progress=False)
     /// >>> d = report.to_json()
     /// >>> d["iterations"] == report.iterations, "model_toml" in d
     /// (True, True)
@@ -151,7 +151,7 @@ impl PyFitReport {
     /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
     /// >>> case.observe("summit_held", "2018-06-12")
     /// AppendReport(added=1, unchanged=0)
-    /// >>> report = pf.fit(pf.Model.default(), [pf.Episode(case, "deal")], max_iterations=2, progress=False)
+    /// >>> report = pf.fit(pf.Model.v1(), [pf.Episode(case, "deal")], max_iterations=2, progress=False)
     /// >>> pf.FitReport.from_json(report.to_json()) == report
     /// True
     #[classmethod]
@@ -172,7 +172,7 @@ impl PyFitReport {
     /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
     /// >>> case.observe("summit_held", "2018-06-12")
     /// AppendReport(added=1, unchanged=0)
-    /// >>> report = pf.fit(pf.Model.default(), [pf.Episode(case, "deal")], max_iterations=2, progress=False)
+    /// >>> report = pf.fit(pf.Model.v1(), [pf.Episode(case, "deal")], max_iterations=2, progress=False)
     /// >>> df = report.to_pandas()
     /// >>> list(df.columns), len(df) == len(report.log_likelihood)
     /// (['log_likelihood', 'objective'], True)
@@ -193,7 +193,7 @@ impl PyFitReport {
     /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
     /// >>> case.observe("summit_held", "2018-06-12")
     /// AppendReport(added=1, unchanged=0)
-    /// >>> report = pf.fit(pf.Model.default(), [pf.Episode(case, "deal")], max_iterations=2, progress=False)
+    /// >>> report = pf.fit(pf.Model.v1(), [pf.Episode(case, "deal")], max_iterations=2, progress=False)
     /// >>> report._repr_html_().startswith("<p><strong>FitReport(")
     /// True
     #[gen_stub(override_return_type(type_repr = "builtins.str", imports = ("builtins")))]

@@ -162,8 +162,8 @@ impl PyModel {
     /// Examples
     /// --------
     /// >>> import pressure_forecast as pf
-    /// >>> pf.Model.from_toml(pf.Model.default_toml()).name
-    /// 'maximum_pressure'
+    /// >>> pf.Model.from_toml(pf.Model.default_toml()).name == pf.Model.default().name
+    /// True
     #[staticmethod]
     fn from_toml(py: Python<'_>, text: &str) -> PyResult<PyModel> {
         pf_core::Model::from_toml_str(text).py_err(py).map(PyModel::new)
@@ -220,8 +220,8 @@ impl PyModel {
     /// --------
     /// >>> import pressure_forecast as pf
     /// >>> d = pf.Model.default().to_dict()
-    /// >>> isinstance(d, dict), d["name"]
-    /// (True, 'maximum_pressure')
+    /// >>> isinstance(d, dict), d["name"] == pf.Model.default().name
+    /// (True, True)
     #[gen_stub(override_return_type(type_repr = "dict[str, typing.Any]", imports = ("typing")))]
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let v = serde_json::to_value(self.inner.to_spec())
