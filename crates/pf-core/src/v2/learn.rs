@@ -487,7 +487,7 @@ pub(crate) fn expected_counts(model: &ModelV2, it: &Item, counts: &mut [Vec<f64>
             }
         }
         let z: f64 = g.iter().sum();
-        if !(z > 0.0) {
+        if z.is_nan() || z <= 0.0 {
             continue;
         }
         let t = &model.types[e.ty];
@@ -683,7 +683,7 @@ pub fn fit(
                 d[r] = (0..np).map(|c| hinv[r * np + c] * g[c]).sum();
             }
             let mut slope: f64 = d.iter().zip(&g).map(|(a, b)| a * b).sum();
-            if !(slope > 0.0) {
+            if slope.is_nan() || slope <= 0.0 {
                 // Not an ascent direction: restart from the prior variances.
                 hinv.iter_mut().for_each(|v| *v = 0.0);
                 for (i, s) in scales.iter().enumerate() {
@@ -793,7 +793,7 @@ fn gradient(m: &ModelV2, hp: &HazardParams, x: &[f64], h: f64, penal: &dyn Fn(&M
 /// minimised); skipped when the curvature `s.y` is not positive.
 fn bfgs_update(hinv: &mut [f64], s: &[f64], y: &[f64], n: usize) {
     let sy: f64 = s.iter().zip(y).map(|(a, b)| a * b).sum();
-    if !(sy > 1e-12) {
+    if sy.is_nan() || sy <= 1e-12 {
         return;
     }
     let rho = 1.0 / sy;
@@ -891,10 +891,10 @@ pub fn fitted_toml(
                 continue;
             }
             if let Some(tab) = item.as_table_like_mut() {
-                if tab.get("prior_q").is_none() {
-                    if let Some(old) = tab.get("q").and_then(|v| v.as_value()).cloned() {
-                        tab.insert("prior_q", toml_edit::Item::Value(old));
-                    }
+                if tab.get("prior_q").is_none()
+                    && let Some(old) = tab.get("q").and_then(|v| v.as_value()).cloned()
+                {
+                    tab.insert("prior_q", toml_edit::Item::Value(old));
                 }
                 // Full precision: the rows must still sum to 1 within 1e-9.
                 let mut a = toml_edit::Array::new();
