@@ -59,7 +59,7 @@ fn no_inputs() -> ModelV2 {
 }
 
 pub fn benches(c: &mut Criterion) {
-    let v1 = Model::default_model();
+    let v1 = Model::v1_model();
     let v2 = ModelV2::default_model();
     let v2n = no_inputs();
     let (m2, m2n) = (Model::from_v2(v2.clone()), Model::from_v2(v2n.clone()));
