@@ -7,6 +7,10 @@ The stubs are made by grpcio-tools' ``protoc`` from ``proto/pressureforecast/v1/
 one import of the proto package in the ``_grpc`` module is made relative, so the stubs live inside the
 ``pressure_forecast`` package and leave the name ``pressureforecast`` free for anyone's own stubs. The messages
 of ``google.type`` come from the ``googleapis-common-protos`` package at run time.
+
+Only the client side is shipped: the server is the Rust service, so the generated servicer base class (whose
+methods all raise ``NotImplementedError`` until a subclass overrides them) and ``add_*Servicer_to_server`` are cut
+out. Anyone who wants to serve the contract from Python generates full stubs from the proto.
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ grpcio-tools; ``tests/test_grpc_stubs.py`` fails when they differ from what the 
 """
 '''
 ABSOLUTE = "from pressureforecast.v1 import forecast_service_pb2 as"
+# The server half of the generated gRPC module, from the servicer base class to the experimental client class.
+SERVER_START = "class ForecastServiceServicer"
+SERVER_END = "# This class is part of an EXPERIMENTAL API.\nclass ForecastService:"
 RELATIVE = "from . import forecast_service_pb2 as"
 
 
@@ -54,7 +61,10 @@ def generate(out: Path) -> None:
         text = grpc_file.read_text()
         if ABSOLUTE not in text:
             raise SystemExit(f"{grpc_file.name}: expected the line {ABSOLUTE!r} to make relative")
-        grpc_file.write_text(text.replace(ABSOLUTE, RELATIVE))
+        start, end = text.find(SERVER_START), text.find(SERVER_END)
+        if not 0 <= start < end:
+            raise SystemExit(f"{grpc_file.name}: expected the servicer class before the experimental client class")
+        grpc_file.write_text(text[:start].replace(ABSOLUTE, RELATIVE) + text[end:])
         if out.exists():
             shutil.rmtree(out)
         out.mkdir(parents=True)
