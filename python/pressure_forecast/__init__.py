@@ -17,6 +17,7 @@ engine with PyO3); pandas frames and matplotlib plots come from :mod:`pressure_f
 """
 
 from pressure_forecast import datasets
+from pressure_forecast._many import Forecasts, compare, forecast_many
 from pressure_forecast._native import (
     OUTCOMES_V1,
     PROTO_FORECAST_SERVICE,
@@ -48,7 +49,6 @@ from pressure_forecast._native import (
     __version__,
     backtest,
     fit,
-    forecast_many,
     ingest_events,
     load_episodes,
 )
@@ -70,6 +70,7 @@ __all__ = [
     "FileAccessError",
     "FitReport",
     "Forecast",
+    "Forecasts",
     "IngestReport",
     "Model",
     "ModelError",
@@ -85,6 +86,7 @@ __all__ = [
     "WhatIf",
     "__version__",
     "backtest",
+    "compare",
     "datasets",
     "fit",
     "forecast_many",
