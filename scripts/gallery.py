@@ -130,12 +130,14 @@ def main() -> int:
         "outcome that moved most): twelve named steps and the rest pooled.\n"
     )
 
-    report = pf.backtest(pf.Model.default(), pf.datasets.curated_episodes(), progress=False)
-    img = save(plot.plot_reliability(report, bootstrap=1000), "reliability")
+    episodes = pf.datasets.curated_episodes()
+    report = pf.backtest(pf.Model.default(), episodes, progress=False)
+    img = save(plot.plot_reliability(report, episodes=episodes, bootstrap=1000), "reliability")
     sections.append(
-        f"## Reliability\n\n![reliability]({img})\n\n`plot_reliability(pf.backtest(model, episodes))`: the "
-        f"{report.episodes} curated episodes' forecasts on the term end, one-vs-rest per outcome, in five bins; "
-        "marker area is the number of episodes in the bin; bars and shading are the 90% interval of the observed "
+        f"## Reliability\n\n![reliability]({img})\n\n`plot_reliability(pf.backtest(model, episodes), "
+        f"episodes=episodes)`: the {report.episodes} curated episodes' forecasts halfway through their terms (on "
+        "the term end every forecast is 0 or 1), one-vs-rest per outcome, in five bins; "
+        "marker area is the number of episodes in the bin; the vertical bars are the 90% interval of the observed "
         f"frequency over 1000 bootstrap resamplings of the episodes. ECE {report.scores['ece']:.3f}, Brier "
         f"{report.scores['brier']:.3f}.\n"
     )

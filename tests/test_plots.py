@@ -143,9 +143,9 @@ def test_many_cases(nk: pf.Case, coded: pf.Case) -> None:
     ax = plot.plot_cases(fs, cases=cases)
     _render(ax)
     assert [t.get_text() for t in ax.get_yticklabels()] == [
-        "United States presses North Korea",
-        "United States presses North Korea",
-        "United States presses Iran",
+        "United States presses North Korea\nusa-prk-2017",
+        "United States presses North Korea\nusa-prk-2017-icews",
+        "United States presses Iran\nusa-irn-2018",
     ]
     assert _legend(ax) == ["deal", "stalemate", "wait_out", "90% credible interval"]
     assert ax.get_xlim() == (0.0, 1.0) and ax.get_xlabel() == "probability by the term end"
@@ -177,15 +177,23 @@ def test_attribution_waterfall_of_the_coded_case(coded: pf.Case) -> None:
 
 
 def test_reliability_diagram_of_a_backtest() -> None:
-    report = pf.backtest(pf.Model.default(), pf.datasets.curated_episodes(), progress=False)
-    ax = plot.plot_reliability(report, bootstrap=200)
+    episodes = pf.datasets.curated_episodes()
+    report = pf.backtest(pf.Model.default(), episodes, progress=False)
+    ax = plot.plot_reliability(report, episodes=episodes, bootstrap=200)
     _render(ax)
     assert ax.get_xlim() == (0.0, 1.0) and ax.get_ylim() == (0.0, 1.0)
     assert ax.get_xlabel() == "mean forecast probability" and ax.get_ylabel() == "observed frequency"
     legend = _legend(ax)
-    assert legend[0] == "perfect calibration" and "90% bootstrap band (200 resamples)" in legend
+    assert legend[0] == "perfect calibration" and "90% bootstrap interval (200 resamples)" in legend
     assert {"deal", "stalemate", "wait_out"} <= set(legend)
     assert f"{report.episodes} episodes" in _subtitle(ax)
+    # Halfway through the terms the forecasts are spread out (on the term end they are all 0 or 1).
+    _, probs, _ = plot.reliability_forecasts(episodes)
+    assert ((probs > 0.05) & (probs < 0.95)).mean() > 0.5
+    # Without the episodes: the report's own bins, no band.
+    plain = plot.plot_reliability(report)
+    _render(plain)
+    assert not any("bootstrap" in t for t in _legend(plain))
 
 
 def test_forecast_bars(nk: pf.Case) -> None:

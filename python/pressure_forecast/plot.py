@@ -42,6 +42,7 @@ __all__ = [
     "plot_reliability",
     "plot_scenarios",
     "plot_trajectory",
+    "reliability_forecasts",
 ]
 
 
@@ -211,15 +212,18 @@ def plot_trajectory(
                 )
                 bands = credible_bands(case, list(grid), draws=draws, level=level, seed=seed, model=model)
                 for i, o in enumerate(outcomes):
+                    colour = _s.outcome_colour(o, i)
                     ax.fill_between(
                         bands.index,
                         bands[f"{o}_lower"],
                         bands[f"{o}_upper"],
-                        color=_s.outcome_colour(o, i),
+                        color=colour,
                         alpha=_s.BAND_ALPHA,
                         linewidth=0,
                         zorder=1,
                     )
+                    for edge in ("lower", "upper"):
+                        ax.plot(bands.index, bands[f"{o}_{edge}"], color=colour, linewidth=0.7, alpha=0.7, zorder=2)
                 ax.fill_between(
                     [], [], [], color="0.5", alpha=0.3, label=f"{_level_text(level)} credible band ({draws} draws)"
                 )
@@ -250,7 +254,7 @@ def _signal_ticks(ax: Axes, dates: Sequence[Any]) -> None:
         return
     x: Any = list(dates)
     ax.vlines(x, 0.0, 0.035, color="0.35", alpha=0.45, linewidth=0.7, zorder=2, gid="signal-ticks")
-    ax.vlines([], 0, 0, color="0.35", alpha=0.6, linewidth=0.9, label=f"signal ({len(dates)})")
+    ax.plot([], [], marker="|", linestyle="", markersize=9, color="0.35", label=f"signal ({len(dates)})")
 
 
 def _label_moves(
@@ -265,9 +269,9 @@ def _label_moves(
         return
     chosen = sorted(range(len(moves)), key=lambda i: -abs(moves[i][3]))[:top]
     chosen.sort(key=lambda i: moves[i][0])
-    span = (dates[-1] - dates[0]).days or 1
-    # Labels sit in lanes near the top, alternating, each joined to its marker by a thin line.
-    lanes = [0.965, 0.885, 0.805, 0.725]
+    # The labels are spread evenly along the top in date order, in two alternating rows, each joined to its
+    # marker on the curve by a thin line: signals days apart never overlap.
+    rows = [0.975, 0.86]
     for n, i in enumerate(chosen):
         d, kind, o, delta = moves[i]
         k = outcomes.index(o)
@@ -276,18 +280,18 @@ def _label_moves(
         colour = _s.outcome_colour(o, k)
         x: Any = d
         ax.plot([x], [y], marker="o", markersize=6, color=colour, markeredgecolor="white", zorder=5)
-        right = (d - dates[0]).days / span > 0.7
+        slot = 0.5 if len(chosen) == 1 else 0.12 + 0.76 * n / (len(chosen) - 1)
         ax.annotate(
             f"{kind}\n{d:%Y-%m-%d}: {o} {_pts(delta)}",
             xy=(x, y),
-            xytext=(x, lanes[n % len(lanes)]),
-            textcoords="data",
-            ha="right" if right else "left",
+            xytext=(slot, rows[n % len(rows)]),
+            textcoords="axes fraction",
+            ha="center",
             va="top",
-            fontsize=8,
+            fontsize=7.5,
             color="0.15",
-            bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": colour, "lw": 0.8, "alpha": 0.9},
-            arrowprops={"arrowstyle": "-", "color": colour, "lw": 0.8, "shrinkA": 0, "shrinkB": 3},
+            bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": colour, "lw": 0.8, "alpha": 0.92},
+            arrowprops={"arrowstyle": "-", "color": colour, "lw": 0.7, "alpha": 0.8, "shrinkA": 0, "shrinkB": 3},
             zorder=6,
             gid="signal-label",
         )
@@ -450,11 +454,13 @@ def plot_cases(
     if cases is not None and len(cases) != len(fs):
         raise ValueError(f"{len(fs)} forecasts but {len(cases)} cases")
     names = (
-        [_s.case_title(c.sender, c.target) for c in cases] if cases is not None else [f"case {f.case}" for f in fs]
+        [f"{_s.case_title(c.sender, c.target)}\n{c.id}" for c in cases]
+        if cases is not None
+        else [f"case {f.case}" for f in fs]
     )
     outcomes: list[str] = list(fs[0].outcomes) if fs else []
     with _s.style():
-        ax = _axes(ax, (9.0, 1.0 + 0.75 * max(len(fs), 1)))
+        ax = _axes(ax, (9.0, 1.4 + 0.9 * max(len(fs), 1)))
         offsets = np.linspace(-0.22, 0.22, max(len(outcomes), 1))
         has_iv = False
         for k, o in enumerate(outcomes):
@@ -468,8 +474,8 @@ def plot_cases(
             colour = _s.outcome_colour(o, k)
             ax.hlines(ys, lo, hi, color=colour, linewidth=2.2, alpha=0.6)
             ax.plot(p, ys, "o", color=colour, markersize=7, label=o, markeredgecolor="white")
-            for xv, yv in zip(p, ys, strict=True):
-                ax.text(xv, yv + 0.09, f"{100 * xv:.0f}%", ha="center", va="bottom", fontsize=7, color="0.25")
+            for xv, hv, yv in zip(p, hi, ys, strict=True):
+                ax.text(hv + 0.01, yv, f"{100 * xv:.0f}%", ha="left", va="center", fontsize=7.5, color=colour)
         ax.set_yticks(np.arange(len(fs)), names)
         ax.invert_yaxis()
         ax.set_xlim(0.0, 1.0)
@@ -573,13 +579,14 @@ def plot_attribution(
         ax.set_xlabel(f"P({outcome}) by the term end")
         _s.percent_axis(ax, "x")
         ax.axvline(base, color="0.5", linewidth=0.6, linestyle=":")
-        ax.legend(loc="lower right")
+        ax.legend(loc="upper right")
         title = _s.case_title(case.sender, case.target) if case is not None else f"Case {explanation.case}"
         _s.finish(
             ax,
             title,
             f"what moved P({outcome}) as of {explanation.as_of}: each signal's change in date order "
-            f"(sequential attribution, {n_all} signals), in percentage points",
+            f"(sequential attribution, {n_all} signals, in percentage points)",
+            wrap=80,
         )
     return ax
 
@@ -598,27 +605,74 @@ def _reliability_points(
     return mean, obs, n
 
 
+def reliability_forecasts(
+    episodes: Sequence[Any], model: Any = None, at: float = 0.5
+) -> tuple[list[str], Any, Any]:
+    """Per-episode forecasts at a point of each term, and what happened: the data of a reliability diagram.
+
+    Parameters
+    ----------
+    episodes : sequence of Episode
+        Finished episodes (those marked ``exclude_from_training`` are left out, as ``backtest`` leaves them out).
+    model : Model, optional
+        The model (default: each episode's case with the default model).
+    at : float, default 0.5
+        Where in each term to forecast, as a fraction from the start (0) to the term end (1).
+
+    Returns
+    -------
+    tuple
+        The outcomes, an array of forecasts (episodes x outcomes) and the index of each episode's outcome.
+    """
+    import pandas as pd
+
+    from pressure_forecast._native import forecast_many
+
+    episodes = [e for e in episodes if not e.exclude_from_training]  # as the backtest leaves them out
+    cases = [e.case(model) for e in episodes]
+    dates = [
+        (pd.Timestamp(c.start) + (pd.Timestamp(c.term_end) - pd.Timestamp(c.start)) * at).date() for c in cases
+    ]
+    fs = forecast_many(cases, as_of=dates, progress=False)
+    outcomes = list(fs[0].outcomes) if fs else []
+    probs = np.array([[f.probabilities[o] for o in outcomes] for f in fs], dtype=float).reshape(len(fs), -1)
+    truth = np.array([outcomes.index(e.outcome) if e.outcome in outcomes else -1 for e in episodes])
+    return outcomes, probs, truth
+
+
 def plot_reliability(
     report: BacktestReport,
     ax: Axes | None = None,
+    episodes: Sequence[Any] | None = None,
+    model: Any = None,
+    at: float = 0.5,
     bins: int = 5,
     bootstrap: int = 1000,
     level: float = 0.9,
     seed: int = 0,
 ) -> Axes:
-    """Plot the reliability diagram of a backtest, with bootstrap bands.
+    """Plot the reliability diagram of a backtest, with bootstrap bands over its episodes.
 
-    From the per-episode forecasts on the term end (``report.per_episode``), for each outcome one-vs-rest: the
-    forecasts are binned (``bins`` equal-width bins); each bin's observed frequency is plotted against its mean
-    forecast, the marker's area following the number of episodes. The band is the central ``level`` interval of
-    the observed frequency over ``bootstrap`` resamplings of the episodes. The diagonal is perfect calibration.
+    With ``episodes`` (those of the backtest, and its ``model``): each episode's forecast at the fraction ``at`` of
+    its term (halfway by default; on the term end the outcome is known and every forecast is 0 or 1), for each
+    outcome one-vs-rest, binned in ``bins`` equal-width bins; each bin's observed frequency against its mean
+    forecast, the marker's area following its number of episodes, and as vertical bars the central ``level``
+    interval of the observed frequency over ``bootstrap`` resamplings of the episodes. Without them: the report's
+    own reliability bins (every day of every episode, weighted as its ECE), with no band. The diagonal is perfect
+    calibration.
 
     Parameters
     ----------
     report : BacktestReport
-        The backtest (``pressure_forecast.backtest``).
+        The backtest (``pressure_forecast.backtest``): its model's name, episode count and ECE are in the title.
     ax : matplotlib.axes.Axes, optional
         Where to draw; a new figure when None.
+    episodes : sequence of Episode, optional
+        The backtest's episodes, for the per-episode forecasts and the bootstrap.
+    model : Model, optional
+        The backtest's model (default: the default model).
+    at : float, default 0.5
+        Where in each term the per-episode forecasts are made (0: the start, 1: the term end).
     bins : int, default 5
         Equal-width bins of the forecast probability.
     bootstrap : int, default 1000
@@ -636,54 +690,66 @@ def plot_reliability(
     Examples
     --------
     >>> import pressure_forecast as pf
-    >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
-    >>> case.observe("summit_held", "2018-06-12")
-    AppendReport(added=1, unchanged=0)
-    >>> episodes = [pf.Episode(case, "stalemate"), pf.Episode(case, "deal")]
+    >>> episodes = pf.datasets.curated_episodes()[:8]
     >>> report = pf.backtest(pf.Model.default(), episodes, progress=False)
-    >>> ax = plot_reliability(report, bootstrap=100)
+    >>> ax = plot_reliability(report, episodes=episodes, bootstrap=100)
     >>> ax.get_xlabel(), ax.get_xlim(), ax.get_ylim()
     ('mean forecast probability', (0.0, 1.0), (0.0, 1.0))
     """
-    outcomes = list(report.outcomes)
-    eps = report.per_episode
-    probs = np.array([e["final_probabilities"] for e in eps], dtype=float).reshape(len(eps), len(outcomes))
-    truth = np.array([outcomes.index(e["outcome"]) if e["outcome"] in outcomes else -1 for e in eps])
     edges = np.linspace(0.0, 1.0, bins + 1)
     rng = np.random.default_rng(seed)
     with _s.style():
-        ax = _axes(ax, (6.5, 6.0))
+        ax = _axes(ax, (6.5, 6.2))
         ax.plot([0, 1], [0, 1], color="0.6", linestyle="--", linewidth=1, label="perfect calibration")
-        for k, o in enumerate(outcomes):
-            p, hit = probs[:, k], (truth == k).astype(float)
-            mean, obs, n = _reliability_points(p, hit, edges)
-            ok = n > 0
-            colour = _s.outcome_colour(o, k)
-            if bootstrap > 0 and len(p):
-                draws = np.empty((bootstrap, bins))
-                for b in range(bootstrap):
-                    pick = rng.integers(0, len(p), len(p))
-                    draws[b] = _reliability_points(p[pick], hit[pick], edges)[1]
-                with np.errstate(invalid="ignore"), warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)  # a bin empty in every resample
-                    lo = np.nanquantile(draws, (1 - level) / 2, axis=0)
-                    hi = np.nanquantile(draws, (1 + level) / 2, axis=0)
-                ax.fill_between(mean[ok], lo[ok], hi[ok], color=colour, alpha=_s.BAND_ALPHA, linewidth=0)
-                ax.vlines(mean[ok], lo[ok], hi[ok], color=colour, alpha=0.5, linewidth=1.2)
-            ax.plot(mean[ok], obs[ok], color=colour, linewidth=1.2, alpha=0.8)
-            ax.scatter(
-                mean[ok],
-                obs[ok],
-                s=25 + 250 * n[ok] / max(len(p), 1),
-                color=colour,
-                edgecolor="white",
-                label=o,
-                zorder=3,
-            )
-        if bootstrap > 0:
-            ax.fill_between(
-                [], [], [], color="0.5", alpha=0.3, label=f"{_level_text(level)} bootstrap band ({bootstrap} resamples)"
-            )
+        if episodes is None:
+            for k, (o, bins_) in enumerate(report.calibration.items()):
+                pts = [(b["mean_predicted"], b["observed"], b["weight"]) for b in bins_ if b["weight"] > 0]
+                if not pts:
+                    continue
+                xs, ys, ws = (np.array(v) for v in zip(*pts, strict=True))
+                colour = _s.outcome_colour(o, k)
+                ax.plot(xs, ys, color=colour, linewidth=1.2, alpha=0.8)
+                ax.scatter(xs, ys, s=25 + 250 * ws / ws.sum(), color=colour, edgecolor="white", label=o, zorder=3)
+            what = "every day of every episode (the report's bins)"
+        else:
+            outcomes, probs, truth = reliability_forecasts(episodes, model, at)
+            for k, o in enumerate(outcomes):
+                p, hit = probs[:, k], (truth == k).astype(float)
+                mean, obs, n = _reliability_points(p, hit, edges)
+                ok = n > 0
+                colour = _s.outcome_colour(o, k)
+                if bootstrap > 0 and len(p):
+                    draws = np.empty((bootstrap, bins))
+                    for b in range(bootstrap):
+                        pick = rng.integers(0, len(p), len(p))
+                        draws[b] = _reliability_points(p[pick], hit[pick], edges)[1]
+                    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                        warnings.simplefilter("ignore", RuntimeWarning)  # a bin empty in every resample
+                        lo = np.nanquantile(draws, (1 - level) / 2, axis=0)
+                        hi = np.nanquantile(draws, (1 + level) / 2, axis=0)
+                    # Side by side when bins of several outcomes fall at the same place.
+                    shift = (k - (len(outcomes) - 1) / 2) * 0.006
+                    ax.vlines(mean[ok] + shift, lo[ok], hi[ok], color=colour, alpha=0.55, linewidth=2.2)
+                ax.plot(mean[ok], obs[ok], color=colour, linewidth=1.2, alpha=0.8)
+                ax.scatter(
+                    mean[ok],
+                    obs[ok],
+                    s=25 + 250 * n[ok] / max(len(p), 1),
+                    color=colour,
+                    edgecolor="white",
+                    label=o,
+                    zorder=3,
+                )
+            if bootstrap > 0:
+                ax.plot(
+                    [],
+                    [],
+                    color="0.5",
+                    alpha=0.55,
+                    linewidth=2.2,
+                    label=f"{_level_text(level)} bootstrap interval ({bootstrap} resamples)",
+                )
+            what = f"each episode's forecast {100 * at:g}% of the way through its term, {bins} bins"
         ax.set_xlim(0.0, 1.0)
         ax.set_ylim(0.0, 1.0)
         ax.set_aspect("equal")
@@ -695,8 +761,9 @@ def plot_reliability(
         _s.finish(
             ax,
             f"Reliability of {report.model}",
-            f"{report.episodes} episodes{' (leave-one-out)' if report.loo else ''}, forecasts on the term end, "
+            f"{report.episodes} episodes{' (leave-one-out)' if report.loo else ''}: {what}; "
             f"ECE {report.scores['ece']:.3f}",
+            wrap=70,
         )
     return ax
 

@@ -217,7 +217,7 @@ def percent_axis(ax: Axes, axis: str = "y") -> None:
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
 
 
-def finish(ax: Axes, title: str, subtitle: str | None = None) -> None:
+def finish(ax: Axes, title: str, subtitle: str | None = None, wrap: int = 95) -> None:
     """Title (bold, left) and an optional grey subtitle under it.
 
     Parameters
@@ -227,9 +227,16 @@ def finish(ax: Axes, title: str, subtitle: str | None = None) -> None:
     title : str
         The title.
     subtitle : str, optional
-        A line of detail (as-of date, draws, episodes).
+        A line of detail (as-of date, draws, episodes), wrapped at ``wrap`` characters.
+    wrap : int, default 95
+        The subtitle's line length.
     """
-    ax.set_title(title if subtitle is None else f"{title}\n", loc="left")
+    import textwrap
+
+    if subtitle is not None:
+        subtitle = "\n".join(textwrap.wrap(subtitle, width=wrap)) or subtitle
+    lines = 0 if subtitle is None else subtitle.count("\n") + 1
+    ax.set_title(title + "\n" * lines, loc="left")
     if subtitle is not None:
         ax.text(
             0.0,
