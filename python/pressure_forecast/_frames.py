@@ -21,9 +21,10 @@ ATTRIBUTION_NOTE = (
     "baseline to the forecast. Drop-one (drop_one_*): the forecast with every signal minus the forecast with this "
     "one left out; what the signal still adds given all the others, earlier and later (without_* is the forecast "
     "without it). They differ because the model is not additive: a signal's weight depends on what else is known. "
-    "A signal that moved the forecast when it came can be made redundant by later signals that say the same or "
-    "more (sequential large, drop-one near 0), and a signal can matter more once others are known (drop-one larger). "
-    "Drop-one values do not add up to anything. See docs/explanations.md."
+    "Evidence about the hidden regime (what the target does) is screened off by later evidence about the same "
+    "regime, so an early concession can have a large sequential value and a drop-one value near 0; the sender's "
+    "own actions change the dynamics from their date on and keep similar values in both. Drop-one values do not "
+    "add up to anything. Worked example (North Korea): docs/explanations.md."
 )
 
 
