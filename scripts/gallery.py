@@ -59,7 +59,7 @@ def main() -> int:
     s = f.summary(levels=0.9)
     sections.append(
         f"## Trajectory, North Korea (hand-coded signals)\n\n![trajectory]({img})\n\n"
-        f"`plot_trajectory(case.trajectory(end=\"{AS_OF}\"), case=case)`: the outcome probabilities by the term end "
+        f'`plot_trajectory(case.trajectory(end="{AS_OF}"), case=case)`: the outcome probabilities by the term end '
         f"for each day from {nk.start} to {AS_OF} ({len(nk)} signals), each with its 90% credible band from 300 "
         "parameter draws; every signal a light tick along the bottom; the five signals that moved the forecast "
         "most (their sequential attribution as of the last day) marked on the curve they moved and named with the "
@@ -109,14 +109,14 @@ def main() -> int:
     sections.append(
         f"## Many cases\n\n![cases]({img})\n\n`plot_cases(pf.forecast_many(cases, as_of=..., draws=1000), "
         "cases=cases)`: a row per case (hand-coded and coded-event versions of North Korea and Iran), each outcome "
-        f"a dot with its 90% credible interval. `pf.compare(cases, as_of=\"{AS_OF}\")` gives the same numbers as a "
+        f'a dot with its 90% credible interval. `pf.compare(cases, as_of="{AS_OF}")` gives the same numbers as a '
         f"frame:\n\n{table}\n"
     )
 
     e = nk.explain(as_of=AS_OF)
     img = save(plot.plot_attribution(e, outcome="deal", case=nk), "attribution_north_korea")
     sections.append(
-        f"## Attribution waterfall\n\n![attribution]({img})\n\n`case.explain(as_of=...).plot(outcome=\"deal\")`: "
+        f'## Attribution waterfall\n\n![attribution]({img})\n\n`case.explain(as_of=...).plot(outcome="deal")`: '
         f"from the no-signal baseline ({pct(e.baseline['deal'])}) each signal's change to P(deal) in date order "
         "(the twelve largest; the rest pooled), to the forecast with every signal "
         f"({pct(e.total['deal'])}). Green raised it, red lowered it; each step's value is written beside it in "

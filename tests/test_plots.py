@@ -49,7 +49,8 @@ def _close_figures() -> Any:
 def _render(ax: Axes) -> None:
     """Draw the figure to PNG bytes: layout and text are laid out for real, and nothing raises."""
     buf = io.BytesIO()
-    ax.figure.savefig(buf, format="png")
+    fig: Any = ax.figure
+    fig.savefig(buf, format="png")
     assert buf.getvalue()[:4] == b"\x89PNG"
 
 
@@ -100,7 +101,7 @@ def test_trajectory_of_the_coded_case_is_thinned(coded: pf.Case) -> None:
     in_range = [s for s in coded.signals if str(s.date) >= "2018-01-01"]
     assert f"signal ({len(in_range)})" in _legend(ax)
     # Every signal is one light tick in a single collection, not a line each.
-    ticks = [c for c in ax.collections if c.get_gid() == "signal-ticks"]
+    ticks: list[Any] = [c for c in ax.collections if c.get_gid() == "signal-ticks"]
     assert len(ticks) == 1 and len(ticks[0].get_segments()) == len(in_range)
     assert len(ax.lines) < 20
 
@@ -166,7 +167,8 @@ def test_attribution_waterfall(nk: pf.Case) -> None:
     assert ticks[0] == "baseline (no signals)" and ticks[-1] == "forecast (all signals)"
     assert ax.get_xlabel() == "P(deal) by the term end"
     # The bars start from the baseline's full bar.
-    assert ax.patches[0].get_width() == pytest.approx(e.baseline["deal"])
+    baseline_bar: Any = ax.patches[0]
+    assert baseline_bar.get_width() == pytest.approx(e.baseline["deal"])
 
 
 def test_attribution_waterfall_of_the_coded_case(coded: pf.Case) -> None:

@@ -478,8 +478,10 @@ def _what_if_frame(w: Any, long: bool = False) -> pd.DataFrame:
         index=pd.Index(b.outcomes, name="outcome"),
     )
     if long:
-        out = df[["baseline", "scenario"]].reset_index().melt(
-            id_vars="outcome", var_name="forecast", value_name="probability"
+        out = (
+            df[["baseline", "scenario"]]
+            .reset_index()
+            .melt(id_vars="outcome", var_name="forecast", value_name="probability")
         )
         out.insert(0, "as_of", pd.Timestamp(b.as_of))
         return out

@@ -61,14 +61,13 @@ class Forecasts(list["Forecast"]):
             df.insert(3, "term_end", pd.Timestamp(f.term_end))
             frames.append(df)
         if not frames:
-            return pd.DataFrame(
-                columns=["as_of", "term_end", "probability"], index=pd.MultiIndex.from_tuples([], names=["case", "outcome"])
-            )
+            empty = pd.MultiIndex.from_tuples([], names=["case", "outcome"])
+            return pd.DataFrame(columns=["as_of", "term_end", "probability"], index=empty)
         return pd.concat(frames, ignore_index=True).set_index(["case", "outcome"])
 
 
 def forecast_many(
-    cases: Iterable[Case],
+    cases: Iterable[Any],
     as_of: Any = None,
     model: Model | None = None,
     *,
@@ -82,7 +81,7 @@ def forecast_many(
     Parameters
     ----------
     cases : iterable of Case
-        The cases.
+        The cases (anything else raises ``ArgumentError`` naming its position).
     as_of : date, str, list of them, or None
         One date for all cases, one per case, or None (today, UTC).
     model : Model, optional

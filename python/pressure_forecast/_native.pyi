@@ -5,6 +5,7 @@ import builtins
 import collections.abc
 import datetime
 import numpy
+import numpy.typing
 import os
 import pandas
 import pathlib
@@ -215,16 +216,21 @@ class BacktestReport:
         >>> type(r).from_json(r.to_json()) == r
         True
         """
-    def to_pandas(self) -> pandas.DataFrame:
+    def to_pandas(self, long: builtins.bool = ...) -> pandas.DataFrame:
         r"""
         The result as a pandas DataFrame.
         
         Shown for an Explanation; WhatIf, ValueOfInformation and BacktestReport have the same method.
         
+        Parameters
+        ----------
+        long : bool, default False
+            The tidy form: one row per outcome and item (signal, forecast, signal type) or per forecaster and score, with the measures as columns.
+        
         Returns
         -------
         pandas.DataFrame
-            Explanation: one row per signal; WhatIf: one per outcome; ValueOfInformation: one per signal type; BacktestReport: one per forecaster (model and baselines).
+            Explanation: one row per signal, indexed by its date; WhatIf: one per outcome; ValueOfInformation: one per signal type; BacktestReport: one per forecaster (model and baselines).
         
         Examples
         --------
@@ -1288,16 +1294,21 @@ class Explanation:
         >>> type(r).from_json(r.to_json()) == r
         True
         """
-    def to_pandas(self) -> pandas.DataFrame:
+    def to_pandas(self, long: builtins.bool = ...) -> pandas.DataFrame:
         r"""
         The result as a pandas DataFrame.
         
         Shown for an Explanation; WhatIf, ValueOfInformation and BacktestReport have the same method.
         
+        Parameters
+        ----------
+        long : bool, default False
+            The tidy form: one row per outcome and item (signal, forecast, signal type) or per forecaster and score, with the measures as columns.
+        
         Returns
         -------
         pandas.DataFrame
-            Explanation: one row per signal; WhatIf: one per outcome; ValueOfInformation: one per signal type; BacktestReport: one per forecaster (model and baselines).
+            Explanation: one row per signal, indexed by its date; WhatIf: one per outcome; ValueOfInformation: one per signal type; BacktestReport: one per forecaster (model and baselines).
         
         Examples
         --------
@@ -1632,6 +1643,32 @@ class Forecast:
         -------
         dict[str, Any] or None
         """
+    @property
+    def draws(self) -> numpy.typing.NDArray[numpy.float64] | None:
+        r"""
+        The raw forecasts of the parameter draws, a numpy array of shape (draws, outcomes) (row ``i`` is draw
+        ``i``, columns in the order of ``outcomes``), or None when the forecast was made without draws (or read
+        back from JSON, or received from the service, without them).
+        
+        Their mean, sd and quantiles are ``intervals``; ``summary()`` adds highest-density intervals and
+        ``to_arviz()`` gives an ArviZ ``InferenceData``.
+        
+        Returns
+        -------
+        numpy.ndarray or None
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> f = case.forecast(as_of="2018-07-01", draws=200, seed=1)
+        >>> f.draws.shape
+        (200, 3)
+        >>> abs(f.draws.mean(axis=0)[0] - f.intervals["mean"][0]) < 1e-12
+        True
+        >>> case.forecast(as_of="2018-07-01").draws is None
+        True
+        """
     def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
     def interval(self, level: builtins.float = ...) -> dict:
         r"""
@@ -1655,6 +1692,52 @@ class Forecast:
         >>> lo, hi = f.interval(0.5)["stalemate"]
         >>> 0 <= lo <= hi <= 1
         True
+        """
+    def summary(self, levels: builtins.float | collections.abc.Sequence[builtins.float] | None = None, hdi: builtins.bool = ...) -> pandas.DataFrame:
+        r"""
+        Posterior summary of each outcome's probability over the parameter draws, in ArviZ's conventions.
+        
+        Columns ``mean``, ``sd``, then for each level ``hdi_<a>%`` / ``hdi_<b>%`` (highest-density interval, when
+        the raw draws are kept) and ``eti_<a>%`` / ``eti_<b>%`` (equal-tailed interval), as ``arviz.summary``
+        names them (``hdi_5%``, ``hdi_95%`` for a 90% interval).
+        
+        Parameters
+        ----------
+        levels : float or sequence of float, optional
+            Interval levels; by default those the forecast was made with. Other levels need the raw draws.
+        hdi : bool, default True
+            Add the HDI columns (needs the raw draws; left out without them).
+        
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``outcome``.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> f = case.forecast(as_of="2018-07-01", draws=200, seed=1)
+        >>> list(f.summary().columns)
+        ['mean', 'sd', 'hdi_5%', 'hdi_95%', 'eti_5%', 'eti_95%']
+        """
+    def to_arviz(self) -> typing.Any:
+        r"""
+        The parameter draws as an ArviZ ``InferenceData`` (needs ``pip install "pressure_forecast[arviz]"``).
+        
+        One posterior variable, ``probability``, with dimensions ``chain`` (one), ``draw`` and ``outcome``, so
+        that ``arviz.summary``, ``arviz.plot_posterior`` and the rest work on it.
+        
+        Returns
+        -------
+        arviz.InferenceData
+        
+        Raises
+        ------
+        ImportError
+            When arviz is not installed (the message names the extra).
+        ArgumentError
+            When the forecast has no raw draws.
         """
     def __getitem__(self, outcome: builtins.str) -> builtins.float: ...
     def __len__(self) -> builtins.int: ...
@@ -1707,14 +1790,21 @@ class Forecast:
         >>> pf.Forecast.from_json(json.dumps(f.to_json())) == f
         True
         """
-    def to_pandas(self) -> pandas.DataFrame:
+    def to_pandas(self, long: builtins.bool = ...) -> pandas.DataFrame:
         r"""
-        One row per outcome: probability, and with draws mean, sd and the interval bounds.
+        One row per outcome: probability, and with draws mean, sd and the equal-tailed interval bounds.
+        
+        Parameters
+        ----------
+        long : bool, default False
+            The tidy form: one row per outcome and statistic (columns ``case``, ``as_of``, ``outcome``,
+            ``statistic``, ``value``).
         
         Returns
         -------
         pandas.DataFrame
-            Indexed by ``outcome``; with draws also ``mean``, ``sd``, ``lower_<level>`` and ``upper_<level>``.
+            Indexed by ``outcome``; with draws also ``mean``, ``sd`` and ``eti_<a>%`` / ``eti_<b>%`` per level (ArviZ's
+            names: ``eti_5%``, ``eti_95%`` for 90%).
         
         Examples
         --------
@@ -1724,7 +1814,7 @@ class Forecast:
         AppendReport(added=1, unchanged=0)
         >>> df = case.forecast(as_of="2018-07-01", draws=50, seed=1, levels=0.9).to_pandas()
         >>> df.index.tolist(), list(df.columns)
-        (['deal', 'stalemate', 'wait_out'], ['probability', 'mean', 'sd', 'lower_0.9', 'upper_0.9'])
+        (['deal', 'stalemate', 'wait_out'], ['probability', 'mean', 'sd', 'eti_5%', 'eti_95%'])
         """
     def plot(self, ax: typing.Optional[typing.Any] = None) -> typing.Any:
         r"""
@@ -2534,14 +2624,17 @@ class Trajectory:
         >>> pf.Trajectory.from_json(t.to_json()) == t
         True
         """
-    def to_pandas(self, regimes: builtins.bool = ...) -> pandas.DataFrame:
+    def to_pandas(self, regimes: builtins.bool = ..., long: builtins.bool = ...) -> pandas.DataFrame:
         r"""
-        One row per day (a DatetimeIndex): a column per outcome, `signals_used`, `signal_types`; with `regimes=True` also a column per regime (`regime:<name>`).
+        One row per day (a DatetimeIndex): a column per outcome, `signals_used`, `signal_types` (the day's signal types joined by ", "); with `regimes=True` also a column per regime (`regime:<name>`).
         
         Parameters
         ----------
         regimes : bool, default False
             Add the filtered regime probabilities, a column per regime.
+        long : bool, default False
+            The tidy form: one row per day and outcome (columns ``date``, ``outcome``, ``probability``; with
+            ``regimes=True`` the regimes follow as rows whose ``outcome`` is ``regime:<name>``).
         
         Returns
         -------
@@ -2722,16 +2815,21 @@ class ValueOfInformation:
         >>> type(r).from_json(r.to_json()) == r
         True
         """
-    def to_pandas(self) -> pandas.DataFrame:
+    def to_pandas(self, long: builtins.bool = ...) -> pandas.DataFrame:
         r"""
         The result as a pandas DataFrame.
         
         Shown for an Explanation; WhatIf, ValueOfInformation and BacktestReport have the same method.
         
+        Parameters
+        ----------
+        long : bool, default False
+            The tidy form: one row per outcome and item (signal, forecast, signal type) or per forecaster and score, with the measures as columns.
+        
         Returns
         -------
         pandas.DataFrame
-            Explanation: one row per signal; WhatIf: one per outcome; ValueOfInformation: one per signal type; BacktestReport: one per forecaster (model and baselines).
+            Explanation: one row per signal, indexed by its date; WhatIf: one per outcome; ValueOfInformation: one per signal type; BacktestReport: one per forecaster (model and baselines).
         
         Examples
         --------
@@ -2863,16 +2961,21 @@ class WhatIf:
         >>> type(r).from_json(r.to_json()) == r
         True
         """
-    def to_pandas(self) -> pandas.DataFrame:
+    def to_pandas(self, long: builtins.bool = ...) -> pandas.DataFrame:
         r"""
         The result as a pandas DataFrame.
         
         Shown for an Explanation; WhatIf, ValueOfInformation and BacktestReport have the same method.
         
+        Parameters
+        ----------
+        long : bool, default False
+            The tidy form: one row per outcome and item (signal, forecast, signal type) or per forecaster and score, with the measures as columns.
+        
         Returns
         -------
         pandas.DataFrame
-            Explanation: one row per signal; WhatIf: one per outcome; ValueOfInformation: one per signal type; BacktestReport: one per forecaster (model and baselines).
+            Explanation: one row per signal, indexed by its date; WhatIf: one per outcome; ValueOfInformation: one per signal type; BacktestReport: one per forecaster (model and baselines).
         
         Examples
         --------

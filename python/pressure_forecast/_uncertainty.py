@@ -1,5 +1,6 @@
-"""Posterior summaries of parameter draws in ArviZ's conventions, and the ArviZ export (``Forecast.summary``,
-``Forecast.to_arviz``).
+"""Posterior summaries of parameter draws in ArviZ's conventions, and the ArviZ export.
+
+``Forecast.summary`` and ``Forecast.to_arviz`` call these.
 
 A forecast made with ``draws=n`` carries its intervals (mean, sd and equal-tailed quantiles computed by the engine)
 and, when made in this process, the raw draws (``Forecast.draws``, shape ``(n, outcomes)``). The names follow

@@ -242,7 +242,9 @@ def plot_trajectory(
         _s.finish(ax, title, sub)
         ax.set_ylim(0.0, 1.0)
         if len(dates):
-            ax.set_xlim(dates[0], dates[-1])
+            first: Any = dates[0]
+            last: Any = dates[-1]
+            ax.set_xlim(first, last)
         ax.set_ylabel("probability by the term end")
         _s.date_axis(ax)
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
@@ -352,7 +354,8 @@ def plot_scenarios(
     with _s.style():
         if type(first).__name__ == "Forecast":
             ax = _axes(ax, (8.0, 4.8))
-            fa, fb = first, second
+            fa: Any = first
+            fb: Any = second
             outcomes = list(fa.outcomes)
             xs = np.arange(len(outcomes))
             width = 0.38
@@ -394,7 +397,8 @@ def plot_scenarios(
             _s.percent_axis(ax)
         else:
             ax = _axes(ax, (10.0, 5.0))
-            ta, tb = first, second
+            ta: Any = first
+            tb: Any = second
             for j, (t, lab) in enumerate(((ta, labels[0]), (tb, labels[1]))):
                 dates: Any = pd.to_datetime(t.dates)
                 for k, o in enumerate(t.outcomes):
@@ -605,9 +609,7 @@ def _reliability_points(
     return mean, obs, n
 
 
-def reliability_forecasts(
-    episodes: Sequence[Any], model: Any = None, at: float = 0.5
-) -> tuple[list[str], Any, Any]:
+def reliability_forecasts(episodes: Sequence[Any], model: Any = None, at: float = 0.5) -> tuple[list[str], Any, Any]:
     """Per-episode forecasts at a point of each term, and what happened: the data of a reliability diagram.
 
     Parameters
@@ -630,9 +632,7 @@ def reliability_forecasts(
 
     episodes = [e for e in episodes if not e.exclude_from_training]  # as the backtest leaves them out
     cases = [e.case(model) for e in episodes]
-    dates = [
-        (pd.Timestamp(c.start) + (pd.Timestamp(c.term_end) - pd.Timestamp(c.start)) * at).date() for c in cases
-    ]
+    dates = [(pd.Timestamp(c.start) + (pd.Timestamp(c.term_end) - pd.Timestamp(c.start)) * at).date() for c in cases]
     fs = forecast_many(cases, as_of=dates, progress=False)
     outcomes = list(fs[0].outcomes) if fs else []
     probs = np.array([[f.probabilities[o] for o in outcomes] for f in fs], dtype=float).reshape(len(fs), -1)

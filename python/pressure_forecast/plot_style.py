@@ -196,9 +196,9 @@ def date_axis(ax: Axes, label: str = "date") -> None:
     """
     import matplotlib.dates as mdates
 
-    locator = mdates.AutoDateLocator(minticks=4, maxticks=9)
+    locator = mdates.AutoDateLocator(minticks=4, maxticks=9)  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
     ax.set_xlabel(label)
 
 

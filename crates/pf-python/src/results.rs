@@ -464,6 +464,8 @@ impl PyForecast {
     /// ----------
     /// ax : matplotlib.axes.Axes, optional
     ///     Where to draw; a new figure when None.
+    /// case : Case, optional
+    ///     The case, for a title with the countries' names.
     ///
     /// Returns
     /// -------
@@ -480,10 +482,15 @@ impl PyForecast {
     /// >>> ax = f.plot()
     /// >>> type(ax).__name__
     /// 'Axes'
-    #[pyo3(signature = (ax = None))]
-    fn plot<'py>(slf: &Bound<'py, Self>, ax: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    #[pyo3(signature = (ax = None, case = None))]
+    fn plot<'py>(
+        slf: &Bound<'py, Self>,
+        ax: Option<&Bound<'py, PyAny>>,
+        case: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let kw = PyDict::new(slf.py());
         kw.set_item("ax", ax)?;
+        kw.set_item("case", case)?;
         helper(slf.py(), "plot", "plot_forecast", (slf,), Some(&kw))
     }
 
@@ -742,14 +749,22 @@ impl PyTrajectory {
         helper(slf.py(), "_frames", "trajectory_frame", (slf,), Some(&kw))
     }
 
-    /// Plot the outcome probabilities over time with each signal marked (needs matplotlib).
+    /// Plot the outcome probabilities over time: credible bands, every signal a tick, the largest named (needs matplotlib).
+    ///
+    /// See ``pressure_forecast.plot.plot_trajectory``.
     ///
     /// Parameters
     /// ----------
     /// ax : matplotlib.axes.Axes, optional
     ///     Where to draw; a new figure when None.
     /// case : Case, optional
-    ///     Take the signal marks from this case's signals.
+    ///     The case the trajectory is of: with it, the credible bands, the signals' attribution and a title with the countries' names.
+    /// draws : int, default 200
+    ///     Parameter draws per band date (0: no band).
+    /// level : float, default 0.9
+    ///     The band's probability.
+    /// label_top : int, default 5
+    ///     How many signals are named (those that moved the forecast most).
     ///
     /// Returns
     /// -------
@@ -766,15 +781,21 @@ impl PyTrajectory {
     /// >>> ax = t.plot(case=case)
     /// >>> ax.get_ylabel()
     /// 'probability by the term end'
-    #[pyo3(signature = (ax = None, case = None))]
+    #[pyo3(signature = (ax = None, case = None, *, draws = 200, level = 0.9, label_top = 5))]
     fn plot<'py>(
         slf: &Bound<'py, Self>,
         ax: Option<&Bound<'py, PyAny>>,
         case: Option<&Bound<'py, PyAny>>,
+        draws: usize,
+        level: f64,
+        label_top: usize,
     ) -> PyResult<Bound<'py, PyAny>> {
         let kw = PyDict::new(slf.py());
         kw.set_item("ax", ax)?;
         kw.set_item("case", case)?;
+        kw.set_item("draws", draws)?;
+        kw.set_item("level", level)?;
+        kw.set_item("label_top", label_top)?;
         helper(slf.py(), "plot", "plot_trajectory", (slf,), Some(&kw))
     }
 
@@ -1103,7 +1124,7 @@ serde_result!(
         fn drop_one<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
             json_to_py(py, &serde_json::to_value(&self.inner.drop_one).map_err(ser_err)?)
         }
-        /// The attribution waterfall: from the baseline, each signal's change to one outcome (needs matplotlib).
+        /// The attribution waterfall: from the baseline, each signal's change to one outcome, with its value (needs matplotlib).
         ///
         /// Parameters
         /// ----------
@@ -1111,8 +1132,10 @@ serde_result!(
         ///     The outcome shown; by default the one that moved most.
         /// ax : matplotlib.axes.Axes, optional
         ///     Where to draw; a new figure when None.
-        /// top : int, default 15
+        /// top : int, default 12
         ///     How many signals get their own bar (the rest pooled as "other signals").
+        /// case : Case, optional
+        ///     The case, for a title with the countries' names.
         ///
         /// Returns
         /// -------
@@ -1129,12 +1152,13 @@ serde_result!(
         /// >>> ax = r.plot(outcome="deal")
         /// >>> type(ax).__name__
         /// 'Axes'
-        #[pyo3(signature = (outcome = None, ax = None, top = 15))]
-        fn plot<'py>(slf: &Bound<'py, Self>, outcome: Option<&str>, ax: Option<&Bound<'py, PyAny>>, top: usize) -> PyResult<Bound<'py, PyAny>> {
+        #[pyo3(signature = (outcome = None, ax = None, top = 12, case = None))]
+        fn plot<'py>(slf: &Bound<'py, Self>, outcome: Option<&str>, ax: Option<&Bound<'py, PyAny>>, top: usize, case: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
             let kw = PyDict::new(slf.py());
             kw.set_item("outcome", outcome)?;
             kw.set_item("ax", ax)?;
             kw.set_item("top", top)?;
+            kw.set_item("case", case)?;
             helper(slf.py(), "plot", "plot_attribution", (slf,), Some(&kw))
         }
     }
