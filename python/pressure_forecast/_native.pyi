@@ -1344,9 +1344,9 @@ class Explanation:
         """
     def __repr__(self) -> builtins.str: ...
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
-    def plot(self, outcome: typing.Optional[builtins.str] = None, ax: typing.Optional[typing.Any] = None, top: builtins.int = ...) -> typing.Any:
+    def plot(self, outcome: typing.Optional[builtins.str] = None, ax: typing.Optional[typing.Any] = None, top: builtins.int = ..., case: typing.Optional[typing.Any] = None) -> typing.Any:
         r"""
-        The attribution waterfall: from the baseline, each signal's change to one outcome (needs matplotlib).
+        The attribution waterfall: from the baseline, each signal's change to one outcome, with its value (needs matplotlib).
         
         Parameters
         ----------
@@ -1354,8 +1354,10 @@ class Explanation:
             The outcome shown; by default the one that moved most.
         ax : matplotlib.axes.Axes, optional
             Where to draw; a new figure when None.
-        top : int, default 15
+        top : int, default 12
             How many signals get their own bar (the rest pooled as "other signals").
+        case : Case, optional
+            The case, for a title with the countries' names.
         
         Returns
         -------
@@ -1816,7 +1818,7 @@ class Forecast:
         >>> df.index.tolist(), list(df.columns)
         (['deal', 'stalemate', 'wait_out'], ['probability', 'mean', 'sd', 'eti_5%', 'eti_95%'])
         """
-    def plot(self, ax: typing.Optional[typing.Any] = None) -> typing.Any:
+    def plot(self, ax: typing.Optional[typing.Any] = None, case: typing.Optional[typing.Any] = None) -> typing.Any:
         r"""
         A bar chart of the outcome probabilities with their intervals (needs matplotlib).
         
@@ -1824,6 +1826,8 @@ class Forecast:
         ----------
         ax : matplotlib.axes.Axes, optional
             Where to draw; a new figure when None.
+        case : Case, optional
+            The case, for a title with the countries' names.
         
         Returns
         -------
@@ -2654,16 +2658,24 @@ class Trajectory:
         >>> t.to_pandas(regimes=True).shape[1] == 5 + len(t.regimes)
         True
         """
-    def plot(self, ax: typing.Optional[typing.Any] = None, case: typing.Optional[typing.Any] = None) -> typing.Any:
+    def plot(self, ax: typing.Optional[typing.Any] = None, case: typing.Optional[typing.Any] = None, *, draws: builtins.int = ..., level: builtins.float = ..., label_top: builtins.int = ...) -> typing.Any:
         r"""
-        Plot the outcome probabilities over time with each signal marked (needs matplotlib).
+        Plot the outcome probabilities over time: credible bands, every signal a tick, the largest named (needs matplotlib).
+        
+        See ``pressure_forecast.plot.plot_trajectory``.
         
         Parameters
         ----------
         ax : matplotlib.axes.Axes, optional
             Where to draw; a new figure when None.
         case : Case, optional
-            Take the signal marks from this case's signals.
+            The case the trajectory is of: with it, the credible bands, the signals' attribution and a title with the countries' names.
+        draws : int, default 200
+            Parameter draws per band date (0: no band).
+        level : float, default 0.9
+            The band's probability.
+        label_top : int, default 5
+            How many signals are named (those that moved the forecast most).
         
         Returns
         -------
