@@ -87,7 +87,7 @@ def hdi_interval(samples: npt.ArrayLike, level: float) -> tuple[float, float]:
     Examples
     --------
     >>> hdi_interval([0.1, 0.2, 0.2, 0.25, 0.9], 0.6)
-    (0.1, 0.2)
+    (0.1, 0.25)
     """
     a = np.sort(np.asarray(samples, dtype=np.float64).ravel())
     n = len(a)

@@ -191,8 +191,8 @@ def plot_trajectory(
     >>> case.observe("summit_held", "2018-06-12")
     AppendReport(added=1, unchanged=0)
     >>> ax = plot_trajectory(case.trajectory(end="2018-07-01"), case=case, draws=50)
-    >>> ax.get_ylabel(), ax.get_ylim()
-    ('probability by the term end', (0.0, 1.0))
+    >>> ax.get_ylabel(), [float(y) for y in ax.get_ylim()]
+    ('probability by the term end', [0.0, 1.0])
     """
     import pandas as pd
 
@@ -451,7 +451,7 @@ def plot_cases(
     >>> cases = [pf.datasets.north_korea(), pf.datasets.iran()]
     >>> fs = pf.forecast_many(cases, as_of="2018-10-31", draws=100)
     >>> ax = plot_cases(fs, cases=cases)
-    >>> [t.get_text() for t in ax.get_yticklabels()]
+    >>> [t.get_text().splitlines()[0] for t in ax.get_yticklabels()]
     ['United States presses North Korea', 'United States presses Iran']
     """
     fs = list(forecasts)
@@ -535,7 +535,7 @@ def plot_attribution(
     >>> case.observe("summit_held", "2018-06-12")
     AppendReport(added=1, unchanged=0)
     >>> ax = plot_attribution(case.explain(as_of="2018-07-01"), outcome="deal")
-    >>> len(ax.patches) >= 3, ax.get_xlim()[0]
+    >>> len(ax.patches) >= 3, float(ax.get_xlim()[0])
     (True, 0.0)
     """
     outcomes = explanation.outcomes
@@ -693,8 +693,8 @@ def plot_reliability(
     >>> episodes = pf.datasets.curated_episodes()[:8]
     >>> report = pf.backtest(pf.Model.default(), episodes, progress=False)
     >>> ax = plot_reliability(report, episodes=episodes, bootstrap=100)
-    >>> ax.get_xlabel(), ax.get_xlim(), ax.get_ylim()
-    ('mean forecast probability', (0.0, 1.0), (0.0, 1.0))
+    >>> ax.get_xlabel(), [float(x) for x in (*ax.get_xlim(), *ax.get_ylim())]
+    ('mean forecast probability', [0.0, 1.0, 0.0, 1.0])
     """
     edges = np.linspace(0.0, 1.0, bins + 1)
     rng = np.random.default_rng(seed)
