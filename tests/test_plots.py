@@ -210,3 +210,14 @@ def test_methods_draw_the_same_figures(nk: pf.Case) -> None:
     ax = t.plot(case=nk)
     assert ax.get_ylim() == (0.0, 1.0) and "90% credible band (200 draws)" in _legend(ax)
     assert nk.explain(as_of=AS_OF).plot(outcome="deal").get_xlim()[0] == 0.0
+
+
+def test_gallery_page_shows_committed_figures() -> None:
+    """`make gallery` writes docs/gallery.md and its PNGs; every figure the page shows is committed beside it."""
+    page = (ROOT / "docs" / "gallery.md").read_text()
+    shown = [line.split("](", 1)[1].rstrip(")") for line in page.splitlines() if line.startswith("![")]
+    assert len(shown) >= 9
+    for rel in shown:
+        assert (ROOT / "docs" / rel).read_bytes()[:4] == b"\x89PNG", rel
+    for name in ("plot_trajectory", "plot_scenarios", "plot_cases", "plot_reliability", "plot_attribution"):
+        assert name in page or name.removeprefix("plot_") in page
