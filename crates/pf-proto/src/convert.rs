@@ -22,6 +22,9 @@ use pf_core::{
 use crate::google::r#type::Date;
 use crate::v1;
 
+mod scenario;
+pub use scenario::{ScenarioRun, fate_from_proto, fate_to_proto, role_from_proto, role_to_proto};
+
 /// A wire message that does not make a valid engine value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConvertError {
@@ -467,11 +470,7 @@ impl From<&Forecast> for v1::Forecast {
             regime_order: regimes.clone(),
             intervals: intervals.as_ref().map(|iv| intervals_to_proto(iv, outcomes)),
             attribution: None,
-            model: model.as_ref().map(|m| v1::ModelId {
-                name: m.name.clone(),
-                version: m.version.clone(),
-                hash: m.hash.clone(),
-            }),
+            model: model.as_ref().map(model_id_to_proto),
         }
     }
 }
@@ -515,6 +514,16 @@ impl TryFrom<v1::Forecast> for Forecast {
             outcomes: outcome_order,
             regimes: regime_order,
         })
+    }
+}
+
+/// The name, version and hash of a model as a message.
+pub fn model_id_to_proto(m: &pf_core::v2::ModelId) -> v1::ModelId {
+    let pf_core::v2::ModelId { name, version, hash } = m;
+    v1::ModelId {
+        name: name.clone(),
+        version: version.clone(),
+        hash: hash.clone(),
     }
 }
 
