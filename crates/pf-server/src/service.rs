@@ -905,13 +905,15 @@ impl ForecastService for ForecastApi {
         let model = self.state.model.clone();
         let out = blocking(move |_| {
             let m = model.as_v2().expect("checked by ForecastApi::scenario");
-            // Each policy on its own, so that an engine error names the policy it concerns.
-            let fa =
-                pf_core::v2::scenario_forecast(m, &case, as_of, &a).map_err(|e| scenario_error(e, "a"))?;
-            let fb =
-                pf_core::v2::scenario_forecast(m, &case, as_of, &b).map_err(|e| scenario_error(e, "b"))?;
-            let c = pf_core::v2::compare(m, &case, as_of, &a, &b)?;
-            debug_assert_eq!((&c.a, &c.b), (&fa, &fb));
+            let c = pf_core::v2::compare(m, &case, as_of, &a, &b).map_err(|e| {
+                // Only on the error path: which policy the engine refused, to name its field.
+                let which = if pf_core::v2::scenario_forecast(m, &case, as_of, &a).is_err() {
+                    "a"
+                } else {
+                    "b"
+                };
+                scenario_error(e, which)
+            })?;
             Ok(pb::ComparePoliciesResponse::from(&c))
         })
         .await?;
