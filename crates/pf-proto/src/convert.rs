@@ -5,7 +5,9 @@
 //! for Trajectory`, `TryFrom<v1::WhatIfResponse> for WhatIfResult`, `TryFrom<v1::GetValueOfInformationResponse>
 //! for ValueOfInformation`, [`explanation_from_proto`], and the date helpers; each error names the offending
 //! field by its path in the message (`signals[2].date`, `forecast.probabilities`). Outgoing: `From<&Forecast>`,
-//! `From<&Case>`, `From<&Signal>`, `From<&Trajectory>` and friends.
+//! `From<&Case>`, `From<&Signal>`, `From<&Trajectory>` and friends. The v2 faces (signal roles, the leader's
+//! fate, `Scenario`, [`ScenarioRun`] for RunScenario, `PolicyComparison` for ComparePolicies) convert both ways
+//! in the `scenario` submodule.
 //!
 //! A field added to an engine result is added to its message and to the two conversions here; the conversions
 //! destructure the engine structs without `..`, so a forgotten field does not compile, and the tests compare
