@@ -9,7 +9,7 @@ import pickle
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import pressure_forecast as pf
 import pytest
@@ -20,6 +20,12 @@ T = TypeVar("T")
 @pytest.fixture(scope="module")
 def curated() -> list[pf.Episode]:
     return [e for e in pf.datasets.curated_episodes() if not e.exclude_from_training]
+
+
+def brier_of(checks: Any, on: str) -> dict[str, float]:
+    """``{model: brier}`` of one check of ``FitReportV2.scores()``."""
+    rows = checks[checks["on"] == on]
+    return dict(zip(rows["model"], rows["brier"], strict=True))
 
 
 def fit_v2(*args: Any, **kwargs: Any) -> pf.FitReportV2:
@@ -49,11 +55,12 @@ def test_fit_objective_never_decreases_and_reports_the_guard(curated: list[pf.Ep
     assert list(params.columns) == ["start", "fitted", "change"]
     assert (params["fitted"] - params["start"] == params["change"]).all()
     assert (params["change"] != 0).any()
-    rates = [p for p in params.index if ".rate_per_year[" in p]
-    assert rates and all(params.loc[p, "start"] > 0 for p in rates)
-    q = [p for p in params.index if p.startswith("q.summit_held[")]
-    assert len(q) == len(start.regimes)
-    assert params.loc[q, "start"].tolist() == pytest.approx(start.signal_table().loc["summit_held", [f"q[{x}]" for x in start.regimes]].tolist())
+    starts = dict(zip(params.index, params["start"], strict=True))
+    rates = [p for p in starts if ".rate_per_year[" in p]
+    assert rates and all(starts[p] > 0 for p in rates)
+    q = [starts[f"q.summit_held[{x}]"] for x in start.regimes]
+    table = start.signal_table()
+    assert q == pytest.approx([table[f"q[{x}]"].to_dict()["summit_held"] for x in start.regimes])
     # The example cases' forecasts under both models.
     ex = r.examples()
     assert set(ex["case"]) == {"usa-prk-2017", "usa-irn-2018"}
@@ -100,8 +107,8 @@ def test_warns_when_the_fit_scores_worse(curated: list[pf.Episode]) -> None:
     with pytest.warns(UserWarning, match="scores worse than the starting model") as record:
         r = fit_v2(start, misleading, max_iterations=8, validation=curated, score=False, progress=False)
     checks = r.scores()
-    val = checks[checks["on"] == "validation"].set_index("model")
-    assert val.loc["fitted", "brier"] > val.loc["start", "brier"]
+    val = brier_of(checks, "validation")
+    assert val["fitted"] > val["start"]
     assert len(r.warnings) == len(record) == 1
     assert "validation (31 episodes)" in r.warnings[0]
     # The forecasts moved away from deals.
@@ -116,14 +123,16 @@ def test_warnings_match_the_checks(curated: list[pf.Episode]) -> None:
         r = fit_v2(pf.Model.default(), curated[:5], max_iterations=2, progress=False)
     checks = r.scores()
     worse = 0
-    for _, g in checks.groupby("on"):
-        s = g.set_index("model")
-        worse += int(s.loc["fitted", "brier"] > s.loc["start", "brier"])
+    for on in set(checks["on"]):
+        b = brier_of(checks, on)
+        worse += int(b["fitted"] > b["start"])
     assert worse == len(r.warnings) == len([w for w in record if issubclass(w.category, UserWarning)])
     assert set(checks["on"]) == {"in-sample (episodes)"}
 
 
-def _serial_and(executor: Any, episodes: list[pf.Episode], **kw: Any) -> tuple[pf.BacktestReportV2, pf.BacktestReportV2]:
+def _serial_and(
+    executor: Any, episodes: list[pf.Episode], **kw: Any
+) -> tuple[pf.BacktestReportV2, pf.BacktestReportV2]:
     serial = backtest_v2(pf.Model.default(), episodes, max_iterations=2, progress=False, **kw)
     parallel = backtest_v2(pf.Model.default(), episodes, max_iterations=2, progress=False, executor=executor, **kw)
     return serial, parallel
@@ -185,15 +194,14 @@ def test_loo_on_a_map_only_executor_equals_serial(curated: list[pf.Episode]) -> 
 def test_fit_loo_on_an_executor(curated: list[pf.Episode]) -> None:
     with ThreadPoolExecutor(2) as pool, warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
-        r = fit_v2(pf.Model.default(), curated[:4], max_iterations=1, loo=True, executor=pool, progress=False, score=False)
-    checks = r.scores().set_index(["on", "model"])
-    worse = checks.loc[("leave-one-out (episodes)", "fitted"), "brier"] > checks.loc[("leave-one-out (episodes)", "start"), "brier"]
-    assert len(record) == len(r.warnings) == int(worse)
+        r = fit_v2(
+            pf.Model.default(), curated[:4], max_iterations=1, loo=True, executor=pool, progress=False, score=False
+        )
+    b = brier_of(r.scores(), "leave-one-out (episodes)")
+    assert len(record) == len(r.warnings) == int(b["fitted"] > b["start"])
     loo = backtest_v2(pf.Model.default(), curated[:4], loo=True, max_iterations=1, progress=False)
     given = backtest_v2(pf.Model.default(), curated[:4], progress=False)
-    on = "leave-one-out (episodes)"
-    assert checks.loc[(on, "fitted"), "brier"] == loo.scores["brier"]
-    assert checks.loc[(on, "start"), "brier"] == given.scores["brier"]
+    assert b == {"fitted": loo.scores["brier"], "start": given.scores["brier"]}
 
 
 def test_backtest_report_v2_reads_like_the_v1_report(curated: list[pf.Episode]) -> None:
@@ -212,7 +220,7 @@ def test_backtest_report_v2_reads_like_the_v1_report(curated: list[pf.Episode]) 
 class RecordingBar:
     """Stands in for ``tqdm.auto.tqdm``: records each bar's total and count when it closes."""
 
-    closed: list[tuple[int, int, str]] = []
+    closed: ClassVar[list[tuple[int, int, str]]] = []
 
     def __init__(self, total: int = 0, desc: str = "", leave: bool = True) -> None:
         self.total, self.n, self.desc = total, 0, desc

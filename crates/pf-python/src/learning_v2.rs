@@ -1158,8 +1158,7 @@ pub fn fit_v2(
                 .try_iter()?
                 .map(|c| Ok((*c?.cast::<crate::case::PyCase>()?.borrow().inner).clone()))
                 .collect::<PyResult<_>>()?;
-            py.detach(|| example_moves(&base, &fitted, &cases))
-                .py_err(py)?
+            py.detach(|| example_moves(&base, &fitted, &cases)).py_err(py)?
         }
     };
     let fitted_py = Bound::new(py, PyModel::new(pf_core::Model::from_v2(fitted.clone())))?;
