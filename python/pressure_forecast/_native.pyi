@@ -3767,7 +3767,8 @@ def fit(model: Model, episodes: typing.Iterable[Episode] | typing.Iterable[typin
     max_iterations : int, optional
         Stop after this many iterations (v2 default 40; v1 200).
     fit_prior, fit_transitions, fit_emissions : bool, default True
-        Which parts of a v1 model to learn.
+        Which parts of a v1 model to learn (for a v2 model, ``fit_emissions=False`` keeps the evidence rows and
+        ``fit_transitions=False`` the hazards).
     fit_evidence, fit_hazards : bool, default True
         Which parts of a v2 model to learn: the evidence rows ``q``; the hazards' base rates and betas.
     progress : bool, optional

@@ -504,23 +504,6 @@ fn refit_label(opts: &BacktestOptionsV2) -> String {
     }
 }
 
-/// A tqdm bar driven from the calling thread (for executor runs, which wait on futures).
-fn executor_bar<'py>(py: Python<'py>, show: bool, total: usize) -> Option<Bound<'py, PyAny>> {
-    if !show {
-        return None;
-    }
-    let kw = PyDict::new(py);
-    kw.set_item("total", total).ok()?;
-    kw.set_item("desc", "refits").ok()?;
-    kw.set_item("leave", false).ok()?;
-    py.import("tqdm.auto")
-        .ok()?
-        .getattr("tqdm")
-        .ok()?
-        .call((), Some(&kw))
-        .ok()
-}
-
 /// Run the backtest of set `s`: in this process (the GIL released) or with each fold a task on `executor`.
 pub fn run_backtest(
     py: Python<'_>,
@@ -571,7 +554,7 @@ pub fn run_backtest(
             )
         })
         .collect::<PyResult<_>>()?;
-    let bar = executor_bar(py, show, folds.len());
+    let bar = crate::progress::calling_thread_bar(py, show, folds.len() as u64, "refits");
     let results: Vec<Bound<'_, PyAny>> = if executor.hasattr("submit")? {
         // submit: concurrent.futures and Dask alike return futures with `result()`.
         let futures: Vec<Bound<'_, PyAny>> = args

@@ -165,14 +165,19 @@ pub fn want_bar(progress: Option<bool>, auto: bool) -> bool {
     progress.unwrap_or(auto)
 }
 
-/// Whether someone is watching: a Jupyter/IPython kernel (where `tqdm.auto` draws a widget), or standard error
-/// on a terminal. Scripts, pipes, CI logs and pytest are not interactive, so bars are off there unless asked
+/// Whether someone is watching: a running Jupyter/IPython kernel (where `tqdm.auto` draws a widget), or standard
+/// error on a terminal. Scripts, pipes, CI logs and pytest are not interactive, so bars are off there unless asked
 /// for with `progress=True`.
 pub fn interactive(py: Python<'_>) -> bool {
     let check = || -> PyResult<bool> {
         let sys = py.import("sys")?;
-        let modules = sys.getattr("modules")?;
-        if modules.contains("ipykernel")? {
+        // A running IPython kernel (Jupyter): its shell has a `kernel`; a terminal IPython shell has none but
+        // then standard error is a terminal. Importing ipykernel alone does not count.
+        if let Some(ipython) = sys.getattr("modules")?.get_item("IPython").ok()
+            && let Ok(shell) = ipython.getattr("get_ipython")?.call0()
+            && !shell.is_none()
+            && shell.hasattr("kernel")?
+        {
             return Ok(true);
         }
         let err = sys.getattr("stderr")?;
@@ -182,4 +187,26 @@ pub fn interactive(py: Python<'_>) -> bool {
         err.call_method0("isatty")?.extract()
     };
     check().unwrap_or(false)
+}
+
+/// A `tqdm.auto` bar moved by the calling thread itself (for work that waits on Python futures, such as the
+/// refits of a backtest on an executor, where [`run_long`]'s worker thread does not apply); None when not
+/// shown or without tqdm. The caller calls `update(1)` per task done and `close()` at the end.
+pub fn calling_thread_bar<'py>(
+    py: Python<'py>,
+    show: bool,
+    total: u64,
+    what: &str,
+) -> Option<Bound<'py, PyAny>> {
+    if !show {
+        return None;
+    }
+    let make = || -> PyResult<Bound<'py, PyAny>> {
+        let kw = PyDict::new(py);
+        kw.set_item("total", total)?;
+        kw.set_item("desc", what)?;
+        kw.set_item("leave", false)?;
+        py.import("tqdm.auto")?.getattr("tqdm")?.call((), Some(&kw))
+    };
+    make().ok()
 }
