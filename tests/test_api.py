@@ -343,6 +343,7 @@ def test_load_episodes_lenient_leaves_out_signals_outside_the_span(tmp_path: Pat
 
 def test_fit(episodes: list[pf.Episode]) -> None:
     r = pf.fit(pf.Model.v1(), episodes, max_iterations=3, progress=False)
+    assert isinstance(r, pf.FitReport)
     assert r.iterations <= 3 and len(r.log_likelihood) >= 1
     assert r.model is not None and r.model.provenance is not None
     assert r.model.outcomes == pf.Model.v1().outcomes

@@ -278,7 +278,7 @@ def test_bad_arguments(nk: pf.Case) -> None:
         (lambda: pf.Model.v1().transition("2020-01-01", "2019-01-01", "2021-01-01"), "to"),
         (lambda: pf.Model.v1().scale_concentrations(float("nan")), "factor"),
         (lambda: pf.backtest(pf.Model.v1(), [], progress=False), "episodes"),
-        (lambda: pf.fit(pf.Model.v1(), ["x"], progress=False), "episodes[0]"),
+        (lambda: pf.fit(pf.Model.v1(), ["x"], progress=False), "episodes[0]"),  # type: ignore[arg-type]
     ]
     for call, field in calls:
         with pytest.raises(pf.ArgumentError) as info:

@@ -37,6 +37,10 @@ def objects(nk: pf.Case, episodes: list[pf.Episode]) -> dict[str, Any]:
         "episode": episodes[0],
         "fit": pf.fit(pf.Model.v1(), episodes[:3], max_iterations=2, progress=False),
         "backtest": pf.backtest(pf.Model.v1(), episodes[:3], progress=False),
+        "scenario": pf.Scenario("sanctions", monthly=["sanctions_tightened"], fate="leaves"),
+        "comparison": nk.compare(pf.Scenario(), pf.Scenario(monthly=["sanctions_tightened"]), as_of=AS_OF),
+        "fit_v2": pf.fit(pf.Model.default(), episodes[:3], max_iterations=1, score=False, progress=False),
+        "backtest_v2": pf.backtest(pf.Model.default(), episodes[:3], progress=False),
     }
 
 
@@ -54,7 +58,18 @@ def test_case_keeps_its_model(objects: dict[str, Any]) -> None:
 
 
 def test_json_round_trips(objects: dict[str, Any]) -> None:
-    for name in ("forecast", "trajectory", "explanation", "what_if", "value", "backtest", "fit"):
+    for name in (
+        "forecast",
+        "trajectory",
+        "explanation",
+        "what_if",
+        "value",
+        "backtest",
+        "fit",
+        "scenario",
+        "fit_v2",
+        "backtest_v2",
+    ):
         obj = objects[name]
         cls = type(obj)
         assert cls.from_json(obj.to_json()) == obj, name

@@ -13,16 +13,20 @@ import typing
 __all__ = [
     "AppendReport",
     "BacktestReport",
+    "BacktestReportV2",
     "Case",
     "Episode",
     "Explanation",
     "FitReport",
+    "FitReportV2",
     "Forecast",
     "IngestReport",
     "Model",
     "OUTCOMES_V1",
     "PROTO_FORECAST_SERVICE",
+    "PolicyComparison",
     "SIGNAL_TYPES_V1",
+    "Scenario",
     "Signal",
     "Trajectory",
     "ValueOfInformation",
@@ -90,7 +94,7 @@ class BacktestReport:
     >>> case.observe("summit_held", "2018-06-12")
     AppendReport(added=1, unchanged=0)
     >>> episodes = [pf.Episode(case, "deal"), pf.Episode(case, "stalemate")]
-    >>> report = pf.backtest(pf.Model.default(), episodes, progress=False)
+    >>> report = pf.backtest(pf.Model.v1(), episodes, progress=False)
     >>> report.episodes, sorted(report.scores)
     (2, ['brier', 'ece', 'log_score'])
     """
@@ -281,7 +285,7 @@ class BacktestReport:
         >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
         >>> case.observe("summit_held", "2018-06-12")
         AppendReport(added=1, unchanged=0)
-        >>> report = pf.backtest(pf.Model.default(), [pf.Episode(case, "deal")], progress=False)
+        >>> report = pf.backtest(pf.Model.v1(), [pf.Episode(case, "deal")], progress=False)
         >>> report.to_dict()["episodes"]
         1
         """
@@ -305,7 +309,7 @@ class BacktestReport:
         >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
         >>> case.observe("summit_held", "2018-06-12")
         AppendReport(added=1, unchanged=0)
-        >>> report = pf.backtest(pf.Model.default(), [pf.Episode(case, "deal")], progress=False)
+        >>> report = pf.backtest(pf.Model.v1(), [pf.Episode(case, "deal")], progress=False)
         >>> ax = report.plot()
         >>> type(ax).__name__
         'Axes'
@@ -331,10 +335,192 @@ class BacktestReport:
         >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
         >>> case.observe("summit_held", "2018-06-12")
         AppendReport(added=1, unchanged=0)
-        >>> report = pf.backtest(pf.Model.default(), [pf.Episode(case, "deal")], progress=False)
+        >>> report = pf.backtest(pf.Model.v1(), [pf.Episode(case, "deal")], progress=False)
         >>> pf.BacktestReport.from_dict(report.to_dict()) == report
         True
         """
+
+@typing.final
+class BacktestReportV2:
+    r"""
+    Scores of a v2 model replayed day by day over finished episodes, beside the five baselines.
+    
+    The forecasters are ``model`` and the baselines ``uniform``, ``base_rate``, ``prior_only``,
+    ``codebook_base_rate`` (eligibility known, deals and fates learnt only from the signals dated so far) and
+    ``constant_deal_hazard`` (docs/learning.md). ``refit`` says how the model was obtained for each episode:
+    ``given``, ``leave-one-out`` or ``k-fold``. Returned by ``backtest`` for a v2 model.
+    
+    Examples
+    --------
+    >>> import pressure_forecast as pf
+    >>> episodes = pf.datasets.curated_episodes()[:3]
+    >>> r = pf.backtest(pf.Model.default(), episodes, progress=False)
+    >>> r.refit, r.episodes, list(r.to_pandas().index)[:2]
+    ('given', 3, ['model', 'uniform'])
+    """
+    @property
+    def model(self) -> builtins.str:
+        r"""
+        The model's name.
+        
+        Returns
+        -------
+        str
+        """
+    @property
+    def set(self) -> builtins.str:
+        r"""
+        The episodes scored (the set's name).
+        
+        Returns
+        -------
+        str
+        """
+    @property
+    def refit(self) -> builtins.str:
+        r"""
+        ``given``, ``leave-one-out`` or ``K-fold``.
+        
+        Returns
+        -------
+        str
+        """
+    @property
+    def episodes(self) -> builtins.int:
+        r"""
+        Number of episodes scored.
+        
+        Returns
+        -------
+        int
+        """
+    @property
+    def outcomes(self) -> builtins.list[builtins.str]:
+        r"""
+        Outcome names.
+        
+        Returns
+        -------
+        list[str]
+        """
+    @property
+    def loo(self) -> builtins.bool:
+        r"""
+        Whether each episode was forecast by a model fitted without it (leave-one-out).
+        
+        Returns
+        -------
+        bool
+        """
+    @property
+    def scores(self) -> dict:
+        r"""
+        ``{brier, log_score, ece}`` of the model (as in ``BacktestReport``).
+        
+        Returns
+        -------
+        dict[str, float]
+        """
+    @property
+    def baselines(self) -> dict:
+        r"""
+        ``{baseline: {brier, log_score, ece}}`` for the five baselines.
+        
+        Returns
+        -------
+        dict[str, dict[str, float]]
+        """
+    @property
+    def per_episode(self) -> list[dict[str, typing.Any]]:
+        r"""
+        Per-episode scores: dicts with ``id``, ``outcome``, ``days``, ``final_probabilities``, the model's
+        ``brier`` and ``log_score``, and ``baselines`` (``{name: {brier, log_score}}``).
+        
+        Returns
+        -------
+        list[dict[str, Any]]
+        """
+    @property
+    def calibration(self) -> dict[str, list[dict[str, typing.Any]]]:
+        r"""
+        Reliability bins of the model per outcome, ``{outcome: [{lower, upper, mean_predicted, observed, weight}]}``.
+        
+        Returns
+        -------
+        dict[str, list[dict[str, float]]]
+        """
+    def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
+    def plot(self, ax: typing.Optional[typing.Any] = None) -> typing.Any:
+        r"""
+        The reliability diagram of the model (needs matplotlib).
+        
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Where to draw; a new figure when None.
+        
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The axes drawn on.
+        """
+    def to_dict(self) -> dict[str, typing.Any]:
+        r"""
+        The report as a dict, the same as ``to_json`` (the CLI's ``backtest --json``).
+        
+        Returns
+        -------
+        dict
+        """
+    def to_json(self) -> dict[str, typing.Any]:
+        r"""
+        The report as a dict (the CLI's ``backtest --json``).
+        
+        Returns
+        -------
+        dict
+            ``BacktestReportV2.from_json`` reads it back.
+        """
+    @staticmethod
+    def from_json(obj: typing.Any) -> BacktestReportV2:
+        r"""
+        Build from the form of ``to_json`` (a dict or a JSON string).
+        
+        Parameters
+        ----------
+        obj : dict or str
+            The form ``to_json`` writes.
+        
+        Returns
+        -------
+        BacktestReportV2
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> r = pf.backtest(pf.Model.default(), pf.datasets.curated_episodes()[:2], progress=False)
+        >>> pf.BacktestReportV2.from_json(r.to_json()) == r
+        True
+        """
+    def to_pandas(self) -> pandas.DataFrame:
+        r"""
+        One row per forecaster (the model, then the baselines): ``brier``, ``log_score``, ``ece``.
+        
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``forecaster``.
+        """
+    def _repr_html_(self) -> builtins.str:
+        r"""
+        The report as HTML, for notebooks: its repr and the table of ``to_pandas``.
+        
+        Returns
+        -------
+        str
+        """
+    def __repr__(self) -> builtins.str: ...
+    def __reduce__(self) -> tuple[typing.Any, tuple]: ...
 
 @typing.final
 class Case:
@@ -418,6 +604,37 @@ class Case:
         datetime.date
         """
     @property
+    def reelection_eligible(self) -> builtins.bool:
+        r"""
+        Whether the sender's leader can remain in office after the term end (when false, a stalemate is
+        impossible under a v2 model).
+        
+        Returns
+        -------
+        bool
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> pf.Case("d", "USA", "PRK", "2017-01-20", "2021-01-20", reelection_eligible=False).reelection_eligible
+        False
+        """
+    @property
+    def election_date(self) -> datetime.date:
+        r"""
+        The day the leader's fate after the term end is decided: the date given, or 78 days before the term end.
+        
+        Returns
+        -------
+        datetime.date
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> pf.Case("d", "USA", "PRK", "2017-01-20", "2021-01-20").election_date
+        datetime.date(2020, 11, 3)
+        """
+    @property
     def description(self) -> builtins.str:
         r"""
         Free text.
@@ -438,7 +655,7 @@ class Case:
         Model
         """
     def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
-    def __new__(cls, id: builtins.str, sender: builtins.str, target: builtins.str, start: datetime.date | builtins.str | numpy.datetime64, term_end: datetime.date | builtins.str | numpy.datetime64, model: typing.Optional[Model] = None, description: typing.Optional[builtins.str] = None) -> Case: ...
+    def __new__(cls, id: builtins.str, sender: builtins.str, target: builtins.str, start: datetime.date | builtins.str | numpy.datetime64, term_end: datetime.date | builtins.str | numpy.datetime64, model: typing.Optional[Model] = None, description: typing.Optional[builtins.str] = None, *, reelection_eligible: builtins.bool = ..., election_date: datetime.date | builtins.str | numpy.datetime64 | None = None) -> Case: ...
     @staticmethod
     def load(path: builtins.str | os.PathLike | pathlib.Path, model: typing.Optional[Model] = None) -> Case:
         r"""
@@ -836,7 +1053,7 @@ class Case:
         >>> len(case.explain(as_of="2018-07-01").drop_one)
         1
         """
-    def what_if(self, signals: typing.Optional[typing.Any] = None, term_end: datetime.date | builtins.str | numpy.datetime64 | None = None, as_of: datetime.date | builtins.str | numpy.datetime64 | None = None, model: typing.Optional[Model] = None) -> WhatIf:
+    def what_if(self, signals: Scenario | typing.Iterable[Signal | dict[str, typing.Any]] | Signal | dict[str, typing.Any] | pandas.DataFrame | None = None, term_end: datetime.date | builtins.str | numpy.datetime64 | None = None, as_of: datetime.date | builtins.str | numpy.datetime64 | None = None, model: typing.Optional[Model] = None, *, scenario: typing.Optional[Scenario] = None) -> WhatIf:
         r"""
         The forecast with hypothetical signals and/or another term end, beside the case's own.
         
@@ -865,6 +1082,35 @@ class Case:
         >>> w = case.what_if(term_end="2025-01-20", as_of="2018-07-01")
         >>> w.scenario.term_end
         datetime.date(2025, 1, 20)
+        """
+    def compare(self, a: Scenario, b: Scenario, as_of: datetime.date | builtins.str | numpy.datetime64 | None = None, model: typing.Optional[Model] = None) -> PolicyComparison:
+        r"""
+        Two policies for this case in one call: the forecasts under scenarios ``a`` and ``b`` and ``b - a``.
+        
+        Needs a v2 model.
+        
+        Parameters
+        ----------
+        a, b : Scenario
+            The two policies (``pf.Scenario()`` is the default future: no new actions).
+        as_of : datetime.date or str, optional
+            The evaluation date (default: today, in UTC).
+        model : Model, optional
+            Another model than the case's own.
+        
+        Returns
+        -------
+        PolicyComparison
+            Both forecasts and their difference.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.datasets.north_korea()
+        >>> c = case.compare(pf.Scenario("none"), pf.Scenario("sanctions", monthly=["sanctions_tightened"]),
+        ...                  as_of="2018-10-31")
+        >>> c.difference["deal"] > 0
+        True
         """
     def value_of_information(self, as_of: datetime.date | builtins.str | numpy.datetime64 | None = None, model: typing.Optional[Model] = None) -> ValueOfInformation:
         r"""
@@ -1525,6 +1771,182 @@ class FitReport:
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
 
 @typing.final
+class FitReportV2:
+    r"""
+    The result of ``fit`` for a v2 model: the fitted model, the objective trace, and the guard: how the
+    parameters and the example cases' forecasts moved against the starting model, and the scores of both.
+    
+    ``objective`` is the penalised objective (the filter's log-likelihood of each episode's signals plus the
+    log probability of its outcome, weighted by set, plus the model file's log priors) after each iteration,
+    the starting model first; it never decreases. ``checks`` holds the scores of the starting and the fitted
+    model on the same episodes (in-sample, on ``validation`` episodes, and under leave-one-out when asked);
+    ``warnings`` the warnings ``fit`` emitted when the fitted model scored worse.
+    
+    Examples
+    --------
+    >>> import pressure_forecast as pf
+    >>> episodes = pf.datasets.curated_episodes()[:4]
+    >>> r = pf.fit(pf.Model.default(), episodes, max_iterations=2, progress=False, score=False)
+    >>> all(b >= a for a, b in zip(r.objective, r.objective[1:]))
+    True
+    >>> list(r.parameters().columns)
+    ['start', 'fitted', 'change']
+    """
+    @property
+    def model(self) -> Model:
+        r"""
+        The fitted model.
+        
+        Returns
+        -------
+        Model
+        """
+    @property
+    def start(self) -> Model:
+        r"""
+        The starting model.
+        
+        Returns
+        -------
+        Model
+        """
+    @property
+    def objective(self) -> builtins.list[builtins.float]:
+        r"""
+        The penalised objective after each iteration, the starting model first (never decreasing).
+        
+        Returns
+        -------
+        list[float]
+        """
+    @property
+    def final_objective(self) -> builtins.float:
+        r"""
+        The fitted model's weighted objective without the priors' penalty.
+        
+        Returns
+        -------
+        float
+        """
+    @property
+    def iterations(self) -> builtins.int:
+        r"""
+        Iterations run.
+        
+        Returns
+        -------
+        int
+        """
+    @property
+    def converged(self) -> builtins.bool:
+        r"""
+        Whether the tolerance was reached.
+        
+        Returns
+        -------
+        bool
+        """
+    @property
+    def skipped(self) -> builtins.list[builtins.str]:
+        r"""
+        Episodes left out because the starting model gives them probability 0 (ids and why).
+        
+        Returns
+        -------
+        list[str]
+        """
+    @property
+    def data(self) -> list[dict[str, typing.Any]]:
+        r"""
+        The episode sets: ``[{source, sha256, weight, episodes, excluded}]``.
+        
+        Returns
+        -------
+        list[dict[str, Any]]
+        """
+    @property
+    def warnings(self) -> builtins.list[builtins.str]:
+        r"""
+        The warnings ``fit`` emitted (the fitted model scored worse than the starting model).
+        
+        Returns
+        -------
+        list[str]
+        """
+    def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
+    def to_pandas(self) -> pandas.DataFrame:
+        r"""
+        One row per iteration: the penalised objective.
+        
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``iteration`` (0: the starting model); column ``objective``.
+        """
+    def parameters(self) -> pandas.DataFrame:
+        r"""
+        How every learnt parameter moved: base rates per bucket (per year), betas and evidence rows ``q``.
+        
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``parameter``; columns ``start``, ``fitted``, ``change``.
+        """
+    def examples(self) -> pandas.DataFrame:
+        r"""
+        How the example cases' forecasts moved (each at its last signal's date).
+        
+        Returns
+        -------
+        pandas.DataFrame
+            One row per case and outcome: ``case``, ``as_of``, ``outcome``, ``start``, ``fitted``, ``change``.
+        """
+    def scores(self) -> pandas.DataFrame:
+        r"""
+        The scores of the starting and the fitted model on the same episodes.
+        
+        Returns
+        -------
+        pandas.DataFrame
+            One row per check (``on``: in-sample, validation, leave-one-out) and model (``start``, ``fitted``):
+            ``episodes``, ``brier``, ``log_score``, ``ece``.
+        """
+    def to_json(self) -> dict[str, typing.Any]:
+        r"""
+        The report as a dict: the fit record (as in the fitted model file's ``[fit]``), the skipped episodes,
+        parameters, examples, checks and warnings, and both models' TOML.
+        
+        Returns
+        -------
+        dict
+            ``FitReportV2.from_json`` reads it back.
+        """
+    @staticmethod
+    def from_json(obj: typing.Any) -> FitReportV2:
+        r"""
+        Build from the form of ``to_json``.
+        
+        Parameters
+        ----------
+        obj : dict or str
+            The form ``to_json`` writes.
+        
+        Returns
+        -------
+        FitReportV2
+        """
+    def _repr_html_(self) -> builtins.str:
+        r"""
+        The report as HTML, for notebooks: its repr, the scores and the example cases' moves.
+        
+        Returns
+        -------
+        str
+        """
+    def __repr__(self) -> builtins.str: ...
+    def __reduce__(self) -> tuple[typing.Any, tuple]: ...
+
+@typing.final
 class Forecast:
     r"""
     Outcome probabilities by the term end at an as-of date, with credible intervals when draws were made.
@@ -2041,6 +2463,58 @@ class Model:
         -------
         dict[str, Any] or None
         """
+    @property
+    def format_version(self) -> builtins.int:
+        r"""
+        The model file's format: 1, or 2 for a v2 model (signal roles, hazards with inputs, the leader's fate).
+        
+        Returns
+        -------
+        int
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> pf.Model.default().format_version, pf.Model.v1().format_version
+        (2, 1)
+        """
+    @property
+    def model_id(self) -> dict[str, str]:
+        r"""
+        Name, version and SHA-256 of the model's canonical TOML, as every forecast names its model.
+        
+        Returns
+        -------
+        dict[str, str]
+            ``{name, version, hash}``.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> m = pf.Model.default()
+        >>> m.model_id["hash"] == pf.Model.from_toml(m.to_toml()).model_id["hash"]
+        True
+        """
+    @property
+    def signal_roles(self) -> dict:
+        r"""
+        The role of each signal type, ``{type: role}``: ``action`` (the sender's policy, an input to the
+        transition rates), ``context`` (an input too), ``evidence`` (a likelihood over the regimes), ``deal``
+        (a deal or its repudiation) or ``fate`` (whether the leader stays). Every type of a v1 model is evidence.
+        
+        Returns
+        -------
+        dict[str, str]
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> roles = pf.Model.default().signal_roles
+        >>> roles["sanctions_tightened"], roles["summit_held"], roles["sender_leader_reelected"]
+        ('action', 'evidence', 'fate')
+        >>> set(pf.Model.v1().signal_roles.values())
+        {'evidence'}
+        """
     def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
     @staticmethod
     def default() -> Model:
@@ -2296,6 +2770,23 @@ class Model:
         True
         """
     def __hash__(self) -> builtins.int: ...
+    def signal_table(self) -> pandas.DataFrame:
+        r"""
+        The signal types with their roles and likelihoods, one row per type.
+        
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``type``; columns ``role``, ``description`` and, for evidence types, ``q[REGIME]``
+            (the probability of the type among evidence reports in each regime; NaN for other roles).
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> df = pf.Model.default().signal_table()
+        >>> df.loc["sanctions_tightened", "role"]
+        'action'
+        """
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
     def __repr__(self) -> builtins.str: ...
     def _repr_html_(self) -> builtins.str:
@@ -2313,6 +2804,267 @@ class Model:
         >>> pf.Model.default()._repr_html_().startswith("<p><strong>Model maximum_pressure")
         True
         """
+
+@typing.final
+class PolicyComparison:
+    r"""
+    Two policies for one case: the forecasts under scenarios ``a`` and ``b`` and their difference ``b - a``.
+    
+    Returned by ``Case.compare``.
+    
+    Examples
+    --------
+    >>> import pressure_forecast as pf
+    >>> case = pf.datasets.north_korea()
+    >>> c = case.compare(pf.Scenario("no pressure"), pf.Scenario("sanctions", monthly=["sanctions_tightened"]),
+    ...                  as_of="2018-10-31")
+    >>> abs(c.difference["deal"] - (c.b.probabilities["deal"] - c.a.probabilities["deal"])) < 1e-15
+    True
+    >>> list(c.to_pandas().columns)
+    ['no pressure', 'sanctions', 'difference']
+    """
+    @property
+    def a(self) -> Forecast:
+        r"""
+        The forecast under the first scenario.
+        
+        Returns
+        -------
+        Forecast
+        """
+    @property
+    def b(self) -> Forecast:
+        r"""
+        The forecast under the second scenario.
+        
+        Returns
+        -------
+        Forecast
+        """
+    @property
+    def scenario_a(self) -> Scenario:
+        r"""
+        The first scenario.
+        
+        Returns
+        -------
+        Scenario
+        """
+    @property
+    def scenario_b(self) -> Scenario:
+        r"""
+        The second scenario.
+        
+        Returns
+        -------
+        Scenario
+        """
+    @property
+    def difference(self) -> dict:
+        r"""
+        ``b - a`` per outcome, ``{outcome: difference}``.
+        
+        Returns
+        -------
+        dict[str, float]
+        """
+    def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
+    def to_json(self) -> dict[str, typing.Any]:
+        r"""
+        The comparison as a dict: ``{a, b, difference, scenario_a, scenario_b}`` (forecasts in the engine's form).
+        
+        Returns
+        -------
+        dict
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.datasets.north_korea()
+        >>> c = case.compare(pf.Scenario(), pf.Scenario(fate="leaves"), as_of="2018-10-31")
+        >>> sorted(c.to_json())
+        ['a', 'b', 'difference', 'scenario_a', 'scenario_b']
+        """
+    def to_pandas(self) -> pandas.DataFrame:
+        r"""
+        One row per outcome: the probability under each scenario (columns named after them) and ``difference``.
+        
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``outcome``.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.datasets.north_korea()
+        >>> df = case.compare(pf.Scenario(), pf.Scenario(fate="leaves"), as_of="2018-10-31").to_pandas()
+        >>> df.index.tolist()
+        ['deal', 'stalemate', 'wait_out']
+        """
+    def _repr_html_(self) -> builtins.str:
+        r"""
+        The comparison as HTML, for notebooks: its repr and the table of ``to_pandas``.
+        
+        Returns
+        -------
+        str
+            HTML.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.datasets.north_korea()
+        >>> c = case.compare(pf.Scenario(), pf.Scenario(fate="leaves"), as_of="2018-10-31")
+        >>> c._repr_html_().startswith("<p><strong>PolicyComparison(")
+        True
+        """
+    def __repr__(self) -> builtins.str: ...
+    def __reduce__(self) -> tuple[typing.Any, tuple]: ...
+
+@typing.final
+class Scenario:
+    r"""
+    A scenario for a v2 model: hypothetical signals, future sender actions, the leader's fate and other terms.
+    
+    The default future of a forecast is "no new actions"; a scenario says otherwise. Signals dated on or before
+    the as-of date join the record (any role); those after it must be actions or context and act as future
+    inputs of the transition rates.
+    
+    Parameters
+    ----------
+    name : str, default ""
+        A name for reports.
+    signals : iterable of Signal or dict, or pandas.DataFrame, optional
+        Hypothetical signals ("relief on 2019-03-01": ``pf.Signal("sanctions_relief", "2019-03-01")``).
+    monthly : iterable of str, optional
+        Action or context types repeated monthly from one month after the as-of date to the term end
+        ("sanctions monthly from now").
+    policy_continues : bool, default False
+        Repeat the action signals of the last 90 days every 90 days until the term end.
+    fate : {"stays", "leaves"} or None
+        The leader's fate, as if revealed (reliability 1) on the as-of date.
+    term_end : datetime.date or str, optional
+        Another term end (the election date moves with it when the case's was the default).
+    reelection_eligible : bool, optional
+        Another eligibility of the leader.
+    
+    Examples
+    --------
+    >>> import pressure_forecast as pf
+    >>> case = pf.datasets.north_korea()
+    >>> pressure = pf.Scenario("pressure", monthly=["sanctions_tightened"])
+    >>> w = case.what_if(pressure, as_of="2018-10-31")
+    >>> w.scenario.probabilities["deal"] > w.baseline.probabilities["deal"]
+    True
+    >>> import pickle
+    >>> pickle.loads(pickle.dumps(pressure)) == pressure
+    True
+    """
+    @property
+    def name(self) -> builtins.str:
+        r"""
+        The scenario's name.
+        
+        Returns
+        -------
+        str
+        """
+    @property
+    def signals(self) -> builtins.list[Signal]:
+        r"""
+        Hypothetical signals.
+        
+        Returns
+        -------
+        list[Signal]
+        """
+    @property
+    def monthly(self) -> builtins.list[builtins.str]:
+        r"""
+        Action or context types repeated monthly from one month after the as-of date.
+        
+        Returns
+        -------
+        list[str]
+        """
+    @property
+    def policy_continues(self) -> builtins.bool:
+        r"""
+        Whether the last 90 days' actions repeat every 90 days until the term end.
+        
+        Returns
+        -------
+        bool
+        """
+    @property
+    def fate(self) -> typing.Optional[builtins.str]:
+        r"""
+        The leader's fate, ``"stays"`` or ``"leaves"``, or None.
+        
+        Returns
+        -------
+        str or None
+        """
+    @property
+    def term_end(self) -> typing.Optional[datetime.date]:
+        r"""
+        Another term end, or None.
+        
+        Returns
+        -------
+        datetime.date or None
+        """
+    @property
+    def reelection_eligible(self) -> typing.Optional[builtins.bool]:
+        r"""
+        Another eligibility of the leader, or None.
+        
+        Returns
+        -------
+        bool or None
+        """
+    def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
+    def __new__(cls, name: builtins.str = ..., *, signals: typing.Iterable[Signal | dict[str, typing.Any]] | pandas.DataFrame | None = None, monthly: typing.Sequence[builtins.str] = ..., policy_continues: builtins.bool = ..., fate: typing.Literal['stays', 'leaves'] | None = None, term_end: datetime.date | builtins.str | numpy.datetime64 | None = None, reelection_eligible: typing.Optional[builtins.bool] = None) -> Scenario: ...
+    def to_json(self) -> dict[str, typing.Any]:
+        r"""
+        The scenario as a dict (the engine's JSON form).
+        
+        Returns
+        -------
+        dict
+            ``Scenario.from_json`` reads it back.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> s = pf.Scenario("wait", fate="leaves")
+        >>> pf.Scenario.from_json(s.to_json()) == s
+        True
+        """
+    @staticmethod
+    def from_json(obj: typing.Any) -> Scenario:
+        r"""
+        Build from the form of ``to_json`` (a dict or a JSON string).
+        
+        Parameters
+        ----------
+        obj : dict or str
+            The form ``to_json`` writes.
+        
+        Returns
+        -------
+        Scenario
+            An equal scenario.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> pf.Scenario.from_json({"name": "x", "monthly": ["sanctions_tightened"]}).monthly
+        ['sanctions_tightened']
+        """
+    def __repr__(self) -> builtins.str: ...
+    def __reduce__(self) -> tuple[typing.Any, tuple]: ...
 
 @typing.final
 class Signal:
@@ -3024,74 +3776,149 @@ class WhatIf:
     def __repr__(self) -> builtins.str: ...
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
 
+def _backtest_fold(model: Model, sets: list[tuple[builtins.str, builtins.float, list[Episode]]], s: builtins.int, held: typing.Sequence[builtins.int], options: builtins.bytes) -> bytes:
+    r"""
+    One fold of a v2 backtest, the unit of work an executor runs: fit ``model`` on ``sets`` without the
+    episodes ``held`` of set ``s``, score them, and return the per-episode scores (MessagePack bytes).
+    
+    Module-level, so that it pickles by reference; the model and the episodes pickle too. Not for direct use:
+    ``backtest(..., executor=...)`` calls it.
+    
+    Parameters
+    ----------
+    model : Model
+        The starting model (v2).
+    sets : list[tuple[str, float, list[Episode]]]
+        The episode sets: name, weight, episodes.
+    s : int
+        The set scored.
+    held : list[int]
+        The held-out episodes of set ``s``.
+    options : bytes
+        The backtest's options (MessagePack).
+    
+    Returns
+    -------
+    bytes
+        The fold's per-episode scores (MessagePack).
+    """
+
 def _unpickle(data: builtins.bytes) -> typing.Any:
     r"""
     Rebuild an object pickled by any release of pressure_forecast (the target of every `__reduce__`).
     """
 
-def backtest(model: Model, episodes: typing.Any, *, loo: builtins.bool = ..., bins: builtins.int = ..., tolerance: builtins.float = ..., max_iterations: builtins.int = ..., progress: builtins.bool = ...) -> BacktestReport:
+def backtest(model: Model, episodes: typing.Iterable[Episode] | typing.Iterable[typing.Iterable[Episode]] | typing.Mapping[str, typing.Iterable[Episode]], *, loo: builtins.bool = ..., folds: typing.Optional[builtins.int] = None, bins: builtins.int = ..., tolerance: typing.Optional[builtins.float] = None, max_iterations: typing.Optional[builtins.int] = None, progress: typing.Optional[builtins.bool] = None, weights: float | typing.Sequence[float] | None = None, score: builtins.int = ..., executor: typing.Any | None = None) -> BacktestReportV2 | BacktestReport:
     r"""
     Replay a model over finished episodes and score it beside the baselines.
+    
+    For a v2 model the baselines are the five of docs/learning.md (uniform, base rate, prior only, the
+    codebook-aware base rate, a constant daily deal hazard), trained on the training episodes; with ``loo`` or
+    ``folds`` each episode is forecast by a model fitted from ``model`` without it (or without its fold). The
+    refits can run on any ``concurrent.futures``-style ``executor`` (one task per fold; each task pickles the
+    model and the episodes), with results identical to the single-process run.
     
     Parameters
     ----------
     model : Model
-        The model to score.
-    episodes : iterable of Episode
-        The finished episodes.
+        The model to score (the starting model of the refits).
+    episodes : iterable of Episode, iterable of iterables of Episode, or dict of str to iterable of Episode
+        The finished episodes: one set, or several (v2: all train the refits and baselines; ``score`` picks
+        the one scored).
     loo : bool, default False
-        Forecast each episode with a model fitted on the others (leave-one-out).
+        Leave-one-out refits.
+    folds : int, optional
+        k-fold refits instead (episode ``i`` in fold ``i mod k``; v2).
     bins : int, default 10
         Reliability bins per outcome.
     tolerance, max_iterations
-        The fits' settings when ``loo`` is true (see ``fit``).
-    progress : bool, default True
-        Show a progress bar.
+        The refits' settings (see ``fit``).
+    progress : bool, optional
+        Show a progress bar (default: only in an interactive session).
+    weights : float or sequence of float, optional
+        Each set's weight (v2).
+    score : int, default 0
+        The index of the set scored (v2).
+    executor : concurrent.futures.Executor, optional
+        Runs the refits: anything with ``submit`` (preferred) or ``map`` (v2).
     
     Returns
     -------
-    BacktestReport
+    BacktestReportV2 or BacktestReport
         The scores, the baselines and the reliability bins.
     
     Examples
     --------
     >>> import pressure_forecast as pf
-    >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
-    >>> case.observe("summit_held", "2018-06-12")
-    AppendReport(added=1, unchanged=0)
-    >>> report = pf.backtest(pf.Model.default(), [pf.Episode(case, "deal")], progress=False)
-    >>> report.loo
-    False
+    >>> from concurrent.futures import ThreadPoolExecutor
+    >>> episodes = pf.datasets.curated_episodes()[:3]
+    >>> with ThreadPoolExecutor(2) as pool:
+    ...     r = pf.backtest(pf.Model.default(), episodes, loo=True, max_iterations=1, executor=pool,
+    ...                     progress=False)
+    >>> r.refit, r.episodes
+    ('leave-one-out', 3)
     """
 
-def fit(model: Model, episodes: typing.Any, *, tolerance: builtins.float = ..., max_iterations: builtins.int = ..., fit_prior: builtins.bool = ..., fit_transitions: builtins.bool = ..., fit_emissions: builtins.bool = ..., progress: builtins.bool = ...) -> FitReport:
+def fit(model: Model, episodes: typing.Iterable[Episode] | typing.Iterable[typing.Iterable[Episode]] | typing.Mapping[str, typing.Iterable[Episode]], *, weights: float | typing.Sequence[float] | None = None, tolerance: typing.Optional[builtins.float] = None, max_iterations: typing.Optional[builtins.int] = None, fit_prior: builtins.bool = ..., fit_transitions: builtins.bool = ..., fit_emissions: builtins.bool = ..., fit_evidence: builtins.bool = ..., fit_hazards: builtins.bool = ..., progress: typing.Optional[builtins.bool] = None, examples: typing.Iterable[Case] | None = None, score: builtins.bool = ..., validation: typing.Iterable[Episode] | None = None, loo: builtins.bool = ..., executor: typing.Any | None = None) -> FitReportV2 | FitReport:
     r"""
-    Fit a model to finished episodes by expected-count EM (the model's concentrations are the prior counts).
+    Fit a model to finished episodes.
+    
+    A v2 model (the default) is fitted by maximising the posterior of the filter's own episode objective over
+    weighted episode sets (docs/learning.md), and the result is guarded: the report sets the fitted parameters
+    and the example cases' forecasts beside the starting model's, scores both on the same episodes, and a
+    ``UserWarning`` is emitted when the fitted model scores worse. A v1 model is fitted by expected-count EM.
     
     Parameters
     ----------
     model : Model
-        The starting model; its concentrations are the prior counts.
-    episodes : iterable of Episode
-        The finished episodes (those marked ``exclude_from_training`` are left out).
-    tolerance : float, default 1e-6
-        Stop when the penalised log-likelihood improves by less.
-    max_iterations : int, default 200
-        Stop after this many iterations.
+        The starting model; its priors (v2) or concentrations (v1) are the prior.
+    episodes : iterable of Episode, iterable of iterables of Episode, or dict of str to iterable of Episode
+        The finished episodes: one set, several sets, or named sets (v2; a v1 model takes one set). Episodes
+        marked ``exclude_from_training`` are left out.
+    weights : float or sequence of float, optional
+        Each set's weight (v2): curated episodes usually 1, TIES-derived ones less (``make model`` uses 0.2).
+    tolerance : float, optional
+        Stop when an iteration raises the objective by less (v2: relative, default 1e-7; v1: 1e-6).
+    max_iterations : int, optional
+        Stop after this many iterations (v2 default 40; v1 200).
     fit_prior, fit_transitions, fit_emissions : bool, default True
-        Which parts of the model to learn.
-    progress : bool, default True
-        Show a progress bar.
+        Which parts of a v1 model to learn (for a v2 model, ``fit_emissions=False`` keeps the evidence rows and
+        ``fit_transitions=False`` the hazards).
+    fit_evidence, fit_hazards : bool, default True
+        Which parts of a v2 model to learn: the evidence rows ``q``; the hazards' base rates and betas.
+    progress : bool, optional
+        Show progress bars (``tqdm.auto``: a widget in Jupyter). Default: only in an interactive session.
+    examples : iterable of Case, optional
+        Cases whose forecasts (at their last signal) are set beside the starting model's (v2; default: the
+        example cases of ``pf.datasets``).
+    score : bool, default True
+        Score the starting and the fitted model on the first set's episodes (in-sample; v2).
+    validation : iterable of Episode, optional
+        Held-out episodes to score both models on (v2).
+    loo : bool, default False
+        Also score the fitting procedure by leave-one-out on the first set (each episode forecast by a model
+        fitted from ``model`` without it) beside the starting model (v2).
+    executor : concurrent.futures.Executor, optional
+        Runs the leave-one-out refits (anything with ``submit`` or ``map``: a thread or process pool, Dask).
     
     Returns
     -------
-    FitReport
-        The fitted model and the EM history.
+    FitReportV2 or FitReport
+        The fitted model, the objective after each iteration, and (v2) the guard's tables.
+    
+    Warns
+    -----
+    UserWarning
+        When the fitted model scores worse (Brier) than the starting model in any check (v2).
     
     Examples
     --------
     >>> import pressure_forecast as pf
-    >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    >>> episodes = pf.datasets.curated_episodes()[:4]
+    >>> r = pf.fit(pf.Model.default(), episodes, max_iterations=2, score=False, progress=False)
+    >>> r.iterations <= 2, r.objective[-1] >= r.objective[0]
+    (True, True)
+    >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20", model=pf.Model.v1())
     >>> case.observe("summit_held", "2018-06-12")
     AppendReport(added=1, unchanged=0)
     >>> report = pf.fit(pf.Model.v1(), [pf.Episode(case, "deal")], max_iterations=3, progress=False)

@@ -114,7 +114,10 @@ pub fn forecast_many(
         return forecast_one_drawn(py, m, c, dates[0], draws, seed, levels, progress).map(|f| vec![f]);
     }
     let opts = pf_core::DrawOptions { draws, seed, levels };
-    let show = want_bar(progress, items.len() * draws.max(1) >= 20_000);
+    let show = want_bar(
+        progress,
+        items.len() * draws.max(1) >= 20_000 && crate::progress::interactive(py),
+    );
     let out = run_long(py, show, |p| {
         p.start(items.len() as u64, "cases");
         let r = items

@@ -17,6 +17,7 @@ use crate::progress::{run_long, want_bar};
 use crate::results::{
     ExplanationData, PyAppendReport, PyExplanation, PyForecast, PyTrajectory, PyValueOfInformation, PyWhatIf,
 };
+use crate::scenario::{PyPolicyComparison, PyScenario, v2_of};
 use crate::signal::{PySignal, records_of, signal_from_record};
 
 /// Draws at or above this show a progress bar unless `progress=False`.
@@ -130,16 +131,18 @@ pub fn forecast_one_drawn(
             .map(PyForecast::from);
     }
     let opts = pf_core::DrawOptions { draws, seed, levels };
-    run_long(py, want_bar(progress, draws >= BAR_DRAWS), |p| {
-        crate::results::forecast_drawn(model, case, as_of, &opts, p)
-    })
+    run_long(
+        py,
+        want_bar(progress, draws >= BAR_DRAWS && crate::progress::interactive(py)),
+        |p| crate::results::forecast_drawn(model, case, as_of, &opts, p),
+    )
 }
 
 #[gen_stub_pymethods]
 #[pymethods]
 impl PyCase {
     #[new]
-    #[pyo3(signature = (id, sender, target, start, term_end, model = None, description = None))]
+    #[pyo3(signature = (id, sender, target, start, term_end, model = None, description = None, *, reelection_eligible = true, election_date = None))]
     fn new(
         py: Python<'_>,
         id: String,
@@ -151,6 +154,9 @@ impl PyCase {
         term_end: &Bound<'_, PyAny>,
         model: Option<&Bound<'_, PyModel>>,
         description: Option<String>,
+        reelection_eligible: bool,
+        #[gen_stub(override_type(type_repr = "datetime.date | builtins.str | numpy.datetime64 | None", imports = ("datetime", "builtins", "numpy")))]
+        election_date: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyCase> {
         let mut inner = pf_core::Case::new(
             id,
@@ -161,6 +167,21 @@ impl PyCase {
         )
         .py_err(py)?;
         inner.description = description.unwrap_or_default();
+        inner.reelection_eligible = reelection_eligible;
+        if let Some(e) = opt_arg_date(election_date, "election_date")? {
+            if e > inner.term_end {
+                return Err(argument_error(
+                    py,
+                    "election_date",
+                    &format!(
+                        "a date on or before the term end {} (the day the leader's fate is decided)",
+                        inner.term_end
+                    ),
+                    e.to_string(),
+                ));
+            }
+            inner.election_date_given = Some(e);
+        }
         Ok(PyCase {
             inner: Arc::new(inner),
             model: model_arc(model),
@@ -290,7 +311,18 @@ impl PyCase {
         model: Option<&Bound<'_, PyModel>>,
         description: Option<String>,
     ) -> PyResult<PyCase> {
-        let mut case = PyCase::new(py, id, sender, target, start, term_end, model, description)?;
+        let mut case = PyCase::new(
+            py,
+            id,
+            sender,
+            target,
+            start,
+            term_end,
+            model,
+            description,
+            true,
+            None,
+        )?;
         case.observe_file(py, path)?;
         Ok(case)
     }
@@ -558,6 +590,37 @@ impl PyCase {
     #[getter]
     fn term_end(&self) -> NaiveDate {
         self.inner.term_end
+    }
+    /// Whether the sender's leader can remain in office after the term end (when false, a stalemate is
+    /// impossible under a v2 model).
+    ///
+    /// Returns
+    /// -------
+    /// bool
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> pf.Case("d", "USA", "PRK", "2017-01-20", "2021-01-20", reelection_eligible=False).reelection_eligible
+    /// False
+    #[getter]
+    fn reelection_eligible(&self) -> bool {
+        self.inner.reelection_eligible
+    }
+    /// The day the leader's fate after the term end is decided: the date given, or 78 days before the term end.
+    ///
+    /// Returns
+    /// -------
+    /// datetime.date
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> pf.Case("d", "USA", "PRK", "2017-01-20", "2021-01-20").election_date
+    /// datetime.date(2020, 11, 3)
+    #[getter]
+    fn election_date(&self) -> NaiveDate {
+        self.inner.election_date()
     }
     /// Free text.
     ///
@@ -851,30 +914,53 @@ impl PyCase {
     /// >>> w = case.what_if(term_end="2025-01-20", as_of="2018-07-01")
     /// >>> w.scenario.term_end
     /// datetime.date(2025, 1, 20)
-    #[pyo3(signature = (signals = None, term_end = None, as_of = None, model = None))]
+    #[pyo3(signature = (signals = None, term_end = None, as_of = None, model = None, *, scenario = None))]
     fn what_if(
         &self,
         py: Python<'_>,
+        #[gen_stub(override_type(type_repr = "Scenario | typing.Iterable[Signal | dict[str, typing.Any]] | Signal | dict[str, typing.Any] | pandas.DataFrame | None", imports = ("typing", "pandas")))]
         signals: Option<&Bound<'_, PyAny>>,
         #[gen_stub(override_type(type_repr = "datetime.date | builtins.str | numpy.datetime64 | None", imports = ("datetime", "builtins", "numpy")))]
         term_end: Option<&Bound<'_, PyAny>>,
         #[gen_stub(override_type(type_repr = "datetime.date | builtins.str | numpy.datetime64 | None", imports = ("datetime", "builtins", "numpy")))]
         as_of: Option<&Bound<'_, PyAny>>,
         model: Option<&Bound<'_, PyModel>>,
+        scenario: Option<&Bound<'_, PyScenario>>,
     ) -> PyResult<PyWhatIf> {
         let as_of = self.as_of(as_of)?;
-        let signals = match signals {
-            None => Vec::new(),
-            Some(s) if s.is_none() => Vec::new(),
-            Some(s) if s.cast::<PySignal>().is_ok() || s.cast::<PyDict>().is_ok() => {
-                vec![signal_from_record(s, 0)?]
+        let given = signals.and_then(|s| s.cast::<PyScenario>().ok().cloned());
+        if let Some(sc) = scenario.cloned().or(given) {
+            if (scenario.is_some() && signals.is_some_and(|s| !s.is_none()))
+                || term_end.is_some_and(|t| !t.is_none())
+            {
+                return Err(argument_error(
+                    py,
+                    "scenario",
+                    "a Scenario alone (its signals and term end are part of it)",
+                    "a Scenario with signals or term_end beside it".to_owned(),
+                ));
             }
-            Some(s) => records_of(s)?
+            let m = self.pick(model);
+            let v2 = v2_of(py, &m, "a scenario")?;
+            let sc = sc.get().inner.clone();
+            let baseline =
+                crate::scenario::scenario_forecast(py, v2, &self.inner, as_of, &Default::default())?;
+            let scen = crate::scenario::scenario_forecast(py, v2, &self.inner, as_of, &sc)?;
+            let delta = scen
+                .probabilities
                 .iter()
-                .enumerate()
-                .map(|(i, r)| signal_from_record(r, i))
-                .collect::<PyResult<_>>()?,
-        };
+                .zip(&baseline.probabilities)
+                .map(|(a, b)| a - b)
+                .collect();
+            return Ok(PyWhatIf {
+                inner: pf_core::WhatIfResult {
+                    baseline,
+                    scenario: scen,
+                    delta,
+                },
+            });
+        }
+        let signals = crate::scenario::signals_arg(signals)?;
         let question = pf_core::WhatIf {
             signals,
             term_end: opt_arg_date(term_end, "term_end")?,
@@ -884,6 +970,48 @@ impl PyCase {
         py.detach(|| m.what_if(case, as_of, &question))
             .py_err(py)
             .map(|inner| PyWhatIf { inner })
+    }
+
+    /// Two policies for this case in one call: the forecasts under scenarios ``a`` and ``b`` and ``b - a``.
+    ///
+    /// Needs a v2 model.
+    ///
+    /// Parameters
+    /// ----------
+    /// a, b : Scenario
+    ///     The two policies (``pf.Scenario()`` is the default future: no new actions).
+    /// as_of : datetime.date or str, optional
+    ///     The evaluation date (default: today, in UTC).
+    /// model : Model, optional
+    ///     Another model than the case's own.
+    ///
+    /// Returns
+    /// -------
+    /// PolicyComparison
+    ///     Both forecasts and their difference.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.datasets.north_korea()
+    /// >>> c = case.compare(pf.Scenario("none"), pf.Scenario("sanctions", monthly=["sanctions_tightened"]),
+    /// ...                  as_of="2018-10-31")
+    /// >>> c.difference["deal"] > 0
+    /// True
+    #[pyo3(signature = (a, b, as_of = None, model = None))]
+    fn compare(
+        &self,
+        py: Python<'_>,
+        a: &Bound<'_, PyScenario>,
+        b: &Bound<'_, PyScenario>,
+        #[gen_stub(override_type(type_repr = "datetime.date | builtins.str | numpy.datetime64 | None", imports = ("datetime", "builtins", "numpy")))]
+        as_of: Option<&Bound<'_, PyAny>>,
+        model: Option<&Bound<'_, PyModel>>,
+    ) -> PyResult<PyPolicyComparison> {
+        let as_of = self.as_of(as_of)?;
+        let m = self.pick(model);
+        let v2 = v2_of(py, &m, "compare")?;
+        crate::scenario::compare(py, v2, &self.inner, as_of, &a.get().inner, &b.get().inner)
     }
 
     /// Signal types ranked by how much observing each on the day after ``as_of`` would move the forecast.

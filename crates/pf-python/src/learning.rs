@@ -229,32 +229,64 @@ fn fit_options(
     }
 }
 
-/// Fit a model to finished episodes by expected-count EM (the model's concentrations are the prior counts).
+/// Fit a model to finished episodes.
+///
+/// A v2 model (the default) is fitted by maximising the posterior of the filter's own episode objective over
+/// weighted episode sets (docs/learning.md), and the result is guarded: the report sets the fitted parameters
+/// and the example cases' forecasts beside the starting model's, scores both on the same episodes, and a
+/// ``UserWarning`` is emitted when the fitted model scores worse. A v1 model is fitted by expected-count EM.
 ///
 /// Parameters
 /// ----------
 /// model : Model
-///     The starting model; its concentrations are the prior counts.
-/// episodes : iterable of Episode
-///     The finished episodes (those marked ``exclude_from_training`` are left out).
-/// tolerance : float, default 1e-6
-///     Stop when the penalised log-likelihood improves by less.
-/// max_iterations : int, default 200
-///     Stop after this many iterations.
+///     The starting model; its priors (v2) or concentrations (v1) are the prior.
+/// episodes : iterable of Episode, iterable of iterables of Episode, or dict of str to iterable of Episode
+///     The finished episodes: one set, several sets, or named sets (v2; a v1 model takes one set). Episodes
+///     marked ``exclude_from_training`` are left out.
+/// weights : float or sequence of float, optional
+///     Each set's weight (v2): curated episodes usually 1, TIES-derived ones less (``make model`` uses 0.2).
+/// tolerance : float, optional
+///     Stop when an iteration raises the objective by less (v2: relative, default 1e-7; v1: 1e-6).
+/// max_iterations : int, optional
+///     Stop after this many iterations (v2 default 40; v1 200).
 /// fit_prior, fit_transitions, fit_emissions : bool, default True
-///     Which parts of the model to learn.
-/// progress : bool, default True
-///     Show a progress bar.
+///     Which parts of a v1 model to learn (for a v2 model, ``fit_emissions=False`` keeps the evidence rows and
+///     ``fit_transitions=False`` the hazards).
+/// fit_evidence, fit_hazards : bool, default True
+///     Which parts of a v2 model to learn: the evidence rows ``q``; the hazards' base rates and betas.
+/// progress : bool, optional
+///     Show progress bars (``tqdm.auto``: a widget in Jupyter). Default: only in an interactive session.
+/// examples : iterable of Case, optional
+///     Cases whose forecasts (at their last signal) are set beside the starting model's (v2; default: the
+///     example cases of ``pf.datasets``).
+/// score : bool, default True
+///     Score the starting and the fitted model on the first set's episodes (in-sample; v2).
+/// validation : iterable of Episode, optional
+///     Held-out episodes to score both models on (v2).
+/// loo : bool, default False
+///     Also score the fitting procedure by leave-one-out on the first set (each episode forecast by a model
+///     fitted from ``model`` without it) beside the starting model (v2).
+/// executor : concurrent.futures.Executor, optional
+///     Runs the leave-one-out refits (anything with ``submit`` or ``map``: a thread or process pool, Dask).
 ///
 /// Returns
 /// -------
-/// FitReport
-///     The fitted model and the EM history.
+/// FitReportV2 or FitReport
+///     The fitted model, the objective after each iteration, and (v2) the guard's tables.
+///
+/// Warns
+/// -----
+/// UserWarning
+///     When the fitted model scores worse (Brier) than the starting model in any check (v2).
 ///
 /// Examples
 /// --------
 /// >>> import pressure_forecast as pf
-/// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+/// >>> episodes = pf.datasets.curated_episodes()[:4]
+/// >>> r = pf.fit(pf.Model.default(), episodes, max_iterations=2, score=False, progress=False)
+/// >>> r.iterations <= 2, r.objective[-1] >= r.objective[0]
+/// (True, True)
+/// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20", model=pf.Model.v1())
 /// >>> case.observe("summit_held", "2018-06-12")
 /// AppendReport(added=1, unchanged=0)
 /// >>> report = pf.fit(pf.Model.v1(), [pf.Episode(case, "deal")], max_iterations=3, progress=False)
@@ -262,35 +294,91 @@ fn fit_options(
 /// True
 #[gen_stub_pyfunction]
 #[pyfunction]
-#[pyo3(signature = (model, episodes, *, tolerance = 1e-6, max_iterations = 200, fit_prior = true, fit_transitions = true, fit_emissions = true, progress = true))]
-pub fn fit(
-    py: Python<'_>,
-    model: &Bound<'_, PyModel>,
-    episodes: &Bound<'_, PyAny>,
-    tolerance: f64,
-    max_iterations: u32,
+#[pyo3(signature = (model, episodes, *, weights = None, tolerance = None, max_iterations = None, fit_prior = true, fit_transitions = true, fit_emissions = true, fit_evidence = true, fit_hazards = true, progress = None, examples = None, score = true, validation = None, loo = false, executor = None))]
+#[gen_stub(override_return_type(type_repr = "FitReportV2 | FitReport", imports = ()))]
+#[allow(clippy::too_many_arguments)]
+pub fn fit<'py>(
+    py: Python<'py>,
+    model: &Bound<'py, PyModel>,
+    #[gen_stub(override_type(type_repr = "typing.Iterable[Episode] | typing.Iterable[typing.Iterable[Episode]] | typing.Mapping[str, typing.Iterable[Episode]]", imports = ("typing")))]
+    episodes: &Bound<'py, PyAny>,
+    #[gen_stub(override_type(type_repr = "float | typing.Sequence[float] | None", imports = ("typing")))]
+    weights: Option<&Bound<'py, PyAny>>,
+    tolerance: Option<f64>,
+    max_iterations: Option<u32>,
     fit_prior: bool,
     fit_transitions: bool,
     fit_emissions: bool,
-    progress: bool,
-) -> PyResult<PyFitReport> {
+    fit_evidence: bool,
+    fit_hazards: bool,
+    progress: Option<bool>,
+    #[gen_stub(override_type(type_repr = "typing.Iterable[Case] | None", imports = ("typing")))]
+    examples: Option<&Bound<'py, PyAny>>,
+    score: bool,
+    #[gen_stub(override_type(type_repr = "typing.Iterable[Episode] | None", imports = ("typing")))]
+    validation: Option<&Bound<'py, PyAny>>,
+    loo: bool,
+    #[gen_stub(override_type(type_repr = "typing.Any | None", imports = ("typing")))] executor: Option<
+        &Bound<'py, PyAny>,
+    >,
+) -> PyResult<Bound<'py, PyAny>> {
+    if model.get().inner.as_v2().is_some() {
+        let r = crate::learning_v2::fit_v2(
+            py,
+            model,
+            episodes,
+            weights,
+            tolerance,
+            max_iterations,
+            fit_evidence && fit_emissions,
+            fit_hazards && fit_transitions,
+            progress,
+            examples,
+            score,
+            validation,
+            loo,
+            executor,
+        )?;
+        return Ok(Bound::new(py, r)?.into_any());
+    }
+    v2_only(py, "weights", weights.is_some_and(|w| !w.is_none()))?;
+    v2_only(py, "validation", validation.is_some_and(|w| !w.is_none()))?;
+    v2_only(py, "loo", loo)?;
+    v2_only(py, "executor", executor.is_some_and(|w| !w.is_none()))?;
     let eps = episodes_of(episodes)?;
     let m = model.get().inner.clone();
     let opts = fit_options(
-        tolerance,
-        max_iterations,
+        tolerance.unwrap_or(1e-6),
+        max_iterations.unwrap_or(200),
         fit_prior,
         fit_transitions,
         fit_emissions,
     );
-    let r = run_long(py, progress, |p| pf_core::learn::fit(&m, &eps, &opts, p))?;
-    Ok(PyFitReport {
-        model: Some(PyModel::new(r.model)),
-        log_likelihood: r.log_likelihood,
-        objective: r.objective,
-        iterations: r.iterations,
-        converged: r.converged,
-    })
+    let show = crate::progress::want_bar(progress, crate::progress::interactive(py));
+    let r = run_long(py, show, |p| pf_core::learn::fit(&m, &eps, &opts, p))?;
+    Ok(Bound::new(
+        py,
+        PyFitReport {
+            model: Some(PyModel::new(r.model)),
+            log_likelihood: r.log_likelihood,
+            objective: r.objective,
+            iterations: r.iterations,
+            converged: r.converged,
+        },
+    )?
+    .into_any())
+}
+
+fn v2_only(py: Python<'_>, field: &str, given: bool) -> PyResult<()> {
+    if given {
+        return Err(crate::errors::argument_error(
+            py,
+            field,
+            "no such argument for a v1 model (it is for v2 models)",
+            "a value".to_owned(),
+        ));
+    }
+    Ok(())
 }
 
 serde_result!(
@@ -306,7 +394,7 @@ serde_result!(
     /// >>> case.observe("summit_held", "2018-06-12")
     /// AppendReport(added=1, unchanged=0)
     /// >>> episodes = [pf.Episode(case, "deal"), pf.Episode(case, "stalemate")]
-    /// >>> report = pf.backtest(pf.Model.default(), episodes, progress=False)
+    /// >>> report = pf.backtest(pf.Model.v1(), episodes, progress=False)
     /// >>> report.episodes, sorted(report.scores)
     /// (2, ['brier', 'ece', 'log_score'])
     PyBacktestReport, pf_core::BacktestReport, "BacktestReport", {
@@ -391,7 +479,7 @@ serde_result!(
         /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
         /// >>> case.observe("summit_held", "2018-06-12")
         /// AppendReport(added=1, unchanged=0)
-        /// >>> report = pf.backtest(pf.Model.default(), [pf.Episode(case, "deal")], progress=False)
+        /// >>> report = pf.backtest(pf.Model.v1(), [pf.Episode(case, "deal")], progress=False)
         /// >>> report.to_dict()["episodes"]
         /// 1
         #[gen_stub(override_return_type(type_repr = "dict[str, typing.Any]", imports = ("typing")))]
@@ -416,7 +504,7 @@ serde_result!(
         /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
         /// >>> case.observe("summit_held", "2018-06-12")
         /// AppendReport(added=1, unchanged=0)
-        /// >>> report = pf.backtest(pf.Model.default(), [pf.Episode(case, "deal")], progress=False)
+        /// >>> report = pf.backtest(pf.Model.v1(), [pf.Episode(case, "deal")], progress=False)
         /// >>> ax = report.plot()
         /// >>> type(ax).__name__
         /// 'Axes'
@@ -444,7 +532,7 @@ serde_result!(
         /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
         /// >>> case.observe("summit_held", "2018-06-12")
         /// AppendReport(added=1, unchanged=0)
-        /// >>> report = pf.backtest(pf.Model.default(), [pf.Episode(case, "deal")], progress=False)
+        /// >>> report = pf.backtest(pf.Model.v1(), [pf.Episode(case, "deal")], progress=False)
         /// >>> pf.BacktestReport.from_dict(report.to_dict()) == report
         /// True
         #[staticmethod]
@@ -456,56 +544,99 @@ serde_result!(
 
 /// Replay a model over finished episodes and score it beside the baselines.
 ///
+/// For a v2 model the baselines are the five of docs/learning.md (uniform, base rate, prior only, the
+/// codebook-aware base rate, a constant daily deal hazard), trained on the training episodes; with ``loo`` or
+/// ``folds`` each episode is forecast by a model fitted from ``model`` without it (or without its fold). The
+/// refits can run on any ``concurrent.futures``-style ``executor`` (one task per fold; each task pickles the
+/// model and the episodes), with results identical to the single-process run.
+///
 /// Parameters
 /// ----------
 /// model : Model
-///     The model to score.
-/// episodes : iterable of Episode
-///     The finished episodes.
+///     The model to score (the starting model of the refits).
+/// episodes : iterable of Episode, iterable of iterables of Episode, or dict of str to iterable of Episode
+///     The finished episodes: one set, or several (v2: all train the refits and baselines; ``score`` picks
+///     the one scored).
 /// loo : bool, default False
-///     Forecast each episode with a model fitted on the others (leave-one-out).
+///     Leave-one-out refits.
+/// folds : int, optional
+///     k-fold refits instead (episode ``i`` in fold ``i mod k``; v2).
 /// bins : int, default 10
 ///     Reliability bins per outcome.
 /// tolerance, max_iterations
-///     The fits' settings when ``loo`` is true (see ``fit``).
-/// progress : bool, default True
-///     Show a progress bar.
+///     The refits' settings (see ``fit``).
+/// progress : bool, optional
+///     Show a progress bar (default: only in an interactive session).
+/// weights : float or sequence of float, optional
+///     Each set's weight (v2).
+/// score : int, default 0
+///     The index of the set scored (v2).
+/// executor : concurrent.futures.Executor, optional
+///     Runs the refits: anything with ``submit`` (preferred) or ``map`` (v2).
 ///
 /// Returns
 /// -------
-/// BacktestReport
+/// BacktestReportV2 or BacktestReport
 ///     The scores, the baselines and the reliability bins.
 ///
 /// Examples
 /// --------
 /// >>> import pressure_forecast as pf
-/// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
-/// >>> case.observe("summit_held", "2018-06-12")
-/// AppendReport(added=1, unchanged=0)
-/// >>> report = pf.backtest(pf.Model.default(), [pf.Episode(case, "deal")], progress=False)
-/// >>> report.loo
-/// False
+/// >>> from concurrent.futures import ThreadPoolExecutor
+/// >>> episodes = pf.datasets.curated_episodes()[:3]
+/// >>> with ThreadPoolExecutor(2) as pool:
+/// ...     r = pf.backtest(pf.Model.default(), episodes, loo=True, max_iterations=1, executor=pool,
+/// ...                     progress=False)
+/// >>> r.refit, r.episodes
+/// ('leave-one-out', 3)
 #[gen_stub_pyfunction]
 #[pyfunction]
-#[pyo3(signature = (model, episodes, *, loo = false, bins = 10, tolerance = 1e-6, max_iterations = 200, progress = true))]
-pub fn backtest(
-    py: Python<'_>,
-    model: &Bound<'_, PyModel>,
-    episodes: &Bound<'_, PyAny>,
+#[pyo3(signature = (model, episodes, *, loo = false, folds = None, bins = 10, tolerance = None, max_iterations = None, progress = None, weights = None, score = 0, executor = None))]
+#[gen_stub(override_return_type(type_repr = "BacktestReportV2 | BacktestReport", imports = ()))]
+#[allow(clippy::too_many_arguments)]
+pub fn backtest<'py>(
+    py: Python<'py>,
+    model: &Bound<'py, PyModel>,
+    #[gen_stub(override_type(type_repr = "typing.Iterable[Episode] | typing.Iterable[typing.Iterable[Episode]] | typing.Mapping[str, typing.Iterable[Episode]]", imports = ("typing")))]
+    episodes: &Bound<'py, PyAny>,
     loo: bool,
+    folds: Option<usize>,
     bins: usize,
-    tolerance: f64,
-    max_iterations: u32,
-    progress: bool,
-) -> PyResult<PyBacktestReport> {
+    tolerance: Option<f64>,
+    max_iterations: Option<u32>,
+    progress: Option<bool>,
+    #[gen_stub(override_type(type_repr = "float | typing.Sequence[float] | None", imports = ("typing")))]
+    weights: Option<&Bound<'py, PyAny>>,
+    score: usize,
+    #[gen_stub(override_type(type_repr = "typing.Any | None", imports = ("typing")))] executor: Option<
+        &Bound<'py, PyAny>,
+    >,
+) -> PyResult<Bound<'py, PyAny>> {
+    let show = crate::progress::want_bar(progress, crate::progress::interactive(py));
+    if model.get().inner.as_v2().is_some() {
+        let sets = crate::learning_v2::sets_of(episodes, weights)?;
+        let opts = crate::learning_v2::backtest_options(loo, folds, bins, tolerance, max_iterations);
+        let r = crate::learning_v2::run_backtest(py, model, &sets, score, &opts, executor, show)?;
+        return Ok(Bound::new(py, crate::learning_v2::PyBacktestReportV2 { inner: r })?.into_any());
+    }
+    v2_only(py, "folds", folds.is_some())?;
+    v2_only(py, "weights", weights.is_some_and(|w| !w.is_none()))?;
+    v2_only(py, "executor", executor.is_some_and(|w| !w.is_none()))?;
     let eps = episodes_of(episodes)?;
     let m = model.get().inner.clone();
     let opts = pf_core::BacktestOptions {
         loo,
         bins,
-        fit: fit_options(tolerance, max_iterations, true, true, true),
+        fit: fit_options(
+            tolerance.unwrap_or(1e-6),
+            max_iterations.unwrap_or(200),
+            true,
+            true,
+            true,
+        ),
     };
-    run_long(py, progress, |p| pf_core::backtest(&m, &eps, &opts, p)).map(|inner| PyBacktestReport { inner })
+    let r = run_long(py, show, |p| pf_core::backtest(&m, &eps, &opts, p))?;
+    Ok(Bound::new(py, PyBacktestReport { inner: r })?.into_any())
 }
 
 impl crate::pickle::Pickle for PyFitReport {

@@ -22,11 +22,13 @@ pub mod episodes;
 pub mod errors;
 pub mod events;
 pub mod learning;
+pub mod learning_v2;
 pub mod model;
 pub mod pickle;
 pub mod progress;
 pub mod remote;
 pub mod results;
+pub mod scenario;
 pub mod signal;
 
 /// The embedded default model, built once.
@@ -86,9 +88,14 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<learning::PyFitReport>()?;
     m.add_class::<learning::PyBacktestReport>()?;
     m.add_class::<events::PyIngestReport>()?;
+    m.add_class::<scenario::PyScenario>()?;
+    m.add_class::<learning_v2::PyFitReportV2>()?;
+    m.add_class::<learning_v2::PyBacktestReportV2>()?;
+    m.add_class::<scenario::PyPolicyComparison>()?;
     m.add_function(wrap_pyfunction!(episodes::load_episodes, m)?)?;
     m.add_function(wrap_pyfunction!(learning::fit, m)?)?;
     m.add_function(wrap_pyfunction!(learning::backtest, m)?)?;
+    m.add_function(wrap_pyfunction!(learning_v2::_backtest_fold, m)?)?;
     m.add_function(wrap_pyfunction!(batch::forecast_many, m)?)?;
     m.add_function(wrap_pyfunction!(events::ingest_events, m)?)?;
     m.add_function(wrap_pyfunction!(pickle::_unpickle, m)?)?;

@@ -456,8 +456,133 @@ impl PyModel {
     fn __hash__(&self) -> u64 {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
-        self.inner.to_toml().hash(&mut h);
+        match self.inner.as_v2() {
+            Some(m) => m.hash().hash(&mut h),
+            None => self.inner.to_toml().hash(&mut h),
+        }
         h.finish()
+    }
+
+    /// The model file's format: 1, or 2 for a v2 model (signal roles, hazards with inputs, the leader's fate).
+    ///
+    /// Returns
+    /// -------
+    /// int
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> pf.Model.default().format_version, pf.Model.v1().format_version
+    /// (2, 1)
+    #[getter]
+    fn format_version(&self) -> u32 {
+        self.inner.format_version()
+    }
+
+    /// Name, version and SHA-256 of the model's canonical TOML, as every forecast names its model.
+    ///
+    /// Returns
+    /// -------
+    /// dict[str, str]
+    ///     ``{name, version, hash}``.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> m = pf.Model.default()
+    /// >>> m.model_id["hash"] == pf.Model.from_toml(m.to_toml()).model_id["hash"]
+    /// True
+    #[getter]
+    #[gen_stub(override_return_type(type_repr = "dict[str, str]", imports = ()))]
+    fn model_id<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        json_to_py(
+            py,
+            &serde_json::to_value(self.inner.model_id()).unwrap_or_default(),
+        )
+    }
+
+    /// The role of each signal type, ``{type: role}``: ``action`` (the sender's policy, an input to the
+    /// transition rates), ``context`` (an input too), ``evidence`` (a likelihood over the regimes), ``deal``
+    /// (a deal or its repudiation) or ``fate`` (whether the leader stays). Every type of a v1 model is evidence.
+    ///
+    /// Returns
+    /// -------
+    /// dict[str, str]
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> roles = pf.Model.default().signal_roles
+    /// >>> roles["sanctions_tightened"], roles["summit_held"], roles["sender_leader_reelected"]
+    /// ('action', 'evidence', 'fate')
+    /// >>> set(pf.Model.v1().signal_roles.values())
+    /// {'evidence'}
+    #[getter]
+    fn signal_roles<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        match self.inner.as_v2() {
+            Some(m) => {
+                for t in m.signal_types() {
+                    d.set_item(t, m.role(t).map(role_name))?;
+                }
+            }
+            None => {
+                for t in self.inner.signal_types() {
+                    d.set_item(t, "evidence")?;
+                }
+            }
+        }
+        Ok(d)
+    }
+
+    /// The signal types with their roles and likelihoods, one row per type.
+    ///
+    /// Returns
+    /// -------
+    /// pandas.DataFrame
+    ///     Indexed by ``type``; columns ``role``, ``description`` and, for evidence types, ``q[REGIME]``
+    ///     (the probability of the type among evidence reports in each regime; NaN for other roles).
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> df = pf.Model.default().signal_table()
+    /// >>> df.loc["sanctions_tightened", "role"]
+    /// 'action'
+    #[gen_stub(override_return_type(type_repr = "pandas.DataFrame", imports = ("pandas")))]
+    fn signal_table<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let pd = py.import("pandas")?;
+        let roles = self.signal_roles(py)?;
+        let types: Vec<String> = roles.keys().extract()?;
+        let data = PyDict::new(py);
+        data.set_item("role", roles.values())?;
+        let desc: Vec<String> = types
+            .iter()
+            .map(|t| {
+                self.inner
+                    .as_v2()
+                    .and_then(|m| m.spec().signals.get(t).map(|s| s.description.clone()))
+                    .or_else(|| self.inner.describe_signal_type(t).map(str::to_owned))
+                    .unwrap_or_default()
+            })
+            .collect();
+        data.set_item("description", desc)?;
+        for (j, r) in self.inner.regimes().iter().enumerate() {
+            let col: Vec<f64> = types
+                .iter()
+                .map(|t| match self.inner.as_v2() {
+                    Some(m) => m.evidence_likelihood(t).map_or(f64::NAN, |q| q[j]),
+                    None => self.inner.emission(t).map_or(f64::NAN, |q| q[j]),
+                })
+                .collect();
+            data.set_item(format!("q[{r}]"), col)?;
+        }
+        let kw = PyDict::new(py);
+        kw.set_item("name", "type")?;
+        let index = pd.getattr("Index")?.call((types,), Some(&kw))?;
+        let kw = PyDict::new(py);
+        kw.set_item("index", index)?;
+        pd.getattr("DataFrame")?.call((data,), Some(&kw))
     }
 
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
@@ -513,9 +638,26 @@ impl crate::pickle::Pickle for PyModel {
     }
 }
 
-/// Equal when the specifications are (the name and provenance included).
+/// Equal when the specifications are (the name and provenance included): for v2 models the v2 model itself
+/// (the SHA-256 of its canonical TOML), not the v1 view of its regimes and signal types.
 impl PartialEq for PyModel {
     fn eq(&self, other: &Self) -> bool {
-        self.inner.to_spec() == other.inner.to_spec()
+        match (self.inner.as_v2(), other.inner.as_v2()) {
+            (Some(a), Some(b)) => a.hash() == b.hash(),
+            (None, None) => self.inner.to_spec() == other.inner.to_spec(),
+            _ => false,
+        }
+    }
+}
+
+/// A role's name in the model file.
+pub fn role_name(r: pf_core::v2::Role) -> &'static str {
+    use pf_core::v2::Role;
+    match r {
+        Role::Action => "action",
+        Role::Context => "context",
+        Role::Evidence => "evidence",
+        Role::Deal => "deal",
+        Role::Fate => "fate",
     }
 }

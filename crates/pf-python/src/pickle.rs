@@ -107,7 +107,7 @@ pub fn _unpickle(
 }
 
 fn unpickle(py: Python<'_>, data: &[u8]) -> PyResult<Py<PyAny>> {
-    use crate::{case, episodes, events, learning, model, results, signal};
+    use crate::{case, episodes, events, learning, learning_v2, model, results, scenario, signal};
     let h: Header = rmp_serde::from_slice(data)
         .map_err(|e| unpickle_error(py, format!("not a pressure_forecast pickle ({e})")))?;
     if h.format != FORMAT {
@@ -137,6 +137,10 @@ fn unpickle(py: Python<'_>, data: &[u8]) -> PyResult<Py<PyAny>> {
         learning::PyFitReport::KIND => load::<learning::PyFitReport>(py, data),
         learning::PyBacktestReport::KIND => load::<learning::PyBacktestReport>(py, data),
         events::PyIngestReport::KIND => load::<events::PyIngestReport>(py, data),
+        learning_v2::PyFitReportV2::KIND => load::<learning_v2::PyFitReportV2>(py, data),
+        learning_v2::PyBacktestReportV2::KIND => load::<learning_v2::PyBacktestReportV2>(py, data),
+        scenario::PyScenario::KIND => load::<scenario::PyScenario>(py, data),
+        scenario::PyPolicyComparison::KIND => load::<scenario::PyPolicyComparison>(py, data),
         other => Err(unpickle_error(py, format!("unknown class {other:?}"))),
     }
 }

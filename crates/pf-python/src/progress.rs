@@ -43,6 +43,12 @@ impl pf_core::Progress for Shared {
     fn cancelled(&self) -> bool {
         self.cancel.load(Ordering::Relaxed)
     }
+    /// The work is done: the total becomes the count reached, so that a bar started with an upper bound (an
+    /// iteration limit that convergence cut short) ends at its true total.
+    fn finish(&self) {
+        self.total
+            .store(self.done.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
 }
 
 /// A tqdm bar driven from the polling thread.
@@ -80,11 +86,18 @@ impl Bar {
             self.shown = 0;
         }
         let done = shared.done.load(Ordering::Relaxed);
-        if let Some(bar) = &self.bar
-            && done > self.shown
-        {
-            let _ = bar.bind(py).call_method1("update", (done - self.shown,));
-            self.shown = done;
+        let total = shared.total.load(Ordering::Relaxed);
+        if let Some(bar) = &self.bar {
+            let bar = bar.bind(py);
+            // `finish` lowered the total to the count reached (an iteration limit cut short by convergence).
+            if bar.getattr("total").and_then(|t| t.extract::<u64>()).ok() != Some(total) {
+                let _ = bar.setattr("total", total);
+                let _ = bar.call_method0("refresh");
+            }
+            if done > self.shown {
+                let _ = bar.call_method1("update", (done - self.shown,));
+                self.shown = done;
+            }
         }
     }
 
@@ -147,7 +160,53 @@ where
     result.map_err(|e| to_py(py, e))
 }
 
-/// Whether to show a bar: `progress` if given, else `auto`.
+/// Whether to show a bar: `progress` if given, else `auto` when the session is interactive ([`interactive`]).
 pub fn want_bar(progress: Option<bool>, auto: bool) -> bool {
     progress.unwrap_or(auto)
+}
+
+/// Whether someone is watching: a running Jupyter/IPython kernel (where `tqdm.auto` draws a widget), or standard
+/// error on a terminal. Scripts, pipes, CI logs and pytest are not interactive, so bars are off there unless asked
+/// for with `progress=True`.
+pub fn interactive(py: Python<'_>) -> bool {
+    let check = || -> PyResult<bool> {
+        let sys = py.import("sys")?;
+        // A running IPython kernel (Jupyter): its shell has a `kernel`; a terminal IPython shell has none but
+        // then standard error is a terminal. Importing ipykernel alone does not count.
+        if let Some(ipython) = sys.getattr("modules")?.get_item("IPython").ok()
+            && let Ok(shell) = ipython.getattr("get_ipython")?.call0()
+            && !shell.is_none()
+            && shell.hasattr("kernel")?
+        {
+            return Ok(true);
+        }
+        let err = sys.getattr("stderr")?;
+        if err.is_none() {
+            return Ok(false);
+        }
+        err.call_method0("isatty")?.extract()
+    };
+    check().unwrap_or(false)
+}
+
+/// A `tqdm.auto` bar moved by the calling thread itself (for work that waits on Python futures, such as the
+/// refits of a backtest on an executor, where [`run_long`]'s worker thread does not apply); None when not
+/// shown or without tqdm. The caller calls `update(1)` per task done and `close()` at the end.
+pub fn calling_thread_bar<'py>(
+    py: Python<'py>,
+    show: bool,
+    total: u64,
+    what: &str,
+) -> Option<Bound<'py, PyAny>> {
+    if !show {
+        return None;
+    }
+    let make = || -> PyResult<Bound<'py, PyAny>> {
+        let kw = PyDict::new(py);
+        kw.set_item("total", total)?;
+        kw.set_item("desc", what)?;
+        kw.set_item("leave", false)?;
+        py.import("tqdm.auto")?.getattr("tqdm")?.call((), Some(&kw))
+    };
+    make().ok()
 }

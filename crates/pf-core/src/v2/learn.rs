@@ -960,6 +960,41 @@ pub fn fit_to_toml(
     Ok((text, rep))
 }
 
+/// The parameters `fit` learns, by name, with their values: `hazard.FROM->TO.rate_per_year[BUCKET]` (every
+/// bucket's base rate, per year), `hazard.FROM->TO.beta.INPUT` (every beta on an input the model has) and
+/// `q.TYPE[REGIME]` (every evidence type's row). Two models of the same file shape give the same names in the
+/// same order, so a fitted model can be set beside its base.
+pub fn parameters(model: &ModelV2) -> Vec<(String, f64)> {
+    let spec = model.spec();
+    let mut out = Vec::new();
+    for hz in &model.hazards {
+        let (from, to) = (&model.regimes[hz.from], &model.regimes[hz.to]);
+        for (b, r) in hz.base.iter().enumerate() {
+            let bucket = spec
+                .buckets
+                .get(b)
+                .map_or_else(|| b.to_string(), |x| x.name.clone());
+            out.push((
+                format!("hazard.{from}->{to}.rate_per_year[{bucket}]"),
+                r * DAYS_PER_YEAR,
+            ));
+        }
+        for (i, input) in crate::v2::spec::Input::ALL.iter().enumerate() {
+            if model.inputs[i].present && (hz.beta[i] != 0.0 || hz.beta_prior[i].is_some()) {
+                out.push((format!("hazard.{from}->{to}.beta.{}", input.name()), hz.beta[i]));
+            }
+        }
+    }
+    for (name, t) in model.type_names.iter().zip(&model.types) {
+        if t.role == Role::Evidence {
+            for (j, q) in t.q.iter().enumerate() {
+                out.push((format!("q.{name}[{}]", model.regimes[j]), *q));
+            }
+        }
+    }
+    out
+}
+
 /// Leave-one-out helper: the sets with episode `i` of set `s` left out.
 pub fn without(sets: &[EpisodeSet], s: usize, i: usize) -> Vec<EpisodeSet> {
     sets.iter()
