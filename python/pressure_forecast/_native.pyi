@@ -2072,7 +2072,7 @@ class Forecast:
         r"""
         The raw forecasts of the parameter draws, a numpy array of shape (draws, outcomes) (row ``i`` is draw
         ``i``, columns in the order of ``outcomes``), or None when the forecast was made without draws (or read
-        back from JSON, or received from the service, without them).
+        back from JSON without them, or received from the service without ``include_draws=True``).
         
         Their mean, sd and quantiles are ``intervals``; ``summary()`` adds highest-density intervals and
         ``to_arviz()`` gives an ArviZ ``InferenceData``.

@@ -572,9 +572,17 @@ class Client:
 
     # Forecasts ---------------------------------------------------------------------------------------------
     def forecast(
-        self, case_id: str, as_of: Any = None, draws: int = 0, seed: int = 0, levels: Sequence[float] | float | None = None, timeout: Any = ...
+        self,
+        case_id: str,
+        as_of: Any = None,
+        draws: int = 0,
+        seed: int = 0,
+        levels: Sequence[float] | float | None = None,
+        include_draws: bool = False,
+        timeout: Any = ...,
     ) -> Any:
-        """The forecast at ``as_of`` (default: today, UTC), with intervals when ``draws > 0``.
+        """The forecast at ``as_of`` (default: today, UTC), with intervals when ``draws > 0`` and, with
+        ``include_draws=True``, the raw draws in ``Forecast.draws``.
 
         Parameters
         ----------
@@ -588,13 +596,19 @@ class Client:
             Seed of the draws.
         levels : float or sequence of float, optional
             Interval levels (the service's default when None).
+        include_draws : bool, default False
+            Also receive the raw parameter draws (``draws`` x outcomes numbers, about ``8 * draws * outcomes``
+            bytes), so that ``Forecast.draws``, ``summary()`` with HDIs and ``to_arviz()`` work as on a local
+            forecast; without it ``Forecast.draws`` is None. A reply over the service's message size is refused
+            before the work (:class:`ServiceError`, code ``RESOURCE_EXHAUSTED``, naming ``max_message_bytes``).
         timeout : float or None, optional
             Deadline of this call in seconds; default the client's ``timeout``.
 
         Returns
         -------
         Forecast
-            The same class, and the same value, as ``Case.forecast`` gives locally.
+            The same class, and the same value, as ``Case.forecast`` gives locally (with ``include_draws``, the
+            same draws for the same seed).
 
         Examples
         --------
@@ -608,7 +622,9 @@ class Client:
         """
         if isinstance(levels, (int, float)):
             levels = [float(levels)]
-        req = pb.GetForecastRequest(case_id=case_id, as_of=_date(as_of), draws=draws, seed=seed, levels=list(levels or []))
+        req = pb.GetForecastRequest(
+            case_id=case_id, as_of=_date(as_of), draws=draws, seed=seed, levels=list(levels or []), include_draws=include_draws
+        )
         return _native._remote_forecast(self._raw("GetForecast", req, timeout))
 
     def explain(self, case_id: str, as_of: Any = None, timeout: Any = ...) -> Any:

@@ -3,11 +3,11 @@
 //! Incoming (what a caller sends, and what a client receives): `TryFrom<v1::Signal> for Signal`,
 //! `TryFrom<v1::Case> for NewCase`, `TryFrom<v1::Forecast> for Forecast`, `TryFrom<v1::GetTrajectoryResponse>
 //! for Trajectory`, `TryFrom<v1::WhatIfResponse> for WhatIfResult`, `TryFrom<v1::GetValueOfInformationResponse>
-//! for ValueOfInformation`, [`explanation_from_proto`], and the date helpers; each error names the offending
-//! field by its path in the message (`signals[2].date`, `forecast.probabilities`). Outgoing: `From<&Forecast>`,
-//! `From<&Case>`, `From<&Signal>`, `From<&Trajectory>` and friends. The v2 faces (signal roles, the leader's
-//! fate, `Scenario`, [`ScenarioRun`] for RunScenario, `PolicyComparison` for ComparePolicies) convert both ways
-//! in the `scenario` submodule.
+//! for ValueOfInformation`, [`explanation_from_proto`], [`draws_from_proto`] (the raw parameter draws), and the
+//! date helpers; each error names the offending field by its path in the message (`signals[2].date`,
+//! `forecast.probabilities`). Outgoing: `From<&Forecast>`, `From<&Case>`, `From<&Signal>`, `From<&Trajectory>`
+//! and friends, [`draws_to_proto`]. The v2 faces (signal roles, the leader's fate, `Scenario`, [`ScenarioRun`]
+//! for RunScenario, `PolicyComparison` for ComparePolicies) convert both ways in the `scenario` submodule.
 //!
 //! A field added to an engine result is added to its message and to the two conversions here; the conversions
 //! destructure the engine structs without `..`, so a forgotten field does not compile, and the tests compare
@@ -473,6 +473,7 @@ impl From<&Forecast> for v1::Forecast {
             intervals: intervals.as_ref().map(|iv| intervals_to_proto(iv, outcomes)),
             attribution: None,
             model: model.as_ref().map(model_id_to_proto),
+            draws: Vec::new(),
         }
     }
 }
@@ -480,7 +481,8 @@ impl From<&Forecast> for v1::Forecast {
 impl TryFrom<v1::Forecast> for Forecast {
     type Error = ConvertError;
 
-    /// The engine's forecast (the attribution, if any, is read by [`explanation_from_proto`]).
+    /// The engine's forecast (the attribution, if any, is read by [`explanation_from_proto`], the raw draws by
+    /// [`draws_from_proto`]).
     fn try_from(p: v1::Forecast) -> Result<Forecast, ConvertError> {
         let v1::Forecast {
             case_id,
@@ -495,6 +497,7 @@ impl TryFrom<v1::Forecast> for Forecast {
             intervals,
             attribution: _,
             model,
+            draws: _,
         } = p;
         Ok(Forecast {
             model: model.map(|m| pf_core::v2::ModelId {
@@ -517,6 +520,61 @@ impl TryFrom<v1::Forecast> for Forecast {
             regimes: regime_order,
         })
     }
+}
+
+/// The raw parameter draws of a forecast as messages: entry `i` is draw `i`, its probabilities in the forecast's
+/// outcome order (the engine's `draw_forecasts` rows).
+pub fn draws_to_proto(draws: &[Vec<f64>]) -> Vec<v1::ParameterDraw> {
+    draws
+        .iter()
+        .map(|d| v1::ParameterDraw {
+            probabilities: d.clone(),
+        })
+        .collect()
+}
+
+/// The raw parameter draws of a forecast message (rows in draw order, columns in the order of its
+/// `outcome_order`); `None` when it carries none.
+///
+/// # Errors
+/// [`ConvertError::Invalid`] naming the field: `draws` when there are draws without intervals or not as many as
+/// `intervals.draws`, `draws[i].probabilities` for a row without one finite value per outcome.
+pub fn draws_from_proto(p: &v1::Forecast) -> Result<Option<Vec<Vec<f64>>>, ConvertError> {
+    if p.draws.is_empty() {
+        return Ok(None);
+    }
+    let expected = p.intervals.as_ref().map(|iv| usize_of(iv.draws));
+    if expected != Some(p.draws.len()) {
+        return Err(ConvertError::invalid(
+            "draws",
+            expected.map_or_else(
+                || "no draws without intervals".to_owned(),
+                |n| format!("{n} draws (intervals.draws)"),
+            ),
+            format!("{} draws", p.draws.len()),
+        ));
+    }
+    let m = p.outcome_order.len();
+    p.draws
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let v1::ParameterDraw { probabilities } = d;
+            if probabilities.len() != m || probabilities.iter().any(|x| !x.is_finite()) {
+                return Err(ConvertError::invalid(
+                    format!("draws[{i}].probabilities"),
+                    format!("{m} finite probabilities, one for each of {:?}", p.outcome_order),
+                    if probabilities.len() == m {
+                        "a value that is not finite".to_owned()
+                    } else {
+                        format!("{} values", probabilities.len())
+                    },
+                ));
+            }
+            Ok(probabilities.clone())
+        })
+        .collect::<Result<_, _>>()
+        .map(Some)
 }
 
 /// The name, version and hash of a model as a message.

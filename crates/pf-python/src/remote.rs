@@ -39,11 +39,22 @@ fn forecast_of(name: &str, f: Option<pb::Forecast>) -> PyResult<PyForecast> {
         .map_err(|e| bad(name, e.within("forecast")))
 }
 
-/// `GetForecastResponse` -> `Forecast`.
+/// `GetForecastResponse` -> `Forecast`, with its raw draws (`Forecast.draws`) when the response carries them
+/// (`include_draws`).
 #[pyfunction]
 fn _remote_forecast(data: &[u8]) -> PyResult<PyForecast> {
-    let r: pb::GetForecastResponse = decode("GetForecastResponse", data)?;
-    forecast_of("GetForecastResponse", r.forecast)
+    const NAME: &str = "GetForecastResponse";
+    let r: pb::GetForecastResponse = decode(NAME, data)?;
+    let draws = r
+        .forecast
+        .as_ref()
+        .map(pf_proto::convert::draws_from_proto)
+        .transpose()
+        .map_err(|e| bad(NAME, e.within("forecast")))?
+        .flatten();
+    let mut f = forecast_of(NAME, r.forecast)?;
+    f.draws = draws.map(Arc::new);
+    Ok(f)
 }
 
 /// `GetForecastResponse` with an attribution -> `Explanation`.

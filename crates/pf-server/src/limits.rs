@@ -24,6 +24,7 @@
 //! |---|---|
 //! | plain forecast (GetForecast, and the forecast after every write) | `P` |
 //! | GetForecast with `draws` | `P × (1 + draws)` |
+//! | GetForecast with `draws` and `include_draws` | `+ draws × m`, `m` outcomes (the raw draws copied into the reply) |
 //! | GetForecast with attribution | `+ P × (S + 2)` (attribution and one pass without each signal) |
 //! | GetTrajectory | `P + D_to × (1 + k·m)`, `D_to` the days from the start to `end_date`, `k` regimes, `m` outcomes |
 //! | WhatIf | `2 × P'`, `P'` the pass over the scenario case (its signals added, its term end) |
@@ -40,7 +41,10 @@
 //!
 //! A request over the configured `max_cost` is refused with RESOURCE_EXHAUSTED naming `max_cost`. A reply
 //! whose estimated size is over `max_message_bytes` is refused the same way before the work; paged lists cut
-//! their pages to fit.
+//! their pages to fit. The estimate of a GetForecast reply with draws or attribution ([`forecast_bytes`]) is an
+//! upper bound computed from the request, the case and the model: about `8 × draws × m` bytes for the raw draws
+//! (`include_draws`), the names of the outcomes and regimes once per map, and each signal twice for the
+//! attribution.
 
 use chrono::NaiveDate;
 use pf_core::Case;
@@ -302,6 +306,84 @@ pub fn scenario_pass(case: &Case, sc: &pf_core::v2::Scenario, future: u64) -> u6
         .saturating_add(sc.signals.len() as u64)
         .saturating_add(future)
         .saturating_add(1)
+}
+
+/// Bytes of `n` as a protobuf varint.
+fn varint_len(n: u64) -> u64 {
+    u64::from((64 - (n | 1).leading_zeros()).div_ceil(7))
+}
+
+/// An upper bound of one length-delimited field holding `len` bytes: its tag (2 bytes at most for the field
+/// numbers of the contract), its length and its content.
+fn delimited(len: u64) -> u64 {
+    2 + varint_len(len) + len
+}
+
+/// An upper bound of a `map<string, double>` keyed by `names`: one entry (a key and a double) per name.
+fn map_bytes(names: &[String]) -> u64 {
+    names
+        .iter()
+        .map(|n| delimited(delimited(n.len() as u64) + 9))
+        .sum()
+}
+
+/// What a GetForecast reply holds besides the point forecast, for [`forecast_bytes`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ForecastExtras {
+    /// Credible levels of the intervals (0: no intervals).
+    pub levels: usize,
+    /// Raw parameter draws sent (`include_draws`; 0: none).
+    pub draws: u64,
+    /// The attribution is sent.
+    pub attribution: bool,
+}
+
+/// An upper bound of the encoded size of the GetForecast reply for `case` with `model`, computed before the work
+/// from the request's `extras` (module docs): the raw draws are `draws` entries of `m` doubles each.
+pub fn forecast_bytes(case: &Case, model: &pf_core::Model, extras: ForecastExtras) -> u64 {
+    let (outcomes, regimes) = (model.outcomes(), model.regimes());
+    let names = |v: &[String]| v.iter().map(|n| delimited(n.len() as u64)).sum::<u64>();
+    let date = delimited(12);
+    let id = model.model_id();
+    let model_bytes = delimited(
+        delimited(id.name.len() as u64)
+            + delimited(id.version.len() as u64)
+            + delimited(id.hash.len() as u64),
+    );
+    // Case id, dates, the two maps, the log-likelihood (9 bytes) and the signal count (6), the orders, the model.
+    let mut forecast = delimited(case.id.len() as u64)
+        + 2 * date
+        + map_bytes(outcomes)
+        + map_bytes(regimes)
+        + 9
+        + 6
+        + names(outcomes)
+        + names(regimes)
+        + model_bytes;
+    if extras.levels > 0 {
+        // The count (6 bytes), the seed (11), the mean and sd, and per level its value (9) and two maps.
+        let interval = delimited(9 + 2 * map_bytes(outcomes));
+        forecast += delimited(6 + 11 + 2 * map_bytes(outcomes) + interval * extras.levels as u64);
+    }
+    let row = delimited(delimited(8 * outcomes.len() as u64));
+    forecast = forecast.saturating_add(extras.draws.saturating_mul(row));
+    if extras.attribution {
+        use prost::Message;
+        let signals: u64 = case
+            .signals()
+            .iter()
+            .map(|s| delimited(pb::Signal::from(s).encoded_len() as u64))
+            .sum();
+        let n = case.signals().len() as u64;
+        // Per signal, a contribution (the signal and four maps) and a drop-one (the signal and two maps), each
+        // with its own tag and length (at most 12 bytes).
+        let per = 2 * 12 + 6 * map_bytes(outcomes);
+        forecast = forecast.saturating_add(delimited(
+            2 * map_bytes(outcomes) + 2 * signals + n.saturating_mul(per),
+        ));
+    }
+    // The response message's own field around the forecast.
+    delimited(forecast)
 }
 
 /// Refuse `cost` over the configured `max_cost`; `what` says what was asked.

@@ -556,25 +556,41 @@ impl ForecastService for ForecastApi {
             .into());
         }
         let signals_used = case.signals().len() as u64;
+        // The raw draws are sent only when asked for, and only with draws.
+        let sent_draws = if req.include_draws { draws as u64 } else { 0 };
+        let n_outcomes = self.state.model.n_outcomes() as u64;
         let cost = pass
             .saturating_mul(1 + draws as u64)
+            .saturating_add(sent_draws.saturating_mul(n_outcomes))
             .saturating_add(if req.include_attribution {
                 pass.saturating_mul(signals_used + 2)
             } else {
                 0
             });
-        crate::limits::budget(
+        let what = format!(
+            "a forecast with {draws} draws{}{} over {} days and {signals_used} signals",
+            if sent_draws > 0 { " sent raw" } else { "" },
+            if req.include_attribution {
+                " and attribution"
+            } else {
+                ""
+            },
+            crate::limits::days(case.start, case.term_end)
+        );
+        crate::limits::budget(&self.config, what.clone(), cost)?;
+        // The reply's size before the work (the raw draws are 8 × draws × outcomes bytes).
+        crate::limits::reply(
             &self.config,
-            format!(
-                "a forecast with {draws} draws{} over {} days and {signals_used} signals",
-                if req.include_attribution {
-                    " and attribution"
-                } else {
-                    ""
+            what,
+            crate::limits::forecast_bytes(
+                &case,
+                &self.state.model,
+                crate::limits::ForecastExtras {
+                    levels: if draws > 0 { req.levels.len().max(1) } else { 0 },
+                    draws: sent_draws,
+                    attribution: req.include_attribution,
                 },
-                crate::limits::days(case.start, case.term_end)
             ),
-            cost,
         )?;
         let opts = DrawOptions {
             draws,
@@ -588,12 +604,18 @@ impl ForecastService for ForecastApi {
         let model: Arc<Model> = self.state.model.clone();
         let with_attribution = req.include_attribution;
         let out = blocking(move |flag| {
-            let f = if draws > 0 {
-                model.forecast_with_intervals(&case, as_of, &opts, flag)?
-            } else {
-                model.forecast(&case, as_of)?
-            };
+            // As `Model::forecast_with_intervals`, keeping the draws when they are sent.
+            let mut f = model.forecast(&case, as_of)?;
+            let mut raw = Vec::new();
+            if draws > 0 {
+                let d = model.draw_forecasts(&case, as_of, &opts, flag)?;
+                f.intervals = Some(pf_core::uncertainty::summarise(&d, &opts));
+                if sent_draws > 0 {
+                    raw = convert::draws_to_proto(&d);
+                }
+            }
             let mut p = pb::Forecast::from(&f);
+            p.draws = raw;
             if with_attribution {
                 let a = model.attribution(&case, as_of)?;
                 let d = model.drop_one(&case, as_of)?;

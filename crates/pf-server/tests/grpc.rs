@@ -506,6 +506,7 @@ async fn forecast_options_trajectory_what_if_voi_model() {
         seed: 7,
         levels: vec![0.5, 0.9],
         include_attribution: true,
+        include_draws: false,
     };
     let f1 = c
         .get_forecast(req.clone())

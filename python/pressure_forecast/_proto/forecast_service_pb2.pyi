@@ -246,7 +246,7 @@ class Attribution(_message.Message):
     def __init__(self, baseline: _Optional[_Mapping[str, float]] = ..., total: _Optional[_Mapping[str, float]] = ..., contributions: _Optional[_Iterable[_Union[SignalContribution, _Mapping]]] = ..., drop_one: _Optional[_Iterable[_Union[DropOneForecast, _Mapping]]] = ...) -> None: ...
 
 class Forecast(_message.Message):
-    __slots__ = ("case_id", "as_of", "term_end", "probabilities", "regimes", "log_likelihood", "signals_used", "outcome_order", "regime_order", "intervals", "attribution", "model")
+    __slots__ = ("case_id", "as_of", "term_end", "probabilities", "regimes", "log_likelihood", "signals_used", "outcome_order", "regime_order", "intervals", "attribution", "model", "draws")
     class ProbabilitiesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -273,6 +273,7 @@ class Forecast(_message.Message):
     INTERVALS_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTION_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
+    DRAWS_FIELD_NUMBER: _ClassVar[int]
     case_id: str
     as_of: _date_pb2.Date
     term_end: _date_pb2.Date
@@ -285,7 +286,14 @@ class Forecast(_message.Message):
     intervals: Intervals
     attribution: Attribution
     model: ModelId
-    def __init__(self, case_id: _Optional[str] = ..., as_of: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., term_end: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., probabilities: _Optional[_Mapping[str, float]] = ..., regimes: _Optional[_Mapping[str, float]] = ..., log_likelihood: _Optional[float] = ..., signals_used: _Optional[int] = ..., outcome_order: _Optional[_Iterable[str]] = ..., regime_order: _Optional[_Iterable[str]] = ..., intervals: _Optional[_Union[Intervals, _Mapping]] = ..., attribution: _Optional[_Union[Attribution, _Mapping]] = ..., model: _Optional[_Union[ModelId, _Mapping]] = ...) -> None: ...
+    draws: _containers.RepeatedCompositeFieldContainer[ParameterDraw]
+    def __init__(self, case_id: _Optional[str] = ..., as_of: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., term_end: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., probabilities: _Optional[_Mapping[str, float]] = ..., regimes: _Optional[_Mapping[str, float]] = ..., log_likelihood: _Optional[float] = ..., signals_used: _Optional[int] = ..., outcome_order: _Optional[_Iterable[str]] = ..., regime_order: _Optional[_Iterable[str]] = ..., intervals: _Optional[_Union[Intervals, _Mapping]] = ..., attribution: _Optional[_Union[Attribution, _Mapping]] = ..., model: _Optional[_Union[ModelId, _Mapping]] = ..., draws: _Optional[_Iterable[_Union[ParameterDraw, _Mapping]]] = ...) -> None: ...
+
+class ParameterDraw(_message.Message):
+    __slots__ = ("probabilities",)
+    PROBABILITIES_FIELD_NUMBER: _ClassVar[int]
+    probabilities: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, probabilities: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class ModelId(_message.Message):
     __slots__ = ("name", "version", "hash")
@@ -436,20 +444,22 @@ class RetractSignalResponse(_message.Message):
     def __init__(self, retracted: _Optional[bool] = ..., forecast: _Optional[_Union[Forecast, _Mapping]] = ..., signal_count: _Optional[int] = ...) -> None: ...
 
 class GetForecastRequest(_message.Message):
-    __slots__ = ("case_id", "as_of", "draws", "seed", "levels", "include_attribution")
+    __slots__ = ("case_id", "as_of", "draws", "seed", "levels", "include_attribution", "include_draws")
     CASE_ID_FIELD_NUMBER: _ClassVar[int]
     AS_OF_FIELD_NUMBER: _ClassVar[int]
     DRAWS_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     LEVELS_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_ATTRIBUTION_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_DRAWS_FIELD_NUMBER: _ClassVar[int]
     case_id: str
     as_of: _date_pb2.Date
     draws: int
     seed: int
     levels: _containers.RepeatedScalarFieldContainer[float]
     include_attribution: bool
-    def __init__(self, case_id: _Optional[str] = ..., as_of: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., draws: _Optional[int] = ..., seed: _Optional[int] = ..., levels: _Optional[_Iterable[float]] = ..., include_attribution: _Optional[bool] = ...) -> None: ...
+    include_draws: bool
+    def __init__(self, case_id: _Optional[str] = ..., as_of: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., draws: _Optional[int] = ..., seed: _Optional[int] = ..., levels: _Optional[_Iterable[float]] = ..., include_attribution: _Optional[bool] = ..., include_draws: _Optional[bool] = ...) -> None: ...
 
 class GetForecastResponse(_message.Message):
     __slots__ = ("forecast",)

@@ -202,8 +202,9 @@ fn every_forecast_field_has_a_proto_field() {
         ("regimes", "regime_order"),
         ("regime_probabilities", "regimes"),
     ];
-    // Proto fields with no engine `Forecast` field: the attribution is the engine's `Attribution`.
-    let proto_only = ["attribution"];
+    // Proto fields with no engine `Forecast` field: the attribution is the engine's `Attribution`, the raw draws
+    // are the rows of `draw_forecasts` (read by `draws_from_proto`).
+    let proto_only = ["attribution", "draws"];
     let serde = serde_json::to_value(full_forecast()).unwrap();
     let engine: Vec<&String> = serde.as_object().unwrap().keys().collect();
     let proto = proto_fields("Forecast");
@@ -302,6 +303,48 @@ fn results_round_trip() {
     let mut p = v1::Forecast::from(&f);
     p.attribution = Some(attribution_to_proto(&a, &drop));
     assert_eq!(explanation_from_proto(&p).unwrap(), Some((a, drop)));
+}
+
+#[test]
+fn draws_round_trip_in_outcome_order_and_are_checked() {
+    let f = full_forecast();
+    let n = f.intervals.as_ref().unwrap().draws;
+    let m = f.outcomes.len();
+    let rows: Vec<Vec<f64>> = (0..n)
+        .map(|i| {
+            let a = 0.1 + 0.5 * (i as f64 / n as f64);
+            let mut r = vec![a, (1.0 - a) / 3.0];
+            r.resize(m, 1.0 - a - (1.0 - a) / 3.0);
+            r
+        })
+        .collect();
+    let mut p = v1::Forecast::from(&f);
+    assert!(p.draws.is_empty(), "no draws unless they are put there");
+    assert_eq!(draws_from_proto(&p).unwrap(), None);
+    p.draws = draws_to_proto(&rows);
+    let p = v1::Forecast::decode(p.encode_to_vec().as_slice()).unwrap();
+    assert_eq!(draws_from_proto(&p).unwrap(), Some(rows.clone()));
+    // The forecast itself is unchanged by the draws it carries.
+    assert_eq!(Forecast::try_from(p.clone()).unwrap(), f);
+
+    let mut short = p.clone();
+    short.draws[1].probabilities.pop();
+    assert_eq!(
+        draws_from_proto(&short).unwrap_err().field(),
+        "draws[1].probabilities"
+    );
+    let mut nan = p.clone();
+    nan.draws[0].probabilities[0] = f64::NAN;
+    assert_eq!(
+        draws_from_proto(&nan).unwrap_err().field(),
+        "draws[0].probabilities"
+    );
+    let mut fewer = p.clone();
+    fewer.draws.pop();
+    assert_eq!(draws_from_proto(&fewer).unwrap_err().field(), "draws");
+    let mut without_intervals = p;
+    without_intervals.intervals = None;
+    assert_eq!(draws_from_proto(&without_intervals).unwrap_err().field(), "draws");
 }
 
 #[test]
