@@ -14,6 +14,7 @@ use crate::case::Case;
 use crate::error::Result;
 use crate::inference::{self, FilterState, Forecast, Obs, day};
 use crate::model::Model;
+use crate::progress::{Progress, Silent, check};
 use crate::signal::Signal;
 
 fn log_odds(p: f64) -> f64 {
@@ -151,8 +152,21 @@ impl Model {
     /// # Errors
     /// [`crate::Error::UnknownSignalType`].
     pub fn attribution(&self, case: &Case, as_of: NaiveDate) -> Result<Attribution> {
+        self.attribution_with(case, as_of, &Silent)
+    }
+
+    /// [`Model::attribution`], asking `progress` whether to stop before each signal.
+    ///
+    /// # Errors
+    /// As [`Model::attribution`]; [`crate::Error::Interrupted`] when `progress` cancels.
+    pub fn attribution_with(
+        &self,
+        case: &Case,
+        as_of: NaiveDate,
+        progress: &dyn Progress,
+    ) -> Result<Attribution> {
         if let Some(m) = self.as_v2() {
-            return crate::v2::analysis::attribution(m, case, as_of);
+            return crate::v2::analysis::attribution_with(m, case, as_of, progress);
         }
         let signals = case.signals_until(as_of);
         let obs = inference::to_obs(self, signals)?;
@@ -171,6 +185,7 @@ impl Model {
             if o.day > t {
                 break;
             }
+            check(progress)?;
             if !self.emissions[o.ty].neutral {
                 st.propagate(self, o.day, t);
                 st.observe(self, o);
@@ -203,8 +218,21 @@ impl Model {
     /// # Errors
     /// [`crate::Error::UnknownSignalType`].
     pub fn drop_one(&self, case: &Case, as_of: NaiveDate) -> Result<Vec<DropOne>> {
+        self.drop_one_with(case, as_of, &Silent)
+    }
+
+    /// [`Model::drop_one`], asking `progress` whether to stop before each signal.
+    ///
+    /// # Errors
+    /// As [`Model::drop_one`]; [`crate::Error::Interrupted`] when `progress` cancels.
+    pub fn drop_one_with(
+        &self,
+        case: &Case,
+        as_of: NaiveDate,
+        progress: &dyn Progress,
+    ) -> Result<Vec<DropOne>> {
         if let Some(m) = self.as_v2() {
-            return crate::v2::analysis::drop_one(m, case, as_of);
+            return crate::v2::analysis::drop_one_with(m, case, as_of, progress);
         }
         let signals = case.signals_until(as_of);
         let obs = inference::to_obs(self, signals)?;
@@ -216,6 +244,7 @@ impl Model {
         let mut out = Vec::with_capacity(obs.len());
         let mut rest: Vec<Obs> = Vec::with_capacity(obs.len());
         for i in 0..obs.len() {
+            check(progress)?;
             rest.clear();
             rest.extend(obs.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, o)| *o));
             let p = inference::run(self, start, t, &rest, at)
@@ -275,6 +304,21 @@ impl Model {
     /// # Errors
     /// [`crate::Error::UnknownSignalType`].
     pub fn value_of_information(&self, case: &Case, as_of: NaiveDate) -> Result<ValueOfInformation> {
+        self.value_of_information_with(case, as_of, &Silent)
+    }
+
+    /// [`Model::value_of_information`], asking `progress` whether to stop before each signal type (v2 runs
+    /// the filter once per type; v1 answers in one pass).
+    ///
+    /// # Errors
+    /// As [`Model::value_of_information`]; [`crate::Error::Interrupted`] when `progress` cancels.
+    pub fn value_of_information_with(
+        &self,
+        case: &Case,
+        as_of: NaiveDate,
+        progress: &dyn Progress,
+    ) -> Result<ValueOfInformation> {
+        check(progress)?;
         let as_of = crate::dates::clamp_as_of(as_of, case.term_end);
         if let Some(m) = self.as_v2() {
             // The one clamp rule, one day earlier for v2: its filter's last day is T - 1, and the value of a
@@ -283,7 +327,12 @@ impl Model {
                 .term_end
                 .checked_sub_days(chrono::Days::new(2))
                 .unwrap_or(case.start);
-            return crate::v2::analysis::value_of_information(m, case, as_of.min(last).max(case.start));
+            return crate::v2::analysis::value_of_information_with(
+                m,
+                case,
+                as_of.min(last).max(case.start),
+                progress,
+            );
         }
         let obs = inference::to_obs(self, case.signals_until(as_of))?;
         let (start, t) = (day(case.start), day(case.term_end));

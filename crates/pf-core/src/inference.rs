@@ -662,8 +662,23 @@ impl Model {
         to: Option<NaiveDate>,
         resolution: Resolution,
     ) -> Result<Trajectory> {
+        self.trajectory_with(case, from, to, resolution, &crate::progress::Silent)
+    }
+
+    /// [`Model::trajectory`], asking `progress` whether to stop every [`crate::progress::CHECK_EVERY`] days.
+    ///
+    /// # Errors
+    /// As [`Model::trajectory`]; [`Error::Interrupted`] when `progress` cancels.
+    pub fn trajectory_with(
+        &self,
+        case: &Case,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        resolution: Resolution,
+        progress: &dyn crate::progress::Progress,
+    ) -> Result<Trajectory> {
         if let Some(m) = self.as_v2() {
-            return crate::v2::analysis::trajectory(m, case, from, to, resolution);
+            return crate::v2::analysis::trajectory_with(m, case, from, to, resolution, progress);
         }
         let from = from.unwrap_or(case.start).max(case.start);
         let to = to.unwrap_or(case.term_end);
@@ -678,6 +693,9 @@ impl Model {
         let mut points = Vec::new();
         let mut last = Vec::new();
         for d in start..=day(to) {
+            if ((d - start) as u64).is_multiple_of(crate::progress::CHECK_EVERY) {
+                crate::progress::check(progress)?;
+            }
             st.propagate(self, d, t);
             let mut types = Vec::new();
             while next < obs.len() && obs[next].day == d {

@@ -84,7 +84,7 @@ pub(crate) fn step(v: &mut [f64], powers: &[f64], k: usize) {
 
 /// `v <- v m` in place for a compile-time size (`m` is the first `K x K` block of `powers`).
 #[inline(always)]
-fn step_fixed<const K: usize>(v: &mut [f64], powers: &[f64]) {
+pub(crate) fn step_fixed<const K: usize>(v: &mut [f64], powers: &[f64]) {
     let v: &mut [f64; K] = (&mut v[..K]).try_into().expect("length checked by the caller");
     let mut acc = [0.0; K];
     for i in 0..K {
@@ -96,6 +96,28 @@ fn step_fixed<const K: usize>(v: &mut [f64], powers: &[f64]) {
         }
     }
     *v = acc;
+}
+
+/// [`apply_power`] for a compile-time size: the same products in the same order, without the dispatch on `k`
+/// and the copies through scratch.
+#[inline(always)]
+pub(crate) fn apply_power_fixed<const K: usize>(v: &mut [f64; K], powers: &[f64], n: u64) {
+    let kk = K * K;
+    let levels = powers.len() / kk;
+    let top = 1u64 << (levels - 1);
+    let mut rest = n;
+    while rest >= top << 1 {
+        step_fixed::<K>(v, &powers[(levels - 1) * kk..]);
+        rest -= top;
+    }
+    let mut i = 0;
+    while rest != 0 {
+        if rest & 1 == 1 {
+            step_fixed::<K>(v, &powers[i * kk..]);
+        }
+        rest >>= 1;
+        i += 1;
+    }
 }
 
 /// `out = v m` (row vector times matrix).

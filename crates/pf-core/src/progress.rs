@@ -1,4 +1,8 @@
-//! Progress reporting and cancellation for long computations (draws, fit, backtest).
+//! Progress reporting and cancellation for long computations (draws, fit, backtest, trajectories,
+//! attribution, value of information).
+//!
+//! Every long loop asks [`Progress::cancelled`] at least every [`CHECK_EVERY`] iterations (a relaxed atomic
+//! load for [`CancelFlag`]) and stops with [`crate::Error::Interrupted`] when it says yes.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -16,6 +20,23 @@ pub trait Progress: Sync {
     }
     /// The computation has finished (successfully or not).
     fn finish(&self) {}
+}
+
+/// Long loops without a natural unit of progress (days of a trajectory) ask [`Progress::cancelled`] once every
+/// this many iterations.
+pub const CHECK_EVERY: u64 = 64;
+
+/// [`crate::Error::Interrupted`] when `progress` asks to stop.
+///
+/// # Errors
+/// [`crate::Error::Interrupted`] when [`Progress::cancelled`] is true.
+#[inline]
+pub(crate) fn check(progress: &dyn Progress) -> crate::Result<()> {
+    if progress.cancelled() {
+        Err(crate::Error::Interrupted)
+    } else {
+        Ok(())
+    }
 }
 
 /// Progress that reports nothing and never cancels.

@@ -119,6 +119,11 @@ impl Metrics {
         );
         let _ = writeln!(
             out,
+            "# HELP pf_work_running Blocking work units running (a cancelled call's work counts until it stops).\n# TYPE pf_work_running gauge\npf_work_running {}",
+            crate::work::running()
+        );
+        let _ = writeln!(
+            out,
             "# HELP pf_ready Whether the server is ready.\n# TYPE pf_ready gauge\npf_ready {}",
             u8::from(self.ready.load(Ordering::Relaxed))
         );

@@ -617,8 +617,8 @@ impl ForecastService for ForecastApi {
             let mut p = pb::Forecast::from(&f);
             p.draws = raw;
             if with_attribution {
-                let a = model.attribution(&case, as_of)?;
-                let d = model.drop_one(&case, as_of)?;
+                let a = model.attribution_with(&case, as_of, flag)?;
+                let d = model.drop_one_with(&case, as_of, flag)?;
                 p.attribution = Some(convert::attribution_to_proto(&a, &d));
             }
             Ok(p)
@@ -673,9 +673,9 @@ impl ForecastService for ForecastApi {
             format!("a trajectory of {points} points"),
             points.saturating_mul(24 + names) + type_bytes,
         )?;
-        let out = blocking(move |_| {
+        let out = blocking(move |flag| {
             Ok(pb::GetTrajectoryResponse::from(
-                &model.trajectory(&case, from, to, resolution)?,
+                &model.trajectory_with(&case, from, to, resolution, flag)?,
             ))
         })
         .await?;
@@ -731,9 +731,9 @@ impl ForecastService for ForecastApi {
             format!("a value of information over {types} signal types"),
             crate::limits::pass(&case).saturating_mul(types + 2),
         )?;
-        let out = blocking(move |_| {
+        let out = blocking(move |flag| {
             Ok(pb::GetValueOfInformationResponse::from(
-                &model.value_of_information(&case, as_of)?,
+                &model.value_of_information_with(&case, as_of, flag)?,
             ))
         })
         .await?;

@@ -18,6 +18,7 @@ use crate::case::Case;
 use crate::error::{Error, Result};
 use crate::explain::{Attribution, Contribution, DropOne, SignalValue, ValueOfInformation, WhatIfResult};
 use crate::inference::{Forecast, Resolution, Trajectory, TrajectoryPoint, date_of, day};
+use crate::progress::{CHECK_EVERY, Progress, Silent, check};
 use crate::signal::Signal;
 use crate::v2::filter::{self, Ev, FilteredState, Span, Walker};
 use crate::v2::spec::{Fate, ModelV2, Role};
@@ -299,6 +300,21 @@ pub fn trajectory(
     to: Option<NaiveDate>,
     resolution: Resolution,
 ) -> Result<Trajectory> {
+    trajectory_with(model, case, from, to, resolution, &Silent)
+}
+
+/// [`trajectory`], asking `progress` whether to stop every [`CHECK_EVERY`] days.
+///
+/// # Errors
+/// As [`trajectory`]; [`Error::Interrupted`] when `progress` cancels.
+pub fn trajectory_with(
+    model: &ModelV2,
+    case: &Case,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    resolution: Resolution,
+    progress: &dyn Progress,
+) -> Result<Trajectory> {
     let terms = Terms::of_case(case);
     let from = from.unwrap_or(case.start).max(case.start);
     let to = to.unwrap_or(case.term_end);
@@ -307,12 +323,19 @@ pub fn trajectory(
     }
     let span = Span::new(model, &terms)?;
     let evs = filter::resolve(model, &span, case.signals(), day(to))?;
-    let types_of_day = |d: i64| -> Vec<String> {
-        case.signals()
-            .iter()
-            .filter(|s| day(s.date) == d)
-            .map(|s| s.signal_type.clone())
-            .collect()
+    // The case's signals are in date order: one cursor walks them with the days.
+    let signals = case.signals();
+    let mut cursor = 0;
+    let mut types_of_day = |d: i64| -> Vec<String> {
+        while cursor < signals.len() && day(signals[cursor].date) < d {
+            cursor += 1;
+        }
+        let mut out = Vec::new();
+        while cursor < signals.len() && day(signals[cursor].date) == d {
+            out.push(signals[cursor].signal_type.clone());
+            cursor += 1;
+        }
+        out
     };
     let mut w = Walker::new(model, span);
     w.set_inputs(&evs);
@@ -321,6 +344,9 @@ pub fn trajectory(
     let mut points = Vec::new();
     let mut last_probs: Option<[f64; 3]> = None;
     for d in span.start..=day(to) {
+        if ((d - span.start) as u64).is_multiple_of(CHECK_EVERY) {
+            check(progress)?;
+        }
         if d <= span.last {
             st.input_limit = d;
             let mut j = next;
@@ -361,7 +387,7 @@ pub fn trajectory(
         case: case.id.clone(),
         term_end: case.term_end,
         outcomes: OUTCOMES.iter().map(|s| (*s).to_owned()).collect(),
-        regimes: model.regimes.clone(),
+        regimes: model.regimes.to_vec(),
         points,
     })
 }
@@ -409,6 +435,19 @@ fn log_odds(p: f64) -> f64 {
 /// # Errors
 /// As [`super::forecast`].
 pub fn attribution(model: &ModelV2, case: &Case, as_of: NaiveDate) -> Result<Attribution> {
+    attribution_with(model, case, as_of, &Silent)
+}
+
+/// [`attribution`], asking `progress` whether to stop before each signal's pass.
+///
+/// # Errors
+/// As [`attribution`]; [`Error::Interrupted`] when `progress` cancels.
+pub fn attribution_with(
+    model: &ModelV2,
+    case: &Case,
+    as_of: NaiveDate,
+    progress: &dyn Progress,
+) -> Result<Attribution> {
     let terms = Terms::of_case(case);
     let span = Span::new(model, &terms)?;
     let used = used_signals(model, &span, case.signals(), as_of)?;
@@ -418,6 +457,7 @@ pub fn attribution(model: &ModelV2, case: &Case, as_of: NaiveDate) -> Result<Att
     let mut before = baseline.clone();
     let mut contributions = Vec::with_capacity(used.len());
     for (i, (_, s)) in used.iter().enumerate() {
+        check(progress)?;
         let after = outcomes_with(model, span, &evs[..=i], at)?.to_vec();
         contributions.push(Contribution {
             signal: s.clone(),
@@ -446,6 +486,19 @@ pub fn attribution(model: &ModelV2, case: &Case, as_of: NaiveDate) -> Result<Att
 /// # Errors
 /// As [`super::forecast`].
 pub fn drop_one(model: &ModelV2, case: &Case, as_of: NaiveDate) -> Result<Vec<DropOne>> {
+    drop_one_with(model, case, as_of, &Silent)
+}
+
+/// [`drop_one`], asking `progress` whether to stop before each signal's pass.
+///
+/// # Errors
+/// As [`drop_one`]; [`Error::Interrupted`] when `progress` cancels.
+pub fn drop_one_with(
+    model: &ModelV2,
+    case: &Case,
+    as_of: NaiveDate,
+    progress: &dyn Progress,
+) -> Result<Vec<DropOne>> {
     let terms = Terms::of_case(case);
     let span = Span::new(model, &terms)?;
     let used = used_signals(model, &span, case.signals(), as_of)?;
@@ -454,6 +507,7 @@ pub fn drop_one(model: &ModelV2, case: &Case, as_of: NaiveDate) -> Result<Vec<Dr
     let full = outcomes_with(model, span, &evs, at)?;
     let mut out = Vec::with_capacity(evs.len());
     for (i, (_, s)) in used.iter().enumerate() {
+        check(progress)?;
         let rest: Vec<Ev> = evs
             .iter()
             .enumerate()
@@ -475,6 +529,19 @@ pub fn drop_one(model: &ModelV2, case: &Case, as_of: NaiveDate) -> Result<Vec<Dr
 /// # Errors
 /// [`Error::InvalidArgument`] when `as_of` is not before the day before the term end; as [`super::forecast`].
 pub fn value_of_information(model: &ModelV2, case: &Case, as_of: NaiveDate) -> Result<ValueOfInformation> {
+    value_of_information_with(model, case, as_of, &Silent)
+}
+
+/// [`value_of_information`], asking `progress` whether to stop before each signal type's pass.
+///
+/// # Errors
+/// As [`value_of_information`]; [`Error::Interrupted`] when `progress` cancels.
+pub fn value_of_information_with(
+    model: &ModelV2,
+    case: &Case,
+    as_of: NaiveDate,
+    progress: &dyn Progress,
+) -> Result<ValueOfInformation> {
     let terms = Terms::of_case(case);
     let span = Span::new(model, &terms)?;
     let at = day(as_of).max(span.start);
@@ -499,6 +566,7 @@ pub fn value_of_information(model: &ModelV2, case: &Case, as_of: NaiveDate) -> R
         if t.role != Role::Evidence {
             continue;
         }
+        check(progress)?;
         let probability: f64 = alpha.iter().zip(&t.q).map(|(a, q)| a * q).sum();
         let mut with = evs.clone();
         with.push(Ev {

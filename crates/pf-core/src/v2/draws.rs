@@ -35,8 +35,9 @@ fn normal(rng: &mut Xoshiro256PlusPlus) -> f64 {
 }
 
 impl ModelV2 {
-    /// One parameter set drawn from the model's distributions (module docs).
-    pub(crate) fn draw(&self, rng: &mut Xoshiro256PlusPlus) -> ModelV2 {
+    /// One parameter set drawn from the model's distributions (module docs), with `levels` binary powers of
+    /// its input-independent matrices (enough for runs shorter than `2^levels` days).
+    pub(crate) fn draw(&self, rng: &mut Xoshiro256PlusPlus, levels: usize) -> ModelV2 {
         let mut m = self.clone();
         let prior = m.prior.clone();
         dirichlet(rng, &prior, m.spec.prior.concentration, &mut m.prior);
@@ -75,7 +76,7 @@ impl ModelV2 {
                 m.types[t].mean = q.iter().sum::<f64>() / q.len() as f64;
             }
         }
-        m.with_static_powers()
+        m.with_static_powers_levels(levels)
     }
 }
 
@@ -140,6 +141,8 @@ pub fn draw_forecasts_terms(
     let span = Span::new(model, terms)?;
     let until = day(as_of);
     let evs = filter::resolve(model, &span, signals, until)?;
+    // Every run of the filter lies within the span: powers up to its length are all it takes.
+    let levels = (64 - ((span.t - span.start).max(1) as u64).leading_zeros()) as usize;
     progress.start(opts.draws as u64, "draws");
     let out: Vec<Option<Result<Vec<f64>>>> = (0..opts.draws)
         .into_par_iter()
@@ -149,7 +152,7 @@ pub fn draw_forecasts_terms(
                 return None;
             }
             let mut rng = stream(opts.seed, i as u64);
-            let m = model.draw(&mut rng);
+            let m = model.draw(&mut rng, levels);
             let r = filter::run(&m, Span::new(&m, terms).expect("checked above"), &evs, until, &[])
                 .map(|r| r.outcomes.to_vec());
             progress.advance(1);

@@ -54,40 +54,37 @@ const MAX_LEVELS: usize = 16;
 /// Outcome order of v2 forecasts.
 pub const OUTCOMES: [&str; 3] = ["deal", "stalemate", "wait_out"];
 
-/// One signal resolved against a v2 model.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Ev {
-    pub day: i64,
-    pub ty: usize,
-    pub rho: f64,
-    pub w: f64,
-}
+/// One signal resolved against a v2 model: the engine's resolved signal, so that resolved observations
+/// ([`crate::Model::observations`]) are filtered in place.
+pub(crate) use crate::inference::Obs as Ev;
 
 /// Rank of a role within a day (evidence, deal, repudiation, fate; inputs do not act on the state).
+#[inline]
 fn rank(model: &ModelV2, e: &Ev) -> u8 {
-    let t = &model.types[e.ty];
-    match t.role {
-        Role::Evidence => 0,
-        Role::Deal if !t.repudiates => 1,
-        Role::Deal | Role::Action if t.repudiates => 2,
-        Role::Fate => 3,
-        _ => 4,
-    }
+    model.types[e.ty].rank
+}
+
+/// The filter's canonical order of events.
+#[inline]
+fn event_order(model: &ModelV2, a: &Ev, b: &Ev) -> std::cmp::Ordering {
+    a.day
+        .cmp(&b.day)
+        .then_with(|| rank(model, a).cmp(&rank(model, b)))
+        .then_with(|| a.ty.cmp(&b.ty))
+        .then_with(|| a.rho.total_cmp(&b.rho))
+        .then_with(|| a.w.total_cmp(&b.w))
+}
+
+/// Whether events are in the filter's canonical order.
+pub(crate) fn is_sorted(model: &ModelV2, evs: &[Ev]) -> bool {
+    evs.is_sorted_by(|a, b| event_order(model, a, b) != std::cmp::Ordering::Greater)
 }
 
 /// Sort events into the filter's canonical order.
 pub(crate) fn sort_events(model: &ModelV2, evs: &mut [Ev]) {
-    let cmp = |a: &Ev, b: &Ev| {
-        a.day
-            .cmp(&b.day)
-            .then_with(|| rank(model, a).cmp(&rank(model, b)))
-            .then_with(|| a.ty.cmp(&b.ty))
-            .then_with(|| a.rho.total_cmp(&b.rho))
-            .then_with(|| a.w.total_cmp(&b.w))
-    };
     // A case's signals come in date order and mostly in this order already: check before sorting.
-    if !evs.is_sorted_by(|a, b| cmp(a, b) != std::cmp::Ordering::Greater) {
-        evs.sort_by(cmp);
+    if !is_sorted(model, evs) {
+        evs.sort_by(|a, b| event_order(model, a, b));
     }
 }
 
@@ -173,6 +170,17 @@ struct Tracker {
     recent: Vec<(i64, usize, f64)>,
 }
 
+/// The input vectors of both halves for one key `(grid point, cursor, switch day, before the switch)`, and
+/// whether any decayed count is non-zero: everything the inputs depend on (the tracker changes only when its
+/// grid point or cursor moves).
+#[derive(Debug, Clone, Copy)]
+struct InputsAt {
+    key: (i64, usize, i64, bool),
+    x0: [f64; N_INPUTS],
+    x1: [f64; N_INPUTS],
+    nonzero: bool,
+}
+
 /// The joint filter state. While the two halves share their dynamics and no fate signal was seen, they stay
 /// proportional: the state is kept as one regime vector `a` and the weights `f` of the halves ("merged").
 #[derive(Debug, Clone)]
@@ -192,6 +200,8 @@ pub(crate) struct State {
     tracker: Tracker,
     /// The switch day of `leader_may_leave`: the election, or the day of the first fate signal seen.
     switch: i64,
+    /// The input vectors of the last step that had inputs, reused while their key is the same.
+    inputs: Option<InputsAt>,
     /// Input events dated after this day are not used (the as-of date while filtering; `i64::MAX` when a
     /// scenario's future actions count).
     pub input_limit: i64,
@@ -214,7 +224,17 @@ pub(crate) struct Walker<'m> {
     lam: Vec<f64>,
     sq: Vec<f64>,
     tmp: Vec<f64>,
+    /// Reuse a state's input vectors while their key is unchanged (off only in the tests that check the reuse
+    /// against recomputing them every step).
+    reuse_inputs: bool,
+    /// Runs of input-dependent matrices up to this many days step with the daily matrix instead of its
+    /// binary powers ([`SHORT_RUN`]; 0 in the tests that check it against the powers).
+    short_run: u64,
 }
+
+/// Runs of input-dependent matrices up to this many days step day by day: `n` vector-matrix products cost less
+/// than the squarings their powers need (`k³` each), and such matrices rarely serve a second run.
+const SHORT_RUN: u64 = 8;
 
 impl State {
     /// The joint distribution `[stays half (k), leaves half (k)]`, normalised.
@@ -388,6 +408,8 @@ impl<'m> Walker<'m> {
             lam: vec![0.0; model.k * model.k],
             sq: vec![0.0; model.k * model.k],
             tmp: vec![0.0; model.k],
+            reuse_inputs: true,
+            short_run: SHORT_RUN,
         }
     }
 
@@ -425,6 +447,7 @@ impl<'m> Walker<'m> {
                 recent: Vec::new(),
             },
             switch: self.span.election,
+            inputs: None,
             input_limit: i64::MAX,
             used: 0,
         }
@@ -433,7 +456,11 @@ impl<'m> Walker<'m> {
     /// The daily `P` and `Q` of an input-dependent bucket for inputs `x`, built in scratch `slot` (returned).
     fn mats(&mut self, slot: usize, b: usize, x: &[f64; N_INPUTS]) -> usize {
         let key = (b, x.map(f64::to_bits));
-        if self.keys[slot] == Some(key) {
+        // Compared field by field: the derived comparison of the `Option` goes through `memcmp`.
+        if let Some((kb, kx)) = &self.keys[slot]
+            && *kb == key.0
+            && kx.iter().zip(&key.1).all(|(p, q)| p == q)
+        {
             return slot;
         }
         let m = self.model;
@@ -529,22 +556,36 @@ impl<'m> Walker<'m> {
                     });
                     tr.g = g;
                 }
-                let mut counts = st.tracker.base;
-                for &(_, i, a) in &st.tracker.recent {
-                    counts[i] += a;
-                }
-                x0 = input_vector(m, &self.span, &st.tracker, counts, d, st.switch, 0);
-                x1 = x0;
-                if leave_input && d >= st.switch {
-                    // After the switch only leader_may_leave differs between the halves.
-                    x1[Input::LeaderMayLeave.index()] = 1.0;
-                }
+                // The inputs depend on the tracker (which changes only with its grid point and cursor) and on
+                // which side of the switch day `d` is: reuse them while those stay the same.
+                let key = (st.tracker.g, st.cursor, st.switch, d < st.switch);
+                let nonzero = match &st.inputs {
+                    Some(c) if c.key == key && self.reuse_inputs => {
+                        (x0, x1) = (c.x0, c.x1);
+                        c.nonzero
+                    }
+                    _ => {
+                        let mut counts = st.tracker.base;
+                        for &(_, i, a) in &st.tracker.recent {
+                            counts[i] += a;
+                        }
+                        x0 = input_vector(m, &self.span, &st.tracker, counts, d, st.switch, 0);
+                        x1 = x0;
+                        if leave_input && d >= st.switch {
+                            // After the switch only leader_may_leave differs between the halves.
+                            x1[Input::LeaderMayLeave.index()] = 1.0;
+                        }
+                        let nonzero = counts.iter().any(|c| *c != 0.0);
+                        st.inputs = Some(InputsAt { key, x0, x1, nonzero });
+                        nonzero
+                    }
+                };
                 // The run also ends at the next input event, at the next grid point while any count is
                 // non-zero, and at the switch day.
                 if st.cursor < self.inputs.len() && self.inputs[st.cursor].0 <= limit {
                     end = end.min(self.inputs[st.cursor].0);
                 }
-                if counts.iter().any(|c| *c != 0.0) {
+                if nonzero {
                     end = end.min(g + 7);
                 }
                 if leave_input && d < st.switch {
@@ -582,6 +623,23 @@ impl<'m> Walker<'m> {
                 // The common case of the batch path: one day, one shared vector, the daily matrix.
                 let mats = &self.mats[e0];
                 linalg::step(&mut st.a, if free { &mats.p } else { &mats.q }, k);
+            } else if n <= self.short_run {
+                // A short run (inputs change at least weekly while any count is non-zero): n products with the
+                // daily matrix cost less than squaring it.
+                for (half, e) in [(0usize, e0), (1, e1)] {
+                    if half == 1 && st.merged {
+                        break;
+                    }
+                    let mats = &self.mats[e];
+                    let pw = if free { &mats.p } else { &mats.q };
+                    let v = if half == 0 { &mut st.a } else { &mut st.b };
+                    if !st.merged && v.iter().all(|x| *x == 0.0) {
+                        continue;
+                    }
+                    for _ in 0..n {
+                        linalg::step(v, pw, k);
+                    }
+                }
             } else {
                 let levels = (64 - n.leading_zeros() as usize).clamp(1, MAX_LEVELS);
                 for (half, e) in [(0usize, e0), (1, e1)] {
@@ -787,11 +845,16 @@ pub(crate) struct Run {
 /// events `future` (dated after `until`) added.
 pub(crate) fn run(model: &ModelV2, span: Span, evs: &[Ev], until: i64, future: &[Ev]) -> Result<Run> {
     let mut w = Walker::new(model, span);
-    let mut all: Vec<Ev> = evs.iter().filter(|e| e.day <= until).copied().collect();
-    let n_obs = all.len();
-    all.extend(future.iter().filter(|e| e.day > until).copied());
-    w.set_inputs(&all);
-    let st = filter_to(&mut w, &all[..n_obs], until)?;
+    // `evs` is sorted by day: the events up to `until` are a prefix, used in place.
+    let obs = &evs[..evs.partition_point(|e| e.day <= until)];
+    if future.iter().any(|e| e.day > until) {
+        let mut all = obs.to_vec();
+        all.extend(future.iter().filter(|e| e.day > until).copied());
+        w.set_inputs(&all);
+    } else {
+        w.set_inputs(obs);
+    }
+    let st = filter_to(&mut w, obs, until)?;
     let mut fut = st.clone();
     fut.input_limit = i64::MAX;
     let outcomes = forecast_from(&mut w, &mut fut);
@@ -832,6 +895,68 @@ fn filter_general(w: &mut Walker, evs: &[Ev], until: i64) -> Result<State> {
     Ok(st)
 }
 
+/// The batch path's running numbers: the day, the log-likelihood and its pending normalisations, and the
+/// current bucket's cached powers (looked up once per bucket, not once per day).
+struct Batch<'a, const K: usize> {
+    m: &'a ModelV2,
+    span: Span,
+    day: i64,
+    log_likelihood: f64,
+    pending: u32,
+    /// The first day after the current bucket's run (the step from `day` uses this bucket while `day < end`).
+    bucket_end: i64,
+    /// Binary powers of `Q` and `P` of the current bucket.
+    powers: [&'a [f64]; 2],
+}
+
+impl<'a, const K: usize> Batch<'a, K> {
+    #[inline(always)]
+    fn normalise(&mut self, a: &mut [f64; K]) {
+        let c: f64 = a.iter().sum();
+        let inv = 1.0 / c;
+        a.iter_mut().for_each(|x| *x *= inv);
+        self.log_likelihood += c.ln();
+        self.pending = 0;
+    }
+
+    /// Look up the bucket of the step from `self.day` and its run's end.
+    #[inline(never)]
+    fn enter_bucket(&mut self) {
+        let m = self.m;
+        let b = m.bucket_for(self.span.t - self.day);
+        self.bucket_end = self.span.t - m.buckets[b].min_left + 1;
+        let sp = m.static_powers[b]
+            .as_ref()
+            .expect("the batch path runs on input-independent buckets");
+        self.powers = [&sp[0], &sp[1]];
+    }
+
+    /// Advance to day `to` with `P` (`free`) or `Q`, one run per bucket.
+    #[inline(always)]
+    fn propagate(&mut self, a: &mut [f64; K], to: i64, free: bool) {
+        while self.day < to {
+            if self.day >= self.bucket_end {
+                self.enter_bucket();
+            }
+            let end = to.min(self.bucket_end);
+            let n = (end - self.day) as u64;
+            let pw = self.powers[usize::from(free)];
+            if n == 1 {
+                linalg::step_fixed::<K>(a, pw);
+            } else {
+                linalg::apply_power_fixed::<K>(a, pw, n);
+            }
+            self.day = end;
+            if !free {
+                self.pending += 1;
+                if self.pending >= 32 || n > 365 {
+                    self.normalise(a);
+                }
+            }
+        }
+    }
+}
+
 /// [`filter_to`] for a model whose matrices depend only on the bucket and signals without fate types: the
 /// halves stay proportional, so one regime vector of compile-time size `K` carries the state. Same arithmetic
 /// as the general path, in the same order.
@@ -839,47 +964,15 @@ fn filter_fixed<const K: usize>(w: &mut Walker, evs: &[Ev], until: i64) -> Resul
     let m = w.model;
     let span = w.span;
     let until = until.clamp(span.start, span.last);
-    // Each bucket's Q and P with every level, cached in the model.
-    let sp: &[Option<[Vec<f64>; 2]>] = &m.static_powers;
     let mut a: [f64; K] = m.prior[..K].try_into().expect("the model has K regimes");
-    let mut tmp = [0.0; K];
-    let mut log_likelihood = 0.0;
-    let mut pending = 0u32;
-    let mut day = span.start;
-    let normalise = |a: &mut [f64; K], ll: &mut f64, pending: &mut u32| {
-        let c: f64 = a.iter().sum();
-        let inv = 1.0 / c;
-        a.iter_mut().for_each(|x| *x *= inv);
-        *ll += c.ln();
-        *pending = 0;
-    };
-    let propagate = |a: &mut [f64; K],
-                     tmp: &mut [f64; K],
-                     day: &mut i64,
-                     to: i64,
-                     free: bool,
-                     ll: &mut f64,
-                     pending: &mut u32| {
-        while *day < to {
-            let b = m.bucket_for(span.t - *day);
-            let end = to.min(span.t - m.buckets[b].min_left + 1);
-            let n = (end - *day) as u64;
-            let pw = &sp[b]
-                .as_ref()
-                .expect("the batch path runs on input-independent buckets")[usize::from(free)];
-            if n == 1 {
-                linalg::step(a, pw, K);
-            } else {
-                linalg::apply_power(a, tmp, pw, n, K);
-            }
-            *day = end;
-            if !free {
-                *pending += 1;
-                if *pending >= 32 || n > 365 {
-                    normalise(a, ll, pending);
-                }
-            }
-        }
+    let mut s = Batch::<K> {
+        m,
+        span,
+        day: span.start,
+        log_likelihood: 0.0,
+        pending: 0,
+        bucket_end: i64::MIN,
+        powers: [&[], &[]],
     };
     let mut used = 0;
     let mut i = 0;
@@ -890,46 +983,21 @@ fn filter_fixed<const K: usize>(w: &mut Walker, evs: &[Ev], until: i64) -> Resul
             j += 1;
         }
         let group = &evs[i..j];
-        if d > day {
-            let deal_day = m.deal.is_some()
-                && group
-                    .iter()
-                    .any(|e| m.types[e.ty].role == Role::Deal && !m.types[e.ty].repudiates);
+        if d > s.day {
+            // "No deal today" on every day but a deal's own (its last step uses `P`).
+            let deal_day = m.deal.is_some() && group.iter().any(|e| m.types[e.ty].rank == 1);
             if deal_day {
-                propagate(
-                    &mut a,
-                    &mut tmp,
-                    &mut day,
-                    d - 1,
-                    false,
-                    &mut log_likelihood,
-                    &mut pending,
-                );
-                propagate(
-                    &mut a,
-                    &mut tmp,
-                    &mut day,
-                    d,
-                    true,
-                    &mut log_likelihood,
-                    &mut pending,
-                );
+                s.propagate(&mut a, d - 1, false);
+                s.propagate(&mut a, d, true);
             } else {
-                propagate(
-                    &mut a,
-                    &mut tmp,
-                    &mut day,
-                    d,
-                    false,
-                    &mut log_likelihood,
-                    &mut pending,
-                );
+                s.propagate(&mut a, d, false);
             }
         }
         for e in group {
             let t = &m.types[e.ty];
-            match t.role {
-                Role::Evidence => {
+            // The role by its rank (evidence, deal entered, repudiation, fate, inputs only).
+            match t.rank {
+                0 => {
                     let noise = (1.0 - e.rho) * t.mean;
                     if e.w == 1.0 {
                         let q: &[f64; K] = t.q[..K].try_into().expect("q has K entries");
@@ -938,9 +1006,9 @@ fn filter_fixed<const K: usize>(w: &mut Walker, evs: &[Ev], until: i64) -> Resul
                             a[r] *= e.rho * q[r] + noise;
                             c += a[r];
                         }
-                        pending += 1;
-                        if pending >= 32 || c < 1e-100 {
-                            normalise(&mut a, &mut log_likelihood, &mut pending);
+                        s.pending += 1;
+                        if s.pending >= 32 || c < 1e-100 {
+                            s.normalise(&mut a);
                         }
                     } else {
                         let l: [f64; K] = std::array::from_fn(|r| e.w * (e.rho * t.q[r] + noise).ln());
@@ -948,64 +1016,56 @@ fn filter_fixed<const K: usize>(w: &mut Walker, evs: &[Ev], until: i64) -> Resul
                         for r in 0..K {
                             a[r] *= (l[r] - mx).exp();
                         }
-                        log_likelihood += mx;
-                        normalise(&mut a, &mut log_likelihood, &mut pending);
+                        s.log_likelihood += mx;
+                        s.normalise(&mut a);
                     }
                 }
-                Role::Deal | Role::Action if t.repudiates => {
-                    if let Some(s) = m.deal {
-                        let moved = e.rho * a[s];
-                        a[s] -= moved;
+                2 => {
+                    if let Some(sd) = m.deal {
+                        let moved = e.rho * a[sd];
+                        a[sd] -= moved;
                         a[m.repudiate_to] += moved;
                     }
                 }
-                Role::Deal => {
-                    if let Some(s) = m.deal {
-                        if e.rho == 1.0 && day > span.start {
+                1 => {
+                    if let Some(sd) = m.deal {
+                        if e.rho == 1.0 && s.day > span.start {
                             for (r, x) in a.iter_mut().enumerate() {
-                                if r != s {
+                                if r != sd {
                                     *x = 0.0;
                                 }
                             }
-                            if a[s] == 0.0 {
+                            if a[sd] == 0.0 {
                                 return Err(impossible(m, e));
                             }
-                            normalise(&mut a, &mut log_likelihood, &mut pending);
+                            s.normalise(&mut a);
                         } else {
                             // Jeffrey's rule; with proportional halves, one formula covers both branches of
                             // the general path.
                             let z: f64 = a.iter().sum();
-                            if a[s] < e.rho * z {
-                                let rest = (1.0 - e.rho) * z / (z - a[s]);
+                            if a[sd] < e.rho * z {
+                                let rest = (1.0 - e.rho) * z / (z - a[sd]);
                                 for x in a.iter_mut() {
                                     *x *= rest;
                                 }
-                                a[s] = e.rho * z;
+                                a[sd] = e.rho * z;
                             }
                         }
                     }
                 }
-                Role::Fate => unreachable!("the batch path is taken without fate signals"),
-                Role::Action | Role::Context => {}
+                3 => unreachable!("the batch path is taken without fate signals"),
+                _ => {}
             }
             used += 1;
         }
         i = j;
     }
-    propagate(
-        &mut a,
-        &mut tmp,
-        &mut day,
-        until,
-        false,
-        &mut log_likelihood,
-        &mut pending,
-    );
+    s.propagate(&mut a, until, false);
     let mut st = w.start();
     st.a.copy_from_slice(&a);
-    st.log_likelihood = log_likelihood;
-    st.pending = pending;
-    st.day = day.max(until);
+    st.log_likelihood = s.log_likelihood;
+    st.pending = s.pending;
+    st.day = s.day.max(until);
     st.used = used;
     st.input_limit = until;
     Ok(st)
@@ -1141,6 +1201,166 @@ mod tests {
                 for (p, q) in oa.iter().zip(ob) {
                     assert!((p - q).abs() < 1e-12);
                 }
+            }
+        }
+    }
+
+    /// A random variant of the default model: prior, incumbency rate, every base rate scaled by its own
+    /// log-normal factor and, with `inputs`, a random beta on every present input (none without).
+    fn random_model(seed: u64, inputs: bool) -> ModelV2 {
+        let mut x = seed | 1;
+        let mut uniform = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut m = ModelV2::default_model();
+        let mut prior: Vec<f64> = (0..m.k)
+            .map(|j| if Some(j) == m.deal { 0.0 } else { 0.05 + uniform() })
+            .collect();
+        let s: f64 = prior.iter().sum();
+        prior.iter_mut().for_each(|p| *p /= s);
+        m.prior = prior;
+        m.p_inc = 0.05 + 0.9 * uniform();
+        let present: Vec<bool> = m.inputs.iter().map(|d| d.present).collect();
+        for h in &mut m.hazards {
+            let f = (2.0 * (uniform() - 0.5)).exp();
+            h.base.iter_mut().for_each(|b| *b *= f * (0.5 + uniform()));
+            for (i, b) in h.beta.iter_mut().enumerate() {
+                *b = if inputs && present[i] {
+                    3.0 * (uniform() - 0.5)
+                } else {
+                    0.0
+                };
+            }
+        }
+        m.has_inputs = m
+            .hazards
+            .iter()
+            .any(|h| h.beta.iter().zip(&present).any(|(b, p)| *p && *b != 0.0));
+        assert_eq!(m.has_inputs, inputs);
+        m.with_static_powers()
+    }
+
+    /// Random events of every role (fate only with `fate`), sorted in the filter's order.
+    fn random_events(m: &ModelV2, span: &Span, seed: u64, n: usize, fate: bool) -> Vec<Ev> {
+        let types: Vec<usize> = (0..m.types.len())
+            .filter(|&t| fate || m.types[t].role != Role::Fate)
+            .filter(|&t| span.pi_stays > 0.0 || m.types[t].reveals != Some(Fate::Stays))
+            .collect();
+        let mut x = seed | 1;
+        let mut evs = Vec::new();
+        for _ in 0..n {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let ty = types[(x % types.len() as u64) as usize];
+            let rho = if x.is_multiple_of(3) {
+                1.0
+            } else {
+                ((x >> 20) % 1000) as f64 / 1000.0
+            };
+            let w = if x.is_multiple_of(5) { 2.5 } else { 1.0 };
+            evs.push(Ev {
+                day: span.start + ((x >> 32) % (span.last - span.start + 1) as u64) as i64,
+                ty,
+                rho,
+                w,
+            });
+        }
+        sort_events(m, &mut evs);
+        evs
+    }
+
+    fn assert_same(a: &State, b: &State, oa: [f64; 3], ob: [f64; 3]) {
+        assert_eq!(a.day, b.day);
+        assert_eq!(a.used, b.used);
+        assert!((a.log_likelihood() - b.log_likelihood()).abs() < 1e-12);
+        for (p, q) in a.joint().iter().zip(b.joint()) {
+            assert!((p - q).abs() < 1e-12, "{p} vs {q}");
+        }
+        for (p, q) in oa.iter().zip(ob) {
+            assert!((p - q).abs() < 1e-12, "{p} vs {q}");
+        }
+    }
+
+    fn terms(eligible: bool) -> Terms {
+        Terms {
+            start: NaiveDate::from_ymd_opt(2017, 1, 20).unwrap(),
+            term_end: NaiveDate::from_ymd_opt(2021, 1, 20).unwrap(),
+            reelection_eligible: eligible,
+            election_date: NaiveDate::from_ymd_opt(2020, 11, 3).unwrap(),
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+        /// The batch path (fixed-size vector, bucket looked up once per run, fixed-size powers) equals the
+        /// general path on random models without inputs and random signals, to 1e-12; and a parameter draw
+        /// with only the powers its span needs forecasts as one with every level.
+        #[test]
+        fn batch_path_matches_the_general_path_on_random_models(
+            seed in 1u64.., n in 0usize..300, cut in 0i64..1462, eligible: bool,
+        ) {
+            let m = random_model(seed, false);
+            let span = Span::new(&m, &terms(eligible)).unwrap();
+            let evs = random_events(&m, &span, seed.rotate_left(17), n, false);
+            let until = span.start + cut;
+            let used: Vec<Ev> = evs.iter().filter(|e| e.day <= until).copied().collect();
+            let mut w1 = Walker::new(&m, span);
+            let mut w2 = Walker::new(&m, span);
+            // A deal of reliability 1 can have probability 0: both paths then say so.
+            match (filter_fixed::<4>(&mut w1, &used, until), filter_general(&mut w2, &used, until)) {
+                (Ok(a), Ok(b)) => {
+                    let (mut fa, mut fb) = (a.clone(), b.clone());
+                    let (oa, ob) = (forecast_from(&mut w1, &mut fa), forecast_from(&mut w2, &mut fb));
+                    assert_same(&a, &b, oa, ob);
+                }
+                (Err(a), Err(b)) => proptest::prop_assert_eq!(a.to_string(), b.to_string()),
+                (a, b) => panic!("the paths disagree: {a:?} vs {b:?}"),
+            }
+
+            let levels = (64 - ((span.t - span.start) as u64).leading_zeros()) as usize;
+            let mut r1 = crate::uncertainty::stream(seed, 0);
+            let mut r2 = crate::uncertainty::stream(seed, 0);
+            let (d1, d2) = (m.draw(&mut r1, levels), m.draw(&mut r2, 16));
+            if let (Ok(x), Ok(y)) = (run(&d1, span, &used, until, &[]), run(&d2, span, &used, until, &[])) {
+                assert_same(&x.state, &y.state, x.outcomes, y.outcomes);
+            }
+        }
+
+        /// With inputs, reusing a state's input vectors while their key is unchanged and stepping short runs
+        /// day by day equals recomputing the inputs every step and taking every run by binary powers, on random
+        /// models with inputs and random signals of every role (fate included), to 1e-12, for the filtered
+        /// state and the forecast from it.
+        #[test]
+        fn reused_inputs_match_inputs_recomputed_every_step(
+            seed in 1u64.., n in 0usize..200, cut in 0i64..1462, eligible: bool,
+        ) {
+            let m = random_model(seed, true);
+            let span = Span::new(&m, &terms(eligible)).unwrap();
+            let evs = random_events(&m, &span, seed.rotate_left(29), n, true);
+            let until = span.start + cut;
+            let used: Vec<Ev> = evs.iter().filter(|e| e.day <= until).copied().collect();
+            let mut w1 = Walker::new(&m, span);
+            w1.set_inputs(&evs);
+            let mut w2 = Walker::new(&m, span);
+            w2.reuse_inputs = false;
+            w2.short_run = 0;
+            w2.set_inputs(&evs);
+            // A deal or fate of reliability 1 can have probability 0: both then say so.
+            match (filter_general(&mut w1, &used, until), filter_general(&mut w2, &used, until)) {
+                (Ok(a), Ok(b)) => {
+                    let (mut fa, mut fb) = (a.clone(), b.clone());
+                    fa.input_limit = i64::MAX;
+                    fb.input_limit = i64::MAX;
+                    let (oa, ob) = (forecast_from(&mut w1, &mut fa), forecast_from(&mut w2, &mut fb));
+                    assert_same(&a, &b, oa, ob);
+                }
+                (Err(a), Err(b)) => proptest::prop_assert_eq!(a.to_string(), b.to_string()),
+                (a, b) => panic!("the reuse changes the answer: {a:?} vs {b:?}"),
             }
         }
     }

@@ -172,17 +172,17 @@ pub(crate) fn forecast_resolved(
 ) -> Forecast {
     let span = filter::Span::new(model, terms).expect("checked by Model::observations");
     let until = day(as_of);
-    let mut evs: Vec<filter::Ev> = obs
-        .iter()
-        .filter(|o| o.day <= until && o.day <= span.last && o.day >= span.start)
-        .map(|o| filter::Ev {
-            day: o.day,
-            ty: o.ty,
-            rho: o.rho,
-            w: o.w,
-        })
-        .collect();
-    filter::sort_events(model, &mut evs);
+    // The observations are in the case's date order: the ones the filter uses are a range, used in place when
+    // they are also in the filter's order within each day (always, with one signal a day).
+    let lo = obs.partition_point(|o| o.day < span.start);
+    let hi = lo + obs[lo..].partition_point(|o| o.day <= until && o.day <= span.last);
+    let evs: std::borrow::Cow<'_, [filter::Ev]> = if filter::is_sorted(model, &obs[lo..hi]) {
+        std::borrow::Cow::Borrowed(&obs[lo..hi])
+    } else {
+        let mut v = obs[lo..hi].to_vec();
+        filter::sort_events(model, &mut v);
+        std::borrow::Cow::Owned(v)
+    };
     let r = filter::run(model, span, &evs, until, &[]).expect("checked by Model::observations");
     let st = FilteredState::of(&r.state, model.k);
     to_forecast(model, case, terms, as_of, r.outcomes, &st)
@@ -202,7 +202,7 @@ pub(crate) fn to_forecast(
         term_end: terms.term_end,
         outcomes: OUTCOMES.iter().map(|s| (*s).to_owned()).collect(),
         probabilities: p.to_vec(),
-        regimes: model.regimes.clone(),
+        regimes: model.regimes.to_vec(),
         regime_probabilities: st.regimes.clone(),
         log_likelihood: st.log_likelihood,
         signals_used: st.signals_used,

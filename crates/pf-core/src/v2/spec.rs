@@ -343,14 +343,34 @@ pub(crate) struct TypeV2 {
     pub reveals: Option<Fate>,
     /// Action or context: the input it feeds.
     pub feeds: Option<Input>,
+    /// The filter's order within a day: 0 evidence, 1 deal (entered), 2 repudiation, 3 fate, 4 inputs only
+    /// (see [`TypeV2::rank_of`]).
+    pub rank: u8,
 }
+
+impl TypeV2 {
+    /// The rank of a role within a day (evidence, deal, repudiation, fate; inputs do not act on the state).
+    pub(crate) fn rank_of(role: Role, repudiates: bool) -> u8 {
+        match role {
+            Role::Evidence => 0,
+            Role::Deal if !repudiates => 1,
+            Role::Deal | Role::Action if repudiates => 2,
+            Role::Fate => 3,
+            _ => 4,
+        }
+    }
+}
+
+/// Binary powers kept per input-independent matrix (`2^15` days per product; longer runs repeat the top level).
+pub(crate) const STATIC_LEVELS: usize = 16;
 
 /// A validated v2 model. Cheap to clone (shared); immutable once built.
 #[derive(Debug, Clone)]
 pub struct ModelV2 {
     pub(crate) spec: Arc<ModelSpecV2>,
     pub(crate) hash: Arc<String>,
-    pub(crate) regimes: Vec<String>,
+    /// Shared: parameter draws clone the model, and names never change.
+    pub(crate) regimes: Arc<Vec<String>>,
     pub(crate) k: usize,
     pub(crate) deal: Option<usize>,
     pub(crate) repudiate_to: usize,
@@ -361,13 +381,14 @@ pub struct ModelV2 {
     pub(crate) hazards: Vec<Hazard>,
     pub(crate) inputs: [InputDef; N_INPUTS],
     pub(crate) types: Vec<TypeV2>,
-    pub(crate) type_names: Vec<String>,
-    pub(crate) type_index: HashMap<String, usize>,
+    pub(crate) type_names: Arc<Vec<String>>,
+    pub(crate) type_index: Arc<HashMap<String, usize>>,
     /// Whether any hazard has a non-zero beta on a present input (otherwise the matrices depend only on the
     /// bucket).
     pub(crate) has_inputs: bool,
     /// For each bucket whose matrices do not depend on the inputs (a matrix given directly, or no inputs at
-    /// all): the binary powers of `Q` (no deal entered) and `P`, 16 levels each.
+    /// all): the binary powers of `Q` (no deal entered) and `P`, [`STATIC_LEVELS`] levels each (fewer in a
+    /// parameter draw, which needs only its case's span).
     pub(crate) static_powers: Arc<Vec<Option<[Vec<f64>; 2]>>>,
 }
 
@@ -808,6 +829,7 @@ impl ModelV2 {
                 repudiates: t.repudiates,
                 reveals: t.reveals,
                 feeds: None,
+                rank: TypeV2::rank_of(t.role, t.repudiates),
             });
         }
         if n_evidence > 0 {
@@ -1024,7 +1046,7 @@ impl ModelV2 {
         let canonical = toml::to_string(&spec).expect("a v2 model spec always serialises");
         Ok(ModelV2 {
             hash: Arc::new(sha256_hex(canonical.as_bytes())),
-            regimes: spec.regimes.iter().map(|r| r.name.clone()).collect(),
+            regimes: Arc::new(spec.regimes.iter().map(|r| r.name.clone()).collect()),
             k,
             deal,
             repudiate_to,
@@ -1035,8 +1057,8 @@ impl ModelV2 {
             hazards,
             inputs,
             types,
-            type_names,
-            type_index,
+            type_names: Arc::new(type_names),
+            type_index: Arc::new(type_index),
             has_inputs,
             static_powers: Arc::new(Vec::new()),
             spec: Arc::new(spec),
@@ -1045,7 +1067,15 @@ impl ModelV2 {
     }
 
     /// Recompute the cached powers of the input-independent buckets (after parameters changed).
-    pub(crate) fn with_static_powers(mut self) -> ModelV2 {
+    pub(crate) fn with_static_powers(self) -> ModelV2 {
+        self.with_static_powers_levels(STATIC_LEVELS)
+    }
+
+    /// [`ModelV2::with_static_powers`] with `levels` binary powers per matrix (1 to 16). A run of `n` days
+    /// takes the same products, in the same order, with any number of levels above `log2(n)`: parameter
+    /// draws, which filter one case, compute only the levels its span needs.
+    pub(crate) fn with_static_powers_levels(mut self, levels: usize) -> ModelV2 {
+        let levels = levels.clamp(1, STATIC_LEVELS);
         let k = self.k;
         let powers = (0..self.buckets.len())
             .map(|b| {
@@ -1072,8 +1102,8 @@ impl ModelV2 {
                     }
                 }
                 Some([
-                    crate::linalg::binary_powers(&q, k, 16),
-                    crate::linalg::binary_powers(&p, k, 16),
+                    crate::linalg::binary_powers(&q, k, levels),
+                    crate::linalg::binary_powers(&p, k, levels),
                 ])
             })
             .collect();
@@ -1138,7 +1168,7 @@ impl ModelV2 {
             .copied()
             .ok_or_else(|| Error::UnknownSignalType {
                 name: name.to_owned(),
-                valid: self.type_names.clone(),
+                valid: self.type_names.to_vec(),
                 line: None,
             })
     }

@@ -1,0 +1,121 @@
+//! A caller's deadline stops the engine's work, not only the call: a trajectory costing minutes of CPU (within
+//! the budget) with a short deadline answers DEADLINE_EXCEEDED, its blocking work stops (the process's count of
+//! running work units returns to 0) and the next request is served.
+//!
+//! Its own test binary, so that no other test's work shares the process-wide count.
+
+use std::time::Duration;
+
+use pf_proto::google::r#type::Date;
+use pf_proto::v1 as pb;
+use pf_proto::v1::forecast_service_client::ForecastServiceClient;
+use pf_server::Config;
+use tokio::sync::oneshot;
+use tonic::{Code, Request};
+
+fn pd(y: i32, m: i32, d: i32) -> Option<Date> {
+    Some(Date {
+        year: y,
+        month: m,
+        day: d,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deadline_stops_the_work_and_frees_the_worker() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        db: dir.path().join("store.sqlite3"),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        // Room for a daily trajectory over two centuries: the reply limit is not what is tested here.
+        max_message_bytes: 64 * 1024 * 1024,
+        ..Config::default()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let handle = tokio::spawn(pf_server::serve(listener, config, async {
+        let _ = stopped.await;
+    }));
+    let url = format!("http://{addr}");
+    let mut client = None;
+    for _ in 0..200 {
+        if let Ok(c) = ForecastServiceClient::connect(url.clone()).await {
+            client = Some(c);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut c = client.expect("the server comes up");
+
+    // A case over two centuries with monthly sanctions: a daily trajectory runs one forecast per day to the term
+    // end, each through thousands of weeks of decaying pressure (far more work than its linear cost estimate).
+    let signals: Vec<pb::Signal> = (0..2000)
+        .map(|i| pb::Signal {
+            id: format!("s{i}"),
+            signal_type: "sanctions_tightened".into(),
+            date: pd(1901 + i / 12, 1 + i % 12, 15),
+            ..Default::default()
+        })
+        .collect();
+    c.create_case(pb::CreateCaseRequest {
+        coercion_case: Some(pb::Case {
+            id: "long".into(),
+            sender: "USA".into(),
+            target: "PRK".into(),
+            start: pd(1901, 1, 1),
+            term_end: pd(2099, 12, 31),
+            signals,
+            ..Default::default()
+        }),
+    })
+    .await
+    .unwrap();
+
+    // Through a client that sends `grpc-timeout` but keeps no timer of its own: the status is the server's.
+    let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .http2_only(true)
+        .build_http();
+    let origin: http::Uri = url.parse().unwrap();
+    let mut raw = ForecastServiceClient::with_origin(http, origin);
+    let mut slow = Request::new(pb::GetTrajectoryRequest {
+        case_id: "long".into(),
+        resolution: pb::Resolution::Daily as i32,
+        ..Default::default()
+    });
+    slow.set_timeout(Duration::from_millis(200));
+    let e = raw.get_trajectory(slow).await.unwrap_err();
+    assert_eq!(e.code(), Code::DeadlineExceeded, "{e:?}");
+
+    // The work saw its cancel flag and returned: the count of running work units comes back to 0. (Polled: the
+    // worker notices the flag within 64 days of the trajectory; the outer bound only catches a work unit that
+    // never stops, since the whole trajectory would take minutes.)
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while pf_server::work::running() != 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the cancelled work stops");
+
+    // The worker is free: the next request is served.
+    let t = c
+        .get_trajectory(pb::GetTrajectoryRequest {
+            case_id: "long".into(),
+            start_date: pd(2000, 1, 1),
+            end_date: pd(2000, 1, 10),
+            resolution: pb::Resolution::Daily as i32,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(t.points.len(), 10);
+    assert_eq!(pf_server::work::running(), 0);
+
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(20), handle)
+        .await
+        .expect("shutdown in time")
+        .unwrap()
+        .unwrap();
+}
