@@ -113,6 +113,9 @@ pub fn store(args: StoreArgs) -> anyhow::Result<()> {
                 problems.len(),
                 st.quarantined()?
             );
+            for line in migration_lines(&st)? {
+                println!("{line}");
+            }
             for p in &problems {
                 println!("unreadable: {p}");
             }
@@ -148,6 +151,25 @@ pub fn store(args: StoreArgs) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// What `store check` says about the store's schema: its version, each migration applied (with what it
+/// merged, per case), and a migration still pending (a store written by an older build that no server has opened
+/// since: what the next start will do).
+///
+/// # Errors
+/// [`crate::StoreError`] reading the store.
+pub fn migration_lines(st: &crate::store::Store) -> anyhow::Result<Vec<String>> {
+    let mut out = vec![format!("schema version {}", st.schema_version()?)];
+    for (version, at, report) in st.migrations()? {
+        out.push(format!("migrated to schema {version} at {at}: {report}"));
+    }
+    if let Some(pending) = st.pending_migration()? {
+        out.push(format!(
+            "migration pending (applied when a server next opens the store): {pending}"
+        ));
+    }
+    Ok(out)
 }
 
 /// Resolves when SIGINT (Ctrl-C) or SIGTERM arrives.
