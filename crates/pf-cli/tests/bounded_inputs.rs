@@ -1,6 +1,6 @@
 //! Issue 12, finding 11: the CLI hung on `--case /dev/zero` and ran any number of `--draws`. Inputs are now read
 //! with a bound on their size (a clear error naming the limit), and `--draws` is capped (a usage error naming
-//! the cap, before any file is read).
+//! the cap, before any file is read). Both exit with status 2, as every error of the program does.
 //!
 //! The program bounds its own reads; these tests only run it and check how it fails. So that a regression is
 //! a failing test rather than a hung one, each run is a child process polled until it exits, at most
@@ -63,7 +63,7 @@ fn run(args: &[&str]) -> (Option<i32>, String, String) {
 fn a_case_file_of_endless_zeros_fails_fast_naming_the_limit() {
     for cmd in ["forecast", "trajectory", "explain", "value"] {
         let (code, out, err) = run(&[cmd, "--case", "/dev/zero"]);
-        assert_eq!(code, Some(1), "{cmd}: {err}");
+        assert_eq!(code, Some(2), "{cmd}: {err}");
         assert!(out.is_empty(), "{cmd}: {out}");
         assert!(
             err.contains("case file /dev/zero is larger than the limit of 64 MiB"),
@@ -76,13 +76,13 @@ fn a_case_file_of_endless_zeros_fails_fast_naming_the_limit() {
 fn a_model_or_signals_file_of_endless_zeros_fails_fast_naming_the_limit() {
     let case = "data/cases/north_korea.json";
     let (code, _, err) = run(&["forecast", "--case", case, "--model", "/dev/zero"]);
-    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(code, Some(2), "{err}");
     assert!(
         err.contains("model file /dev/zero is larger than the limit of 64 MiB"),
         "{err}"
     );
     let (code, _, err) = run(&["what-if", "--case", case, "--signals-file", "/dev/zero"]);
-    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(code, Some(2), "{err}");
     assert!(
         err.contains("signals file /dev/zero is larger than the limit of 64 MiB"),
         "{err}"
@@ -95,7 +95,7 @@ fn a_billion_draws_are_refused_naming_the_cap() {
     // is read, so the refusal is immediate whatever the case file.
     for case in ["data/cases/north_korea.json", "/dev/zero"] {
         let (code, out, err) = run(&["forecast", "--case", case, "--draws", "1000000000"]);
-        assert_eq!(code, Some(2), "a usage error: {err}");
+        assert_eq!(code, Some(2), "{err}");
         assert!(out.is_empty(), "{out}");
         assert!(err.contains("--draws"), "{err}");
         assert!(
@@ -108,7 +108,7 @@ fn a_billion_draws_are_refused_naming_the_cap() {
         "--case",
         "data/cases/north_korea.json",
         "--draws",
-        "-5",
+        "lots",
     ]);
     assert_eq!(code, Some(2), "{err}");
     assert!(
