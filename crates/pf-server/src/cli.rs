@@ -172,25 +172,47 @@ pub fn migration_lines(st: &crate::store::Store) -> anyhow::Result<Vec<String>> 
     Ok(out)
 }
 
-/// Resolves when SIGINT (Ctrl-C) or SIGTERM arrives.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// SIGINT (Ctrl-C) and SIGTERM, caught from the moment this is made: made before the server says it listens,
+/// so that a supervisor's SIGTERM sent as soon as it reads that line starts a graceful shutdown instead of
+/// killing the process with the default action.
+#[cfg(unix)]
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Signals {
+    fn register() -> anyhow::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt()).context("cannot catch SIGINT")?,
+            terminate: signal(SignalKind::terminate()).context("cannot catch SIGTERM")?,
+        })
+    }
+
+    /// Resolves when the next SIGINT or SIGTERM arrives.
+    async fn next(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => tracing::info!("SIGINT received"),
+            _ = self.terminate.recv() => tracing::info!("SIGTERM received"),
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("SIGINT received"),
-        () = term => tracing::info!("SIGTERM received"),
+    }
+}
+
+/// Ctrl-C elsewhere.
+#[cfg(not(unix))]
+struct Signals;
+
+#[cfg(not(unix))]
+impl Signals {
+    fn register() -> anyhow::Result<Signals> {
+        Ok(Signals)
+    }
+
+    async fn next(&mut self) {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("Ctrl-C received");
     }
 }
 
@@ -219,6 +241,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
         let db = config.db.clone();
+        let mut signals = Signals::register()?;
         let server = tokio::task::spawn_blocking(move || crate::Server::open(config)).await??;
         for f in server.example_forecasts()? {
             let probs: Vec<String> = f
@@ -243,9 +266,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         let _ = std::io::stdout().flush();
         // The first signal starts a graceful shutdown (bounded by drain_timeout_ms); a second one exits at once.
         let first = async {
-            shutdown_signal().await;
-            tokio::spawn(async {
-                shutdown_signal().await;
+            signals.next().await;
+            tokio::spawn(async move {
+                signals.next().await;
                 tracing::warn!("second signal: exiting without draining");
                 #[allow(
                     clippy::disallowed_methods,
