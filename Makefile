@@ -51,6 +51,7 @@ bench: develop ## criterion benchmarks and the scripted comparisons (each agains
 	$(VPY) scripts/bench_ingest.py
 	$(VPY) scripts/bench_python.py
 	bash scripts/bench_grpc.sh
+	bash scripts/bench_secure.sh
 
 lint: venv ## rustfmt, clippy, ruff (check and format) and mypy strict on the Python package and its tests, buf lint on the proto (buf from npm, pinned in package.json)
 	npm ci --silent --no-audit --no-fund && (cd proto && ../node_modules/.bin/buf lint)

@@ -236,7 +236,13 @@ fn parse_date(s: &str) -> Result<NaiveDate, String> {
 
 fn load_model(path: Option<&Path>) -> Result<Model> {
     match path {
-        Some(p) => Model::load(p).with_context(|| format!("loading model {}", p.display())),
+        Some(p) => {
+            let text =
+                String::from_utf8(read_bounded(p, "model file", MAX_INPUT_FILE_BYTES)?).map_err(|_| {
+                    anyhow::anyhow!("model file {} is not UTF-8 text: expected TOML", p.display())
+                })?;
+            Model::from_toml_str(&text).with_context(|| format!("loading model {}", p.display()))
+        }
         None => Ok(Model::default_model()),
     }
 }
@@ -245,6 +251,8 @@ fn load_model(path: Option<&Path>) -> Result<Model> {
 
 /// Largest case file read, in bytes.
 const MAX_CASE_FILE_BYTES: u64 = 64 * 1024 * 1024;
+/// Largest model file or what-if signals file read, in bytes.
+const MAX_INPUT_FILE_BYTES: u64 = 64 * 1024 * 1024;
 /// Most parameter draws the CLI runs.
 const MAX_DRAWS: usize = 1_000_000;
 
@@ -258,22 +266,30 @@ fn parse_draws(s: &str) -> std::result::Result<usize, String> {
     Ok(n)
 }
 
-/// A case file read with a bound on its size (a device such as /dev/zero fails instead of hanging).
-fn load_case(path: &Path, model: &Model) -> Result<Case> {
+/// The bytes of an input file, read with a bound on its size: a device such as /dev/zero, or a file far larger
+/// than any input this program reads, fails at once with a message naming the limit instead of hanging or
+/// exhausting memory. `what` names the input in the message (`case file`, `model file`, ...).
+fn read_bounded(path: &Path, what: &str, limit: u64) -> Result<Vec<u8>> {
     use std::io::Read;
     let file =
-        std::fs::File::open(path).with_context(|| format!("cannot open the case file {}", path.display()))?;
+        std::fs::File::open(path).with_context(|| format!("cannot open the {what} {}", path.display()))?;
     let mut bytes = Vec::new();
-    file.take(MAX_CASE_FILE_BYTES + 1)
+    file.take(limit + 1)
         .read_to_end(&mut bytes)
-        .with_context(|| format!("cannot read the case file {}", path.display()))?;
-    if bytes.len() as u64 > MAX_CASE_FILE_BYTES {
+        .with_context(|| format!("cannot read the {what} {}", path.display()))?;
+    if bytes.len() as u64 > limit {
         anyhow::bail!(
-            "case file {} is larger than {} MiB: expected a JSON case file",
+            "{what} {} is larger than the limit of {} MiB: expected a {what} of at most {limit} bytes",
             path.display(),
-            MAX_CASE_FILE_BYTES / (1024 * 1024)
+            limit / (1024 * 1024)
         );
     }
+    Ok(bytes)
+}
+
+/// A case file read with a bound on its size (a device such as /dev/zero fails instead of hanging).
+fn load_case(path: &Path, model: &Model) -> Result<Case> {
+    let bytes = read_bounded(path, "case file", MAX_CASE_FILE_BYTES)?;
     let text = String::from_utf8(bytes).map_err(|_| {
         anyhow::anyhow!(
             "case file {} is not UTF-8 text: expected a JSON case file",
@@ -426,7 +442,13 @@ fn run(cli: Cli) -> Result<()> {
                 .map(|s| parse_hypothetical(s))
                 .collect::<Result<Vec<_>>>()?;
             if let Some(p) = &a.signals_file {
-                signals.extend(pf_core::signal::read_signals_file(p)?);
+                let bytes = read_bounded(p, "signals file", MAX_INPUT_FILE_BYTES)?;
+                let read = if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
+                    pf_core::signal::read_csv(&bytes[..])
+                } else {
+                    pf_core::signal::read_jsonl(&bytes[..])
+                };
+                signals.extend(read.with_context(|| format!("signals file {}", p.display()))?);
             }
             if signals.is_empty() && a.term_end.is_none() {
                 bail!(
@@ -698,7 +720,8 @@ fn episode_sets(m: &v2::ModelV2, files: &[PathBuf], weights: &[f64]) -> Result<V
 /// file keeps the base file's comments and records the data, weights and objective.
 fn fit_v2(a: &FitArgs) -> Result<()> {
     let text = match &a.model {
-        Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading model {}", p.display()))?,
+        Some(p) => String::from_utf8(read_bounded(p, "model file", MAX_INPUT_FILE_BYTES)?)
+            .map_err(|_| anyhow::anyhow!("model file {} is not UTF-8 text: expected TOML", p.display()))?,
         None => v2::ModelV2::default_toml().to_owned(),
     };
     let base = v2::ModelV2::from_toml_str(&text)?;

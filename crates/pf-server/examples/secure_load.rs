@@ -3,6 +3,9 @@
 //! status checked. Prints one JSON line per round and a summary with the ratio on/off.
 //!
 //! `secure_load [CONNECTIONS] [STREAMS] [SECONDS_PER_ROUND] [ROUNDS]`
+//!
+//! `PF_SECURE_PARTS` (default `tls,token,limits`) chooses what the "on" server turns on, to measure the cost of
+//! each part alone (for instance `PF_SECURE_PARTS=tls`).
 
 use std::time::{Duration, Instant};
 
@@ -48,7 +51,7 @@ async fn round(
     conns: usize,
     streams: usize,
     secs: f64,
-) -> anyhow::Result<(f64, u64, u64)> {
+) -> anyhow::Result<(f64, f64, u64)> {
     let mut clients = Vec::new();
     for _ in 0..conns {
         let ch = match &setup.tls {
@@ -106,13 +109,33 @@ async fn round(
             }));
         }
     }
+    // CPU time of this process (servers and client) over the measured window.
+    tokio::time::sleep_until(start_at.into()).await;
+    let cpu0 = cpu_seconds();
+    tokio::time::sleep_until(end_at.into()).await;
+    let cpu1 = cpu_seconds();
     let (mut ok, mut err) = (0, 0);
     for t in tasks {
         let (o, e) = t.await?;
         ok += o;
         err += e;
     }
-    Ok((ok as f64 / secs, ok, err))
+    let cpu_us_per_call = if ok > 0 {
+        (cpu1 - cpu0) * 1e6 / ok as f64
+    } else {
+        0.0
+    };
+    Ok((ok as f64 / secs, cpu_us_per_call, err))
+}
+
+/// User and system CPU time of this process, in seconds (`/proc/self/stat`, 100 ticks a second).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // Fields 14 and 15 of the whole line are the 12th and 13th after the command's closing parenthesis.
+    (tick(11) + tick(12)) / 100.0
 }
 
 async fn connect(ep: tonic::transport::Endpoint) -> anyhow::Result<Channel> {
@@ -150,40 +173,61 @@ fn main() -> anyhow::Result<()> {
             cache_bytes: 1 << 30,
             ..base("off")
         };
+        let parts = std::env::var("PF_SECURE_PARTS").unwrap_or_else(|_| "tls,token,limits".to_owned());
+        let has = |p: &str| parts.split(',').any(|x| x.trim() == p);
         // On: TLS, a token, the default limits and a (high) rate limit per credential.
-        let on_cfg = Config {
-            tls_cert: Some(pki.1.clone()),
-            tls_key: Some(pki.2.clone()),
-            tokens: vec![TokenConfig {
+        let mut on_cfg = base("on");
+        if has("tls") {
+            on_cfg.tls_cert = Some(pki.1.clone());
+            on_cfg.tls_key = Some(pki.2.clone());
+        }
+        if has("token") {
+            on_cfg.tokens = vec![TokenConfig {
                 name: "load".into(),
                 sha256: pf_server::auth::token_hash(&token),
                 scopes: vec!["read".into()],
-            }],
-            rate_per_second: 1_000_000,
-            rate_burst: 1_000_000,
-            ..base("on")
-        };
+            }];
+        }
+        if has("limits") {
+            on_cfg.rate_per_second = 1_000_000;
+            on_cfg.rate_burst = 1_000_000;
+        } else {
+            on_cfg.max_cost = off_cfg.max_cost;
+            on_cfg.max_concurrency = off_cfg.max_concurrency;
+            on_cfg.max_concurrency_per_connection = off_cfg.max_concurrency_per_connection;
+            on_cfg.cache_bytes = off_cfg.cache_bytes;
+        }
+        eprintln!("on: {parts}");
         let (off_addr, _off_stop) = start(off_cfg).await?;
         let (on_addr, _on_stop) = start(on_cfg).await?;
         let off = Setup { tls: None, token: None };
         let on = Setup {
-            tls: Some(pki),
-            token: Some(token),
+            tls: has("tls").then_some(pki),
+            token: has("token").then_some(token),
         };
         let (mut off_sum, mut on_sum, mut errors) = (0.0, 0.0, 0);
+        let (mut off_cpu, mut on_cpu) = (0.0, 0.0);
         for r in 0..rounds {
-            let (o, _, e1) = round(off_addr, &off, conns, streams, secs).await?;
-            let (n, _, e2) = round(on_addr, &on, conns, streams, secs).await?;
+            let (o, oc, e1) = round(off_addr, &off, conns, streams, secs).await?;
+            let (n, nc, e2) = round(on_addr, &on, conns, streams, secs).await?;
+            off_cpu += oc;
+            on_cpu += nc;
             errors += e1 + e2;
-            println!("{{\"round\": {r}, \"off_rps\": {o:.0}, \"on_rps\": {n:.0}, \"errors\": {}}}", e1 + e2);
+            println!(
+                "{{\"round\": {r}, \"off_rps\": {o:.0}, \"on_rps\": {n:.0}, \"off_cpu_us_per_call\": {oc:.1}, \"on_cpu_us_per_call\": {nc:.1}, \"errors\": {}}}",
+                e1 + e2
+            );
             off_sum += o;
             on_sum += n;
         }
         println!(
-            "{{\"off_rps\": {:.0}, \"on_rps\": {:.0}, \"ratio\": {:.3}, \"errors\": {errors}, \"connections\": {conns}, \"streams\": {streams}}}",
+            "{{\"off_rps\": {:.0}, \"on_rps\": {:.0}, \"ratio\": {:.3}, \"off_cpu_us_per_call\": {:.1}, \"on_cpu_us_per_call\": {:.1}, \"cpu_ratio_off_on\": {:.3}, \"errors\": {errors}, \"connections\": {conns}, \"streams\": {streams}}}",
             off_sum / rounds as f64,
             on_sum / rounds as f64,
-            on_sum / off_sum
+            on_sum / off_sum,
+            off_cpu / rounds as f64,
+            on_cpu / rounds as f64,
+            off_cpu / on_cpu
         );
         anyhow::Ok(())
     })

@@ -8,6 +8,7 @@
 //! Tokens must have at least [`MIN_TOKEN_CHARS`] characters; [`new_token`] makes one from 32 random bytes.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
@@ -88,10 +89,27 @@ pub fn check_token_config(t: &TokenConfig) -> Result<(), String> {
 
 /// Lower-case hex of the SHA-256 of `token`: what the config holds.
 pub fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(64);
+    for b in Sha256::digest(token.as_bytes()) {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    out
+}
+
+/// The 32 bytes of a 64-digit hex SHA-256 (either case); `None` for anything else.
+fn hash_bytes(hex: &str) -> Option<[u8; 32]> {
+    let hex = hex.as_bytes();
+    if hex.len() != 64 {
+        return None;
+    }
+    let digit = |c: u8| char::from(c).to_digit(16).and_then(|d| u8::try_from(d).ok());
+    let mut out = [0u8; 32];
+    for (i, pair) in hex.chunks_exact(2).enumerate() {
+        out[i] = (digit(pair[0])? << 4) | digit(pair[1])?;
+    }
+    Some(out)
 }
 
 /// A new token: 32 random bytes from the operating system, base64url without padding (43 characters).
@@ -113,25 +131,29 @@ pub fn new_token() -> std::io::Result<String> {
     Ok(out)
 }
 
-/// The configured tokens, by hash.
+/// The configured tokens, by the bytes of their SHA-256.
+///
+/// A call costs one SHA-256 of the presented token (about 0.3 µs for a 43-character token) and one lookup: no
+/// formatting, and the caller's name comes back as a shared `Arc<str>` (no copy per call).
 #[derive(Debug, Clone, Default)]
 pub struct Tokens {
-    by_hash: HashMap<String, (String, Scope)>,
+    by_hash: HashMap<[u8; 32], (Arc<str>, Scope)>,
 }
 
 impl Tokens {
-    /// From the config (already checked by [`check_token_config`]).
+    /// From the config (already checked by [`check_token_config`]; an entry whose hash is not 64 hex digits
+    /// matches no token).
     pub fn new(configured: &[TokenConfig]) -> Tokens {
         let by_hash = configured
             .iter()
-            .map(|t| {
+            .filter_map(|t| {
                 let top = t
                     .scopes
                     .iter()
                     .filter_map(|s| Scope::parse(s))
                     .max()
                     .unwrap_or(Scope::Read);
-                (t.sha256.to_ascii_lowercase(), (t.name.clone(), top))
+                Some((hash_bytes(&t.sha256)?, (Arc::from(t.name.as_str()), top)))
             })
             .collect();
         Tokens { by_hash }
@@ -148,7 +170,7 @@ impl Tokens {
     /// # Errors
     /// [`ServerError::Unauthenticated`] without a valid token, [`ServerError::PermissionDenied`] without the
     /// scope.
-    pub fn check(&self, path: &str, authorization: Option<&[u8]>) -> Result<Option<String>, ServerError> {
+    pub fn check(&self, path: &str, authorization: Option<&[u8]>) -> Result<Option<Arc<str>>, ServerError> {
         if !self.enabled() {
             return Ok(None);
         }
@@ -174,7 +196,8 @@ impl Tokens {
                 "invalid token: expected at least {MIN_TOKEN_CHARS} characters"
             )));
         }
-        let Some((name, scope)) = self.by_hash.get(&token_hash(token)) else {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let Some((name, scope)) = self.by_hash.get(&digest) else {
             return Err(ServerError::Unauthenticated(
                 "unknown token: expected a configured token".into(),
             ));
@@ -183,7 +206,7 @@ impl Tokens {
             return Err(ServerError::PermissionDenied {
                 method: path.rsplit('/').next().unwrap_or_default().to_owned(),
                 scope: need.name(),
-                token: name.clone(),
+                token: name.to_string(),
             });
         }
         Ok(Some(name.clone()))
@@ -219,5 +242,34 @@ mod tests {
             Err(ServerError::Unauthenticated(_))
         ));
         assert!(tokens.check("/grpc.health.v1.Health/Check", None).is_ok());
+        // Upper-case hex in the config matches too.
+        let upper = Tokens::new(&[TokenConfig {
+            name: "reader".into(),
+            sha256: token_hash(&t).to_ascii_uppercase(),
+            scopes: vec!["read".into()],
+        }]);
+        assert_eq!(
+            upper
+                .check(&format!("{p}GetCase"), Some(auth.as_bytes()))
+                .unwrap()
+                .as_deref(),
+            Some("reader")
+        );
+    }
+
+    #[test]
+    fn hashes_in_hex() {
+        // SHA-256 of the empty string and of "abc" (FIPS 180-2 examples).
+        assert_eq!(
+            token_hash(""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(
+            token_hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(hash_bytes(&token_hash("abc")).unwrap()[..2], [0xba, 0x78]);
+        assert_eq!(hash_bytes("xy"), None);
+        assert_eq!(hash_bytes(&"g".repeat(64)), None);
     }
 }

@@ -113,6 +113,9 @@ pub fn store(args: StoreArgs) -> anyhow::Result<()> {
                 problems.len(),
                 st.quarantined()?
             );
+            for line in migration_lines(&st)? {
+                println!("{line}");
+            }
             for p in &problems {
                 println!("unreadable: {p}");
             }
@@ -150,25 +153,66 @@ pub fn store(args: StoreArgs) -> anyhow::Result<()> {
     }
 }
 
-/// Resolves when SIGINT (Ctrl-C) or SIGTERM arrives.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// What `store check` says about the store's schema: its version, each migration applied (with what it
+/// merged, per case), and a migration still pending (a store written by an older build that no server has opened
+/// since: what the next start will do).
+///
+/// # Errors
+/// [`crate::StoreError`] reading the store.
+pub fn migration_lines(st: &crate::store::Store) -> anyhow::Result<Vec<String>> {
+    let mut out = vec![format!("schema version {}", st.schema_version()?)];
+    for (version, at, report) in st.migrations()? {
+        out.push(format!("migrated to schema {version} at {at}: {report}"));
+    }
+    if let Some(pending) = st.pending_migration()? {
+        out.push(format!(
+            "migration pending (applied when a server next opens the store): {pending}"
+        ));
+    }
+    Ok(out)
+}
+
+/// SIGINT (Ctrl-C) and SIGTERM, caught from the moment this is made: made before the server says it listens,
+/// so that a supervisor's SIGTERM sent as soon as it reads that line starts a graceful shutdown instead of
+/// killing the process with the default action.
+#[cfg(unix)]
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Signals {
+    fn register() -> anyhow::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt()).context("cannot catch SIGINT")?,
+            terminate: signal(SignalKind::terminate()).context("cannot catch SIGTERM")?,
+        })
+    }
+
+    /// Resolves when the next SIGINT or SIGTERM arrives.
+    async fn next(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => tracing::info!("SIGINT received"),
+            _ = self.terminate.recv() => tracing::info!("SIGTERM received"),
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("SIGINT received"),
-        () = term => tracing::info!("SIGTERM received"),
+    }
+}
+
+/// Ctrl-C elsewhere.
+#[cfg(not(unix))]
+struct Signals;
+
+#[cfg(not(unix))]
+impl Signals {
+    fn register() -> anyhow::Result<Signals> {
+        Ok(Signals)
+    }
+
+    async fn next(&mut self) {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("Ctrl-C received");
     }
 }
 
@@ -197,6 +241,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
         let db = config.db.clone();
+        let mut signals = Signals::register()?;
         let server = tokio::task::spawn_blocking(move || crate::Server::open(config)).await??;
         for f in server.example_forecasts()? {
             let probs: Vec<String> = f
@@ -221,9 +266,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         let _ = std::io::stdout().flush();
         // The first signal starts a graceful shutdown (bounded by drain_timeout_ms); a second one exits at once.
         let first = async {
-            shutdown_signal().await;
-            tokio::spawn(async {
-                shutdown_signal().await;
+            signals.next().await;
+            tokio::spawn(async move {
+                signals.next().await;
                 tracing::warn!("second signal: exiting without draining");
                 #[allow(
                     clippy::disallowed_methods,

@@ -37,7 +37,9 @@ pub struct Guard {
     tokens: Tokens,
     slots: Arc<tokio::sync::Semaphore>,
     rate: Option<(f64, f64)>,
-    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+    buckets: Mutex<HashMap<Arc<str>, (f64, Instant)>>,
+    /// The caller's name when no token is configured or the method needs none.
+    anonymous: Arc<str>,
     /// The metrics recorded.
     pub metrics: Arc<Metrics>,
 }
@@ -55,12 +57,13 @@ impl Guard {
                 )
             }),
             buckets: Mutex::new(HashMap::new()),
+            anonymous: Arc::from("anonymous"),
             metrics,
         }
     }
 
-    /// Take one call from the credential's token bucket.
-    fn take(&self, who: &str) -> bool {
+    /// Take one call from the credential's token bucket (no allocation once the credential has a bucket).
+    fn take(&self, who: &Arc<str>) -> bool {
         let Some((rate, burst)) = self.rate else {
             return true;
         };
@@ -72,7 +75,12 @@ impl Guard {
             b.clear();
         }
         let now = Instant::now();
-        let (level, at) = b.entry(who.to_owned()).or_insert((burst, now));
+        if !b.contains_key(&**who) {
+            b.insert(who.clone(), (burst, now));
+        }
+        let Some((level, at)) = b.get_mut(&**who) else {
+            return true;
+        };
         *level = (*level + now.duration_since(*at).as_secs_f64() * rate).min(burst);
         *at = now;
         if *level >= 1.0 {
@@ -177,7 +185,7 @@ where
                 return Box::pin(async move { Ok(code.into_http()) });
             }
         };
-        let who = who.unwrap_or_else(|| "anonymous".to_owned());
+        let who = who.unwrap_or_else(|| guard.anonymous.clone());
         if !guard.take(&who) {
             let e = crate::error::status(
                 Code::ResourceExhausted,

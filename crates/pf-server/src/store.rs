@@ -7,8 +7,10 @@
 //! stored: they are recomputed from the logs. The journal is WAL with `synchronous = FULL`, so a committed transaction survives a crash or power
 //! loss; every write is one transaction, committed before the call is acknowledged.
 //!
-//! On open the store checks its schema version (`PRAGMA user_version`), migrates a store of version 1 (adds
-//! `case_events`), and runs `PRAGMA quick_check`. A zero-length file, a file that is not SQLite, and an SQLite
+//! On open the store checks its schema version (`PRAGMA user_version`), migrates an older store in one
+//! transaction (version 1: adds `case_events`; version 2: gives every signal stored without an id its content
+//! id, merging the records that then share one, see [`ContentIdMigration`]), records what each migration did in
+//! the `migrations` table, and runs `PRAGMA quick_check`. A zero-length file, a file that is not SQLite, and an SQLite
 //! file of another application (`PRAGMA application_id`, or tables without this schema) are refused.
 //!
 //! A server holds an exclusive lock on `<store>.lock` for as long as it runs, so that a second server on the
@@ -30,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::StoreError;
 
 /// The schema version this build reads and writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// `PRAGMA application_id` of a store ("PFST").
 pub const APPLICATION_ID: i64 = 0x5046_5354;
@@ -101,6 +103,230 @@ CREATE TABLE IF NOT EXISTS case_events (
 ) STRICT;
 ";
 
+/// Version 3: signals stored without an id get their content id ([`Signal::content_id`]); what a migration did is
+/// recorded in `migrations` (one row per migration, its report as JSON), and the original of every signal
+/// record the migration rewrote or merged is kept in `migrated_signals`.
+const SCHEMA_V3: &str = "
+CREATE TABLE IF NOT EXISTS migrations (
+    version      INTEGER PRIMARY KEY NOT NULL,
+    from_version INTEGER NOT NULL,
+    report       TEXT NOT NULL,
+    applied_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+) STRICT;
+CREATE TABLE IF NOT EXISTS migrated_signals (
+    version     INTEGER NOT NULL,
+    case_id     TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    record      TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    content_id  TEXT NOT NULL,
+    merged_into INTEGER,
+    migrated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+) STRICT;
+";
+
+/// What the migration to schema version 3 did (or, on a store not yet migrated, would do) to one case's signals
+/// stored without an id.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseContentIds {
+    /// The case.
+    pub case_id: String,
+    /// Id-less records that now carry their content id (one per distinct content).
+    pub given_ids: usize,
+    /// Id-less records merged into an earlier record of the same content (removed from the log; their originals
+    /// kept in `migrated_signals`).
+    pub merged: usize,
+    /// Id-less records whose content id is taken by a record of other content (a hash collision, or an id of
+    /// the `c-` form chosen by hand): left as they were, for `store check` to report.
+    pub conflicts: usize,
+}
+
+/// The migration of signals stored without ids (schema version 2 and before) to content-derived ids: each such
+/// record gets [`Signal::content_id`] as its id, in its row and in its record; a later record whose content id
+/// is already taken by a record of the same content (an earlier id-less copy, or a record stored with that id)
+/// is merged into it: removed from the log, which is what loading the case already did in memory, since two
+/// records of one content are one signal. Nothing is lost: the original of every record rewritten or merged is
+/// kept in `migrated_signals`, and the report, per case, in `migrations`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContentIdMigration {
+    /// The schema version migrated from.
+    pub from_version: i64,
+    /// The cases that had signals without ids, in id order.
+    pub cases: Vec<CaseContentIds>,
+}
+
+impl ContentIdMigration {
+    /// Records merged over all cases.
+    pub fn merged(&self) -> usize {
+        self.cases.iter().map(|c| c.merged).sum()
+    }
+
+    /// Records given their content id over all cases.
+    pub fn given_ids(&self) -> usize {
+        self.cases.iter().map(|c| c.given_ids).sum()
+    }
+
+    /// Records left in conflict over all cases.
+    pub fn conflicts(&self) -> usize {
+        self.cases.iter().map(|c| c.conflicts).sum()
+    }
+}
+
+impl std::fmt::Display for ContentIdMigration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "content ids (schema {} to 3): {} id-less signal record(s) given their content id, {} merged into an \
+             earlier record of the same content, {} left in conflict",
+            self.from_version,
+            self.given_ids(),
+            self.merged(),
+            self.conflicts()
+        )?;
+        for c in &self.cases {
+            write!(
+                f,
+                "; case `{}`: {} given ids, {} merged, {} conflicts",
+                c.case_id, c.given_ids, c.merged, c.conflicts
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// One step of the content-id migration.
+enum Step {
+    /// Give the record at `seq` its content id.
+    Give {
+        case_id: String,
+        seq: i64,
+        record: String,
+        signal: Signal,
+    },
+    /// Merge the record at `seq` into the record at `into`.
+    Merge {
+        case_id: String,
+        seq: i64,
+        record: String,
+        content_id: String,
+        into: i64,
+    },
+}
+
+/// Plan the content-id migration: what to do with each signal record without an id (read-only).
+fn plan_content_ids(
+    conn: &Connection,
+    from_version: i64,
+) -> Result<(Vec<Step>, ContentIdMigration), StoreError> {
+    let mut rows =
+        conn.prepare("SELECT case_id, seq, record FROM signals WHERE id IS NULL ORDER BY case_id, seq")?;
+    let rows: Vec<(String, i64, String)> = rows
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut by_id = conn.prepare("SELECT seq, record FROM signals WHERE case_id = ?1 AND id = ?2")?;
+    let mut steps = Vec::new();
+    let mut report = ContentIdMigration {
+        from_version,
+        cases: Vec::new(),
+    };
+    // Content ids given so far in this plan, per case: id -> (seq, signal).
+    let mut given: std::collections::HashMap<(String, String), (i64, Signal)> =
+        std::collections::HashMap::new();
+    for (case_id, seq, record) in rows {
+        // A record that does not parse is left alone: `store check` reports it, `store repair` quarantines it.
+        let Ok(signal) = serde_json::from_str::<Signal>(&record) else {
+            continue;
+        };
+        if signal.id.is_some() {
+            continue;
+        }
+        if report.cases.last().is_none_or(|c| c.case_id != case_id) {
+            report.cases.push(CaseContentIds {
+                case_id: case_id.clone(),
+                ..CaseContentIds::default()
+            });
+        }
+        let counts = report.cases.last_mut().expect("pushed above");
+        let content_id = signal.content_id();
+        let stored: Option<(i64, String)> = by_id
+            .query_row(params![case_id, content_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let earlier = match stored {
+            Some((s, rec)) => serde_json::from_str::<Signal>(&rec).ok().map(|sig| (s, sig)),
+            None => given.get(&(case_id.clone(), content_id.clone())).cloned(),
+        };
+        match earlier {
+            Some((into, prior)) if prior.same_content(&signal) => {
+                counts.merged += 1;
+                steps.push(Step::Merge {
+                    case_id,
+                    seq,
+                    record,
+                    content_id,
+                    into,
+                });
+            }
+            Some(_) => counts.conflicts += 1,
+            None => {
+                counts.given_ids += 1;
+                given.insert((case_id.clone(), content_id), (seq, signal.clone()));
+                steps.push(Step::Give {
+                    case_id,
+                    seq,
+                    record,
+                    signal,
+                });
+            }
+        }
+    }
+    Ok((steps, report))
+}
+
+/// Apply a planned content-id migration inside `tx`.
+fn apply_content_ids(tx: &rusqlite::Transaction<'_>, steps: Vec<Step>) -> Result<(), StoreError> {
+    for step in steps {
+        match step {
+            Step::Give {
+                case_id,
+                seq,
+                record,
+                signal,
+            } => {
+                let signal = signal.with_content_id();
+                let id = signal.id.clone().unwrap_or_default();
+                let new = serde_json::to_string(&signal).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                tx.execute(
+                    "INSERT INTO migrated_signals (version, case_id, seq, record, action, content_id) \
+                     VALUES (3, ?1, ?2, ?3, 'given_content_id', ?4)",
+                    params![case_id, seq, record, id],
+                )?;
+                tx.execute(
+                    "UPDATE signals SET id = ?3, record = ?4 WHERE case_id = ?1 AND seq = ?2",
+                    params![case_id, seq, id, new],
+                )?;
+            }
+            Step::Merge {
+                case_id,
+                seq,
+                record,
+                content_id,
+                into,
+            } => {
+                tx.execute(
+                    "INSERT INTO migrated_signals (version, case_id, seq, record, action, content_id, merged_into) \
+                     VALUES (3, ?1, ?2, ?3, 'merged', ?4, ?5)",
+                    params![case_id, seq, record, content_id, into],
+                )?;
+                tx.execute(
+                    "DELETE FROM signals WHERE case_id = ?1 AND seq = ?2",
+                    params![case_id, seq],
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A change to a case after its creation, as logged in `case_events`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -155,6 +381,8 @@ pub struct Store {
     conn: Connection,
     /// The exclusive lock of a server's store (none for read-only tools and in-memory stores).
     _lock: Option<std::fs::File>,
+    /// What opening this store migrated (none when it was current).
+    migrated: Option<ContentIdMigration>,
 }
 
 /// Refuse a file that exists and is not an SQLite database (zero-length included).
@@ -263,7 +491,65 @@ impl Store {
         )?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         check_identity(&conn)?;
-        Ok(Store { conn, _lock: None })
+        Ok(Store {
+            conn,
+            _lock: None,
+            migrated: None,
+        })
+    }
+
+    /// The content-id migration this open applied, when the store was older than [`SCHEMA_VERSION`].
+    pub fn migrated(&self) -> Option<&ContentIdMigration> {
+        self.migrated.as_ref()
+    }
+
+    /// The store's schema version.
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlite`].
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    /// The migrations applied to this store, oldest first: (version, applied at, report as recorded).
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlite`].
+    pub fn migrations(&self) -> Result<Vec<(i64, String, ContentIdMigration)>, StoreError> {
+        let exists: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'migrations'",
+            [],
+            |r| r.get(0),
+        )?;
+        if exists == 0 {
+            return Ok(Vec::new());
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT version, applied_at, report FROM migrations ORDER BY version")?;
+        let rows: Vec<(i64, String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        rows.into_iter()
+            .map(|(v, at, report)| {
+                let report = serde_json::from_str(&report)
+                    .map_err(|e| StoreError::Corrupt(format!("migration {v}: unreadable report: {e}")))?;
+                Ok((v, at, report))
+            })
+            .collect()
+    }
+
+    /// What the content-id migration would do to this store (for `store check` on a store a server has not
+    /// opened since it was written by an older build); `None` when the store is current.
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlite`].
+    pub fn pending_migration(&self) -> Result<Option<ContentIdMigration>, StoreError> {
+        let version = self.schema_version()?;
+        if version >= SCHEMA_VERSION {
+            return Ok(None);
+        }
+        Ok(Some(plan_content_ids(&self.conn, version)?.1))
     }
 
     /// A consistent copy of the store at `dest` while it may be written to (`VACUUM INTO`: one read
@@ -293,24 +579,43 @@ impl Store {
         Store::init(Connection::open_in_memory()?)
     }
 
-    fn init(conn: Connection) -> Result<Store, StoreError> {
+    fn init(mut conn: Connection) -> Result<Store, StoreError> {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         // journal_mode returns a row; pragma_update would fail on it.
         let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let version = check_identity(&conn)?;
+        let mut migrated = None;
         match version {
             0 => {
                 conn.execute_batch(&format!(
-                    "BEGIN; {SCHEMA} {SCHEMA_V2} PRAGMA user_version = {SCHEMA_VERSION}; \
+                    "BEGIN; {SCHEMA} {SCHEMA_V2} {SCHEMA_V3} PRAGMA user_version = {SCHEMA_VERSION}; \
                      PRAGMA application_id = {APPLICATION_ID}; COMMIT;"
                 ))?;
             }
-            1 => {
-                conn.execute_batch(&format!(
-                    "BEGIN; {SCHEMA_V2} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-                ))?;
+            1 | 2 => {
+                // One transaction: a crash leaves the store at its old version, to be migrated again.
+                let tx = conn.transaction()?;
+                if version == 1 {
+                    tx.execute_batch(SCHEMA_V2)?;
+                }
+                tx.execute_batch(SCHEMA_V3)?;
+                let (steps, report) = plan_content_ids(&tx, version)?;
+                apply_content_ids(&tx, steps)?;
+                let json = serde_json::to_string(&report).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                tx.execute(
+                    "INSERT INTO migrations (version, from_version, report) VALUES (3, ?1, ?2)",
+                    params![version, json],
+                )?;
+                tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+                tx.commit()?;
+                if report.merged() > 0 || report.conflicts() > 0 {
+                    tracing::warn!(target: "pf_server::store", "store migrated: {report}");
+                } else {
+                    tracing::info!(target: "pf_server::store", "store migrated: {report}");
+                }
+                migrated = Some(report);
             }
             SCHEMA_VERSION => {}
             other => {
@@ -327,7 +632,11 @@ impl Store {
                 "integrity check: expected ok, found {check}"
             )));
         }
-        Ok(Store { conn, _lock: None })
+        Ok(Store {
+            conn,
+            _lock: None,
+            migrated,
+        })
     }
 
     /// Rebuild every case from its header and its signal log, in log order, with its change log.
@@ -721,6 +1030,113 @@ mod tests {
         st.insert_case(&case, &[CaseEvent::Update(CaseUpdate::default())])
             .unwrap();
         assert_eq!(st.load_all(&Model::default_model()).unwrap()[0].events.len(), 1);
+    }
+
+    /// A store as a version-2 build wrote it: signals without ids stored with a NULL id, repeats included.
+    fn old_store(path: &Path, cases: &[(&Case, &[Signal])]) {
+        let c = Connection::open(path).unwrap();
+        c.execute_batch(&format!(
+            "{SCHEMA} {SCHEMA_V2} PRAGMA user_version = 2; PRAGMA application_id = {APPLICATION_ID};"
+        ))
+        .unwrap();
+        for (case, signals) in cases {
+            c.execute(
+                "INSERT INTO cases (id, header) VALUES (?1, ?2)",
+                params![case.id, header_json(case)],
+            )
+            .unwrap();
+            for (i, s) in signals.iter().enumerate() {
+                c.execute(
+                    "INSERT INTO signals (case_id, seq, id, record) VALUES (?1, ?2, ?3, ?4)",
+                    params![case.id, i as i64 + 1, s.id, serde_json::to_string(s).unwrap()],
+                )
+                .unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn migration_gives_content_ids_and_merges_repeats() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite3");
+        let model = Model::default_model();
+        let c1 = Case::new("c1", "USA", "PRK", d("2017-01-20"), d("2021-01-20")).unwrap();
+        let c2 = Case::new("c2", "USA", "IRN", d("2017-01-20"), d("2021-01-20")).unwrap();
+        let a = Signal::new("summit_held", d("2018-06-12"));
+        let b = Signal::new("talks_held", d("2018-07-06")).with_note("in Pyongyang");
+        let named = Signal::new("talks_refused", d("2018-08-01")).with_id("s1");
+        // The same content stored once with its content id by a newer client, then twice without an id.
+        let c = Signal::new("talks_refused", d("2018-09-01"));
+        let c1_log = [
+            a.clone(),
+            a.clone(),
+            b.clone(),
+            named.clone(),
+            a.clone(),
+            c.clone().with_content_id(),
+            c.clone(),
+            c.clone(),
+        ];
+        let c2_log = [b.clone()];
+        old_store(&path, &[(&c1, &c1_log), (&c2, &c2_log)]);
+        // What a read-only tool sees before a server opens it.
+        {
+            let ro = Store::open_read_only(&path).unwrap();
+            assert_eq!(ro.schema_version().unwrap(), 2);
+            let pending = ro.pending_migration().unwrap().unwrap();
+            assert_eq!((pending.given_ids(), pending.merged()), (3, 4));
+        }
+        // What the in-memory case was before the migration (loading already merged the repeats).
+        let mut expected = c1.clone();
+        expected.append(c1_log.iter().cloned(), &model).unwrap();
+        assert_eq!(expected.signals().len(), 4);
+        let st = Store::open(&path).unwrap();
+        let report = st.migrated().unwrap().clone();
+        assert_eq!(
+            report.cases,
+            vec![
+                CaseContentIds {
+                    case_id: "c1".into(),
+                    given_ids: 2,
+                    merged: 4,
+                    conflicts: 0
+                },
+                CaseContentIds {
+                    case_id: "c2".into(),
+                    given_ids: 1,
+                    merged: 0,
+                    conflicts: 0
+                },
+            ]
+        );
+        assert!(
+            report
+                .to_string()
+                .contains("case `c1`: 2 given ids, 4 merged, 0 conflicts")
+        );
+        let back = st.load_all(&model).unwrap();
+        assert_eq!(back[0].case, expected);
+        assert!(back[0].case.signals().iter().all(|s| s.id.is_some()));
+        let nulls: i64 = st
+            .conn
+            .query_row("SELECT COUNT(*) FROM signals WHERE id IS NULL", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(nulls, 0);
+        // Every original kept: 3 rewritten, 4 merged.
+        let kept: i64 = st
+            .conn
+            .query_row("SELECT COUNT(*) FROM migrated_signals", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(kept, 7);
+        let history = st.migrations().unwrap();
+        assert_eq!(history.len(), 1);
+        assert_eq!((history[0].0, &history[0].2), (3, &report));
+        assert_eq!(st.pending_migration().unwrap(), None);
+        st.close().unwrap();
+        // Opened again: current, nothing migrated.
+        let st = Store::open(&path).unwrap();
+        assert!(st.migrated().is_none());
+        assert_eq!(st.load_all(&model).unwrap()[0].case, expected);
     }
 
     #[test]
