@@ -26,7 +26,7 @@
 //! | GetForecast with `draws` | `P × (1 + draws)` |
 //! | GetForecast with `draws` and `include_draws` | `+ draws × m`, `m` outcomes (the raw draws copied into the reply) |
 //! | GetForecast with attribution | `+ P × (S + 2)` (attribution and one pass without each signal) |
-//! | GetTrajectory | `P + D_to × (1 + k·m)`, `D_to` the days from the start to `end_date`, `k` regimes, `m` outcomes |
+//! | GetTrajectory | `P + D_to × (1 + k·m) + N × W`, `D_to` the days from the start to `end_date`, `k` regimes, `m` outcomes, `N` the points returned, and for a v2 model `W` the weeks from the start to the term end (each point's forecast steps week by week to the term end, its inputs decaying; 0 for a v1 model, whose forecast uses the buckets' matrix powers) |
 //! | WhatIf | `2 × P'`, `P'` the pass over the scenario case (its signals added, its term end) |
 //! | GetValueOfInformation | `P × (T + 2)`, `T` the model's signal types |
 //! | ImportEvents | `P + bytes of text` |
@@ -270,6 +270,19 @@ pub fn pass(case: &Case) -> u64 {
     days(case.start, case.term_end) + case.signals().len() as u64 + 1
 }
 
+/// The cost of a trajectory (module docs): `P + D_to × (1 + k·m) + N × W`, with `km` = `k·m`, `span` = `D_to` and
+/// `points` = `N`.
+pub fn trajectory_cost(case: &Case, model: &pf_core::Model, span: u64, points: u64, km: u64) -> u64 {
+    let weeks = if model.format_version() >= 2 {
+        days(case.start, case.term_end.max(case.start)) / 7 + 1
+    } else {
+        0
+    };
+    pass(case)
+        .saturating_add(span.saturating_mul(1 + km))
+        .saturating_add(points.saturating_mul(weeks))
+}
+
 /// The future actions a scenario generates (its `monthly` types and `policy_continues`), counted as an upper
 /// bound before the work (module docs); `is_action` tells the action types.
 pub fn scenario_future(
@@ -437,5 +450,20 @@ mod tests {
         for bad in ["", " a", "a\0b", "a\nb", &"x".repeat(MAX_ID_BYTES + 1)] {
             assert!(id("f", bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn trajectory_cost_counts_each_points_forecast_to_the_term_end_for_v2() {
+        let d = |y, m, dd| NaiveDate::from_ymd_opt(y, m, dd).unwrap();
+        // 700 days from start to term end: 101 weeks (700 / 7 + 1), P = 701 with no signals.
+        let case = Case::new("c", "USA", "PRK", d(2018, 1, 1), d(2019, 12, 2)).unwrap();
+        let p = pass(&case);
+        assert_eq!(p, 701);
+        let v1 = pf_core::Model::v1_model();
+        let v2 = pf_core::Model::default_model();
+        assert_eq!(v2.format_version(), 2);
+        assert_eq!(trajectory_cost(&case, &v1, 700, 700, 9), p + 700 * 10);
+        assert_eq!(trajectory_cost(&case, &v2, 700, 700, 9), p + 700 * 10 + 700 * 101);
+        assert_eq!(trajectory_cost(&case, &v2, u64::MAX, 2, 9), u64::MAX);
     }
 }

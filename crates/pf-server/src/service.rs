@@ -643,17 +643,17 @@ impl ForecastService for ForecastApi {
         let last = to.unwrap_or(case.term_end);
         let span = crate::limits::days(case.start, last) + 1;
         let (k, m) = (model.n_regimes() as u64, model.n_outcomes() as u64);
-        crate::limits::budget(
-            &self.config,
-            format!("a trajectory over {span} days"),
-            crate::limits::pass(&case).saturating_add(span.saturating_mul(1 + k * m)),
-        )?;
         let points = match resolution {
             pf_core::Resolution::Daily => crate::limits::days(first, last) + 1,
             pf_core::Resolution::SignalDates => {
                 (case.signals().len() as u64 + 1).min(crate::limits::days(first, last) + 1)
             }
         };
+        crate::limits::budget(
+            &self.config,
+            format!("a trajectory over {span} days"),
+            crate::limits::trajectory_cost(&case, &model, span, points, k * m),
+        )?;
         let type_bytes = if matches!(resolution, pf_core::Resolution::SignalDates) {
             case.signals()
                 .iter()

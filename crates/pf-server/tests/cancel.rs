@@ -49,7 +49,8 @@ async fn a_deadline_stops_the_work_and_frees_the_worker() {
     let mut c = client.expect("the server comes up");
 
     // A case over two centuries with monthly sanctions: a daily trajectory runs one forecast per day to the term
-    // end, each through thousands of weeks of decaying pressure (far more work than its linear cost estimate).
+    // end, each through thousands of weeks of decaying pressure (about 7.5e8 units of `limits::trajectory_cost`,
+    // within the default budget of 1e9, and minutes of CPU).
     let signals: Vec<pb::Signal> = (0..2000)
         .map(|i| pb::Signal {
             id: format!("s{i}"),
