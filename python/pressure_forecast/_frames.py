@@ -498,6 +498,12 @@ def _backtest_frame(r: Any, long: bool = False) -> pd.DataFrame:
     return df
 
 
+def long_form(df: pd.DataFrame, var_name: str, value_name: str = "value") -> pd.DataFrame:
+    """The tidy (long) form of a wide frame: one row per index entry and column, the index kept as columns."""
+    ids = [n for n in df.index.names if n is not None] or ["index"]
+    return df.reset_index().melt(id_vars=ids, var_name=var_name, value_name=value_name)
+
+
 def _fit_frame(r: Any, long: bool = False) -> pd.DataFrame:
     ll, obj = r.log_likelihood, r.objective
     n = max(len(ll), len(obj))

@@ -502,7 +502,7 @@ class BacktestReportV2:
         >>> pf.BacktestReportV2.from_json(r.to_json()) == r
         True
         """
-    def to_pandas(self) -> pandas.DataFrame:
+    def to_pandas(self, long: builtins.bool = ...) -> pandas.DataFrame:
         r"""
         One row per forecaster (the model, then the baselines): ``brier``, ``log_score``, ``ece``.
         
@@ -1728,7 +1728,7 @@ class FitReport:
         >>> pf.FitReport.from_json(report.to_json()) == report
         True
         """
-    def to_pandas(self) -> pandas.DataFrame:
+    def to_pandas(self, long: builtins.bool = ...) -> pandas.DataFrame:
         r"""
         One row per iteration: log-likelihood and objective.
         
@@ -1874,7 +1874,7 @@ class FitReportV2:
         list[str]
         """
     def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
-    def to_pandas(self) -> pandas.DataFrame:
+    def to_pandas(self, long: builtins.bool = ...) -> pandas.DataFrame:
         r"""
         One row per iteration: the penalised objective.
         
@@ -2885,7 +2885,7 @@ class PolicyComparison:
         >>> sorted(c.to_json())
         ['a', 'b', 'difference', 'scenario_a', 'scenario_b']
         """
-    def to_pandas(self) -> pandas.DataFrame:
+    def to_pandas(self, long: builtins.bool = ...) -> pandas.DataFrame:
         r"""
         One row per outcome: the probability under each scenario (columns named after them) and ``difference``.
         

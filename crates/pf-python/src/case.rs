@@ -836,9 +836,8 @@ impl PyCase {
         let (a, b) = (opt_arg_date(start, "start")?, opt_arg_date(end, "end")?);
         let m = self.pick(model);
         let case = &self.inner;
-        py.detach(|| m.trajectory(case, a, b, res))
-            .py_err(py)
-            .map(|inner| PyTrajectory { inner })
+        // Through `run_long` (no bar): Ctrl-C stops a long daily trajectory between checks.
+        run_long(py, false, |p| m.trajectory_with(case, a, b, res, p)).map(|inner| PyTrajectory { inner })
     }
 
     /// What moved the forecast at ``as_of``: attribution and drop-one.
@@ -876,14 +875,12 @@ impl PyCase {
         let as_of = self.as_of(as_of)?;
         let m = self.pick(model);
         let case = &self.inner;
-        let inner = py
-            .detach(|| -> pf_core::Result<ExplanationData> {
-                Ok(ExplanationData {
-                    attribution: m.attribution(case, as_of)?,
-                    drop_one: m.drop_one(case, as_of)?,
-                })
+        let inner = run_long(py, false, |p| -> pf_core::Result<ExplanationData> {
+            Ok(ExplanationData {
+                attribution: m.attribution_with(case, as_of, p)?,
+                drop_one: m.drop_one_with(case, as_of, p)?,
             })
-            .py_err(py)?;
+        })?;
         Ok(PyExplanation { inner })
     }
 
@@ -1047,8 +1044,7 @@ impl PyCase {
         let as_of = self.as_of(as_of)?;
         let m = self.pick(model);
         let case = &self.inner;
-        py.detach(|| m.value_of_information(case, as_of))
-            .py_err(py)
+        run_long(py, false, |p| m.value_of_information_with(case, as_of, p))
             .map(|inner| PyValueOfInformation { inner })
     }
 

@@ -176,9 +176,10 @@ impl PyFitReport {
     /// >>> df = report.to_pandas()
     /// >>> list(df.columns), len(df) == len(report.log_likelihood)
     /// (['log_likelihood', 'objective'], True)
+    #[pyo3(signature = (long = false))]
     #[gen_stub(override_return_type(type_repr = "pandas.DataFrame", imports = ("pandas")))]
-    fn to_pandas<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-        helper(slf.py(), "_frames", "to_pandas", (slf,), None)
+    fn to_pandas<'py>(slf: &Bound<'py, Self>, long: bool) -> PyResult<Bound<'py, PyAny>> {
+        helper(slf.py(), "_frames", "to_pandas", (slf, long), None)
     }
     /// The report as HTML, for notebooks: its repr and the table of ``to_pandas``.
     ///

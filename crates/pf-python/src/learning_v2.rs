@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use pf_core::v2::baselines::{BacktestOptionsV2, BacktestReportV2, EpisodeScoreV2, NamedScores};
 use pf_core::v2::{EpisodeSet, FitOptionsV2, ModelV2};
 
-use crate::convert::{from_py_json, json_to_py};
+use crate::convert::{from_py_json, helper, json_to_py};
 use crate::episodes::PyEpisode;
 use crate::errors::{IntoPyResult, argument_error};
 use crate::model::PyModel;
@@ -401,9 +401,14 @@ impl PyBacktestReportV2 {
     /// -------
     /// pandas.DataFrame
     ///     Indexed by ``forecaster``.
+    #[pyo3(signature = (long = false))]
     #[gen_stub(override_return_type(type_repr = "pandas.DataFrame", imports = ("pandas")))]
-    fn to_pandas<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        scores_frame(py, &self.inner.scores, "forecaster")
+    fn to_pandas<'py>(&self, py: Python<'py>, long: bool) -> PyResult<Bound<'py, PyAny>> {
+        let df = scores_frame(py, &self.inner.scores, "forecaster")?;
+        if long {
+            return helper(py, "_frames", "long_form", (df, "score"), None);
+        }
+        Ok(df)
     }
     /// The report as HTML, for notebooks: its repr and the table of ``to_pandas``.
     ///
@@ -411,7 +416,7 @@ impl PyBacktestReportV2 {
     /// -------
     /// str
     fn _repr_html_(&self, py: Python<'_>) -> PyResult<String> {
-        html_with_table(py, &self.__repr__(), &self.to_pandas(py)?)
+        html_with_table(py, &self.__repr__(), &self.to_pandas(py, false)?)
     }
     fn __repr__(&self) -> String {
         let model = self.inner.scores.first().map_or(f64::NAN, |s| s.brier);
@@ -885,8 +890,9 @@ impl PyFitReportV2 {
     /// -------
     /// pandas.DataFrame
     ///     Indexed by ``iteration`` (0: the starting model); column ``objective``.
+    #[pyo3(signature = (long = false))]
     #[gen_stub(override_return_type(type_repr = "pandas.DataFrame", imports = ("pandas")))]
-    fn to_pandas<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+    fn to_pandas<'py>(&self, py: Python<'py>, long: bool) -> PyResult<Bound<'py, PyAny>> {
         let pd = py.import("pandas")?;
         let data = PyDict::new(py);
         data.set_item("objective", self.state.record.trace.clone())?;
@@ -898,7 +904,11 @@ impl PyFitReportV2 {
         )?;
         let kw = PyDict::new(py);
         kw.set_item("index", idx)?;
-        pd.getattr("DataFrame")?.call((data,), Some(&kw))
+        let df = pd.getattr("DataFrame")?.call((data,), Some(&kw))?;
+        if long {
+            return helper(py, "_frames", "long_form", (df, "quantity"), None);
+        }
+        Ok(df)
     }
     /// How every learnt parameter moved: base rates per bucket (per year), betas and evidence rows ``q``.
     ///

@@ -439,8 +439,9 @@ impl PyPolicyComparison {
     /// >>> df = case.compare(pf.Scenario(), pf.Scenario(fate="leaves"), as_of="2018-10-31").to_pandas()
     /// >>> df.index.tolist()
     /// ['deal', 'stalemate', 'wait_out']
+    #[pyo3(signature = (long = false))]
     #[gen_stub(override_return_type(type_repr = "pandas.DataFrame", imports = ("pandas")))]
-    fn to_pandas<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+    fn to_pandas<'py>(&self, py: Python<'py>, long: bool) -> PyResult<Bound<'py, PyAny>> {
         let pd = py.import("pandas")?;
         let (la, lb) = self.labels();
         let data = PyDict::new(py);
@@ -454,7 +455,11 @@ impl PyPolicyComparison {
             .call((self.inner.a.outcomes.clone(),), Some(&kw))?;
         let kw = PyDict::new(py);
         kw.set_item("index", index)?;
-        pd.getattr("DataFrame")?.call((data,), Some(&kw))
+        let df = pd.getattr("DataFrame")?.call((data,), Some(&kw))?;
+        if long {
+            return crate::convert::helper(py, "_frames", "long_form", (df, "forecast", "probability"), None);
+        }
+        Ok(df)
     }
 
     /// The comparison as HTML, for notebooks: its repr and the table of ``to_pandas``.
@@ -477,7 +482,7 @@ impl PyPolicyComparison {
         let kw = PyDict::new(py);
         kw.set_item("float_format", py.eval(c"'{:.4f}'.format", None, None)?)?;
         let table: String = self
-            .to_pandas(py)?
+            .to_pandas(py, false)?
             .call_method("to_html", (), Some(&kw))?
             .extract()?;
         Ok(format!("<p><strong>{title}</strong></p>\n{table}"))
