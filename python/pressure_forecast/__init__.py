@@ -17,6 +17,7 @@ engine with PyO3); pandas frames and matplotlib plots come from :mod:`pressure_f
 """
 
 from pressure_forecast import datasets
+from pressure_forecast._follow import follow
 from pressure_forecast._native import (
     OUTCOMES_V1,
     PROTO_FORECAST_SERVICE,
@@ -32,6 +33,7 @@ from pressure_forecast._native import (
     Explanation,
     FileAccessError,
     FitReport,
+    Follower,
     Forecast,
     IngestReport,
     Model,
@@ -69,6 +71,7 @@ __all__ = [
     "Explanation",
     "FileAccessError",
     "FitReport",
+    "Follower",
     "Forecast",
     "IngestReport",
     "Model",
@@ -87,6 +90,7 @@ __all__ = [
     "backtest",
     "datasets",
     "fit",
+    "follow",
     "forecast_many",
     "ingest_events",
     "load_episodes",
