@@ -38,9 +38,7 @@ fn follow_error(py: Python<'_>, e: FollowError) -> PyErr {
                 ..Details::default()
             },
         ),
-        FollowError::Checkpoint {
-            expected, found, ..
-        } => make_error(
+        FollowError::Checkpoint { expected, found, .. } => make_error(
             py,
             Kind::Parse,
             message,
@@ -56,11 +54,14 @@ fn follow_error(py: Python<'_>, e: FollowError) -> PyErr {
     }
 }
 
+/// The log lines of a pass: `(ok, line)`, errors with `ok` false.
+type LogLines = Vec<(bool, String)>;
+
 /// One row per (file, case) of a pass, and the log lines; a file that failed is one row with its error.
 fn records<'py>(
     py: Python<'py>,
     results: Vec<Result<FileOutcome, FollowError>>,
-) -> PyResult<(Bound<'py, PyList>, Vec<(bool, String)>)> {
+) -> PyResult<(Bound<'py, PyList>, LogLines)> {
     let rows = PyList::empty(py);
     let mut lines = Vec::new();
     for r in results {
@@ -84,9 +85,9 @@ fn records<'py>(
             Err(e) => {
                 let text = e.to_string();
                 let file = match &e {
-                    FollowError::Events { path, .. } | FollowError::Io { path, .. } => path
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned()),
+                    FollowError::Events { path, .. } | FollowError::Io { path, .. } => {
+                        path.file_name().map(|n| n.to_string_lossy().into_owned())
+                    }
                     _ => None,
                 };
                 lines.push((false, text.clone()));
@@ -156,7 +157,10 @@ impl PyFollower {
     fn pass<'py>(&self, py: Python<'py>, stable: bool) -> PyResult<Bound<'py, PyAny>> {
         let results = py
             .detach(|| {
-                let mut f = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut f = self
+                    .inner
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 f.poll(stable)
             })
             .map_err(|e| follow_error(py, e))?;
@@ -270,9 +274,8 @@ impl PyFollower {
     fn run<'py>(
         &self,
         py: Python<'py>,
-        #[gen_stub(override_type(type_repr = "threading.Event | None", imports = ("threading")))] stop: Option<
-            &Bound<'py, PyAny>,
-        >,
+        #[gen_stub(override_type(type_repr = "threading.Event | None", imports = ("threading")))]
+        stop: Option<&Bound<'py, PyAny>>,
         interval: f64,
     ) -> PyResult<Bound<'py, PyAny>> {
         if !(interval.is_finite() && interval > 0.0) {
@@ -314,7 +317,10 @@ impl PyFollower {
     #[getter]
     fn files_done(&self, py: Python<'_>) -> Vec<String> {
         py.detach(|| {
-            let f = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let f = self
+                .inner
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             f.checkpoint().files.keys().cloned().collect()
         })
     }
