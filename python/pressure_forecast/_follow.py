@@ -66,6 +66,7 @@ def follow(
     mapping: str | os.PathLike[str] | None = None,
     suffix: str | None = None,
     strict: bool = False,
+    client: Any = None,
 ) -> pd.DataFrame:
     r"""Ingest each new event file of a directory exactly once into case files; watch it unless ``once``.
 
@@ -94,6 +95,8 @@ def follow(
         Only files whose name ends with this (e.g. ``.export.CSV``).
     strict : bool, default False
         Fail a file on its first malformed row instead of skipping the row.
+    client : pressure_forecast.Client, optional
+        Append through a running service: ``cases`` are then case ids of the service.
 
     Returns
     -------
@@ -124,6 +127,7 @@ def follow(
         mapping=mapping,
         suffix=suffix,
         strict=strict,
+        client=client,
     )
     if once:
         return follower.poll()

@@ -1542,6 +1542,10 @@ class Follower:
         Only files whose name ends with this (e.g. ``.export.CSV``).
     strict : bool, default False
         Fail a file on its first malformed row instead of skipping the row.
+    client : pressure_forecast.Client, optional
+        Append through a running service instead: ``cases`` are then case ids of the service, each read with
+        ``client.load_case`` and given its new signals with ``client.append_signals`` (atomic and idempotent by
+        id). The checkpoint stays a local file.
     
     Examples
     --------
@@ -1593,7 +1597,7 @@ class Follower:
         -------
         pathlib.Path
         """
-    def __new__(cls, directory: builtins.str | os.PathLike | pathlib.Path, cases: typing.Sequence[builtins.str | os.PathLike | pathlib.Path], *, format: builtins.str = ..., checkpoint: typing.Optional[builtins.str | os.PathLike | pathlib.Path] = None, mapping: typing.Optional[builtins.str | os.PathLike | pathlib.Path] = None, suffix: typing.Optional[builtins.str] = None, strict: builtins.bool = ...) -> Follower: ...
+    def __new__(cls, directory: builtins.str | os.PathLike | pathlib.Path, cases: typing.Sequence[builtins.str | os.PathLike | pathlib.Path], *, format: builtins.str = ..., checkpoint: typing.Optional[builtins.str | os.PathLike | pathlib.Path] = None, mapping: typing.Optional[builtins.str | os.PathLike | pathlib.Path] = None, suffix: typing.Optional[builtins.str] = None, strict: builtins.bool = ..., client: typing.Any | None = None) -> Follower: ...
     def poll(self, *, stable: builtins.bool = ...) -> pandas.DataFrame:
         r"""
         Ingest every file of the directory not done yet, now, in name order.

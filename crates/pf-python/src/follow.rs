@@ -10,13 +10,78 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use pf_events::follow::{FileOutcome, FollowConfig, FollowError, Follower};
+use pf_events::follow::{CaseStore, FileOutcome, FollowConfig, FollowError, Follower};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use pyo3_stub_gen::derive::*;
 
+use crate::case::PyCase;
 use crate::convert::helper;
 use crate::errors::{self, Details, Kind, make_error};
+use crate::signal::PySignal;
+
+/// The cases of a running service, through a `pressure_forecast.Client` (its `load_case` and `append_signals`):
+/// the follower's worker thread takes the GIL for each call.
+#[derive(Debug)]
+struct ClientCases {
+    client: Py<PyAny>,
+    address: String,
+    ids: Vec<String>,
+}
+
+impl ClientCases {
+    fn fail(&self, i: usize, call: &str, e: &PyErr) -> FollowError {
+        FollowError::Store {
+            case: self.label(i),
+            message: format!("{call} failed: {e}"),
+        }
+    }
+}
+
+impl CaseStore for ClientCases {
+    fn len(&self) -> usize {
+        self.ids.len()
+    }
+    fn label(&self, i: usize) -> String {
+        format!("{}/{}", self.address, self.ids[i])
+    }
+    fn load(&mut self, i: usize) -> Result<pf_core::Case, FollowError> {
+        Python::attach(|py| {
+            let case = self
+                .client
+                .bind(py)
+                .call_method1("load_case", (self.ids[i].as_str(),))?;
+            let case = case.cast::<PyCase>()?;
+            let inner = case.borrow().inner.as_ref().clone();
+            Ok::<_, PyErr>(inner)
+        })
+        .map_err(|e| self.fail(i, "load_case", &e))
+    }
+    fn store(
+        &mut self,
+        i: usize,
+        _case: &pf_core::Case,
+        batch: &[pf_core::Signal],
+        report: pf_core::AppendReport,
+    ) -> Result<pf_core::AppendReport, FollowError> {
+        if batch.is_empty() {
+            return Ok(report);
+        }
+        Python::attach(|py| {
+            let signals: Vec<PySignal> = batch.iter().map(|s| PySignal { inner: s.clone() }).collect();
+            let result = self
+                .client
+                .bind(py)
+                .call_method1("append_signals", (self.ids[i].as_str(), signals))?;
+            let r = result.getattr("report")?;
+            Ok::<_, PyErr>(pf_core::AppendReport {
+                added: r.getattr("added")?.extract()?,
+                unchanged: r.getattr("unchanged")?.extract()?,
+            })
+        })
+        .map_err(|e| self.fail(i, "append_signals", &e))
+    }
+}
 
 /// How often `run()` wakes while it waits, to run signal handlers and look at the stop event.
 const WAKE: Duration = Duration::from_millis(50);
@@ -128,6 +193,10 @@ fn records<'py>(
 ///     Only files whose name ends with this (e.g. ``.export.CSV``).
 /// strict : bool, default False
 ///     Fail a file on its first malformed row instead of skipping the row.
+/// client : pressure_forecast.Client, optional
+///     Append through a running service instead: ``cases`` are then case ids of the service, each read with
+///     ``client.load_case`` and given its new signals with ``client.append_signals`` (atomic and idempotent by
+///     id). The checkpoint stays a local file.
 ///
 /// Examples
 /// --------
@@ -173,7 +242,7 @@ impl PyFollower {
 #[pymethods]
 impl PyFollower {
     #[new]
-    #[pyo3(signature = (directory, cases, *, format = "gdelt2", checkpoint = None, mapping = None, suffix = None, strict = false))]
+    #[pyo3(signature = (directory, cases, *, format = "gdelt2", checkpoint = None, mapping = None, suffix = None, strict = false, client = None))]
     fn new(
         py: Python<'_>,
         directory: PathBuf,
@@ -183,6 +252,9 @@ impl PyFollower {
         mapping: Option<PathBuf>,
         suffix: Option<String>,
         strict: bool,
+        #[gen_stub(override_type(type_repr = "typing.Any | None", imports = ("typing")))] client: Option<
+            Bound<'_, PyAny>,
+        >,
     ) -> PyResult<PyFollower> {
         let fmt: pf_events::Format = format.parse().map_err(|e| crate::events::events_error(py, e))?;
         if cases.is_empty() {
@@ -210,12 +282,31 @@ impl PyFollower {
             dir: directory.clone(),
             format: fmt,
             mapping,
-            cases: cases.clone(),
+            cases: if client.is_some() {
+                Vec::new()
+            } else {
+                cases.clone()
+            },
             checkpoint: checkpoint.clone(),
             strict,
             suffix,
         };
-        let inner = Follower::new(config).map_err(|e| follow_error(py, e))?;
+        let inner = match client {
+            None => Follower::new(config),
+            Some(c) => {
+                let address = match c.getattr("address") {
+                    Ok(a) => a.str()?.to_string(),
+                    Err(_) => "service".to_owned(),
+                };
+                let store = ClientCases {
+                    client: c.unbind(),
+                    address,
+                    ids: cases.iter().map(|p| p.display().to_string()).collect(),
+                };
+                Follower::with_store(config, Box::new(store))
+            }
+        }
+        .map_err(|e| follow_error(py, e))?;
         Ok(PyFollower {
             inner: Mutex::new(inner),
             directory,
