@@ -69,6 +69,6 @@ def test_an_unknown_case_is_an_error_row_and_not_checkpointed(server: ServerProc
         f = pf.Follower(feed, ["no-such-case"], client=client)
         drop(feed, "1.export.CSV", [gdelt_row(1)])
         out = f.poll()
-    assert out["case"].isna().tolist() == [True]
+    assert out["file"].tolist() == ["1.export.CSV"] and out["case"].isna().tolist() == [True]
     assert "no-such-case`: load_case failed" in str(out["error"].iloc[0])
     assert f.files_done == []

@@ -334,6 +334,10 @@ fn through_the_service_an_unknown_case_fails_and_is_not_checkpointed() {
         .unwrap();
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(!out.status.success());
+    assert!(
+        err.contains("follow: error: `1.export.CSV`: case `http://"),
+        "{err}"
+    );
     assert!(err.contains("no-such-case`: GetCase failed"), "{err}");
     assert!(!feed.join(".pressure-forecast-follow.json").exists());
 }

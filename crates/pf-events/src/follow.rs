@@ -77,6 +77,15 @@ pub enum FollowError {
         #[source]
         source: Box<pf_core::Error>,
     },
+    /// Ingesting one event file failed: the file's name and the reason.
+    #[error("`{name}`: {source}")]
+    File {
+        /// The event file's name.
+        name: String,
+        /// What failed.
+        #[source]
+        source: Box<FollowError>,
+    },
     /// The store of the cases (a service, see [`CaseStore`]) failed or refused the signals.
     #[error("case `{case}`: {message}")]
     Store {
@@ -457,7 +466,8 @@ impl Follower {
 
     /// One pass: ingest every file of the directory not done yet, in name order. With `require_stable`, a file is
     /// taken only when its size is the one seen at the previous pass (it is not being written any more).
-    /// Returns each file's outcome or error; a file that failed is not tried again until it changes.
+    /// Returns each file's outcome or error ([`FollowError::File`], naming it); a file that failed is not tried
+    /// again until it changes.
     ///
     /// # Errors
     /// [`FollowError::Io`] when the directory cannot be listed.
@@ -503,6 +513,21 @@ impl Follower {
 
     /// Ingest one file unless the checkpoint (or an earlier failure) already covers its content.
     fn take(
+        &mut self,
+        name: &str,
+        path: &Path,
+        size: u64,
+        mtime: Option<SystemTime>,
+    ) -> Option<Result<FileOutcome, FollowError>> {
+        self.take_inner(name, path, size, mtime).map(|r| {
+            r.map_err(|e| FollowError::File {
+                name: name.to_owned(),
+                source: Box::new(e),
+            })
+        })
+    }
+
+    fn take_inner(
         &mut self,
         name: &str,
         path: &Path,

@@ -90,6 +90,7 @@ const WAKE: Duration = Duration::from_millis(50);
 fn follow_error(py: Python<'_>, e: FollowError) -> PyErr {
     let message = e.to_string();
     match e {
+        FollowError::File { source, .. } => follow_error(py, *source),
         FollowError::Events { source, .. } => crate::events::events_error(py, source),
         FollowError::Case { source, .. } => errors::to_py(py, *source),
         FollowError::Store { case, message: m } => make_error(
@@ -150,9 +151,7 @@ fn records<'py>(
             Err(e) => {
                 let text = e.to_string();
                 let file = match &e {
-                    FollowError::Events { path, .. } | FollowError::Io { path, .. } => {
-                        path.file_name().map(|n| n.to_string_lossy().into_owned())
-                    }
+                    FollowError::File { name, .. } => Some(name.clone()),
                     _ => None,
                 };
                 lines.push((false, text.clone()));
