@@ -10,7 +10,7 @@ CARGO ?= cargo
 MATURIN_TARGET := target/maturin
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help run forecasts test test-rust test-python venv develop stubs bench lint fmt clean model fuzz soak
+.PHONY: help run forecasts test test-rust test-python venv develop stubs bench lint fmt clean model fuzz soak gallery
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -85,3 +85,6 @@ fuzz: ## fuzz every RPC's decode-and-handle path for long (PF_FUZZ_CASES per met
 soak: ## mixed load with kill -9 cycles for PF_SOAK_SECONDS (default 600): ledger and RSS checked (scripts/soak.sh)
 	CARGO_FLAGS=--release bash scripts/soak.sh
 
+
+gallery: develop ## render the figure gallery: docs/gallery/*.png and docs/gallery.md (scripts/gallery.py)
+	$(VPY) scripts/gallery.py

@@ -135,7 +135,8 @@ def test_forecast_intervals(nk: pf.Case) -> None:
     lo5, hi5 = f.interval(0.5)["deal"]
     assert lo <= lo5 <= hi5 <= hi
     df = f.to_pandas()
-    assert {"mean", "sd", "lower_0.9", "upper_0.9", "lower_0.5", "upper_0.5"} <= set(df.columns)
+    # Interval bounds are named as ArviZ names equal-tailed intervals (they were `lower_0.9`, `upper_0.9`).
+    assert {"mean", "sd", "eti_5%", "eti_95%", "eti_25%", "eti_75%"} <= set(df.columns)
     again = nk.forecast(as_of=AS_OF, draws=300, seed=3, levels=(0.5, 0.9))
     assert again == f  # seeded draws are reproducible
 
@@ -173,7 +174,8 @@ def test_trajectory(nk: pf.Case) -> None:
     df = t.to_pandas(regimes=True)
     assert isinstance(df.index, pd.DatetimeIndex)
     assert {"deal", "stalemate", "wait_out", "regime:settled", "signals_used", "signal_types"} <= set(df.columns)
-    assert sum(len(x) for x in df["signal_types"]) == len(nk)
+    # `signal_types` is a string (the day's types joined by ", "), no longer a list column.
+    assert sum(len(x.split(", ")) for x in df["signal_types"] if x) == len(nk)
     assert "<table" in t._repr_html_()
     with pytest.raises(pf.ArgumentError):
         nk.trajectory(resolution="weekly")

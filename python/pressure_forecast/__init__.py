@@ -18,6 +18,7 @@ engine with PyO3); pandas frames and matplotlib plots come from :mod:`pressure_f
 
 from pressure_forecast import datasets
 from pressure_forecast._follow import follow
+from pressure_forecast._many import Forecasts, compare, forecast_many
 from pressure_forecast._native import (
     OUTCOMES_V1,
     PROTO_FORECAST_SERVICE,
@@ -50,7 +51,6 @@ from pressure_forecast._native import (
     __version__,
     backtest,
     fit,
-    forecast_many,
     ingest_events,
     load_episodes,
 )
@@ -73,6 +73,7 @@ __all__ = [
     "FitReport",
     "Follower",
     "Forecast",
+    "Forecasts",
     "IngestReport",
     "Model",
     "ModelError",
@@ -88,6 +89,7 @@ __all__ = [
     "WhatIf",
     "__version__",
     "backtest",
+    "compare",
     "datasets",
     "fit",
     "follow",

@@ -13,6 +13,20 @@ import pandas as pd
 
 _MAX_HTML_ROWS = 30
 
+#: What the two measures of an Explanation say, shown in its HTML and in docs/explanations.md.
+ATTRIBUTION_NOTE = (
+    "Two measures of what each signal did, in percentage points of each outcome's probability at the as-of date. "
+    "Sequential attribution (delta_*): the signals are replayed in date order, and each one's value is the change "
+    "it made to the forecast given only the signals before it; the values add up exactly from the no-signal "
+    "baseline to the forecast. Drop-one (drop_one_*): the forecast with every signal minus the forecast with this "
+    "one left out; what the signal still adds given all the others, earlier and later (without_* is the forecast "
+    "without it). They differ because the model is not additive: a signal's weight depends on what else is known. "
+    "Evidence about the hidden regime (what the target does) is screened off by later evidence about the same "
+    "regime, so an early concession can have a large sequential value and a drop-one value near 0; the sender's "
+    "own actions change the dynamics from their date on and keep similar values in both. Drop-one values do not "
+    "add up to anything. Worked example (North Korea): docs/explanations.md."
+)
+
 
 def _title(text: str) -> str:
     return f"<p><strong>{html.escape(text)}</strong></p>"
@@ -213,19 +227,22 @@ def model_html(model: Any) -> str:
 # -------------------------------------------------------------------------------------------------- forecasts
 
 
-def forecast_frame(f: Any) -> pd.DataFrame:
-    """One row per outcome: probability, and with draws mean, sd, lower_<level>, upper_<level>.
+def forecast_frame(f: Any, long: bool = False) -> pd.DataFrame:
+    """One row per outcome: probability, and with draws mean, sd and the equal-tailed interval bounds.
 
     Parameters
     ----------
     f : Forecast
         The forecast.
+    long : bool, default False
+        The tidy form: one row per outcome and statistic, columns ``case``, ``as_of`` (a ``Timestamp``),
+        ``outcome``, ``statistic``, ``value``.
 
     Returns
     -------
     pandas.DataFrame
-        Indexed by ``outcome``; ``probability``, and ``mean``, ``sd`` and the interval bounds of each level when
-        the forecast was made with draws.
+        Indexed by ``outcome``; ``probability``, and ``mean``, ``sd`` and ``eti_<a>%`` / ``eti_<b>%`` of each level
+        when the forecast was made with draws (ArviZ's names: ``eti_5%`` and ``eti_95%`` bound a 90% interval).
 
     Examples
     --------
@@ -234,12 +251,17 @@ def forecast_frame(f: Any) -> pd.DataFrame:
     >>> case.observe("summit_held", "2018-06-12")
     AppendReport(added=1, unchanged=0)
     >>> from pressure_forecast._frames import forecast_frame
-    >>> df = forecast_frame(case.forecast(as_of="2018-07-01", draws=50, seed=1, levels=0.9))
+    >>> f = case.forecast(as_of="2018-07-01", draws=50, seed=1, levels=0.9)
+    >>> df = forecast_frame(f)
     >>> list(df.columns)
-    ['probability', 'mean', 'sd', 'lower_0.9', 'upper_0.9']
+    ['probability', 'mean', 'sd', 'eti_5%', 'eti_95%']
     >>> round(float(df["probability"].sum()), 6)
     1.0
+    >>> forecast_frame(f, long=True).shape
+    (15, 5)
     """
+    from pressure_forecast._uncertainty import bound_names
+
     df = pd.DataFrame(
         {"probability": [f.probabilities[o] for o in f.outcomes]}, index=pd.Index(f.outcomes, name="outcome")
     )
@@ -249,10 +271,19 @@ def forecast_frame(f: Any) -> pd.DataFrame:
         df["mean"] = iv["mean"]
         df["sd"] = iv["sd"]
         for i in iv["intervals"]:
-            tag = f"{i['level']:g}"
-            df[f"lower_{tag}"] = i["lower"]
-            df[f"upper_{tag}"] = i["upper"]
+            lo, hi = bound_names("eti", float(i["level"]))
+            df[lo] = i["lower"]
+            df[hi] = i["upper"]
+    if long:
+        return _long_outcomes(df, f.case, f.as_of)
     return df
+
+
+def _long_outcomes(df: pd.DataFrame, case: str, as_of: Any) -> pd.DataFrame:
+    out = df.reset_index().melt(id_vars="outcome", var_name="statistic", value_name="value")
+    out.insert(0, "as_of", pd.Timestamp(as_of))
+    out.insert(0, "case", case)
+    return out
 
 
 def forecast_html(f: Any) -> str:
@@ -283,7 +314,7 @@ def forecast_html(f: Any) -> str:
     return _title(head) + _table(forecast_frame(f))
 
 
-def trajectory_frame(t: Any, regimes: bool = False) -> pd.DataFrame:
+def trajectory_frame(t: Any, regimes: bool = False, long: bool = False) -> pd.DataFrame:
     """One row per day: a column per outcome, then signals_used and signal_types (and regime:<name> columns).
 
     Parameters
@@ -292,11 +323,15 @@ def trajectory_frame(t: Any, regimes: bool = False) -> pd.DataFrame:
         The trajectory.
     regimes : bool, default False
         Add a column per regime, ``regime:<name>``, with the filtered regime probabilities.
+    long : bool, default False
+        The tidy form: one row per day and outcome, columns ``date``, ``outcome``, ``probability`` (with
+        ``regimes=True`` the regimes follow, ``outcome`` being ``regime:<name>``).
 
     Returns
     -------
     pandas.DataFrame
-        Indexed by ``date`` (a ``DatetimeIndex``).
+        Indexed by ``date`` (a ``DatetimeIndex``); ``signal_types`` is a string, the day's signal types joined by
+        ``", "`` (empty on days without signals).
 
     Examples
     --------
@@ -309,16 +344,23 @@ def trajectory_frame(t: Any, regimes: bool = False) -> pd.DataFrame:
     >>> df = trajectory_frame(t)
     >>> df.shape, list(df.columns)[-2:]
     ((30, 5), ['signals_used', 'signal_types'])
+    >>> df.loc["2018-06-12", "signal_types"]
+    'summit_held'
     >>> trajectory_frame(t, regimes=True).shape[0]
     30
+    >>> trajectory_frame(t, long=True).shape
+    (90, 3)
     """
     index = pd.DatetimeIndex(pd.to_datetime(t.dates), name="date")
     df = pd.DataFrame(t.probabilities, columns=t.outcomes, index=index)
     if regimes:
         reg = pd.DataFrame(t.regime_probabilities, columns=[f"regime:{r}" for r in t.regimes], index=index)
         df = pd.concat([df, reg], axis=1)
+    if long:
+        out = df.reset_index().melt(id_vars="date", var_name="outcome", value_name="probability")
+        return out
     df["signals_used"] = t.signals_used
-    df["signal_types"] = t.signal_types
+    df["signal_types"] = [", ".join(types) for types in t.signal_types]
     return df
 
 
@@ -347,7 +389,7 @@ def trajectory_html(t: Any) -> str:
     True
     """
     df = trajectory_frame(t)
-    marked = df[df["signal_types"].map(len) > 0]
+    marked = df[df["signal_types"] != ""]
     shown = marked if len(marked) else df
     what = "days with signals" if len(marked) else "days"
     return _title(f"Trajectory of {t.case}: {len(df)} days, {what} shown") + _table(shown)
@@ -356,7 +398,7 @@ def trajectory_html(t: Any) -> str:
 # ---------------------------------------------------------------------------------------------------- results
 
 
-def _explanation_frame(e: Any) -> pd.DataFrame:
+def _explanation_frame(e: Any, long: bool = False) -> pd.DataFrame:
     outcomes = e.outcomes
     rows = []
     drops = dict(enumerate(e.drop_one))
@@ -371,11 +413,33 @@ def _explanation_frame(e: Any) -> pd.DataFrame:
         if d is not None and d["signal"] == s:
             for k, o in enumerate(outcomes):
                 row[f"without_{o}"] = d["probabilities"][k]
+            for k, o in enumerate(outcomes):
+                row[f"drop_one_{o}"] = e.total[o] - d["probabilities"][k]
         rows.append(row)
-    return pd.DataFrame(rows)
+    columns = ["date", "type", "id"]
+    for stem in ("delta", "delta_log_odds", "without", "drop_one"):
+        columns += [f"{stem}_{o}" for o in outcomes]
+    df = pd.DataFrame(rows, columns=[c for c in columns if not rows or c in rows[0] or c in ("date", "type", "id")])
+    df["date"] = pd.to_datetime(df["date"])
+    if long:
+        parts = []
+        for k, o in enumerate(outcomes):
+            part = df[["date", "type", "id"]].copy()
+            part["order"] = range(len(df))
+            part["outcome"] = o
+            for stem in ("delta", "delta_log_odds", "without", "drop_one"):
+                if f"{stem}_{o}" in df:
+                    part[stem] = df[f"{stem}_{o}"].to_numpy()
+            part["_k"] = k
+            parts.append(part)
+        if not parts:
+            return pd.DataFrame(columns=["date", "type", "id", "order", "outcome", "delta"])
+        out = pd.concat(parts).sort_values(["order", "_k"], kind="stable").drop(columns="_k")
+        return out.reset_index(drop=True)
+    return df.set_index("date")
 
 
-def _voi_frame(v: Any) -> pd.DataFrame:
+def _voi_frame(v: Any, long: bool = False) -> pd.DataFrame:
     rows = []
     for x in v.values:
         row: dict[str, Any] = {
@@ -389,12 +453,23 @@ def _voi_frame(v: Any) -> pd.DataFrame:
         for k, o in enumerate(v.outcomes):
             row[f"if_observed_{o}"] = x["forecast_if_observed"][k]
         rows.append(row)
-    return pd.DataFrame(rows).set_index("signal_type")
+    df = pd.DataFrame(rows).set_index("signal_type")
+    if long:
+        parts = []
+        for o in v.outcomes:
+            part = df[["probability", "share", "score"]].reset_index()
+            part.insert(1, "outcome", o)
+            part["delta"] = df[f"delta_{o}"].to_numpy()
+            part["if_observed"] = df[f"if_observed_{o}"].to_numpy()
+            part["_rank"] = range(len(part))
+            parts.append(part)
+        return pd.concat(parts).sort_values("_rank", kind="stable").drop(columns="_rank").reset_index(drop=True)
+    return df
 
 
-def _what_if_frame(w: Any) -> pd.DataFrame:
+def _what_if_frame(w: Any, long: bool = False) -> pd.DataFrame:
     b, s = w.baseline, w.scenario
-    return pd.DataFrame(
+    df = pd.DataFrame(
         {
             "baseline": [b.probabilities[o] for o in b.outcomes],
             "scenario": [s.probabilities.get(o) for o in b.outcomes],
@@ -402,22 +477,37 @@ def _what_if_frame(w: Any) -> pd.DataFrame:
         },
         index=pd.Index(b.outcomes, name="outcome"),
     )
+    if long:
+        out = (
+            df[["baseline", "scenario"]]
+            .reset_index()
+            .melt(id_vars="outcome", var_name="forecast", value_name="probability")
+        )
+        out.insert(0, "as_of", pd.Timestamp(b.as_of))
+        return out
+    return df
 
 
-def _backtest_frame(r: Any) -> pd.DataFrame:
+def _backtest_frame(r: Any, long: bool = False) -> pd.DataFrame:
     rows = {"model": r.scores, **r.baselines}
     order = ["model", "uniform", "base_rate", "prior"]
     df = pd.DataFrame.from_dict(rows, orient="index")[["brier", "log_score", "ece"]]
-    return df.reindex([k for k in order if k in df.index]).rename_axis("forecaster")
+    df = df.reindex([k for k in order if k in df.index]).rename_axis("forecaster")
+    if long:
+        return df.reset_index().melt(id_vars="forecaster", var_name="score", value_name="value")
+    return df
 
 
-def _fit_frame(r: Any) -> pd.DataFrame:
+def _fit_frame(r: Any, long: bool = False) -> pd.DataFrame:
     ll, obj = r.log_likelihood, r.objective
     n = max(len(ll), len(obj))
-    return pd.DataFrame(
+    df = pd.DataFrame(
         {"log_likelihood": ll + [float("nan")] * (n - len(ll)), "objective": obj + [float("nan")] * (n - len(obj))},
         index=pd.RangeIndex(n, name="iteration"),
     )
+    if long:
+        return df.reset_index().melt(id_vars="iteration", var_name="quantity", value_name="value")
+    return df
 
 
 _FRAMES = {
@@ -429,19 +519,26 @@ _FRAMES = {
 }
 
 
-def to_pandas(obj: Any) -> pd.DataFrame:
+def to_pandas(obj: Any, long: bool = False) -> pd.DataFrame:
     """The DataFrame of a result class: the ``to_pandas`` of every result but Forecast and Trajectory.
 
     Parameters
     ----------
     obj : Explanation, ValueOfInformation, WhatIf, BacktestReport or FitReport
         The result.
+    long : bool, default False
+        The tidy form. Explanation: one row per signal and outcome (``date``, ``type``, ``id``, ``order``,
+        ``outcome``, ``delta``, ``delta_log_odds``, ``without``, ``drop_one``); ValueOfInformation: one per signal
+        type and outcome; WhatIf: one per outcome and forecast (baseline, scenario); BacktestReport: one per
+        forecaster and score; FitReport: one per iteration and quantity.
 
     Returns
     -------
     pandas.DataFrame
-        Explanation: one row per signal; ValueOfInformation: one per signal type; WhatIf: one per outcome;
-        BacktestReport: one per forecaster; FitReport: one per EM iteration.
+        Explanation: one row per signal, indexed by its date (``delta_<outcome>`` is the sequential attribution,
+        ``drop_one_<outcome>`` the forecast minus the forecast without the signal, ``without_<outcome>``);
+        ValueOfInformation: one per signal type; WhatIf: one per outcome; BacktestReport: one per forecaster;
+        FitReport: one per EM iteration.
 
     Examples
     --------
@@ -454,7 +551,7 @@ def to_pandas(obj: Any) -> pd.DataFrame:
     >>> list(to_pandas(w).columns)
     ['baseline', 'scenario', 'delta']
     """
-    return _FRAMES[type(obj).__name__](obj)
+    return _FRAMES[type(obj).__name__](obj, long)
 
 
 def result_repr(obj: Any) -> str:
@@ -525,4 +622,7 @@ def result_html(obj: Any) -> str:
     """
     name = type(obj).__name__
     title = result_repr(obj) if name != "FitReport" else repr(obj)
+    if name == "Explanation":
+        note = f"<p><small>{html.escape(ATTRIBUTION_NOTE)}</small></p>"
+        return _title(title) + note + _table(to_pandas(obj))
     return _title(title) + _table(to_pandas(obj))

@@ -5,6 +5,7 @@ import builtins
 import collections.abc
 import datetime
 import numpy
+import numpy.typing
 import os
 import pandas
 import pathlib
@@ -217,16 +218,21 @@ class BacktestReport:
         >>> type(r).from_json(r.to_json()) == r
         True
         """
-    def to_pandas(self) -> pandas.DataFrame:
+    def to_pandas(self, long: builtins.bool = ...) -> pandas.DataFrame:
         r"""
         The result as a pandas DataFrame.
         
         Shown for an Explanation; WhatIf, ValueOfInformation and BacktestReport have the same method.
         
+        Parameters
+        ----------
+        long : bool, default False
+            The tidy form: one row per outcome and item (signal, forecast, signal type) or per forecaster and score, with the measures as columns.
+        
         Returns
         -------
         pandas.DataFrame
-            Explanation: one row per signal; WhatIf: one per outcome; ValueOfInformation: one per signal type; BacktestReport: one per forecaster (model and baselines).
+            Explanation: one row per signal, indexed by its date; WhatIf: one per outcome; ValueOfInformation: one per signal type; BacktestReport: one per forecaster (model and baselines).
         
         Examples
         --------
@@ -1290,16 +1296,21 @@ class Explanation:
         >>> type(r).from_json(r.to_json()) == r
         True
         """
-    def to_pandas(self) -> pandas.DataFrame:
+    def to_pandas(self, long: builtins.bool = ...) -> pandas.DataFrame:
         r"""
         The result as a pandas DataFrame.
         
         Shown for an Explanation; WhatIf, ValueOfInformation and BacktestReport have the same method.
         
+        Parameters
+        ----------
+        long : bool, default False
+            The tidy form: one row per outcome and item (signal, forecast, signal type) or per forecaster and score, with the measures as columns.
+        
         Returns
         -------
         pandas.DataFrame
-            Explanation: one row per signal; WhatIf: one per outcome; ValueOfInformation: one per signal type; BacktestReport: one per forecaster (model and baselines).
+            Explanation: one row per signal, indexed by its date; WhatIf: one per outcome; ValueOfInformation: one per signal type; BacktestReport: one per forecaster (model and baselines).
         
         Examples
         --------
@@ -1335,9 +1346,9 @@ class Explanation:
         """
     def __repr__(self) -> builtins.str: ...
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
-    def plot(self, outcome: typing.Optional[builtins.str] = None, ax: typing.Optional[typing.Any] = None, top: builtins.int = ...) -> typing.Any:
+    def plot(self, outcome: typing.Optional[builtins.str] = None, ax: typing.Optional[typing.Any] = None, top: builtins.int = ..., case: typing.Optional[typing.Any] = None) -> typing.Any:
         r"""
-        The attribution waterfall: from the baseline, each signal's change to one outcome (needs matplotlib).
+        The attribution waterfall: from the baseline, each signal's change to one outcome, with its value (needs matplotlib).
         
         Parameters
         ----------
@@ -1345,8 +1356,10 @@ class Explanation:
             The outcome shown; by default the one that moved most.
         ax : matplotlib.axes.Axes, optional
             Where to draw; a new figure when None.
-        top : int, default 15
+        top : int, default 12
             How many signals get their own bar (the rest pooled as "other signals").
+        case : Case, optional
+            The case, for a title with the countries' names.
         
         Returns
         -------
@@ -1765,6 +1778,32 @@ class Forecast:
         -------
         dict[str, Any] or None
         """
+    @property
+    def draws(self) -> numpy.typing.NDArray[numpy.float64] | None:
+        r"""
+        The raw forecasts of the parameter draws, a numpy array of shape (draws, outcomes) (row ``i`` is draw
+        ``i``, columns in the order of ``outcomes``), or None when the forecast was made without draws (or read
+        back from JSON, or received from the service, without them).
+        
+        Their mean, sd and quantiles are ``intervals``; ``summary()`` adds highest-density intervals and
+        ``to_arviz()`` gives an ArviZ ``InferenceData``.
+        
+        Returns
+        -------
+        numpy.ndarray or None
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> f = case.forecast(as_of="2018-07-01", draws=200, seed=1)
+        >>> f.draws.shape
+        (200, 3)
+        >>> abs(f.draws.mean(axis=0)[0] - f.intervals["mean"][0]) < 1e-12
+        True
+        >>> case.forecast(as_of="2018-07-01").draws is None
+        True
+        """
     def __eq__(self, other: builtins.object, /) -> builtins.bool: ...
     def interval(self, level: builtins.float = ...) -> dict:
         r"""
@@ -1788,6 +1827,52 @@ class Forecast:
         >>> lo, hi = f.interval(0.5)["stalemate"]
         >>> 0 <= lo <= hi <= 1
         True
+        """
+    def summary(self, levels: builtins.float | collections.abc.Sequence[builtins.float] | None = None, hdi: builtins.bool = ...) -> pandas.DataFrame:
+        r"""
+        Posterior summary of each outcome's probability over the parameter draws, in ArviZ's conventions.
+        
+        Columns ``mean``, ``sd``, then for each level ``hdi_<a>%`` / ``hdi_<b>%`` (highest-density interval, when
+        the raw draws are kept) and ``eti_<a>%`` / ``eti_<b>%`` (equal-tailed interval), as ``arviz.summary``
+        names them (``hdi_5%``, ``hdi_95%`` for a 90% interval).
+        
+        Parameters
+        ----------
+        levels : float or sequence of float, optional
+            Interval levels; by default those the forecast was made with. Other levels need the raw draws.
+        hdi : bool, default True
+            Add the HDI columns (needs the raw draws; left out without them).
+        
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``outcome``.
+        
+        Examples
+        --------
+        >>> import pressure_forecast as pf
+        >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+        >>> f = case.forecast(as_of="2018-07-01", draws=200, seed=1)
+        >>> list(f.summary().columns)
+        ['mean', 'sd', 'hdi_5%', 'hdi_95%', 'eti_5%', 'eti_95%']
+        """
+    def to_arviz(self) -> typing.Any:
+        r"""
+        The parameter draws as an ArviZ ``InferenceData`` (needs ``pip install "pressure_forecast[arviz]"``).
+        
+        One posterior variable, ``probability``, with dimensions ``chain`` (one), ``draw`` and ``outcome``, so
+        that ``arviz.summary``, ``arviz.plot_posterior`` and the rest work on it.
+        
+        Returns
+        -------
+        arviz.InferenceData
+        
+        Raises
+        ------
+        ImportError
+            When arviz is not installed (the message names the extra).
+        ArgumentError
+            When the forecast has no raw draws.
         """
     def __getitem__(self, outcome: builtins.str) -> builtins.float: ...
     def __len__(self) -> builtins.int: ...
@@ -1840,14 +1925,21 @@ class Forecast:
         >>> pf.Forecast.from_json(json.dumps(f.to_json())) == f
         True
         """
-    def to_pandas(self) -> pandas.DataFrame:
+    def to_pandas(self, long: builtins.bool = ...) -> pandas.DataFrame:
         r"""
-        One row per outcome: probability, and with draws mean, sd and the interval bounds.
+        One row per outcome: probability, and with draws mean, sd and the equal-tailed interval bounds.
+        
+        Parameters
+        ----------
+        long : bool, default False
+            The tidy form: one row per outcome and statistic (columns ``case``, ``as_of``, ``outcome``,
+            ``statistic``, ``value``).
         
         Returns
         -------
         pandas.DataFrame
-            Indexed by ``outcome``; with draws also ``mean``, ``sd``, ``lower_<level>`` and ``upper_<level>``.
+            Indexed by ``outcome``; with draws also ``mean``, ``sd`` and ``eti_<a>%`` / ``eti_<b>%`` per level (ArviZ's
+            names: ``eti_5%``, ``eti_95%`` for 90%).
         
         Examples
         --------
@@ -1857,9 +1949,9 @@ class Forecast:
         AppendReport(added=1, unchanged=0)
         >>> df = case.forecast(as_of="2018-07-01", draws=50, seed=1, levels=0.9).to_pandas()
         >>> df.index.tolist(), list(df.columns)
-        (['deal', 'stalemate', 'wait_out'], ['probability', 'mean', 'sd', 'lower_0.9', 'upper_0.9'])
+        (['deal', 'stalemate', 'wait_out'], ['probability', 'mean', 'sd', 'eti_5%', 'eti_95%'])
         """
-    def plot(self, ax: typing.Optional[typing.Any] = None) -> typing.Any:
+    def plot(self, ax: typing.Optional[typing.Any] = None, case: typing.Optional[typing.Any] = None) -> typing.Any:
         r"""
         A bar chart of the outcome probabilities with their intervals (needs matplotlib).
         
@@ -1867,6 +1959,8 @@ class Forecast:
         ----------
         ax : matplotlib.axes.Axes, optional
             Where to draw; a new figure when None.
+        case : Case, optional
+            The case, for a title with the countries' names.
         
         Returns
         -------
@@ -2667,14 +2761,17 @@ class Trajectory:
         >>> pf.Trajectory.from_json(t.to_json()) == t
         True
         """
-    def to_pandas(self, regimes: builtins.bool = ...) -> pandas.DataFrame:
+    def to_pandas(self, regimes: builtins.bool = ..., long: builtins.bool = ...) -> pandas.DataFrame:
         r"""
-        One row per day (a DatetimeIndex): a column per outcome, `signals_used`, `signal_types`; with `regimes=True` also a column per regime (`regime:<name>`).
+        One row per day (a DatetimeIndex): a column per outcome, `signals_used`, `signal_types` (the day's signal types joined by ", "); with `regimes=True` also a column per regime (`regime:<name>`).
         
         Parameters
         ----------
         regimes : bool, default False
             Add the filtered regime probabilities, a column per regime.
+        long : bool, default False
+            The tidy form: one row per day and outcome (columns ``date``, ``outcome``, ``probability``; with
+            ``regimes=True`` the regimes follow as rows whose ``outcome`` is ``regime:<name>``).
         
         Returns
         -------
@@ -2694,16 +2791,24 @@ class Trajectory:
         >>> t.to_pandas(regimes=True).shape[1] == 5 + len(t.regimes)
         True
         """
-    def plot(self, ax: typing.Optional[typing.Any] = None, case: typing.Optional[typing.Any] = None) -> typing.Any:
+    def plot(self, ax: typing.Optional[typing.Any] = None, case: typing.Optional[typing.Any] = None, *, draws: builtins.int = ..., level: builtins.float = ..., label_top: builtins.int = ...) -> typing.Any:
         r"""
-        Plot the outcome probabilities over time with each signal marked (needs matplotlib).
+        Plot the outcome probabilities over time: credible bands, every signal a tick, the largest named (needs matplotlib).
+        
+        See ``pressure_forecast.plot.plot_trajectory``.
         
         Parameters
         ----------
         ax : matplotlib.axes.Axes, optional
             Where to draw; a new figure when None.
         case : Case, optional
-            Take the signal marks from this case's signals.
+            The case the trajectory is of: with it, the credible bands, the signals' attribution and a title with the countries' names.
+        draws : int, default 200
+            Parameter draws per band date (0: no band).
+        level : float, default 0.9
+            The band's probability.
+        label_top : int, default 5
+            How many signals are named (those that moved the forecast most).
         
         Returns
         -------
@@ -2855,16 +2960,21 @@ class ValueOfInformation:
         >>> type(r).from_json(r.to_json()) == r
         True
         """
-    def to_pandas(self) -> pandas.DataFrame:
+    def to_pandas(self, long: builtins.bool = ...) -> pandas.DataFrame:
         r"""
         The result as a pandas DataFrame.
         
         Shown for an Explanation; WhatIf, ValueOfInformation and BacktestReport have the same method.
         
+        Parameters
+        ----------
+        long : bool, default False
+            The tidy form: one row per outcome and item (signal, forecast, signal type) or per forecaster and score, with the measures as columns.
+        
         Returns
         -------
         pandas.DataFrame
-            Explanation: one row per signal; WhatIf: one per outcome; ValueOfInformation: one per signal type; BacktestReport: one per forecaster (model and baselines).
+            Explanation: one row per signal, indexed by its date; WhatIf: one per outcome; ValueOfInformation: one per signal type; BacktestReport: one per forecaster (model and baselines).
         
         Examples
         --------
@@ -2996,16 +3106,21 @@ class WhatIf:
         >>> type(r).from_json(r.to_json()) == r
         True
         """
-    def to_pandas(self) -> pandas.DataFrame:
+    def to_pandas(self, long: builtins.bool = ...) -> pandas.DataFrame:
         r"""
         The result as a pandas DataFrame.
         
         Shown for an Explanation; WhatIf, ValueOfInformation and BacktestReport have the same method.
         
+        Parameters
+        ----------
+        long : bool, default False
+            The tidy form: one row per outcome and item (signal, forecast, signal type) or per forecaster and score, with the measures as columns.
+        
         Returns
         -------
         pandas.DataFrame
-            Explanation: one row per signal; WhatIf: one per outcome; ValueOfInformation: one per signal type; BacktestReport: one per forecaster (model and baselines).
+            Explanation: one row per signal, indexed by its date; WhatIf: one per outcome; ValueOfInformation: one per signal type; BacktestReport: one per forecaster (model and baselines).
         
         Examples
         --------

@@ -13,6 +13,7 @@ use pf_core::v2;
 use pf_core::{Case, DrawOptions, Episode, Model, Progress, Resolution, Signal, WhatIf};
 
 mod remote;
+mod scenario;
 mod table;
 
 /// Bayesian forecasts of how a coercive-diplomacy campaign ends: deal, stalemate or the target waiting out
@@ -34,6 +35,11 @@ enum Command {
     Explain(ExplainArgs),
     /// The forecast with hypothetical signals or another term end (the case is not changed).
     WhatIf(WhatIfArgs),
+    /// The forecast under a scenario (v2 models): future sender actions, actions repeated monthly, "policy
+    /// continues", the leader's fate, a term end, eligibility; beside the default future (no new actions).
+    Scenario(ScenarioArgs),
+    /// Two policies (scenarios) for one case compared in one call (v2 models): both forecasts and b - a.
+    Compare(CompareArgs),
     /// Signal types ranked by how much observing them next would move the forecast.
     Value(CaseArgs),
     /// Fit a model to finished episodes (expected-count EM) and write it as a model file.
@@ -132,6 +138,28 @@ struct WhatIfArgs {
 }
 
 #[derive(Args, Debug)]
+struct ScenarioArgs {
+    #[command(flatten)]
+    case: CaseArgs,
+    #[command(flatten)]
+    scenario: scenario::ScenarioFlags,
+}
+
+#[derive(Args, Debug)]
+struct CompareArgs {
+    #[command(flatten)]
+    case: CaseArgs,
+    /// The first policy: `none` (no new actions), a scenario file (JSON or TOML), or comma-separated items
+    /// `action=TYPE@DATE`, `monthly=TYPE`, `policy-continues`, `fate=stays|leaves`, `term-end=DATE`,
+    /// `eligible=true|false`, `name=TEXT`.
+    #[arg(long, default_value = "none")]
+    a: String,
+    /// The second policy, in the same forms.
+    #[arg(long)]
+    b: String,
+}
+
+#[derive(Args, Debug)]
 struct FitArgs {
     /// Episodes file (JSON array, one object, or JSON Lines). A v2 model takes several, each with its
     /// `--episodes-weight`.
@@ -195,6 +223,12 @@ struct ModelArgs {
     /// Model file; the embedded default when absent.
     #[arg(long)]
     model: Option<PathBuf>,
+    /// List the signal types with their roles (action, context, evidence, deal, fate) instead of the file.
+    #[arg(long)]
+    types: bool,
+    /// With --types: print JSON instead of a table.
+    #[arg(long, requires = "types")]
+    json: bool,
 }
 
 /// A date argument, by the one parser of the core (exactly `YYYY-MM-DD`).
@@ -506,10 +540,141 @@ fn run(cli: Cli) -> Result<()> {
         },
         Command::Serve(a) => pf_server::cli::run(a)?,
         Command::Store(a) => pf_server::cli::store(a)?,
+        Command::Model(a) if a.types => {
+            let model = load_model(a.model.as_deref())?;
+            let types = signal_types(&model);
+            if a.json {
+                print_json(&serde_json::json!({
+                    "model": model.name(),
+                    "format_version": model.format_version(),
+                    "types": types,
+                }));
+            } else {
+                print!("{}", table::signal_types(&model, &types));
+            }
+        }
         Command::Model(a) => match a.model {
             Some(p) => print!("{}", load_model(Some(&p))?.to_toml()),
             None => print!("{}", Model::default_toml()),
         },
+        Command::Scenario(a) => run_scenario(&a)?,
+        Command::Compare(a) => run_compare(&a)?,
+    }
+    Ok(())
+}
+
+/// Each signal type of a model with its role (every type of a v1 model is evidence), as `model --types`
+/// and the service's ListSignalTypes give them.
+fn signal_types(model: &Model) -> Vec<table::TypeRow> {
+    model
+        .signal_types()
+        .into_iter()
+        .map(|name| {
+            let spec = model.as_v2().and_then(|m| m.spec().signals.get(&name));
+            table::TypeRow {
+                role: match model.as_v2() {
+                    Some(m) => m.role(&name).map_or("", scenario::role_name),
+                    None => "evidence",
+                }
+                .to_owned(),
+                repudiates: spec.is_some_and(|t| t.repudiates),
+                reveals: spec.and_then(|t| t.reveals),
+                description: model.describe_signal_type(&name).unwrap_or_default().to_owned(),
+                name,
+            }
+        })
+        .collect()
+}
+
+/// The model, case and as-of date of a scenario command; the model must be v2.
+fn scenario_inputs(a: &CaseArgs, what: &str) -> Result<(Model, Case, NaiveDate)> {
+    let model = load_model(a.model.as_deref())?;
+    if model.as_v2().is_none() {
+        bail!(
+            "{what} needs a v2 model (format_version = 2); {} is format_version {}",
+            model.name(),
+            model.format_version()
+        );
+    }
+    let case = load_case(&a.case, &model)?;
+    Ok((model, case, a.as_of.unwrap_or_else(today)))
+}
+
+/// `scenario`: the forecast under a scenario beside the default future, and the leader's fate under each.
+fn run_scenario(a: &ScenarioArgs) -> Result<()> {
+    let (model, case, as_of) = scenario_inputs(&a.case, "scenario")?;
+    let m = model.as_v2().expect("checked by scenario_inputs");
+    let sc = a.scenario.scenario()?;
+    scenario::check(m, &case, as_of, &sc)?;
+    let none = v2::Scenario::default();
+    let baseline = v2::scenario_forecast(m, &case, as_of, &none)?;
+    let forecast = v2::scenario_forecast(m, &case, as_of, &sc)?;
+    let stays = [
+        v2::analysis::scenario_state(m, &case, as_of, &none)?.leader_stays,
+        v2::analysis::scenario_state(m, &case, as_of, &sc)?.leader_stays,
+    ];
+    let delta: Vec<f64> = forecast
+        .probabilities
+        .iter()
+        .zip(&baseline.probabilities)
+        .map(|(x, y)| x - y)
+        .collect();
+    if a.case.json {
+        print_json(&serde_json::json!({
+            "case": case.id,
+            "as_of": as_of,
+            "outcomes": baseline.outcomes,
+            "scenario": sc,
+            "baseline": baseline.to_json(),
+            "forecast": forecast.to_json(),
+            "delta": delta,
+            "leader_stays": {"baseline": stays[0], "scenario": stays[1]},
+        }));
+    } else {
+        print!(
+            "{}",
+            table::scenario(
+                &case,
+                &scenario::describe(&sc, as_of),
+                &baseline,
+                &forecast,
+                &delta,
+                stays
+            )
+        );
+    }
+    Ok(())
+}
+
+/// `compare`: two policies for one case in one call.
+fn run_compare(a: &CompareArgs) -> Result<()> {
+    let (model, case, as_of) = scenario_inputs(&a.case, "compare")?;
+    let m = model.as_v2().expect("checked by scenario_inputs");
+    let pa = scenario::parse_policy("--a", &a.a)?;
+    let pb = scenario::parse_policy("--b", &a.b)?;
+    scenario::check(m, &case, as_of, &pa).context("--a")?;
+    scenario::check(m, &case, as_of, &pb).context("--b")?;
+    let c = v2::compare(m, &case, as_of, &pa, &pb)?;
+    if a.case.json {
+        print_json(&serde_json::json!({
+            "case": case.id,
+            "as_of": as_of,
+            "outcomes": c.a.outcomes,
+            "scenarios": {"a": pa, "b": pb},
+            "a": c.a.to_json(),
+            "b": c.b.to_json(),
+            "difference": c.difference,
+        }));
+    } else {
+        print!(
+            "{}",
+            table::comparison(
+                &case,
+                as_of,
+                [&scenario::describe(&pa, as_of), &scenario::describe(&pb, as_of)],
+                &c
+            )
+        );
     }
     Ok(())
 }

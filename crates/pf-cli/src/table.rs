@@ -188,6 +188,120 @@ pub fn what_if(case: &Case, r: &WhatIfResult) -> String {
     s
 }
 
+/// One signal type of a model and its role (`model --types`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TypeRow {
+    /// The type's name.
+    pub name: String,
+    /// Its role: action, context, evidence, deal or fate.
+    pub role: String,
+    /// Deal or action types: it repudiates a standing deal.
+    pub repudiates: bool,
+    /// Fate types: what it reveals.
+    pub reveals: Option<pf_core::v2::Fate>,
+    /// What it records.
+    pub description: String,
+}
+
+/// The signal types of a model with their roles.
+pub fn signal_types(model: &pf_core::Model, types: &[TypeRow]) -> String {
+    let mut t = table(
+        ["signal type", "role", "description"].map(str::to_owned).to_vec(),
+        3,
+    );
+    for r in types {
+        let mut role = r.role.clone();
+        if r.repudiates {
+            role.push_str(" (repudiates)");
+        }
+        if let Some(f) = r.reveals {
+            role.push_str(match f {
+                pf_core::v2::Fate::Stays => " (stays)",
+                pf_core::v2::Fate::Leaves => " (leaves)",
+            });
+        }
+        let first = r.description.lines().next().unwrap_or_default();
+        t.add_row(cells([r.name.clone(), role, first.to_owned()]));
+    }
+    format!(
+        "{} (format_version {}): {} signal types\n{}\n",
+        model.name(),
+        model.format_version(),
+        types.len(),
+        render(&t)
+    )
+}
+
+/// A scenario's forecast beside the default future (no new actions), and the leader's fate under each.
+pub fn scenario(
+    case: &Case,
+    what: &str,
+    baseline: &Forecast,
+    forecast: &Forecast,
+    delta: &[f64],
+    leader_stays: [f64; 2],
+) -> String {
+    let mut s = format!(
+        "{}\nas of {}, term end {}{}\nscenario: {what}\n",
+        case_header(case),
+        forecast.as_of,
+        baseline.term_end,
+        if forecast.term_end == baseline.term_end {
+            String::new()
+        } else {
+            format!(" -> {}", forecast.term_end)
+        }
+    );
+    let mut t = table(
+        ["outcome", "no new actions", "scenario", "change"]
+            .map(str::to_owned)
+            .to_vec(),
+        1,
+    );
+    for (o, name) in baseline.outcomes.iter().enumerate() {
+        t.add_row(cells([
+            name.clone(),
+            pct(baseline.probabilities[o]),
+            pct(forecast.probabilities[o]),
+            signed(delta[o]),
+        ]));
+    }
+    t.add_row(cells([
+        "(leader stays)".to_owned(),
+        pct(leader_stays[0]),
+        pct(leader_stays[1]),
+        signed(leader_stays[1] - leader_stays[0]),
+    ]));
+    s.push_str(&format!("{}\n", render(&t)));
+    s
+}
+
+/// Two policies for one case: both forecasts and b - a.
+pub fn comparison(
+    case: &Case,
+    as_of: chrono::NaiveDate,
+    what: [&str; 2],
+    c: &pf_core::v2::PolicyComparison,
+) -> String {
+    let mut s = format!(
+        "{}\nas of {as_of}\na: {}\nb: {}\n",
+        case_header(case),
+        what[0],
+        what[1]
+    );
+    let mut t = table(["outcome", "a", "b", "b - a"].map(str::to_owned).to_vec(), 1);
+    for (o, name) in c.a.outcomes.iter().enumerate() {
+        t.add_row(cells([
+            name.clone(),
+            pct(c.a.probabilities[o]),
+            pct(c.b.probabilities[o]),
+            signed(c.difference[o]),
+        ]));
+    }
+    s.push_str(&format!("{}\n", render(&t)));
+    s
+}
+
 /// Signal types ranked by value of information.
 pub fn value(case: &Case, v: &ValueOfInformation) -> String {
     let mut s = format!(

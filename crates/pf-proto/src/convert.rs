@@ -5,7 +5,9 @@
 //! for Trajectory`, `TryFrom<v1::WhatIfResponse> for WhatIfResult`, `TryFrom<v1::GetValueOfInformationResponse>
 //! for ValueOfInformation`, [`explanation_from_proto`], and the date helpers; each error names the offending
 //! field by its path in the message (`signals[2].date`, `forecast.probabilities`). Outgoing: `From<&Forecast>`,
-//! `From<&Case>`, `From<&Signal>`, `From<&Trajectory>` and friends.
+//! `From<&Case>`, `From<&Signal>`, `From<&Trajectory>` and friends. The v2 faces (signal roles, the leader's
+//! fate, `Scenario`, [`ScenarioRun`] for RunScenario, `PolicyComparison` for ComparePolicies) convert both ways
+//! in the `scenario` submodule.
 //!
 //! A field added to an engine result is added to its message and to the two conversions here; the conversions
 //! destructure the engine structs without `..`, so a forgotten field does not compile, and the tests compare
@@ -21,6 +23,9 @@ use pf_core::{
 
 use crate::google::r#type::Date;
 use crate::v1;
+
+mod scenario;
+pub use scenario::{ScenarioRun, fate_from_proto, fate_to_proto, role_from_proto, role_to_proto};
 
 /// A wire message that does not make a valid engine value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -467,11 +472,7 @@ impl From<&Forecast> for v1::Forecast {
             regime_order: regimes.clone(),
             intervals: intervals.as_ref().map(|iv| intervals_to_proto(iv, outcomes)),
             attribution: None,
-            model: model.as_ref().map(|m| v1::ModelId {
-                name: m.name.clone(),
-                version: m.version.clone(),
-                hash: m.hash.clone(),
-            }),
+            model: model.as_ref().map(model_id_to_proto),
         }
     }
 }
@@ -515,6 +516,16 @@ impl TryFrom<v1::Forecast> for Forecast {
             outcomes: outcome_order,
             regimes: regime_order,
         })
+    }
+}
+
+/// The name, version and hash of a model as a message.
+pub fn model_id_to_proto(m: &pf_core::v2::ModelId) -> v1::ModelId {
+    let pf_core::v2::ModelId { name, version, hash } = m;
+    v1::ModelId {
+        name: name.clone(),
+        version: version.clone(),
+        hash: hash.clone(),
     }
 }
 

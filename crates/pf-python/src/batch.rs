@@ -6,7 +6,7 @@ use pyo3::prelude::*;
 use pyo3_stub_gen::derive::*;
 use rayon::prelude::*;
 
-use crate::case::{PyCase, forecast_one, levels_of};
+use crate::case::{PyCase, forecast_one_drawn, levels_of};
 use crate::convert::{self, opt_arg_date};
 use crate::errors::argument_error;
 use crate::model::PyModel;
@@ -111,8 +111,7 @@ pub fn forecast_many(
     let levels = levels.map(levels_of).transpose()?.unwrap_or_else(|| vec![0.9]);
     if items.len() == 1 {
         let (c, m) = &items[0];
-        return forecast_one(py, m, c, dates[0], draws, seed, levels, progress)
-            .map(|inner| vec![PyForecast { inner }]);
+        return forecast_one_drawn(py, m, c, dates[0], draws, seed, levels, progress).map(|f| vec![f]);
     }
     let opts = pf_core::DrawOptions { draws, seed, levels };
     let show = want_bar(progress, items.len() * draws.max(1) >= 20_000);
@@ -126,9 +125,9 @@ pub fn forecast_many(
                     return Err(pf_core::Error::Interrupted);
                 }
                 let f = if draws == 0 {
-                    m.forecast(c, *d)
+                    m.forecast(c, *d).map(PyForecast::from)
                 } else {
-                    m.forecast_with_intervals(c, *d, &opts, &pf_core::Silent)
+                    crate::results::forecast_drawn(m, c, *d, &opts, &pf_core::Silent)
                 };
                 p.advance(1);
                 f
@@ -137,5 +136,5 @@ pub fn forecast_many(
         p.finish();
         r
     })?;
-    Ok(out.into_iter().map(|inner| PyForecast { inner }).collect())
+    Ok(out)
 }

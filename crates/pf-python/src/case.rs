@@ -108,12 +108,30 @@ pub fn forecast_one(
     levels: Vec<f64>,
     progress: Option<bool>,
 ) -> PyResult<pf_core::Forecast> {
+    forecast_one_drawn(py, model, case, as_of, draws, seed, levels, progress).map(|f| f.inner)
+}
+
+/// [`forecast_one`] keeping the raw per-draw forecasts (`Forecast.draws`) when `draws > 0`.
+#[allow(clippy::too_many_arguments)]
+pub fn forecast_one_drawn(
+    py: Python<'_>,
+    model: &pf_core::Model,
+    case: &pf_core::Case,
+    as_of: NaiveDate,
+    draws: usize,
+    seed: u64,
+    levels: Vec<f64>,
+    progress: Option<bool>,
+) -> PyResult<PyForecast> {
     if draws == 0 {
-        return py.detach(|| model.forecast(case, as_of)).py_err(py);
+        return py
+            .detach(|| model.forecast(case, as_of))
+            .py_err(py)
+            .map(PyForecast::from);
     }
     let opts = pf_core::DrawOptions { draws, seed, levels };
     run_long(py, want_bar(progress, draws >= BAR_DRAWS), |p| {
-        model.forecast_with_intervals(case, as_of, &opts, p)
+        crate::results::forecast_drawn(model, case, as_of, &opts, p)
     })
 }
 
@@ -704,8 +722,7 @@ impl PyCase {
         let as_of = self.as_of(as_of)?;
         let levels = levels.map(levels_of).transpose()?.unwrap_or_else(|| vec![0.9]);
         let m = self.pick(model);
-        forecast_one(py, &m, &self.inner, as_of, draws, seed, levels, progress)
-            .map(|inner| PyForecast { inner })
+        forecast_one_drawn(py, &m, &self.inner, as_of, draws, seed, levels, progress)
     }
 
     /// Outcome probabilities over time, each day forecast with the signals dated up to it.

@@ -35,7 +35,7 @@ fn forecast_of(name: &str, f: Option<pb::Forecast>) -> PyResult<PyForecast> {
         )
     })?;
     pf_core::Forecast::try_from(f)
-        .map(|inner| PyForecast { inner })
+        .map(PyForecast::from)
         .map_err(|e| bad(name, e.within("forecast")))
 }
 

@@ -2,6 +2,8 @@
 //! (the engine's JSON form), pickling through serde, `__repr__`, `_repr_html_` and `to_pandas()` (the pandas
 //! and HTML work is done by the pure-Python module `pressure_forecast._frames`).
 
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple, PyType};
@@ -33,10 +35,75 @@ pub(crate) fn ser_err(e: serde_json::Error) -> PyErr {
 /// True
 #[gen_stub_pyclass]
 #[pyclass(module = "pressure_forecast._native", name = "Forecast", frozen, eq)]
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 pub struct PyForecast {
     /// The engine's forecast.
     pub inner: pf_core::Forecast,
+    /// The raw forecasts of the parameter draws (row `i` is draw `i`, columns in the order of the outcomes),
+    /// kept when the forecast was made here with draws; None otherwise (no draws, or read from JSON without them).
+    pub draws: Option<Arc<Vec<Vec<f64>>>>,
+}
+
+/// Equal when the engine's forecasts are: the raw draws are the detail behind the intervals, which carry their
+/// seed and count (a forecast read back from JSON without its draws equals the one it was written from).
+impl PartialEq for PyForecast {
+    fn eq(&self, other: &Self) -> bool {
+        self.inner == other.inner
+    }
+}
+
+impl From<pf_core::Forecast> for PyForecast {
+    fn from(inner: pf_core::Forecast) -> Self {
+        Self { inner, draws: None }
+    }
+}
+
+/// A forecast with credible intervals from parameter draws, keeping the draws: the same numbers as
+/// `Model::forecast_with_intervals` (the point forecast, then `draw_forecasts` summarised).
+///
+/// # Errors
+/// As [`pf_core::Model::forecast_with_intervals`].
+pub fn forecast_drawn(
+    model: &pf_core::Model,
+    case: &pf_core::Case,
+    as_of: NaiveDate,
+    opts: &pf_core::DrawOptions,
+    progress: &dyn pf_core::Progress,
+) -> pf_core::Result<PyForecast> {
+    let mut inner = model.forecast(case, as_of)?;
+    let draws = model.draw_forecasts(case, as_of, opts, progress)?;
+    inner.intervals = Some(pf_core::uncertainty::summarise(&draws, opts));
+    Ok(PyForecast {
+        inner,
+        draws: Some(Arc::new(draws)),
+    })
+}
+
+/// The pickled state of a Forecast: the engine's forecast and, when kept, its raw draws (an older pickle, the
+/// bare forecast, reads with none).
+#[derive(Serialize, Deserialize)]
+pub struct ForecastState {
+    #[serde(flatten)]
+    inner: pf_core::Forecast,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    draws: Option<Vec<Vec<f64>>>,
+}
+
+impl crate::pickle::Pickle for PyForecast {
+    const KIND: &'static str = "Forecast";
+    type State = ForecastState;
+    fn state(&self) -> ForecastState {
+        ForecastState {
+            inner: self.inner.clone(),
+            draws: self.draws.as_ref().map(|d| d.as_ref().clone()),
+        }
+    }
+    fn from_state(_py: Python<'_>, s: ForecastState) -> PyResult<Self> {
+        Ok(Self {
+            inner: s.inner,
+            draws: s.draws.map(Arc::new),
+        })
+    }
 }
 
 #[gen_stub_pymethods]
@@ -194,6 +261,99 @@ impl PyForecast {
         Ok(d)
     }
 
+    /// The raw forecasts of the parameter draws, a numpy array of shape (draws, outcomes) (row ``i`` is draw
+    /// ``i``, columns in the order of ``outcomes``), or None when the forecast was made without draws (or read
+    /// back from JSON, or received from the service, without them).
+    ///
+    /// Their mean, sd and quantiles are ``intervals``; ``summary()`` adds highest-density intervals and
+    /// ``to_arviz()`` gives an ArviZ ``InferenceData``.
+    ///
+    /// Returns
+    /// -------
+    /// numpy.ndarray or None
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> f = case.forecast(as_of="2018-07-01", draws=200, seed=1)
+    /// >>> f.draws.shape
+    /// (200, 3)
+    /// >>> abs(f.draws.mean(axis=0)[0] - f.intervals["mean"][0]) < 1e-12
+    /// True
+    /// >>> case.forecast(as_of="2018-07-01").draws is None
+    /// True
+    #[getter]
+    #[gen_stub(override_return_type(type_repr = "numpy.typing.NDArray[numpy.float64] | None", imports = ("numpy", "numpy.typing")))]
+    fn draws<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        match &self.draws {
+            None => Ok(py.None().into_bound(py)),
+            Some(d) => {
+                let flat: Vec<f64> = d.iter().flatten().copied().collect();
+                np_array2(py, &flat, self.inner.outcomes.len())
+            }
+        }
+    }
+
+    /// Posterior summary of each outcome's probability over the parameter draws, in ArviZ's conventions.
+    ///
+    /// Columns ``mean``, ``sd``, then for each level ``hdi_<a>%`` / ``hdi_<b>%`` (highest-density interval, when
+    /// the raw draws are kept) and ``eti_<a>%`` / ``eti_<b>%`` (equal-tailed interval), as ``arviz.summary``
+    /// names them (``hdi_5%``, ``hdi_95%`` for a 90% interval).
+    ///
+    /// Parameters
+    /// ----------
+    /// levels : float or sequence of float, optional
+    ///     Interval levels; by default those the forecast was made with. Other levels need the raw draws.
+    /// hdi : bool, default True
+    ///     Add the HDI columns (needs the raw draws; left out without them).
+    ///
+    /// Returns
+    /// -------
+    /// pandas.DataFrame
+    ///     Indexed by ``outcome``.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import pressure_forecast as pf
+    /// >>> case = pf.Case("demo", "USA", "PRK", "2017-01-20", "2021-01-20")
+    /// >>> f = case.forecast(as_of="2018-07-01", draws=200, seed=1)
+    /// >>> list(f.summary().columns)
+    /// ['mean', 'sd', 'hdi_5%', 'hdi_95%', 'eti_5%', 'eti_95%']
+    #[pyo3(signature = (levels = None, hdi = true))]
+    #[gen_stub(override_return_type(type_repr = "pandas.DataFrame", imports = ("pandas")))]
+    fn summary<'py>(
+        slf: &Bound<'py, Self>,
+        #[gen_stub(override_type(type_repr = "builtins.float | collections.abc.Sequence[builtins.float] | None", imports = ("builtins", "collections.abc")))]
+        levels: Option<&Bound<'py, PyAny>>,
+        hdi: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let kw = PyDict::new(slf.py());
+        kw.set_item("levels", levels)?;
+        kw.set_item("hdi", hdi)?;
+        helper(slf.py(), "_uncertainty", "forecast_summary", (slf,), Some(&kw))
+    }
+
+    /// The parameter draws as an ArviZ ``InferenceData`` (needs ``pip install "pressure_forecast[arviz]"``).
+    ///
+    /// One posterior variable, ``probability``, with dimensions ``chain`` (one), ``draw`` and ``outcome``, so
+    /// that ``arviz.summary``, ``arviz.plot_posterior`` and the rest work on it.
+    ///
+    /// Returns
+    /// -------
+    /// arviz.InferenceData
+    ///
+    /// Raises
+    /// ------
+    /// ImportError
+    ///     When arviz is not installed (the message names the extra).
+    /// ArgumentError
+    ///     When the forecast has no raw draws.
+    #[gen_stub(override_return_type(type_repr = "typing.Any", imports = ("typing")))]
+    fn to_arviz<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        helper(slf.py(), "_uncertainty", "forecast_to_arviz", (slf,), None)
+    }
+
     fn __getitem__(&self, py: Python<'_>, outcome: &str) -> PyResult<f64> {
         self.inner.probability(outcome).ok_or_else(|| {
             crate::errors::to_py(
@@ -264,15 +424,22 @@ impl PyForecast {
     /// True
     #[classmethod]
     fn from_json(_cls: &Bound<'_, PyType>, obj: &Bound<'_, PyAny>) -> PyResult<PyForecast> {
-        from_py_json(obj, "a Forecast").map(|inner| PyForecast { inner })
+        from_py_json::<pf_core::Forecast>(obj, "a Forecast").map(PyForecast::from)
     }
 
-    /// One row per outcome: probability, and with draws mean, sd and the interval bounds.
+    /// One row per outcome: probability, and with draws mean, sd and the equal-tailed interval bounds.
+    ///
+    /// Parameters
+    /// ----------
+    /// long : bool, default False
+    ///     The tidy form: one row per outcome and statistic (columns ``case``, ``as_of``, ``outcome``,
+    ///     ``statistic``, ``value``).
     ///
     /// Returns
     /// -------
     /// pandas.DataFrame
-    ///     Indexed by ``outcome``; with draws also ``mean``, ``sd``, ``lower_<level>`` and ``upper_<level>``.
+    ///     Indexed by ``outcome``; with draws also ``mean``, ``sd`` and ``eti_<a>%`` / ``eti_<b>%`` per level (ArviZ's
+    ///     names: ``eti_5%``, ``eti_95%`` for 90%).
     ///
     /// Examples
     /// --------
@@ -282,10 +449,13 @@ impl PyForecast {
     /// AppendReport(added=1, unchanged=0)
     /// >>> df = case.forecast(as_of="2018-07-01", draws=50, seed=1, levels=0.9).to_pandas()
     /// >>> df.index.tolist(), list(df.columns)
-    /// (['deal', 'stalemate', 'wait_out'], ['probability', 'mean', 'sd', 'lower_0.9', 'upper_0.9'])
+    /// (['deal', 'stalemate', 'wait_out'], ['probability', 'mean', 'sd', 'eti_5%', 'eti_95%'])
+    #[pyo3(signature = (long = false))]
     #[gen_stub(override_return_type(type_repr = "pandas.DataFrame", imports = ("pandas")))]
-    fn to_pandas<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-        helper(slf.py(), "_frames", "forecast_frame", (slf,), None)
+    fn to_pandas<'py>(slf: &Bound<'py, Self>, long: bool) -> PyResult<Bound<'py, PyAny>> {
+        let kw = PyDict::new(slf.py());
+        kw.set_item("long", long)?;
+        helper(slf.py(), "_frames", "forecast_frame", (slf,), Some(&kw))
     }
 
     /// A bar chart of the outcome probabilities with their intervals (needs matplotlib).
@@ -294,6 +464,8 @@ impl PyForecast {
     /// ----------
     /// ax : matplotlib.axes.Axes, optional
     ///     Where to draw; a new figure when None.
+    /// case : Case, optional
+    ///     The case, for a title with the countries' names.
     ///
     /// Returns
     /// -------
@@ -310,10 +482,15 @@ impl PyForecast {
     /// >>> ax = f.plot()
     /// >>> type(ax).__name__
     /// 'Axes'
-    #[pyo3(signature = (ax = None))]
-    fn plot<'py>(slf: &Bound<'py, Self>, ax: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    #[pyo3(signature = (ax = None, case = None))]
+    fn plot<'py>(
+        slf: &Bound<'py, Self>,
+        ax: Option<&Bound<'py, PyAny>>,
+        case: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let kw = PyDict::new(slf.py());
         kw.set_item("ax", ax)?;
+        kw.set_item("case", case)?;
         helper(slf.py(), "plot", "plot_forecast", (slf,), Some(&kw))
     }
 
@@ -536,12 +713,15 @@ impl PyTrajectory {
         from_py_json(obj, "a Trajectory").map(|inner| PyTrajectory { inner })
     }
 
-    /// One row per day (a DatetimeIndex): a column per outcome, `signals_used`, `signal_types`; with `regimes=True` also a column per regime (`regime:<name>`).
+    /// One row per day (a DatetimeIndex): a column per outcome, `signals_used`, `signal_types` (the day's signal types joined by ", "); with `regimes=True` also a column per regime (`regime:<name>`).
     ///
     /// Parameters
     /// ----------
     /// regimes : bool, default False
     ///     Add the filtered regime probabilities, a column per regime.
+    /// long : bool, default False
+    ///     The tidy form: one row per day and outcome (columns ``date``, ``outcome``, ``probability``; with
+    ///     ``regimes=True`` the regimes follow as rows whose ``outcome`` is ``regime:<name>``).
     ///
     /// Returns
     /// -------
@@ -560,22 +740,31 @@ impl PyTrajectory {
     /// ((30, 5), ['deal', 'stalemate', 'wait_out', 'signals_used', 'signal_types'])
     /// >>> t.to_pandas(regimes=True).shape[1] == 5 + len(t.regimes)
     /// True
-    #[pyo3(signature = (regimes = false))]
+    #[pyo3(signature = (regimes = false, long = false))]
     #[gen_stub(override_return_type(type_repr = "pandas.DataFrame", imports = ("pandas")))]
-    fn to_pandas<'py>(slf: &Bound<'py, Self>, regimes: bool) -> PyResult<Bound<'py, PyAny>> {
+    fn to_pandas<'py>(slf: &Bound<'py, Self>, regimes: bool, long: bool) -> PyResult<Bound<'py, PyAny>> {
         let kw = PyDict::new(slf.py());
         kw.set_item("regimes", regimes)?;
+        kw.set_item("long", long)?;
         helper(slf.py(), "_frames", "trajectory_frame", (slf,), Some(&kw))
     }
 
-    /// Plot the outcome probabilities over time with each signal marked (needs matplotlib).
+    /// Plot the outcome probabilities over time: credible bands, every signal a tick, the largest named (needs matplotlib).
+    ///
+    /// See ``pressure_forecast.plot.plot_trajectory``.
     ///
     /// Parameters
     /// ----------
     /// ax : matplotlib.axes.Axes, optional
     ///     Where to draw; a new figure when None.
     /// case : Case, optional
-    ///     Take the signal marks from this case's signals.
+    ///     The case the trajectory is of: with it, the credible bands, the signals' attribution and a title with the countries' names.
+    /// draws : int, default 200
+    ///     Parameter draws per band date (0: no band).
+    /// level : float, default 0.9
+    ///     The band's probability.
+    /// label_top : int, default 5
+    ///     How many signals are named (those that moved the forecast most).
     ///
     /// Returns
     /// -------
@@ -592,15 +781,21 @@ impl PyTrajectory {
     /// >>> ax = t.plot(case=case)
     /// >>> ax.get_ylabel()
     /// 'probability by the term end'
-    #[pyo3(signature = (ax = None, case = None))]
+    #[pyo3(signature = (ax = None, case = None, *, draws = 200, level = 0.9, label_top = 5))]
     fn plot<'py>(
         slf: &Bound<'py, Self>,
         ax: Option<&Bound<'py, PyAny>>,
         case: Option<&Bound<'py, PyAny>>,
+        draws: usize,
+        level: f64,
+        label_top: usize,
     ) -> PyResult<Bound<'py, PyAny>> {
         let kw = PyDict::new(slf.py());
         kw.set_item("ax", ax)?;
         kw.set_item("case", case)?;
+        kw.set_item("draws", draws)?;
+        kw.set_item("level", level)?;
+        kw.set_item("label_top", label_top)?;
         helper(slf.py(), "plot", "plot_trajectory", (slf,), Some(&kw))
     }
 
@@ -778,10 +973,15 @@ macro_rules! serde_result {
             ///
             /// Shown for an Explanation; WhatIf, ValueOfInformation and BacktestReport have the same method.
             ///
+            /// Parameters
+            /// ----------
+            /// long : bool, default False
+            ///     The tidy form: one row per outcome and item (signal, forecast, signal type) or per forecaster and score, with the measures as columns.
+            ///
             /// Returns
             /// -------
             /// pandas.DataFrame
-            ///     Explanation: one row per signal; WhatIf: one per outcome; ValueOfInformation: one per signal type; BacktestReport: one per forecaster (model and baselines).
+            ///     Explanation: one row per signal, indexed by its date; WhatIf: one per outcome; ValueOfInformation: one per signal type; BacktestReport: one per forecaster (model and baselines).
             ///
             /// Examples
             /// --------
@@ -793,9 +993,12 @@ macro_rules! serde_result {
             /// >>> df = r.to_pandas()
             /// >>> len(df), df["type"].tolist()
             /// (1, ['summit_held'])
+            #[pyo3(signature = (long = false))]
             #[gen_stub(override_return_type(type_repr = "pandas.DataFrame", imports = ("pandas")))]
-            fn to_pandas<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-                $crate::convert::helper(slf.py(), "_frames", "to_pandas", (slf,), None)
+            fn to_pandas<'py>(slf: &Bound<'py, Self>, long: bool) -> PyResult<Bound<'py, PyAny>> {
+                let kw = pyo3::types::PyDict::new(slf.py());
+                kw.set_item("long", long)?;
+                $crate::convert::helper(slf.py(), "_frames", "to_pandas", (slf,), Some(&kw))
             }
 
             /// The result as HTML, for notebooks: its repr and the table of ``to_pandas``.
@@ -921,7 +1124,7 @@ serde_result!(
         fn drop_one<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
             json_to_py(py, &serde_json::to_value(&self.inner.drop_one).map_err(ser_err)?)
         }
-        /// The attribution waterfall: from the baseline, each signal's change to one outcome (needs matplotlib).
+        /// The attribution waterfall: from the baseline, each signal's change to one outcome, with its value (needs matplotlib).
         ///
         /// Parameters
         /// ----------
@@ -929,8 +1132,10 @@ serde_result!(
         ///     The outcome shown; by default the one that moved most.
         /// ax : matplotlib.axes.Axes, optional
         ///     Where to draw; a new figure when None.
-        /// top : int, default 15
+        /// top : int, default 12
         ///     How many signals get their own bar (the rest pooled as "other signals").
+        /// case : Case, optional
+        ///     The case, for a title with the countries' names.
         ///
         /// Returns
         /// -------
@@ -947,12 +1152,13 @@ serde_result!(
         /// >>> ax = r.plot(outcome="deal")
         /// >>> type(ax).__name__
         /// 'Axes'
-        #[pyo3(signature = (outcome = None, ax = None, top = 15))]
-        fn plot<'py>(slf: &Bound<'py, Self>, outcome: Option<&str>, ax: Option<&Bound<'py, PyAny>>, top: usize) -> PyResult<Bound<'py, PyAny>> {
+        #[pyo3(signature = (outcome = None, ax = None, top = 12, case = None))]
+        fn plot<'py>(slf: &Bound<'py, Self>, outcome: Option<&str>, ax: Option<&Bound<'py, PyAny>>, top: usize, case: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
             let kw = PyDict::new(slf.py());
             kw.set_item("outcome", outcome)?;
             kw.set_item("ax", ax)?;
             kw.set_item("top", top)?;
+            kw.set_item("case", case)?;
             helper(slf.py(), "plot", "plot_attribution", (slf,), Some(&kw))
         }
     }
@@ -979,14 +1185,14 @@ serde_result!(
         /// -------
         /// Forecast
         #[getter]
-        fn baseline(&self) -> PyForecast { PyForecast { inner: self.inner.baseline.clone() } }
+        fn baseline(&self) -> PyForecast { PyForecast::from(self.inner.baseline.clone()) }
         /// The forecast with the hypothetical change.
         ///
         /// Returns
         /// -------
         /// Forecast
         #[getter]
-        fn scenario(&self) -> PyForecast { PyForecast { inner: self.inner.scenario.clone() } }
+        fn scenario(&self) -> PyForecast { PyForecast::from(self.inner.scenario.clone()) }
         /// `{outcome: scenario - baseline}`.
         ///
         /// Returns
@@ -1053,7 +1259,6 @@ serde_result!(
     }
 );
 
-crate::pickle::pickle_inner!(PyForecast, pf_core::Forecast, "Forecast");
 crate::pickle::pickle_inner!(PyTrajectory, pf_core::Trajectory, "Trajectory");
 
 impl crate::pickle::Pickle for PyAppendReport {

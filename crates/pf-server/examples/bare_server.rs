@@ -76,6 +76,18 @@ impl ForecastService for Bare {
     async fn what_if(&self, _r: Request<pb::WhatIfRequest>) -> Result<Response<pb::WhatIfResponse>, Status> {
         Err(Status::unimplemented("bare server"))
     }
+    async fn run_scenario(
+        &self,
+        _r: Request<pb::RunScenarioRequest>,
+    ) -> Result<Response<pb::RunScenarioResponse>, Status> {
+        Err(Status::unimplemented("bare server"))
+    }
+    async fn compare_policies(
+        &self,
+        _r: Request<pb::ComparePoliciesRequest>,
+    ) -> Result<Response<pb::ComparePoliciesResponse>, Status> {
+        Err(Status::unimplemented("bare server"))
+    }
     async fn get_value_of_information(
         &self,
         _r: Request<pb::GetValueOfInformationRequest>,

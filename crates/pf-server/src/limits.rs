@@ -29,6 +29,14 @@
 //! | WhatIf | `2 × P'`, `P'` the pass over the scenario case (its signals added, its term end) |
 //! | GetValueOfInformation | `P × (T + 2)`, `T` the model's signal types |
 //! | ImportEvents | `P + bytes of text` |
+//! | RunScenario | `2 × (P + P_s)`: the forecast and the filtered fate with and without the scenario |
+//! | ComparePolicies | `P_a + P_b` |
+//!
+//! `P_s`, the pass of a case under a scenario, is `D_s + S + H + F + 1`: `D_s` the days from the start to the
+//! scenario's term end, `H` its hypothetical signals (future actions among them), and `F` the future actions
+//! it generates, counted before the work as an upper bound: for each `monthly` type one per 28 days from the
+//! as-of date to the term end, and with `policy_continues` each action of the 90 days up to the as-of date
+//! once per 90 days to the term end.
 //!
 //! A request over the configured `max_cost` is refused with RESOURCE_EXHAUSTED naming `max_cost`. A reply
 //! whose estimated size is over `max_message_bytes` is refused the same way before the work; paged lists cut
@@ -256,6 +264,44 @@ pub fn days(a: NaiveDate, b: NaiveDate) -> u64 {
 /// The cost of one pass over a case: `D + S + 1`.
 pub fn pass(case: &Case) -> u64 {
     days(case.start, case.term_end) + case.signals().len() as u64 + 1
+}
+
+/// The future actions a scenario generates (its `monthly` types and `policy_continues`), counted as an upper
+/// bound before the work (module docs); `is_action` tells the action types.
+pub fn scenario_future(
+    case: &Case,
+    as_of: NaiveDate,
+    sc: &pf_core::v2::Scenario,
+    is_action: impl Fn(&str) -> bool,
+) -> u64 {
+    let term_end = sc.term_end.unwrap_or(case.term_end);
+    let ahead = days(as_of, term_end);
+    let monthly = (sc.monthly.len() as u64).saturating_mul(ahead / 28 + 1);
+    let policy = if sc.policy_continues {
+        let from = as_of
+            .checked_sub_days(chrono::Days::new(pf_core::v2::analysis::POLICY_WINDOW_DAYS))
+            .unwrap_or(as_of);
+        let recent = case
+            .signals()
+            .iter()
+            .chain(&sc.signals)
+            .filter(|s| s.date > from && s.date <= as_of && is_action(&s.signal_type))
+            .count() as u64;
+        recent.saturating_mul(ahead / pf_core::v2::analysis::POLICY_WINDOW_DAYS + 1)
+    } else {
+        0
+    };
+    monthly.saturating_add(policy)
+}
+
+/// The cost of one pass over a case under a scenario: `D_s + S + H + F + 1` (module docs), with `future` the
+/// count of [`scenario_future`].
+pub fn scenario_pass(case: &Case, sc: &pf_core::v2::Scenario, future: u64) -> u64 {
+    days(case.start, sc.term_end.unwrap_or(case.term_end))
+        .saturating_add(case.signals().len() as u64)
+        .saturating_add(sc.signals.len() as u64)
+        .saturating_add(future)
+        .saturating_add(1)
 }
 
 /// Refuse `cost` over the configured `max_cost`; `what` says what was asked.

@@ -10,6 +10,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
+use pf_core::v2::{Role, Scenario};
 use pf_core::{Case, DrawOptions, Forecast, Model, Signal, WhatIf};
 use pf_proto::convert::{self, case_summary, named, signals_from_proto};
 use pf_proto::v1::forecast_service_server::ForecastService;
@@ -797,6 +798,16 @@ impl ForecastService for ForecastApi {
             toml: self.state.model_toml.clone(),
             regimes: m.regimes().to_vec(),
             outcomes: m.outcomes().to_vec(),
+            roles: m
+                .signal_types()
+                .into_iter()
+                .map(|name| {
+                    let role = signal_role(m, &name) as i32;
+                    (name, role)
+                })
+                .collect(),
+            format_version: m.format_version(),
+            model_id: Some(convert::model_id_to_proto(&m.model_id())),
             signal_types: m.signal_types(),
         }))
     }
@@ -809,13 +820,104 @@ impl ForecastService for ForecastApi {
         let types = m
             .signal_types()
             .into_iter()
-            .map(|name| pb::SignalType {
-                description: m.describe_signal_type(&name).unwrap_or_default().to_owned(),
-                likelihood: named(m.regimes(), m.emission(&name).unwrap_or_default()),
-                name,
+            .map(|name| {
+                let spec = m.as_v2().and_then(|v| v.spec().signals.get(&name));
+                pb::SignalType {
+                    description: m.describe_signal_type(&name).unwrap_or_default().to_owned(),
+                    likelihood: named(m.regimes(), m.emission(&name).unwrap_or_default()),
+                    role: signal_role(m, &name) as i32,
+                    repudiates: spec.is_some_and(|t| t.repudiates),
+                    reveals: convert::fate_to_proto(spec.and_then(|t| t.reveals)) as i32,
+                    name,
+                }
             })
             .collect();
         Ok(Response::new(pb::ListSignalTypesResponse { types }))
+    }
+
+    async fn run_scenario(
+        &self,
+        request: Request<pb::RunScenarioRequest>,
+    ) -> Result<Response<pb::RunScenarioResponse>, Status> {
+        let req = request.into_inner();
+        required("case_id", &req.case_id)?;
+        let as_of = self.as_of("as_of", req.as_of.as_ref())?;
+        let case = self.state.case(&req.case_id)?;
+        let (sc, future) = self.scenario(&case, as_of, "scenario", req.scenario)?;
+        let p = crate::limits::pass(&case);
+        let ps = crate::limits::scenario_pass(&case, &sc, future);
+        crate::limits::budget(
+            &self.config,
+            format!(
+                "a scenario over {} days with {} hypothetical and {future} generated future signals",
+                crate::limits::days(case.start, sc.term_end.unwrap_or(case.term_end)),
+                sc.signals.len()
+            ),
+            p.saturating_add(ps).saturating_mul(2),
+        )?;
+        let model = self.state.model.clone();
+        let out = blocking(move |_| {
+            let m = model.as_v2().expect("checked by ForecastApi::scenario");
+            let none = Scenario::default();
+            let at = |e: pf_core::Error| scenario_error(e, "scenario");
+            let baseline = pf_core::v2::scenario_forecast(m, &case, as_of, &none)?;
+            let scenario = pf_core::v2::scenario_forecast(m, &case, as_of, &sc).map_err(at)?;
+            let base_state = pf_core::v2::analysis::scenario_state(m, &case, as_of, &none)?;
+            let state = pf_core::v2::analysis::scenario_state(m, &case, as_of, &sc).map_err(at)?;
+            let delta = scenario
+                .probabilities
+                .iter()
+                .zip(&baseline.probabilities)
+                .map(|(s, b)| s - b)
+                .collect();
+            Ok(pb::RunScenarioResponse::from(&convert::ScenarioRun {
+                baseline,
+                scenario,
+                delta,
+                baseline_leader_stays: base_state.leader_stays,
+                leader_stays: state.leader_stays,
+            }))
+        })
+        .await?;
+        Ok(Response::new(out))
+    }
+
+    async fn compare_policies(
+        &self,
+        request: Request<pb::ComparePoliciesRequest>,
+    ) -> Result<Response<pb::ComparePoliciesResponse>, Status> {
+        let req = request.into_inner();
+        required("case_id", &req.case_id)?;
+        let as_of = self.as_of("as_of", req.as_of.as_ref())?;
+        let case = self.state.case(&req.case_id)?;
+        let (a, fa) = self.scenario(&case, as_of, "a", req.a)?;
+        let (b, fb) = self.scenario(&case, as_of, "b", req.b)?;
+        crate::limits::budget(
+            &self.config,
+            format!(
+                "a comparison of two policies with {} and {} future signals",
+                a.signals.len() as u64 + fa,
+                b.signals.len() as u64 + fb
+            ),
+            crate::limits::scenario_pass(&case, &a, fa)
+                .saturating_add(crate::limits::scenario_pass(&case, &b, fb)),
+        )?;
+        let model = self.state.model.clone();
+        let out = blocking(move |_| {
+            let m = model.as_v2().expect("checked by ForecastApi::scenario");
+            let c = pf_core::v2::compare(m, &case, as_of, &a, &b).map_err(|e| {
+                // Only on the error path: which policy the engine refused, to name its field.
+                let which = if pf_core::v2::scenario_forecast(m, &case, as_of, &a).is_err() {
+                    "a"
+                } else {
+                    "b"
+                };
+                scenario_error(e, which)
+            })?;
+            Ok(pb::ComparePoliciesResponse::from(&c))
+        })
+        .await?;
+        Ok(Response::new(out))
     }
 
     async fn import_events(
@@ -872,6 +974,155 @@ impl ForecastApi {
             .map_err(|e| name_duplicate(e, &ids))?;
         let forecast = self.forecast(appended.case.clone(), as_of).await?;
         Ok((appended.report, appended.case, forecast))
+    }
+}
+
+impl ForecastApi {
+    /// A scenario of a request (`prefix` is its field: `scenario`, `a`, `b`), checked against the case, the
+    /// model and the limits before any work, each error naming the field by its path (`scenario.monthly[0]`,
+    /// `a.signals[2].signal_type`); and the number of future actions it generates
+    /// ([`crate::limits::scenario_future`]). Not set is the default future.
+    fn scenario(
+        &self,
+        case: &Case,
+        as_of: NaiveDate,
+        prefix: &'static str,
+        p: Option<pb::Scenario>,
+    ) -> Result<(Scenario, u64)> {
+        let Some(p) = p else {
+            self.v2_model(prefix)?;
+            return Ok((Scenario::default(), 0));
+        };
+        let batch = match prefix {
+            "a" => "a.signals",
+            "b" => "b.signals",
+            _ => "scenario.signals",
+        };
+        self.check_batch(batch, p.signals.len())?;
+        crate::limits::signals(&self.config, batch, &p.signals)?;
+        crate::limits::text(&format!("{prefix}.name"), &p.name)?;
+        let field = |f: String| format!("{prefix}.{f}");
+        let m = self.v2_model(prefix)?;
+        if p.monthly.len() > m.signal_types().len() {
+            return Err(ConvertError::invalid(
+                field("monthly".into()),
+                format!("at most {} types (the model's)", m.signal_types().len()),
+                p.monthly.len(),
+            )
+            .into());
+        }
+        for (i, ty) in p.monthly.iter().enumerate() {
+            crate::limits::name(&field(format!("monthly[{i}]")), ty)?;
+        }
+        crate::limits::proto_date(&self.config, &field("term_end".into()), p.term_end.as_ref())?;
+        let sc = Scenario::try_from(p).map_err(|e| ServerError::from(e.within(prefix)))?;
+        let term_end = sc.term_end.unwrap_or(case.term_end);
+        let within = case
+            .with_term_end(term_end)
+            .map_err(|source| ServerError::CoreField {
+                field: field("term_end".into()),
+                source: Box::new(source),
+            })?;
+        self.check_signals(&within, batch, &sc.signals)?;
+        let is_future = |r: Option<Role>| matches!(r, Some(Role::Action | Role::Context));
+        for (i, s) in sc.signals.iter().enumerate() {
+            if s.date <= as_of {
+                continue;
+            }
+            let role = m.role(&s.signal_type);
+            if !is_future(role) {
+                return Err(ConvertError::invalid(
+                    field(format!("signals[{i}].signal_type")),
+                    format!(
+                        "an action or context type for a future action (dated after the as-of date {as_of}), or a date on or before it"
+                    ),
+                    format!("{:?} of role {}", s.signal_type, role_name(role)),
+                )
+                .into());
+            }
+            if s.date >= term_end {
+                return Err(ConvertError::invalid(
+                    field(format!("signals[{i}].date")),
+                    format!("a future action dated before the term end {term_end}"),
+                    s.date,
+                )
+                .into());
+            }
+        }
+        for (i, ty) in sc.monthly.iter().enumerate() {
+            let role = m.role(ty);
+            if !is_future(role) {
+                return Err(ConvertError::invalid(
+                    field(format!("monthly[{i}]")),
+                    "an action or context type of the model (see ListSignalTypes)",
+                    format!("{ty:?} of role {}", role_name(role)),
+                )
+                .into());
+            }
+        }
+        let eligible = sc.reelection_eligible.unwrap_or(case.reelection_eligible);
+        if sc.fate == Some(pf_core::v2::Fate::Stays) && !eligible {
+            return Err(ConvertError::invalid(
+                field("fate".into()),
+                "FATE_LEAVES or FATE_UNSPECIFIED for a leader not eligible for re-election",
+                "FATE_STAYS",
+            )
+            .into());
+        }
+        let future = crate::limits::scenario_future(case, as_of, &sc, |t| m.role(t) == Some(Role::Action));
+        Ok((sc, future))
+    }
+
+    /// The server's v2 model, or INVALID_ARGUMENT on `field` with a v1 model (scenarios need the v2 engine).
+    fn v2_model(&self, field: &str) -> Result<&pf_core::v2::ModelV2> {
+        self.state.model.as_v2().ok_or_else(|| {
+            ConvertError::invalid(
+                field,
+                "a server whose model is format_version 2 (scenarios need the v2 engine)",
+                "a format_version 1 model",
+            )
+            .into()
+        })
+    }
+}
+
+/// The name of a signal role in errors.
+fn role_name(r: Option<Role>) -> &'static str {
+    match r {
+        Some(Role::Action) => "action",
+        Some(Role::Context) => "context",
+        Some(Role::Evidence) => "evidence",
+        Some(Role::Deal) => "deal",
+        Some(Role::Fate) => "fate",
+        None => "none (not a type of the model)",
+    }
+}
+
+/// The role of a signal type on the wire: its v2 role, or evidence for a v1 model (which reads every signal as
+/// evidence about the regime).
+fn signal_role(m: &Model, name: &str) -> pb::SignalRole {
+    match m.as_v2() {
+        Some(v) => v
+            .role(name)
+            .map_or(pb::SignalRole::Unspecified, convert::role_to_proto),
+        None => pb::SignalRole::Evidence,
+    }
+}
+
+/// An engine error about a scenario, named by its field under `prefix` (`scenario.term_end`,
+/// `a.monthly[0]`) when the engine names a scenario field, else by the scenario itself.
+fn scenario_error(e: pf_core::Error, prefix: &str) -> ServerError {
+    let field = match e.field() {
+        Some(f)
+            if f == "term_end" || f == "fate" || f.starts_with("monthly[") || f.starts_with("signals[") =>
+        {
+            format!("{prefix}.{f}")
+        }
+        _ => prefix.to_owned(),
+    };
+    ServerError::CoreField {
+        field,
+        source: Box::new(e),
     }
 }
 

@@ -341,7 +341,7 @@ mod raw;
 use raw::Raw;
 
 /// Every unary method of the service.
-const METHODS: [&str; 15] = [
+const METHODS: [&str; 17] = [
     "CreateCase",
     "GetCase",
     "UpdateCase",
@@ -353,6 +353,8 @@ const METHODS: [&str; 15] = [
     "GetForecast",
     "GetTrajectory",
     "WhatIf",
+    "RunScenario",
+    "ComparePolicies",
     "GetValueOfInformation",
     "GetModel",
     "ListSignalTypes",

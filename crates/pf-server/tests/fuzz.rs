@@ -33,6 +33,11 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         note: "n".into(),
         ..Default::default()
     };
+    let relief = pb::Signal {
+        signal_type: "sanctions_relief".into(),
+        date: date(2019, 3, 1),
+        ..Default::default()
+    };
     let case = pb::Case {
         id: "fz".into(),
         sender: "USA".into(),
@@ -133,8 +138,39 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
             "WhatIf",
             pb::WhatIfRequest {
                 case_id: "fz".into(),
-                signals: vec![sig],
+                signals: vec![sig.clone()],
                 ..Default::default()
+            }
+            .encode_to_vec(),
+        ),
+        (
+            "RunScenario",
+            pb::RunScenarioRequest {
+                case_id: "fz".into(),
+                as_of: date(2018, 1, 1),
+                scenario: Some(pb::Scenario {
+                    signals: vec![sig, relief.clone()],
+                    monthly: vec!["sanctions_tightened".into()],
+                    policy_continues: true,
+                    fate: pb::Fate::Leaves as i32,
+                    term_end: date(2020, 12, 1),
+                    reelection_eligible: Some(true),
+                    name: "n".into(),
+                }),
+            }
+            .encode_to_vec(),
+        ),
+        (
+            "ComparePolicies",
+            pb::ComparePoliciesRequest {
+                case_id: "fz".into(),
+                as_of: date(2018, 1, 1),
+                a: None,
+                b: Some(pb::Scenario {
+                    signals: vec![relief],
+                    monthly: vec!["military_threat".into()],
+                    ..Default::default()
+                }),
             }
             .encode_to_vec(),
         ),

@@ -102,7 +102,7 @@ fn with_token<T>(msg: T, token: &str) -> Request<T> {
 mod raw;
 use raw::Raw;
 
-const METHODS: [&str; 16] = [
+const METHODS: [&str; 18] = [
     "CreateCase",
     "GetCase",
     "UpdateCase",
@@ -114,6 +114,8 @@ const METHODS: [&str; 16] = [
     "GetForecast",
     "GetTrajectory",
     "WhatIf",
+    "RunScenario",
+    "ComparePolicies",
     "GetValueOfInformation",
     "GetModel",
     "ListSignalTypes",

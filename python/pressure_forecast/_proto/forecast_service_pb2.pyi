@@ -15,6 +15,21 @@ class Resolution(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RESOLUTION_DAILY: _ClassVar[Resolution]
     RESOLUTION_SIGNAL_DATES: _ClassVar[Resolution]
 
+class SignalRole(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SIGNAL_ROLE_UNSPECIFIED: _ClassVar[SignalRole]
+    SIGNAL_ROLE_ACTION: _ClassVar[SignalRole]
+    SIGNAL_ROLE_CONTEXT: _ClassVar[SignalRole]
+    SIGNAL_ROLE_EVIDENCE: _ClassVar[SignalRole]
+    SIGNAL_ROLE_DEAL: _ClassVar[SignalRole]
+    SIGNAL_ROLE_FATE: _ClassVar[SignalRole]
+
+class Fate(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    FATE_UNSPECIFIED: _ClassVar[Fate]
+    FATE_STAYS: _ClassVar[Fate]
+    FATE_LEAVES: _ClassVar[Fate]
+
 class EventFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     EVENT_FORMAT_UNSPECIFIED: _ClassVar[EventFormat]
@@ -25,6 +40,15 @@ class EventFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
 RESOLUTION_UNSPECIFIED: Resolution
 RESOLUTION_DAILY: Resolution
 RESOLUTION_SIGNAL_DATES: Resolution
+SIGNAL_ROLE_UNSPECIFIED: SignalRole
+SIGNAL_ROLE_ACTION: SignalRole
+SIGNAL_ROLE_CONTEXT: SignalRole
+SIGNAL_ROLE_EVIDENCE: SignalRole
+SIGNAL_ROLE_DEAL: SignalRole
+SIGNAL_ROLE_FATE: SignalRole
+FATE_UNSPECIFIED: Fate
+FATE_STAYS: Fate
+FATE_LEAVES: Fate
 EVENT_FORMAT_UNSPECIFIED: EventFormat
 EVENT_FORMAT_ICEWS: EventFormat
 EVENT_FORMAT_GDELT1: EventFormat
@@ -605,27 +629,40 @@ class GetModelRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetModelResponse(_message.Message):
-    __slots__ = ("name", "description", "toml", "regimes", "outcomes", "signal_types")
+    __slots__ = ("name", "description", "toml", "regimes", "outcomes", "signal_types", "roles", "format_version", "model_id")
+    class RolesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: SignalRole
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[SignalRole, str]] = ...) -> None: ...
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     TOML_FIELD_NUMBER: _ClassVar[int]
     REGIMES_FIELD_NUMBER: _ClassVar[int]
     OUTCOMES_FIELD_NUMBER: _ClassVar[int]
     SIGNAL_TYPES_FIELD_NUMBER: _ClassVar[int]
+    ROLES_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_VERSION_FIELD_NUMBER: _ClassVar[int]
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     toml: str
     regimes: _containers.RepeatedScalarFieldContainer[str]
     outcomes: _containers.RepeatedScalarFieldContainer[str]
     signal_types: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., toml: _Optional[str] = ..., regimes: _Optional[_Iterable[str]] = ..., outcomes: _Optional[_Iterable[str]] = ..., signal_types: _Optional[_Iterable[str]] = ...) -> None: ...
+    roles: _containers.ScalarMap[str, SignalRole]
+    format_version: int
+    model_id: ModelId
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., toml: _Optional[str] = ..., regimes: _Optional[_Iterable[str]] = ..., outcomes: _Optional[_Iterable[str]] = ..., signal_types: _Optional[_Iterable[str]] = ..., roles: _Optional[_Mapping[str, SignalRole]] = ..., format_version: _Optional[int] = ..., model_id: _Optional[_Union[ModelId, _Mapping]] = ...) -> None: ...
 
 class ListSignalTypesRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
 class SignalType(_message.Message):
-    __slots__ = ("name", "description", "likelihood")
+    __slots__ = ("name", "description", "likelihood", "role", "repudiates", "reveals")
     class LikelihoodEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -636,10 +673,16 @@ class SignalType(_message.Message):
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     LIKELIHOOD_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    REPUDIATES_FIELD_NUMBER: _ClassVar[int]
+    REVEALS_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     likelihood: _containers.ScalarMap[str, float]
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., likelihood: _Optional[_Mapping[str, float]] = ...) -> None: ...
+    role: SignalRole
+    repudiates: bool
+    reveals: Fate
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., likelihood: _Optional[_Mapping[str, float]] = ..., role: _Optional[_Union[SignalRole, str]] = ..., repudiates: _Optional[bool] = ..., reveals: _Optional[_Union[Fate, str]] = ...) -> None: ...
 
 class ListSignalTypesResponse(_message.Message):
     __slots__ = ("types",)
@@ -690,3 +733,81 @@ class ImportEventsResponse(_message.Message):
     unchanged: int
     forecast: Forecast
     def __init__(self, rows_read: _Optional[int] = ..., rows_matched: _Optional[int] = ..., bad_rows: _Optional[_Iterable[_Union[BadRow, _Mapping]]] = ..., added: _Optional[int] = ..., unchanged: _Optional[int] = ..., forecast: _Optional[_Union[Forecast, _Mapping]] = ...) -> None: ...
+
+class Scenario(_message.Message):
+    __slots__ = ("name", "signals", "monthly", "policy_continues", "fate", "term_end", "reelection_eligible")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SIGNALS_FIELD_NUMBER: _ClassVar[int]
+    MONTHLY_FIELD_NUMBER: _ClassVar[int]
+    POLICY_CONTINUES_FIELD_NUMBER: _ClassVar[int]
+    FATE_FIELD_NUMBER: _ClassVar[int]
+    TERM_END_FIELD_NUMBER: _ClassVar[int]
+    REELECTION_ELIGIBLE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    signals: _containers.RepeatedCompositeFieldContainer[Signal]
+    monthly: _containers.RepeatedScalarFieldContainer[str]
+    policy_continues: bool
+    fate: Fate
+    term_end: _date_pb2.Date
+    reelection_eligible: bool
+    def __init__(self, name: _Optional[str] = ..., signals: _Optional[_Iterable[_Union[Signal, _Mapping]]] = ..., monthly: _Optional[_Iterable[str]] = ..., policy_continues: _Optional[bool] = ..., fate: _Optional[_Union[Fate, str]] = ..., term_end: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., reelection_eligible: _Optional[bool] = ...) -> None: ...
+
+class RunScenarioRequest(_message.Message):
+    __slots__ = ("case_id", "as_of", "scenario")
+    CASE_ID_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    SCENARIO_FIELD_NUMBER: _ClassVar[int]
+    case_id: str
+    as_of: _date_pb2.Date
+    scenario: Scenario
+    def __init__(self, case_id: _Optional[str] = ..., as_of: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., scenario: _Optional[_Union[Scenario, _Mapping]] = ...) -> None: ...
+
+class RunScenarioResponse(_message.Message):
+    __slots__ = ("baseline", "scenario", "delta", "baseline_leader_stays", "leader_stays")
+    class DeltaEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    BASELINE_FIELD_NUMBER: _ClassVar[int]
+    SCENARIO_FIELD_NUMBER: _ClassVar[int]
+    DELTA_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_LEADER_STAYS_FIELD_NUMBER: _ClassVar[int]
+    LEADER_STAYS_FIELD_NUMBER: _ClassVar[int]
+    baseline: Forecast
+    scenario: Forecast
+    delta: _containers.ScalarMap[str, float]
+    baseline_leader_stays: float
+    leader_stays: float
+    def __init__(self, baseline: _Optional[_Union[Forecast, _Mapping]] = ..., scenario: _Optional[_Union[Forecast, _Mapping]] = ..., delta: _Optional[_Mapping[str, float]] = ..., baseline_leader_stays: _Optional[float] = ..., leader_stays: _Optional[float] = ...) -> None: ...
+
+class ComparePoliciesRequest(_message.Message):
+    __slots__ = ("case_id", "as_of", "a", "b")
+    CASE_ID_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    A_FIELD_NUMBER: _ClassVar[int]
+    B_FIELD_NUMBER: _ClassVar[int]
+    case_id: str
+    as_of: _date_pb2.Date
+    a: Scenario
+    b: Scenario
+    def __init__(self, case_id: _Optional[str] = ..., as_of: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., a: _Optional[_Union[Scenario, _Mapping]] = ..., b: _Optional[_Union[Scenario, _Mapping]] = ...) -> None: ...
+
+class ComparePoliciesResponse(_message.Message):
+    __slots__ = ("a", "b", "difference")
+    class DifferenceEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    A_FIELD_NUMBER: _ClassVar[int]
+    B_FIELD_NUMBER: _ClassVar[int]
+    DIFFERENCE_FIELD_NUMBER: _ClassVar[int]
+    a: Forecast
+    b: Forecast
+    difference: _containers.ScalarMap[str, float]
+    def __init__(self, a: _Optional[_Union[Forecast, _Mapping]] = ..., b: _Optional[_Union[Forecast, _Mapping]] = ..., difference: _Optional[_Mapping[str, float]] = ...) -> None: ...

@@ -116,6 +116,16 @@ class ForecastServiceStub:
                 request_serializer=pressureforecast_dot_v1_dot_forecast__service__pb2.ImportEventsRequest.SerializeToString,
                 response_deserializer=pressureforecast_dot_v1_dot_forecast__service__pb2.ImportEventsResponse.FromString,
                 _registered_method=True)
+        self.RunScenario = channel.unary_unary(
+                '/pressureforecast.v1.ForecastService/RunScenario',
+                request_serializer=pressureforecast_dot_v1_dot_forecast__service__pb2.RunScenarioRequest.SerializeToString,
+                response_deserializer=pressureforecast_dot_v1_dot_forecast__service__pb2.RunScenarioResponse.FromString,
+                _registered_method=True)
+        self.ComparePolicies = channel.unary_unary(
+                '/pressureforecast.v1.ForecastService/ComparePolicies',
+                request_serializer=pressureforecast_dot_v1_dot_forecast__service__pb2.ComparePoliciesRequest.SerializeToString,
+                response_deserializer=pressureforecast_dot_v1_dot_forecast__service__pb2.ComparePoliciesResponse.FromString,
+                _registered_method=True)
 
 
 # This class is part of an EXPERIMENTAL API.
@@ -546,6 +556,60 @@ class ForecastService:
             '/pressureforecast.v1.ForecastService/ImportEvents',
             pressureforecast_dot_v1_dot_forecast__service__pb2.ImportEventsRequest.SerializeToString,
             pressureforecast_dot_v1_dot_forecast__service__pb2.ImportEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunScenario(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pressureforecast.v1.ForecastService/RunScenario',
+            pressureforecast_dot_v1_dot_forecast__service__pb2.RunScenarioRequest.SerializeToString,
+            pressureforecast_dot_v1_dot_forecast__service__pb2.RunScenarioResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ComparePolicies(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pressureforecast.v1.ForecastService/ComparePolicies',
+            pressureforecast_dot_v1_dot_forecast__service__pb2.ComparePoliciesRequest.SerializeToString,
+            pressureforecast_dot_v1_dot_forecast__service__pb2.ComparePoliciesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -207,6 +207,22 @@ pub fn scenario_forecast_terms(
     Ok(to_forecast(model, id, &tm, as_of, p, &st))
 }
 
+/// The filtered state of a case on `as_of` under a scenario: its terms, hypothetical signals up to `as_of` and
+/// fate applied (future actions do not change it). Its `leader_stays` is the leader's fate under the scenario.
+///
+/// # Errors
+/// As [`scenario_forecast`].
+pub fn scenario_state(
+    model: &ModelV2,
+    case: &Case,
+    as_of: NaiveDate,
+    sc: &Scenario,
+) -> Result<FilteredState> {
+    let terms = Terms::of_case(case);
+    let (tm, observed, _) = apply_scenario(model, &terms, case.signals(), as_of, sc)?;
+    super::filter(model, &tm, &observed, as_of)
+}
+
 /// Compare two policies (scenarios) for one case at `as_of`: both forecasts and their difference `b - a`.
 ///
 /// # Errors
