@@ -17,6 +17,7 @@ engine with PyO3); pandas frames and matplotlib plots come from :mod:`pressure_f
 """
 
 from pressure_forecast import datasets
+from pressure_forecast._follow import follow
 from pressure_forecast._many import Forecasts, compare, forecast_many
 from pressure_forecast._native import (
     OUTCOMES_V1,
@@ -35,6 +36,7 @@ from pressure_forecast._native import (
     FileAccessError,
     FitReport,
     FitReportV2,
+    Follower,
     Forecast,
     IngestReport,
     Model,
@@ -75,6 +77,7 @@ __all__ = [
     "FileAccessError",
     "FitReport",
     "FitReportV2",
+    "Follower",
     "Forecast",
     "Forecasts",
     "IngestReport",
@@ -97,6 +100,7 @@ __all__ = [
     "compare",
     "datasets",
     "fit",
+    "follow",
     "forecast_many",
     "ingest_events",
     "load_episodes",

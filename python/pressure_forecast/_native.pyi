@@ -9,6 +9,7 @@ import numpy.typing
 import os
 import pandas
 import pathlib
+import threading
 import typing
 __all__ = [
     "AppendReport",
@@ -19,6 +20,7 @@ __all__ = [
     "Explanation",
     "FitReport",
     "FitReportV2",
+    "Follower",
     "Forecast",
     "IngestReport",
     "Model",
@@ -1945,6 +1947,137 @@ class FitReportV2:
         """
     def __repr__(self) -> builtins.str: ...
     def __reduce__(self) -> tuple[typing.Any, tuple]: ...
+
+@typing.final
+class Follower:
+    r"""
+    Follows a directory of coded-event files (e.g. the GDELT 2.0 feed, one export every 15 minutes) and
+    ingests each new file exactly once into case files.
+    
+    Each file is mapped for every case (its sender and target select the events, its span their dates); the
+    new signals are appended to the case files (written atomically), and the file is recorded in the
+    checkpoint, so a restart with the same checkpoint ingests nothing again. A signal's id derives from the
+    events it aggregates, so a later file reporting more events of a day already recorded adds a new signal,
+    or nothing when its events were counted, and never conflicts with an earlier one. Files named ``.*``,
+    ``*.tmp`` or ``*.part`` are ignored: write a file under such a name and rename it into place.
+    
+    Parameters
+    ----------
+    directory : str or os.PathLike
+        The directory watched.
+    cases : list of str or os.PathLike
+        Case files (JSON) to append to, read and written in place.
+    format : str, default "gdelt2"
+        ``icews``, ``gdelt1``, ``gdelt2`` or ``csv``.
+    checkpoint : str or os.PathLike, optional
+        The checkpoint file (default: ``.pressure-forecast-follow.json`` in the directory).
+    mapping : str or os.PathLike, optional
+        A CAMEO mapping file (default: the built-in mapping).
+    suffix : str, optional
+        Only files whose name ends with this (e.g. ``.export.CSV``).
+    strict : bool, default False
+        Fail a file on its first malformed row instead of skipping the row.
+    client : pressure_forecast.Client, optional
+        Append through a running service instead: ``cases`` are then case ids of the service, each read with
+        ``client.load_case`` and given its new signals with ``client.append_signals`` (atomic and idempotent by
+        id). The checkpoint stays a local file.
+    
+    Examples
+    --------
+    >>> import pressure_forecast as pf, pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> pf.Case("usa-prk", "USA", "PRK", "2017-01-20", "2021-01-20").save(folder / "prk.json")
+    >>> feed = folder / "feed"
+    >>> feed.mkdir()
+    >>> _ = (feed / "1.csv").write_text("date,source_country,target_country,cameo_code\n2018-06-12,USA,PRK,044\n")
+    >>> f = pf.Follower(feed, [folder / "prk.json"], format="csv")
+    >>> f.poll()[["file", "rows_read", "signals_added"]].to_dict("records")
+    [{'file': '1.csv', 'rows_read': 1, 'signals_added': 1}]
+    >>> len(f.poll()), f.files_done
+    (0, ['1.csv'])
+    """
+    @property
+    def files_done(self) -> builtins.list[builtins.str]:
+        r"""
+        Names of the files recorded in the checkpoint, in name order.
+        
+        Returns
+        -------
+        list[str]
+        """
+    @property
+    def directory(self) -> pathlib.Path:
+        r"""
+        The directory watched.
+        
+        Returns
+        -------
+        pathlib.Path
+        """
+    @property
+    def cases(self) -> builtins.list[pathlib.Path]:
+        r"""
+        The case files appended to.
+        
+        Returns
+        -------
+        list[pathlib.Path]
+        """
+    @property
+    def checkpoint(self) -> pathlib.Path:
+        r"""
+        The checkpoint file.
+        
+        Returns
+        -------
+        pathlib.Path
+        """
+    def __new__(cls, directory: builtins.str | os.PathLike | pathlib.Path, cases: typing.Sequence[builtins.str | os.PathLike | pathlib.Path], *, format: builtins.str = ..., checkpoint: typing.Optional[builtins.str | os.PathLike | pathlib.Path] = None, mapping: typing.Optional[builtins.str | os.PathLike | pathlib.Path] = None, suffix: typing.Optional[builtins.str] = None, strict: builtins.bool = ..., client: typing.Any | None = None) -> Follower: ...
+    def poll(self, *, stable: builtins.bool = ...) -> pandas.DataFrame:
+        r"""
+        Ingest every file of the directory not done yet, now, in name order.
+        
+        Parameters
+        ----------
+        stable : bool, default False
+            Take a file only when its size is the one seen at the previous ``poll`` (it is no longer being
+            written); ``run()`` polls this way.
+        
+        Returns
+        -------
+        pandas.DataFrame
+            One row per file and case: ``file``, ``case``, ``rows_read``, ``bad_rows``, ``rows_matched``,
+            ``already_counted``, ``signals_added``, ``signals_present`` and ``error`` (None). A file that could
+            not be ingested is one row with its ``error`` (and ``case`` None); it is left out of the checkpoint
+            and not tried again until it changes. Empty when there was nothing new. Each file's counts are also
+            logged (logger ``pressure_forecast.follow``).
+        """
+    def run(self, stop: threading.Event | None = None, *, interval: builtins.float = ...) -> pandas.DataFrame:
+        r"""
+        Poll the directory every ``interval`` seconds until ``stop`` is set, or Ctrl-C.
+        
+        A file is taken once its size is the same at two successive polls. The GIL is released while files are
+        ingested and while it waits; every write is atomic, so stopping at any moment is safe.
+        
+        Parameters
+        ----------
+        stop : threading.Event, optional
+            Any object with ``is_set()``; ``run`` returns soon after it is set (within ``interval`` at most
+            once a pass has started, within 50 ms while it waits).
+        interval : float, default 60.0
+            Seconds between two passes.
+        
+        Returns
+        -------
+        pandas.DataFrame
+            The rows of every pass (as ``poll`` returns them), when ``stop`` was set.
+        
+        Raises
+        ------
+        KeyboardInterrupt
+            On Ctrl-C (the files done so far are in the checkpoint and were logged).
+        """
+    def __repr__(self) -> builtins.str: ...
 
 @typing.final
 class Forecast:

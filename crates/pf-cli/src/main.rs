@@ -12,6 +12,7 @@ use pf_core::learn::{FitOptions, fit};
 use pf_core::v2;
 use pf_core::{Case, DrawOptions, Episode, Model, Progress, Resolution, Signal, WhatIf};
 
+mod remote;
 mod scenario;
 mod table;
 
@@ -53,7 +54,8 @@ enum Command {
     Store(pf_server::cli::StoreArgs),
     /// Turn CAMEO-coded event data (ICEWS, GDELT 1.0/2.0, CSV) into signals (JSON Lines, or into a case file).
     Ingest(pf_events::cli::IngestArgs),
-    /// Watch a directory for new event files (e.g. the GDELT 2.0 feed) and ingest each once into case files.
+    /// Watch a directory for new event files (e.g. the GDELT 2.0 feed) and ingest each once into case files, or
+    /// into the cases of a running service (`--server`).
     Follow(pf_events::cli::FollowArgs),
 }
 
@@ -550,7 +552,14 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Ingest(a) => pf_events::cli::run(&a)?,
-        Command::Follow(a) => pf_events::cli::run_follow(&a)?,
+        Command::Follow(a) => match &a.server {
+            Some(url) => {
+                let ids = a.case.iter().map(|p| p.display().to_string()).collect();
+                let store = remote::RemoteCases::connect(url, ids, a.token.as_deref())?;
+                pf_events::cli::run_follow_with(&a, Box::new(store))?;
+            }
+            None => pf_events::cli::run_follow(&a)?,
+        },
         Command::Serve(a) => pf_server::cli::run(a)?,
         Command::Store(a) => pf_server::cli::store(a)?,
         Command::Model(a) if a.types => {

@@ -160,9 +160,22 @@ pub struct FollowArgs {
     #[arg(long, value_name = "icews|gdelt1|gdelt2|csv")]
     pub format: Format,
     /// A case file (JSON) to append the signals to, read and written in place (repeatable); its sender and
-    /// target (ISO3 codes) select the events and its span their dates.
-    #[arg(long, value_name = "CASEFILE", required = true)]
+    /// target (ISO3 codes) select the events and its span their dates. With `--server`, a case id of the service.
+    #[arg(long, value_name = "CASEFILE|CASE_ID", required = true)]
     pub case: Vec<PathBuf>,
+    /// Append through a running `pressure-forecast serve` at this address (e.g. `http://127.0.0.1:50051`)
+    /// instead of to case files: each case is read with GetCase/ListSignals and the new signals are sent with
+    /// AppendSignals (atomic and idempotent by id). The checkpoint stays a local file.
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// Bearer token for the service (a token with the `write` scope), when it requires one.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "PRESSURE_FORECAST_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
     /// Mapping file (TOML) from CAMEO codes to signal types; default: the embedded models/cameo_mapping.toml.
     #[arg(long, value_name = "FILE")]
     pub mapping: Option<PathBuf>,
@@ -208,7 +221,11 @@ impl FollowArgs {
             dir: self.dir.clone(),
             format: self.format,
             mapping,
-            cases: self.case.clone(),
+            cases: if self.server.is_some() {
+                Vec::new()
+            } else {
+                self.case.clone()
+            },
             checkpoint: self
                 .checkpoint
                 .clone()
@@ -227,8 +244,25 @@ impl FollowArgs {
 /// # Errors
 /// A bad mapping, checkpoint or directory; with `--once`, a file that could not be ingested.
 pub fn run_follow(args: &FollowArgs) -> anyhow::Result<()> {
+    if args.server.is_some() {
+        anyhow::bail!(
+            "invalid --server: this program was built without a gRPC client (run_follow_with takes a store)"
+        );
+    }
+    let files = crate::follow::CaseFiles {
+        paths: args.case.clone(),
+    };
+    run_follow_with(args, Box::new(files))
+}
+
+/// Run `follow` as [`run_follow`] does, with the cases in `store` (the command-line program passes a store
+/// that talks to the service when `--server` is given).
+///
+/// # Errors
+/// As [`run_follow`].
+pub fn run_follow_with(args: &FollowArgs, store: Box<dyn crate::follow::CaseStore>) -> anyhow::Result<()> {
     let config = args.config()?;
-    let mut follower = crate::follow::Follower::new(config)?;
+    let mut follower = crate::follow::Follower::with_store(config, store)?;
     let log = |results: Vec<Result<crate::follow::FileOutcome, crate::follow::FollowError>>| {
         let mut failed = 0usize;
         for r in results {

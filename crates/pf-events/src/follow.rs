@@ -34,6 +34,14 @@
 //!
 //! Files whose name starts with `.` or ends with `.tmp` or `.part` are ignored (write a file under such a name and
 //! rename it into place); when watching, a file is taken only once its size is the same at two successive polls.
+//!
+//! ## Where the cases live
+//! The cases are read and written through a [`CaseStore`]: [`CaseFiles`] (case files on disk, the default of
+//! [`Follower::new`]) or any other store given to [`Follower::with_store`]; the command-line program has one that
+//! appends through a running `pressure-forecast serve` (gRPC `GetCase`/`ListSignals`, then `AppendSignals`), so
+//! that this crate holds no transport code. A service appends each case's batch atomically and idempotently by
+//! id, but not several cases at once: when one case's append fails after another's succeeded, the file is not
+//! checkpointed, and the next pass adds only what is missing (the events already recorded are counted).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -68,6 +76,23 @@ pub enum FollowError {
         /// The core's error (boxed: it is large and this path is rare).
         #[source]
         source: Box<pf_core::Error>,
+    },
+    /// Ingesting one event file failed: the file's name and the reason.
+    #[error("`{name}`: {source}")]
+    File {
+        /// The event file's name.
+        name: String,
+        /// What failed.
+        #[source]
+        source: Box<FollowError>,
+    },
+    /// The store of the cases (a service, see [`CaseStore`]) failed or refused the signals.
+    #[error("case `{case}`: {message}")]
+    Store {
+        /// The case, as the store labels it.
+        case: String,
+        /// What went wrong.
+        message: String,
     },
     /// The checkpoint file exists but is not a checkpoint.
     #[error("invalid checkpoint `{}`: expected {expected}, found {found}", .path.display())]
@@ -107,7 +132,7 @@ pub struct FollowConfig {
     /// The mapping from CAMEO codes to signal types.
     pub mapping: Mapping,
     /// Case files (JSON) the signals are appended to; each case's sender and target (ISO3 codes) select its
-    /// events, and its span limits their dates.
+    /// events, and its span limits their dates. Unused (and best left empty) with another [`CaseStore`].
     pub cases: Vec<PathBuf>,
     /// The checkpoint file.
     pub checkpoint: PathBuf,
@@ -224,11 +249,87 @@ pub fn event_signal_id(
     format!("{}-{date}-{signal_type}-{hex}", format.name())
 }
 
+/// Where the followed cases live: read each one (header and signals), store the new signals of a file.
+///
+/// The follower maps a file for every case, checks the signals against the case in memory
+/// ([`Case::append`]), and only when every case took them calls [`CaseStore::store`] for each case, in order.
+pub trait CaseStore: std::fmt::Debug + Send {
+    /// How many cases are followed.
+    fn len(&self) -> usize;
+    /// Whether no case is followed.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The label of case `i` in logs and outcomes (its path, or the service's address and the case's id).
+    fn label(&self, i: usize) -> String;
+    /// Case `i` as it stands, with all its signals (their `event_ids` say which events are already counted).
+    ///
+    /// # Errors
+    /// [`FollowError::Case`] or [`FollowError::Store`] when it cannot be read.
+    fn load(&mut self, i: usize) -> Result<Case, FollowError>;
+    /// Store the signals a file brought to case `i`: `batch` is what was mapped (event-derived ids, all of them
+    /// checked by `Case::append`), `case` the case with the batch appended, `report` what that append counted.
+    /// Returns the counts as the store saw them (a service may have received some already).
+    ///
+    /// # Errors
+    /// [`FollowError::Io`] or [`FollowError::Store`].
+    fn store(
+        &mut self,
+        i: usize,
+        case: &Case,
+        batch: &[Signal],
+        report: pf_core::AppendReport,
+    ) -> Result<pf_core::AppendReport, FollowError>;
+    /// Files that must never be taken as event files (the case files themselves).
+    fn excluded(&self) -> Vec<PathBuf> {
+        Vec::new()
+    }
+}
+
+/// Case files on disk, read and written whole (temporary file + rename).
+#[derive(Debug, Clone)]
+pub struct CaseFiles {
+    /// The case files, in order.
+    pub paths: Vec<PathBuf>,
+}
+
+impl CaseStore for CaseFiles {
+    fn len(&self) -> usize {
+        self.paths.len()
+    }
+    fn label(&self, i: usize) -> String {
+        self.paths[i].display().to_string()
+    }
+    fn load(&mut self, i: usize) -> Result<Case, FollowError> {
+        let path = &self.paths[i];
+        Case::load(path, &pf_core::V2).map_err(|source| FollowError::Case {
+            path: path.clone(),
+            source: Box::new(source),
+        })
+    }
+    fn store(
+        &mut self,
+        i: usize,
+        case: &Case,
+        _batch: &[Signal],
+        report: pf_core::AppendReport,
+    ) -> Result<pf_core::AppendReport, FollowError> {
+        if report.added > 0 {
+            let text = serde_json::to_string_pretty(case).expect("a case always serialises");
+            write_atomic(&self.paths[i], (text + "\n").as_bytes())?;
+        }
+        Ok(report)
+    }
+    fn excluded(&self) -> Vec<PathBuf> {
+        self.paths.clone()
+    }
+}
+
 /// What one case got from one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseOutcome {
-    /// The case file.
-    pub case: PathBuf,
+    /// The case, as its store labels it (the case file's path, or the service's address and the case's id).
+    pub case: String,
     /// Rows mapped to a new signal.
     pub rows_matched: u64,
     /// Matched rows whose events were already counted.
@@ -264,11 +365,7 @@ impl FileOutcome {
         for c in &self.cases {
             s.push_str(&format!(
                 "; case {}: {} matched, {} already counted, {} signals added, {} already present",
-                c.case.display(),
-                c.rows_matched,
-                c.already_counted,
-                c.added,
-                c.unchanged
+                c.case, c.rows_matched, c.already_counted, c.added, c.unchanged
             ));
         }
         if !self.bad_rows.is_empty() {
@@ -288,6 +385,7 @@ impl FileOutcome {
 #[derive(Debug)]
 pub struct Follower {
     config: FollowConfig,
+    store: Box<dyn CaseStore>,
     checkpoint: Checkpoint,
     /// Files whose size and modification time were last seen to match the checkpoint (no need to hash again).
     verified: HashMap<String, (u64, Option<SystemTime>)>,
@@ -317,19 +415,33 @@ fn hex_sha256(bytes: &[u8]) -> String {
 }
 
 impl Follower {
-    /// A follower with the checkpoint read from [`FollowConfig::checkpoint`] (empty when absent).
+    /// A follower of the case files [`FollowConfig::cases`], with the checkpoint read from
+    /// [`FollowConfig::checkpoint`] (empty when absent).
     ///
     /// # Errors
     /// As [`Checkpoint::load`].
     pub fn new(config: FollowConfig) -> Result<Follower, FollowError> {
+        let files = CaseFiles {
+            paths: config.cases.clone(),
+        };
+        Follower::with_store(config, Box::new(files))
+    }
+
+    /// A follower appending to the cases of `store` ([`FollowConfig::cases`] is not used), with the checkpoint
+    /// read from [`FollowConfig::checkpoint`] (empty when absent).
+    ///
+    /// # Errors
+    /// As [`Checkpoint::load`].
+    pub fn with_store(config: FollowConfig, store: Box<dyn CaseStore>) -> Result<Follower, FollowError> {
         let checkpoint = Checkpoint::load(&config.checkpoint)?;
-        let excluded = std::iter::once(&config.checkpoint)
-            .chain(&config.cases)
-            .map(|p| absolute(p))
+        let excluded = std::iter::once(config.checkpoint.clone())
+            .chain(store.excluded())
+            .map(|p| absolute(&p))
             .collect();
         Ok(Follower {
             excluded,
             config,
+            store,
             checkpoint,
             verified: HashMap::new(),
             last_sizes: HashMap::new(),
@@ -354,7 +466,8 @@ impl Follower {
 
     /// One pass: ingest every file of the directory not done yet, in name order. With `require_stable`, a file is
     /// taken only when its size is the one seen at the previous pass (it is not being written any more).
-    /// Returns each file's outcome or error; a file that failed is not tried again until it changes.
+    /// Returns each file's outcome or error ([`FollowError::File`], naming it); a file that failed is not tried
+    /// again until it changes.
     ///
     /// # Errors
     /// [`FollowError::Io`] when the directory cannot be listed.
@@ -406,6 +519,21 @@ impl Follower {
         size: u64,
         mtime: Option<SystemTime>,
     ) -> Option<Result<FileOutcome, FollowError>> {
+        self.take_inner(name, path, size, mtime).map(|r| {
+            r.map_err(|e| FollowError::File {
+                name: name.to_owned(),
+                source: Box::new(e),
+            })
+        })
+    }
+
+    fn take_inner(
+        &mut self,
+        name: &str,
+        path: &Path,
+        size: u64,
+        mtime: Option<SystemTime>,
+    ) -> Option<Result<FileOutcome, FollowError>> {
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
             Err(e) => return Some(Err(io(path)(e))),
@@ -450,27 +578,25 @@ impl Follower {
         }
     }
 
-    /// Map a file's bytes for every case, append, and write the case files (all or none).
+    /// Map a file's bytes for every case, check the signals against each case, then store them (every case
+    /// checked before any is written).
     fn ingest_bytes(
-        &self,
+        &mut self,
         name: &str,
         path: &Path,
         bytes: &[u8],
     ) -> Result<(FileOutcome, FileDone), FollowError> {
         let format = self.config.format;
         let prefix = format!("{name}:");
-        let mut updated: Vec<(PathBuf, Case, bool)> = Vec::new();
+        let mut updated: Vec<(Case, Vec<Signal>, pf_core::AppendReport)> = Vec::new();
         let mut outcome = FileOutcome {
             name: name.to_owned(),
             rows_read: 0,
             bad_rows: Vec::new(),
             cases: Vec::new(),
         };
-        for case_path in &self.config.cases {
-            let mut case = Case::load(case_path, &pf_core::V2).map_err(|source| FollowError::Case {
-                path: case_path.clone(),
-                source: Box::new(source),
-            })?;
+        for i in 0..self.store.len() {
+            let mut case = self.store.load(i)?;
             let counted: HashSet<String> = case
                 .signals()
                 .iter()
@@ -501,27 +627,26 @@ impl Follower {
                 })
                 .collect();
             let appended = case
-                .append(signals, &pf_core::V2)
+                .append(signals.iter().cloned(), &pf_core::V2)
                 .map_err(|source| FollowError::Case {
-                    path: case_path.clone(),
+                    path: PathBuf::from(self.store.label(i)),
                     source: Box::new(source),
                 })?;
             outcome.rows_read = report.rows_read;
             outcome.bad_rows = report.bad_rows;
             outcome.cases.push(CaseOutcome {
-                case: case_path.clone(),
+                case: self.store.label(i),
                 rows_matched: report.rows_matched,
                 already_counted: already,
                 added: appended.added,
                 unchanged: appended.unchanged,
             });
-            updated.push((case_path.clone(), case, appended.added > 0));
+            updated.push((case, signals, appended));
         }
-        for (case_path, case, changed) in &updated {
-            if *changed {
-                let text = serde_json::to_string_pretty(case).expect("a case always serialises");
-                write_atomic(case_path, (text + "\n").as_bytes())?;
-            }
+        for (i, (case, batch, report)) in updated.iter().enumerate() {
+            let stored = self.store.store(i, case, batch, *report)?;
+            outcome.cases[i].added = stored.added;
+            outcome.cases[i].unchanged = stored.unchanged;
         }
         let done = FileDone {
             size: 0,

@@ -107,7 +107,7 @@ impl PyIngestReport {
     }
 }
 
-fn events_error(py: Python<'_>, e: pf_events::Error) -> PyErr {
+pub(crate) fn events_error(py: Python<'_>, e: pf_events::Error) -> PyErr {
     use pf_events::Error as E;
     let message = e.to_string();
     match e {

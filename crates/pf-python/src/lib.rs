@@ -21,6 +21,7 @@ pub mod convert;
 pub mod episodes;
 pub mod errors;
 pub mod events;
+pub mod follow;
 pub mod learning;
 pub mod learning_v2;
 pub mod model;
@@ -112,5 +113,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     errors::register(m)?;
     remote::register(m)?;
+    follow::register(m)?;
     Ok(())
 }
