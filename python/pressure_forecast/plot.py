@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
 
-    from pressure_forecast._native import BacktestReport, Case, Explanation, Forecast, Trajectory
+    from pressure_forecast._native import BacktestReport, BacktestReportV2, Case, Explanation, Forecast, Trajectory
 
 __all__ = [
     "credible_bands",
@@ -641,7 +641,7 @@ def reliability_forecasts(episodes: Sequence[Any], model: Any = None, at: float 
 
 
 def plot_reliability(
-    report: BacktestReport,
+    report: BacktestReport | BacktestReportV2,
     ax: Axes | None = None,
     episodes: Sequence[Any] | None = None,
     model: Any = None,
@@ -663,7 +663,7 @@ def plot_reliability(
 
     Parameters
     ----------
-    report : BacktestReport
+    report : BacktestReport or BacktestReportV2
         The backtest (``pressure_forecast.backtest``): its model's name, episode count and ECE are in the title.
     ax : matplotlib.axes.Axes, optional
         Where to draw; a new figure when None.
