@@ -72,6 +72,15 @@ def test_every_rpc_returns_the_local_type_and_equals_it(client: Client) -> None:
     )
     same(client.value_of_information(cid, as_of=AS_OF), local.value_of_information(as_of=AS_OF))
 
+    # RunScenario (a Scenario given to what_if) and ComparePolicies: the local WhatIf and PolicyComparison.
+    relief = pf.Scenario("relief in March", signals=[pf.Signal("sanctions_relief", "2019-03-01")])
+    monthly = pf.Scenario("sanctions monthly", monthly=["sanctions_tightened"], fate="stays")
+    same(client.what_if(cid, relief, as_of=AS_OF), local.what_if(relief, as_of=AS_OF))
+    same(client.what_if(cid, monthly, as_of=AS_OF), local.what_if(monthly, as_of=AS_OF))
+    cmp = client.compare(cid, pf.Scenario(), monthly, as_of=AS_OF)
+    same(cmp, local.compare(pf.Scenario(), monthly, as_of=AS_OF))
+    assert cmp.to_pandas().columns.tolist() == local.compare(pf.Scenario(), monthly, as_of=AS_OF).to_pandas().columns.tolist()
+
     # AppendSignals: the local API's AppendReport, and the forecast the local case gives after the same append.
     batch = [pf.Signal("talks_held", "2018-11-05", id="contract-1"), {"id": "contract-2", "type": "talks_refused", "date": "2018-11-20"}]
     r = client.append_signals(cid, batch, as_of="2018-12-31")

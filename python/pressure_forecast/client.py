@@ -146,6 +146,13 @@ def _signal(s: Any) -> Any:
     return pb.Signal(**kw)
 
 
+def _scenario(sc: Any) -> Any:
+    """A ``Scenario`` message from a :class:`pressure_forecast.Scenario` (the engine's own conversion)."""
+    if not isinstance(sc, _native.Scenario):
+        raise TypeError(f"expected a pressure_forecast.Scenario, found {type(sc).__name__}")
+    return pb.Scenario.FromString(_native._scenario_message(sc))
+
+
 class Client:
     """A connection to a pressure_forecast service.
 
@@ -692,15 +699,20 @@ class Client:
         req = pb.GetTrajectoryRequest(case_id=case_id, start_date=_date(start), end_date=_date(end), resolution=res)
         return _native._remote_trajectory(self._raw("GetTrajectory", req, timeout))
 
-    def what_if(self, case_id: str, signals: Iterable[Any] | None = None, term_end: Any = None, as_of: Any = None, timeout: Any = ...) -> Any:
+    def what_if(self, case_id: str, signals: Any = None, term_end: Any = None, as_of: Any = None, timeout: Any = ...) -> Any:
         """The forecast with hypothetical signals and/or another term end, as a :class:`pressure_forecast.WhatIf`.
+
+        Given a :class:`pressure_forecast.Scenario` (future sender actions, actions repeated monthly, "policy
+        continues", a fate, a term end, eligibility; a v2 model), the call is ``RunScenario`` and the result is what
+        the local ``case.what_if(scenario)`` returns: the default future (no new actions), the scenario, and their
+        difference.
 
         Parameters
         ----------
         case_id : str
             The case's id.
-        signals : iterable of Signal or dict, optional
-            Hypothetical signals (not stored).
+        signals : Scenario, or iterable of Signal or dict, optional
+            A scenario, or hypothetical signals (not stored).
         term_end : datetime.date or str, optional
             Another term end.
         as_of : datetime.date or str, optional
@@ -722,8 +734,44 @@ class Client:
         >>> import pressure_forecast as pf
         >>> w = c.what_if("demo", [pf.Signal("talks_refused", "2018-08-01")])  # doctest: +SKIP
         """
+        if isinstance(signals, _native.Scenario):
+            if term_end is not None:
+                raise TypeError("what_if: give the term end inside the Scenario, not beside it")
+            req = pb.RunScenarioRequest(case_id=case_id, as_of=_date(as_of), scenario=_scenario(signals))
+            return _native._remote_scenario(self._raw("RunScenario", req, timeout))
         req = pb.WhatIfRequest(case_id=case_id, as_of=_date(as_of), signals=[_signal(s) for s in signals or []], term_end=_date(term_end))
         return _native._remote_what_if(self._raw("WhatIf", req, timeout))
+
+    def compare(self, case_id: str, a: Any, b: Any, as_of: Any = None, timeout: Any = ...) -> Any:
+        """Two policies for one case in one call (``ComparePolicies``), as :class:`pressure_forecast.PolicyComparison`.
+
+        Parameters
+        ----------
+        case_id : str
+            The case's id.
+        a, b : Scenario
+            The two policies (``pf.Scenario()`` is the default future: no new actions).
+        as_of : datetime.date or str, optional
+            Only signals dated on or before this day; default today (UTC).
+        timeout : float or None, optional
+            Deadline of this call in seconds; default the client's ``timeout``.
+
+        Returns
+        -------
+        PolicyComparison
+            Both forecasts and ``difference`` = b - a, equal to the local ``case.compare(a, b)``.
+
+        Examples
+        --------
+        The calls need a running service (``pressure-forecast serve``), hence ``+SKIP``:
+
+        >>> from pressure_forecast.client import Client
+        >>> import pressure_forecast as pf
+        >>> c = Client("127.0.0.1:50051")
+        >>> cmp = c.compare("usa-prk-2017", pf.Scenario(), pf.Scenario(monthly=["sanctions_tightened"]))  # doctest: +SKIP
+        """
+        req = pb.ComparePoliciesRequest(case_id=case_id, as_of=_date(as_of), a=_scenario(a), b=_scenario(b))
+        return _native._remote_compare(self._raw("ComparePolicies", req, timeout), a, b)
 
     def value_of_information(self, case_id: str, as_of: Any = None, timeout: Any = ...) -> Any:
         """Signal types ranked by how much observing them next would move the forecast.

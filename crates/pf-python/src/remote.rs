@@ -16,6 +16,7 @@ use crate::case::PyCase;
 use crate::results::{
     ExplanationData, PyAppendReport, PyExplanation, PyForecast, PyTrajectory, PyValueOfInformation, PyWhatIf,
 };
+use crate::scenario::{PyPolicyComparison, PyScenario};
 use crate::signal::PySignal;
 
 /// A response that does not decode, or does not make a valid engine value.
@@ -92,6 +93,45 @@ fn _remote_trajectory(data: &[u8]) -> PyResult<PyTrajectory> {
     pf_core::Trajectory::try_from(r)
         .map(|inner| PyTrajectory { inner })
         .map_err(|e| bad(NAME, e))
+}
+
+/// A `Scenario` as the contract's message, serialized: the request field of RunScenario and ComparePolicies.
+#[pyfunction]
+fn _scenario_message(scenario: &Bound<'_, PyScenario>) -> Vec<u8> {
+    pb::Scenario::from(&scenario.get().inner).encode_to_vec()
+}
+
+/// `RunScenarioResponse` -> `WhatIf` (the default future, the scenario, their difference), as the local
+/// `case.what_if(scenario)` returns it.
+#[pyfunction]
+fn _remote_scenario(data: &[u8]) -> PyResult<PyWhatIf> {
+    const NAME: &str = "RunScenarioResponse";
+    let r: pb::RunScenarioResponse = decode(NAME, data)?;
+    let run = pf_proto::convert::ScenarioRun::try_from(r).map_err(|e| bad(NAME, e))?;
+    Ok(PyWhatIf {
+        inner: pf_core::WhatIfResult {
+            baseline: run.baseline,
+            scenario: run.scenario,
+            delta: run.delta,
+        },
+    })
+}
+
+/// `ComparePoliciesResponse` -> `PolicyComparison`, labelled by the two scenarios sent, as the local
+/// `case.compare(a, b)` returns it.
+#[pyfunction]
+fn _remote_compare(
+    data: &[u8],
+    a: &Bound<'_, PyScenario>,
+    b: &Bound<'_, PyScenario>,
+) -> PyResult<PyPolicyComparison> {
+    const NAME: &str = "ComparePoliciesResponse";
+    let r: pb::ComparePoliciesResponse = decode(NAME, data)?;
+    let inner = pf_core::v2::PolicyComparison::try_from(r).map_err(|e| bad(NAME, e))?;
+    Ok(PyPolicyComparison {
+        inner,
+        scenarios: (a.get().inner.clone(), b.get().inner.clone()),
+    })
 }
 
 /// `WhatIfResponse` -> `WhatIf`.
@@ -218,6 +258,9 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_remote_explanation, m)?)?;
     m.add_function(wrap_pyfunction!(_remote_trajectory, m)?)?;
     m.add_function(wrap_pyfunction!(_remote_what_if, m)?)?;
+    m.add_function(wrap_pyfunction!(_scenario_message, m)?)?;
+    m.add_function(wrap_pyfunction!(_remote_scenario, m)?)?;
+    m.add_function(wrap_pyfunction!(_remote_compare, m)?)?;
     m.add_function(wrap_pyfunction!(_remote_value_of_information, m)?)?;
     m.add_function(wrap_pyfunction!(_remote_create, m)?)?;
     m.add_function(wrap_pyfunction!(_remote_append, m)?)?;
