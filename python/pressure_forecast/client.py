@@ -129,9 +129,21 @@ def _date(d: Any) -> Any:
     return date_pb2.Date(year=d.year, month=d.month, day=d.day)
 
 
+def _absent(v: Any) -> bool:
+    """``None``, or a missing value of a DataFrame row (NaN, NaT, ``pandas.NA``): the field is not given."""
+    if v is None:
+        return True
+    try:
+        return bool(v != v)
+    except TypeError:  # pandas.NA: its comparisons are NA, whose truth value is undefined
+        return True
+
+
 def _signal(s: Any) -> Any:
-    """A ``Signal`` message from a :class:`pressure_forecast.Signal` or a signal record dict."""
-    rec: Mapping[str, Any] = s.to_json() if hasattr(s, "to_json") else s
+    """A ``Signal`` message from a :class:`pressure_forecast.Signal` or a signal record dict (missing values, as in
+    ``DataFrame.to_dict("records")``, are absent fields, as :meth:`pressure_forecast.Case.observe_many` reads them)."""
+    given: Mapping[str, Any] = s.to_json() if hasattr(s, "to_json") else s
+    rec = {k: v for k, v in given.items() if not _absent(v)}
     kw: dict[str, Any] = {"signal_type": rec.get("type") or rec.get("signal_type"), "date": _date(rec["date"])}
     for k in ("id", "source", "note"):
         if rec.get(k) is not None:

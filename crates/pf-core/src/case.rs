@@ -418,7 +418,7 @@ impl Case {
         let mut report = AppendReport::default();
         for (i, s) in signals.into_iter().enumerate() {
             // Content-derived id for an id-less signal (issue 13, part 2).
-            let s = s.with_content_id();
+            let s = s.normalised().with_content_id();
             self.check_signal(&s, vocabulary).map_err(|e| match e {
                 Error::InvalidSignal {
                     field,

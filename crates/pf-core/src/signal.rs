@@ -312,6 +312,20 @@ impl Signal {
         out
     }
 
+    /// This signal with an empty `source` or `note` as absent. The two are the same content (the canonical form
+    /// writes both as the empty string), and the gRPC contract cannot tell them apart (a proto3 string), so every
+    /// face stores and compares them alike.
+    #[must_use]
+    pub fn normalised(mut self) -> Signal {
+        if self.source.as_deref() == Some("") {
+            self.source = None;
+        }
+        if self.note.as_deref() == Some("") {
+            self.note = None;
+        }
+        self
+    }
+
     /// This signal with its content id ([`Signal::content_id`]) when it has no id; unchanged otherwise.
     #[must_use]
     pub fn with_content_id(mut self) -> Signal {
