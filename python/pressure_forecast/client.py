@@ -162,7 +162,7 @@ def _scenario(sc: Any) -> Any:
     """A ``Scenario`` message from a :class:`pressure_forecast.Scenario` (the engine's own conversion)."""
     if not isinstance(sc, _native.Scenario):
         raise TypeError(f"expected a pressure_forecast.Scenario, found {type(sc).__name__}")
-    return pb.Scenario.FromString(_native._scenario_message(sc))
+    return pb.Scenario.FromString(_native._remote_scenario_message(sc))
 
 
 class Client:

@@ -97,7 +97,7 @@ fn _remote_trajectory(data: &[u8]) -> PyResult<PyTrajectory> {
 
 /// A `Scenario` as the contract's message, serialized: the request field of RunScenario and ComparePolicies.
 #[pyfunction]
-fn _scenario_message(scenario: &Bound<'_, PyScenario>) -> Vec<u8> {
+fn _remote_scenario_message(scenario: &Bound<'_, PyScenario>) -> Vec<u8> {
     pb::Scenario::from(&scenario.get().inner).encode_to_vec()
 }
 
@@ -258,7 +258,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_remote_explanation, m)?)?;
     m.add_function(wrap_pyfunction!(_remote_trajectory, m)?)?;
     m.add_function(wrap_pyfunction!(_remote_what_if, m)?)?;
-    m.add_function(wrap_pyfunction!(_scenario_message, m)?)?;
+    m.add_function(wrap_pyfunction!(_remote_scenario_message, m)?)?;
     m.add_function(wrap_pyfunction!(_remote_scenario, m)?)?;
     m.add_function(wrap_pyfunction!(_remote_compare, m)?)?;
     m.add_function(wrap_pyfunction!(_remote_value_of_information, m)?)?;
