@@ -9,8 +9,8 @@ one import of the proto package in the ``_grpc`` module is made relative, so the
 of ``google.type`` come from the ``googleapis-common-protos`` package at run time.
 
 Only the client side is shipped: the server is the Rust service, so the generated servicer base class (whose
-methods all raise ``NotImplementedError`` until a subclass overrides them) and ``add_*Servicer_to_server`` are cut
-out. Anyone who wants to serve the contract from Python generates full stubs from the proto.
+methods answer UNIMPLEMENTED until a subclass overrides them) and ``add_*Servicer_to_server`` are cut out.
+Anyone who wants to serve the contract from Python generates full stubs from the proto.
 """
 
 from __future__ import annotations

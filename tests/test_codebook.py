@@ -189,7 +189,7 @@ def _base() -> dict[str, Any]:
         "format_version": 2,
         "id": "t",
         "sender": "USA",
-        "target": "XXX",
+        "target": "PRK",
         "start": "2017-01-20",
         "term_end": "2021-01-20",
         "reelection_eligible": True,

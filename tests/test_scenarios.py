@@ -34,7 +34,7 @@ def add_months(d: datetime.date, n: int) -> datetime.date:
 
 def campaign(**kwargs: object) -> pf.Case:
     """A synthetic campaign under the shipped model (essay check a: monthly sanctions from the start)."""
-    return pf.Case("synthetic", "USA", "XXX", "2017-01-20", "2021-01-20", **kwargs)  # type: ignore[arg-type]
+    return pf.Case("synthetic", "USA", "PRK", "2017-01-20", "2021-01-20", **kwargs)  # type: ignore[arg-type]
 
 
 def test_compare_difference_is_b_minus_a(nk: pf.Case) -> None:
