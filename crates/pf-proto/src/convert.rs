@@ -233,6 +233,7 @@ impl TryFrom<v1::Case> for NewCase {
             signal_count: _,
             reelection_eligible,
             election_date,
+            version: _,
         } = p;
         for (f, v) in [("id", &id), ("sender", &sender), ("target", &target)] {
             if v.trim().is_empty() {
@@ -375,6 +376,8 @@ pub fn case_summary(c: &Case) -> v1::Case {
         signal_count: count(c.signals().len()),
         reelection_eligible: Some(c.reelection_eligible),
         election_date: c.election_date_given.map(date_to_proto),
+        // The store's version of the case: the service sets it (the engine's case does not carry one).
+        version: 0,
     }
 }
 

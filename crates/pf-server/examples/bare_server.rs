@@ -135,6 +135,8 @@ fn main() -> anyhow::Result<()> {
     let f = model.forecast(&case, chrono::NaiveDate::parse_from_str(&as_of, "%Y-%m-%d")?)?;
     let resp = pb::GetForecastResponse {
         forecast: Some(pb::Forecast::from(&f)),
+        // The service's first version of a case.
+        version: 1,
     };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {

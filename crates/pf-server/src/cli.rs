@@ -19,8 +19,9 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<std::net::SocketAddr>,
-    /// SQLite file of the store, created on first start [default: var/pressure_forecast.sqlite3]
-    #[arg(long, value_name = "PATH")]
+    /// The store: an SQLite file, created on first start, or a PostgreSQL URL
+    /// (postgres://user:password@host:port/dbname) shared by replicas [default: var/pressure_forecast.sqlite3]
+    #[arg(long, value_name = "PATH|URL")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub db: Option<PathBuf>,
     /// Model file (TOML) [default: the embedded default model]
@@ -100,6 +101,21 @@ fn store_model(path: Option<&std::path::Path>) -> anyhow::Result<pf_core::Model>
 /// A store that cannot be opened; `check` finding unreadable records; a backup that cannot be written.
 pub fn store(args: StoreArgs) -> anyhow::Result<()> {
     use crate::store::Store;
+    let db = match &args.command {
+        StoreCommand::Check { db, .. }
+        | StoreCommand::Repair { db, .. }
+        | StoreCommand::Backup { db, .. } => db,
+    };
+    if let Some(url) = db
+        .to_str()
+        .filter(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
+    {
+        anyhow::bail!(
+            "`store` works on an SQLite file, not on a PostgreSQL database ({}): expected a file path; use \
+             PostgreSQL's own tools (pg_dump, amcheck) there",
+            crate::pg::redact(url)
+        );
+    }
     match args.command {
         StoreCommand::Check { db, model } => {
             let model = store_model(model.as_deref())?;
@@ -240,10 +256,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
-        let db = config.db.clone();
+        let db = config.db_display();
         let mut signals = Signals::register()?;
-        let server = tokio::task::spawn_blocking(move || crate::Server::open(config)).await??;
-        for f in server.example_forecasts()? {
+        let server = crate::Server::open(config).await?;
+        for f in server.example_forecasts().await? {
             let probs: Vec<String> = f
                 .outcomes
                 .iter()
@@ -258,10 +274,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
                 probs.join(", ")
             );
         }
-        println!(
-            "pressure_forecast gRPC service listening on {addr} (store {})",
-            db.display()
-        );
+        println!("pressure_forecast gRPC service listening on {addr} (store {db})");
         use std::io::Write;
         let _ = std::io::stdout().flush();
         // The first signal starts a graceful shutdown (bounded by drain_timeout_ms); a second one exits at once.

@@ -6,7 +6,8 @@
 //! | key | default |
 //! |---|---|
 //! | `listen` | `127.0.0.1:50051` |
-//! | `db` | `var/pressure_forecast.sqlite3` |
+//! | `db` | `var/pressure_forecast.sqlite3`: an SQLite file, or a PostgreSQL URL `postgres://user:password@host:port/dbname` (also `postgresql://`) |
+//! | `case_cache_bytes` | 256 MiB (PostgreSQL: the cases cached by a replica) |
 //! | `model` | the embedded default model |
 //! | `max_message_bytes` | 4 MiB |
 //! | `max_batch` | 10000 |
@@ -45,8 +46,12 @@ pub const ENV_PREFIX: &str = "PRESSURE_FORECAST_";
 pub struct Config {
     /// Address to listen on (used by [`crate::cli::run`]; `serve` takes a bound listener).
     pub listen: SocketAddr,
-    /// SQLite file of the store, created on first start.
+    /// The store: an SQLite file, created on first start, or a PostgreSQL URL (`postgres://…` or
+    /// `postgresql://…`; see [`Config::database`]).
     pub db: PathBuf,
+    /// Largest size of a PostgreSQL replica's case cache in bytes (estimated); unused with SQLite, which holds
+    /// every case.
+    pub case_cache_bytes: usize,
     /// Model file; `None` is the embedded default model.
     pub model: Option<PathBuf>,
     /// Largest request or response message, in bytes.
@@ -107,6 +112,7 @@ impl Default for Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             db: PathBuf::from("var/pressure_forecast.sqlite3"),
+            case_cache_bytes: 256 * 1024 * 1024,
             model: None,
             max_message_bytes: 4 * 1024 * 1024,
             max_batch: 10_000,
@@ -128,6 +134,36 @@ impl Default for Config {
             allow_insecure: false,
             reflection: true,
             metrics_listen: None,
+        }
+    }
+}
+
+/// Where the store is, as `db` says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// An SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL URL.
+    Postgres(String),
+}
+
+impl Config {
+    /// The store `db` names: a PostgreSQL URL when it starts with `postgres://` or `postgresql://`, else an
+    /// SQLite file.
+    pub fn database(&self) -> Database {
+        match self.db.to_str() {
+            Some(s) if s.starts_with("postgres://") || s.starts_with("postgresql://") => {
+                Database::Postgres(s.to_owned())
+            }
+            _ => Database::Sqlite(self.db.clone()),
+        }
+    }
+
+    /// The store for messages and logs (a URL without its password).
+    pub fn db_display(&self) -> String {
+        match self.database() {
+            Database::Sqlite(p) => p.display().to_string(),
+            Database::Postgres(url) => crate::pg::redact(&url),
         }
     }
 }

@@ -15,7 +15,8 @@
 //! | unknown signal id | NOT_FOUND | SIGNAL_NOT_FOUND |
 //! | case id reused with different content | ALREADY_EXISTS | CASE_EXISTS |
 //! | signal id reused with different content, or retracted | ALREADY_EXISTS | SIGNAL_CONFLICT |
-//! | store cannot be reached, server shutting down | UNAVAILABLE | STORE_UNAVAILABLE |
+//! | store cannot be reached (database down or unreachable), server shutting down | UNAVAILABLE | STORE_UNAVAILABLE |
+//! | PostgreSQL refused a statement | INTERNAL | INTERNAL |
 //! | store corrupt | DATA_LOSS | STORE_CORRUPT |
 //! | the caller's deadline passed | DEADLINE_EXCEEDED | DEADLINE_EXCEEDED |
 //! | computation cancelled (caller gone) | CANCELLED | CANCELLED |
@@ -40,6 +41,12 @@ pub enum StoreError {
     /// SQLite failed (locked, disk full, I/O error).
     #[error("store error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The database cannot be reached (PostgreSQL down, connection lost, pool exhausted).
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// PostgreSQL refused a statement (not a lost connection).
+    #[error("store error: PostgreSQL: {0}")]
+    Postgres(String),
     /// The store was closed (the server is shutting down).
     #[error("store closed: the server is shutting down")]
     Closed,
@@ -274,13 +281,18 @@ impl From<ServerError> for Status {
             ),
             ServerError::Core(c) => core_status(c, None),
             ServerError::CoreField { field, source } => core_status(source, Some(field)),
-            ServerError::Store(StoreError::Sqlite(_) | StoreError::Closed) => status(
-                Code::Unavailable,
-                message,
-                "STORE_UNAVAILABLE",
-                HashMap::new(),
-                None,
-            ),
+            ServerError::Store(StoreError::Sqlite(_) | StoreError::Closed | StoreError::Unavailable(_)) => {
+                status(
+                    Code::Unavailable,
+                    message,
+                    "STORE_UNAVAILABLE",
+                    HashMap::new(),
+                    None,
+                )
+            }
+            ServerError::Store(StoreError::Postgres(_)) => {
+                status(Code::Internal, message, "INTERNAL", HashMap::new(), None)
+            }
             ServerError::Store(StoreError::Check(_) | StoreError::Corrupt(_)) => {
                 status(Code::DataLoss, message, "STORE_CORRUPT", HashMap::new(), None)
             }

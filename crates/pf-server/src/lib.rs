@@ -1,7 +1,8 @@
 //! # pf-server: the pressure_forecast gRPC service
 //!
-//! `pressureforecast.v1.ForecastService` over tonic, on an embedded, event-sourced SQLite store, with the
-//! standard health (`grpc.health.v1`) and reflection (v1 and v1alpha) services always on.
+//! `pressureforecast.v1.ForecastService` over tonic, on an event-sourced store: the embedded SQLite file (the
+//! default) or a PostgreSQL database shared by any number of replicas ([`pg`]), with the standard health
+//! (`grpc.health.v1`) and reflection (v1 and v1alpha) services always on.
 //!
 //! [`serve`] takes a bound listener, a [`Config`] and a shutdown future, so tests can pass port 0; the
 //! `pressure-forecast serve` command is [`cli::run`].
@@ -26,6 +27,7 @@ mod import;
 pub mod layer;
 pub mod limits;
 pub mod metrics;
+pub mod pg;
 pub mod service;
 pub mod state;
 pub mod store;
@@ -55,13 +57,13 @@ pub struct Server {
 }
 
 impl Server {
-    /// Load the model, open the store (creating it on first start), rebuild the cases from its log, and seed
-    /// the example cases when `config.seed_examples` is set (idempotent: existing cases are left alone).
-    /// Blocking.
+    /// Load the model, open the store (creating it on first start; PostgreSQL: applying its migrations and
+    /// listening for changes), rebuild the cases from its log (SQLite), and seed the example cases when
+    /// `config.seed_examples` is set (idempotent: existing cases are left alone).
     ///
     /// # Errors
     /// A bad model file, a store that cannot be opened or fails its checks, an example case that does not load.
-    pub fn open(config: Config) -> anyhow::Result<Server> {
+    pub async fn open(config: Config) -> anyhow::Result<Server> {
         let (model, toml) = match &config.model {
             Some(p) => {
                 let text = std::fs::read_to_string(p)
@@ -73,11 +75,25 @@ impl Server {
             }
             None => (Model::default_model(), Model::default_toml().to_owned()),
         };
-        let store =
-            store::Store::open(&config.db).with_context(|| format!("store {}", config.db.display()))?;
-        let state = Arc::new(
-            State::open(store, model, toml).with_context(|| format!("store {}", config.db.display()))?,
-        );
+        let name = config.db_display();
+        let state = match config.database() {
+            config::Database::Sqlite(path) => {
+                let opened = tokio::task::spawn_blocking(move || {
+                    let store = store::Store::open(&path)?;
+                    State::open(store, model, toml)
+                })
+                .await?;
+                Arc::new(opened.with_context(|| format!("store {name}"))?)
+            }
+            config::Database::Postgres(url) => {
+                let pg = pg::PgStore::connect(&url)
+                    .await
+                    .with_context(|| format!("store {name}"))?;
+                let state = Arc::new(State::open_postgres(pg, model, toml, config.case_cache_bytes));
+                state.listen_for_changes();
+                state
+            }
+        };
         let mut seeded = Vec::new();
         if config.seed_examples {
             for (name, text) in state::EXAMPLE_CASES {
@@ -86,9 +102,10 @@ impl Server {
                 let case =
                     Case::from_json(&v, state.model.as_ref()).with_context(|| format!("example {name}"))?;
                 let id = case.id.clone();
-                if state.case(&id).is_err() {
+                if state.case(&id).await.is_err() {
                     state
                         .create(case, Vec::new())
+                        .await
                         .with_context(|| format!("seeding example {name}"))?;
                     tracing::info!(case = %id, "seeded example case");
                 }
@@ -111,13 +128,15 @@ impl Server {
     ///
     /// # Errors
     /// An engine error for a stored case.
-    pub fn example_forecasts(&self) -> anyhow::Result<Vec<Forecast>> {
+    pub async fn example_forecasts(&self) -> anyhow::Result<Vec<Forecast>> {
         let today = work::today();
-        self.seeded
-            .iter()
-            .filter_map(|id| self.state.case(id).ok())
-            .map(|c| Ok(self.state.model.forecast(&c, today)?))
-            .collect()
+        let mut out = Vec::new();
+        for id in &self.seeded {
+            if let Ok(c) = self.state.case(id).await {
+                out.push(self.state.model.forecast(&c, today)?);
+            }
+        }
+        Ok(out)
     }
 
     /// Serve on `listener` until `shutdown` completes; then stop accepting, end WatchForecast streams, drain
@@ -135,7 +154,10 @@ impl Server {
         *metrics
             .store_path
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(config.db.clone());
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = match config.database() {
+            config::Database::Sqlite(p) => Some(p),
+            config::Database::Postgres(_) => None,
+        };
         if let Some(addr) = config.metrics_listen {
             let l = TcpListener::bind(addr)
                 .await
@@ -257,6 +279,6 @@ pub async fn serve(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let server = tokio::task::spawn_blocking(move || Server::open(config)).await??;
+    let server = Server::open(config).await?;
     server.serve(listener, shutdown).await
 }

@@ -23,7 +23,7 @@ use tonic::{Request, Response, Status};
 
 use crate::config::Config;
 use crate::error::{Result, ServerError};
-use crate::state::State;
+use crate::state::{Snapshot, State};
 use crate::store::CaseUpdate;
 use crate::work::{blocking, today};
 
@@ -285,6 +285,13 @@ fn case_page(case: &Case, size: usize, bytes: usize) -> (pb::Case, String) {
     (p, token)
 }
 
+/// A case without its signals, with its version.
+fn summary(s: &Snapshot) -> pb::Case {
+    let mut p = case_summary(&s.case);
+    p.version = s.version;
+    p
+}
+
 /// A required id: non-empty, and within the limits of [`crate::limits::id`].
 fn required(field: &str, text: &str) -> Result<()> {
     ForecastApi::case_id(field, text)
@@ -324,11 +331,12 @@ impl ForecastService for ForecastApi {
             NewCase::try_from(case).map_err(|e| ServerError::from(e.within("coercion_case")))?;
         self.check_signals(&case, "coercion_case.signals", &signals)?;
         self.pass_budget("CreateCase's forecast", &case, signals.len() as u64)?;
-        let state = self.state.clone();
-        let created = blocking(move |_| state.create(case, signals)).await?;
+        let created = self.state.create(case, signals).await?;
         let forecast = self.forecast(created.case.clone(), today()).await?;
+        let mut p = case_page(&created.case, DEFAULT_PAGE, page_bytes(&self.config)).0;
+        p.version = created.version;
         Ok(Response::new(pb::CreateCaseResponse {
-            coercion_case: Some(case_page(&created.case, DEFAULT_PAGE, page_bytes(&self.config)).0),
+            coercion_case: Some(p),
             created: created.created,
             forecast: Some(pb::Forecast::from(&forecast)),
         }))
@@ -340,8 +348,10 @@ impl ForecastService for ForecastApi {
     ) -> Result<Response<pb::GetCaseResponse>, Status> {
         let req = request.into_inner();
         required("case_id", &req.case_id)?;
-        let case = self.state.case(&req.case_id)?;
-        let (p, next_page_token) = case_page(&case, page_size(req.page_size), page_bytes(&self.config));
+        let snap = self.state.snapshot(&req.case_id).await?;
+        let (mut p, next_page_token) =
+            case_page(&snap.case, page_size(req.page_size), page_bytes(&self.config));
+        p.version = snap.version;
         Ok(Response::new(pb::GetCaseResponse {
             coercion_case: Some(p),
             next_page_token,
@@ -378,7 +388,7 @@ impl ForecastService for ForecastApi {
                 }
                 "election_date" => {
                     // Within the stored case's span (which no update changes).
-                    let stored = self.state.case(&case.id)?;
+                    let stored = self.state.case(&case.id).await?;
                     update.election_date = Some(
                         convert::election_date_within(&stored, case.election_date.as_ref())
                             .map_err(|e| ServerError::from(e.within("coercion_case")))?,
@@ -394,11 +404,9 @@ impl ForecastService for ForecastApi {
                 }
             }
         }
-        let state = self.state.clone();
-        let id = case.id;
-        let case = blocking(move |_| state.update(&id, update)).await?;
+        let snap = self.state.update(&case.id, update).await?;
         Ok(Response::new(pb::UpdateCaseResponse {
-            coercion_case: Some(case_summary(&case)),
+            coercion_case: Some(summary(&snap)),
         }))
     }
 
@@ -419,21 +427,21 @@ impl ForecastService for ForecastApi {
                 ))
             })?)
         };
-        let (cases, mut more) = self.state.list(after, size);
+        let (cases, mut more) = self.state.list(after, size).await?;
         // Cut the page to fit in a message (at least one case).
         use prost::Message;
         let mut page = Vec::with_capacity(cases.len());
         let mut used = 0;
         let mut last = None;
         for c in &cases {
-            let p = case_summary(c);
+            let p = summary(c);
             let n = p.encoded_len() + 8;
             if !page.is_empty() && used + n > page_bytes(&self.config) {
                 more = true;
                 break;
             }
             used += n;
-            last = Some(c.id.clone());
+            last = Some(c.case.id.clone());
             page.push(p);
         }
         let next_page_token = match (more, last) {
@@ -452,8 +460,7 @@ impl ForecastService for ForecastApi {
     ) -> Result<Response<pb::DeleteCaseResponse>, Status> {
         let req = request.into_inner();
         required("case_id", &req.case_id)?;
-        let state = self.state.clone();
-        let n = blocking(move |_| state.delete(&req.case_id)).await?;
+        let n = self.state.delete(&req.case_id).await?;
         Ok(Response::new(pb::DeleteCaseResponse {
             signals_deleted: u32::try_from(n).unwrap_or(u32::MAX),
         }))
@@ -466,7 +473,7 @@ impl ForecastService for ForecastApi {
         let req = request.into_inner();
         required("case_id", &req.case_id)?;
         let offset = signal_offset(&req.page_token)?;
-        let case = self.state.case(&req.case_id)?;
+        let case = self.state.case(&req.case_id).await?;
         let (signals, next_page_token) =
             signal_page(&case, offset, page_size(req.page_size), page_bytes(&self.config));
         Ok(Response::new(pb::ListSignalsResponse {
@@ -486,8 +493,10 @@ impl ForecastService for ForecastApi {
         crate::limits::signals(&self.config, "signals", &req.signals)?;
         let as_of = self.as_of("as_of", req.as_of.as_ref())?;
         let signals = signals_from_proto("signals", req.signals).map_err(ServerError::from)?;
-        let (report, case, forecast) = self.append_and_forecast(req.case_id, signals, as_of).await?;
+        let (report, snap, forecast) = self.append_and_forecast(req.case_id, signals, as_of).await?;
+        let case = snap.case;
         Ok(Response::new(pb::AppendSignalsResponse {
+            version: snap.version,
             added: u32::try_from(report.added).unwrap_or(u32::MAX),
             unchanged: u32::try_from(report.unchanged).unwrap_or(u32::MAX),
             forecast: Some(pb::Forecast::from(&forecast)),
@@ -504,11 +513,14 @@ impl ForecastService for ForecastApi {
         required("signal_id", &req.signal_id)?;
         crate::limits::text("reason", &req.reason)?;
         let as_of = self.as_of("as_of", req.as_of.as_ref())?;
-        let state = self.state.clone();
-        let out = blocking(move |_| state.retract(&req.case_id, &req.signal_id, &req.reason)).await?;
+        let out = self
+            .state
+            .retract(&req.case_id, &req.signal_id, &req.reason)
+            .await?;
         let count = out.case.signals().len();
         let forecast = self.forecast(out.case, as_of).await?;
         Ok(Response::new(pb::RetractSignalResponse {
+            version: out.version,
             retracted: out.retracted,
             forecast: Some(pb::Forecast::from(&forecast)),
             signal_count: u32::try_from(count).unwrap_or(u32::MAX),
@@ -522,16 +534,23 @@ impl ForecastService for ForecastApi {
         let req = request.into_inner();
         required("case_id", &req.case_id)?;
         let as_of = self.as_of("as_of", req.as_of.as_ref())?;
-        let case = self.state.case(&req.case_id)?;
+        let snap = self.state.snapshot(&req.case_id).await?;
+        let (case, version) = (snap.case, snap.version);
         let pass = crate::limits::pass(&case);
         if req.draws == 0 && !req.include_attribution {
             crate::limits::budget(&self.config, "a forecast", pass)?;
             if let Some(hit) = self.cache.get(&case, as_of) {
-                return Ok(Response::new(pb::GetForecastResponse { forecast: Some(hit) }));
+                return Ok(Response::new(pb::GetForecastResponse {
+                    forecast: Some(hit),
+                    version,
+                }));
             }
             let f = pb::Forecast::from(&self.forecast(case.clone(), as_of).await?);
             self.cache.put(&case, as_of, f.clone());
-            return Ok(Response::new(pb::GetForecastResponse { forecast: Some(f) }));
+            return Ok(Response::new(pb::GetForecastResponse {
+                forecast: Some(f),
+                version,
+            }));
         }
         let draws = req.draws as usize;
         if draws > self.config.max_draws {
@@ -624,7 +643,10 @@ impl ForecastService for ForecastApi {
             Ok(p)
         })
         .await?;
-        Ok(Response::new(pb::GetForecastResponse { forecast: Some(out) }))
+        Ok(Response::new(pb::GetForecastResponse {
+            forecast: Some(out),
+            version,
+        }))
     }
 
     async fn get_trajectory(
@@ -636,7 +658,7 @@ impl ForecastService for ForecastApi {
         let from = crate::limits::proto_date(&self.config, "start_date", req.start_date.as_ref())?;
         let to = crate::limits::proto_date(&self.config, "end_date", req.end_date.as_ref())?;
         let resolution = convert::resolution_from_proto(req.resolution).map_err(ServerError::from)?;
-        let case = self.state.case(&req.case_id)?;
+        let case = self.state.case(&req.case_id).await?;
         let model = self.state.model.clone();
         // Cost and reply size before the work: one point per day (or per signal date) from `from` to `to`.
         let first = from.unwrap_or(case.start).max(case.start);
@@ -693,7 +715,7 @@ impl ForecastService for ForecastApi {
         let as_of = self.as_of("as_of", req.as_of.as_ref())?;
         let term_end = crate::limits::proto_date(&self.config, "term_end", req.term_end.as_ref())?;
         let signals = signals_from_proto("signals", req.signals).map_err(ServerError::from)?;
-        let case = self.state.case(&req.case_id)?;
+        let case = self.state.case(&req.case_id).await?;
         let scenario = match term_end {
             Some(te) => case.with_term_end(te).map_err(|source| ServerError::CoreField {
                 field: "term_end".into(),
@@ -723,7 +745,7 @@ impl ForecastService for ForecastApi {
         let req = request.into_inner();
         required("case_id", &req.case_id)?;
         let as_of = self.as_of("as_of", req.as_of.as_ref())?;
-        let case = self.state.case(&req.case_id)?;
+        let case = self.state.case(&req.case_id).await?;
         let model = self.state.model.clone();
         let types = model.signal_types().len() as u64;
         crate::limits::budget(
@@ -751,18 +773,24 @@ impl ForecastService for ForecastApi {
         let fixed = crate::limits::proto_date(&self.config, "as_of", req.as_of.as_ref())?;
         // Subscribe before the first snapshot, so that no change falls between the two.
         let mut changes = self.state.subscribe();
-        let case = self.state.case(&req.case_id)?;
+        let snap = self.state.snapshot(&req.case_id).await?;
+        let case = snap.case;
         let first = self.forecast(case.clone(), fixed.unwrap_or_else(today)).await?;
         let (tx, rx) = mpsc::channel::<Result<pb::WatchForecastResponse, Status>>(16);
         let api = self.clone();
         let mut stopping = self.stopping.clone();
         let id = req.case_id;
         tokio::spawn(async move {
-            let msg = |f: &Forecast, n: usize| pb::WatchForecastResponse {
+            let msg = |f: &Forecast, n: usize, version: u64| pb::WatchForecastResponse {
                 forecast: Some(pb::Forecast::from(f)),
                 signal_count: u32::try_from(n).unwrap_or(u32::MAX),
+                version,
             };
-            if tx.send(Ok(msg(&first, case.signals().len()))).await.is_err() {
+            if tx
+                .send(Ok(msg(&first, case.signals().len(), snap.version)))
+                .await
+                .is_err()
+            {
                 return;
             }
             let mut last = case;
@@ -783,7 +811,7 @@ impl ForecastService for ForecastApi {
                 if !changed {
                     continue;
                 }
-                let case = match api.state.case(&id) {
+                let Snapshot { case, version } = match api.state.snapshot(&id).await {
                     Ok(c) => c,
                     Err(e) => {
                         let _ = tx.send(Err(Status::from(e))).await;
@@ -799,7 +827,7 @@ impl ForecastService for ForecastApi {
                 let item = api
                     .forecast(case, fixed.unwrap_or_else(today))
                     .await
-                    .map(|f| msg(&f, n))
+                    .map(|f| msg(&f, n, version))
                     .map_err(Status::from);
                 if tx.send(item).await.is_err() {
                     break;
@@ -864,7 +892,7 @@ impl ForecastService for ForecastApi {
         let req = request.into_inner();
         required("case_id", &req.case_id)?;
         let as_of = self.as_of("as_of", req.as_of.as_ref())?;
-        let case = self.state.case(&req.case_id)?;
+        let case = self.state.case(&req.case_id).await?;
         let (sc, future) = self.scenario(&case, as_of, "scenario", req.scenario)?;
         let p = crate::limits::pass(&case);
         let ps = crate::limits::scenario_pass(&case, &sc, future);
@@ -911,7 +939,7 @@ impl ForecastService for ForecastApi {
         let req = request.into_inner();
         required("case_id", &req.case_id)?;
         let as_of = self.as_of("as_of", req.as_of.as_ref())?;
-        let case = self.state.case(&req.case_id)?;
+        let case = self.state.case(&req.case_id).await?;
         let (a, fa) = self.scenario(&case, as_of, "a", req.a)?;
         let (b, fb) = self.scenario(&case, as_of, "b", req.b)?;
         crate::limits::budget(
@@ -949,7 +977,7 @@ impl ForecastService for ForecastApi {
         let mut req = request.into_inner();
         required("case_id", &req.case_id)?;
         let as_of = self.as_of("as_of", req.as_of.as_ref())?;
-        let case = self.state.case(&req.case_id)?;
+        let case = self.state.case(&req.case_id).await?;
         crate::limits::name("sender", &req.sender)?;
         crate::limits::name("target", &req.target)?;
         self.pass_budget("an import", &case, req.text.len() as u64)?;
@@ -958,7 +986,7 @@ impl ForecastService for ForecastApi {
         let mut report = crate::import::read_events(&case, req).await?;
         let bad_rows = crate::import::bad_rows(&report);
         let signals = std::mem::take(&mut report.signals);
-        let (appended, _, forecast) = self.append_and_forecast(case_id, signals, as_of).await?;
+        let (appended, snap, forecast) = self.append_and_forecast(case_id, signals, as_of).await?;
         Ok(Response::new(pb::ImportEventsResponse {
             rows_read: report.rows_read,
             rows_matched: report.rows_matched,
@@ -966,6 +994,7 @@ impl ForecastService for ForecastApi {
             added: u32::try_from(appended.added).unwrap_or(u32::MAX),
             unchanged: u32::try_from(appended.unchanged).unwrap_or(u32::MAX),
             forecast: Some(pb::Forecast::from(&forecast)),
+            version: snap.version,
         }))
     }
 }
@@ -983,19 +1012,24 @@ impl ForecastApi {
         case_id: String,
         signals: Vec<Signal>,
         as_of: NaiveDate,
-    ) -> Result<(pf_core::AppendReport, Arc<Case>, Forecast)> {
+    ) -> Result<(pf_core::AppendReport, Snapshot, Forecast)> {
         self.check_batch("signals", signals.len())?;
-        let current = self.state.case(&case_id)?;
+        let current = self.state.case(&case_id).await?;
         self.check_signals(&current, "signals", &signals)?;
         self.pass_budget("the forecast after the append", &current, signals.len() as u64)?;
         // Where each id sits in the batch, to name a conflicting signal by its path.
         let ids: Vec<Option<String>> = signals.iter().map(|s| s.id.clone()).collect();
-        let state = self.state.clone();
-        let appended = blocking(move |_| state.append(&case_id, signals))
+        let appended = self
+            .state
+            .append(&case_id, signals)
             .await
             .map_err(|e| name_duplicate(e, &ids))?;
         let forecast = self.forecast(appended.case.clone(), as_of).await?;
-        Ok((appended.report, appended.case, forecast))
+        let snap = Snapshot {
+            case: appended.case,
+            version: appended.version,
+        };
+        Ok((appended.report, snap, forecast))
     }
 }
 

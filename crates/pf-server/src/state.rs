@@ -1,20 +1,33 @@
-//! The service's shared state: the model, the store, and the cases rebuilt from the store's log.
+//! The service's shared state: the model, the store (SQLite or PostgreSQL, [`Backend`]), and the cases rebuilt
+//! from the store's logs, each with its version.
 //!
-//! Writes are serialised by the store's mutex: a writer validates its change on a copy of the case
-//! (`Case::append` on a clone), commits it in one SQLite transaction, and only then publishes the new case to
-//! readers and to WatchForecast streams. Readers take an `Arc<Case>` snapshot and compute without any lock.
+//! Every write is optimistic: the writer validates its change on a copy of the case at the version it read
+//! (`Case::append` on a clone), and commits it in one transaction only if the stored case is still at that
+//! version ([`Write`]); when another writer went first (another call, or another replica on PostgreSQL), it
+//! reloads the case and tries again. Only after the commit is the new case published to readers and to
+//! WatchForecast streams. Readers take an `Arc<Case>` snapshot and compute without any lock. Writes run on a
+//! task of their own, so a caller that goes away mid-commit cannot leave memory behind the store.
+//!
+//! With SQLite the map holds every case (one server per store: it is the whole truth). With PostgreSQL the
+//! map is a cache bounded in bytes (`case_cache_bytes`, estimated; the oldest loaded leave first): a case
+//! not in it is loaded from the database, and a change notification (LISTEN/NOTIFY, case id and version) from
+//! any replica drops a cached copy older than the version notified and wakes the WatchForecast streams of the
+//! case. When the database cannot be reached, cached cases are still read (with their version), writes and
+//! cache misses answer UNAVAILABLE; once the notification connection is back, every cached case is checked
+//! against the database's version, since notifications sent meanwhile were missed.
 //!
 //! The published case is the effective one: every signal appended, less those retracted, with every update
 //! applied. Retracted signals are kept beside it (their ids stay taken).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 
 use pf_core::{AppendReport, Case, Model, Signal};
 use tokio::sync::broadcast;
 
 use crate::error::{Result, ServerError, StoreError};
-use crate::store::{CaseEvent, CaseUpdate, Store, StoredCase};
+use crate::pg::PgStore;
+use crate::store::{CaseEvent, CaseUpdate, Store, StoredCase, Write};
 
 /// The example cases of `data/cases/`, embedded so that the binary needs no files.
 pub const EXAMPLE_CASES: [(&str, &str); 2] = [
@@ -28,6 +41,86 @@ pub const EXAMPLE_CASES: [(&str, &str); 2] = [
     ),
 ];
 
+/// How many times a write is tried when other writers keep moving the case on.
+const MAX_ATTEMPTS: usize = 64;
+
+/// The store behind the state: the embedded SQLite file (its calls run on blocking threads) or a PostgreSQL
+/// database shared by replicas.
+#[derive(Debug)]
+pub enum Backend {
+    /// SQLite (`None` once closed).
+    Sqlite(Arc<Mutex<Option<Store>>>),
+    /// PostgreSQL.
+    Postgres(Box<PgStore>),
+}
+
+impl Backend {
+    /// Run `f` on the SQLite store on a blocking thread.
+    async fn sqlite<T: Send + 'static>(
+        store: &Arc<Mutex<Option<Store>>>,
+        f: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = store.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let st = guard.as_mut().ok_or(StoreError::Closed)?;
+            f(st)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("the store's thread failed: {e}")))?
+    }
+
+    async fn load_case(&self, id: &str, model: &Arc<Model>) -> Result<Option<StoredCase>, StoreError> {
+        match self {
+            Backend::Sqlite(st) => {
+                let (id, model) = (id.to_owned(), model.clone());
+                Backend::sqlite(st, move |s| s.load_case(&id, model.as_ref())).await
+            }
+            Backend::Postgres(pg) => pg.load_case(id, model.as_ref()).await,
+        }
+    }
+
+    async fn insert_case(&self, case: &Arc<Case>) -> Result<bool, StoreError> {
+        match self {
+            Backend::Sqlite(st) => {
+                let case = case.clone();
+                Backend::sqlite(st, move |s| s.insert_case(&case, &[])).await
+            }
+            Backend::Postgres(pg) => pg.insert_case(case, &[]).await,
+        }
+    }
+
+    async fn append(&self, id: &str, expected: u64, signals: Vec<Signal>) -> Result<Write, StoreError> {
+        match self {
+            Backend::Sqlite(st) => {
+                let id = id.to_owned();
+                Backend::sqlite(st, move |s| s.append(&id, expected, &signals)).await
+            }
+            Backend::Postgres(pg) => pg.append(id, expected, &signals).await,
+        }
+    }
+
+    async fn add_event(&self, id: &str, expected: u64, event: CaseEvent) -> Result<Write, StoreError> {
+        match self {
+            Backend::Sqlite(st) => {
+                let id = id.to_owned();
+                Backend::sqlite(st, move |s| s.add_event(&id, expected, &event)).await
+            }
+            Backend::Postgres(pg) => pg.add_event(id, expected, &event).await,
+        }
+    }
+
+    async fn delete_case(&self, id: &str) -> Result<Option<usize>, StoreError> {
+        match self {
+            Backend::Sqlite(st) => {
+                let id = id.to_owned();
+                Backend::sqlite(st, move |s| s.delete_case(&id)).await
+            }
+            Backend::Postgres(pg) => pg.delete_case(id).await,
+        }
+    }
+}
+
 /// Shared state of one server.
 #[derive(Debug)]
 pub struct State {
@@ -35,9 +128,86 @@ pub struct State {
     pub model: Arc<Model>,
     /// The model file's text (the embedded default's, or the file given).
     pub model_toml: String,
-    store: Mutex<Option<Store>>,
-    cases: RwLock<BTreeMap<String, Entry>>,
+    backend: Backend,
+    cases: RwLock<CaseMap>,
     changes: broadcast::Sender<String>,
+}
+
+/// A case as read: the effective case and its version.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// The effective case (retracted signals removed).
+    pub case: Arc<Case>,
+    /// Its version in the store.
+    pub version: u64,
+}
+
+/// The cases in memory: every case (SQLite) or a cache bounded in bytes (PostgreSQL).
+#[derive(Debug, Default)]
+struct CaseMap {
+    map: BTreeMap<String, Entry>,
+    /// Load order, oldest first (eviction order).
+    order: BTreeMap<u64, String>,
+    tick: u64,
+    bytes: usize,
+    max_bytes: usize,
+    /// The map holds every case: a miss is NOT_FOUND, not a load.
+    complete: bool,
+    /// Loads in flight, by case: how many, and the highest version notified meanwhile (a load that started
+    /// before a change committed must not put its older copy in the cache).
+    loading: HashMap<String, (usize, u64)>,
+}
+
+impl CaseMap {
+    /// Put `entry` in the map unless a newer version of its case is there; the entry now current.
+    fn install(&mut self, entry: Entry) -> Entry {
+        let id = entry.case.id.clone();
+        if let Some(old) = self.map.get(&id)
+            && old.version >= entry.version
+        {
+            return old.clone();
+        }
+        self.remove(&id);
+        let mut entry = entry;
+        self.tick += 1;
+        entry.tick = self.tick;
+        entry.bytes = entry_bytes(&entry);
+        self.bytes += entry.bytes;
+        self.order.insert(entry.tick, id.clone());
+        self.map.insert(id, entry.clone());
+        while self.bytes > self.max_bytes && self.order.len() > 1 {
+            let Some((_, oldest)) = self.order.pop_first() else {
+                break;
+            };
+            if let Some(e) = self.map.remove(&oldest) {
+                self.bytes -= e.bytes;
+            }
+        }
+        entry
+    }
+
+    fn remove(&mut self, id: &str) -> Option<Entry> {
+        let e = self.map.remove(id)?;
+        self.order.remove(&e.tick);
+        self.bytes -= e.bytes;
+        Some(e)
+    }
+}
+
+/// Estimated bytes of a case in memory.
+fn entry_bytes(e: &Entry) -> usize {
+    let signal = |s: &Signal| {
+        std::mem::size_of::<Signal>()
+            + s.id.as_ref().map_or(0, String::len)
+            + s.signal_type.len()
+            + s.source.as_ref().map_or(0, String::len)
+            + s.note.as_ref().map_or(0, String::len)
+            + 32
+    };
+    512 + e.case.id.len() * 3
+        + e.case.description.len()
+        + e.case.signals().iter().map(signal).sum::<usize>()
+        + e.retracted.values().map(signal).sum::<usize>()
 }
 
 /// One case in memory.
@@ -47,12 +217,22 @@ struct Entry {
     case: Arc<Case>,
     /// Retracted signals by id.
     retracted: BTreeMap<String, Signal>,
+    /// The store's version of the case.
+    version: u64,
+    /// Estimated size (set by [`CaseMap::install`]).
+    bytes: usize,
+    /// Position in the load order (set by [`CaseMap::install`]).
+    tick: u64,
 }
 
 impl Entry {
     /// Replay a stored case's change log.
     fn replay(stored: StoredCase) -> Result<Entry, StoreError> {
-        let StoredCase { mut case, events } = stored;
+        let StoredCase {
+            mut case,
+            events,
+            version,
+        } = stored;
         let mut retracted = BTreeMap::new();
         for e in events {
             match e {
@@ -71,7 +251,17 @@ impl Entry {
         Ok(Entry {
             case: Arc::new(case),
             retracted,
+            version,
+            bytes: 0,
+            tick: 0,
         })
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            case: self.case.clone(),
+            version: self.version,
+        }
     }
 }
 
@@ -92,6 +282,8 @@ fn apply_update(case: &mut Case, u: CaseUpdate) {
 pub struct Retracted {
     /// The case after the retraction.
     pub case: Arc<Case>,
+    /// Its version.
+    pub version: u64,
     /// False when the signal was already retracted.
     pub retracted: bool,
 }
@@ -101,6 +293,8 @@ pub struct Retracted {
 pub struct Created {
     /// The case as stored.
     pub case: Arc<Case>,
+    /// Its version.
+    pub version: u64,
     /// False when the identical case already existed.
     pub created: bool,
 }
@@ -110,253 +304,509 @@ pub struct Created {
 pub struct Appended {
     /// The case after the append.
     pub case: Arc<Case>,
+    /// Its version.
+    pub version: u64,
     /// Counts.
     pub report: AppendReport,
 }
 
 impl State {
-    /// Open the store and rebuild every case from its log.
+    /// Open on an SQLite store: rebuild every case from its log.
     ///
     /// # Errors
-    /// [`StoreError`] when the store cannot be opened, fails its checks, or holds records the model rejects.
+    /// [`StoreError`] when the store holds records the model rejects.
     pub fn open(store: Store, model: Model, model_toml: String) -> Result<State, StoreError> {
-        let cases = store
-            .load_all(&model)?
-            .into_iter()
-            .map(|c| Ok((c.case.id.clone(), Entry::replay(c)?)))
-            .collect::<Result<_, StoreError>>()?;
+        let mut cases = CaseMap {
+            max_bytes: usize::MAX,
+            complete: true,
+            ..CaseMap::default()
+        };
+        for c in store.load_all(&model)? {
+            cases.install(Entry::replay(c)?);
+        }
         let (changes, _) = broadcast::channel(1024);
         Ok(State {
             model: Arc::new(model),
             model_toml,
-            store: Mutex::new(Some(store)),
+            backend: Backend::Sqlite(Arc::new(Mutex::new(Some(store)))),
             cases: RwLock::new(cases),
             changes,
         })
     }
 
+    /// Open on a PostgreSQL store, with a case cache of `cache_bytes` (estimated). Call
+    /// [`State::listen_for_changes`] to follow the changes other replicas make.
+    pub fn open_postgres(store: PgStore, model: Model, model_toml: String, cache_bytes: usize) -> State {
+        let (changes, _) = broadcast::channel(1024);
+        State {
+            model: Arc::new(model),
+            model_toml,
+            backend: Backend::Postgres(Box::new(store)),
+            cases: RwLock::new(CaseMap {
+                max_bytes: cache_bytes,
+                ..CaseMap::default()
+            }),
+            changes,
+        }
+    }
+
+    /// The store behind this state.
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    /// On PostgreSQL, follow the change notifications of every replica (a task that ends with the state);
+    /// nothing on SQLite.
+    pub fn listen_for_changes(self: &Arc<Self>) {
+        let Backend::Postgres(pg) = &self.backend else {
+            return;
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::channel(4096);
+        let listener = tokio::spawn(crate::pg::listen(pg.config().clone(), tx));
+        let weak = Arc::downgrade(self);
+        tokio::spawn(async move {
+            while let Some(change) = rx.recv().await {
+                let Some(state) = weak.upgrade() else { break };
+                match change {
+                    Some((id, version)) => state.changed(&id, version),
+                    None => state.revalidate().await,
+                }
+            }
+            listener.abort();
+        });
+    }
+
+    /// A change notification: drop a cached copy older than `version` (0: the case was deleted) and wake the
+    /// case's watchers.
+    fn changed(&self, id: &str, version: u64) {
+        let mut map = self.cases.write().expect("never poisoned");
+        if let Some(l) = map.loading.get_mut(id) {
+            l.1 = l.1.max(version.max(1));
+        }
+        let stale = match map.map.get(id) {
+            Some(e) => version == 0 || e.version < version,
+            None => true,
+        };
+        if stale {
+            map.remove(id);
+            drop(map);
+            let _ = self.changes.send(id.to_owned());
+        }
+    }
+
+    /// After the notification connection was (re)made: drop every cached case whose version is not the
+    /// database's, and wake their watchers.
+    async fn revalidate(&self) {
+        let Backend::Postgres(pg) = &self.backend else {
+            return;
+        };
+        let cached: Vec<(String, u64)> = self
+            .cases
+            .read()
+            .expect("never poisoned")
+            .map
+            .iter()
+            .map(|(id, e)| (id.clone(), e.version))
+            .collect();
+        if cached.is_empty() {
+            return;
+        }
+        let ids: Vec<String> = cached.iter().map(|c| c.0.clone()).collect();
+        let stored: HashMap<String, u64> = match pg.versions(&ids).await {
+            Ok(v) => v.into_iter().collect(),
+            Err(e) => {
+                tracing::warn!(target: "pf_server::store", "cannot check the cache: {e}; dropping it");
+                HashMap::new()
+            }
+        };
+        for (id, v) in cached {
+            match stored.get(&id) {
+                Some(&s) if s == v => {}
+                Some(&s) => self.changed(&id, s),
+                None => self.changed(&id, 0),
+            }
+        }
+    }
+
+    /// A snapshot of a case and its version: from memory, or (PostgreSQL) loaded from the database.
+    ///
+    /// # Errors
+    /// [`ServerError::CaseNotFound`]; [`ServerError::Store`] when a case not in memory cannot be loaded.
+    pub async fn snapshot(&self, id: &str) -> Result<Snapshot> {
+        Ok(self.entry(id).await?.snapshot())
+    }
+
     /// A snapshot of a case.
     ///
     /// # Errors
-    /// [`ServerError::CaseNotFound`].
-    pub fn case(&self, id: &str) -> Result<Arc<Case>> {
-        self.cases
-            .read()
-            .expect("the case map lock is never poisoned: no code panics while holding it")
-            .get(id)
-            .map(|e| e.case.clone())
-            .ok_or_else(|| ServerError::CaseNotFound(id.to_owned()))
+    /// As [`State::snapshot`].
+    pub async fn case(&self, id: &str) -> Result<Arc<Case>> {
+        Ok(self.entry(id).await?.case)
     }
 
-    fn entry(&self, id: &str) -> Result<Entry> {
-        self.cases
-            .read()
-            .expect("never poisoned")
-            .get(id)
-            .cloned()
-            .ok_or_else(|| ServerError::CaseNotFound(id.to_owned()))
+    /// The case's entry, from memory or loaded.
+    async fn entry(&self, id: &str) -> Result<Entry> {
+        {
+            let mut map = self.cases.write().expect("never poisoned");
+            if let Some(e) = map.map.get(id) {
+                return Ok(e.clone());
+            }
+            if map.complete {
+                return Err(ServerError::CaseNotFound(id.to_owned()));
+            }
+            map.loading.entry(id.to_owned()).or_insert((0, 0)).0 += 1;
+        }
+        let loaded = self.backend.load_case(id, &self.model).await;
+        let mut map = self.cases.write().expect("never poisoned");
+        let notified = match map.loading.get_mut(id) {
+            Some(l) => {
+                l.0 -= 1;
+                let n = l.1;
+                if l.0 == 0 {
+                    map.loading.remove(id);
+                }
+                n
+            }
+            None => 0,
+        };
+        let entry = Entry::replay(loaded?.ok_or_else(|| ServerError::CaseNotFound(id.to_owned()))?)?;
+        if notified > entry.version {
+            // A newer version committed while this one loaded: answer with what was read, cache nothing.
+            return Ok(entry);
+        }
+        Ok(map.install(entry))
+    }
+
+    /// Reload a case from the store after a conflict (another writer moved it on).
+    async fn refresh(&self, id: &str) -> Result<()> {
+        match self.backend.load_case(id, &self.model).await? {
+            Some(stored) => {
+                let e = Entry::replay(stored)?;
+                self.cases.write().expect("never poisoned").install(e);
+            }
+            None => {
+                self.cases.write().expect("never poisoned").remove(id);
+            }
+        }
+        Ok(())
     }
 
     /// Up to `limit` cases with ids after `after`, in id order, and whether more follow.
-    pub fn list(&self, after: Option<&str>, limit: usize) -> (Vec<Arc<Case>>, bool) {
-        let map = self.cases.read().expect("never poisoned");
-        let iter: Box<dyn Iterator<Item = (&String, &Entry)>> = match after {
-            Some(a) => {
-                Box::new(map.range::<str, _>((std::ops::Bound::Excluded(a), std::ops::Bound::Unbounded)))
+    ///
+    /// # Errors
+    /// [`ServerError::Store`] when (PostgreSQL) the database cannot be read.
+    pub async fn list(&self, after: Option<&str>, limit: usize) -> Result<(Vec<Snapshot>, bool)> {
+        let ids: Vec<String> = match &self.backend {
+            Backend::Postgres(pg) => pg.list_ids(after, limit.saturating_add(1)).await?,
+            Backend::Sqlite(_) => {
+                let map = self.cases.read().expect("never poisoned");
+                let iter: Box<dyn Iterator<Item = &String>> = match after {
+                    Some(a) => Box::new(
+                        map.map
+                            .range::<str, _>((std::ops::Bound::Excluded(a), std::ops::Bound::Unbounded))
+                            .map(|(k, _)| k),
+                    ),
+                    None => Box::new(map.map.keys()),
+                };
+                iter.take(limit.saturating_add(1)).cloned().collect()
             }
-            None => Box::new(map.iter()),
         };
-        let mut out: Vec<Arc<Case>> = iter.take(limit + 1).map(|(_, e)| e.case.clone()).collect();
-        let more = out.len() > limit;
-        out.truncate(limit);
-        (out, more)
+        let more = ids.len() > limit;
+        let mut out = Vec::with_capacity(limit.min(ids.len()));
+        for id in ids.iter().take(limit) {
+            match self.snapshot(id).await {
+                Ok(s) => out.push(s),
+                // Deleted since the ids were listed.
+                Err(ServerError::CaseNotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok((out, more))
     }
 
-    /// Subscribe to the ids of cases that change.
+    /// Subscribe to the ids of cases that change (through this replica or, on PostgreSQL, any other).
     pub fn subscribe(&self) -> broadcast::Receiver<String> {
         self.changes.subscribe()
     }
 
-    fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
-        let mut guard = self
-            .store
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let store = guard.as_mut().ok_or(ServerError::Store(StoreError::Closed))?;
-        f(store)
-    }
-
+    /// Put a newly committed entry in memory and wake the case's watchers.
     fn publish(&self, entry: Entry) {
         let id = entry.case.id.clone();
-        self.cases
-            .write()
-            .expect("never poisoned")
-            .insert(id.clone(), entry);
+        self.cases.write().expect("never poisoned").install(entry);
         let _ = self.changes.send(id);
     }
 
-    /// Create a case from its header and first batch. Blocking (SQLite); call from a blocking thread.
+    /// Create a case from its header and first batch.
     ///
     /// # Errors
     /// [`ServerError::CaseExists`] when the id is taken by a different case; the engine's errors for the batch;
     /// [`ServerError::Store`].
-    pub fn create(&self, header: Case, signals: Vec<Signal>) -> Result<Created> {
+    pub async fn create(self: &Arc<Self>, header: Case, signals: Vec<Signal>) -> Result<Created> {
         let mut case = header;
         case.append(signals, self.model.as_ref())?;
-        self.with_store(|store| {
-            if let Ok(existing) = self.entry(&case.id) {
-                return if *existing.case == case && existing.retracted.is_empty() {
-                    Ok(Created {
-                        case: existing.case,
-                        created: false,
-                    })
-                } else {
-                    Err(ServerError::CaseExists(case.id.clone()))
-                };
-            }
-            store.insert_case(&case, &[])?;
+        let me = self.clone();
+        spawn(async move {
             let case = Arc::new(case);
-            self.publish(Entry {
-                case: case.clone(),
-                retracted: BTreeMap::new(),
-            });
-            Ok(Created { case, created: true })
+            loop {
+                match me.entry(&case.id).await {
+                    Ok(existing) => {
+                        return if *existing.case == *case && existing.retracted.is_empty() {
+                            Ok(Created {
+                                case: existing.case,
+                                version: existing.version,
+                                created: false,
+                            })
+                        } else {
+                            Err(ServerError::CaseExists(case.id.clone()))
+                        };
+                    }
+                    Err(ServerError::CaseNotFound(_)) => {}
+                    Err(e) => return Err(e),
+                }
+                if me.backend.insert_case(&case).await? {
+                    me.publish(Entry {
+                        case: case.clone(),
+                        retracted: BTreeMap::new(),
+                        version: 1,
+                        bytes: 0,
+                        tick: 0,
+                    });
+                    return Ok(Created {
+                        case,
+                        version: 1,
+                        created: true,
+                    });
+                }
+                // Created meanwhile by another writer: compare with it.
+                me.refresh(&case.id).await?;
+            }
         })
+        .await
     }
 
-    /// Write the fields of `update` (an event in the case's log). Blocking (SQLite).
+    /// Commit `event` on the case at the version `entry` is, or report a conflict (after reloading the case).
+    async fn commit_event(&self, entry: &Entry, event: CaseEvent) -> Result<Option<u64>> {
+        let id = &entry.case.id;
+        match self.backend.add_event(id, entry.version, event).await? {
+            Write::Done(v) => Ok(Some(v)),
+            Write::Conflict => {
+                self.refresh(id).await?;
+                Ok(None)
+            }
+            Write::Missing => {
+                self.cases.write().expect("never poisoned").remove(id);
+                Err(ServerError::CaseNotFound(id.clone()))
+            }
+        }
+    }
+
+    /// Write the fields of `update` (an event in the case's log).
     ///
     /// # Errors
     /// [`ServerError::CaseNotFound`], [`ServerError::Store`] (nothing changes then).
-    pub fn update(&self, case_id: &str, update: CaseUpdate) -> Result<Arc<Case>> {
-        self.with_store(|store| {
-            let mut entry = self.entry(case_id)?;
-            store.add_event(case_id, &CaseEvent::Update(update.clone()))?;
-            let mut case = (*entry.case).clone();
-            apply_update(&mut case, update);
-            entry.case = Arc::new(case);
-            let out = entry.case.clone();
-            self.publish(entry);
-            Ok(out)
+    pub async fn update(self: &Arc<Self>, case_id: &str, update: CaseUpdate) -> Result<Snapshot> {
+        let me = self.clone();
+        let case_id = case_id.to_owned();
+        spawn(async move {
+            for _ in 0..MAX_ATTEMPTS {
+                let mut entry = me.entry(&case_id).await?;
+                let Some(v) = me.commit_event(&entry, CaseEvent::Update(update.clone())).await? else {
+                    continue;
+                };
+                let mut case = (*entry.case).clone();
+                apply_update(&mut case, update);
+                entry.case = Arc::new(case);
+                entry.version = v;
+                let out = entry.snapshot();
+                me.publish(entry);
+                return Ok(out);
+            }
+            Err(contention(&case_id))
         })
+        .await
     }
 
-    /// Retract a signal (an event in the case's log); idempotent. Blocking (SQLite).
+    /// Retract a signal (an event in the case's log); idempotent.
     ///
     /// # Errors
     /// [`ServerError::CaseNotFound`], [`ServerError::SignalNotFound`], [`ServerError::Store`] (nothing changes
     /// then).
-    pub fn retract(&self, case_id: &str, signal_id: &str, reason: &str) -> Result<Retracted> {
-        self.with_store(|store| {
-            let mut entry = self.entry(case_id)?;
-            if entry.retracted.contains_key(signal_id) {
-                return Ok(Retracted {
-                    case: entry.case,
-                    retracted: false,
-                });
+    pub async fn retract(
+        self: &Arc<Self>,
+        case_id: &str,
+        signal_id: &str,
+        reason: &str,
+    ) -> Result<Retracted> {
+        let me = self.clone();
+        let (case_id, signal_id, reason) = (case_id.to_owned(), signal_id.to_owned(), reason.to_owned());
+        spawn(async move {
+            for _ in 0..MAX_ATTEMPTS {
+                let mut entry = me.entry(&case_id).await?;
+                if entry.retracted.contains_key(&signal_id) {
+                    return Ok(Retracted {
+                        case: entry.case,
+                        version: entry.version,
+                        retracted: false,
+                    });
+                }
+                let mut case = (*entry.case).clone();
+                let signal = case
+                    .remove(&signal_id)
+                    .ok_or_else(|| ServerError::SignalNotFound {
+                        case: case_id.clone(),
+                        signal: signal_id.clone(),
+                    })?;
+                let event = CaseEvent::Retract {
+                    signal_id: signal_id.clone(),
+                    reason: reason.clone(),
+                };
+                let Some(v) = me.commit_event(&entry, event).await? else {
+                    continue;
+                };
+                entry.retracted.insert(signal_id.clone(), signal);
+                entry.case = Arc::new(case);
+                entry.version = v;
+                let out = Retracted {
+                    case: entry.case.clone(),
+                    version: v,
+                    retracted: true,
+                };
+                me.publish(entry);
+                return Ok(out);
             }
-            let mut case = (*entry.case).clone();
-            let signal = case
-                .remove(signal_id)
-                .ok_or_else(|| ServerError::SignalNotFound {
-                    case: case_id.to_owned(),
-                    signal: signal_id.to_owned(),
-                })?;
-            store.add_event(
-                case_id,
-                &CaseEvent::Retract {
-                    signal_id: signal_id.to_owned(),
-                    reason: reason.to_owned(),
-                },
-            )?;
-            entry.retracted.insert(signal_id.to_owned(), signal);
-            entry.case = Arc::new(case);
-            let case = entry.case.clone();
-            self.publish(entry);
-            Ok(Retracted {
-                case,
-                retracted: true,
-            })
+            Err(contention(&case_id))
         })
+        .await
     }
 
-    /// Append a batch, atomically. Blocking (SQLite); call from a blocking thread.
+    /// Append a batch, atomically; idempotent by signal id (a signal without an id takes its content id).
     ///
     /// # Errors
     /// [`ServerError::CaseNotFound`]; the engine's errors for the batch (nothing changes then);
     /// [`ServerError::Store`] (nothing changes then).
-    pub fn append(&self, case_id: &str, signals: Vec<Signal>) -> Result<Appended> {
-        self.with_store(|store| {
-            let entry = self.entry(case_id)?;
-            let current = entry.case.clone();
-            // Retracted ids stay taken: the identical signal is a retry (unchanged), another is a conflict.
-            let mut repeats = 0;
-            let mut batch = Vec::with_capacity(signals.len());
-            // A signal without an id takes its content id first (docs/signals.md), so an id-less retry is the
-            // same signal as the one stored, not a new one.
-            for (i, s) in signals.into_iter().map(Signal::with_content_id).enumerate() {
-                match s.id.as_deref().and_then(|id| entry.retracted.get(id)) {
-                    Some(old) if *old == s => repeats += 1,
-                    Some(_) => {
-                        return Err(ServerError::SignalRetracted {
-                            field: format!("signals[{i}].id"),
-                            id: s.id.unwrap_or_default(),
+    pub async fn append(self: &Arc<Self>, case_id: &str, signals: Vec<Signal>) -> Result<Appended> {
+        let me = self.clone();
+        let case_id = case_id.to_owned();
+        // A signal without an id takes its content id first (docs/signals.md), so an id-less retry is the same
+        // signal as the one stored, not a new one.
+        let signals: Vec<Signal> = signals.into_iter().map(Signal::with_content_id).collect();
+        spawn(async move {
+            for _ in 0..MAX_ATTEMPTS {
+                let entry = me.entry(&case_id).await?;
+                let current = entry.case.clone();
+                // Retracted ids stay taken: the identical signal is a retry (unchanged), another is a conflict.
+                let mut repeats = 0;
+                let mut batch = Vec::with_capacity(signals.len());
+                for (i, s) in signals.iter().enumerate() {
+                    match s.id.as_deref().and_then(|id| entry.retracted.get(id)) {
+                        Some(old) if old == s => repeats += 1,
+                        Some(_) => {
+                            return Err(ServerError::SignalRetracted {
+                                field: format!("signals[{i}].id"),
+                                id: s.id.clone().unwrap_or_default(),
+                            });
+                        }
+                        None => batch.push(s.clone()),
+                    }
+                }
+                let mut next = (*current).clone();
+                let fresh = fresh_signals(&current, &batch);
+                let mut report = next.append(batch, me.model.as_ref())?;
+                debug_assert_eq!(report.added, fresh.len());
+                report.unchanged += repeats;
+                if report.added == 0 {
+                    return Ok(Appended {
+                        case: current,
+                        version: entry.version,
+                        report,
+                    });
+                }
+                match me.backend.append(&case_id, entry.version, fresh).await? {
+                    Write::Done(v) => {
+                        let next = Arc::new(next);
+                        me.publish(Entry {
+                            case: next.clone(),
+                            version: v,
+                            ..entry
+                        });
+                        return Ok(Appended {
+                            case: next,
+                            version: v,
+                            report,
                         });
                     }
-                    None => batch.push(s),
+                    Write::Conflict => me.refresh(&case_id).await?,
+                    Write::Missing => {
+                        me.cases.write().expect("never poisoned").remove(&case_id);
+                        return Err(ServerError::CaseNotFound(case_id));
+                    }
                 }
             }
-            let mut next = (*current).clone();
-            let fresh = fresh_signals(&current, &batch);
-            let mut report = next.append(batch, self.model.as_ref())?;
-            debug_assert_eq!(report.added, fresh.len());
-            report.unchanged += repeats;
-            if report.added == 0 {
-                return Ok(Appended {
-                    case: current,
-                    report,
-                });
-            }
-            store.append(case_id, &fresh)?;
-            let next = Arc::new(next);
-            self.publish(Entry {
-                case: next.clone(),
-                ..entry
-            });
-            Ok(Appended { case: next, report })
+            Err(contention(&case_id))
         })
+        .await
     }
 
-    /// Delete a case; returns the number of signals deleted. Blocking (SQLite).
+    /// Delete a case; returns the number of signals deleted.
     ///
     /// # Errors
     /// [`ServerError::CaseNotFound`], [`ServerError::Store`].
-    pub fn delete(&self, case_id: &str) -> Result<usize> {
-        self.with_store(|store| {
-            let n = store
-                .delete_case(case_id)?
-                .ok_or_else(|| ServerError::CaseNotFound(case_id.to_owned()))?;
-            self.cases.write().expect("never poisoned").remove(case_id);
-            let _ = self.changes.send(case_id.to_owned());
+    pub async fn delete(self: &Arc<Self>, case_id: &str) -> Result<usize> {
+        let me = self.clone();
+        let case_id = case_id.to_owned();
+        spawn(async move {
+            let n = me
+                .backend
+                .delete_case(&case_id)
+                .await?
+                .ok_or_else(|| ServerError::CaseNotFound(case_id.clone()))?;
+            me.cases.write().expect("never poisoned").remove(&case_id);
+            let _ = me.changes.send(case_id);
             Ok(n)
         })
+        .await
     }
 
-    /// Close the store (checkpoint and close SQLite); later writes fail with UNAVAILABLE.
+    /// Close the store (SQLite: checkpoint and close; PostgreSQL: close the pool); later writes fail with
+    /// UNAVAILABLE.
     ///
     /// # Errors
     /// [`StoreError::Sqlite`] when SQLite cannot close cleanly.
     pub fn close(&self) -> Result<(), StoreError> {
-        let store = self
-            .store
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        match store {
-            Some(s) => s.close(),
-            None => Ok(()),
+        match &self.backend {
+            Backend::Sqlite(st) => {
+                let store = st
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .take();
+                match store {
+                    Some(s) => s.close(),
+                    None => Ok(()),
+                }
+            }
+            Backend::Postgres(pg) => {
+                pg.close();
+                Ok(())
+            }
         }
     }
+}
+
+/// Run a write on a task of its own to its end, so that a caller going away mid-commit cannot leave memory
+/// behind the store.
+async fn spawn<T: Send + 'static>(
+    f: impl std::future::Future<Output = Result<T>> + Send + 'static,
+) -> Result<T> {
+    tokio::spawn(f)
+        .await
+        .map_err(|e| ServerError::Internal(format!("a write task failed: {e}")))?
+}
+
+/// The error of a write that lost to other writers [`MAX_ATTEMPTS`] times in a row.
+fn contention(case_id: &str) -> ServerError {
+    ServerError::Store(StoreError::Unavailable(format!(
+        "case `{case_id}` changed under {MAX_ATTEMPTS} attempts in a row: too many concurrent writers; retry"
+    )))
 }
 
 /// The signals of a batch that an append stores: those without an id, and the first of each id not already in

@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::StoreError;
 
 /// The schema version this build reads and writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// `PRAGMA application_id` of a store ("PFST").
 pub const APPLICATION_ID: i64 = 0x5046_5354;
@@ -124,6 +124,10 @@ CREATE TABLE IF NOT EXISTS migrated_signals (
     migrated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 ) STRICT;
 ";
+
+/// Version 4: a version per case, 1 at creation and one more for each committed change (optimistic concurrency,
+/// and the state a reply was made from). A case stored before it starts at 1.
+const SCHEMA_V4: &str = "ALTER TABLE cases ADD COLUMN version INTEGER NOT NULL DEFAULT 1;";
 
 /// What the migration to schema version 3 did (or, on a store not yet migrated, would do) to one case's signals
 /// stored without an id.
@@ -344,7 +348,7 @@ pub enum CaseEvent {
 }
 
 impl CaseEvent {
-    fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             CaseEvent::Update(_) => "update",
             CaseEvent::Retract { .. } => "retract",
@@ -373,6 +377,115 @@ pub struct StoredCase {
     pub case: Case,
     /// Updates and retractions, in log order.
     pub events: Vec<CaseEvent>,
+    /// The case's version: 1 at creation, one more for each committed change.
+    pub version: u64,
+}
+
+/// What a write conditional on a case's version found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    /// Committed: the case's new version.
+    Done(u64),
+    /// The case is at another version than expected (another writer went first): nothing written.
+    Conflict,
+    /// No such case: nothing written.
+    Missing,
+}
+
+/// A case's rows as read from either backend, before they are checked: id, header, version, signals
+/// (`seq`, id, record) and events (`seq`, record), each in log order.
+#[derive(Debug, Default)]
+pub(crate) struct RawCase {
+    pub id: String,
+    pub header: String,
+    pub version: i64,
+    pub signals: Vec<(i64, Option<String>, String)>,
+    pub events: Vec<(i64, String)>,
+}
+
+/// Check and rebuild a case from its rows, leaving out (and reporting in `problems`) each record that cannot be
+/// read back exactly; `None` when the header itself cannot (the whole case is reported).
+pub(crate) fn assemble(
+    raw: RawCase,
+    vocabulary: &impl Vocabulary,
+    problems: &mut Vec<Problem>,
+) -> Option<StoredCase> {
+    let RawCase {
+        id,
+        header,
+        version,
+        signals,
+        events,
+    } = raw;
+    let parsed = serde_json::from_str::<serde_json::Value>(&header)
+        .map_err(|e| e.to_string())
+        .and_then(|v| Case::from_json(&v, vocabulary).map_err(|e| e.to_string()))
+        .and_then(|c| {
+            if c.id == id {
+                Ok(c)
+            } else {
+                Err(format!("header id `{}` is not the row's id", c.id))
+            }
+        });
+    let mut case = match parsed {
+        Ok(c) => c,
+        Err(reason) => {
+            problems.push(Problem {
+                table: "cases",
+                case_id: id,
+                seq: None,
+                reason: format!("header: {reason}"),
+            });
+            return None;
+        }
+    };
+    let mut read = Vec::with_capacity(signals.len());
+    for (seq, row_id, rec) in signals {
+        match read_signal(&rec, row_id.as_deref()) {
+            Ok(s) => read.push((seq, s)),
+            Err(reason) => problems.push(Problem {
+                table: "signals",
+                case_id: id.clone(),
+                seq: Some(seq),
+                reason,
+            }),
+        }
+    }
+    // The whole log at once; only when it does not fit, one by one to find the records that do not.
+    let header = case.clone();
+    if case
+        .append(read.iter().map(|(_, s)| s.clone()), vocabulary)
+        .is_err()
+    {
+        case = header;
+        for (seq, s) in read {
+            if let Err(e) = case.append([s], vocabulary) {
+                problems.push(Problem {
+                    table: "signals",
+                    case_id: id.clone(),
+                    seq: Some(seq),
+                    reason: format!("does not fit the case: {e}"),
+                });
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(events.len());
+    for (seq, rec) in events {
+        match read_exact::<CaseEvent>(&rec) {
+            Ok(e) => out.push(e),
+            Err(reason) => problems.push(Problem {
+                table: "case_events",
+                case_id: id.clone(),
+                seq: Some(seq),
+                reason,
+            }),
+        }
+    }
+    Some(StoredCase {
+        case,
+        events: out,
+        version: u64::try_from(version).unwrap_or(0),
+    })
 }
 
 /// The SQLite store.
@@ -418,7 +531,7 @@ pub fn lock_path(path: &Path) -> std::path::PathBuf {
 }
 
 /// A case header as stored (the case file format without its signals).
-fn header_json(case: &Case) -> String {
+pub(crate) fn header_json(case: &Case) -> String {
     let mut v = case.to_json();
     if let Some(o) = v.as_object_mut() {
         o.remove("signals");
@@ -511,7 +624,8 @@ impl Store {
         Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
-    /// The migrations applied to this store, oldest first: (version, applied at, report as recorded).
+    /// The content-id migrations applied to this store (schema 3), oldest first: (version, applied at, report
+    /// as recorded). The migration to schema 4 is recorded in the same table with a report of its own.
     ///
     /// # Errors
     /// [`StoreError::Sqlite`].
@@ -524,9 +638,9 @@ impl Store {
         if exists == 0 {
             return Ok(Vec::new());
         }
-        let mut stmt = self
-            .conn
-            .prepare("SELECT version, applied_at, report FROM migrations ORDER BY version")?;
+        let mut stmt = self.conn.prepare(
+            "SELECT version, applied_at, report FROM migrations WHERE version = 3 ORDER BY version",
+        )?;
         let rows: Vec<(i64, String, String)> = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<Result<_, _>>()?;
@@ -546,7 +660,8 @@ impl Store {
     /// [`StoreError::Sqlite`].
     pub fn pending_migration(&self) -> Result<Option<ContentIdMigration>, StoreError> {
         let version = self.schema_version()?;
-        if version >= SCHEMA_VERSION {
+        // Schema 3 and later hold content ids already (4 only adds the version column).
+        if version >= 3 {
             return Ok(None);
         }
         Ok(Some(plan_content_ids(&self.conn, version)?.1))
@@ -590,7 +705,7 @@ impl Store {
         match version {
             0 => {
                 conn.execute_batch(&format!(
-                    "BEGIN; {SCHEMA} {SCHEMA_V2} {SCHEMA_V3} PRAGMA user_version = {SCHEMA_VERSION}; \
+                    "BEGIN; {SCHEMA} {SCHEMA_V2} {SCHEMA_V3} {SCHEMA_V4} PRAGMA user_version = {SCHEMA_VERSION}; \
                      PRAGMA application_id = {APPLICATION_ID}; COMMIT;"
                 ))?;
             }
@@ -608,6 +723,7 @@ impl Store {
                     "INSERT INTO migrations (version, from_version, report) VALUES (3, ?1, ?2)",
                     params![version, json],
                 )?;
+                migrate_v4(&tx)?;
                 tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
                 tx.commit()?;
                 if report.merged() > 0 || report.conflicts() > 0 {
@@ -616,6 +732,13 @@ impl Store {
                     tracing::info!(target: "pf_server::store", "store migrated: {report}");
                 }
                 migrated = Some(report);
+            }
+            3 => {
+                let tx = conn.transaction()?;
+                migrate_v4(&tx)?;
+                tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+                tx.commit()?;
+                tracing::info!(target: "pf_server::store", "store migrated to schema 4: a version per case");
             }
             SCHEMA_VERSION => {}
             other => {
@@ -664,90 +787,72 @@ impl Store {
     pub fn scan(&self, vocabulary: &impl Vocabulary) -> Result<(Vec<StoredCase>, Vec<Problem>), StoreError> {
         let mut cases = Vec::new();
         let mut problems = Vec::new();
-        let mut stmt = self.conn.prepare("SELECT id, header FROM cases ORDER BY id")?;
-        let headers: Vec<(String, String)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, header, version FROM cases ORDER BY id")?;
+        let headers: Vec<(String, String, i64)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<Result<_, _>>()?;
-        let mut sig_stmt = self
-            .conn
-            .prepare("SELECT seq, id, record FROM signals WHERE case_id = ?1 ORDER BY seq")?;
-        let mut ev_stmt = self
-            .conn
-            .prepare("SELECT seq, record FROM case_events WHERE case_id = ?1 ORDER BY seq")?;
-        for (id, header) in headers {
-            let parsed = serde_json::from_str::<serde_json::Value>(&header)
-                .map_err(|e| e.to_string())
-                .and_then(|v| Case::from_json(&v, vocabulary).map_err(|e| e.to_string()))
-                .and_then(|c| {
-                    if c.id == id {
-                        Ok(c)
-                    } else {
-                        Err(format!("header id `{}` is not the row's id", c.id))
-                    }
-                });
-            let mut case = match parsed {
-                Ok(c) => c,
-                Err(reason) => {
-                    problems.push(Problem {
-                        table: "cases",
-                        case_id: id,
-                        seq: None,
-                        reason: format!("header: {reason}"),
-                    });
-                    continue;
-                }
-            };
-            let rows: Vec<(i64, Option<String>, String)> = sig_stmt
-                .query_map([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<Result<_, _>>()?;
-            let mut read = Vec::with_capacity(rows.len());
-            for (seq, row_id, rec) in rows {
-                match read_signal(&rec, row_id.as_deref()) {
-                    Ok(s) => read.push((seq, s)),
-                    Err(reason) => problems.push(Problem {
-                        table: "signals",
-                        case_id: id.clone(),
-                        seq: Some(seq),
-                        reason,
-                    }),
-                }
+        for (id, header, version) in headers {
+            let raw = self.raw_case(id, header, version)?;
+            if let Some(c) = assemble(raw, vocabulary, &mut problems) {
+                cases.push(c);
             }
-            // The whole log at once; only when it does not fit, one by one to find the records that do not.
-            let header = case.clone();
-            if case
-                .append(read.iter().map(|(_, s)| s.clone()), vocabulary)
-                .is_err()
-            {
-                case = header;
-                for (seq, s) in read {
-                    if let Err(e) = case.append([s], vocabulary) {
-                        problems.push(Problem {
-                            table: "signals",
-                            case_id: id.clone(),
-                            seq: Some(seq),
-                            reason: format!("does not fit the case: {e}"),
-                        });
-                    }
-                }
-            }
-            let rows: Vec<(i64, String)> = ev_stmt
-                .query_map([&id], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<Result<_, _>>()?;
-            let mut events = Vec::with_capacity(rows.len());
-            for (seq, rec) in rows {
-                match read_exact::<CaseEvent>(&rec) {
-                    Ok(e) => events.push(e),
-                    Err(reason) => problems.push(Problem {
-                        table: "case_events",
-                        case_id: id.clone(),
-                        seq: Some(seq),
-                        reason,
-                    }),
-                }
-            }
-            cases.push(StoredCase { case, events });
         }
         Ok((cases, problems))
+    }
+
+    /// One case, read back and checked as [`Store::load_all`] does; `None` when there is no such case.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] naming the first unreadable record; [`StoreError::Sqlite`].
+    pub fn load_case(
+        &self,
+        case_id: &str,
+        vocabulary: &impl Vocabulary,
+    ) -> Result<Option<StoredCase>, StoreError> {
+        let row: Option<(String, i64)> = self
+            .conn
+            .query_row(
+                "SELECT header, version FROM cases WHERE id = ?1",
+                [case_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((header, version)) = row else {
+            return Ok(None);
+        };
+        let raw = self.raw_case(case_id.to_owned(), header, version)?;
+        let mut problems = Vec::new();
+        let case = assemble(raw, vocabulary, &mut problems);
+        match problems.first() {
+            Some(first) => Err(StoreError::Corrupt(format!(
+                "{first}: expected every record to read back; `pressure-forecast store check` lists them"
+            ))),
+            None => Ok(case),
+        }
+    }
+
+    fn raw_case(&self, id: String, header: String, version: i64) -> Result<RawCase, StoreError> {
+        let mut sig_stmt = self
+            .conn
+            .prepare_cached("SELECT seq, id, record FROM signals WHERE case_id = ?1 ORDER BY seq")?;
+        let signals = sig_stmt
+            .query_map([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut ev_stmt = self
+            .conn
+            .prepare_cached("SELECT seq, record FROM case_events WHERE case_id = ?1 ORDER BY seq")?;
+        let events = ev_stmt
+            .query_map([&id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(RawCase {
+            id,
+            header,
+            version,
+            signals,
+            events,
+        })
     }
 
     /// Move the records of `problems` (from [`Store::scan`]) to the `quarantine` table, in one transaction, and
@@ -813,52 +918,65 @@ impl Store {
         Ok(usize::try_from(n).unwrap_or(0))
     }
 
-    /// Store a new case, its signals and its first events (the fields beyond the header) in one transaction.
+    /// Store a new case (at version 1), its signals and its first events (the fields beyond the header) in one
+    /// transaction; false (nothing written) when a case with this id exists.
     ///
     /// # Errors
     /// [`StoreError::Sqlite`] (nothing is stored then).
-    pub fn insert_case(&mut self, case: &Case, events: &[CaseEvent]) -> Result<(), StoreError> {
+    pub fn insert_case(&mut self, case: &Case, events: &[CaseEvent]) -> Result<bool, StoreError> {
         let tx = self.conn.transaction()?;
-        tx.execute(
-            "INSERT INTO cases (id, header) VALUES (?1, ?2)",
+        let n = tx.execute(
+            "INSERT INTO cases (id, header, version) VALUES (?1, ?2, 1) ON CONFLICT (id) DO NOTHING",
             params![case.id, header_json(case)],
         )?;
+        if n == 0 {
+            return Ok(false);
+        }
         insert_signals(&tx, &case.id, 1, case.signals())?;
         for e in events {
             insert_event(&tx, &case.id, e)?;
         }
         tx.commit()?;
-        Ok(())
+        Ok(true)
     }
 
-    /// Append signals to a case's log in one transaction.
+    /// Append signals to a case's log in one transaction, if the case is at version `expected`; a signal whose
+    /// id the case holds already is skipped (`ON CONFLICT DO NOTHING`), so a retried batch stores nothing twice.
     ///
     /// # Errors
     /// [`StoreError::Sqlite`] (nothing is stored then).
-    pub fn append(&mut self, case_id: &str, signals: &[Signal]) -> Result<(), StoreError> {
-        if signals.is_empty() {
-            return Ok(());
+    pub fn append(&mut self, case_id: &str, expected: u64, signals: &[Signal]) -> Result<Write, StoreError> {
+        let tx = self.conn.transaction()?;
+        let w = bump(&tx, case_id, expected)?;
+        if let Write::Done(_) = w {
+            let next: i64 = tx.query_row(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM signals WHERE case_id = ?1",
+                [case_id],
+                |r| r.get(0),
+            )?;
+            insert_signals(&tx, case_id, next, signals)?;
+            tx.commit()?;
         }
-        let tx = self.conn.transaction()?;
-        let next: i64 = tx.query_row(
-            "SELECT COALESCE(MAX(seq), 0) + 1 FROM signals WHERE case_id = ?1",
-            [case_id],
-            |r| r.get(0),
-        )?;
-        insert_signals(&tx, case_id, next, signals)?;
-        tx.commit()?;
-        Ok(())
+        Ok(w)
     }
 
-    /// Append an event to a case's change log in one transaction.
+    /// Append an event to a case's change log in one transaction, if the case is at version `expected`.
     ///
     /// # Errors
     /// [`StoreError::Sqlite`] (nothing is stored then).
-    pub fn add_event(&mut self, case_id: &str, event: &CaseEvent) -> Result<(), StoreError> {
+    pub fn add_event(
+        &mut self,
+        case_id: &str,
+        expected: u64,
+        event: &CaseEvent,
+    ) -> Result<Write, StoreError> {
         let tx = self.conn.transaction()?;
-        insert_event(&tx, case_id, event)?;
-        tx.commit()?;
-        Ok(())
+        let w = bump(&tx, case_id, expected)?;
+        if let Write::Done(_) = w {
+            insert_event(&tx, case_id, event)?;
+            tx.commit()?;
+        }
+        Ok(w)
     }
 
     /// Delete a case and its log; returns the number of signals deleted, or `None` when there was no such case.
@@ -940,6 +1058,36 @@ fn check_identity(conn: &Connection) -> Result<i64, StoreError> {
     Ok(version)
 }
 
+/// Move a case from version `expected` to the next, inside `tx`.
+fn bump(tx: &rusqlite::Transaction<'_>, case_id: &str, expected: u64) -> Result<Write, StoreError> {
+    let expected = i64::try_from(expected).unwrap_or(i64::MAX);
+    let n = tx.execute(
+        "UPDATE cases SET version = version + 1 WHERE id = ?1 AND version = ?2",
+        params![case_id, expected],
+    )?;
+    if n == 1 {
+        return Ok(Write::Done(u64::try_from(expected).unwrap_or(0) + 1));
+    }
+    let exists: Option<i64> = tx
+        .query_row("SELECT 1 FROM cases WHERE id = ?1", [case_id], |r| r.get(0))
+        .optional()?;
+    Ok(if exists.is_some() {
+        Write::Conflict
+    } else {
+        Write::Missing
+    })
+}
+
+/// Record the migration to schema 4 inside `tx`: the `version` column, and its row in `migrations`.
+fn migrate_v4(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute_batch(SCHEMA_V4)?;
+    tx.execute(
+        "INSERT INTO migrations (version, from_version, report) VALUES (4, 3, ?1)",
+        [r#"{"added":"cases.version","initial":1}"#],
+    )?;
+    Ok(())
+}
+
 fn insert_event(tx: &rusqlite::Transaction<'_>, case_id: &str, event: &CaseEvent) -> Result<(), StoreError> {
     let next: i64 = tx.query_row(
         "SELECT COALESCE(MAX(seq), 0) + 1 FROM case_events WHERE case_id = ?1",
@@ -960,8 +1108,10 @@ fn insert_signals(
     first: i64,
     signals: &[Signal],
 ) -> Result<(), StoreError> {
-    let mut stmt =
-        tx.prepare_cached("INSERT INTO signals (case_id, seq, id, record) VALUES (?1, ?2, ?3, ?4)")?;
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO signals (case_id, seq, id, record) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (case_id, id) WHERE id IS NOT NULL DO NOTHING",
+    )?;
     for (i, s) in signals.iter().enumerate() {
         let record = serde_json::to_string(s).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         stmt.execute(params![case_id, first + i as i64, s.id, record])?;
@@ -1001,9 +1151,14 @@ mod tests {
                 Signal::new("talks_held", d("2018-07-06")).with_id("s2"),
                 Signal::new("talks_refused", d("2018-08-01")),
             ];
-            st.append("c1", &more).unwrap();
+            assert_eq!(st.append("c1", 1, &more).unwrap(), Write::Done(2));
+            // A writer that read version 1 is too late; a retry of the batch stores nothing twice.
+            assert_eq!(st.append("c1", 1, &more).unwrap(), Write::Conflict);
+            assert_eq!(st.append("c1", 2, &more[..1]).unwrap(), Write::Done(3));
+            assert_eq!(st.append("nope", 1, &more).unwrap(), Write::Missing);
             case.append(more, &model).unwrap();
-            st.add_event("c1", &retract).unwrap();
+            assert_eq!(st.add_event("c1", 3, &retract).unwrap(), Write::Done(4));
+            assert!(!st.insert_case(&case, &[]).unwrap());
             st.close().unwrap();
         }
         let st = Store::open(&path).unwrap();
@@ -1012,7 +1167,8 @@ mod tests {
             back,
             vec![StoredCase {
                 case,
-                events: vec![retract]
+                events: vec![retract],
+                version: 4,
             }]
         );
     }

@@ -13,6 +13,12 @@ use pf_server::Config;
 use tokio::sync::oneshot;
 use tonic::{Code, Request};
 
+#[path = "common/backend.rs"]
+mod backend;
+use backend::Backend;
+
+backend::backend_tests!(a_deadline_stops_the_work_and_frees_the_worker,);
+
 fn pd(y: i32, m: i32, d: i32) -> Option<Date> {
     Some(Date {
         year: y,
@@ -21,11 +27,10 @@ fn pd(y: i32, m: i32, d: i32) -> Option<Date> {
     })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_deadline_stops_the_work_and_frees_the_worker() {
+async fn a_deadline_stops_the_work_and_frees_the_worker(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let config = Config {
-        db: dir.path().join("store.sqlite3"),
+        db: backend.db(&dir),
         listen: "127.0.0.1:0".parse().unwrap(),
         // Room for a daily trajectory over two centuries: the reply limit is not what is tested here.
         max_message_bytes: 64 * 1024 * 1024,

@@ -113,11 +113,16 @@ async fn snapshot(c: &mut ForecastServiceClient<Channel>) -> (Vec<pb::Signal>, p
     (signals.signals, forecast)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_id_less_append_retried_three_times_changes_nothing() {
+#[path = "common/backend.rs"]
+mod backend;
+use backend::Backend;
+
+backend::backend_tests!(an_id_less_append_retried_three_times_changes_nothing);
+
+async fn an_id_less_append_retried_three_times_changes_nothing(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let config = Config {
-        db: dir.path().join("s.sqlite3"),
+        db: backend.db(&dir),
         seed_examples: true,
         ..Config::default()
     };
@@ -238,7 +243,8 @@ async fn a_store_written_before_content_ids_is_migrated_at_start_and_says_what_i
             }
         }
         conn.execute_batch(
-            "DROP TABLE migrations; DROP TABLE migrated_signals; PRAGMA user_version = 2; \
+            "DROP TABLE migrations; DROP TABLE migrated_signals; ALTER TABLE cases DROP COLUMN version; \
+             PRAGMA user_version = 2; \
              PRAGMA wal_checkpoint(TRUNCATE);",
         )
         .unwrap();
@@ -281,7 +287,7 @@ async fn a_store_written_before_content_ids_is_migrated_at_start_and_says_what_i
     // `store check` afterwards: current, with the migration's record.
     let st = pf_server::store::Store::open_read_only(&db).unwrap();
     let lines = pf_server::cli::migration_lines(&st).unwrap().join("\n");
-    assert!(lines.starts_with("schema version 3"), "{lines}");
+    assert!(lines.starts_with("schema version 4"), "{lines}");
     assert!(lines.contains("migrated to schema 3 at "), "{lines}");
     assert!(
         lines.contains(&format!("case `{CASE}`: 3 given ids, 6 merged, 0 conflicts")),

@@ -15,6 +15,15 @@ use tonic::Code;
 use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
+#[path = "common/backend.rs"]
+mod backend;
+use backend::Backend;
+
+backend::backend_tests!(
+    errors_carry_standard_details_with_field_paths,
+    update_retract_and_paging_survive_a_restart,
+);
+
 struct TestServer {
     addr: std::net::SocketAddr,
     stop: oneshot::Sender<()>,
@@ -105,11 +114,10 @@ async fn forecast(c: &mut ForecastServiceClient<Channel>, id: &str) -> pb::Forec
     .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn errors_carry_standard_details_with_field_paths() {
+async fn errors_carry_standard_details_with_field_paths(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let srv = TestServer::start(Config {
-        db: dir.path().join("s.sqlite3"),
+        db: backend.db(&dir),
         ..Config::default()
     })
     .await;
@@ -194,11 +202,10 @@ async fn errors_carry_standard_details_with_field_paths() {
     srv.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn update_retract_and_paging_survive_a_restart() {
+async fn update_retract_and_paging_survive_a_restart(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let config = Config {
-        db: dir.path().join("s.sqlite3"),
+        db: backend.db(&dir),
         ..Config::default()
     };
     let srv = TestServer::start(config.clone()).await;

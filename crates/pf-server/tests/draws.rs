@@ -18,6 +18,15 @@ use tonic::transport::Channel;
 use tonic::{Code, Request};
 use tonic_types::StatusExt;
 
+#[path = "common/backend.rs"]
+mod backend;
+use backend::Backend;
+
+backend::backend_tests!(
+    draws_are_sent_only_when_asked_for_and_equal_the_engines,
+    over_size_draws_are_refused_before_the_work,
+);
+
 struct TestServer {
     addr: std::net::SocketAddr,
     stop: Option<oneshot::Sender<()>>,
@@ -61,9 +70,9 @@ impl TestServer {
     }
 }
 
-fn config(dir: &tempfile::TempDir) -> Config {
+fn config(backend: Backend, dir: &tempfile::TempDir) -> Config {
     Config {
-        db: dir.path().join("store.sqlite3"),
+        db: backend.db(dir),
         listen: "127.0.0.1:0".parse().unwrap(),
         ..Config::default()
     }
@@ -130,10 +139,9 @@ fn request(id: &str, draws: u32, include_draws: bool) -> pb::GetForecastRequest 
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn draws_are_sent_only_when_asked_for_and_equal_the_engines() {
+async fn draws_are_sent_only_when_asked_for_and_equal_the_engines(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let srv = TestServer::start(config(&dir)).await;
+    let srv = TestServer::start(config(backend, &dir)).await;
     let mut c = srv.client().await;
     c.create_case(pb::CreateCaseRequest {
         coercion_case: Some(case_msg("k")),
@@ -206,12 +214,11 @@ async fn draws_are_sent_only_when_asked_for_and_equal_the_engines() {
     srv.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn over_size_draws_are_refused_before_the_work() {
+async fn over_size_draws_are_refused_before_the_work(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let cfg = Config {
         max_message_bytes: 64 * 1024,
-        ..config(&dir)
+        ..config(backend, &dir)
     };
     let srv = TestServer::start(cfg.clone()).await;
     let mut c = srv.client().await;
@@ -237,7 +244,7 @@ async fn over_size_draws_are_refused_before_the_work() {
     // The handler itself refuses, without a transport whose message limit would refuse an encoded reply: the
     // check is made on the request, the case and the model, before any draw. Under the limit, the estimate
     // bounds the reply actually encoded.
-    let server = pf_server::Server::open(cfg.clone()).unwrap();
+    let server = pf_server::Server::open(cfg.clone()).await.unwrap();
     let (_tx, rx) = tokio::sync::watch::channel(false);
     let api = pf_server::ForecastApi::new(server.state().clone(), cfg.clone(), rx);
     let e = api

@@ -512,20 +512,8 @@ async fn f05_lengths_limited_pages_fit_and_batches_name_the_limit() {
 async fn f06_a_second_server_is_refused_while_read_only_tools_work() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(&dir);
-    let first = tokio::task::spawn_blocking({
-        let cfg = cfg.clone();
-        move || pf_server::Server::open(cfg)
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    let e = tokio::task::spawn_blocking({
-        let cfg = cfg.clone();
-        move || pf_server::Server::open(cfg)
-    })
-    .await
-    .unwrap()
-    .unwrap_err();
+    let first = pf_server::Server::open(cfg.clone()).await.unwrap();
+    let e = pf_server::Server::open(cfg.clone()).await.unwrap_err();
     let msg = format!("{e:#}");
     assert!(msg.contains("in use by another server"), "{msg}");
     // Read-only tools beside it.
@@ -535,15 +523,15 @@ async fn f06_a_second_server_is_refused_while_read_only_tools_work() {
     ro.backup(&dir.path().join("backup.sqlite3")).unwrap();
     drop(first);
     // Once the first is gone, a server starts.
-    let again = pf_server::Server::open(cfg);
+    let again = pf_server::Server::open(cfg).await;
     assert!(again.is_ok(), "{:?}", again.err());
     assert_rss();
 }
 
 // ---- Finding 7: a corrupt store --------------------------------------------------------------------------
 
-#[test]
-fn f07_empty_foreign_and_corrupt_stores_are_refused_and_repairable() {
+#[tokio::test]
+async fn f07_empty_foreign_and_corrupt_stores_are_refused_and_repairable() {
     let dir = tempfile::tempdir().unwrap();
     // Zero-length.
     let empty = dir.path().join("empty.sqlite3");
@@ -571,7 +559,7 @@ fn f07_empty_foreign_and_corrupt_stores_are_refused_and_repairable() {
         ..Config::default()
     };
     {
-        let server = pf_server::Server::open(cfg.clone()).unwrap();
+        let server = pf_server::Server::open(cfg.clone()).await.unwrap();
         let model = pf_core::Model::default_model();
         let mut case = pf_core::Case::new(
             "c",
@@ -586,7 +574,7 @@ fn f07_empty_foreign_and_corrupt_stores_are_refused_and_repairable() {
             .with_id("s1");
         let s2 = pf_core::Signal::new(a_type(), chrono::NaiveDate::from_ymd_opt(2018, 2, 1).unwrap())
             .with_id("s2");
-        server.state().create(case, vec![s1, s2]).unwrap();
+        server.state().create(case, vec![s1, s2]).await.unwrap();
         let _ = model;
         server.state().close().unwrap();
     }
@@ -597,7 +585,7 @@ fn f07_empty_foreign_and_corrupt_stores_are_refused_and_repairable() {
     )
     .unwrap();
     drop(conn);
-    let e = pf_server::Server::open(cfg.clone()).unwrap_err();
+    let e = pf_server::Server::open(cfg.clone()).await.unwrap_err();
     let msg = format!("{e:#}");
     assert!(msg.contains("signals case `c` #2"), "{msg}");
     assert!(msg.contains("store repair"), "{msg}");
@@ -611,8 +599,8 @@ fn f07_empty_foreign_and_corrupt_stores_are_refused_and_repairable() {
     assert_eq!(st.repair(&problems).unwrap(), 1);
     assert_eq!(st.quarantined().unwrap(), 1);
     st.close().unwrap();
-    let server = pf_server::Server::open(cfg).unwrap();
-    assert_eq!(server.state().case("c").unwrap().signals().len(), 1);
+    let server = pf_server::Server::open(cfg).await.unwrap();
+    assert_eq!(server.state().case("c").await.unwrap().signals().len(), 1);
     assert_rss();
 }
 

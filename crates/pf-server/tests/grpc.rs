@@ -1,5 +1,6 @@
 //! The service end to end on an ephemeral port: every RPC, every error code, streaming after appends,
-//! health, reflection, deadlines, limits, graceful shutdown and restart from the store.
+//! health, reflection, deadlines, limits, graceful shutdown and restart from the store. Every test runs against
+//! both stores, `sqlite::NAME` and `postgres::NAME` (see `common/backend.rs`).
 
 use std::time::Duration;
 
@@ -14,6 +15,23 @@ use tokio_stream::StreamExt;
 use tonic::transport::Channel;
 use tonic::{Code, Request};
 use tonic_types::StatusExt;
+
+#[path = "common/backend.rs"]
+mod backend;
+use backend::Backend;
+
+backend::backend_tests!(
+    case_lifecycle_and_pagination,
+    append_is_atomic_idempotent_and_matches_the_engine,
+    forecast_options_trajectory_what_if_voi_model,
+    import_events_appends_atomically,
+    watch_streams_after_appends_and_ends_on_delete,
+    health_and_reflection,
+    message_size_limit_is_resource_exhausted,
+    store_unavailable_is_unavailable,
+    graceful_shutdown_drains_and_restart_restores,
+    versions_count_committed_changes,
+);
 
 struct TestServer {
     addr: std::net::SocketAddr,
@@ -83,9 +101,9 @@ impl TestServer {
     }
 }
 
-fn config(dir: &tempfile::TempDir) -> Config {
+fn config(backend: Backend, dir: &tempfile::TempDir) -> Config {
     Config {
-        db: dir.path().join("store.sqlite3"),
+        db: backend.db(dir),
         listen: "127.0.0.1:0".parse().unwrap(),
         ..Config::default()
     }
@@ -155,10 +173,9 @@ fn field(s: &tonic::Status) -> String {
         .unwrap_or_default()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn case_lifecycle_and_pagination() {
+async fn case_lifecycle_and_pagination(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let srv = TestServer::start(config(&dir)).await;
+    let srv = TestServer::start(config(backend, &dir)).await;
     let mut c = srv.client().await;
 
     let r = c
@@ -295,10 +312,9 @@ async fn case_lifecycle_and_pagination() {
     srv.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn append_is_atomic_idempotent_and_matches_the_engine() {
+async fn append_is_atomic_idempotent_and_matches_the_engine(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = config(&dir);
+    let mut cfg = config(backend, &dir);
     cfg.max_batch = 5;
     let srv = TestServer::start(cfg).await;
     let mut c = srv.client().await;
@@ -482,10 +498,9 @@ async fn append_is_atomic_idempotent_and_matches_the_engine() {
     srv.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn forecast_options_trajectory_what_if_voi_model() {
+async fn forecast_options_trajectory_what_if_voi_model(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = config(&dir);
+    let mut cfg = config(backend, &dir);
     cfg.seed_examples = true;
     cfg.max_draws = 50_000;
     let srv = TestServer::start(cfg).await;
@@ -719,10 +734,9 @@ async fn forecast_options_trajectory_what_if_voi_model() {
     srv.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn import_events_appends_atomically() {
+async fn import_events_appends_atomically(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let srv = TestServer::start(config(&dir)).await;
+    let srv = TestServer::start(config(backend, &dir)).await;
     let mut c = srv.client().await;
     c.create_case(pb::CreateCaseRequest {
         coercion_case: Some(case("ev")),
@@ -770,10 +784,9 @@ async fn import_events_appends_atomically() {
     srv.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn watch_streams_after_appends_and_ends_on_delete() {
+async fn watch_streams_after_appends_and_ends_on_delete(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let srv = TestServer::start(config(&dir)).await;
+    let srv = TestServer::start(config(backend, &dir)).await;
     let mut c = srv.client().await;
     c.create_case(pb::CreateCaseRequest {
         coercion_case: Some(case("w")),
@@ -848,12 +861,11 @@ async fn watch_streams_after_appends_and_ends_on_delete() {
     srv.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn health_and_reflection() {
+async fn health_and_reflection(backend: Backend) {
     use tonic_health::pb::health_client::HealthClient;
     use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
     let dir = tempfile::tempdir().unwrap();
-    let srv = TestServer::start(config(&dir)).await;
+    let srv = TestServer::start(config(backend, &dir)).await;
     let _ = srv.client().await;
     let ch = srv.channel().await;
     let mut h = HealthClient::new(ch.clone());
@@ -935,10 +947,9 @@ async fn health_and_reflection() {
     srv.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn message_size_limit_is_resource_exhausted() {
+async fn message_size_limit_is_resource_exhausted(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = config(&dir);
+    let mut cfg = config(backend, &dir);
     cfg.max_message_bytes = 4096;
     let srv = TestServer::start(cfg).await;
     let mut c = srv.client().await;
@@ -963,18 +974,18 @@ async fn message_size_limit_is_resource_exhausted() {
     srv.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn store_unavailable_is_unavailable() {
+async fn store_unavailable_is_unavailable(backend: Backend) {
     use pf_proto::v1::forecast_service_server::ForecastService;
     let dir = tempfile::tempdir().unwrap();
-    let cfg = config(&dir);
-    let server = pf_server::Server::open(cfg.clone()).unwrap();
+    let cfg = config(backend, &dir);
+    let server = pf_server::Server::open(cfg.clone()).await.unwrap();
     server
         .state()
         .create(
             Case::new("u", "USA", "PRK", d("2017-01-20"), d("2021-01-20")).unwrap(),
             vec![],
         )
+        .await
         .unwrap();
     server.state().close().unwrap();
     let (_tx, rx) = tokio::sync::watch::channel(false);
@@ -997,10 +1008,9 @@ async fn store_unavailable_is_unavailable() {
     .unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn graceful_shutdown_drains_and_restart_restores() {
+async fn graceful_shutdown_drains_and_restart_restores(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = config(&dir);
+    let cfg = config(backend, &dir);
     let srv = TestServer::start(cfg.clone()).await;
     let mut c = srv.client().await;
     c.create_case(pb::CreateCaseRequest {
@@ -1083,5 +1093,94 @@ async fn graceful_shutdown_drains_and_restart_restores() {
         .unwrap();
     assert_eq!(g.signal_count, 2);
     assert_eq!(srv.config.max_batch, Config::default().max_batch);
+    srv.stop().await.unwrap();
+}
+
+/// A case's version: 1 at creation, one more per committed change (never for a retry), on every reply that
+/// carries the case or a forecast of it, and kept across a restart.
+async fn versions_count_committed_changes(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(backend, &dir);
+    let srv = TestServer::start(cfg.clone()).await;
+    let mut c = srv.client().await;
+    let created = c
+        .create_case(pb::CreateCaseRequest {
+            coercion_case: Some(case("v")),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(created.coercion_case.unwrap().version, 1);
+    let append = pb::AppendSignalsRequest {
+        case_id: "v".into(),
+        signals: vec![sig("b", "summit_held", "2018-06-12")],
+        as_of: None,
+    };
+    let r = c.append_signals(append.clone()).await.unwrap().into_inner();
+    assert_eq!((r.added, r.version), (1, 2));
+    let r = c.append_signals(append).await.unwrap().into_inner();
+    assert_eq!((r.added, r.version), (0, 2), "a retry commits nothing");
+    let f = c
+        .get_forecast(pb::GetForecastRequest {
+            case_id: "v".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(f.version, 2);
+    let u = c
+        .update_case(pb::UpdateCaseRequest {
+            coercion_case: Some(pb::Case {
+                id: "v".into(),
+                description: "new".into(),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["description".into()],
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(u.coercion_case.unwrap().version, 3);
+    let retract = pb::RetractSignalRequest {
+        case_id: "v".into(),
+        signal_id: "b".into(),
+        reason: "test".into(),
+        as_of: None,
+    };
+    let r = c.retract_signal(retract.clone()).await.unwrap().into_inner();
+    assert_eq!((r.retracted, r.version), (true, 4));
+    let r = c.retract_signal(retract).await.unwrap().into_inner();
+    assert_eq!((r.retracted, r.version), (false, 4));
+    let mut stream = c
+        .watch_forecast(pb::WatchForecastRequest {
+            case_id: "v".into(),
+            as_of: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(stream.next().await.unwrap().unwrap().version, 4);
+    drop(stream);
+    srv.stop().await.unwrap();
+    let srv = TestServer::start(cfg).await;
+    let mut c = srv.client().await;
+    let g = c
+        .get_case(pb::GetCaseRequest {
+            case_id: "v".into(),
+            page_size: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(g.coercion_case.unwrap().version, 4, "the version is stored");
+    let listed = c
+        .list_cases(pb::ListCasesRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.cases[0].version, 4);
     srv.stop().await.unwrap();
 }

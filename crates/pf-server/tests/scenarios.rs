@@ -17,6 +17,19 @@ use tonic::Code;
 use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
+#[path = "common/backend.rs"]
+mod backend;
+use backend::Backend;
+
+backend::backend_tests!(
+    scenarios_and_comparisons_equal_the_engine,
+    monthly_sanctions_raise_the_chance_of_a_deal,
+    roles_are_listed,
+    invalid_scenarios_name_the_field_and_change_nothing,
+    scenarios_over_the_budget_are_refused,
+    a_v1_model_has_no_scenarios,
+);
+
 struct TestServer {
     addr: std::net::SocketAddr,
     stop: Option<oneshot::Sender<()>>,
@@ -62,9 +75,9 @@ impl TestServer {
     }
 }
 
-fn config(dir: &tempfile::TempDir) -> Config {
+fn config(backend: Backend, dir: &tempfile::TempDir) -> Config {
     Config {
-        db: dir.path().join("store.sqlite3"),
+        db: backend.db(dir),
         listen: "127.0.0.1:0".parse().unwrap(),
         ..Config::default()
     }
@@ -161,10 +174,9 @@ fn rich_scenario() -> Scenario {
     }
 }
 
-#[tokio::test]
-async fn scenarios_and_comparisons_equal_the_engine() {
+async fn scenarios_and_comparisons_equal_the_engine(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let srv = TestServer::start(config(&dir)).await;
+    let srv = TestServer::start(config(backend, &dir)).await;
     let mut c = srv.client().await;
     let case = north_korea();
     create(&mut c, &case).await;
@@ -284,10 +296,9 @@ async fn scenarios_and_comparisons_equal_the_engine() {
 
 /// The essay's claim (a), through the service: monthly sanctions from now raise P(deal) above the same case
 /// with no new actions, on the shipped model.
-#[tokio::test]
-async fn monthly_sanctions_raise_the_chance_of_a_deal() {
+async fn monthly_sanctions_raise_the_chance_of_a_deal(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let srv = TestServer::start(config(&dir)).await;
+    let srv = TestServer::start(config(backend, &dir)).await;
     let mut c = srv.client().await;
     for case in [empty_case("synthetic"), north_korea()] {
         create(&mut c, &case).await;
@@ -319,10 +330,9 @@ async fn monthly_sanctions_raise_the_chance_of_a_deal() {
     srv.stop().await;
 }
 
-#[tokio::test]
-async fn roles_are_listed() {
+async fn roles_are_listed(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let srv = TestServer::start(config(&dir)).await;
+    let srv = TestServer::start(config(backend, &dir)).await;
     let mut c = srv.client().await;
     let m = v2_model();
     let types = c
@@ -376,10 +386,9 @@ fn psig(ty: &str, date: &str) -> pb::Signal {
     }
 }
 
-#[tokio::test]
-async fn invalid_scenarios_name_the_field_and_change_nothing() {
+async fn invalid_scenarios_name_the_field_and_change_nothing(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let srv = TestServer::start(config(&dir)).await;
+    let srv = TestServer::start(config(backend, &dir)).await;
     let mut c = srv.client().await;
     let case = north_korea();
     create(&mut c, &case).await;
@@ -540,8 +549,7 @@ async fn invalid_scenarios_name_the_field_and_change_nothing() {
 
 /// The cost of a request is known before the work: a scenario is refused with RESOURCE_EXHAUSTED exactly when
 /// the documented formula is over `max_cost`, and the future actions it generates count.
-#[tokio::test]
-async fn scenarios_over_the_budget_are_refused() {
+async fn scenarios_over_the_budget_are_refused(backend: Backend) {
     let case = empty_case("budget");
     let as_of = d("2017-02-20");
     let m = v2_model();
@@ -576,7 +584,7 @@ async fn scenarios_over_the_budget_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let srv = TestServer::start(Config {
             max_cost,
-            ..config(&dir)
+            ..config(backend, &dir)
         })
         .await;
         let mut c = srv.client().await;
@@ -619,8 +627,7 @@ async fn scenarios_over_the_budget_are_refused() {
     }
 }
 
-#[tokio::test]
-async fn a_v1_model_has_no_scenarios() {
+async fn a_v1_model_has_no_scenarios(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let model = std::path::PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -628,7 +635,7 @@ async fn a_v1_model_has_no_scenarios() {
     ));
     let srv = TestServer::start(Config {
         model: Some(model.clone()),
-        ..config(&dir)
+        ..config(backend, &dir)
     })
     .await;
     let mut c = srv.client().await;

@@ -78,7 +78,7 @@ class Signal(_message.Message):
     def __init__(self, id: _Optional[str] = ..., signal_type: _Optional[str] = ..., date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., reliability: _Optional[float] = ..., weight: _Optional[float] = ..., source: _Optional[str] = ..., note: _Optional[str] = ..., reports: _Optional[int] = ..., event_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Case(_message.Message):
-    __slots__ = ("id", "sender", "target", "start", "term_end", "description", "signals", "signal_count", "reelection_eligible", "election_date")
+    __slots__ = ("id", "sender", "target", "start", "term_end", "description", "signals", "signal_count", "reelection_eligible", "election_date", "version")
     ID_FIELD_NUMBER: _ClassVar[int]
     SENDER_FIELD_NUMBER: _ClassVar[int]
     TARGET_FIELD_NUMBER: _ClassVar[int]
@@ -89,6 +89,7 @@ class Case(_message.Message):
     SIGNAL_COUNT_FIELD_NUMBER: _ClassVar[int]
     REELECTION_ELIGIBLE_FIELD_NUMBER: _ClassVar[int]
     ELECTION_DATE_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
     id: str
     sender: str
     target: str
@@ -99,7 +100,8 @@ class Case(_message.Message):
     signal_count: int
     reelection_eligible: bool
     election_date: _date_pb2.Date
-    def __init__(self, id: _Optional[str] = ..., sender: _Optional[str] = ..., target: _Optional[str] = ..., start: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., term_end: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., description: _Optional[str] = ..., signals: _Optional[_Iterable[_Union[Signal, _Mapping]]] = ..., signal_count: _Optional[int] = ..., reelection_eligible: _Optional[bool] = ..., election_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ...) -> None: ...
+    version: int
+    def __init__(self, id: _Optional[str] = ..., sender: _Optional[str] = ..., target: _Optional[str] = ..., start: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., term_end: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., description: _Optional[str] = ..., signals: _Optional[_Iterable[_Union[Signal, _Mapping]]] = ..., signal_count: _Optional[int] = ..., reelection_eligible: _Optional[bool] = ..., election_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., version: _Optional[int] = ...) -> None: ...
 
 class Interval(_message.Message):
     __slots__ = ("level", "lower", "upper")
@@ -410,16 +412,18 @@ class AppendSignalsRequest(_message.Message):
     def __init__(self, case_id: _Optional[str] = ..., signals: _Optional[_Iterable[_Union[Signal, _Mapping]]] = ..., as_of: _Optional[_Union[_date_pb2.Date, _Mapping]] = ...) -> None: ...
 
 class AppendSignalsResponse(_message.Message):
-    __slots__ = ("added", "unchanged", "forecast", "signal_count")
+    __slots__ = ("added", "unchanged", "forecast", "signal_count", "version")
     ADDED_FIELD_NUMBER: _ClassVar[int]
     UNCHANGED_FIELD_NUMBER: _ClassVar[int]
     FORECAST_FIELD_NUMBER: _ClassVar[int]
     SIGNAL_COUNT_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
     added: int
     unchanged: int
     forecast: Forecast
     signal_count: int
-    def __init__(self, added: _Optional[int] = ..., unchanged: _Optional[int] = ..., forecast: _Optional[_Union[Forecast, _Mapping]] = ..., signal_count: _Optional[int] = ...) -> None: ...
+    version: int
+    def __init__(self, added: _Optional[int] = ..., unchanged: _Optional[int] = ..., forecast: _Optional[_Union[Forecast, _Mapping]] = ..., signal_count: _Optional[int] = ..., version: _Optional[int] = ...) -> None: ...
 
 class RetractSignalRequest(_message.Message):
     __slots__ = ("case_id", "signal_id", "reason", "as_of")
@@ -434,14 +438,16 @@ class RetractSignalRequest(_message.Message):
     def __init__(self, case_id: _Optional[str] = ..., signal_id: _Optional[str] = ..., reason: _Optional[str] = ..., as_of: _Optional[_Union[_date_pb2.Date, _Mapping]] = ...) -> None: ...
 
 class RetractSignalResponse(_message.Message):
-    __slots__ = ("retracted", "forecast", "signal_count")
+    __slots__ = ("retracted", "forecast", "signal_count", "version")
     RETRACTED_FIELD_NUMBER: _ClassVar[int]
     FORECAST_FIELD_NUMBER: _ClassVar[int]
     SIGNAL_COUNT_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
     retracted: bool
     forecast: Forecast
     signal_count: int
-    def __init__(self, retracted: _Optional[bool] = ..., forecast: _Optional[_Union[Forecast, _Mapping]] = ..., signal_count: _Optional[int] = ...) -> None: ...
+    version: int
+    def __init__(self, retracted: _Optional[bool] = ..., forecast: _Optional[_Union[Forecast, _Mapping]] = ..., signal_count: _Optional[int] = ..., version: _Optional[int] = ...) -> None: ...
 
 class GetForecastRequest(_message.Message):
     __slots__ = ("case_id", "as_of", "draws", "seed", "levels", "include_attribution", "include_draws")
@@ -462,10 +468,12 @@ class GetForecastRequest(_message.Message):
     def __init__(self, case_id: _Optional[str] = ..., as_of: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., draws: _Optional[int] = ..., seed: _Optional[int] = ..., levels: _Optional[_Iterable[float]] = ..., include_attribution: _Optional[bool] = ..., include_draws: _Optional[bool] = ...) -> None: ...
 
 class GetForecastResponse(_message.Message):
-    __slots__ = ("forecast",)
+    __slots__ = ("forecast", "version")
     FORECAST_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
     forecast: Forecast
-    def __init__(self, forecast: _Optional[_Union[Forecast, _Mapping]] = ...) -> None: ...
+    version: int
+    def __init__(self, forecast: _Optional[_Union[Forecast, _Mapping]] = ..., version: _Optional[int] = ...) -> None: ...
 
 class GetTrajectoryRequest(_message.Message):
     __slots__ = ("case_id", "start_date", "end_date", "resolution")
@@ -627,12 +635,14 @@ class WatchForecastRequest(_message.Message):
     def __init__(self, case_id: _Optional[str] = ..., as_of: _Optional[_Union[_date_pb2.Date, _Mapping]] = ...) -> None: ...
 
 class WatchForecastResponse(_message.Message):
-    __slots__ = ("forecast", "signal_count")
+    __slots__ = ("forecast", "signal_count", "version")
     FORECAST_FIELD_NUMBER: _ClassVar[int]
     SIGNAL_COUNT_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
     forecast: Forecast
     signal_count: int
-    def __init__(self, forecast: _Optional[_Union[Forecast, _Mapping]] = ..., signal_count: _Optional[int] = ...) -> None: ...
+    version: int
+    def __init__(self, forecast: _Optional[_Union[Forecast, _Mapping]] = ..., signal_count: _Optional[int] = ..., version: _Optional[int] = ...) -> None: ...
 
 class GetModelRequest(_message.Message):
     __slots__ = ()
@@ -729,20 +739,22 @@ class BadRow(_message.Message):
     def __init__(self, line: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class ImportEventsResponse(_message.Message):
-    __slots__ = ("rows_read", "rows_matched", "bad_rows", "added", "unchanged", "forecast")
+    __slots__ = ("rows_read", "rows_matched", "bad_rows", "added", "unchanged", "forecast", "version")
     ROWS_READ_FIELD_NUMBER: _ClassVar[int]
     ROWS_MATCHED_FIELD_NUMBER: _ClassVar[int]
     BAD_ROWS_FIELD_NUMBER: _ClassVar[int]
     ADDED_FIELD_NUMBER: _ClassVar[int]
     UNCHANGED_FIELD_NUMBER: _ClassVar[int]
     FORECAST_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
     rows_read: int
     rows_matched: int
     bad_rows: _containers.RepeatedCompositeFieldContainer[BadRow]
     added: int
     unchanged: int
     forecast: Forecast
-    def __init__(self, rows_read: _Optional[int] = ..., rows_matched: _Optional[int] = ..., bad_rows: _Optional[_Iterable[_Union[BadRow, _Mapping]]] = ..., added: _Optional[int] = ..., unchanged: _Optional[int] = ..., forecast: _Optional[_Union[Forecast, _Mapping]] = ...) -> None: ...
+    version: int
+    def __init__(self, rows_read: _Optional[int] = ..., rows_matched: _Optional[int] = ..., bad_rows: _Optional[_Iterable[_Union[BadRow, _Mapping]]] = ..., added: _Optional[int] = ..., unchanged: _Optional[int] = ..., forecast: _Optional[_Union[Forecast, _Mapping]] = ..., version: _Optional[int] = ...) -> None: ...
 
 class Scenario(_message.Message):
     __slots__ = ("name", "signals", "monthly", "policy_continues", "fate", "term_end", "reelection_eligible")

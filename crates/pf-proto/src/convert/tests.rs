@@ -150,6 +150,7 @@ fn new_case_keeps_details() {
         election_date: pd("2020-11-03"),
         signals: vec![sig("summit_held", "2018-06-12")],
         signal_count: 99,
+        version: 7,
     })
     .unwrap();
     assert_eq!(c.case.description, "d");
