@@ -41,6 +41,7 @@ impl Backend {
 }
 
 /// Generate `sqlite::NAME` and `postgres::NAME` tests from each `async fn NAME(backend: Backend)`.
+#[allow(unused_macros, reason = "not every test binary that includes this module parametrises tests")]
 macro_rules! backend_tests {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -64,6 +65,7 @@ macro_rules! backend_tests {
         }
     };
 }
+#[allow(unused_imports, reason = "as the macro")]
 pub(crate) use backend_tests;
 
 /// True (after saying so on stderr) when the PostgreSQL half of `test` cannot run; panics under `CI=true`.
