@@ -10,7 +10,7 @@ CARGO ?= cargo
 MATURIN_TARGET := target/maturin
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help run forecasts test test-rust test-python venv develop stubs bench lint fmt clean model fuzz soak gallery
+.PHONY: help run forecasts test test-rust postgres test-python venv develop stubs bench lint fmt clean model fuzz soak gallery
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -25,7 +25,19 @@ forecasts: ## print the forecasts of the example cases
 
 test: lint test-rust test-python ## every check: lint first, then the Rust and Python tests
 
-test-rust: ## Rust unit, property and integration tests, doctests, and every benchmark run once (test mode)
+# PostgreSQL for the store tests: the distribution's package, installed when it is missing and we are root. The
+# tests themselves start a throw-away cluster per test binary in a temporary directory, as the postgres user, on a
+# free port, and remove it afterwards (crates/pf-server/tests/common/backend.rs); without a server they skip the
+# PostgreSQL tests loudly, and under CI=true that is a failure.
+postgres: ## install PostgreSQL for the store tests when missing (distribution package, as root)
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql || \
+	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; }; \
+	elif [ "$${CI:-}" = true ]; then echo "PostgreSQL is missing and cannot be installed here (not root or no apt-get)" >&2; exit 1; \
+	else echo "WARNING: PostgreSQL is missing and cannot be installed here: the PostgreSQL tests will be SKIPPED" >&2; fi
+
+test-rust: postgres ## Rust unit, property and integration tests (SQLite and PostgreSQL stores), doctests, and every benchmark run once (test mode)
 	$(CARGO) test --workspace --exclude pf-python --all-targets
 	$(CARGO) test --workspace --exclude pf-python --doc
 
@@ -52,6 +64,7 @@ bench: develop ## criterion benchmarks and the scripted comparisons (each agains
 	$(VPY) scripts/bench_python.py
 	bash scripts/bench_grpc.sh
 	bash scripts/bench_secure.sh
+	bash scripts/bench_pg.sh
 
 lint: venv ## rustfmt, clippy, ruff (check and format) and mypy strict on the Python package and its tests, buf lint on the proto (buf from npm, pinned in package.json)
 	npm ci --silent --no-audit --no-fund && (cd proto && ../node_modules/.bin/buf lint)

@@ -396,6 +396,27 @@ mod tests {
     }
 
     #[test]
+    fn a_postgres_url_in_any_layer_selects_postgres() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, "db = \"postgresql://app:secret@db:5432/pf\"\n").unwrap();
+        let c = Config::layered(Some(&f), Vec::new(), &Flags::default()).unwrap();
+        assert_eq!(
+            c.database(),
+            Database::Postgres("postgresql://app:secret@db:5432/pf".into())
+        );
+        assert_eq!(c.db_display(), "postgresql://app:***@db:5432/pf");
+        let vars = env(&[("PRESSURE_FORECAST_DB", "postgres://u@h/d")]);
+        let c = Config::layered(Some(&f), vars, &Flags::default()).unwrap();
+        assert_eq!(c.database(), Database::Postgres("postgres://u@h/d".into()));
+        // The default stays the embedded SQLite file.
+        assert_eq!(
+            Config::default().database(),
+            Database::Sqlite("var/pressure_forecast.sqlite3".into())
+        );
+    }
+
+    #[test]
     fn bad_values_are_named() {
         let e = Config::layered(
             None,

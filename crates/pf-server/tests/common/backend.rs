@@ -41,7 +41,10 @@ impl Backend {
 }
 
 /// Generate `sqlite::NAME` and `postgres::NAME` tests from each `async fn NAME(backend: Backend)`.
-#[allow(unused_macros, reason = "not every test binary that includes this module parametrises tests")]
+#[allow(
+    unused_macros,
+    reason = "not every test binary that includes this module parametrises tests"
+)]
 macro_rules! backend_tests {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
