@@ -357,15 +357,43 @@ impl PgStore {
         expected: u64,
         signals: &[Signal],
     ) -> Result<Write, StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(pg_error)?;
-        let w = bump(&tx, case_id, expected).await?;
-        if let Write::Done(v) = w {
-            insert_signals(&tx, case_id, signals).await?;
-            notify(&tx, case_id, v).await?;
-            tx.commit().await.map_err(pg_error)?;
+        let client = self.client().await?;
+        let mut ids: Vec<Option<String>> = Vec::with_capacity(signals.len());
+        let mut records: Vec<String> = Vec::with_capacity(signals.len());
+        for s in signals {
+            ids.push(s.id.clone());
+            records.push(serde_json::to_string(s).map_err(|e| StoreError::Corrupt(e.to_string()))?);
         }
-        Ok(w)
+        let expected_i = i64::try_from(expected).unwrap_or(i64::MAX);
+        // One statement, so one round trip and one transaction: the version moves on, the rows go in (none when
+        // the version was not the one expected) and the notification is queued, or nothing happens.
+        let stmt = client
+            .prepare_cached(
+                "WITH b AS (UPDATE cases SET version = version + 1 WHERE id = $1 AND version = $2 RETURNING version), \
+                 ins AS (INSERT INTO signals (case_id, id, record) \
+                     SELECT $1, x.id, x.record FROM b, unnest($3::text[], $4::text[]) WITH ORDINALITY AS x(id, record, n) \
+                     ORDER BY x.n ON CONFLICT (case_id, id) DO NOTHING RETURNING 1), \
+                 n AS (SELECT pg_notify($5, b.version::text || ' ' || $1) FROM b) \
+                 SELECT b.version, (SELECT COUNT(*) FROM n) FROM b",
+            )
+            .await
+            .map_err(pg_error)?;
+        let row = client
+            .query_opt(&stmt, &[&case_id, &expected_i, &ids, &records, &CHANNEL])
+            .await
+            .map_err(pg_error)?;
+        if let Some(r) = row {
+            return Ok(Write::Done(u64::try_from(r.get::<_, i64>(0)).unwrap_or(0)));
+        }
+        let exists = client
+            .query_opt("SELECT 1 FROM cases WHERE id = $1", &[&case_id])
+            .await
+            .map_err(pg_error)?;
+        Ok(if exists.is_some() {
+            Write::Conflict
+        } else {
+            Write::Missing
+        })
     }
 
     /// Append an event in one transaction if the case is at version `expected`.

@@ -446,6 +446,10 @@ impl State {
 
     /// The case's entry, from memory or loaded.
     async fn entry(&self, id: &str) -> Result<Entry> {
+        // The common case, a hit, under the read lock only.
+        if let Some(e) = self.cases.read().expect("never poisoned").map.get(id) {
+            return Ok(e.clone());
+        }
         {
             let mut map = self.cases.write().expect("never poisoned");
             if let Some(e) = map.map.get(id) {
