@@ -191,3 +191,13 @@ def test_without_a_client_the_error_says_how_to_get_one() -> None:
     )
     assert r.returncode == 0, r.stderr
     assert "invalid argument `client`: expected a distributed.Client (none is running" in r.stdout
+
+
+@pytest.mark.slow
+def test_the_benchmark_script_runs_bounded() -> None:
+    """scripts/bench_dask.py --quick (6 curated episodes): the two reports identical; times are printed, not checked."""
+    r = subprocess.run(
+        [sys.executable, "scripts/bench_dask.py", "--quick"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "reports identical: True" in r.stdout, r.stdout
