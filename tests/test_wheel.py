@@ -88,7 +88,8 @@ def test_readme_snippet_and_notebook_run_from_a_new_venv_outside_the_repository(
     run([base, "-m", "venv", str(venv)], work, env, timeout=300)
     py = str(venv / "bin" / "python")
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
-    run([py, "-m", "pip", "install", "--quiet", f"{wheel}[plot]"], work, env, timeout=900)
+    # The notebook plots (plot) and has a section on a Dask LocalCluster (dask).
+    run([py, "-m", "pip", "install", "--quiet", f"{wheel}[plot,dask]"], work, env, timeout=900)
     installed = time.monotonic()
 
     where = run([py, "-c", "import pressure_forecast as pf; print(pf.__file__)"], work, env, timeout=120).stdout

@@ -58,6 +58,7 @@ from pressure_forecast._native import (
     ingest_events,
     load_episodes,
 )
+from pressure_forecast._sweep import ScenarioSweep, scenario_sweep
 
 __all__ = [
     "OUTCOMES_V1",
@@ -87,6 +88,7 @@ __all__ = [
     "PolicyComparison",
     "PressureForecastError",
     "Scenario",
+    "ScenarioSweep",
     "ServiceError",
     "Signal",
     "SignalError",
@@ -104,6 +106,7 @@ __all__ = [
     "forecast_many",
     "ingest_events",
     "load_episodes",
+    "scenario_sweep",
 ]
 
 

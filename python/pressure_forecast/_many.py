@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from pressure_forecast import _native
+from pressure_forecast import _native, _parallel
 
 if TYPE_CHECKING:
     from pressure_forecast._native import Case, Forecast, Model
@@ -75,8 +75,10 @@ def forecast_many(
     seed: int = 0,
     levels: float | Sequence[float] | None = None,
     progress: bool | None = None,
+    executor: Any = None,
+    batch_size: int | None = None,
 ) -> Forecasts:
-    """Forecast many cases at once, in parallel with the GIL released.
+    """Forecast many cases at once, in parallel with the GIL released, or in batches on an executor.
 
     Parameters
     ----------
@@ -93,7 +95,14 @@ def forecast_many(
     levels : float or sequence of float, optional
         Levels of the credible intervals (default 0.9).
     progress : bool, optional
-        Show a progress bar (default: for large work only).
+        Show a progress bar (default: for large work only; not with an executor).
+    executor : concurrent.futures.Executor, optional
+        Runs batches of cases as tasks: anything with ``submit`` (preferred) or ``map``, such as a process pool,
+        a Dask client (see also :mod:`pressure_forecast.dask`), Ray's or Spark's executors. The cases and the
+        model travel by pickle; the forecasts equal the single-process ones. ``as_of=None`` is resolved to
+        today (UTC) here, once, before the tasks run.
+    batch_size : int, optional
+        Cases per task (default: about four tasks per worker).
 
     Returns
     -------
@@ -109,10 +118,33 @@ def forecast_many(
     >>> a, b = pf.forecast_many([case, case], as_of="2018-07-01")
     >>> a == b == case.forecast(as_of="2018-07-01")
     True
+    >>> from concurrent.futures import ThreadPoolExecutor
+    >>> with ThreadPoolExecutor(2) as pool:
+    ...     fs = pf.forecast_many([case] * 5, as_of="2018-07-01", executor=pool, batch_size=2)
+    >>> fs == [a] * 5
+    True
     """
-    return Forecasts(
-        _native.forecast_many(cases, as_of, model, draws=draws, seed=seed, levels=levels, progress=progress)
-    )
+    if executor is None:
+        if batch_size is not None:
+            raise _parallel.argument_error("batch_size", "None without an executor", repr(batch_size))
+        return Forecasts(
+            _native.forecast_many(cases, as_of, model, draws=draws, seed=seed, levels=levels, progress=progress)
+        )
+    items = checked_cases(cases)
+    dates = _parallel.as_of_per_item(as_of, len(items))
+    batches = _parallel.partition(len(items), batch_size, _parallel.workers_of(executor))
+    calls = [([items[i] for i in b], [dates[i] for i in b], model, draws, seed, levels) for b in batches]
+    parts = _parallel.run_tasks(executor, _parallel.forecast_batch, calls)
+    return Forecasts(f for part in parts for f in part)
+
+
+def checked_cases(cases: Iterable[Any]) -> list[Case]:
+    """The cases as a list; anything else than a ``Case`` raises ``ArgumentError`` naming its position."""
+    items = list(cases)
+    for i, c in enumerate(items):
+        if not isinstance(c, _native.Case):
+            raise _parallel.argument_error(f"cases[{i}]", "a Case", repr(c))
+    return items
 
 
 def compare(

@@ -3936,6 +3936,75 @@ def _backtest_fold(model: Model, sets: list[tuple[builtins.str, builtins.float, 
         The fold's per-episode scores (MessagePack).
     """
 
+def _backtest_folds(model: Model, sets: list[tuple[builtins.str, builtins.float, list[Episode]]], s: builtins.int, folds: typing.Sequence[typing.Sequence[builtins.int]], options: builtins.bytes) -> builtins.list[bytes]:
+    r"""
+    Several folds of a v2 backtest in one task: ``_backtest_fold`` for each list of held-out episodes in
+    ``folds``, the episode sets converted once. Not for direct use.
+    
+    Parameters
+    ----------
+    model : Model
+        The starting model (v2).
+    sets : list[tuple[str, float, list[Episode]]]
+        The episode sets: name, weight, episodes.
+    s : int
+        The set scored.
+    folds : list[list[int]]
+        The folds, each a list of held-out episodes of set ``s``.
+    options : bytes
+        The backtest's options (MessagePack).
+    
+    Returns
+    -------
+    list[bytes]
+        Each fold's per-episode scores (MessagePack), in the order of ``folds``.
+    """
+
+def _backtest_plan(model: Model, episodes: typing.Iterable[Episode] | typing.Iterable[typing.Iterable[Episode]] | typing.Mapping[str, typing.Iterable[Episode]], *, loo: builtins.bool = ..., folds: typing.Optional[builtins.int] = None, bins: builtins.int = ..., tolerance: typing.Optional[builtins.float] = None, max_iterations: typing.Optional[builtins.int] = None, weights: float | typing.Sequence[float] | None = None, score: builtins.int = ...) -> tuple[list[tuple[builtins.str, builtins.float, list[Episode]]], builtins.int, list[list[builtins.int]], builtins.bytes]:
+    r"""
+    The parts of a v2 backtest with refits, for running its folds elsewhere (``pressure_forecast.dask``):
+    the episode sets as the tasks receive them, the index of the set scored, the folds (lists of held-out
+    episodes, in the order the report pools them) and the options (MessagePack).
+    
+    Checks the arguments as ``backtest`` does. Not for direct use.
+    
+    Parameters
+    ----------
+    model : Model
+        The starting model (v2).
+    episodes : iterable of Episode, iterable of iterables of Episode, or dict of str to iterable of Episode
+        As for ``backtest``.
+    loo, folds, bins, tolerance, max_iterations, weights, score
+        As for ``backtest``.
+    
+    Returns
+    -------
+    tuple[list[tuple[str, float, list[Episode]]], int, list[list[int]], bytes]
+        ``(sets, score, folds, options)``; ``folds`` is empty when there are no refits.
+    """
+
+def _backtest_report(model: Model, source: builtins.str, options: builtins.bytes, parts: typing.Sequence[builtins.bytes]) -> BacktestReportV2:
+    r"""
+    The report of a v2 backtest from its folds' results (``_backtest_folds``), pooled in order as the
+    single-process run pools them. Not for direct use.
+    
+    Parameters
+    ----------
+    model : Model
+        The starting model (v2).
+    source : str
+        The name of the set scored.
+    options : bytes
+        The backtest's options (MessagePack).
+    parts : list[bytes]
+        The folds' per-episode scores, in fold order.
+    
+    Returns
+    -------
+    BacktestReportV2
+        The report.
+    """
+
 def _unpickle(data: builtins.bytes) -> typing.Any:
     r"""
     Rebuild an object pickled by any release of pressure_forecast (the target of every `__reduce__`).

@@ -2,7 +2,7 @@
 //! explanation, what-if, value of information).
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 
 use chrono::NaiveDate;
 use pyo3::prelude::*;
@@ -54,6 +54,93 @@ pub struct PyCase {
     pub inner: Arc<pf_core::Case>,
     /// The model used for vocabulary checks and as the default for forecasts.
     pub model: Arc<pf_core::Model>,
+    /// The signals resolved against the model of the last forecasts, for repeated forecasts.
+    pub obs: ObsCache,
+}
+
+/// The case's signals resolved against a model ([`pf_core::Model::observations`]: signal types turned into
+/// indices once), kept for repeated forecasts of an unchanged case with the same model, so that each forecast
+/// runs the bare filter instead of looking every signal's type up again.
+///
+/// Built on the second forecast with the same case and model (a single forecast keeps its old cost), and
+/// dropped by any change: the entry holds `Weak` references to the case and the model it was made from, and a
+/// change of the case goes through `Arc::make_mut`, which moves a case that only weak references share into a
+/// new allocation, so the entry no longer matches. Cloning a `Case` (`copy`) starts with an empty cache.
+#[derive(Default)]
+pub struct ObsCache(Mutex<Option<ObsEntry>>);
+
+/// One entry of [`ObsCache`]: what it was made from, and the observations once built.
+struct ObsEntry {
+    case: Weak<pf_core::Case>,
+    model: Weak<pf_core::Model>,
+    obs: Resolved,
+}
+
+/// How far an [`ObsEntry`] got.
+enum Resolved {
+    /// Forecast once: build on the next forecast.
+    Seen,
+    /// Built.
+    Built(Arc<pf_core::Observations>),
+    /// The whole record does not resolve against the model: forecast from the case every time.
+    Failed,
+}
+
+impl ObsEntry {
+    fn of(&self, case: &Arc<pf_core::Case>, model: &Arc<pf_core::Model>) -> bool {
+        // The entry's weak references keep both allocations, so their addresses cannot be reused by another case
+        // or model while it lives: equal addresses are the same live objects.
+        std::ptr::eq(self.case.as_ptr(), Arc::as_ptr(case))
+            && std::ptr::eq(self.model.as_ptr(), Arc::as_ptr(model))
+    }
+}
+
+impl Clone for ObsCache {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl ObsCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<ObsEntry>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The observations of `case` under `model`: from the cache, or built now (the GIL released, the lock not
+    /// held) when this pair was forecast before; None on the first forecast of the pair, or when the whole
+    /// record does not resolve (a signal after the as-of date that the model rejects): the caller then
+    /// forecasts from the case.
+    fn get(
+        &self,
+        py: Python<'_>,
+        case: &Arc<pf_core::Case>,
+        model: &Arc<pf_core::Model>,
+    ) -> Option<Arc<pf_core::Observations>> {
+        {
+            let mut slot = self.lock();
+            match slot.as_ref() {
+                Some(e) if e.of(case, model) => match &e.obs {
+                    Resolved::Built(o) => return Some(o.clone()),
+                    Resolved::Failed => return None,
+                    Resolved::Seen => {}
+                },
+                _ => {
+                    *slot = Some(ObsEntry {
+                        case: Arc::downgrade(case),
+                        model: Arc::downgrade(model),
+                        obs: Resolved::Seen,
+                    });
+                    return None;
+                }
+            }
+        }
+        let built = py.detach(|| model.observations(case)).ok().map(Arc::new);
+        let mut slot = self.lock();
+        if let Some(e) = slot.as_mut().filter(|e| e.of(case, model)) {
+            e.obs = built.clone().map_or(Resolved::Failed, Resolved::Built);
+        }
+        built
+    }
 }
 
 /// Pickled state: the case and, unless it is the default, the model file.
@@ -185,6 +272,7 @@ impl PyCase {
         Ok(PyCase {
             inner: Arc::new(inner),
             model: model_arc(model),
+            obs: Default::default(),
         })
     }
 
@@ -221,6 +309,7 @@ impl PyCase {
         Ok(PyCase {
             inner: Arc::new(inner),
             model: m,
+            obs: Default::default(),
         })
     }
 
@@ -263,6 +352,7 @@ impl PyCase {
         Ok(PyCase {
             inner: Arc::new(inner),
             model: m,
+            obs: Default::default(),
         })
     }
 
@@ -675,6 +765,7 @@ impl PyCase {
         Ok(PyCase {
             inner: self.inner.clone(),
             model: m,
+            obs: Default::default(),
         })
     }
 
@@ -712,6 +803,7 @@ impl PyCase {
         Ok(PyCase {
             inner: Arc::new(inner),
             model: self.model.clone(),
+            obs: Default::default(),
         })
     }
 
@@ -785,6 +877,13 @@ impl PyCase {
         let as_of = self.as_of(as_of)?;
         let levels = levels.map(levels_of).transpose()?.unwrap_or_else(|| vec![0.9]);
         let m = self.pick(model);
+        if draws == 0
+            && let Some(obs) = self.obs.get(py, &self.inner, &m)
+        {
+            return Ok(PyForecast::from(
+                py.detach(|| m.forecast_observations(&obs, as_of)),
+            ));
+        }
         forecast_one_drawn(py, &m, &self.inner, as_of, draws, seed, levels, progress)
     }
 
@@ -1174,6 +1273,7 @@ impl crate::pickle::Pickle for PyCase {
         Ok(PyCase {
             inner: Arc::new(s.case),
             model,
+            obs: Default::default(),
         })
     }
 }

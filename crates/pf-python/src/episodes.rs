@@ -177,6 +177,7 @@ impl PyEpisode {
         PyCase {
             inner: Arc::new(self.inner.case.clone()),
             model: model::model_or_default(model, &default_model()),
+            obs: Default::default(),
         }
     }
     /// The episode as a dict (the episodes file format).

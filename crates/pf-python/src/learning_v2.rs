@@ -679,6 +679,162 @@ pub fn _backtest_fold<'py>(
     ))
 }
 
+/// The parts of a v2 backtest with refits, for running its folds elsewhere (``pressure_forecast.dask``):
+/// the episode sets as the tasks receive them, the index of the set scored, the folds (lists of held-out
+/// episodes, in the order the report pools them) and the options (MessagePack).
+///
+/// Checks the arguments as ``backtest`` does. Not for direct use.
+///
+/// Parameters
+/// ----------
+/// model : Model
+///     The starting model (v2).
+/// episodes : iterable of Episode, iterable of iterables of Episode, or dict of str to iterable of Episode
+///     As for ``backtest``.
+/// loo, folds, bins, tolerance, max_iterations, weights, score
+///     As for ``backtest``.
+///
+/// Returns
+/// -------
+/// tuple[list[tuple[str, float, list[Episode]]], int, list[list[int]], bytes]
+///     ``(sets, score, folds, options)``; ``folds`` is empty when there are no refits.
+#[gen_stub_pyfunction]
+#[pyfunction]
+#[pyo3(signature = (model, episodes, *, loo = false, folds = None, bins = 10, tolerance = None, max_iterations = None, weights = None, score = 0))]
+#[gen_stub(override_return_type(type_repr = "tuple[list[tuple[builtins.str, builtins.float, list[Episode]]], builtins.int, list[list[builtins.int]], builtins.bytes]", imports = ("builtins")))]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+pub fn _backtest_plan<'py>(
+    py: Python<'py>,
+    model: &Bound<'py, PyModel>,
+    #[gen_stub(override_type(type_repr = "typing.Iterable[Episode] | typing.Iterable[typing.Iterable[Episode]] | typing.Mapping[str, typing.Iterable[Episode]]", imports = ("typing")))]
+    episodes: &Bound<'py, PyAny>,
+    loo: bool,
+    folds: Option<usize>,
+    bins: usize,
+    tolerance: Option<f64>,
+    max_iterations: Option<u32>,
+    #[gen_stub(override_type(type_repr = "float | typing.Sequence[float] | None", imports = ("typing")))]
+    weights: Option<&Bound<'py, PyAny>>,
+    score: usize,
+) -> PyResult<(Bound<'py, PyList>, usize, Vec<Vec<usize>>, Bound<'py, PyBytes>)> {
+    v2_model(py, &model.get().inner)?;
+    let sets = sets_of(episodes, weights)?;
+    let opts = backtest_options(loo, folds, bins, tolerance, max_iterations);
+    if score >= sets.len() {
+        return Err(argument_error(
+            py,
+            "score",
+            &format!("the index of an episode set (there are {})", sets.len()),
+            score.to_string(),
+        ));
+    }
+    if opts.bins == 0 {
+        return Err(argument_error(py, "bins", "an integer >= 1", "0".to_owned()));
+    }
+    let f = folds_of(py, &sets, score, &opts)?;
+    let opts_bytes = PyBytes::new(py, &rmp_serde::to_vec_named(&opts).map_err(pickle_err)?);
+    Ok((sets_to_py(py, &sets)?, score, f, opts_bytes))
+}
+
+/// Several folds of a v2 backtest in one task: ``_backtest_fold`` for each list of held-out episodes in
+/// ``folds``, the episode sets converted once. Not for direct use.
+///
+/// Parameters
+/// ----------
+/// model : Model
+///     The starting model (v2).
+/// sets : list[tuple[str, float, list[Episode]]]
+///     The episode sets: name, weight, episodes.
+/// s : int
+///     The set scored.
+/// folds : list[list[int]]
+///     The folds, each a list of held-out episodes of set ``s``.
+/// options : bytes
+///     The backtest's options (MessagePack).
+///
+/// Returns
+/// -------
+/// list[bytes]
+///     Each fold's per-episode scores (MessagePack), in the order of ``folds``.
+#[gen_stub_pyfunction]
+#[pyfunction]
+pub fn _backtest_folds<'py>(
+    py: Python<'py>,
+    model: &Bound<'py, PyModel>,
+    #[gen_stub(override_type(type_repr = "list[tuple[builtins.str, builtins.float, list[Episode]]]", imports = ("builtins")))]
+    sets: Vec<(String, f64, Bound<'py, PyAny>)>,
+    s: usize,
+    folds: Vec<Vec<usize>>,
+    #[gen_stub(override_type(type_repr = "builtins.bytes", imports = ("builtins")))] options: Vec<u8>,
+) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+    let m = model.get().inner.clone();
+    let v2 = v2_model(py, &m)?;
+    let opts: BacktestOptionsV2 = rmp_serde::from_slice(&options).map_err(pickle_err)?;
+    let sets = sets_from_py(sets)?;
+    for held in &folds {
+        if s >= sets.len() || held.iter().any(|&i| i >= sets[s].episodes.len()) {
+            return Err(argument_error(
+                py,
+                "folds",
+                "episodes of the set",
+                format!("{held:?}"),
+            ));
+        }
+    }
+    let per = py
+        .detach(|| {
+            folds
+                .iter()
+                .map(|held| pf_core::v2::baselines::fold_scores(v2, &sets, s, held, &opts))
+                .collect::<pf_core::Result<Vec<_>>>()
+        })
+        .py_err(py)?;
+    per.iter()
+        .map(|p| Ok(PyBytes::new(py, &rmp_serde::to_vec_named(p).map_err(pickle_err)?)))
+        .collect()
+}
+
+/// The report of a v2 backtest from its folds' results (``_backtest_folds``), pooled in order as the
+/// single-process run pools them. Not for direct use.
+///
+/// Parameters
+/// ----------
+/// model : Model
+///     The starting model (v2).
+/// source : str
+///     The name of the set scored.
+/// options : bytes
+///     The backtest's options (MessagePack).
+/// parts : list[bytes]
+///     The folds' per-episode scores, in fold order.
+///
+/// Returns
+/// -------
+/// BacktestReportV2
+///     The report.
+#[gen_stub_pyfunction]
+#[pyfunction]
+pub fn _backtest_report(
+    py: Python<'_>,
+    model: &Bound<'_, PyModel>,
+    source: &str,
+    #[gen_stub(override_type(type_repr = "builtins.bytes", imports = ("builtins")))] options: Vec<u8>,
+    #[gen_stub(override_type(type_repr = "typing.Sequence[builtins.bytes]", imports = ("typing", "builtins")))]
+    parts: Vec<Vec<u8>>,
+) -> PyResult<PyBacktestReportV2> {
+    let m = model.get().inner.clone();
+    let v2 = v2_model(py, &m)?;
+    let opts: BacktestOptionsV2 = rmp_serde::from_slice(&options).map_err(pickle_err)?;
+    let mut per: Vec<EpisodeScoreV2> = Vec::new();
+    for bytes in parts {
+        let part: Vec<EpisodeScoreV2> = rmp_serde::from_slice(&bytes).map_err(pickle_err)?;
+        per.extend(part);
+    }
+    Ok(PyBacktestReportV2 {
+        inner: pf_core::v2::baselines::report(v2.name(), source, &refit_label(&opts), per, opts.bins),
+    })
+}
+
 /// Backtest options from the Python arguments.
 pub fn backtest_options(
     loo: bool,

@@ -97,6 +97,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(learning::fit, m)?)?;
     m.add_function(wrap_pyfunction!(learning::backtest, m)?)?;
     m.add_function(wrap_pyfunction!(learning_v2::_backtest_fold, m)?)?;
+    m.add_function(wrap_pyfunction!(learning_v2::_backtest_plan, m)?)?;
+    m.add_function(wrap_pyfunction!(learning_v2::_backtest_folds, m)?)?;
+    m.add_function(wrap_pyfunction!(learning_v2::_backtest_report, m)?)?;
     m.add_function(wrap_pyfunction!(batch::forecast_many, m)?)?;
     m.add_function(wrap_pyfunction!(events::ingest_events, m)?)?;
     m.add_function(wrap_pyfunction!(pickle::_unpickle, m)?)?;

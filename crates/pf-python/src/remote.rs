@@ -249,6 +249,7 @@ fn _remote_case(py: Python<'_>, data: &[u8], pages: Vec<Vec<u8>>) -> PyResult<Py
     Ok(PyCase {
         inner: Arc::new(case),
         model,
+        obs: Default::default(),
     })
 }
 
