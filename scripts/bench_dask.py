@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     with (
-        LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
         Client(cluster) as client,
     ):
         t_start = time.perf_counter() - t0

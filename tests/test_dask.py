@@ -27,7 +27,7 @@ AS_OF = "2018-10-31"
 def client() -> Iterator[Client]:
     with (
         LocalCluster(  # type: ignore[no-untyped-call]  # distributed's constructors are not annotated
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         Client(cluster) as c,  # type: ignore[no-untyped-call]
     ):
