@@ -27,7 +27,7 @@ AS_OF = "2018-10-31"
 def client() -> Iterator[Client]:
     with (
         LocalCluster(  # type: ignore[no-untyped-call]  # distributed's constructors are not annotated
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         Client(cluster) as c,  # type: ignore[no-untyped-call]
     ):
@@ -74,7 +74,7 @@ def test_loo_on_a_local_cluster_equals_single_process(client: Client, episodes: 
     assert isinstance(dist, pf.BacktestReportV2)
     _same_report(single, dist)
     assert dist.refit == "leave-one-out" and dist.episodes == len(episodes)
-    assert set(client.run(lambda: 1)) and len(client.scheduler_info()["workers"]) == 2
+    assert len(client.scheduler_info()["workers"]) == 2
 
 
 def test_kfold_with_two_sets_on_a_local_cluster(client: Client, episodes: list[pf.Episode]) -> None:
