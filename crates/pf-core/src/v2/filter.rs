@@ -1476,7 +1476,9 @@ impl<'a, const K: usize> Batch<'a, K> {
     #[inline(always)]
     fn propagate(&mut self, a: &mut [f64; K], to: i64, free: bool) {
         if let Some((tl, sm)) = self.seg {
-            return self.propagate_segments(a, to, free, tl, sm);
+            // By value, so that the state's address is never taken and it can stay in registers.
+            *a = self.propagate_segments(*a, to, free, tl, sm);
+            return;
         }
         while self.day < to {
             if self.day >= self.bucket_end {
@@ -1507,12 +1509,13 @@ impl<const K: usize> Batch<'_, K> {
     #[inline(never)]
     fn propagate_segments(
         &mut self,
-        a: &mut [f64; K],
+        mut v: [f64; K],
         to: i64,
         free: bool,
         tl: &InputTimeline,
         sm: &SegMats,
-    ) {
+    ) -> [f64; K] {
+        let a = &mut v;
         let kk = K * K;
         while self.day < to {
             let end = to.min(tl.at(&mut self.cursor, self.day));
@@ -1543,6 +1546,7 @@ impl<const K: usize> Batch<'_, K> {
                 }
             }
         }
+        v
     }
 }
 
@@ -1628,19 +1632,13 @@ fn filter_fixed_to<const K: usize>(
                 }
                 2 => {
                     if let Some(sd) = m.deal {
-                        let moved = e.rho * a[sd];
-                        a[sd] -= moved;
-                        a[m.repudiate_to] += moved;
+                        a = repudiate_fixed(a, sd, m.repudiate_to, e.rho);
                     }
                 }
                 1 => {
                     if let Some(sd) = m.deal {
                         if e.rho == 1.0 && s.day > span.start {
-                            for (r, x) in a.iter_mut().enumerate() {
-                                if r != sd {
-                                    *x = 0.0;
-                                }
-                            }
+                            a = only_fixed(a, sd);
                             if a[sd] == 0.0 {
                                 return Err(impossible(m, e));
                             }
@@ -1648,14 +1646,7 @@ fn filter_fixed_to<const K: usize>(
                         } else {
                             // Jeffrey's rule; with proportional halves, one formula covers both branches of
                             // the general path.
-                            let z: f64 = a.iter().sum();
-                            if a[sd] < e.rho * z {
-                                let rest = (1.0 - e.rho) * z / (z - a[sd]);
-                                for x in a.iter_mut() {
-                                    *x *= rest;
-                                }
-                                a[sd] = e.rho * z;
-                            }
+                            a = jeffrey_fixed(a, sd, e.rho);
                         }
                     }
                 }
@@ -1691,6 +1682,43 @@ fn filter_fixed_to<const K: usize>(
     st.input_limit = until;
     st.cursor = s.cursor;
     Ok((st, i))
+}
+
+// The batch path's updates that index the state by a regime known only at run time: out of line and by value,
+// so that the state's address is never taken in the batch loop and it stays in registers there.
+
+/// A repudiation: `rho` times the deal regime's mass moves to the fallback regime.
+#[inline(never)]
+fn repudiate_fixed<const K: usize>(mut a: [f64; K], sd: usize, to: usize, rho: f64) -> [f64; K] {
+    let moved = rho * a[sd];
+    a[sd] -= moved;
+    a[to] += moved;
+    a
+}
+
+/// A deal of reliability 1: the mass outside the deal regime removed.
+#[inline(never)]
+fn only_fixed<const K: usize>(mut a: [f64; K], sd: usize) -> [f64; K] {
+    for (r, x) in a.iter_mut().enumerate() {
+        if r != sd {
+            *x = 0.0;
+        }
+    }
+    a
+}
+
+/// A deal of reliability `rho < 1` by Jeffrey's rule: `P(deal) <- max(P(deal), rho)`, the rest in proportion.
+#[inline(never)]
+fn jeffrey_fixed<const K: usize>(mut a: [f64; K], sd: usize, rho: f64) -> [f64; K] {
+    let z: f64 = a.iter().sum();
+    if a[sd] < rho * z {
+        let rest = (1.0 - rho) * z / (z - a[sd]);
+        for x in a.iter_mut() {
+            *x *= rest;
+        }
+        a[sd] = rho * z;
+    }
+    a
 }
 
 /// Bring `st` to day `d` (with `P` on the last step when the day has a deal signal, `Q` otherwise) and apply
