@@ -461,6 +461,13 @@ impl Case {
         Ok(report)
     }
 
+    /// Index of the first signal dated on or after `date` (the signals' count if none): where signals of that
+    /// date or later go in the case's order, the `first_changed` of [`crate::Checkpoints::append`] after an
+    /// append whose earliest signal is dated `date`.
+    pub fn first_index_on_or_after(&self, date: NaiveDate) -> usize {
+        self.signals.partition_point(|s| s.date < date)
+    }
+
     /// Remove the signal with this id; returns it if it was present.
     pub fn remove(&mut self, id: &str) -> Option<Signal> {
         let pos = self.signals.iter().position(|s| s.id.as_deref() == Some(id))?;

@@ -592,6 +592,13 @@ impl State {
         }
     }
 
+    /// Forget which of the walker's input events the tracker took (for a walker given only the events after
+    /// [`Walker::consumed_through`]; see [`crate::incremental`]).
+    pub(crate) fn rebase_inputs(&mut self) {
+        self.cursor = 0;
+        self.inputs = None;
+    }
+
     /// Log-likelihood of everything observed so far.
     pub fn log_likelihood(&self) -> f64 {
         self.log_likelihood + self.total().ln()
@@ -729,6 +736,17 @@ impl<'m> Walker<'m> {
     pub(crate) fn set_inputs(&mut self, evs: &[Ev]) {
         self.inputs = input_events(self.model, evs);
         self.timeline = None;
+    }
+
+    /// The day of the last input event `st`'s tracker took from this walker (`i64::MIN` for none): it has taken
+    /// every input event up to that day and none after, so a walker resuming from `st` needs only the later
+    /// ones (with [`State::rebase_inputs`]).
+    pub(crate) fn consumed_through(&self, st: &State) -> i64 {
+        if st.cursor == 0 || self.timeline.is_some() {
+            i64::MIN
+        } else {
+            self.inputs[st.cursor - 1].0
+        }
     }
 
     /// Take the inputs from a case's timeline instead of tracking them (for walkers that never leave an input

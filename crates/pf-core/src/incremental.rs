@@ -1,0 +1,401 @@
+//! Incremental forecasts: a case's filter checkpoints, so that an append costs the new signals, not the whole
+//! history (issue 14).
+//!
+//! [`Checkpoints`] holds, for one case under one model, the filter's state after the case's last signal and
+//! after every [`CHECKPOINT_EVERY`]-th signal or so before it (at most [`MAX_CHECKPOINTS`]: past that, every
+//! other one goes and the spacing doubles), each taken at the end of a day (all of that day's signals applied):
+//! the state vector, its log-likelihood and, for a v2 model, the inputs' tracker (pressure stock and the other
+//! decayed counts) and the switch day of `leader_may_leave`.
+//!
+//! - [`Checkpoints::append`] after signals were added to (or removed from) the case: it drops the checkpoints
+//!   on or after the first changed day and filters on from the last one before it. In date order that is the
+//!   new signals only; out of order, the signals from the nearest earlier checkpoint on.
+//! - [`Checkpoints::forecast`] at any as-of date: from the last checkpoint on or before it, the signals after
+//!   the checkpoint up to the as-of date, then the forecast to the term end as [`Model::forecast`] makes it.
+//!
+//! Checkpoints are a cache, never the source of truth: they are keyed to the model's hash and the case's
+//! terms, [`Checkpoints::append`] starts again from scratch for another model or other terms, and
+//! [`Checkpoints::forecast`] refuses another model. Parameter draws are not checkpointed. The tests check them
+//! against full recomputations ([`Model::forecast`]) to 1e-12 after random appends in random date orders.
+//!
+//! # Examples
+//! ```
+//! use chrono::NaiveDate;
+//! use pf_core::incremental::Checkpoints;
+//! use pf_core::{Case, Model, Signal};
+//!
+//! let model = Model::default_model();
+//! let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+//! let mut case = Case::new("usa-prk", "USA", "PRK", d("2017-01-20"), d("2021-01-20")).unwrap();
+//! let mut cp = Checkpoints::new(&model, &case).unwrap();
+//! let new = [Signal::new("summit_held", d("2018-06-12"))];
+//! let first = case.first_index_on_or_after(d("2018-06-12"));
+//! case.append(new, &model).unwrap();
+//! cp.append(&model, &case, first).unwrap();
+//! let f = cp.forecast(&model, d("2018-10-31")).unwrap();
+//! let full = model.forecast(&case, d("2018-10-31")).unwrap();
+//! assert!((f.probabilities[0] - full.probabilities[0]).abs() < 1e-12);
+//! ```
+
+use chrono::NaiveDate;
+
+use crate::case::Case;
+use crate::error::{Error, Result};
+use crate::inference::{Forecast, Obs, day};
+use crate::model::Model;
+use crate::v2::filter::{self as f2, Span, State, Walker};
+use crate::v2::spec::Fate;
+use crate::v2::{FilteredState, ModelV2, Terms};
+
+/// Signals between two checkpoints, at first.
+pub const CHECKPOINT_EVERY: usize = 1024;
+
+/// Checkpoints kept at most (beyond, every other one goes and the spacing doubles).
+pub const MAX_CHECKPOINTS: usize = 64;
+
+/// A filter state after all the signals of one day.
+#[derive(Debug, Clone)]
+struct Point {
+    /// The day of the last signal applied.
+    day: i64,
+    /// Index of the first signal (in the case's order) not applied.
+    next: usize,
+    state: Snap,
+}
+
+#[derive(Debug, Clone)]
+enum Snap {
+    /// v1: the filter state and the number of signals used.
+    V1(crate::inference::FilterState, usize),
+    /// v2: the joint state (with the inputs' tracker) and the day of the last input event its tracker took.
+    V2(Box<State>, i64),
+}
+
+/// A case's filter checkpoints under one model: a cache for incremental forecasts (module docs).
+#[derive(Debug, Clone)]
+pub struct Checkpoints {
+    model_hash: String,
+    case: String,
+    terms: Terms,
+    /// The case's signals resolved against the model, in the case's order.
+    obs: Vec<Obs>,
+    /// Sorted by day; the last one is after the last signal the filter used.
+    points: Vec<Point>,
+    every: usize,
+}
+
+impl Checkpoints {
+    /// Checkpoints of `case` under `model`: one full run of the filter.
+    ///
+    /// # Errors
+    /// As [`Model::forecast`] for a signal type the model does not know or a fate signal it cannot use.
+    pub fn new(model: &Model, case: &Case) -> Result<Checkpoints> {
+        let mut cp = Checkpoints {
+            model_hash: model.model_id().hash,
+            case: case.id.clone(),
+            terms: Terms::of_case(case),
+            obs: Vec::new(),
+            points: Vec::new(),
+            every: CHECKPOINT_EVERY,
+        };
+        cp.obs = resolve(model, &cp.terms, case.signals())?;
+        cp.walk(model)?;
+        Ok(cp)
+    }
+
+    /// The checkpoints after `case` changed from index `first_changed` of its signals on (the signals before
+    /// it are the ones these checkpoints saw): [`Case::first_index_on_or_after`] the earliest date appended or
+    /// removed. Filters from the last checkpoint before the first changed day; starts again from scratch for
+    /// another model or a case with other terms.
+    ///
+    /// # Errors
+    /// As [`Checkpoints::new`] for the new signals (the checkpoints are then left as they were);
+    /// [`Error::InvalidArgument`] when `first_changed` is past the signals these checkpoints or the case hold.
+    pub fn append(&mut self, model: &Model, case: &Case, first_changed: usize) -> Result<()> {
+        if model.model_id().hash != self.model_hash
+            || case.id != self.case
+            || Terms::of_case(case) != self.terms
+        {
+            *self = Checkpoints::new(model, case)?;
+            return Ok(());
+        }
+        let signals = case.signals();
+        if first_changed > self.obs.len() || first_changed > signals.len() {
+            return Err(Error::argument(
+                "first_changed",
+                format!(
+                    "an index of the case's signals up to {} (the signals these checkpoints saw)",
+                    self.obs.len().min(signals.len())
+                ),
+                first_changed,
+            ));
+        }
+        let fresh = resolve(model, &self.terms, &signals[first_changed..])?;
+        // The first day whose signals changed: the earlier of the first old and the first new signal there.
+        let changed = [self.obs.get(first_changed), fresh.first()]
+            .into_iter()
+            .flatten()
+            .map(|o| o.day)
+            .min();
+        self.obs.truncate(first_changed);
+        self.obs.extend(fresh);
+        if let Some(d) = changed {
+            let keep = self.points.partition_point(|p| p.day < d);
+            self.points.truncate(keep);
+        }
+        self.walk(model)
+    }
+
+    /// The forecast at `as_of`, as [`Model::forecast`] gives it for the case these checkpoints follow.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a model other than the checkpoints' (make new ones); as
+    /// [`Model::forecast`] for signals of probability 0.
+    pub fn forecast(&self, model: &Model, as_of: NaiveDate) -> Result<Forecast> {
+        let id = model.model_id();
+        if id.hash != self.model_hash {
+            return Err(Error::argument(
+                "model",
+                format!(
+                    "the model these checkpoints were made with (hash {})",
+                    self.model_hash
+                ),
+                format!("{} (hash {}): make new checkpoints for it", id.name, id.hash),
+            ));
+        }
+        let until = day(as_of);
+        match model.as_v2() {
+            None => Ok(self.forecast_v1(model, as_of, until)),
+            Some(m) => self.forecast_v2(m, as_of, until),
+        }
+    }
+
+    /// Number of checkpoints held.
+    pub fn len(&self) -> usize {
+        self.points.len()
+    }
+
+    /// Whether none is held (a case without signals the filter uses).
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
+
+    /// The last checkpoint on or before day `d`.
+    fn point_before(&self, d: i64) -> Option<&Point> {
+        let n = self.points.partition_point(|p| p.day <= d);
+        n.checked_sub(1).map(|i| &self.points[i])
+    }
+
+    /// Record a checkpoint when `every` signals passed since the last, or unconditionally with `last`.
+    fn record(&mut self, point: impl FnOnce() -> Point, next: usize, last: bool) {
+        let since = self.points.last().map_or(0, |p| p.next);
+        if !(last || next >= since + self.every) || self.points.last().is_some_and(|p| p.next == next) {
+            return;
+        }
+        self.points.push(point());
+        if self.points.len() > MAX_CHECKPOINTS {
+            // Keep the last one and every other one before it.
+            let last = self.points.pop().expect("non-empty");
+            let mut i = 0;
+            self.points.retain(|_| {
+                i += 1;
+                i % 2 == 0
+            });
+            self.points.push(last);
+            self.every *= 2;
+        }
+    }
+
+    /// Filter from the last checkpoint to the end of the signals, recording checkpoints.
+    fn walk(&mut self, model: &Model) -> Result<()> {
+        match model.as_v2() {
+            None => {
+                self.walk_v1(model);
+                Ok(())
+            }
+            Some(m) => self.walk_v2(m),
+        }
+    }
+
+    fn walk_v1(&mut self, model: &Model) {
+        let (start, t) = (day(self.terms.start), day(self.terms.term_end));
+        let (mut st, mut used, mut i) = match self.points.last() {
+            Some(Point {
+                state: Snap::V1(st, used),
+                next,
+                ..
+            }) => (st.clone(), *used, *next),
+            _ => (crate::inference::FilterState::new(model, start), 0, 0),
+        };
+        // As `inference::run`: signals up to the term end, in order; neutral ones only counted.
+        let end = self.obs.partition_point(|o| o.day <= t);
+        while i < end {
+            let d = self.obs[i].day;
+            while i < end && self.obs[i].day == d {
+                let o = self.obs[i];
+                if !model.emissions[o.ty].neutral {
+                    st.propagate(model, o.day, t);
+                    st.observe(model, &o);
+                }
+                used += 1;
+                i += 1;
+            }
+            let snap = || Point {
+                day: d,
+                next: i,
+                state: Snap::V1(st.clone(), used),
+            };
+            self.record(snap, i, i == end);
+        }
+    }
+
+    fn forecast_v1(&self, model: &Model, as_of: NaiveDate, until: i64) -> Forecast {
+        let (start, t) = (day(self.terms.start), day(self.terms.term_end));
+        // As `Model::forecast`: the signals dated up to the as-of date (and the term end), the state on the as-of
+        // date (clamped to the start and the term end).
+        let last = until.min(t);
+        let (mut st, mut used, mut i) = match self.point_before(last) {
+            Some(Point {
+                state: Snap::V1(st, used),
+                next,
+                ..
+            }) => (st.clone(), *used, *next),
+            _ => (crate::inference::FilterState::new(model, start), 0, 0),
+        };
+        while i < self.obs.len() && self.obs[i].day <= last {
+            let o = self.obs[i];
+            if !model.emissions[o.ty].neutral {
+                st.propagate(model, o.day, t);
+                st.observe(model, &o);
+            }
+            used += 1;
+            i += 1;
+        }
+        st.propagate(model, until.max(start), t);
+        Forecast {
+            case: self.case.clone(),
+            as_of,
+            term_end: self.terms.term_end,
+            outcomes: model.outcomes().to_vec(),
+            probabilities: st.outcome_probabilities(model, t),
+            regimes: model.regimes().to_vec(),
+            regime_probabilities: st.alpha(),
+            log_likelihood: st.loglik(),
+            signals_used: used,
+            intervals: None,
+            model: Some(model.model_id()),
+        }
+    }
+
+    /// A walker over the span resuming from checkpoint `p` (or the start), with the input events dated after
+    /// the ones its tracker took and up to `until`: the state, the first signal to apply and the day of the last
+    /// input event taken.
+    fn resume_v2<'m>(
+        &self,
+        m: &'m ModelV2,
+        span: Span,
+        p: Option<&Point>,
+        until: i64,
+    ) -> (Walker<'m>, State, usize, i64) {
+        let mut w = Walker::new(m, span);
+        let (mut st, i, through) = match p {
+            Some(Point {
+                state: Snap::V2(st, through),
+                next,
+                ..
+            }) => ((**st).clone(), *next, *through),
+            _ => (
+                w.start(),
+                self.obs.partition_point(|o| o.day < span.start),
+                i64::MIN,
+            ),
+        };
+        let lo = self.obs.partition_point(|o| o.day <= through.max(span.start - 1));
+        let hi = self.obs.partition_point(|o| o.day <= until.min(span.last));
+        w.set_inputs(&self.obs[lo.min(hi)..hi]);
+        st.rebase_inputs();
+        (w, st, i, through)
+    }
+
+    fn walk_v2(&mut self, m: &ModelV2) -> Result<()> {
+        let span = Span::new(m, &self.terms)?;
+        let p = self.points.last().cloned();
+        let (mut w, mut st, mut i, mut through) = self.resume_v2(m, span, p.as_ref(), span.last);
+        st.input_limit = span.last;
+        let end = self.obs.partition_point(|o| o.day <= span.last);
+        let mut group = Vec::new();
+        while i < end {
+            let d = self.obs[i].day;
+            let j = i + self.obs[i..end].partition_point(|o| o.day == d);
+            group.clear();
+            group.extend_from_slice(&self.obs[i..j]);
+            f2::sort_events(m, &mut group);
+            // A signal of probability 0: no checkpoint from here on; forecasts after it fail as full ones do.
+            if f2::apply_day(&mut w, &mut st, d, &group).is_err() {
+                return Ok(());
+            }
+            i = j;
+            through = through.max(w.consumed_through(&st));
+            let snap = || Point {
+                day: d,
+                next: i,
+                state: Snap::V2(Box::new(st.clone()), through),
+            };
+            self.record(snap, i, i == end);
+        }
+        Ok(())
+    }
+
+    fn forecast_v2(&self, m: &ModelV2, as_of: NaiveDate, until: i64) -> Result<Forecast> {
+        let span = Span::new(m, &self.terms)?;
+        // As `v2::forecast`: the signals dated from the start up to the as-of date and before the term end, the
+        // state on the as-of date clamped to the span, then the forecast with the inputs of those signals.
+        let last = until.clamp(span.start, span.last);
+        let p = self.point_before(until.min(span.last));
+        let (mut w, mut st, mut i, _) = self.resume_v2(m, span, p, until);
+        st.input_limit = last;
+        let mut group = Vec::new();
+        while i < self.obs.len() && self.obs[i].day <= until.min(span.last) {
+            let d = self.obs[i].day;
+            let j = i + self.obs[i..].partition_point(|o| o.day == d);
+            group.clear();
+            group.extend_from_slice(&self.obs[i..j]);
+            f2::sort_events(m, &mut group);
+            f2::apply_day(&mut w, &mut st, d, &group)?;
+            i = j;
+        }
+        w.advance(&mut st, last, false);
+        let mut fut = st.clone();
+        fut.input_limit = i64::MAX;
+        let outcomes = f2::forecast_from(&mut w, &mut fut);
+        let fs = FilteredState::of(&st, m.k);
+        Ok(crate::v2::to_forecast(
+            m,
+            &self.case,
+            &self.terms,
+            as_of,
+            outcomes,
+            &fs,
+        ))
+    }
+}
+
+/// Signals resolved against the model, checked as a forecast checks them.
+fn resolve(model: &Model, terms: &Terms, signals: &[crate::signal::Signal]) -> Result<Vec<Obs>> {
+    let obs = crate::inference::to_obs(model, signals)?;
+    if let Some(m) = model.as_v2()
+        && !terms.reelection_eligible
+    {
+        for (o, s) in obs.iter().zip(signals) {
+            if m.types[o.ty].reveals == Some(Fate::Stays) {
+                return Err(Error::signal(
+                    "type",
+                    "no fate signal saying the leader stays, since the leader is not eligible for re-election",
+                    &s.signal_type,
+                )
+                .with_id(s.id.as_deref()));
+            }
+        }
+    }
+    Ok(obs)
+}
