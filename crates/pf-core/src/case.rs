@@ -103,7 +103,31 @@ pub struct Case {
     #[serde(default, rename = "election_date", skip_serializing_if = "Option::is_none")]
     pub election_date_given: Option<NaiveDate>,
     signals: Vec<Signal>,
+    #[serde(skip)]
+    ids: IdIndex,
 }
+
+/// A cache of the hashes of a case's signal ids, built by the first append that needs it and kept up to date
+/// by appends: an append hashes its own signals' ids, not every stored one. It may hold hashes of ids no longer
+/// stored (a removal leaves them), never miss a stored one: a hash not in it is a new id; one in it is looked up
+/// among the signals. It takes no part in a case's equality.
+#[derive(Debug, Clone, Default)]
+struct IdIndex(Option<rustc_hash::FxHashSet<u64>>);
+
+impl PartialEq for IdIndex {
+    fn eq(&self, _: &IdIndex) -> bool {
+        true
+    }
+}
+
+fn id_hash(id: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(id)
+}
+
+/// Appended signals whose id hash is already stored, looked up one by one among the signals; beyond this many,
+/// a map of every stored id is built once instead (a retried batch).
+const ID_SCANS: usize = 8;
 
 fn yes() -> bool {
     true
@@ -180,6 +204,7 @@ impl Case {
             reelection_eligible: true,
             election_date_given: None,
             signals: Vec::new(),
+            ids: IdIndex::default(),
         };
         for (f, v) in [("id", &c.id), ("sender", &c.sender), ("target", &c.target)] {
             if v.trim().is_empty() {
@@ -408,14 +433,51 @@ impl Case {
         signals: impl IntoIterator<Item = Signal>,
         vocabulary: &impl Vocabulary,
     ) -> Result<AppendReport> {
-        let existing: HashMap<&str, &Signal> = self
-            .signals
-            .iter()
-            .filter_map(|s| s.id.as_deref().map(|i| (i, s)))
-            .collect();
-        let mut batch_ids: HashMap<String, Signal> = HashMap::new();
-        let mut fresh = Vec::new();
-        let mut report = AppendReport::default();
+        let mut index = match self.ids.0.take() {
+            Some(index) => index,
+            None => self
+                .signals
+                .iter()
+                .filter_map(|s| s.id.as_deref())
+                .map(id_hash)
+                .collect(),
+        };
+        let checked = self.fresh_signals(signals, vocabulary, &index);
+        let (report, mut fresh) = match checked {
+            Ok(r) => r,
+            Err(e) => {
+                self.ids.0 = Some(index);
+                return Err(e);
+            }
+        };
+        index.extend(fresh.iter().filter_map(|s| s.id.as_deref()).map(id_hash));
+        self.ids.0 = Some(index);
+        if fresh.len() * 16 < self.signals.len() {
+            // A few signals into many: each inserted at its place (after the equal ones, where the stable sort
+            // below puts them), no sort of the whole.
+            fresh.sort_by(canonical_order);
+            for s in fresh {
+                let at = self
+                    .signals
+                    .partition_point(|x| canonical_order(x, &s) != Ordering::Greater);
+                self.signals.insert(at, s);
+            }
+        } else if !fresh.is_empty() {
+            self.signals.extend(fresh);
+            self.signals.sort_by(canonical_order);
+        }
+        Ok(report)
+    }
+
+    /// The signals of an append that are new to the case (checked, normalised, with content ids), with the
+    /// report; `index` holds the hashes of the stored ids.
+    fn fresh_signals(
+        &self,
+        signals: impl IntoIterator<Item = Signal>,
+        vocabulary: &impl Vocabulary,
+        index: &rustc_hash::FxHashSet<u64>,
+    ) -> Result<(AppendReport, Vec<Signal>)> {
+        let mut batch = Vec::new();
         for (i, s) in signals.into_iter().enumerate() {
             // Content-derived id for an id-less signal (issue 13, part 2).
             let s = s.normalised().with_content_id();
@@ -435,8 +497,34 @@ impl Case {
                 },
                 other => other,
             })?;
+            batch.push(s);
+        }
+        // The stored signal with each id whose hash is stored: one by one for a few, by a map of them all beyond.
+        let suspects = batch
+            .iter()
+            .filter(|s| s.id.as_deref().is_some_and(|id| index.contains(&id_hash(id))))
+            .count();
+        let all: Option<HashMap<&str, &Signal>> = (suspects > ID_SCANS).then(|| {
+            self.signals
+                .iter()
+                .filter_map(|s| s.id.as_deref().map(|i| (i, s)))
+                .collect()
+        });
+        let stored = |id: &str| -> Option<&Signal> {
+            if !index.contains(&id_hash(id)) {
+                return None;
+            }
+            match &all {
+                Some(m) => m.get(id).copied(),
+                None => self.signals.iter().find(|s| s.id.as_deref() == Some(id)),
+            }
+        };
+        let mut batch_ids: HashMap<String, Signal> = HashMap::new();
+        let mut fresh = Vec::new();
+        let mut report = AppendReport::default();
+        for s in batch {
             if let Some(id) = &s.id {
-                let prior = existing.get(id.as_str()).copied().or_else(|| batch_ids.get(id));
+                let prior = stored(id).or_else(|| batch_ids.get(id));
                 if let Some(p) = prior {
                     if p.same_content(&s) {
                         report.unchanged += 1;
@@ -452,13 +540,8 @@ impl Case {
             }
             fresh.push(s);
         }
-        drop(existing);
         report.added = fresh.len();
-        if !fresh.is_empty() {
-            self.signals.extend(fresh);
-            self.signals.sort_by(canonical_order);
-        }
-        Ok(report)
+        Ok((report, fresh))
     }
 
     /// Index of the first signal dated on or after `date` (the signals' count if none): where signals of that
@@ -497,6 +580,7 @@ impl Case {
         let mut c = self.clone();
         c.signals = signals;
         c.signals.sort_by(canonical_order);
+        c.ids = IdIndex::default();
         c
     }
 }

@@ -9,9 +9,14 @@
 //!
 //! - [`Checkpoints::append`] after signals were added to (or removed from) the case: it drops the checkpoints
 //!   on or after the first changed day and filters on from the last one before it. In date order that is the
-//!   new signals only; out of order, the signals from the nearest earlier checkpoint on.
+//!   new signals only (a checkpoint is also kept at the end of the day before the last signal's, so signals
+//!   added on that day cost that day's signals); out of order, the signals from the nearest earlier checkpoint
+//!   on.
 //! - [`Checkpoints::forecast`] at any as-of date: from the last checkpoint on or before it, the signals after
 //!   the checkpoint up to the as-of date, then the forecast to the term end as [`Model::forecast`] makes it.
+//!
+//! The checkpoints hold no copy of the signals: both calls take the case, and check that it holds as many
+//! signals as the checkpoints last saw.
 //!
 //! Checkpoints are a cache, never the source of truth: they are keyed to the model's hash and the case's
 //! terms, [`Checkpoints::append`] starts again from scratch for another model or other terms, and
@@ -32,7 +37,7 @@
 //! let first = case.first_index_on_or_after(d("2018-06-12"));
 //! case.append(new, &model).unwrap();
 //! cp.append(&model, &case, first).unwrap();
-//! let f = cp.forecast(&model, d("2018-10-31")).unwrap();
+//! let f = cp.forecast(&model, &case, d("2018-10-31")).unwrap();
 //! let full = model.forecast(&case, d("2018-10-31")).unwrap();
 //! assert!((f.probabilities[0] - full.probabilities[0]).abs() < 1e-12);
 //! ```
@@ -43,6 +48,7 @@ use crate::case::Case;
 use crate::error::{Error, Result};
 use crate::inference::{Forecast, Obs, day};
 use crate::model::Model;
+use crate::signal::Signal;
 use crate::v2::filter::{self as f2, Span, State, Walker};
 use crate::v2::spec::Fate;
 use crate::v2::{FilteredState, ModelV2, Terms};
@@ -77,8 +83,8 @@ pub struct Checkpoints {
     model_hash: String,
     case: String,
     terms: Terms,
-    /// The case's signals resolved against the model, in the case's order.
-    obs: Vec<Obs>,
+    /// The number of signals of the case these checkpoints saw.
+    signals: usize,
     /// Sorted by day; the last one is after the last signal the filter used.
     points: Vec<Point>,
     every: usize,
@@ -94,12 +100,13 @@ impl Checkpoints {
             model_hash: model.model_id().hash,
             case: case.id.clone(),
             terms: Terms::of_case(case),
-            obs: Vec::new(),
+            signals: case.signals().len(),
             points: Vec::new(),
             every: CHECKPOINT_EVERY,
         };
-        cp.obs = resolve(model, &cp.terms, case.signals())?;
-        cp.walk(model)?;
+        // Every signal is checked, as `Model::observations` checks them.
+        resolve(model, &cp.terms, case.signals())?;
+        cp.walk(model, case)?;
         Ok(cp)
     }
 
@@ -120,38 +127,41 @@ impl Checkpoints {
             return Ok(());
         }
         let signals = case.signals();
-        if first_changed > self.obs.len() || first_changed > signals.len() {
+        if first_changed > self.signals || first_changed > signals.len() {
             return Err(Error::argument(
                 "first_changed",
                 format!(
                     "an index of the case's signals up to {} (the signals these checkpoints saw)",
-                    self.obs.len().min(signals.len())
+                    self.signals.min(signals.len())
                 ),
                 first_changed,
             ));
         }
-        let fresh = resolve(model, &self.terms, &signals[first_changed..])?;
-        // The first day whose signals changed: the earlier of the first old and the first new signal there.
-        let changed = [self.obs.get(first_changed), fresh.first()]
+        resolve(model, &self.terms, &signals[first_changed..])?;
+        // The first day whose signals changed: that of the first signal from `first_changed` on, or of the first
+        // one the checkpoints applied from there (gone when signals were removed).
+        let applied_from = self.points.iter().find(|p| p.next > first_changed).map(|p| p.day);
+        let changed = [signals.get(first_changed).map(|s| day(s.date)), applied_from]
             .into_iter()
             .flatten()
-            .map(|o| o.day)
             .min();
-        self.obs.truncate(first_changed);
-        self.obs.extend(fresh);
         if let Some(d) = changed {
-            let keep = self.points.partition_point(|p| p.day < d);
+            let keep = self
+                .points
+                .partition_point(|p| p.day < d && p.next <= first_changed);
             self.points.truncate(keep);
         }
-        self.walk(model)
+        self.signals = signals.len();
+        self.walk(model, case)
     }
 
-    /// The forecast at `as_of`, as [`Model::forecast`] gives it for the case these checkpoints follow.
+    /// The forecast at `as_of`, as [`Model::forecast`] gives it for `case`, the case these checkpoints follow.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a model other than the checkpoints' (make new ones); as
-    /// [`Model::forecast`] for signals of probability 0.
-    pub fn forecast(&self, model: &Model, as_of: NaiveDate) -> Result<Forecast> {
+    /// [`Error::InvalidArgument`] for a model other than the checkpoints' (make new ones) or a case with another
+    /// id, terms or number of signals (call [`Checkpoints::append`] first); as [`Model::forecast`] for signals of
+    /// probability 0.
+    pub fn forecast(&self, model: &Model, case: &Case, as_of: NaiveDate) -> Result<Forecast> {
         let id = model.model_id();
         if id.hash != self.model_hash {
             return Err(Error::argument(
@@ -163,10 +173,25 @@ impl Checkpoints {
                 format!("{} (hash {}): make new checkpoints for it", id.name, id.hash),
             ));
         }
+        if case.id != self.case || Terms::of_case(case) != self.terms || case.signals().len() != self.signals
+        {
+            return Err(Error::argument(
+                "case",
+                format!(
+                    "the case these checkpoints follow ({} with {} signals)",
+                    self.case, self.signals
+                ),
+                format!(
+                    "{} with {} signals and other terms or signals: call append first",
+                    case.id,
+                    case.signals().len()
+                ),
+            ));
+        }
         let until = day(as_of);
         match model.as_v2() {
-            None => Ok(self.forecast_v1(model, as_of, until)),
-            Some(m) => self.forecast_v2(m, as_of, until),
+            None => self.forecast_v1(model, case.signals(), as_of, until),
+            Some(m) => self.forecast_v2(m, case.signals(), as_of, until),
         }
     }
 
@@ -186,40 +211,47 @@ impl Checkpoints {
         n.checked_sub(1).map(|i| &self.points[i])
     }
 
-    /// Record a checkpoint when `every` signals passed since the last, or unconditionally with `last`.
-    fn record(&mut self, point: impl FnOnce() -> Point, next: usize, last: bool) {
+    /// Record the checkpoint after a day: every `every` signals, and at the end (`last`) with the one of the day
+    /// before (`prev`), so that signals added on the last day start from there.
+    fn record(&mut self, point: impl FnOnce() -> Point, prev: &mut Option<Point>, next: usize, last: bool) {
         let since = self.points.last().map_or(0, |p| p.next);
-        if !(last || next >= since + self.every) || self.points.last().is_some_and(|p| p.next == next) {
+        if last {
+            if let Some(p) = prev.take()
+                && p.next > since
+            {
+                self.points.push(p);
+            }
+        } else if next < since + self.every {
+            return;
+        }
+        if self.points.last().is_some_and(|p| p.next >= next) {
             return;
         }
         self.points.push(point());
         if self.points.len() > MAX_CHECKPOINTS {
-            // Keep the last one and every other one before it.
-            let last = self.points.pop().expect("non-empty");
+            // Keep the last two and every other one before them.
+            let tail = self.points.split_off(self.points.len() - 2);
             let mut i = 0;
             self.points.retain(|_| {
                 i += 1;
                 i % 2 == 0
             });
-            self.points.push(last);
+            self.points.extend(tail);
             self.every *= 2;
         }
     }
 
     /// Filter from the last checkpoint to the end of the signals, recording checkpoints.
-    fn walk(&mut self, model: &Model) -> Result<()> {
+    fn walk(&mut self, model: &Model, case: &Case) -> Result<()> {
         match model.as_v2() {
-            None => {
-                self.walk_v1(model);
-                Ok(())
-            }
-            Some(m) => self.walk_v2(m),
+            None => self.walk_v1(model, case.signals()),
+            Some(m) => self.walk_v2(m, case.signals()),
         }
     }
 
-    fn walk_v1(&mut self, model: &Model) {
+    fn walk_v1(&mut self, model: &Model, signals: &[Signal]) -> Result<()> {
         let (start, t) = (day(self.terms.start), day(self.terms.term_end));
-        let (mut st, mut used, mut i) = match self.points.last() {
+        let (mut st, mut used, from) = match self.points.last() {
             Some(Point {
                 state: Snap::V1(st, used),
                 next,
@@ -228,11 +260,14 @@ impl Checkpoints {
             _ => (crate::inference::FilterState::new(model, start), 0, 0),
         };
         // As `inference::run`: signals up to the term end, in order; neutral ones only counted.
-        let end = self.obs.partition_point(|o| o.day <= t);
-        while i < end {
-            let d = self.obs[i].day;
-            while i < end && self.obs[i].day == d {
-                let o = self.obs[i];
+        let end = signals.partition_point(|s| day(s.date) <= t).max(from);
+        let obs = crate::inference::to_obs(model, &signals[from..end])?;
+        let mut prev = None;
+        let mut i = 0;
+        while i < obs.len() {
+            let d = obs[i].day;
+            while i < obs.len() && obs[i].day == d {
+                let o = obs[i];
                 if !model.emissions[o.ty].neutral {
                     st.propagate(model, o.day, t);
                     st.observe(model, &o);
@@ -240,21 +275,31 @@ impl Checkpoints {
                 used += 1;
                 i += 1;
             }
-            let snap = || Point {
+            let point = Point {
                 day: d,
-                next: i,
+                next: from + i,
                 state: Snap::V1(st.clone(), used),
             };
-            self.record(snap, i, i == end);
+            let last = i == obs.len();
+            let p = point.clone();
+            self.record(|| p, &mut prev, from + i, last);
+            prev = Some(point);
         }
+        Ok(())
     }
 
-    fn forecast_v1(&self, model: &Model, as_of: NaiveDate, until: i64) -> Forecast {
+    fn forecast_v1(
+        &self,
+        model: &Model,
+        signals: &[Signal],
+        as_of: NaiveDate,
+        until: i64,
+    ) -> Result<Forecast> {
         let (start, t) = (day(self.terms.start), day(self.terms.term_end));
         // As `Model::forecast`: the signals dated up to the as-of date (and the term end), the state on the as-of
         // date (clamped to the start and the term end).
         let last = until.min(t);
-        let (mut st, mut used, mut i) = match self.point_before(last) {
+        let (mut st, mut used, from) = match self.point_before(last) {
             Some(Point {
                 state: Snap::V1(st, used),
                 next,
@@ -262,17 +307,16 @@ impl Checkpoints {
             }) => (st.clone(), *used, *next),
             _ => (crate::inference::FilterState::new(model, start), 0, 0),
         };
-        while i < self.obs.len() && self.obs[i].day <= last {
-            let o = self.obs[i];
+        let hi = signals.partition_point(|s| day(s.date) <= last).max(from);
+        for o in &crate::inference::to_obs(model, &signals[from..hi])? {
             if !model.emissions[o.ty].neutral {
                 st.propagate(model, o.day, t);
-                st.observe(model, &o);
+                st.observe(model, o);
             }
             used += 1;
-            i += 1;
         }
         st.propagate(model, until.max(start), t);
-        Forecast {
+        Ok(Forecast {
             case: self.case.clone(),
             as_of,
             term_end: self.terms.term_end,
@@ -284,82 +328,95 @@ impl Checkpoints {
             signals_used: used,
             intervals: None,
             model: Some(model.model_id()),
-        }
+        })
     }
 
     /// A walker over the span resuming from checkpoint `p` (or the start), with the input events dated after
-    /// the ones its tracker took and up to `until`: the state, the first signal to apply and the day of the last
-    /// input event taken.
+    /// the ones its tracker took and up to `until`: the walker, the state, the signals from the first one that
+    /// feeds the walker or is to be applied, resolved (`obs`), the index of the first of them among the case's
+    /// signals, the index in `obs` of the first to apply, and the day of the last input event taken.
     fn resume_v2<'m>(
         &self,
         m: &'m ModelV2,
+        model_signals: &[Signal],
         span: Span,
         p: Option<&Point>,
         until: i64,
-    ) -> (Walker<'m>, State, usize, i64) {
+    ) -> Result<(Walker<'m>, State, Vec<Obs>, usize, usize, i64)> {
         let mut w = Walker::new(m, span);
-        let (mut st, i, through) = match p {
+        let first = model_signals.partition_point(|s| day(s.date) < span.start);
+        let (mut st, next, through) = match p {
             Some(Point {
                 state: Snap::V2(st, through),
                 next,
                 ..
             }) => ((**st).clone(), *next, *through),
-            _ => (
-                w.start(),
-                self.obs.partition_point(|o| o.day < span.start),
-                i64::MIN,
-            ),
+            _ => (w.start(), first, i64::MIN),
         };
-        let lo = self.obs.partition_point(|o| o.day <= through.max(span.start - 1));
-        let hi = self.obs.partition_point(|o| o.day <= until.min(span.last));
-        w.set_inputs(&self.obs[lo.min(hi)..hi]);
+        let lo = model_signals
+            .partition_point(|s| day(s.date) <= through.max(span.start - 1))
+            .min(next);
+        let hi = model_signals
+            .partition_point(|s| day(s.date) <= until.min(span.last))
+            .max(next);
+        let obs = resolve_v2(m, &model_signals[lo..hi])?;
+        // The input events the tracker has not taken: those dated after `through`.
+        let cut = obs.partition_point(|o| o.day <= through);
+        w.set_inputs(&obs[cut..]);
         st.rebase_inputs();
-        (w, st, i, through)
+        Ok((w, st, obs, lo, next - lo, through))
     }
 
-    fn walk_v2(&mut self, m: &ModelV2) -> Result<()> {
+    fn walk_v2(&mut self, m: &ModelV2, signals: &[Signal]) -> Result<()> {
         let span = Span::new(m, &self.terms)?;
         let p = self.points.last().cloned();
-        let (mut w, mut st, mut i, mut through) = self.resume_v2(m, span, p.as_ref(), span.last);
+        let (mut w, mut st, obs, base, mut i, mut through) =
+            self.resume_v2(m, signals, span, p.as_ref(), span.last)?;
         st.input_limit = span.last;
-        let end = self.obs.partition_point(|o| o.day <= span.last);
         let mut group = Vec::new();
-        while i < end {
-            let d = self.obs[i].day;
-            let j = i + self.obs[i..end].partition_point(|o| o.day == d);
+        let mut prev = None;
+        while i < obs.len() {
+            let d = obs[i].day;
+            let j = i + obs[i..].partition_point(|o| o.day == d);
             group.clear();
-            group.extend_from_slice(&self.obs[i..j]);
+            group.extend_from_slice(&obs[i..j]);
             f2::sort_events(m, &mut group);
             // A signal of probability 0: no checkpoint from here on; forecasts after it fail as full ones do.
             if f2::apply_day(&mut w, &mut st, d, &group).is_err() {
+                if let Some(p) = prev.take() {
+                    self.record(|| p, &mut None, base + i, false);
+                }
                 return Ok(());
             }
             i = j;
             through = through.max(w.consumed_through(&st));
-            let snap = || Point {
+            let point = Point {
                 day: d,
-                next: i,
+                next: base + i,
                 state: Snap::V2(Box::new(st.clone()), through),
             };
-            self.record(snap, i, i == end);
+            let last = i == obs.len();
+            let p = point.clone();
+            self.record(|| p, &mut prev, base + i, last);
+            prev = Some(point);
         }
         Ok(())
     }
 
-    fn forecast_v2(&self, m: &ModelV2, as_of: NaiveDate, until: i64) -> Result<Forecast> {
+    fn forecast_v2(&self, m: &ModelV2, signals: &[Signal], as_of: NaiveDate, until: i64) -> Result<Forecast> {
         let span = Span::new(m, &self.terms)?;
         // As `v2::forecast`: the signals dated from the start up to the as-of date and before the term end, the
         // state on the as-of date clamped to the span, then the forecast with the inputs of those signals.
         let last = until.clamp(span.start, span.last);
         let p = self.point_before(until.min(span.last));
-        let (mut w, mut st, mut i, _) = self.resume_v2(m, span, p, until);
+        let (mut w, mut st, obs, _, mut i, _) = self.resume_v2(m, signals, span, p, until)?;
         st.input_limit = last;
         let mut group = Vec::new();
-        while i < self.obs.len() && self.obs[i].day <= until.min(span.last) {
-            let d = self.obs[i].day;
-            let j = i + self.obs[i..].partition_point(|o| o.day == d);
+        while i < obs.len() && obs[i].day <= until.min(span.last) {
+            let d = obs[i].day;
+            let j = i + obs[i..].partition_point(|o| o.day == d);
             group.clear();
-            group.extend_from_slice(&self.obs[i..j]);
+            group.extend_from_slice(&obs[i..j]);
             f2::sort_events(m, &mut group);
             f2::apply_day(&mut w, &mut st, d, &group)?;
             i = j;
@@ -381,7 +438,7 @@ impl Checkpoints {
 }
 
 /// Signals resolved against the model, checked as a forecast checks them.
-fn resolve(model: &Model, terms: &Terms, signals: &[crate::signal::Signal]) -> Result<Vec<Obs>> {
+fn resolve(model: &Model, terms: &Terms, signals: &[Signal]) -> Result<Vec<Obs>> {
     let obs = crate::inference::to_obs(model, signals)?;
     if let Some(m) = model.as_v2()
         && !terms.reelection_eligible
@@ -398,4 +455,19 @@ fn resolve(model: &Model, terms: &Terms, signals: &[crate::signal::Signal]) -> R
         }
     }
     Ok(obs)
+}
+
+/// Signals resolved against a v2 model (checked when they were appended).
+fn resolve_v2(m: &ModelV2, signals: &[Signal]) -> Result<Vec<Obs>> {
+    signals
+        .iter()
+        .map(|s| {
+            Ok(Obs {
+                day: day(s.date),
+                ty: m.type_index(&s.signal_type)?,
+                rho: s.reliability,
+                w: s.weight,
+            })
+        })
+        .collect()
 }

@@ -1,5 +1,6 @@
 //! Incremental forecasts ([`pf_core::Checkpoints`]) against full recomputations ([`Model::forecast`]): random
-//! signal sets appended in random batches and random date orders, for a v1 model and a v2 model with inputs.
+//! signal sets appended in random batches and random date orders (then one removed), for a v1 model and a v2
+//! model with inputs.
 
 use chrono::{Days, NaiveDate};
 use pf_core::v2::{Fate, ModelV2};
@@ -89,8 +90,27 @@ fn check(model: &Model, eligible: bool, signals: Vec<Signal>, cuts: &[usize], as
                 .unwrap()
                 .checked_sub_days(Days::new(40))
                 .unwrap();
-            match (cp.forecast(model, date), model.forecast(&case, date)) {
+            match (cp.forecast(model, &case, date), model.forecast(&case, date)) {
                 (Ok(a), Ok(b)) => assert_close(&a, &b, &format!("as of {date}")),
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+                (a, b) => panic!("incremental {a:?} vs full {b:?}"),
+            }
+        }
+    }
+    // A signal removed (the middle one): the checkpoints follow from its index.
+    if !case.signals().is_empty() {
+        let idx = case.signals().len() / 2;
+        let id = case.signals()[idx].id.clone().expect("appended signals have ids");
+        case.remove(&id).unwrap();
+        cp.append(model, &case, idx).unwrap();
+        for &d in as_of {
+            let date = start()
+                .checked_add_days(Days::new(d))
+                .unwrap()
+                .checked_sub_days(Days::new(40))
+                .unwrap();
+            match (cp.forecast(model, &case, date), model.forecast(&case, date)) {
+                (Ok(a), Ok(b)) => assert_close(&a, &b, &format!("after the removal, as of {date}")),
                 (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
                 (a, b) => panic!("incremental {a:?} vs full {b:?}"),
             }
@@ -99,7 +119,10 @@ fn check(model: &Model, eligible: bool, signals: Vec<Signal>, cuts: &[usize], as
     // After the appends, checkpoints made afresh give the same forecasts as the ones kept up to date.
     let fresh = Checkpoints::new(model, &case).unwrap();
     let date = case.term_end;
-    match (cp.forecast(model, date), fresh.forecast(model, date)) {
+    match (
+        cp.forecast(model, &case, date),
+        fresh.forecast(model, &case, date),
+    ) {
         (Ok(a), Ok(b)) => assert_close(&a, &b, "fresh"),
         (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
         (a, b) => panic!("kept {a:?} vs fresh {b:?}"),
@@ -192,7 +215,7 @@ fn long_cases_keep_few_checkpoints_and_match() {
         for d in [100, 299, 300, 301, 900, 1460, 1500] {
             let date = start().checked_add_days(Days::new(d)).unwrap();
             assert_close(
-                &cp.forecast(&model, date).unwrap(),
+                &cp.forecast(&model, &case, date).unwrap(),
                 &model.forecast(&case, date).unwrap(),
                 &format!("day {d}"),
             );
@@ -215,14 +238,77 @@ fn checkpoints_are_keyed_to_the_model() {
     )
     .unwrap();
     let mut cp = Checkpoints::new(&v2, &case).unwrap();
-    let err = cp.forecast(&v1, end).unwrap_err().to_string();
+    let err = cp.forecast(&v1, &case, end).unwrap_err().to_string();
     assert!(err.contains("make new checkpoints"), "{err}");
     cp.append(&v1, &case, case.signals().len()).unwrap();
     assert_close(
-        &cp.forecast(&v1, end).unwrap(),
+        &cp.forecast(&v1, &case, end).unwrap(),
         &v1.forecast(&case, end).unwrap(),
         "rebuilt",
     );
     let err = cp.append(&v1, &case, 5).unwrap_err().to_string();
     assert!(err.contains("first_changed"), "{err}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// `Case::append` (ids looked up through its index, few signals inserted in place): random batches give the
+    /// signals one append of them all gives; re-appending stored signals (a few, or many at once) changes
+    /// nothing; a stored id with other content is refused, also after a removal and re-append.
+    #[test]
+    fn appends_in_batches_equal_one_append(
+        raw in arb_signals(),
+        cuts in prop::collection::vec(1usize..40, 1..6),
+        retry in 0usize..30,
+    ) {
+        let model = Model::v1_model();
+        let types = types(&model);
+        let signals: Vec<Signal> = raw
+            .into_iter()
+            .enumerate()
+            .map(|(i, x)| {
+                let s = signal(&types, x);
+                if i % 3 == 0 { s } else { s.with_id(format!("s{}", i % 50)) }
+            })
+            .collect();
+        let end = start().checked_add_days(Days::new(1461)).unwrap();
+        let mut whole = Case::new("c", "USA", "PRK", start(), end).unwrap();
+        let all = whole.append(signals.clone(), &model);
+        let mut parts = Case::new("c", "USA", "PRK", start(), end).unwrap();
+        let mut rest = signals.as_slice();
+        let mut cut = cuts.iter().cycle();
+        let mut failed = false;
+        while !rest.is_empty() {
+            let n = (*cut.next().unwrap()).clamp(1, rest.len());
+            let (batch, tail) = rest.split_at(n);
+            rest = tail;
+            let before = parts.clone();
+            if parts.append(batch.iter().cloned(), &model).is_err() {
+                // A batch is atomic: refused, the case is as it was.
+                prop_assert_eq!(&parts, &before);
+                failed = true;
+            }
+        }
+        // Duplicate ids with other content: one append of all refuses, the batches refuse one of theirs.
+        prop_assert_eq!(all.is_err(), failed);
+        if all.is_ok() {
+            prop_assert_eq!(&parts, &whole);
+            let stored = parts.signals().to_vec();
+            let again: Vec<Signal> = stored.iter().take(retry).cloned().collect();
+            let report = parts.append(again, &model).unwrap();
+            prop_assert_eq!(report.added, 0);
+            prop_assert_eq!(&parts, &whole);
+            if let Some(s) = stored.first() {
+                let mut other = s.clone();
+                other.weight += 1.0;
+                prop_assert!(parts.append([other.clone()], &model).is_err());
+                let id = s.id.clone().unwrap();
+                parts.remove(&id).unwrap();
+                parts.append([s.clone()], &model).unwrap();
+                prop_assert!(parts.append([other], &model).is_err());
+                prop_assert_eq!(&parts, &whole);
+            }
+        }
+    }
 }
