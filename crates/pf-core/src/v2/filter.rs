@@ -1656,8 +1656,9 @@ fn filter_fixed_to<const K: usize>(
                 1 => {
                     if let Some(sd) = m.deal {
                         if e.rho == 1.0 && s.day > span.start {
-                            a = only_fixed(a, sd);
-                            if a[sd] == 0.0 {
+                            let zero;
+                            (a, zero) = only_fixed(a, sd);
+                            if zero {
                                 return Err(impossible(m, e));
                             }
                             s.normalise(&mut a);
@@ -1714,15 +1715,16 @@ fn repudiate_fixed<const K: usize>(mut a: [f64; K], sd: usize, to: usize, rho: f
     a
 }
 
-/// A deal of reliability 1: the mass outside the deal regime removed.
+/// A deal of reliability 1: the mass outside the deal regime removed; and whether none is left.
 #[inline(never)]
-fn only_fixed<const K: usize>(mut a: [f64; K], sd: usize) -> [f64; K] {
+fn only_fixed<const K: usize>(mut a: [f64; K], sd: usize) -> ([f64; K], bool) {
     for (r, x) in a.iter_mut().enumerate() {
         if r != sd {
             *x = 0.0;
         }
     }
-    a
+    let zero = a[sd] == 0.0;
+    (a, zero)
 }
 
 /// A deal of reliability `rho < 1` by Jeffrey's rule: `P(deal) <- max(P(deal), rho)`, the rest in proportion.
