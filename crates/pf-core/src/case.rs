@@ -125,6 +125,20 @@ fn id_hash(id: &str) -> u64 {
     rustc_hash::FxBuildHasher.hash_one(id)
 }
 
+/// Signals in canonical order (a stable sort of indices, so that each signal is moved once).
+fn sorted(signals: Vec<Signal>) -> Vec<Signal> {
+    if signals.is_sorted_by(|a, b| canonical_order(a, b) != Ordering::Greater) {
+        return signals;
+    }
+    let mut order: Vec<u32> = (0..signals.len() as u32).collect();
+    order.sort_by(|&i, &j| canonical_order(&signals[i as usize], &signals[j as usize]));
+    let mut slots: Vec<Option<Signal>> = signals.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .map(|i| slots[i as usize].take().expect("a permutation"))
+        .collect()
+}
+
 /// Appended signals whose id hash is already stored, looked up one by one among the signals; beyond this many,
 /// a map of every stored id is built once instead (a retried batch).
 const ID_SCANS: usize = 8;
@@ -443,28 +457,44 @@ impl Case {
                 .collect(),
         };
         let checked = self.fresh_signals(signals, vocabulary, &index);
-        let (report, mut fresh) = match checked {
+        let (report, fresh) = match checked {
             Ok(r) => r,
             Err(e) => {
                 self.ids.0 = Some(index);
                 return Err(e);
             }
         };
+        index.reserve(fresh.len());
         index.extend(fresh.iter().filter_map(|s| s.id.as_deref()).map(id_hash));
         self.ids.0 = Some(index);
+        let fresh = sorted(fresh);
         if fresh.len() * 16 < self.signals.len() {
-            // A few signals into many: each inserted at its place (after the equal ones, where the stable sort
-            // below puts them), no sort of the whole.
-            fresh.sort_by(canonical_order);
+            // A few signals into many: each inserted at its place (after the equal ones), no pass over the whole.
             for s in fresh {
                 let at = self
                     .signals
                     .partition_point(|x| canonical_order(x, &s) != Ordering::Greater);
                 self.signals.insert(at, s);
             }
+        } else if self.signals.is_empty() {
+            self.signals = fresh;
         } else if !fresh.is_empty() {
-            self.signals.extend(fresh);
-            self.signals.sort_by(canonical_order);
+            // Two sorted runs merged, the stored signals first among equal ones: what a stable sort of both gives,
+            // each signal moved once.
+            let old = std::mem::take(&mut self.signals);
+            let mut out = Vec::with_capacity(old.len() + fresh.len());
+            let mut a = old.into_iter().peekable();
+            let mut b = fresh.into_iter().peekable();
+            while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
+                if canonical_order(x, y) != Ordering::Greater {
+                    out.extend(a.next());
+                } else {
+                    out.extend(b.next());
+                }
+            }
+            out.extend(a);
+            out.extend(b);
+            self.signals = out;
         }
         Ok(report)
     }
@@ -477,8 +507,9 @@ impl Case {
         vocabulary: &impl Vocabulary,
         index: &rustc_hash::FxHashSet<u64>,
     ) -> Result<(AppendReport, Vec<Signal>)> {
-        let mut batch = Vec::new();
-        for (i, s) in signals.into_iter().enumerate() {
+        let signals = signals.into_iter();
+        let mut batch = Vec::with_capacity(signals.size_hint().0);
+        for (i, s) in signals.enumerate() {
             // Content-derived id for an id-less signal (issue 13, part 2).
             let s = s.normalised().with_content_id();
             self.check_signal(&s, vocabulary).map_err(|e| match e {
@@ -519,14 +550,16 @@ impl Case {
                 None => self.signals.iter().find(|s| s.id.as_deref() == Some(id)),
             }
         };
-        let mut batch_ids: HashMap<String, Signal> = HashMap::new();
-        let mut fresh = Vec::new();
+        // Earlier signals of the batch by id (indices into it, so no signal is copied).
+        let mut batch_ids: rustc_hash::FxHashMap<&str, usize> =
+            rustc_hash::FxHashMap::with_capacity_and_hasher(batch.len(), Default::default());
+        let mut keep = vec![false; batch.len()];
         let mut report = AppendReport::default();
-        for s in batch {
+        for (i, s) in batch.iter().enumerate() {
             if let Some(id) = &s.id {
-                let prior = stored(id).or_else(|| batch_ids.get(id));
+                let prior = stored(id).or_else(|| batch_ids.get(id.as_str()).map(|&j| &batch[j]));
                 if let Some(p) = prior {
-                    if p.same_content(&s) {
+                    if p.same_content(s) {
                         report.unchanged += 1;
                         continue;
                     }
@@ -536,10 +569,17 @@ impl Case {
                         found: s.describe(),
                     });
                 }
-                batch_ids.insert(id.clone(), s.clone());
+                batch_ids.insert(id, i);
             }
-            fresh.push(s);
+            keep[i] = true;
         }
+        drop(batch_ids);
+        drop(all);
+        let fresh: Vec<Signal> = batch
+            .into_iter()
+            .zip(keep)
+            .filter_map(|(s, k)| k.then_some(s))
+            .collect();
         report.added = fresh.len();
         Ok((report, fresh))
     }
