@@ -1524,7 +1524,7 @@ impl<'a, const K: usize> Batch<'a, K> {
 impl<const K: usize> Batch<'_, K> {
     /// [`Batch::propagate`] with the segments' daily matrices, run by run as [`Walker::advance`] takes them:
     /// day by day up to [`SHORT_RUN`] days, by binary powers beyond.
-    #[inline(never)]
+    #[inline(always)]
     fn propagate_segments(
         &mut self,
         mut v: [f64; K],
