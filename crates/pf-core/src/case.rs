@@ -103,7 +103,45 @@ pub struct Case {
     #[serde(default, rename = "election_date", skip_serializing_if = "Option::is_none")]
     pub election_date_given: Option<NaiveDate>,
     signals: Vec<Signal>,
+    #[serde(skip)]
+    ids: IdIndex,
 }
+
+/// A cache of the hashes of a case's signal ids, built by the first append that needs it and kept up to date
+/// by appends: an append hashes its own signals' ids, not every stored one. It may hold hashes of ids no longer
+/// stored (a removal leaves them), never miss a stored one: a hash not in it is a new id; one in it is looked up
+/// among the signals. It takes no part in a case's equality.
+#[derive(Debug, Clone, Default)]
+struct IdIndex(Option<rustc_hash::FxHashSet<u64>>);
+
+impl PartialEq for IdIndex {
+    fn eq(&self, _: &IdIndex) -> bool {
+        true
+    }
+}
+
+fn id_hash(id: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(id)
+}
+
+/// Signals in canonical order (a stable sort of indices, so that each signal is moved once).
+fn sorted(signals: Vec<Signal>) -> Vec<Signal> {
+    if signals.is_sorted_by(|a, b| canonical_order(a, b) != Ordering::Greater) {
+        return signals;
+    }
+    let mut order: Vec<u32> = (0..signals.len() as u32).collect();
+    order.sort_by(|&i, &j| canonical_order(&signals[i as usize], &signals[j as usize]));
+    let mut slots: Vec<Option<Signal>> = signals.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .map(|i| slots[i as usize].take().expect("a permutation"))
+        .collect()
+}
+
+/// Appended signals whose id hash is already stored, looked up one by one among the signals; beyond this many,
+/// a map of every stored id is built once instead (a retried batch).
+const ID_SCANS: usize = 8;
 
 fn yes() -> bool {
     true
@@ -180,6 +218,7 @@ impl Case {
             reelection_eligible: true,
             election_date_given: None,
             signals: Vec::new(),
+            ids: IdIndex::default(),
         };
         for (f, v) in [("id", &c.id), ("sender", &c.sender), ("target", &c.target)] {
             if v.trim().is_empty() {
@@ -408,15 +447,69 @@ impl Case {
         signals: impl IntoIterator<Item = Signal>,
         vocabulary: &impl Vocabulary,
     ) -> Result<AppendReport> {
-        let existing: HashMap<&str, &Signal> = self
-            .signals
-            .iter()
-            .filter_map(|s| s.id.as_deref().map(|i| (i, s)))
-            .collect();
-        let mut batch_ids: HashMap<String, Signal> = HashMap::new();
-        let mut fresh = Vec::new();
-        let mut report = AppendReport::default();
-        for (i, s) in signals.into_iter().enumerate() {
+        let mut index = match self.ids.0.take() {
+            Some(index) => index,
+            None => self
+                .signals
+                .iter()
+                .filter_map(|s| s.id.as_deref())
+                .map(id_hash)
+                .collect(),
+        };
+        let checked = self.fresh_signals(signals, vocabulary, &index);
+        let (report, fresh) = match checked {
+            Ok(r) => r,
+            Err(e) => {
+                self.ids.0 = Some(index);
+                return Err(e);
+            }
+        };
+        index.reserve(fresh.len());
+        index.extend(fresh.iter().filter_map(|s| s.id.as_deref()).map(id_hash));
+        self.ids.0 = Some(index);
+        let fresh = sorted(fresh);
+        if fresh.len() * 16 < self.signals.len() {
+            // A few signals into many: each inserted at its place (after the equal ones), no pass over the whole.
+            for s in fresh {
+                let at = self
+                    .signals
+                    .partition_point(|x| canonical_order(x, &s) != Ordering::Greater);
+                self.signals.insert(at, s);
+            }
+        } else if self.signals.is_empty() {
+            self.signals = fresh;
+        } else if !fresh.is_empty() {
+            // Two sorted runs merged, the stored signals first among equal ones: what a stable sort of both gives,
+            // each signal moved once.
+            let old = std::mem::take(&mut self.signals);
+            let mut out = Vec::with_capacity(old.len() + fresh.len());
+            let mut a = old.into_iter().peekable();
+            let mut b = fresh.into_iter().peekable();
+            while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
+                if canonical_order(x, y) != Ordering::Greater {
+                    out.extend(a.next());
+                } else {
+                    out.extend(b.next());
+                }
+            }
+            out.extend(a);
+            out.extend(b);
+            self.signals = out;
+        }
+        Ok(report)
+    }
+
+    /// The signals of an append that are new to the case (checked, normalised, with content ids), with the
+    /// report; `index` holds the hashes of the stored ids.
+    fn fresh_signals(
+        &self,
+        signals: impl IntoIterator<Item = Signal>,
+        vocabulary: &impl Vocabulary,
+        index: &rustc_hash::FxHashSet<u64>,
+    ) -> Result<(AppendReport, Vec<Signal>)> {
+        let signals = signals.into_iter();
+        let mut batch = Vec::with_capacity(signals.size_hint().0);
+        for (i, s) in signals.enumerate() {
             // Content-derived id for an id-less signal (issue 13, part 2).
             let s = s.normalised().with_content_id();
             self.check_signal(&s, vocabulary).map_err(|e| match e {
@@ -435,10 +528,38 @@ impl Case {
                 },
                 other => other,
             })?;
+            batch.push(s);
+        }
+        // The stored signal with each id whose hash is stored: one by one for a few, by a map of them all beyond.
+        let suspects = batch
+            .iter()
+            .filter(|s| s.id.as_deref().is_some_and(|id| index.contains(&id_hash(id))))
+            .count();
+        let all: Option<HashMap<&str, &Signal>> = (suspects > ID_SCANS).then(|| {
+            self.signals
+                .iter()
+                .filter_map(|s| s.id.as_deref().map(|i| (i, s)))
+                .collect()
+        });
+        let stored = |id: &str| -> Option<&Signal> {
+            if !index.contains(&id_hash(id)) {
+                return None;
+            }
+            match &all {
+                Some(m) => m.get(id).copied(),
+                None => self.signals.iter().find(|s| s.id.as_deref() == Some(id)),
+            }
+        };
+        // Earlier signals of the batch by id (indices into it, so no signal is copied).
+        let mut batch_ids: rustc_hash::FxHashMap<&str, usize> =
+            rustc_hash::FxHashMap::with_capacity_and_hasher(batch.len(), Default::default());
+        let mut keep = vec![false; batch.len()];
+        let mut report = AppendReport::default();
+        for (i, s) in batch.iter().enumerate() {
             if let Some(id) = &s.id {
-                let prior = existing.get(id.as_str()).copied().or_else(|| batch_ids.get(id));
+                let prior = stored(id).or_else(|| batch_ids.get(id.as_str()).map(|&j| &batch[j]));
                 if let Some(p) = prior {
-                    if p.same_content(&s) {
+                    if p.same_content(s) {
                         report.unchanged += 1;
                         continue;
                     }
@@ -448,17 +569,26 @@ impl Case {
                         found: s.describe(),
                     });
                 }
-                batch_ids.insert(id.clone(), s.clone());
+                batch_ids.insert(id, i);
             }
-            fresh.push(s);
+            keep[i] = true;
         }
-        drop(existing);
+        drop(batch_ids);
+        drop(all);
+        let fresh: Vec<Signal> = batch
+            .into_iter()
+            .zip(keep)
+            .filter_map(|(s, k)| k.then_some(s))
+            .collect();
         report.added = fresh.len();
-        if !fresh.is_empty() {
-            self.signals.extend(fresh);
-            self.signals.sort_by(canonical_order);
-        }
-        Ok(report)
+        Ok((report, fresh))
+    }
+
+    /// Index of the first signal dated on or after `date` (the signals' count if none): where signals of that
+    /// date or later go in the case's order, the `first_changed` of [`crate::Checkpoints::append`] after an
+    /// append whose earliest signal is dated `date`.
+    pub fn first_index_on_or_after(&self, date: NaiveDate) -> usize {
+        self.signals.partition_point(|s| s.date < date)
     }
 
     /// Remove the signal with this id; returns it if it was present.
@@ -490,6 +620,7 @@ impl Case {
         let mut c = self.clone();
         c.signals = signals;
         c.signals.sort_by(canonical_order);
+        c.ids = IdIndex::default();
         c
     }
 }

@@ -419,6 +419,9 @@ pub struct Observations {
     obs: Vec<Obs>,
     /// The case's terms, for v2 models.
     terms: crate::v2::Terms,
+    /// For v2 models: whether `obs` is in the v2 filter's order within each day too (checked once here rather
+    /// than at every forecast).
+    v2_sorted: bool,
 }
 
 impl Observations {
@@ -604,6 +607,7 @@ impl Model {
             term_end: case.term_end,
             obs: to_obs(self, case.signals_until(as_of))?,
             terms: crate::v2::Terms::of_case(case),
+            v2_sorted: false,
         };
         Ok(self.forecast_observations(&obs, as_of))
     }
@@ -619,19 +623,24 @@ impl Model {
             // probability has positive probability), so check it once here.
             crate::v2::filter(m, &terms, case.signals(), case.term_end)?;
         }
+        let obs = to_obs(self, case.signals())?;
+        let v2_sorted = self
+            .as_v2()
+            .is_some_and(|m| crate::v2::filter::is_sorted(m, &obs));
         Ok(Observations {
             case: case.id.clone(),
             start: case.start,
             term_end: case.term_end,
-            obs: to_obs(self, case.signals())?,
+            obs,
             terms,
+            v2_sorted,
         })
     }
 
     /// [`Model::forecast`] from resolved observations (made by this model's [`Model::observations`]).
     pub fn forecast_observations(&self, o: &Observations, as_of: NaiveDate) -> Forecast {
         if let Some(m) = self.as_v2() {
-            return crate::v2::forecast_resolved(m, &o.case, &o.terms, &o.obs, as_of);
+            return crate::v2::forecast_resolved(m, &o.case, &o.terms, &o.obs, o.v2_sorted, as_of);
         }
         let t = day(o.term_end);
         let (st, used) = run(self, day(o.start), t, &o.obs, day(as_of).max(day(o.start)));

@@ -143,18 +143,20 @@ pub fn draw_forecasts_terms(
     let evs = filter::resolve(model, &span, signals, until)?;
     // Every run of the filter lies within the span: powers up to its length are all it takes.
     let levels = (64 - ((span.t - span.start).max(1) as u64).leading_zeros()) as usize;
+    // The inputs depend on the case's signals, not on the parameters: computed once for every draw.
+    let timeline = filter::InputTimeline::new(model, &span, &evs);
     progress.start(opts.draws as u64, "draws");
     let out: Vec<Option<Result<Vec<f64>>>> = (0..opts.draws)
         .into_par_iter()
         .with_min_len(16)
-        .map(|i| {
+        .map_init(filter::SegMats::default, |mats, i| {
             if progress.cancelled() {
                 return None;
             }
             let mut rng = stream(opts.seed, i as u64);
             let m = model.draw(&mut rng, levels);
-            let r = filter::run(&m, Span::new(&m, terms).expect("checked above"), &evs, until, &[])
-                .map(|r| r.outcomes.to_vec());
+            let span = Span::new(&m, terms).expect("checked above");
+            let r = filter::run_timeline(&m, span, &evs, until, &timeline, mats).map(|r| r.outcomes.to_vec());
             progress.advance(1);
             Some(r)
         })

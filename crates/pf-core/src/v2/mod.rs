@@ -162,21 +162,24 @@ pub fn forecast(model: &ModelV2, case: &Case, as_of: NaiveDate) -> Result<Foreca
 }
 
 /// [`forecast`] from signals resolved by a `Model` wrapping this v2 model (their type indices are the v2
-/// model's). The signals were checked by `Model::observations`, so no error can arise.
+/// model's), `sorted` when they are known to be in the filter's order. The signals were checked by
+/// `Model::observations`, so no error can arise.
 pub(crate) fn forecast_resolved(
     model: &ModelV2,
     case: &str,
     terms: &Terms,
     obs: &[crate::inference::Obs],
+    sorted: bool,
     as_of: NaiveDate,
 ) -> Forecast {
     let span = filter::Span::new(model, terms).expect("checked by Model::observations");
     let until = day(as_of);
     // The observations are in the case's date order: the ones the filter uses are a range, used in place when
-    // they are also in the filter's order within each day (always, with one signal a day).
+    // they are also in the filter's order within each day (always, with one signal a day; `sorted` says it of
+    // them all, checked once by `Model::observations`).
     let lo = obs.partition_point(|o| o.day < span.start);
     let hi = lo + obs[lo..].partition_point(|o| o.day <= until && o.day <= span.last);
-    let evs: std::borrow::Cow<'_, [filter::Ev]> = if filter::is_sorted(model, &obs[lo..hi]) {
+    let evs: std::borrow::Cow<'_, [filter::Ev]> = if sorted || filter::is_sorted(model, &obs[lo..hi]) {
         std::borrow::Cow::Borrowed(&obs[lo..hi])
     } else {
         let mut v = obs[lo..hi].to_vec();
