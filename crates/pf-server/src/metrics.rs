@@ -34,6 +34,9 @@ pub struct Metrics {
     pub in_flight: AtomicU64,
     /// Reads since the last summary line.
     pub reads: AtomicU64,
+    /// Forecasts computed for WatchForecast streams and write replies, one per case version and as-of date
+    /// however many streams and replies share it.
+    pub shared_forecasts: AtomicU64,
     /// The store's file, for its size.
     pub store_path: Mutex<Option<PathBuf>>,
 }
@@ -111,6 +114,11 @@ impl Metrics {
         let _ = writeln!(
             out,
             "# HELP pf_store_bytes Size of the store's files (database and WAL).\n# TYPE pf_store_bytes gauge\npf_store_bytes {store}"
+        );
+        let _ = writeln!(
+            out,
+            "# HELP pf_shared_forecasts_total Forecasts computed for WatchForecast streams and write replies (one per case version and as-of date, shared).\n# TYPE pf_shared_forecasts_total counter\npf_shared_forecasts_total {}",
+            self.shared_forecasts.load(Ordering::Relaxed)
         );
         let _ = writeln!(
             out,

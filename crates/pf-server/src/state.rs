@@ -171,7 +171,9 @@ impl CaseMap {
         let mut entry = entry;
         self.tick += 1;
         entry.tick = self.tick;
-        entry.bytes = entry_bytes(&entry);
+        if entry.bytes == 0 {
+            entry.bytes = entry_bytes(&entry);
+        }
         self.bytes += entry.bytes;
         self.order.insert(entry.tick, id.clone());
         self.map.insert(id, entry.clone());
@@ -194,20 +196,26 @@ impl CaseMap {
     }
 }
 
-/// Estimated bytes of a case in memory.
+/// Estimated bytes of one signal of a case in memory: twice its size, since a case read holds its signals in
+/// its persistent list and in the contiguous copy readers get (`Case::signals`), plus its id in the id index.
+pub(crate) fn signal_bytes(s: &Signal) -> usize {
+    let own = std::mem::size_of::<Signal>()
+        + s.id.as_ref().map_or(0, String::len)
+        + s.signal_type.len()
+        + s.source.as_ref().map_or(0, String::len)
+        + s.note.as_ref().map_or(0, String::len)
+        + s.event_ids.iter().map(|e| e.len() + 24).sum::<usize>()
+        + 32;
+    own * 2 + s.id.as_ref().map_or(0, |i| i.len() + 48)
+}
+
+/// Estimated bytes of a case in memory, counted over every signal: when a case is loaded. A write adds the
+/// bytes of what it changes to the entry's count instead ([`Entry::bytes`]).
 fn entry_bytes(e: &Entry) -> usize {
-    let signal = |s: &Signal| {
-        std::mem::size_of::<Signal>()
-            + s.id.as_ref().map_or(0, String::len)
-            + s.signal_type.len()
-            + s.source.as_ref().map_or(0, String::len)
-            + s.note.as_ref().map_or(0, String::len)
-            + 32
-    };
     512 + e.case.id.len() * 3
         + e.case.description.len()
-        + e.case.signals().iter().map(signal).sum::<usize>()
-        + e.retracted.values().map(signal).sum::<usize>()
+        + e.case.iter_signals().map(signal_bytes).sum::<usize>()
+        + e.retracted.values().map(signal_bytes).sum::<usize>()
 }
 
 /// One case in memory.
@@ -219,7 +227,8 @@ struct Entry {
     retracted: BTreeMap<String, Signal>,
     /// The store's version of the case.
     version: u64,
-    /// Estimated size (set by [`CaseMap::install`]).
+    /// Estimated size: 0 until [`CaseMap::install`] counts it over the case; a write sets it to its
+    /// predecessor's plus what the write added.
     bytes: usize,
     /// Position in the load order (set by [`CaseMap::install`]).
     tick: u64,
@@ -617,8 +626,11 @@ impl State {
                 let Some(v) = me.commit_event(&entry, CaseEvent::Update(update.clone())).await? else {
                     continue;
                 };
+                // A clone of the case shares its signals (persistent lists): this copies the header only.
                 let mut case = (*entry.case).clone();
+                let old = case.description.len();
                 apply_update(&mut case, update);
+                entry.bytes = (entry.bytes + case.description.len()).saturating_sub(old);
                 entry.case = Arc::new(case);
                 entry.version = v;
                 let out = entry.snapshot();
@@ -713,8 +725,11 @@ impl State {
                         None => batch.push(s.clone()),
                     }
                 }
+                // The clone shares the signals (persistent lists), the append adds a path per new signal, and its
+                // duplicate checks use the case's id index: the cost is the batch's, not the history's.
                 let mut next = (*current).clone();
                 let fresh = fresh_signals(&current, &batch);
+                let added_bytes: usize = fresh.iter().map(signal_bytes).sum();
                 let mut report = next.append(batch, me.model.as_ref())?;
                 debug_assert_eq!(report.added, fresh.len());
                 report.unchanged += repeats;
@@ -731,6 +746,7 @@ impl State {
                         me.publish(Entry {
                             case: next.clone(),
                             version: v,
+                            bytes: entry.bytes + added_bytes,
                             ..entry
                         });
                         return Ok(Appended {
@@ -816,12 +832,12 @@ fn contention(case_id: &str) -> ServerError {
 /// The signals of a batch that an append stores: those without an id, and the first of each id not already in
 /// the case. (Repeats with the same content are skipped by `Case::append`; different content is an error.)
 fn fresh_signals(case: &Case, batch: &[Signal]) -> Vec<Signal> {
-    let mut seen: HashSet<&str> = case.signals().iter().filter_map(|s| s.id.as_deref()).collect();
+    let mut seen: HashSet<&str> = HashSet::with_capacity(batch.len());
     batch
         .iter()
         .filter(|s| match s.id.as_deref() {
             None => true,
-            Some(id) => seen.insert(id),
+            Some(id) => case.signal(id).is_none() && seen.insert(id),
         })
         .cloned()
         .collect()
