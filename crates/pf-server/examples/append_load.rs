@@ -7,7 +7,10 @@
 //!
 //! `append_load grpc ADDR TAG WRITERS BATCHES BATCH` / `append_load plain URL TAG WRITERS BATCHES BATCH`
 //!
-//! `TAG` keeps the case ids (and signal ids) of one run apart from another's.
+//! `TAG` keeps the case ids (and signal ids) of one run apart from another's. An optional seventh argument
+//! `AS_OF` (YYYY-MM-DD) is the as-of date of the service's replies (default: today, after the cases' term end, so
+//! each reply forecasts over the whole span); an early date makes the reply's forecast cover a few days only,
+//! which shows what the append costs without most of that forecast.
 
 use std::time::Instant;
 
@@ -52,9 +55,16 @@ fn case(id: &str) -> pb::Case {
 fn main() -> anyhow::Result<()> {
     let a: Vec<String> = std::env::args().skip(1).collect();
     anyhow::ensure!(
-        a.len() == 6,
-        "usage: append_load grpc ADDR TAG WRITERS BATCHES BATCH | append_load plain URL TAG WRITERS BATCHES BATCH"
+        a.len() == 6 || a.len() == 7,
+        "usage: append_load grpc ADDR TAG WRITERS BATCHES BATCH [AS_OF] | append_load plain URL TAG WRITERS BATCHES BATCH"
     );
+    let as_of = match a.get(6) {
+        Some(d) => Some(pf_proto::convert::date_to_proto(
+            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map_err(|e| anyhow::anyhow!("AS_OF {d:?}: expected YYYY-MM-DD ({e})"))?,
+        )),
+        None => None,
+    };
     let (mode, target, tag) = (a[0].clone(), a[1].clone(), a[2].clone());
     let writers: usize = a[3].parse()?;
     let batches: usize = a[4].parse()?;
@@ -65,6 +75,7 @@ fn main() -> anyhow::Result<()> {
         let mut tasks = Vec::new();
         for w in 0..writers {
             let (mode, target, tag) = (mode.clone(), target.clone(), tag.clone());
+            let as_of = as_of;
             tasks.push(tokio::spawn(async move {
                 let case_id = format!("{tag}-case-{w}");
                 let mut lat = Vec::with_capacity(batches);
@@ -83,7 +94,7 @@ fn main() -> anyhow::Result<()> {
                                 .append_signals(pb::AppendSignalsRequest {
                                     case_id: case_id.clone(),
                                     signals,
-                                    as_of: None,
+                                    as_of,
                                 })
                                 .await?
                                 .into_inner();

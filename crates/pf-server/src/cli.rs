@@ -120,8 +120,10 @@ pub fn store(args: StoreArgs) -> anyhow::Result<()> {
         StoreCommand::Check { db, model } => {
             let model = store_model(model.as_deref())?;
             let st = Store::open_read_only(&db).with_context(|| format!("store {}", db.display()))?;
+            st.quick_check()
+                .with_context(|| format!("store {}", db.display()))?;
             let (cases, problems) = st.scan(&model)?;
-            let signals: usize = cases.iter().map(|c| c.case.signals().len()).sum();
+            let signals: usize = cases.iter().map(|c| c.case.signal_count()).sum();
             println!(
                 "{}: {} cases, {signals} signals readable; {} unreadable record(s); {} quarantined",
                 db.display(),

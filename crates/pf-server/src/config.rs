@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `listen` | `127.0.0.1:50051` |
 //! | `db` | `var/pressure_forecast.sqlite3`: an SQLite file, or a PostgreSQL URL `postgres://user:password@host:port/dbname` (also `postgresql://`) |
-//! | `case_cache_bytes` | 256 MiB (PostgreSQL: the cases cached by a replica) |
+//! | `case_cache_bytes` | 256 MiB (the cases kept in memory, loaded from the store on first use) |
 //! | `model` | the embedded default model |
 //! | `max_message_bytes` | 4 MiB |
 //! | `max_batch` | 10000 |
@@ -49,8 +49,8 @@ pub struct Config {
     /// The store: an SQLite file, created on first start, or a PostgreSQL URL (`postgres://…` or
     /// `postgresql://…`; see [`Config::database`]).
     pub db: PathBuf,
-    /// Largest size of a PostgreSQL replica's case cache in bytes (estimated); unused with SQLite, which holds
-    /// every case.
+    /// Largest size of the case cache in bytes (estimated): the cases kept in memory, each loaded from the store
+    /// (SQLite or PostgreSQL) on first use.
     pub case_cache_bytes: usize,
     /// Model file; `None` is the embedded default model.
     pub model: Option<PathBuf>,

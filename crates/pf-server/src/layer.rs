@@ -147,6 +147,29 @@ pub fn parse_grpc_timeout(v: &HeaderValue) -> Option<Duration> {
     })
 }
 
+/// The name of a status code as metrics and logs show it (`Code`'s variant name).
+pub fn code_name(c: Code) -> &'static str {
+    match c {
+        Code::Ok => "Ok",
+        Code::Cancelled => "Cancelled",
+        Code::Unknown => "Unknown",
+        Code::InvalidArgument => "InvalidArgument",
+        Code::DeadlineExceeded => "DeadlineExceeded",
+        Code::NotFound => "NotFound",
+        Code::AlreadyExists => "AlreadyExists",
+        Code::PermissionDenied => "PermissionDenied",
+        Code::ResourceExhausted => "ResourceExhausted",
+        Code::FailedPrecondition => "FailedPrecondition",
+        Code::Aborted => "Aborted",
+        Code::OutOfRange => "OutOfRange",
+        Code::Unimplemented => "Unimplemented",
+        Code::Internal => "Internal",
+        Code::Unavailable => "Unavailable",
+        Code::DataLoss => "DataLoss",
+        Code::Unauthenticated => "Unauthenticated",
+    }
+}
+
 fn status_of<B>(resp: &Response<B>) -> Code {
     resp.headers()
         .get("grpc-status")
@@ -180,8 +203,8 @@ where
             Ok(who) => who,
             Err(e) => {
                 let code = Status::from(e);
-                guard.metrics.record(&method, &format!("{:?}", code.code()), 0.0);
-                tracing::info!(target: "pf_server::call", method = %method, status = ?code.code(), "refused");
+                guard.metrics.record(&method, code_name(code.code()), 0.0);
+                tracing::info!(target: "pf_server::call", method = %method, status = code_name(code.code()), "refused");
                 return Box::pin(async move { Ok(code.into_http()) });
             }
         };
@@ -222,11 +245,12 @@ where
             let result = result.map(remap_size_errors).map(remap_decode_errors);
             let elapsed = start.elapsed();
             let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+            // A name, not a `format!`: nothing is allocated for the status on the way out.
             let status = match &result {
-                Ok(resp) => format!("{:?}", status_of(resp)),
-                Err(_) => "TransportError".to_owned(),
+                Ok(resp) => code_name(status_of(resp)),
+                Err(_) => "TransportError",
             };
-            guard.metrics.record(&method, &status, elapsed.as_secs_f64());
+            guard.metrics.record(&method, status, elapsed.as_secs_f64());
             if write {
                 tracing::info!(target: "pf_server::call", method = %method, who = %who, status = %status, duration_us = micros, "call");
             } else {

@@ -58,7 +58,7 @@ pub struct Server {
 
 impl Server {
     /// Load the model, open the store (creating it on first start; PostgreSQL: applying its migrations and
-    /// listening for changes), rebuild the cases from its log (SQLite), and seed the example cases when
+    /// listening for changes), and seed the example cases when
     /// `config.seed_examples` is set (idempotent: existing cases are left alone).
     ///
     /// # Errors
@@ -78,9 +78,10 @@ impl Server {
         let name = config.db_display();
         let state = match config.database() {
             config::Database::Sqlite(path) => {
+                let cache = config.case_cache_bytes;
                 let opened = tokio::task::spawn_blocking(move || {
                     let store = store::Store::open(&path)?;
-                    State::open(store, model, toml)
+                    State::open_sqlite(store, model, toml, cache)
                 })
                 .await?;
                 Arc::new(opened.with_context(|| format!("store {name}"))?)

@@ -267,7 +267,7 @@ pub fn days(a: NaiveDate, b: NaiveDate) -> u64 {
 
 /// The cost of one pass over a case: `D + S + 1`.
 pub fn pass(case: &Case) -> u64 {
-    days(case.start, case.term_end) + case.signals().len() as u64 + 1
+    days(case.start, case.term_end) + case.signal_count() as u64 + 1
 }
 
 /// The cost of a trajectory (module docs): `P + D_to × (1 + k·m) + N × W`, with `km` = `k·m`, `span` = `D_to` and
@@ -315,7 +315,7 @@ pub fn scenario_future(
 /// count of [`scenario_future`].
 pub fn scenario_pass(case: &Case, sc: &pf_core::v2::Scenario, future: u64) -> u64 {
     days(case.start, sc.term_end.unwrap_or(case.term_end))
-        .saturating_add(case.signals().len() as u64)
+        .saturating_add(case.signal_count() as u64)
         .saturating_add(sc.signals.len() as u64)
         .saturating_add(future)
         .saturating_add(1)
@@ -387,7 +387,7 @@ pub fn forecast_bytes(case: &Case, model: &pf_core::Model, extras: ForecastExtra
             .iter()
             .map(|s| delimited(pb::Signal::from(s).encoded_len() as u64))
             .sum();
-        let n = case.signals().len() as u64;
+        let n = case.signal_count() as u64;
         // Per signal, a contribution (the signal and four maps) and a drop-one (the signal and two maps), each
         // with its own tag and length (at most 12 bytes).
         let per = 2 * 12 + 6 * map_bytes(outcomes);

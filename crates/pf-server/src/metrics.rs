@@ -25,7 +25,8 @@ struct Histogram {
 /// The server's metrics.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    calls: Mutex<BTreeMap<(String, String), Histogram>>,
+    /// By method, then status: a call of a method and status seen before allocates nothing.
+    calls: Mutex<BTreeMap<String, BTreeMap<String, Histogram>>>,
     /// Estimated bytes held by the forecast cache.
     pub cache_bytes: AtomicU64,
     /// Ready to serve (store open, not shutting down).
@@ -34,6 +35,9 @@ pub struct Metrics {
     pub in_flight: AtomicU64,
     /// Reads since the last summary line.
     pub reads: AtomicU64,
+    /// Forecasts computed for WatchForecast streams and write replies, one per case version and as-of date
+    /// however many streams and replies share it.
+    pub shared_forecasts: AtomicU64,
     /// The store's file, for its size.
     pub store_path: Mutex<Option<PathBuf>>,
 }
@@ -45,7 +49,18 @@ impl Metrics {
             .calls
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let h = calls.entry((method.to_owned(), status.to_owned())).or_default();
+        if !calls.contains_key(method) {
+            calls.insert(method.to_owned(), BTreeMap::new());
+        }
+        let Some(by_status) = calls.get_mut(method) else {
+            return;
+        };
+        if !by_status.contains_key(status) {
+            by_status.insert(status.to_owned(), Histogram::default());
+        }
+        let Some(h) = by_status.get_mut(status) else {
+            return;
+        };
         for (i, b) in BUCKETS.iter().enumerate() {
             if seconds <= *b {
                 h.counts[i] += 1;
@@ -66,11 +81,15 @@ impl Metrics {
         out.push_str(
             "# HELP pf_calls_total gRPC calls by method and status.\n# TYPE pf_calls_total counter\n",
         );
-        for ((m, s), h) in &calls {
+        let calls: Vec<(&String, &String, &Histogram)> = calls
+            .iter()
+            .flat_map(|(m, by)| by.iter().map(move |(s, h)| (m, s, h)))
+            .collect();
+        for &(m, s, h) in &calls {
             let _ = writeln!(out, "pf_calls_total{{method=\"{m}\",status=\"{s}\"}} {}", h.count);
         }
         out.push_str("# HELP pf_call_seconds gRPC call latency by method and status.\n# TYPE pf_call_seconds histogram\n");
-        for ((m, s), h) in &calls {
+        for &(m, s, h) in &calls {
             for (i, b) in BUCKETS.iter().enumerate() {
                 let _ = writeln!(
                     out,
@@ -111,6 +130,11 @@ impl Metrics {
         let _ = writeln!(
             out,
             "# HELP pf_store_bytes Size of the store's files (database and WAL).\n# TYPE pf_store_bytes gauge\npf_store_bytes {store}"
+        );
+        let _ = writeln!(
+            out,
+            "# HELP pf_shared_forecasts_total Forecasts computed for WatchForecast streams and write replies (one per case version and as-of date, shared).\n# TYPE pf_shared_forecasts_total counter\npf_shared_forecasts_total {}",
+            self.shared_forecasts.load(Ordering::Relaxed)
         );
         let _ = writeln!(
             out,

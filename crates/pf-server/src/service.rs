@@ -45,6 +45,57 @@ pub struct ForecastApi {
     config: Arc<Config>,
     stopping: watch::Receiver<bool>,
     cache: Arc<ForecastCache>,
+    shared: Arc<SharedForecasts>,
+}
+
+/// The forecast of one case version as of one date, computed once and shared by everyone who asks for it while
+/// it is being made or after: every WatchForecast stream of the case and the AppendSignals (or ImportEvents)
+/// reply that made the version. A computation in flight is awaited by the others (a `OnceCell` per key), never
+/// started twice. One entry per (case, as-of date): a newer version replaces it, and an entry whose case
+/// snapshot nobody holds any more is dropped as the map grows.
+#[derive(Debug, Default)]
+struct SharedForecasts {
+    map: std::sync::Mutex<std::collections::HashMap<CacheKey, SharedEntry>>,
+}
+
+/// The outcome of one shared computation.
+type SharedResult = std::result::Result<Arc<pb::Forecast>, Status>;
+
+#[derive(Debug)]
+struct SharedEntry {
+    version: u64,
+    case: std::sync::Weak<Case>,
+    cell: Arc<tokio::sync::OnceCell<SharedResult>>,
+}
+
+/// Past this many entries, entries whose snapshot is gone are swept on insertion.
+const SHARED_SWEEP: usize = 256;
+
+impl SharedForecasts {
+    /// The cell of (`snap`'s case and version, `as_of`): the existing one when it is for this very snapshot.
+    fn cell(&self, snap: &Snapshot, as_of: NaiveDate) -> Arc<tokio::sync::OnceCell<SharedResult>> {
+        let mut map = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let key = (snap.case.id.clone(), as_of);
+        if let Some(e) = map.get(&key)
+            && e.version == snap.version
+            && std::ptr::eq(e.case.as_ptr(), Arc::as_ptr(&snap.case))
+        {
+            return e.cell.clone();
+        }
+        if map.len() >= SHARED_SWEEP {
+            map.retain(|_, e| e.case.strong_count() > 0);
+        }
+        let cell = Arc::new(tokio::sync::OnceCell::new());
+        map.insert(
+            key,
+            SharedEntry {
+                version: snap.version,
+                case: Arc::downgrade(&snap.case),
+                cell: cell.clone(),
+            },
+        );
+        cell
+    }
 }
 
 /// Plain forecasts already computed, by (case, as-of date), bounded in bytes (`cache_bytes`). An entry holds
@@ -142,6 +193,7 @@ impl ForecastApi {
             state,
             stopping,
             cache: Arc::new(ForecastCache::new(config.cache_bytes, Arc::default())),
+            shared: Arc::default(),
             config: Arc::new(config),
         }
     }
@@ -157,6 +209,7 @@ impl ForecastApi {
             state,
             stopping,
             cache: Arc::new(ForecastCache::new(config.cache_bytes, metrics)),
+            shared: Arc::default(),
             config: Arc::new(config),
         }
     }
@@ -210,9 +263,30 @@ impl ForecastApi {
         Ok(())
     }
 
+    /// The plain forecast of a case version as of a date, computed at most once for every caller that asks for
+    /// the same snapshot and date ([`SharedForecasts`]); counted in `pf_shared_forecasts_total`.
+    ///
+    /// The one call site of the forecast a write replies with: when pf-core's incremental checkpoints land, the
+    /// computation inside is the place to swap.
+    async fn shared_forecast(&self, snap: &Snapshot, as_of: NaiveDate) -> SharedResult {
+        let cell = self.shared.cell(snap, as_of);
+        cell.get_or_init(|| async {
+            self.cache
+                .metrics
+                .shared_forecasts
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.forecast(snap.case.clone(), as_of)
+                .await
+                .map(|f| Arc::new(pb::Forecast::from(&f)))
+                .map_err(Status::from)
+        })
+        .await
+        .clone()
+    }
+
     /// A plain forecast, inline when cheap.
     async fn forecast(&self, case: Arc<Case>, as_of: NaiveDate) -> Result<Forecast> {
-        if case.signals().len() <= INLINE_SIGNALS {
+        if case.signal_count() <= INLINE_SIGNALS {
             return Ok(self.state.model.forecast(&case, as_of)?);
         }
         let model = self.state.model.clone();
@@ -479,7 +553,7 @@ impl ForecastService for ForecastApi {
         Ok(Response::new(pb::ListSignalsResponse {
             signals,
             next_page_token,
-            signal_count: u32::try_from(case.signals().len()).unwrap_or(u32::MAX),
+            signal_count: u32::try_from(case.signal_count()).unwrap_or(u32::MAX),
         }))
     }
 
@@ -499,8 +573,8 @@ impl ForecastService for ForecastApi {
             version: snap.version,
             added: u32::try_from(report.added).unwrap_or(u32::MAX),
             unchanged: u32::try_from(report.unchanged).unwrap_or(u32::MAX),
-            forecast: Some(pb::Forecast::from(&forecast)),
-            signal_count: u32::try_from(case.signals().len()).unwrap_or(u32::MAX),
+            forecast: Some(Arc::unwrap_or_clone(forecast)),
+            signal_count: u32::try_from(case.signal_count()).unwrap_or(u32::MAX),
         }))
     }
 
@@ -517,7 +591,7 @@ impl ForecastService for ForecastApi {
             .state
             .retract(&req.case_id, &req.signal_id, &req.reason)
             .await?;
-        let count = out.case.signals().len();
+        let count = out.case.signal_count();
         let forecast = self.forecast(out.case, as_of).await?;
         Ok(Response::new(pb::RetractSignalResponse {
             version: out.version,
@@ -574,7 +648,7 @@ impl ForecastService for ForecastApi {
             ))
             .into());
         }
-        let signals_used = case.signals().len() as u64;
+        let signals_used = case.signal_count() as u64;
         // The raw draws are sent only when asked for, and only with draws.
         let sent_draws = if req.include_draws { draws as u64 } else { 0 };
         let n_outcomes = self.state.model.n_outcomes() as u64;
@@ -668,7 +742,7 @@ impl ForecastService for ForecastApi {
         let points = match resolution {
             pf_core::Resolution::Daily => crate::limits::days(first, last) + 1,
             pf_core::Resolution::SignalDates => {
-                (case.signals().len() as u64 + 1).min(crate::limits::days(first, last) + 1)
+                (case.signal_count() as u64 + 1).min(crate::limits::days(first, last) + 1)
             }
         };
         crate::limits::budget(
@@ -774,26 +848,24 @@ impl ForecastService for ForecastApi {
         // Subscribe before the first snapshot, so that no change falls between the two.
         let mut changes = self.state.subscribe();
         let snap = self.state.snapshot(&req.case_id).await?;
-        let case = snap.case;
-        let first = self.forecast(case.clone(), fixed.unwrap_or_else(today)).await?;
+        let as_of = move || fixed.unwrap_or_else(today);
+        // Every stream of the case shares one computation per version and as-of date.
+        let first = self.shared_forecast(&snap, as_of()).await?;
         let (tx, rx) = mpsc::channel::<Result<pb::WatchForecastResponse, Status>>(16);
         let api = self.clone();
         let mut stopping = self.stopping.clone();
         let id = req.case_id;
         tokio::spawn(async move {
-            let msg = |f: &Forecast, n: usize, version: u64| pb::WatchForecastResponse {
-                forecast: Some(pb::Forecast::from(f)),
-                signal_count: u32::try_from(n).unwrap_or(u32::MAX),
-                version,
+            let msg = |f: &pb::Forecast, s: &Snapshot| pb::WatchForecastResponse {
+                forecast: Some(f.clone()),
+                signal_count: u32::try_from(s.case.signal_count()).unwrap_or(u32::MAX),
+                version: s.version,
             };
-            if tx
-                .send(Ok(msg(&first, case.signals().len(), snap.version)))
-                .await
-                .is_err()
-            {
+            if tx.send(Ok(msg(&first, &snap))).await.is_err() {
                 return;
             }
-            let mut last = case;
+            drop(first);
+            let mut last = snap;
             loop {
                 let changed = tokio::select! {
                     r = changes.recv() => match r {
@@ -811,24 +883,20 @@ impl ForecastService for ForecastApi {
                 if !changed {
                     continue;
                 }
-                let Snapshot { case, version } = match api.state.snapshot(&id).await {
+                let snap = match api.state.snapshot(&id).await {
                     Ok(c) => c,
                     Err(e) => {
                         let _ = tx.send(Err(Status::from(e))).await;
                         break;
                     }
                 };
-                // An idempotent retry publishes nothing new; an update of eligibility changes the forecast.
-                if *case == *last {
+                // Every committed change (an update of eligibility too) moves the version on; an idempotent retry
+                // publishes nothing, and a notification of a version already sent changes nothing.
+                if snap.version == last.version && Arc::ptr_eq(&snap.case, &last.case) {
                     continue;
                 }
-                last = case.clone();
-                let n = case.signals().len();
-                let item = api
-                    .forecast(case, fixed.unwrap_or_else(today))
-                    .await
-                    .map(|f| msg(&f, n, version))
-                    .map_err(Status::from);
+                let item = api.shared_forecast(&snap, as_of()).await.map(|f| msg(&f, &snap));
+                last = snap;
                 if tx.send(item).await.is_err() {
                     break;
                 }
@@ -993,7 +1061,7 @@ impl ForecastService for ForecastApi {
             bad_rows,
             added: u32::try_from(appended.added).unwrap_or(u32::MAX),
             unchanged: u32::try_from(appended.unchanged).unwrap_or(u32::MAX),
-            forecast: Some(pb::Forecast::from(&forecast)),
+            forecast: Some(Arc::unwrap_or_clone(forecast)),
             version: snap.version,
         }))
     }
@@ -1012,7 +1080,7 @@ impl ForecastApi {
         case_id: String,
         signals: Vec<Signal>,
         as_of: NaiveDate,
-    ) -> Result<(pf_core::AppendReport, Snapshot, Forecast)> {
+    ) -> std::result::Result<(pf_core::AppendReport, Snapshot, Arc<pb::Forecast>), Status> {
         self.check_batch("signals", signals.len())?;
         let current = self.state.case(&case_id).await?;
         self.check_signals(&current, "signals", &signals)?;
@@ -1024,11 +1092,11 @@ impl ForecastApi {
             .append(&case_id, signals)
             .await
             .map_err(|e| name_duplicate(e, &ids))?;
-        let forecast = self.forecast(appended.case.clone(), as_of).await?;
         let snap = Snapshot {
             case: appended.case,
             version: appended.version,
         };
+        let forecast = self.shared_forecast(&snap, as_of).await?;
         Ok((appended.report, snap, forecast))
     }
 }

@@ -8,9 +8,10 @@
 //! WatchForecast streams. Readers take an `Arc<Case>` snapshot and compute without any lock. Writes run on a
 //! task of their own, so a caller that goes away mid-commit cannot leave memory behind the store.
 //!
-//! With SQLite the map holds every case (one server per store: it is the whole truth). With PostgreSQL the
-//! map is a cache bounded in bytes (`case_cache_bytes`, estimated; the oldest loaded leave first): a case
-//! not in it is loaded from the database, and a change notification (LISTEN/NOTIFY, case id and version) from
+//! On both stores the map is a cache bounded in bytes (`case_cache_bytes`, estimated; the oldest loaded leave
+//! first): a case not in it is loaded from the store (its records read back and checked) on first use, so a
+//! start reads no case at all. With SQLite the server is the store's only writer (it holds the store's lock), so
+//! a cached case is always current. With PostgreSQL a change notification (LISTEN/NOTIFY, case id and version) from
 //! any replica drops a cached copy older than the version notified and wakes the WatchForecast streams of the
 //! case. When the database cannot be reached, cached cases are still read (with their version), writes and
 //! cache misses answer UNAVAILABLE; once the notification connection is back, every cached case is checked
@@ -151,8 +152,6 @@ struct CaseMap {
     tick: u64,
     bytes: usize,
     max_bytes: usize,
-    /// The map holds every case: a miss is NOT_FOUND, not a load.
-    complete: bool,
     /// Loads in flight, by case: how many, and the highest version notified meanwhile (a load that started
     /// before a change committed must not put its older copy in the cache).
     loading: HashMap<String, (usize, u64)>,
@@ -171,7 +170,9 @@ impl CaseMap {
         let mut entry = entry;
         self.tick += 1;
         entry.tick = self.tick;
-        entry.bytes = entry_bytes(&entry);
+        if entry.bytes == 0 {
+            entry.bytes = entry_bytes(&entry);
+        }
         self.bytes += entry.bytes;
         self.order.insert(entry.tick, id.clone());
         self.map.insert(id, entry.clone());
@@ -194,20 +195,26 @@ impl CaseMap {
     }
 }
 
-/// Estimated bytes of a case in memory.
+/// Estimated bytes of one signal of a case in memory: twice its size, since a case read holds its signals in
+/// its persistent list and in the contiguous copy readers get (`Case::signals`), plus its id in the id index.
+pub(crate) fn signal_bytes(s: &Signal) -> usize {
+    let own = std::mem::size_of::<Signal>()
+        + s.id.as_ref().map_or(0, String::len)
+        + s.signal_type.len()
+        + s.source.as_ref().map_or(0, String::len)
+        + s.note.as_ref().map_or(0, String::len)
+        + s.event_ids.iter().map(|e| e.len() + 24).sum::<usize>()
+        + 32;
+    own * 2 + s.id.as_ref().map_or(0, |i| i.len() + 48)
+}
+
+/// Estimated bytes of a case in memory, counted over every signal: when a case is loaded. A write adds the
+/// bytes of what it changes to the entry's count instead ([`Entry::bytes`]).
 fn entry_bytes(e: &Entry) -> usize {
-    let signal = |s: &Signal| {
-        std::mem::size_of::<Signal>()
-            + s.id.as_ref().map_or(0, String::len)
-            + s.signal_type.len()
-            + s.source.as_ref().map_or(0, String::len)
-            + s.note.as_ref().map_or(0, String::len)
-            + 32
-    };
     512 + e.case.id.len() * 3
         + e.case.description.len()
-        + e.case.signals().iter().map(signal).sum::<usize>()
-        + e.retracted.values().map(signal).sum::<usize>()
+        + e.case.iter_signals().map(signal_bytes).sum::<usize>()
+        + e.retracted.values().map(signal_bytes).sum::<usize>()
 }
 
 /// One case in memory.
@@ -219,7 +226,8 @@ struct Entry {
     retracted: BTreeMap<String, Signal>,
     /// The store's version of the case.
     version: u64,
-    /// Estimated size (set by [`CaseMap::install`]).
+    /// Estimated size: 0 until [`CaseMap::install`] counts it over the case; a write sets it to its
+    /// predecessor's plus what the write added.
     bytes: usize,
     /// Position in the load order (set by [`CaseMap::install`]).
     tick: u64,
@@ -311,25 +319,36 @@ pub struct Appended {
 }
 
 impl State {
-    /// Open on an SQLite store: rebuild every case from its log.
+    /// Open on an SQLite store with a case cache of 256 MiB (estimated); see [`State::open_sqlite`].
     ///
     /// # Errors
-    /// [`StoreError`] when the store holds records the model rejects.
+    /// As [`State::open_sqlite`].
     pub fn open(store: Store, model: Model, model_toml: String) -> Result<State, StoreError> {
-        let mut cases = CaseMap {
-            max_bytes: usize::MAX,
-            complete: true,
-            ..CaseMap::default()
-        };
-        for c in store.load_all(&model)? {
-            cases.install(Entry::replay(c)?);
-        }
+        State::open_sqlite(store, model, model_toml, 256 * 1024 * 1024)
+    }
+
+    /// Open on an SQLite store, with a case cache of `cache_bytes` (estimated). No case is read here: each is
+    /// loaded from its log (replayed and checked) when first used, and kept while the cache has room.
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlite`] when the store cannot be read.
+    pub fn open_sqlite(
+        store: Store,
+        model: Model,
+        model_toml: String,
+        cache_bytes: usize,
+    ) -> Result<State, StoreError> {
+        let cases = store.case_count()?;
+        tracing::debug!(target: "pf_server::store", cases, "store opened; cases load on first use");
         let (changes, _) = broadcast::channel(1024);
         Ok(State {
             model: Arc::new(model),
             model_toml,
             backend: Backend::Sqlite(Arc::new(Mutex::new(Some(store)))),
-            cases: RwLock::new(cases),
+            cases: RwLock::new(CaseMap {
+                max_bytes: cache_bytes,
+                ..CaseMap::default()
+            }),
             changes,
         })
     }
@@ -455,9 +474,6 @@ impl State {
             if let Some(e) = map.map.get(id) {
                 return Ok(e.clone());
             }
-            if map.complete {
-                return Err(ServerError::CaseNotFound(id.to_owned()));
-            }
             map.loading.entry(id.to_owned()).or_insert((0, 0)).0 += 1;
         }
         let loaded = self.backend.load_case(id, &self.model).await;
@@ -502,17 +518,9 @@ impl State {
     pub async fn list(&self, after: Option<&str>, limit: usize) -> Result<(Vec<Snapshot>, bool)> {
         let ids: Vec<String> = match &self.backend {
             Backend::Postgres(pg) => pg.list_ids(after, limit.saturating_add(1)).await?,
-            Backend::Sqlite(_) => {
-                let map = self.cases.read().expect("never poisoned");
-                let iter: Box<dyn Iterator<Item = &String>> = match after {
-                    Some(a) => Box::new(
-                        map.map
-                            .range::<str, _>((std::ops::Bound::Excluded(a), std::ops::Bound::Unbounded))
-                            .map(|(k, _)| k),
-                    ),
-                    None => Box::new(map.map.keys()),
-                };
-                iter.take(limit.saturating_add(1)).cloned().collect()
+            Backend::Sqlite(st) => {
+                let after = after.map(str::to_owned);
+                Backend::sqlite(st, move |s| s.list_ids(after.as_deref(), limit.saturating_add(1))).await?
             }
         };
         let more = ids.len() > limit;
@@ -617,8 +625,11 @@ impl State {
                 let Some(v) = me.commit_event(&entry, CaseEvent::Update(update.clone())).await? else {
                     continue;
                 };
+                // A clone of the case shares its signals (persistent lists): this copies the header only.
                 let mut case = (*entry.case).clone();
+                let old = case.description.len();
                 apply_update(&mut case, update);
+                entry.bytes = (entry.bytes + case.description.len()).saturating_sub(old);
                 entry.case = Arc::new(case);
                 entry.version = v;
                 let out = entry.snapshot();
@@ -713,8 +724,11 @@ impl State {
                         None => batch.push(s.clone()),
                     }
                 }
+                // The clone shares the signals (persistent lists), the append adds a path per new signal, and its
+                // duplicate checks use the case's id index: the cost is the batch's, not the history's.
                 let mut next = (*current).clone();
                 let fresh = fresh_signals(&current, &batch);
+                let added_bytes: usize = fresh.iter().map(signal_bytes).sum();
                 let mut report = next.append(batch, me.model.as_ref())?;
                 debug_assert_eq!(report.added, fresh.len());
                 report.unchanged += repeats;
@@ -731,6 +745,7 @@ impl State {
                         me.publish(Entry {
                             case: next.clone(),
                             version: v,
+                            bytes: entry.bytes + added_bytes,
                             ..entry
                         });
                         return Ok(Appended {
@@ -764,7 +779,14 @@ impl State {
                 .delete_case(&case_id)
                 .await?
                 .ok_or_else(|| ServerError::CaseNotFound(case_id.clone()))?;
-            me.cases.write().expect("never poisoned").remove(&case_id);
+            {
+                let mut map = me.cases.write().expect("never poisoned");
+                // A load of the case in flight must not put it back.
+                if let Some(l) = map.loading.get_mut(&case_id) {
+                    l.1 = u64::MAX;
+                }
+                map.remove(&case_id);
+            }
             let _ = me.changes.send(case_id);
             Ok(n)
         })
@@ -816,12 +838,12 @@ fn contention(case_id: &str) -> ServerError {
 /// The signals of a batch that an append stores: those without an id, and the first of each id not already in
 /// the case. (Repeats with the same content are skipped by `Case::append`; different content is an error.)
 fn fresh_signals(case: &Case, batch: &[Signal]) -> Vec<Signal> {
-    let mut seen: HashSet<&str> = case.signals().iter().filter_map(|s| s.id.as_deref()).collect();
+    let mut seen: HashSet<&str> = HashSet::with_capacity(batch.len());
     batch
         .iter()
         .filter(|s| match s.id.as_deref() {
             None => true,
-            Some(id) => seen.insert(id),
+            Some(id) => case.signal(id).is_none() && seen.insert(id),
         })
         .cloned()
         .collect()

@@ -585,10 +585,17 @@ async fn f07_empty_foreign_and_corrupt_stores_are_refused_and_repairable() {
     )
     .unwrap();
     drop(conn);
-    let e = pf_server::Server::open(cfg.clone()).await.unwrap_err();
+    // The server starts without reading any case; the case's first use reads its records back and refuses it,
+    // naming the record and the tools.
+    let server = pf_server::Server::open(cfg.clone()).await.unwrap();
+    let e = server.state().case("c").await.unwrap_err();
     let msg = format!("{e:#}");
     assert!(msg.contains("signals case `c` #2"), "{msg}");
     assert!(msg.contains("store repair"), "{msg}");
+    let status = tonic::Status::from(e);
+    assert_eq!(status.code(), Code::DataLoss, "{status:?}");
+    server.state().close().unwrap();
+    drop(server);
     // Check reports it; repair quarantines it; the server starts with the rest.
     let (_, problems) = pf_server::store::Store::open_read_only(&cfg.db)
         .unwrap()

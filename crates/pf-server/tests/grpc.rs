@@ -31,6 +31,7 @@ backend::backend_tests!(
     store_unavailable_is_unavailable,
     graceful_shutdown_drains_and_restart_restores,
     versions_count_committed_changes,
+    watchers_share_one_forecast_per_version,
 );
 
 struct TestServer {
@@ -858,6 +859,96 @@ async fn watch_streams_after_appends_and_ends_on_delete(backend: Backend) {
         .unwrap()
         .unwrap_err();
     assert_eq!(end.code(), Code::NotFound);
+    srv.stop().await.unwrap();
+}
+
+/// The value of a metric on the `/metrics` endpoint at `addr`.
+async fn metric(addr: std::net::SocketAddr, name: &str) -> Option<f64> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
+    s.write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.ok()?;
+    out.lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+/// Many WatchForecast streams of one case, and the append that moves it on, share one forecast computation per
+/// version and as-of date (counted by `pf_shared_forecasts_total`, not timed).
+async fn watchers_share_one_forecast_per_version(backend: Backend) {
+    const WATCHERS: usize = 24;
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let srv = TestServer::start(Config {
+        metrics_listen: Some(metrics),
+        ..config(backend, &dir)
+    })
+    .await;
+    let mut c = srv.client().await;
+    c.create_case(pb::CreateCaseRequest {
+        coercion_case: Some(case("shared")),
+    })
+    .await
+    .unwrap();
+    let mut streams = Vec::new();
+    for _ in 0..WATCHERS {
+        // A connection each: a connection carries at most 16 calls (`max_concurrency_per_connection`).
+        let mut w = srv.client().await;
+        let mut s = w
+            .watch_forecast(pb::WatchForecastRequest {
+                case_id: "shared".into(),
+                as_of: pd("2020-01-01"),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let first = s.next().await.unwrap().unwrap();
+        assert_eq!(first.version, 1);
+        streams.push(s);
+    }
+    let mut before = None;
+    for _ in 0..500 {
+        before = metric(metrics, "pf_shared_forecasts_total").await;
+        if before.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        before,
+        Some(1.0),
+        "{WATCHERS} streams opened on one version: one computation"
+    );
+    let r = c
+        .append_signals(pb::AppendSignalsRequest {
+            case_id: "shared".into(),
+            signals: vec![sig("b", "talks_held", "2018-06-12")],
+            as_of: pd("2020-01-01"),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    for s in &mut streams {
+        let got = tokio::time::timeout(Duration::from_secs(30), s.next())
+            .await
+            .expect("every stream hears of the append")
+            .unwrap()
+            .unwrap();
+        assert_eq!((got.version, got.signal_count), (2, 2));
+        assert_eq!(got.forecast, r.forecast);
+    }
+    assert_eq!(
+        metric(metrics, "pf_shared_forecasts_total").await,
+        Some(2.0),
+        "one append seen by {WATCHERS} streams and replied to: one more computation"
+    );
+    drop(streams);
     srv.stop().await.unwrap();
 }
 
