@@ -204,6 +204,25 @@ impl SignalList {
                 .map_or(0, |c| c.partition_point(|x| x.date < date))
     }
 
+    /// The signals from index `from` on: a slice of the contiguous copy when it exists, else a copy of those
+    /// signals only (the runs before them skipped whole).
+    fn tail(&self, from: usize) -> std::borrow::Cow<'_, [Signal]> {
+        if let Some(flat) = self.flat.get() {
+            return std::borrow::Cow::Borrowed(&flat[from.min(flat.len())..]);
+        }
+        let mut out = Vec::with_capacity(self.len.saturating_sub(from));
+        let mut skipped = 0;
+        for c in &self.chunks {
+            if skipped + c.len() <= from {
+                skipped += c.len();
+                continue;
+            }
+            out.extend_from_slice(&c[from.saturating_sub(skipped)..]);
+            skipped += c.len();
+        }
+        std::borrow::Cow::Owned(out)
+    }
+
     fn get(&self, id: &str) -> Option<&Signal> {
         self.position(id).map(|(c, i)| &self.chunks[c][i])
     }
@@ -673,6 +692,13 @@ impl Case {
     /// [`Case::signals`].
     pub fn first_index_on_or_after(&self, date: NaiveDate) -> usize {
         self.signals.first_index_on_or_after(date)
+    }
+
+    /// The signals from index `from` on, in canonical order, without making the contiguous list of
+    /// [`Case::signals`] when it is not made yet (a copy of those signals only): what an incremental forecast
+    /// reads after an append.
+    pub fn signals_from(&self, from: usize) -> std::borrow::Cow<'_, [Signal]> {
+        self.signals.tail(from)
     }
 
     /// Remove the signal with this id; returns it if it was present.

@@ -126,22 +126,24 @@ impl Checkpoints {
             *self = Checkpoints::new(model, case)?;
             return Ok(());
         }
-        let signals = case.signals();
-        if first_changed > self.signals || first_changed > signals.len() {
+        let n = case.signal_count();
+        if first_changed > self.signals || first_changed > n {
             return Err(Error::argument(
                 "first_changed",
                 format!(
                     "an index of the case's signals up to {} (the signals these checkpoints saw)",
-                    self.signals.min(signals.len())
+                    self.signals.min(n)
                 ),
                 first_changed,
             ));
         }
-        resolve(model, &self.terms, &signals[first_changed..])?;
+        // Only the signals from `first_changed` on are read (a copy of them at most, never of the history).
+        let tail = case.signals_from(first_changed);
+        resolve(model, &self.terms, &tail)?;
         // The first day whose signals changed: that of the first signal from `first_changed` on, or of the first
         // one the checkpoints applied from there (gone when signals were removed).
         let applied_from = self.points.iter().find(|p| p.next > first_changed).map(|p| p.day);
-        let changed = [signals.get(first_changed).map(|s| day(s.date)), applied_from]
+        let changed = [tail.first().map(|s| day(s.date)), applied_from]
             .into_iter()
             .flatten()
             .min();
@@ -151,7 +153,8 @@ impl Checkpoints {
                 .partition_point(|p| p.day < d && p.next <= first_changed);
             self.points.truncate(keep);
         }
-        self.signals = signals.len();
+        drop(tail);
+        self.signals = n;
         self.walk(model, case)
     }
 
@@ -173,8 +176,7 @@ impl Checkpoints {
                 format!("{} (hash {}): make new checkpoints for it", id.name, id.hash),
             ));
         }
-        if case.id != self.case || Terms::of_case(case) != self.terms || case.signals().len() != self.signals
-        {
+        if case.id != self.case || Terms::of_case(case) != self.terms || case.signal_count() != self.signals {
             return Err(Error::argument(
                 "case",
                 format!(
@@ -184,14 +186,14 @@ impl Checkpoints {
                 format!(
                     "{} with {} signals and other terms or signals: call append first",
                     case.id,
-                    case.signals().len()
+                    case.signal_count()
                 ),
             ));
         }
         let until = day(as_of);
         match model.as_v2() {
-            None => self.forecast_v1(model, case.signals(), as_of, until),
-            Some(m) => self.forecast_v2(m, case.signals(), as_of, until),
+            None => self.forecast_v1(model, case, as_of, until),
+            Some(m) => self.forecast_v2(m, case, as_of, until),
         }
     }
 
@@ -244,12 +246,12 @@ impl Checkpoints {
     /// Filter from the last checkpoint to the end of the signals, recording checkpoints.
     fn walk(&mut self, model: &Model, case: &Case) -> Result<()> {
         match model.as_v2() {
-            None => self.walk_v1(model, case.signals()),
-            Some(m) => self.walk_v2(m, case.signals()),
+            None => self.walk_v1(model, case),
+            Some(m) => self.walk_v2(m, case),
         }
     }
 
-    fn walk_v1(&mut self, model: &Model, signals: &[Signal]) -> Result<()> {
+    fn walk_v1(&mut self, model: &Model, case: &Case) -> Result<()> {
         let (start, t) = (day(self.terms.start), day(self.terms.term_end));
         let (mut st, mut used, from) = match self.points.last() {
             Some(Point {
@@ -260,8 +262,9 @@ impl Checkpoints {
             _ => (crate::inference::FilterState::new(model, start), 0, 0),
         };
         // As `inference::run`: signals up to the term end, in order; neutral ones only counted.
-        let end = signals.partition_point(|s| day(s.date) <= t).max(from);
-        let obs = crate::inference::to_obs(model, &signals[from..end])?;
+        let tail = case.signals_from(from);
+        let end = from + tail.partition_point(|s| day(s.date) <= t);
+        let obs = crate::inference::to_obs(model, &tail[..end - from])?;
         let mut prev = None;
         let mut i = 0;
         while i < obs.len() {
@@ -288,13 +291,7 @@ impl Checkpoints {
         Ok(())
     }
 
-    fn forecast_v1(
-        &self,
-        model: &Model,
-        signals: &[Signal],
-        as_of: NaiveDate,
-        until: i64,
-    ) -> Result<Forecast> {
+    fn forecast_v1(&self, model: &Model, case: &Case, as_of: NaiveDate, until: i64) -> Result<Forecast> {
         let (start, t) = (day(self.terms.start), day(self.terms.term_end));
         // As `Model::forecast`: the signals dated up to the as-of date (and the term end), the state on the as-of
         // date (clamped to the start and the term end).
@@ -307,8 +304,9 @@ impl Checkpoints {
             }) => (st.clone(), *used, *next),
             _ => (crate::inference::FilterState::new(model, start), 0, 0),
         };
-        let hi = signals.partition_point(|s| day(s.date) <= last).max(from);
-        for o in &crate::inference::to_obs(model, &signals[from..hi])? {
+        let tail = case.signals_from(from);
+        let hi = tail.partition_point(|s| day(s.date) <= last);
+        for o in &crate::inference::to_obs(model, &tail[..hi])? {
             if !model.emissions[o.ty].neutral {
                 st.propagate(model, o.day, t);
                 st.observe(model, o);
@@ -338,13 +336,13 @@ impl Checkpoints {
     fn resume_v2<'m>(
         &self,
         m: &'m ModelV2,
-        model_signals: &[Signal],
+        case: &Case,
         span: Span,
         p: Option<&Point>,
         until: i64,
     ) -> Result<(Walker<'m>, State, Vec<Obs>, usize, usize, i64)> {
         let mut w = Walker::new(m, span);
-        let first = model_signals.partition_point(|s| day(s.date) < span.start);
+        let first = case.first_index_on_or_after(crate::inference::date_of(span.start));
         let (mut st, next, through) = match p {
             Some(Point {
                 state: Snap::V2(st, through),
@@ -353,13 +351,13 @@ impl Checkpoints {
             }) => ((**st).clone(), *next, *through),
             _ => (w.start(), first, i64::MIN),
         };
-        let lo = model_signals
-            .partition_point(|s| day(s.date) <= through.max(span.start - 1))
+        // Only the signals from `lo` on are read (a copy of them at most, never of the history).
+        let lo = case
+            .first_index_on_or_after(crate::inference::date_of(through.max(span.start - 1) + 1))
             .min(next);
-        let hi = model_signals
-            .partition_point(|s| day(s.date) <= until.min(span.last))
-            .max(next);
-        let obs = resolve_v2(m, &model_signals[lo..hi])?;
+        let tail = case.signals_from(lo);
+        let hi = (lo + tail.partition_point(|s| day(s.date) <= until.min(span.last))).max(next);
+        let obs = resolve_v2(m, &tail[..hi - lo])?;
         // The input events the tracker has not taken: those dated after `through`.
         let cut = obs.partition_point(|o| o.day <= through);
         w.set_inputs(&obs[cut..]);
@@ -367,11 +365,11 @@ impl Checkpoints {
         Ok((w, st, obs, lo, next - lo, through))
     }
 
-    fn walk_v2(&mut self, m: &ModelV2, signals: &[Signal]) -> Result<()> {
+    fn walk_v2(&mut self, m: &ModelV2, case: &Case) -> Result<()> {
         let span = Span::new(m, &self.terms)?;
         let p = self.points.last().cloned();
         let (mut w, mut st, obs, base, mut i, mut through) =
-            self.resume_v2(m, signals, span, p.as_ref(), span.last)?;
+            self.resume_v2(m, case, span, p.as_ref(), span.last)?;
         st.input_limit = span.last;
         let mut group = Vec::new();
         let mut prev = None;
@@ -403,13 +401,13 @@ impl Checkpoints {
         Ok(())
     }
 
-    fn forecast_v2(&self, m: &ModelV2, signals: &[Signal], as_of: NaiveDate, until: i64) -> Result<Forecast> {
+    fn forecast_v2(&self, m: &ModelV2, case: &Case, as_of: NaiveDate, until: i64) -> Result<Forecast> {
         let span = Span::new(m, &self.terms)?;
         // As `v2::forecast`: the signals dated from the start up to the as-of date and before the term end, the
         // state on the as-of date clamped to the span, then the forecast with the inputs of those signals.
         let last = until.clamp(span.start, span.last);
         let p = self.point_before(until.min(span.last));
-        let (mut w, mut st, obs, _, mut i, _) = self.resume_v2(m, signals, span, p, until)?;
+        let (mut w, mut st, obs, _, mut i, _) = self.resume_v2(m, case, span, p, until)?;
         st.input_limit = last;
         let mut group = Vec::new();
         while i < obs.len() && obs[i].day <= until.min(span.last) {
