@@ -59,7 +59,7 @@ echo "1. GetForecast $CASE as of $AS_OF (cached): 10 connections x 10 streams, $
 get() { "$BIN/grpc_load" "127.0.0.1:$1" "$CASE" "$AS_OF" 10 10 "$SECS"; }
 S1=$(get "$P1"); G1=$(get "$P2"); S2=$(get "$P1"); G2=$(get "$P2")
 echo "2. AppendSignals: $WRITERS writers x $BATCHES batches x $BATCH signals, a case per writer"
-app() { "$BIN/append_load" "$@" "$WRITERS" "$BATCHES" "$BATCH"; }
+app() { "$BIN/append_load" "$1" "$2" "$3" "$WRITERS" "$BATCHES" "$BATCH" "${@:4}"; }
 # E1/E2: the service with replies as of the day after the cases' start, so that each reply's forecast covers one
 # day instead of the whole span: what the append costs without most of the reply's forecast (a diagnostic, not
 # the goal's measure).
