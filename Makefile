@@ -62,7 +62,7 @@ bench: develop ## criterion benchmarks and the scripted comparisons (each agains
 	$(CARGO) bench -p pf-core -p pf-events
 	$(VPY) scripts/bench_ingest.py
 	$(VPY) scripts/bench_python.py
-	$(VPY) scripts/bench_dask.py
+	$(VPY) scripts/bench_dask.py --max-iterations 1
 	bash scripts/bench_grpc.sh
 	bash scripts/bench_secure.sh
 	bash scripts/bench_pg.sh
