@@ -48,7 +48,7 @@ pub use service::ForecastApi;
 pub use state::State;
 pub use work::today;
 
-/// An opened server: model loaded, store opened, checked and replayed, examples seeded if configured.
+/// An opened server: model loaded, store opened and checked (cases load on first use), examples seeded if configured.
 #[derive(Debug)]
 pub struct Server {
     state: Arc<State>,

@@ -12,15 +12,6 @@
 //! '<version> <case id>')`, which PostgreSQL delivers to every listening replica when, and only when, the
 //! transaction commits. Commits use the server's durability settings (`synchronous_commit` on by default).
 //!
-//! Appends are the exception, for throughput: a transaction that notifies holds PostgreSQL's notification lock
-//! (one for the whole cluster) from before its commit until after it, WAL flush included, so notifying appends
-//! commit one at a time instead of sharing flushes (measured: AppendSignals at 0.43x a plain client with the
-//! notification in the transaction, 0.88x without). An append commits its rows without notifying, then sends
-//! its notification in a transaction of its own with `synchronous_commit` off (nothing to flush under the lock):
-//! one more round trip. A replica killed between the two leaves the others' cached copy of that case behind
-//! until their next check: each replica checks its cached versions against the database every
-//! [`crate::state::REVALIDATE_EVERY`].
-//!
 //! Schema migrations are numbered SQL scripts ([`MIGRATIONS`]), applied at start in one transaction under an
 //! advisory lock (so that replicas starting together apply each once), and recorded in `pf_migrations`.
 
@@ -374,37 +365,25 @@ impl PgStore {
             records.push(serde_json::to_string(s).map_err(|e| StoreError::Corrupt(e.to_string()))?);
         }
         let expected_i = i64::try_from(expected).unwrap_or(i64::MAX);
-        // One statement, so one round trip and one transaction: the version moves on and the rows go in (none when
-        // the version was not the one expected), or nothing happens.
+        // One statement, so one round trip and one transaction: the version moves on, the rows go in (none when
+        // the version was not the one expected) and the notification is queued, or nothing happens.
         let stmt = client
             .prepare_cached(
                 "WITH b AS (UPDATE cases SET version = version + 1 WHERE id = $1 AND version = $2 RETURNING version), \
                  ins AS (INSERT INTO signals (case_id, id, record) \
                      SELECT $1, x.id, x.record FROM b, unnest($3::text[], $4::text[]) WITH ORDINALITY AS x(id, record, n) \
                      ORDER BY x.n ON CONFLICT (case_id, id) DO NOTHING RETURNING 1), \
-                 n AS (SELECT COUNT(*) AS k FROM ins) \
-                 SELECT b.version, n.k FROM b, n",
+                 n AS (SELECT pg_notify($5, b.version::text || ' ' || $1) FROM b) \
+                 SELECT b.version, (SELECT COUNT(*) FROM n) FROM b",
             )
             .await
             .map_err(pg_error)?;
         let row = client
-            .query_opt(&stmt, &[&case_id, &expected_i, &ids, &records])
+            .query_opt(&stmt, &[&case_id, &expected_i, &ids, &records, &CHANNEL])
             .await
             .map_err(pg_error)?;
         if let Some(r) = row {
-            let version = u64::try_from(r.get::<_, i64>(0)).unwrap_or(0);
-            // Committed: the notification follows in a transaction of its own, with nothing to flush under
-            // PostgreSQL's notification lock (module docs). Failing to send it does not undo the append.
-            let sent = client
-                .execute(
-                    "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, $2)",
-                    &[&CHANNEL, &format!("{version} {case_id}")],
-                )
-                .await;
-            if let Err(e) = sent {
-                tracing::warn!(target: "pf_server::store", case = case_id, version, "the change notification was not sent: {e}; other replicas see the change at their next check");
-            }
-            return Ok(Write::Done(version));
+            return Ok(Write::Done(u64::try_from(r.get::<_, i64>(0)).unwrap_or(0)));
         }
         let exists = client
             .query_opt("SELECT 1 FROM cases WHERE id = $1", &[&case_id])

@@ -42,11 +42,6 @@ pub const EXAMPLE_CASES: [(&str, &str); 2] = [
     ),
 ];
 
-/// How often a PostgreSQL replica checks its cached cases against the database's versions, beside the change
-/// notifications (an append's notification is sent after its commit, so a replica killed between the two sends
-/// none: `crate::pg`).
-pub const REVALIDATE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
-
 /// How many times a write is tried when other writers keep moving the case on.
 const MAX_ATTEMPTS: usize = 64;
 
@@ -389,21 +384,11 @@ impl State {
         let listener = tokio::spawn(crate::pg::listen(pg.config().clone(), tx));
         let weak = Arc::downgrade(self);
         tokio::spawn(async move {
-            let mut every = tokio::time::interval(REVALIDATE_EVERY);
-            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                let change = tokio::select! {
-                    c = rx.recv() => match c {
-                        Some(c) => Some(c),
-                        None => break,
-                    },
-                    _ = every.tick() => None,
-                };
+            while let Some(change) = rx.recv().await {
                 let Some(state) = weak.upgrade() else { break };
                 match change {
-                    Some(Some((id, version))) => state.changed(&id, version),
-                    Some(None) => state.revalidate(true).await,
-                    None => state.revalidate(false).await,
+                    Some((id, version)) => state.changed(&id, version),
+                    None => state.revalidate().await,
                 }
             }
             listener.abort();
@@ -428,11 +413,9 @@ impl State {
         }
     }
 
-    /// After the notification connection was (re)made (`reconnected`), or every [`REVALIDATE_EVERY`]: drop every
-    /// cached case whose version is not the database's, and wake their watchers. When the database cannot be
-    /// read, a reconnection drops the whole cache (notifications were missed); a periodic check keeps it (the
-    /// database is away: cached cases are still read, module docs).
-    async fn revalidate(&self, reconnected: bool) {
+    /// After the notification connection was (re)made: drop every cached case whose version is not the
+    /// database's, and wake their watchers.
+    async fn revalidate(&self) {
         let Backend::Postgres(pg) = &self.backend else {
             return;
         };
@@ -450,13 +433,9 @@ impl State {
         let ids: Vec<String> = cached.iter().map(|c| c.0.clone()).collect();
         let stored: HashMap<String, u64> = match pg.versions(&ids).await {
             Ok(v) => v.into_iter().collect(),
-            Err(e) if reconnected => {
+            Err(e) => {
                 tracing::warn!(target: "pf_server::store", "cannot check the cache: {e}; dropping it");
                 HashMap::new()
-            }
-            Err(e) => {
-                tracing::debug!(target: "pf_server::store", "cannot check the cache: {e}; keeping it");
-                return;
             }
         };
         for (id, v) in cached {

@@ -210,51 +210,6 @@ async fn an_append_through_a_is_seen_through_b_and_by_a_watcher_on_b() {
     b.stop().await;
 }
 
-/// A change committed without its notification (a replica killed between an append's commit and the
-/// notification it sends after it, `pf_server::pg`) reaches the other replicas' caches at their periodic check
-/// (`pf_server::state::REVALIDATE_EVERY`).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_change_without_its_notification_is_seen_at_the_periodic_check() {
-    if backend::skip_postgres("a_change_without_its_notification_is_seen_at_the_periodic_check") {
-        return;
-    }
-    let cluster = backend::shared().unwrap();
-    let db = cluster.new_database();
-    let b = Replica::start(&db).await;
-    let mut cb = b.client().await;
-    create(&mut cb, "q").await;
-    assert_eq!(get_case(&mut cb, "q").await.unwrap().version, 1);
-    // What a replica killed after its commit leaves: the row and the version, no notification.
-    let s = pf_core::Signal::new("talks_held", chrono::NaiveDate::from_ymd_opt(2018, 3, 1).unwrap())
-        .with_id("silent");
-    let record = serde_json::to_string(&s).unwrap();
-    cluster
-        .psql(
-            db.rsplit('/').next().unwrap(),
-            &format!(
-                "BEGIN; INSERT INTO signals (case_id, id, record) VALUES ('q', 'silent', '{record}'); \
-                 UPDATE cases SET version = version + 1 WHERE id = 'q'; COMMIT;"
-            ),
-        )
-        .unwrap();
-    let start = Instant::now();
-    loop {
-        let c = get_case(&mut cb, "q").await.unwrap();
-        if c.version == 2 {
-            assert_eq!(c.signal_count, 1, "the signal stored without a notification");
-            break;
-        }
-        assert!(
-            start.elapsed() < pf_server::state::REVALIDATE_EVERY * 12,
-            "B still serves version {} after {:?}",
-            c.version,
-            start.elapsed()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    b.stop().await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_postgres_restart_mid_load_is_unavailable_then_recovers_with_nothing_lost() {
     if backend::skip_postgres("a_postgres_restart_mid_load_is_unavailable_then_recovers_with_nothing_lost") {
