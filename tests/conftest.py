@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -17,6 +19,21 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "data" / "cases"
 EPISODES = ROOT / "data" / "episodes" / "episodes.json"
+
+
+@pytest.fixture
+def ctrl_c() -> Iterator[None]:
+    """SIGINT raises KeyboardInterrupt during the test, as it does in an interactive session.
+
+    A process started in the background by a non-interactive shell (`make test &`, `nohup`) inherits SIGINT
+    ignored, and Python then leaves it ignored: a Ctrl-C test run that way would wait for ever. The handler is
+    put back afterwards.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture(scope="session")

@@ -223,6 +223,7 @@ class Probe:
         return False
 
 
+@pytest.mark.usefixtures("ctrl_c")
 def test_run_stops_on_ctrl_c_during_its_wait(setup: tuple[Path, Path, Path]) -> None:
     feed, case, checkpoint = setup
     f = pf.Follower(feed, [case], checkpoint=checkpoint)

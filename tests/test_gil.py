@@ -56,6 +56,7 @@ def test_python_thread_runs_while_engine_works(nk: pf.Case, episodes: list[pf.Ep
     assert during >= max(10, 0.2 * elapsed / 0.0011), (during, elapsed)
 
 
+@pytest.mark.usefixtures("ctrl_c")
 def test_ctrl_c_interrupts_long_work(nk: pf.Case, monkeypatch: pytest.MonkeyPatch) -> None:
     """Ctrl-C during long work raises KeyboardInterrupt and stops the engine early.
 
