@@ -431,11 +431,14 @@ impl State {
             return;
         }
         let ids: Vec<String> = cached.iter().map(|c| c.0.clone()).collect();
+        // When the database cannot answer (it went away again, or the store was closed), the cached cases are
+        // kept and still served with their versions, as during any outage; the next (re)connection of the
+        // notification channel checks them again.
         let stored: HashMap<String, u64> = match pg.versions(&ids).await {
             Ok(v) => v.into_iter().collect(),
             Err(e) => {
-                tracing::warn!(target: "pf_server::store", "cannot check the cache: {e}; dropping it");
-                HashMap::new()
+                tracing::warn!(target: "pf_server::store", "cannot check the cached cases against the database: {e}; keeping them until the next connection");
+                return;
             }
         };
         for (id, v) in cached {
