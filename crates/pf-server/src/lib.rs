@@ -24,6 +24,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 mod import;
+mod incremental;
 pub mod layer;
 pub mod limits;
 pub mod metrics;

@@ -38,6 +38,19 @@ pub struct Metrics {
     /// Forecasts computed for WatchForecast streams and write replies, one per case version and as-of date
     /// however many streams and replies share it.
     pub shared_forecasts: AtomicU64,
+    /// Plain forecasts answered from a case's checkpoints as they were (they reflected the case's version).
+    pub checkpoint_hits: AtomicU64,
+    /// Plain forecasts that advanced a case's checkpoints over the signals a write changed.
+    pub checkpoint_advances: AtomicU64,
+    /// Plain forecasts that made a case's checkpoints from scratch (first use, or a change not recorded).
+    pub checkpoint_rebuilds: AtomicU64,
+    /// Plain forecasts made over the whole history (a version older than the checkpoints').
+    pub checkpoint_full: AtomicU64,
+    /// Signals the plain forecasts filtered: every signal for a rebuild, those up to the as-of date for a full
+    /// forecast, those from the first changed one on for an advance (the filter restarts at the checkpoint
+    /// before them: in date order, that is the end of the day before the last one), none for a hit (beyond the
+    /// checkpoint's, which is the last when the as-of date is on or after the last signal's).
+    pub forecast_signals_filtered: AtomicU64,
     /// The store's file, for its size.
     pub store_path: Mutex<Option<PathBuf>>,
 }
@@ -135,6 +148,27 @@ impl Metrics {
             out,
             "# HELP pf_shared_forecasts_total Forecasts computed for WatchForecast streams and write replies (one per case version and as-of date, shared).\n# TYPE pf_shared_forecasts_total counter\npf_shared_forecasts_total {}",
             self.shared_forecasts.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP pf_checkpoints_total Plain forecasts by what they did with the case's checkpoints: hit (used as they were), advance (over the changed signals), rebuild (from scratch), full (over the whole history, for an older version).\n# TYPE pf_checkpoints_total counter"
+        );
+        for (kind, n) in [
+            ("hit", &self.checkpoint_hits),
+            ("advance", &self.checkpoint_advances),
+            ("rebuild", &self.checkpoint_rebuilds),
+            ("full", &self.checkpoint_full),
+        ] {
+            let _ = writeln!(
+                out,
+                "pf_checkpoints_total{{kind=\"{kind}\"}} {}",
+                n.load(Ordering::Relaxed)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP pf_forecast_signals_filtered_total Signals the plain forecasts filtered (from where each computation starts: see pf_checkpoints_total).\n# TYPE pf_forecast_signals_filtered_total counter\npf_forecast_signals_filtered_total {}",
+            self.forecast_signals_filtered.load(Ordering::Relaxed)
         );
         let _ = writeln!(
             out,

@@ -17,7 +17,7 @@
 
 use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use pf_core::{Case, Signal, Vocabulary};
 use tokio_postgres::NoTls;
 
@@ -382,18 +382,7 @@ impl PgStore {
             .query_opt(&stmt, &[&case_id, &expected_i, &ids, &records, &CHANNEL])
             .await
             .map_err(pg_error)?;
-        if let Some(r) = row {
-            return Ok(Write::Done(u64::try_from(r.get::<_, i64>(0)).unwrap_or(0)));
-        }
-        let exists = client
-            .query_opt("SELECT 1 FROM cases WHERE id = $1", &[&case_id])
-            .await
-            .map_err(pg_error)?;
-        Ok(if exists.is_some() {
-            Write::Conflict
-        } else {
-            Write::Missing
-        })
+        outcome(&client, case_id, row).await
     }
 
     /// Append an event in one transaction if the case is at version `expected`.
@@ -461,10 +450,22 @@ async fn bump(
         )
         .await
         .map_err(pg_error)?;
+    outcome(tx, case_id, row).await
+}
+
+/// The outcome of a write that moves a case on from the version it expects: [`Write::Done`] with the new version
+/// when the write returned its `row` (the version, first column), else (the case was at another version, or is
+/// gone) [`Write::Conflict`] or [`Write::Missing`], after looking the case up through `client` (the write's
+/// connection or transaction).
+async fn outcome(
+    client: &impl GenericClient,
+    case_id: &str,
+    row: Option<tokio_postgres::Row>,
+) -> Result<Write, StoreError> {
     if let Some(r) = row {
         return Ok(Write::Done(u64::try_from(r.get::<_, i64>(0)).unwrap_or(0)));
     }
-    let exists = tx
+    let exists = client
         .query_opt("SELECT 1 FROM cases WHERE id = $1", &[&case_id])
         .await
         .map_err(pg_error)?;

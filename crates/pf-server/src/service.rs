@@ -27,8 +27,6 @@ use crate::state::{Snapshot, State};
 use crate::store::CaseUpdate;
 use crate::work::{blocking, today};
 
-/// Forecasts with more signals than this are computed on a blocking thread even without draws.
-const INLINE_SIGNALS: usize = 2_000;
 /// Default and largest page of every paged list.
 const DEFAULT_PAGE: usize = 100;
 const MAX_PAGE: usize = 1_000;
@@ -264,10 +262,8 @@ impl ForecastApi {
     }
 
     /// The plain forecast of a case version as of a date, computed at most once for every caller that asks for
-    /// the same snapshot and date ([`SharedForecasts`]); counted in `pf_shared_forecasts_total`.
-    ///
-    /// The one call site of the forecast a write replies with: when pf-core's incremental checkpoints land, the
-    /// computation inside is the place to swap.
+    /// the same snapshot and date ([`SharedForecasts`]); counted in `pf_shared_forecasts_total`. Through the
+    /// case's checkpoints ([`ForecastApi::forecast`]).
     async fn shared_forecast(&self, snap: &Snapshot, as_of: NaiveDate) -> SharedResult {
         let cell = self.shared.cell(snap, as_of);
         cell.get_or_init(|| async {
@@ -275,7 +271,7 @@ impl ForecastApi {
                 .metrics
                 .shared_forecasts
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            self.forecast(snap.case.clone(), as_of)
+            self.forecast(snap, as_of)
                 .await
                 .map(|f| Arc::new(pb::Forecast::from(&f)))
                 .map_err(Status::from)
@@ -284,13 +280,9 @@ impl ForecastApi {
         .clone()
     }
 
-    /// A plain forecast, inline when cheap.
-    async fn forecast(&self, case: Arc<Case>, as_of: NaiveDate) -> Result<Forecast> {
-        if case.signal_count() <= INLINE_SIGNALS {
-            return Ok(self.state.model.forecast(&case, as_of)?);
-        }
-        let model = self.state.model.clone();
-        blocking(move |_| Ok(model.forecast(&case, as_of)?)).await
+    /// The plain forecast of a snapshot, through its case's checkpoints ([`State::forecast`]).
+    async fn forecast(&self, snap: &Snapshot, as_of: NaiveDate) -> Result<Forecast> {
+        self.state.forecast(snap, as_of, &self.cache.metrics).await
     }
 }
 
@@ -406,7 +398,7 @@ impl ForecastService for ForecastApi {
         self.check_signals(&case, "coercion_case.signals", &signals)?;
         self.pass_budget("CreateCase's forecast", &case, signals.len() as u64)?;
         let created = self.state.create(case, signals).await?;
-        let forecast = self.forecast(created.case.clone(), today()).await?;
+        let forecast = self.forecast(&created.snapshot(), today()).await?;
         let mut p = case_page(&created.case, DEFAULT_PAGE, page_bytes(&self.config)).0;
         p.version = created.version;
         Ok(Response::new(pb::CreateCaseResponse {
@@ -592,7 +584,7 @@ impl ForecastService for ForecastApi {
             .retract(&req.case_id, &req.signal_id, &req.reason)
             .await?;
         let count = out.case.signal_count();
-        let forecast = self.forecast(out.case, as_of).await?;
+        let forecast = self.forecast(&out.snapshot(), as_of).await?;
         Ok(Response::new(pb::RetractSignalResponse {
             version: out.version,
             retracted: out.retracted,
@@ -609,23 +601,24 @@ impl ForecastService for ForecastApi {
         required("case_id", &req.case_id)?;
         let as_of = self.as_of("as_of", req.as_of.as_ref())?;
         let snap = self.state.snapshot(&req.case_id).await?;
-        let (case, version) = (snap.case, snap.version);
-        let pass = crate::limits::pass(&case);
+        let pass = crate::limits::pass(&snap.case);
         if req.draws == 0 && !req.include_attribution {
             crate::limits::budget(&self.config, "a forecast", pass)?;
-            if let Some(hit) = self.cache.get(&case, as_of) {
+            if let Some(hit) = self.cache.get(&snap.case, as_of) {
                 return Ok(Response::new(pb::GetForecastResponse {
                     forecast: Some(hit),
-                    version,
+                    version: snap.version,
                 }));
             }
-            let f = pb::Forecast::from(&self.forecast(case.clone(), as_of).await?);
+            let f = pb::Forecast::from(&self.forecast(&snap, as_of).await?);
+            let (case, version) = (snap.case, snap.version);
             self.cache.put(&case, as_of, f.clone());
             return Ok(Response::new(pb::GetForecastResponse {
                 forecast: Some(f),
                 version,
             }));
         }
+        let (case, version) = (snap.case, snap.version);
         let draws = req.draws as usize;
         if draws > self.config.max_draws {
             return Err(ServerError::from(ConvertError::invalid(
@@ -1092,10 +1085,7 @@ impl ForecastApi {
             .append(&case_id, signals)
             .await
             .map_err(|e| name_duplicate(e, &ids))?;
-        let snap = Snapshot {
-            case: appended.case,
-            version: appended.version,
-        };
+        let snap = appended.snapshot();
         let forecast = self.shared_forecast(&snap, as_of).await?;
         Ok((appended.report, snap, forecast))
     }

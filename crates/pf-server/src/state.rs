@@ -27,6 +27,7 @@ use pf_core::{AppendReport, Case, Model, Signal};
 use tokio::sync::broadcast;
 
 use crate::error::{Result, ServerError, StoreError};
+use crate::incremental::{CaseCheckpoints, Change, checkpoints_bytes};
 use crate::pg::PgStore;
 use crate::store::{CaseEvent, CaseUpdate, Store, StoredCase, Write};
 
@@ -44,6 +45,9 @@ pub const EXAMPLE_CASES: [(&str, &str); 2] = [
 
 /// How many times a write is tried when other writers keep moving the case on.
 const MAX_ATTEMPTS: usize = 64;
+
+/// Forecasts that filter more signals than this are computed on a blocking thread even without draws.
+pub(crate) const INLINE_SIGNALS: usize = 2_000;
 
 /// The store behind the state: the embedded SQLite file (its calls run on blocking threads) or a PostgreSQL
 /// database shared by replicas.
@@ -141,6 +145,19 @@ pub struct Snapshot {
     pub case: Arc<Case>,
     /// Its version in the store.
     pub version: u64,
+    /// The checkpoints of the case's cache entry (shared by its versions; [`crate::incremental`]).
+    pub(crate) checkpoints: Arc<CaseCheckpoints>,
+}
+
+impl Snapshot {
+    /// A snapshot of a case outside the cache: its forecasts make checkpoints of their own.
+    pub fn new(case: Arc<Case>, version: u64) -> Snapshot {
+        Snapshot {
+            case,
+            version,
+            checkpoints: Arc::default(),
+        }
+    }
 }
 
 /// The cases in memory: every case (SQLite) or a cache bounded in bytes (PostgreSQL).
@@ -208,10 +225,11 @@ pub(crate) fn signal_bytes(s: &Signal) -> usize {
     own * 2 + s.id.as_ref().map_or(0, |i| i.len() + 48)
 }
 
-/// Estimated bytes of a case in memory, counted over every signal: when a case is loaded. A write adds the
-/// bytes of what it changes to the entry's count instead ([`Entry::bytes`]).
+/// Estimated bytes of a case in memory, counted over every signal, with its forecasts' checkpoints: when a
+/// case is loaded. A write adds the bytes of what it changes to the entry's count instead ([`Entry::bytes`]).
 fn entry_bytes(e: &Entry) -> usize {
     512 + e.case.id.len() * 3
+        + checkpoints_bytes(e.case.signal_count())
         + e.case.description.len()
         + e.case.iter_signals().map(signal_bytes).sum::<usize>()
         + e.retracted.values().map(signal_bytes).sum::<usize>()
@@ -231,6 +249,9 @@ struct Entry {
     bytes: usize,
     /// Position in the load order (set by [`CaseMap::install`]).
     tick: u64,
+    /// The forecasts' checkpoints, shared with the entries of the case's earlier versions this one was made
+    /// from by a write (a case loaded from the store starts with none).
+    checkpoints: Arc<CaseCheckpoints>,
 }
 
 impl Entry {
@@ -262,6 +283,7 @@ impl Entry {
             version,
             bytes: 0,
             tick: 0,
+            checkpoints: Arc::default(),
         })
     }
 
@@ -269,6 +291,7 @@ impl Entry {
         Snapshot {
             case: self.case.clone(),
             version: self.version,
+            checkpoints: self.checkpoints.clone(),
         }
     }
 }
@@ -294,6 +317,18 @@ pub struct Retracted {
     pub version: u64,
     /// False when the signal was already retracted.
     pub retracted: bool,
+    checkpoints: Arc<CaseCheckpoints>,
+}
+
+impl Retracted {
+    /// The case after the retraction, as a snapshot.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            case: self.case.clone(),
+            version: self.version,
+            checkpoints: self.checkpoints.clone(),
+        }
+    }
 }
 
 /// What CreateCase did.
@@ -305,6 +340,18 @@ pub struct Created {
     pub version: u64,
     /// False when the identical case already existed.
     pub created: bool,
+    checkpoints: Arc<CaseCheckpoints>,
+}
+
+impl Created {
+    /// The case as stored, as a snapshot.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            case: self.case.clone(),
+            version: self.version,
+            checkpoints: self.checkpoints.clone(),
+        }
+    }
 }
 
 /// What AppendSignals did.
@@ -316,6 +363,18 @@ pub struct Appended {
     pub version: u64,
     /// Counts.
     pub report: AppendReport,
+    checkpoints: Arc<CaseCheckpoints>,
+}
+
+impl Appended {
+    /// The case after the append, as a snapshot.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            case: self.case.clone(),
+            version: self.version,
+            checkpoints: self.checkpoints.clone(),
+        }
+    }
 }
 
 impl State {
@@ -514,6 +573,40 @@ impl State {
         Ok(())
     }
 
+    /// The plain forecast of a snapshot as of `as_of` (as `Model::forecast`, to 1e-12), through its case's
+    /// checkpoints ([`crate::incremental`]): at the cost of the signals changed since the version they reflect
+    /// when they can advance. Inline when cheap (a small case, or checkpoints that reflect the version or advance
+    /// over the last day's signals and at most [`INLINE_SIGNALS`] new ones, as of a date on or after the last
+    /// signal's); on a blocking thread otherwise (a rebuild, an advance from deep in the history, a forecast as of
+    /// a date inside a large case's history). The work is counted in `metrics`.
+    ///
+    /// # Errors
+    /// [`ServerError::Core`] as `Model::forecast` (a signal of probability 0).
+    pub async fn forecast(
+        &self,
+        snap: &Snapshot,
+        as_of: chrono::NaiveDate,
+        metrics: &Arc<crate::metrics::Metrics>,
+    ) -> Result<pf_core::Forecast> {
+        let (model, case, version) = (&self.model, &snap.case, snap.version);
+        if case.signal_count() <= INLINE_SIGNALS {
+            return Ok(snap.checkpoints.forecast(model, case, version, as_of, metrics)?);
+        }
+        if let Some(f) = snap
+            .checkpoints
+            .try_cheap(model, case, version, as_of, metrics, INLINE_SIGNALS)
+        {
+            return Ok(f?);
+        }
+        let (model, snap, metrics) = (model.clone(), snap.clone(), metrics.clone());
+        crate::work::blocking(move |_| {
+            Ok(snap
+                .checkpoints
+                .forecast(&model, &snap.case, snap.version, as_of, &metrics)?)
+        })
+        .await
+    }
+
     /// Up to `limit` cases with ids after `after`, in id order, and whether more follow.
     ///
     /// # Errors
@@ -570,6 +663,7 @@ impl State {
                                 case: existing.case,
                                 version: existing.version,
                                 created: false,
+                                checkpoints: existing.checkpoints,
                             })
                         } else {
                             Err(ServerError::CaseExists(case.id.clone()))
@@ -579,17 +673,20 @@ impl State {
                     Err(e) => return Err(e),
                 }
                 if me.backend.insert_case(&case).await? {
+                    let checkpoints = Arc::<CaseCheckpoints>::default();
                     me.publish(Entry {
                         case: case.clone(),
                         retracted: BTreeMap::new(),
                         version: 1,
                         bytes: 0,
                         tick: 0,
+                        checkpoints: checkpoints.clone(),
                     });
                     return Ok(Created {
                         case,
                         version: 1,
                         created: true,
+                        checkpoints,
                     });
                 }
                 // Created meanwhile by another writer: compare with it.
@@ -631,6 +728,8 @@ impl State {
                 // A clone of the case shares its signals (persistent lists): this copies the header only.
                 let mut case = (*entry.case).clone();
                 let old = case.description.len();
+                let terms = update.reelection_eligible.is_some() || update.election_date.is_some();
+                entry.checkpoints.record(Change::update(&entry.case, v, terms));
                 apply_update(&mut case, update);
                 entry.bytes = (entry.bytes + case.description.len()).saturating_sub(old);
                 entry.case = Arc::new(case);
@@ -665,6 +764,7 @@ impl State {
                         case: entry.case,
                         version: entry.version,
                         retracted: false,
+                        checkpoints: entry.checkpoints,
                     });
                 }
                 let mut case = (*entry.case).clone();
@@ -681,6 +781,9 @@ impl State {
                 let Some(v) = me.commit_event(&entry, event).await? else {
                     continue;
                 };
+                entry
+                    .checkpoints
+                    .record(Change::retract(&entry.case, v, signal.date));
                 entry.retracted.insert(signal_id.clone(), signal);
                 entry.case = Arc::new(case);
                 entry.version = v;
@@ -688,6 +791,7 @@ impl State {
                     case: entry.case.clone(),
                     version: v,
                     retracted: true,
+                    checkpoints: entry.checkpoints.clone(),
                 };
                 me.publish(entry);
                 return Ok(out);
@@ -740,11 +844,17 @@ impl State {
                         case: current,
                         version: entry.version,
                         report,
+                        checkpoints: entry.checkpoints,
                     });
                 }
+                let earliest = fresh.iter().map(|s| s.date).min();
                 match me.backend.append(&case_id, entry.version, fresh).await? {
                     Write::Done(v) => {
+                        if let Some(earliest) = earliest {
+                            entry.checkpoints.record(Change::append(&current, v, earliest));
+                        }
                         let next = Arc::new(next);
+                        let checkpoints = entry.checkpoints.clone();
                         me.publish(Entry {
                             case: next.clone(),
                             version: v,
@@ -755,6 +865,7 @@ impl State {
                             case: next,
                             version: v,
                             report,
+                            checkpoints,
                         });
                     }
                     Write::Conflict => me.refresh(&case_id).await?,

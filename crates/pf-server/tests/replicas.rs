@@ -210,6 +210,120 @@ async fn an_append_through_a_is_seen_through_b_and_by_a_watcher_on_b() {
     b.stop().await;
 }
 
+/// A replica that learns of appends made through another by NOTIFY forecasts from checkpoints of the case as it
+/// is now (its cached copy and checkpoints of the older version are not used): every GetForecast through B, at
+/// random as-of dates, equals pf-core's full forecast of the same case (to 1e-12), after appends in date order and
+/// not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_that_learns_a_change_by_notify_forecasts_the_new_version() {
+    if backend::skip_postgres("a_replica_that_learns_a_change_by_notify_forecasts_the_new_version") {
+        return;
+    }
+    let db = backend::shared().unwrap().new_database();
+    let a = Replica::start(&db).await;
+    let b = Replica::start(&db).await;
+    let (mut ca, mut cb) = (a.client().await, b.client().await);
+    create(&mut ca, "n").await;
+    let model = pf_core::Model::default_model();
+    let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let mut local = pf_core::Case::new("n", "USA", "PRK", d("2017-01-20"), d("2021-01-20")).unwrap();
+    let as_ofs = [
+        "2017-06-01",
+        "2018-03-15",
+        "2019-11-30",
+        "2020-12-31",
+        "2022-01-01",
+    ];
+    let mut n = 0;
+    for round in 0..8 {
+        // Out of date order (signal() spreads dates over the span), then in date order (after every other).
+        let batch: Vec<pb::Signal> = if round % 2 == 0 {
+            (0..300).map(|i| signal(1, n + i)).collect()
+        } else {
+            (0..3)
+                .map(|i| pb::Signal {
+                    id: format!("late-{round}-{i}"),
+                    signal_type: TYPES[i].into(),
+                    date: pd(2020, 12, 1 + round as i32),
+                    ..Default::default()
+                })
+                .collect()
+        };
+        n += batch.len();
+        let version = ca
+            .append_signals(pb::AppendSignalsRequest {
+                case_id: "n".into(),
+                signals: batch.clone(),
+                as_of: None,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .version;
+        local
+            .append(
+                batch.into_iter().map(|p| pf_core::Signal::try_from(p).unwrap()),
+                &model,
+            )
+            .unwrap();
+        // B answers the new version once NOTIFY told it (waiting for the state, bounded by the runner only).
+        let started = Instant::now();
+        loop {
+            let r = cb
+                .get_forecast(pb::GetForecastRequest {
+                    case_id: "n".into(),
+                    as_of: pd(2020, 12, 31),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            if r.version >= version {
+                assert_eq!(r.version, version);
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "B never saw version {version}"
+            );
+            tokio::task::yield_now().await;
+        }
+        for as_of in as_ofs {
+            let f = cb
+                .get_forecast(pb::GetForecastRequest {
+                    case_id: "n".into(),
+                    as_of: Some(pf_proto::convert::date_to_proto(d(as_of))),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .forecast
+                .unwrap();
+            let full = model.forecast(&local, d(as_of)).unwrap();
+            assert_eq!(
+                f.signals_used as usize, full.signals_used,
+                "round {round}, as of {as_of}"
+            );
+            assert!(
+                (f.log_likelihood - full.log_likelihood).abs() < 1e-12,
+                "round {round}, as of {as_of}: log-likelihood {} vs {}",
+                f.log_likelihood,
+                full.log_likelihood
+            );
+            for (o, p) in full.outcomes.iter().zip(&full.probabilities) {
+                assert!(
+                    (f.probabilities[o] - p).abs() < 1e-12,
+                    "round {round}, as of {as_of}, outcome {o}: {} vs {p}",
+                    f.probabilities[o]
+                );
+            }
+        }
+    }
+    a.stop().await;
+    b.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_postgres_restart_mid_load_is_unavailable_then_recovers_with_nothing_lost() {
     if backend::skip_postgres("a_postgres_restart_mid_load_is_unavailable_then_recovers_with_nothing_lost") {
