@@ -7,8 +7,11 @@
 #  2. AppendSignals: W writers, each appending N batches of B new signals to a case of its own, through the
 #     service on PostgreSQL, next to a plain PostgreSQL client inserting the same rows into the same table with
 #     one transaction per batch (crates/pf-server/examples/append_load.rs), alternated. Goal: service >= 0.8x.
-#     Beside them, the service with replies as of the cases' second day (a one-day forecast per reply): what the
-#     append costs without most of the reply's forecast.
+#     The batches' dates are spread over the span (most appends land inside the history, so the reply's forecast
+#     advances the case's checkpoints from deep in it). Beside them: the service with replies as of the cases'
+#     second day (a diagnostic), and the service with each writer's signals dated in the order it sends them
+#     (`ordered`, as a feed of new events: every append in date order, the reply's forecast advancing the
+#     checkpoints over the new signals only).
 #
 #   scripts/bench_pg.sh [SECONDS] [WRITERS] [BATCHES] [BATCH]
 set -euo pipefail
@@ -64,10 +67,12 @@ app() { "$BIN/append_load" "$1" "$2" "$3" "$WRITERS" "$BATCHES" "$BATCH" "${@:4}
 # day instead of the whole span: what the append costs without most of the reply's forecast (a diagnostic, not
 # the goal's measure).
 A1=$(app grpc "127.0.0.1:$P2" svc1); B1=$(app plain "$URL" plain1); E1=$(app grpc "127.0.0.1:$P2" early1 2017-01-21)
+O1=$(app grpc "127.0.0.1:$P2" ord1 - ordered)
 A2=$(app grpc "127.0.0.1:$P2" svc2); B2=$(app plain "$URL" plain2); E2=$(app grpc "127.0.0.1:$P2" early2 2017-01-21)
-python3 - "$S1" "$G1" "$S2" "$G2" "$A1" "$B1" "$A2" "$B2" "$E1" "$E2" <<'PY'
+O2=$(app grpc "127.0.0.1:$P2" ord2 - ordered)
+python3 - "$S1" "$G1" "$S2" "$G2" "$A1" "$B1" "$A2" "$B2" "$E1" "$E2" "$O1" "$O2" <<'PY'
 import json, sys
-s1, g1, s2, g2, a1, b1, a2, b2, e1, e2 = (json.loads(x) for x in sys.argv[1:])
+s1, g1, s2, g2, a1, b1, a2, b2, e1, e2, o1, o2 = (json.loads(x) for x in sys.argv[1:])
 for name, r in (("sqlite #1", s1), ("postgres #1", g1), ("sqlite #2", s2), ("postgres #2", g2)):
     print(f"  {name:12s} {r['rps']:>8.0f} req/s  p50 {r['p50_us']:>6d} us  p99 {r['p99_us']:>6d} us  ok {r['ok']:>8d}  errors {r['errors']}")
 get_ratio = (g1["rps"] + g2["rps"]) / (s1["rps"] + s2["rps"])
@@ -76,10 +81,13 @@ for name, r in (("service #1", a1), ("plain #1", b1), ("service #2", a2), ("plai
     print(f"  {name:12s} {r['signals_per_s']:>8.0f} signals/s  {r['batches_per_s']:>7.0f} batches/s  p50 {r['p50_us']:>6d} us  p99 {r['p99_us']:>6d} us")
 for name, r in (("early #1", e1), ("early #2", e2)):
     print(f"  {name:12s} {r['signals_per_s']:>8.0f} signals/s  {r['batches_per_s']:>7.0f} batches/s  p50 {r['p50_us']:>6d} us  p99 {r['p99_us']:>6d} us  (replies as of 2017-01-21)")
+for name, r in (("ordered #1", o1), ("ordered #2", o2)):
+    print(f"  {name:12s} {r['signals_per_s']:>8.0f} signals/s  {r['batches_per_s']:>7.0f} batches/s  p50 {r['p50_us']:>6d} us  p99 {r['p99_us']:>6d} us  (signals in date order)")
 plain = b1["signals_per_s"] + b2["signals_per_s"]
 app_ratio = (a1["signals_per_s"] + a2["signals_per_s"]) / plain
 print(f"  ratio AppendSignals service/plain client: {app_ratio:.2f} (goal >= 0.80)")
 print(f"  ratio AppendSignals service with one-day reply forecasts/plain client: {(e1['signals_per_s'] + e2['signals_per_s']) / plain:.2f}")
+print(f"  ratio AppendSignals service, signals in date order/plain client: {(o1['signals_per_s'] + o2['signals_per_s']) / plain:.2f}")
 errors = sum(r["errors"] for r in (s1, g1, s2, g2))
 if errors:
     print(f"{errors} calls failed")

@@ -5,27 +5,33 @@
 //! on a database the service created). Every call is checked. Prints one JSON line: signals/s, batches/s, p50
 //! and p99 batch latency in microseconds.
 //!
-//! `append_load grpc ADDR TAG WRITERS BATCHES BATCH` / `append_load plain URL TAG WRITERS BATCHES BATCH`
+//! `append_load grpc ADDR TAG WRITERS BATCHES BATCH [AS_OF] [ORDER]` / `append_load plain URL TAG WRITERS BATCHES
+//! BATCH`
 //!
 //! `TAG` keeps the case ids (and signal ids) of one run apart from another's. An optional seventh argument
 //! `AS_OF` (YYYY-MM-DD) is the as-of date of the service's replies (default: today, after the cases' term end, so
 //! each reply forecasts over the whole span); an early date makes the reply's forecast cover a few days only,
-//! which shows what the append costs without most of that forecast.
+//! which shows what the append costs without most of that forecast; `-` is today. An optional eighth argument
+//! `ORDER` is `spread` (the default: each batch's dates spread over the span, so most appends land inside the
+//! history) or `ordered` (each writer's signals dated in the order it sends them, as a feed of new events does:
+//! every append is in date order, and the reply's forecast advances the case's checkpoints over the new
+//! signals only).
 
 use std::time::Instant;
 
 use pf_proto::v1 as pb;
 use pf_proto::v1::forecast_service_client::ForecastServiceClient;
 
-fn signal(tag: &str, w: usize, n: usize) -> pb::Signal {
+/// Signal `n` of writer `w`: dated anywhere in the span (`total` is 0), or in the order of `n` among `total`.
+fn signal(tag: &str, w: usize, n: usize, total: usize) -> pb::Signal {
     let types = [
         "sanctions_tightened",
         "talks_held",
         "talks_refused",
         "summit_held",
     ];
-    let date = chrono::NaiveDate::from_ymd_opt(2017, 1, 21).expect("a date")
-        + chrono::Days::new(((n * 7 + w) % 1400) as u64);
+    let day = (n * 1400).checked_div(total).unwrap_or((n * 7 + w) % 1400);
+    let date = chrono::NaiveDate::from_ymd_opt(2017, 1, 21).expect("a date") + chrono::Days::new(day as u64);
     pb::Signal {
         id: format!("{tag}-w{w}-{n}"),
         signal_type: types[n % types.len()].into(),
@@ -55,10 +61,10 @@ fn case(id: &str) -> pb::Case {
 fn main() -> anyhow::Result<()> {
     let a: Vec<String> = std::env::args().skip(1).collect();
     anyhow::ensure!(
-        a.len() == 6 || a.len() == 7,
-        "usage: append_load grpc ADDR TAG WRITERS BATCHES BATCH [AS_OF] | append_load plain URL TAG WRITERS BATCHES BATCH"
+        (6..=8).contains(&a.len()),
+        "usage: append_load grpc ADDR TAG WRITERS BATCHES BATCH [AS_OF|-] [spread|ordered] | append_load plain URL TAG WRITERS BATCHES BATCH"
     );
-    let as_of = match a.get(6) {
+    let as_of = match a.get(6).filter(|d| *d != "-") {
         Some(d) => Some(pf_proto::convert::date_to_proto(
             chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
                 .map_err(|e| anyhow::anyhow!("AS_OF {d:?}: expected YYYY-MM-DD ({e})"))?,
@@ -69,6 +75,11 @@ fn main() -> anyhow::Result<()> {
     let writers: usize = a[3].parse()?;
     let batches: usize = a[4].parse()?;
     let batch: usize = a[5].parse()?;
+    let total = match a.get(7).map(String::as_str) {
+        None | Some("spread") => 0,
+        Some("ordered") => batches * batch,
+        Some(other) => anyhow::bail!("ORDER {other:?}: expected spread or ordered"),
+    };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         let started = Instant::now();
@@ -88,7 +99,7 @@ fn main() -> anyhow::Result<()> {
                         let mut c = ForecastServiceClient::new(ch);
                         c.create_case(pb::CreateCaseRequest { coercion_case: Some(case(&case_id)) }).await?;
                         for n in 0..batches {
-                            let signals = (0..batch).map(|i| signal(&tag, w, n * batch + i)).collect();
+                            let signals = (0..batch).map(|i| signal(&tag, w, n * batch + i, total)).collect();
                             let t = Instant::now();
                             let r = c
                                 .append_signals(pb::AppendSignalsRequest {
@@ -122,7 +133,7 @@ fn main() -> anyhow::Result<()> {
                             let mut ids = Vec::with_capacity(batch);
                             let mut records = Vec::with_capacity(batch);
                             for i in 0..batch {
-                                let p = signal(&tag, w, n * batch + i);
+                                let p = signal(&tag, w, n * batch + i, total);
                                 let s = pf_core::Signal::try_from(p)?;
                                 ids.push(s.id.clone().unwrap_or_default());
                                 records.push(serde_json::to_string(&s)?);

@@ -136,10 +136,10 @@ impl Inner {
             return Plan::Full;
         }
         // Every version from the held one's next to `version` must be recorded.
-        let mut expect = held + 1;
         let mut first = usize::MAX;
         let mut tail = true;
-        for c in self.changes.iter().skip_while(|c| c.version <= held) {
+        let since = self.changes.iter().skip_while(|c| c.version <= held);
+        for (expect, c) in (held + 1..).zip(since) {
             if c.version != expect {
                 return Plan::Rebuild;
             }
@@ -148,7 +148,6 @@ impl Inner {
             if c.version == version {
                 return Plan::Advance(first, tail);
             }
-            expect += 1;
         }
         Plan::Rebuild
     }

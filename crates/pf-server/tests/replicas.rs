@@ -244,7 +244,7 @@ async fn a_replica_that_learns_a_change_by_notify_forecasts_the_new_version() {
                 .map(|i| pb::Signal {
                     id: format!("late-{round}-{i}"),
                     signal_type: TYPES[i].into(),
-                    date: pd(2020, 12, 1 + round as i32),
+                    date: pd(2020, 12, 1 + round),
                     ..Default::default()
                 })
                 .collect()
