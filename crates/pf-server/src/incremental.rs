@@ -249,6 +249,12 @@ fn forecast_locked(
         Plan::Hit => count(metrics, &metrics.checkpoint_hits, 0),
         Plan::Full => return full(metrics),
         Plan::Advance(first, _) => {
+            // The checkpoints read the signals from `first` on, and again from the checkpoint before it: copies
+            // of them unless the case's contiguous list is made. Past half the case, one copy of all (shared by
+            // this version's later reads) costs less than those two.
+            if first < n / 2 {
+                let _ = case.signals();
+            }
             let (held, cp) = g.held.as_mut().expect("planned on held checkpoints");
             match cp.append(model, case, first) {
                 Ok(()) => {
