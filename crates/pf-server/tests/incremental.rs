@@ -21,6 +21,7 @@ use backend::Backend;
 backend::backend_tests!(
     random_changes_match_full_forecasts,
     an_in_order_append_filters_only_the_new_signals,
+    concurrent_writers_get_the_forecast_of_their_version,
 );
 
 struct TestServer {
@@ -413,5 +414,100 @@ async fn an_in_order_append_filters_only_the_new_signals(backend: Backend) {
          earlier one for the two appended to a day that had one already)",
         delta[4]
     );
+    srv.stop().await;
+}
+
+/// Writers appending to one case at once (their versions in flight together, some retried after a conflict) and a
+/// reader forecasting meanwhile: every reply is the full forecast of the case at the version it names (the
+/// signals of every batch committed up to it), whichever version the checkpoints reflected when it was made.
+async fn concurrent_writers_get_the_forecast_of_their_version(backend: Backend) {
+    const WRITERS: usize = 4;
+    const BATCHES: usize = 12;
+    let dir = tempfile::tempdir().unwrap();
+    let srv = TestServer::start(backend, &dir).await;
+    let mut c = srv.client().await;
+    c.create_case(pb::CreateCaseRequest {
+        coercion_case: Some(header("conc")),
+    })
+    .await
+    .unwrap();
+    let as_of = d("2020-12-31");
+    let mut tasks = Vec::new();
+    for w in 0..WRITERS {
+        let mut c = srv.client().await;
+        tasks.push(tokio::spawn(async move {
+            let mut rng = Rng(100 + w as u64);
+            let mut out = Vec::new();
+            for b in 0..BATCHES {
+                // Every other batch in date order (after the writer's earlier ones), the others anywhere.
+                let batch: Vec<Signal> = (0..3)
+                    .map(|i| {
+                        let date = if b % 2 == 0 {
+                            d(START) + Days::new((b * 100 + i) as u64 + 10 * w as u64)
+                        } else {
+                            rng.day(0, span_days())
+                        };
+                        Signal::new(TYPES[(b + i) % 4], date).with_id(format!("w{w}-{b}-{i}"))
+                    })
+                    .collect();
+                let r = c
+                    .append_signals(pb::AppendSignalsRequest {
+                        case_id: "conc".into(),
+                        signals: batch.iter().map(to_proto).collect(),
+                        as_of: Some(pf_proto::convert::date_to_proto(as_of)),
+                    })
+                    .await
+                    .unwrap()
+                    .into_inner();
+                out.push((r.version, batch, r.forecast.unwrap()));
+            }
+            out
+        }));
+    }
+    let reader = {
+        let mut c = srv.client().await;
+        tokio::spawn(async move {
+            let mut out = Vec::new();
+            for i in 0..40 {
+                let as_of = d(START) + Days::new(30 * i);
+                let r = c
+                    .get_forecast(pb::GetForecastRequest {
+                        case_id: "conc".into(),
+                        as_of: Some(pf_proto::convert::date_to_proto(as_of)),
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap()
+                    .into_inner();
+                out.push((r.version, as_of, r.forecast.unwrap()));
+            }
+            out
+        })
+    };
+    let mut batches = Vec::new();
+    for t in tasks {
+        batches.extend(t.await.unwrap());
+    }
+    let reads = reader.await.unwrap();
+    // The case at each version: the batches committed up to it, in version order (version 1 is the empty case).
+    batches.sort_by_key(|b| b.0);
+    let versions: Vec<u64> = batches.iter().map(|b| b.0).collect();
+    assert_eq!(versions, (2..2 + (WRITERS * BATCHES) as u64).collect::<Vec<_>>());
+    let model = Model::default_model();
+    let mut case = local("conc");
+    let mut at = vec![case.clone()];
+    for (version, batch, forecast) in &batches {
+        case.append(batch.clone(), &model).unwrap();
+        assert_close(forecast, &case, as_of, &format!("the reply of version {version}"));
+        at.push(case.clone());
+    }
+    for (version, as_of, forecast) in &reads {
+        assert_close(
+            forecast,
+            &at[*version as usize - 1],
+            *as_of,
+            &format!("a read of version {version}"),
+        );
+    }
     srv.stop().await;
 }
