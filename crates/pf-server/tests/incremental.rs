@@ -1,6 +1,7 @@
 //! Incremental forecasts through the service (issue 14): the forecasts the server answers from its cases'
 //! checkpoints equal the full forecast of the same case computed with pf-core directly (to 1e-12), after random
-//! appends in and out of date order, retractions and updates, at random as-of dates; and an append in date order
+//! appends in and out of date order, retractions and updates, at random as-of dates, and with writers and a reader
+//! on one case at once (each reply the forecast of the version it names); and an append in date order
 //! to a large case filters only the new signals (counted by `pf_checkpoints_total` and
 //! `pf_forecast_signals_filtered_total`, not timed). Every test runs against both stores.
 
