@@ -19,6 +19,11 @@
 //!
 //! The published case is the effective one: every signal appended, less those retracted, with every update
 //! applied. Retracted signals are kept beside it (their ids stay taken).
+//!
+//! Every cached case also keeps its forecasts' checkpoints ([`crate::incremental`]), shared by the entries of its
+//! successive versions: a write records how the version it publishes differs from the one it was made from, so
+//! that the next forecast ([`State::forecast`]) filters the changed signals only. A case loaded from the store
+//! (a cache miss, a reload after a conflict or a change notification) starts with none.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
