@@ -20,7 +20,7 @@
 //! The published case is the effective one: every signal appended, less those retracted, with every update
 //! applied. Retracted signals are kept beside it (their ids stay taken).
 //!
-//! Every cached case also keeps its forecasts' checkpoints ([`crate::incremental`]), shared by the entries of its
+//! Every cached case also keeps its forecasts' checkpoints (module `incremental`), shared by the entries of its
 //! successive versions: a write records how the version it publishes differs from the one it was made from, so
 //! that the next forecast ([`State::forecast`]) filters the changed signals only. A case loaded from the store
 //! (a cache miss, a reload after a conflict or a change notification) starts with none.
@@ -579,9 +579,9 @@ impl State {
     }
 
     /// The plain forecast of a snapshot as of `as_of` (as `Model::forecast`, to 1e-12), through its case's
-    /// checkpoints ([`crate::incremental`]): at the cost of the signals changed since the version they reflect
+    /// checkpoints (module `incremental`): at the cost of the signals changed since the version they reflect
     /// when they can advance. Inline when cheap (a small case, or checkpoints that reflect the version or advance
-    /// over the last day's signals and at most [`INLINE_SIGNALS`] new ones, as of a date on or after the last
+    /// over the last day's signals and at most 2,000 new ones, as of a date on or after the last
     /// signal's); on a blocking thread otherwise (a rebuild, an advance from deep in the history, a forecast as of
     /// a date inside a large case's history). The work is counted in `metrics`.
     ///
