@@ -252,7 +252,7 @@ fn load_model(path: Option<&Path>) -> Result<Model> {
 // --- harden (issue 12, finding 11): bounded reads of case files and a cap on --draws ---
 
 /// Largest case file read, in bytes.
-const MAX_CASE_FILE_BYTES: u64 = 64 * 1024 * 1024;
+const MAX_CASE_FILE_BYTES: u64 = 256 * 1024 * 1024;
 /// Largest model file or what-if signals file read, in bytes.
 const MAX_INPUT_FILE_BYTES: u64 = 64 * 1024 * 1024;
 /// Most parameter draws the CLI runs.

@@ -1,7 +1,6 @@
 //! Cases (a campaign being forecast) and episodes (finished cases with their outcome).
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
@@ -12,7 +11,7 @@ use serde_json::Value;
 use crate::dates::parse_date;
 use crate::error::{Error, Result};
 use crate::model::Model;
-use crate::signal::Signal;
+use crate::signal::{Signal, SignalId};
 use crate::vocab;
 
 /// Something that says which signal types exist: a [`Model`], or [`V1`] for the fixed vocabulary.
@@ -109,22 +108,26 @@ pub struct Case {
 /// A case's signals in canonical order, in structures that a clone shares: cloning a case copies no signal,
 /// and an append or a removal costs the signals it changes, not the history.
 ///
-/// - `chunks`: the signals in runs of at most [`2 * CHUNK`](CHUNK), each behind an `Arc`; a clone copies the
-///   list of pointers (one per [`CHUNK`] signals), a change copies the one run it touches when that run is shared
-///   (copy on write). A persistent RRB vector (`imbl::Vector`) was measured first: its insertion inside the
-///   history splits and re-joins the tree, 0.76 ms for one signal into 100,000 against about 20 us here;
-/// - `ids`: each signal id and its date, a persistent hash map (`imbl`) kept with every change (an append checks
-///   its ids against it instead of indexing the whole case);
-/// - `flat`: the contiguous copy that [`Case::signals`] hands out, made on first use and shared by the clones
-///   made before the next change (one copy per version of a case, however many readers).
+/// - `runs`: the signals in runs of at most [`2 * CHUNK`](CHUNK), each a range of a shared buffer; a clone
+///   copies the list of runs (one per [`CHUNK`] signals), a change copies the one run it touches into a buffer
+///   of its own when that run is shared or a range of a larger buffer (copy on write). A persistent RRB vector
+///   (`imbl::Vector`) was measured first: its insertion inside the history splits and re-joins the tree,
+///   0.76 ms for one signal into 100,000 against about 20 us here;
+/// - `ids`: where each signal id is (see [`IdIndex`]), kept with every change (an append checks its ids against
+///   it instead of indexing the whole case);
+/// - `flat`: the contiguous list that [`Case::signals`] hands out, shared by the clones made before the next
+///   change. A list built whole (a case read from a file, a large append) is one buffer that the runs are
+///   ranges of, so the contiguous list is that buffer and costs nothing more (issue 14: one copy of the
+///   signals, not two); after smaller changes it is made on first use, and the next change makes the runs
+///   ranges of it, so the buffers it replaced are freed with the versions that still use them.
 ///
 /// The serde form is the plain list of signals.
 #[derive(Clone, Default)]
 struct SignalList {
-    chunks: Vec<Arc<Vec<Signal>>>,
+    runs: Vec<Run>,
     len: usize,
-    ids: imbl::HashMap<String, NaiveDate>,
-    flat: Arc<OnceLock<Vec<Signal>>>,
+    ids: IdIndex,
+    flat: Arc<OnceLock<Arc<Vec<Signal>>>>,
 }
 
 /// The size of a run of [`SignalList`]: runs are cut to this size, and split in two when they reach twice it.
@@ -134,28 +137,118 @@ const CHUNK: usize = 128;
 /// taking one insertion per signal.
 const REBUILD_SHARE: usize = 8;
 
-impl SignalList {
-    /// The list of `signals` in the order given (callers sort when needed).
-    fn from_vec(signals: Vec<Signal>) -> SignalList {
-        let ids = signals
-            .iter()
-            .filter_map(|s| s.id.clone().map(|i| (i, s.date)))
-            .collect();
-        let len = signals.len();
-        let mut chunks = Vec::with_capacity(len.div_ceil(CHUNK));
-        let mut rest = signals.into_iter();
-        loop {
-            let run: Vec<Signal> = rest.by_ref().take(CHUNK).collect();
-            if run.is_empty() {
-                break;
-            }
-            chunks.push(Arc::new(run));
+/// A run of [`SignalList`]: the signals `start..end` of a buffer that runs, clones and the contiguous list
+/// share.
+#[derive(Clone)]
+struct Run {
+    buf: Arc<Vec<Signal>>,
+    start: usize,
+    end: usize,
+}
+
+impl Run {
+    /// A run that is the whole of its own buffer.
+    fn whole(signals: Vec<Signal>) -> Run {
+        let end = signals.len();
+        Run {
+            buf: Arc::new(signals),
+            start: 0,
+            end,
         }
+    }
+
+    fn as_slice(&self) -> &[Signal] {
+        &self.buf[self.start..self.end]
+    }
+
+    fn last(&self) -> Option<&Signal> {
+        self.as_slice().last()
+    }
+
+    /// The run's signals to change in place: copied first into a buffer of its own when the buffer is shared
+    /// or holds more than this run. The caller sets `end` to the vector's new length.
+    fn make_mut(&mut self) -> &mut Vec<Signal> {
+        if self.start != 0 || self.end != self.buf.len() || Arc::get_mut(&mut self.buf).is_none() {
+            self.buf = Arc::new(self.as_slice().to_vec());
+            self.start = 0;
+        }
+        Arc::get_mut(&mut self.buf).expect("a run owns its buffer once copied")
+    }
+}
+
+/// Where each signal id of a [`SignalList`] is: the signal's date (the list is in date order, so the signal is
+/// found by a binary search on its date and a scan of that date's signals).
+///
+/// Keyed by a 64-bit hash of the id rather than the id, so the index holds no second copy of the ids (issue 14:
+/// 16 bytes of key and date a signal, plus the map's nodes). Every hit is checked against the stored id; an id
+/// whose hash another id already holds goes to `more`, keyed by the id itself (a rare case: about
+/// `n^2 / 2^65` of the ids, 3e-8 for a million signals), which is read whenever the first map has no match.
+#[derive(Clone, Default)]
+struct IdIndex {
+    dates: imbl::OrdMap<u64, NaiveDate>,
+    more: imbl::HashMap<SignalId, NaiveDate>,
+}
+
+/// The key of an id in [`IdIndex`].
+fn id_hash(id: &str) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = rustc_hash::FxBuildHasher.build_hasher();
+    h.write(id.as_bytes());
+    h.write_usize(id.len());
+    h.finish()
+}
+
+impl IdIndex {
+    /// The index of `signals` (ids assumed distinct).
+    fn of(signals: &[Signal]) -> IdIndex {
+        let mut index = IdIndex::default();
+        for s in signals {
+            if let Some(id) = &s.id {
+                index.insert(id, s.date);
+            }
+        }
+        index
+    }
+
+    /// Record a new id (not already in the index).
+    fn insert(&mut self, id: &SignalId, date: NaiveDate) {
+        let h = id_hash(id);
+        if self.dates.contains_key(&h) {
+            self.more.insert(id.clone(), date);
+        } else {
+            self.dates.insert(h, date);
+        }
+    }
+
+    /// Forget an id (at `date`, where it was found).
+    fn remove(&mut self, id: &str) {
+        if self.more.remove(id).is_none() {
+            self.dates.remove(&id_hash(id));
+        }
+    }
+}
+
+impl SignalList {
+    /// The list of `signals`, which must be in canonical order: one buffer that the runs are ranges of and that
+    /// is also the contiguous list.
+    fn from_vec(mut signals: Vec<Signal>) -> SignalList {
+        signals.shrink_to_fit();
+        let ids = IdIndex::of(&signals);
+        let len = signals.len();
+        let buf = Arc::new(signals);
+        let runs = (0..len)
+            .step_by(CHUNK)
+            .map(|start| Run {
+                buf: buf.clone(),
+                start,
+                end: (start + CHUNK).min(len),
+            })
+            .collect();
         SignalList {
-            chunks,
+            runs,
             len,
             ids,
-            flat: Arc::default(),
+            flat: Arc::new(OnceLock::from(buf)),
         }
     }
 
@@ -164,27 +257,64 @@ impl SignalList {
     }
 
     fn iter(&self) -> impl Iterator<Item = &Signal> {
-        self.chunks.iter().flat_map(|c| c.iter())
+        self.runs.iter().flat_map(Run::as_slice)
     }
 
     fn as_slice(&self) -> &[Signal] {
-        self.flat.get_or_init(|| self.iter().cloned().collect())
+        self.flat
+            .get_or_init(|| Arc::new(self.iter().cloned().collect()))
+            .as_slice()
+    }
+
+    /// Before a change: when the contiguous list was made and the runs are not yet ranges of it, make them so
+    /// (same boundaries), so the buffers it copied are freed once no other version uses them. Then forget the
+    /// contiguous list, which the change makes stale.
+    fn settle(&mut self) {
+        if let Some(flat) = self.flat.get().cloned()
+            && !self.runs.iter().all(|r| Arc::ptr_eq(&r.buf, &flat))
+        {
+            let mut start = 0;
+            for r in &mut self.runs {
+                let n = r.end - r.start;
+                *r = Run {
+                    buf: flat.clone(),
+                    start,
+                    end: start + n,
+                };
+                start += n;
+            }
+        }
+        self.flat = Arc::default();
     }
 
     /// The position (run, index in the run) of the signal with this id.
     fn position(&self, id: &str) -> Option<(usize, usize)> {
-        let date = *self.ids.get(id)?;
+        if let Some(&date) = self.ids.dates.get(&id_hash(id))
+            && let Some(p) = self.position_on(date, id)
+        {
+            return Some(p);
+        }
+        if self.ids.more.is_empty() {
+            return None;
+        }
+        let date = *self.ids.more.get(id)?;
+        self.position_on(date, id)
+    }
+
+    /// The position of the signal with this id among the signals dated `date`.
+    fn position_on(&self, date: NaiveDate, id: &str) -> Option<(usize, usize)> {
         let first = self
-            .chunks
-            .partition_point(|c| c.last().is_some_and(|l| l.date < date));
-        for (ci, c) in self.chunks.iter().enumerate().skip(first) {
-            let from = c.partition_point(|x| x.date < date);
-            for (i, s) in c.iter().enumerate().skip(from) {
+            .runs
+            .partition_point(|r| r.last().is_some_and(|l| l.date < date));
+        for (ri, r) in self.runs.iter().enumerate().skip(first) {
+            let run = r.as_slice();
+            let from = run.partition_point(|x| x.date < date);
+            for (i, s) in run.iter().enumerate().skip(from) {
                 if s.date != date {
                     return None;
                 }
-                if s.id.as_deref() == Some(id) {
-                    return Some((ci, i));
+                if s.id.as_ref().is_some_and(|x| x.as_bytes() == id.as_bytes()) {
+                    return Some((ri, i));
                 }
             }
         }
@@ -194,17 +324,17 @@ impl SignalList {
     /// Index of the first signal dated on or after `date` (`len` if none).
     fn first_index_on_or_after(&self, date: NaiveDate) -> usize {
         let before = self
-            .chunks
-            .partition_point(|c| c.last().is_some_and(|l| l.date < date));
-        let skipped: usize = self.chunks[..before].iter().map(|c| c.len()).sum();
+            .runs
+            .partition_point(|r| r.last().is_some_and(|l| l.date < date));
+        let skipped: usize = self.runs[..before].iter().map(|r| r.end - r.start).sum();
         skipped
             + self
-                .chunks
+                .runs
                 .get(before)
-                .map_or(0, |c| c.partition_point(|x| x.date < date))
+                .map_or(0, |r| r.as_slice().partition_point(|x| x.date < date))
     }
 
-    /// The signals from index `from` on: a slice of the contiguous copy when it exists, else a copy of those
+    /// The signals from index `from` on: a slice of the contiguous list when it exists, else a copy of those
     /// signals only (the runs before them skipped whole).
     fn tail(&self, from: usize) -> std::borrow::Cow<'_, [Signal]> {
         if let Some(flat) = self.flat.get() {
@@ -212,71 +342,83 @@ impl SignalList {
         }
         let mut out = Vec::with_capacity(self.len.saturating_sub(from));
         let mut skipped = 0;
-        for c in &self.chunks {
-            if skipped + c.len() <= from {
-                skipped += c.len();
+        for r in &self.runs {
+            let run = r.as_slice();
+            if skipped + run.len() <= from {
+                skipped += run.len();
                 continue;
             }
-            out.extend_from_slice(&c[from.saturating_sub(skipped)..]);
-            skipped += c.len();
+            out.extend_from_slice(&run[from.saturating_sub(skipped)..]);
+            skipped += run.len();
         }
         std::borrow::Cow::Owned(out)
     }
 
     fn get(&self, id: &str) -> Option<&Signal> {
-        self.position(id).map(|(c, i)| &self.chunks[c][i])
+        self.position(id).map(|(r, i)| &self.runs[r].as_slice()[i])
     }
 
     /// Add one signal at its place in the canonical order.
     fn insert(&mut self, s: Signal) {
-        let Some(last) = self.chunks.len().checked_sub(1) else {
-            self.chunks.push(Arc::new(vec![s]));
+        let Some(last) = self.runs.len().checked_sub(1) else {
+            self.runs.push(Run::whole(vec![s]));
             return;
         };
-        let ci = self
-            .chunks
-            .partition_point(|c| c.last().is_some_and(|l| canonical_order(l, &s) == Ordering::Less))
+        let ri = self
+            .runs
+            .partition_point(|r| r.last().is_some_and(|l| canonical_order(l, &s) == Ordering::Less))
             .min(last);
-        let run = Arc::make_mut(&mut self.chunks[ci]);
-        let at = run.partition_point(|x| canonical_order(x, &s) != Ordering::Greater);
-        run.insert(at, s);
-        if run.len() >= 2 * CHUNK {
-            let right = run.split_off(CHUNK);
-            self.chunks.insert(ci + 1, Arc::new(right));
+        let run = &mut self.runs[ri];
+        let v = run.make_mut();
+        let at = v.partition_point(|x| canonical_order(x, &s) != Ordering::Greater);
+        v.insert(at, s);
+        let right = (v.len() >= 2 * CHUNK).then(|| v.split_off(CHUNK));
+        let n = v.len();
+        run.end = n;
+        if let Some(right) = right {
+            self.runs.insert(ri + 1, Run::whole(right));
         }
     }
 
-    /// Add signals (checked by the caller) in canonical order.
+    /// Add signals (checked by the caller: their ids are new and distinct) in canonical order.
     fn extend(&mut self, fresh: Vec<Signal>) {
         if fresh.is_empty() {
             return;
         }
         if fresh.len().saturating_mul(REBUILD_SHARE) >= self.len {
-            let mut all: Vec<Signal> = self.iter().cloned().collect();
+            let mut all: Vec<Signal> = Vec::with_capacity(self.len + fresh.len());
+            all.extend(self.iter().cloned());
             all.extend(fresh);
-            all.sort_by(canonical_order);
+            // The ids are distinct, so no two signals are equal in the canonical order and an unstable sort
+            // gives the one order (without the stable sort's buffer of half the list).
+            if !all.is_sorted_by(|a, b| canonical_order(a, b) != Ordering::Greater) {
+                all.sort_unstable_by(canonical_order);
+            }
             *self = SignalList::from_vec(all);
             return;
         }
+        self.settle();
         for s in fresh {
             if let Some(id) = &s.id {
-                self.ids.insert(id.clone(), s.date);
+                self.ids.insert(id, s.date);
             }
             self.insert(s);
             self.len += 1;
         }
-        self.flat = Arc::default();
     }
 
     fn remove(&mut self, id: &str) -> Option<Signal> {
-        let (ci, i) = self.position(id)?;
+        let (ri, i) = self.position(id)?;
+        self.settle();
         self.ids.remove(id);
-        self.flat = Arc::default();
         self.len -= 1;
-        let run = Arc::make_mut(&mut self.chunks[ci]);
-        let s = run.remove(i);
-        if run.is_empty() {
-            self.chunks.remove(ci);
+        let run = &mut self.runs[ri];
+        let v = run.make_mut();
+        let s = v.remove(i);
+        let n = v.len();
+        run.end = n;
+        if n == 0 {
+            self.runs.remove(ri);
         }
         Some(s)
     }
@@ -642,8 +784,9 @@ impl Case {
         signals: impl IntoIterator<Item = Signal>,
         vocabulary: &impl Vocabulary,
     ) -> Result<AppendReport> {
-        let mut batch_ids: HashMap<String, Signal> = HashMap::new();
-        let mut fresh = Vec::new();
+        // Ids of this batch: the position of each in `fresh`.
+        let mut batch_ids: rustc_hash::FxHashMap<SignalId, usize> = rustc_hash::FxHashMap::default();
+        let mut fresh: Vec<Signal> = Vec::new();
         let mut report = AppendReport::default();
         for (i, s) in signals.into_iter().enumerate() {
             // Content-derived id for an id-less signal (issue 13, part 2).
@@ -665,19 +808,22 @@ impl Case {
                 other => other,
             })?;
             if let Some(id) = &s.id {
-                let prior = self.signals.get(id).or_else(|| batch_ids.get(id));
+                let prior = self
+                    .signals
+                    .get(id)
+                    .or_else(|| batch_ids.get(id.as_str()).map(|&i| &fresh[i]));
                 if let Some(p) = prior {
                     if p.same_content(&s) {
                         report.unchanged += 1;
                         continue;
                     }
                     return Err(Error::DuplicateSignal {
-                        id: id.clone(),
+                        id: id.to_string(),
                         stored: p.describe(),
                         found: s.describe(),
                     });
                 }
-                batch_ids.insert(id.clone(), s.clone());
+                batch_ids.insert(id.clone(), fresh.len());
             }
             fresh.push(s);
         }

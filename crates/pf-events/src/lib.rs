@@ -648,7 +648,7 @@ pub(crate) fn ingest_inner<R: Read>(
             s.reliability = mapping.reliability(n);
             s.weight = weight;
             s.reports = Some(u32::try_from(g.reports).unwrap_or(u32::MAX));
-            s.event_ids = g.event_ids;
+            s.event_ids = g.event_ids.into();
             s
         })
         .collect();
