@@ -192,6 +192,10 @@ struct IdIndex {
 /// The key of an id in [`IdIndex`].
 fn id_hash(id: &str) -> u64 {
     use std::hash::{BuildHasher, Hasher};
+    #[cfg(test)]
+    if tests::ALL_IDS_COLLIDE.with(std::cell::Cell::get) {
+        return 7;
+    }
     let mut h = rustc_hash::FxBuildHasher.build_hasher();
     h.write(id.as_bytes());
     h.write_usize(id.len());
@@ -386,9 +390,10 @@ impl SignalList {
             return;
         }
         if fresh.len().saturating_mul(REBUILD_SHARE) >= self.len {
-            let mut all: Vec<Signal> = Vec::with_capacity(self.len + fresh.len());
+            // The batch's buffer takes the stored signals (no copy of the batch; none at all into an empty list).
+            let mut all = fresh;
+            all.reserve_exact(self.len);
             all.extend(self.iter().cloned());
-            all.extend(fresh);
             // The ids are distinct, so no two signals are equal in the canonical order and an unstable sort
             // gives the one order (without the stable sort's buffer of half the list).
             if !all.is_sorted_by(|a, b| canonical_order(a, b) != Ordering::Greater) {
@@ -459,6 +464,172 @@ impl<'de> Deserialize<'de> for SignalList {
         }
         Ok(SignalList::from_vec(signals))
     }
+}
+
+/// A signal error of the case file's `signals[i]`: the field named by its path in the file.
+fn signal_at(i: usize, e: Error) -> Error {
+    match e {
+        Error::InvalidSignal {
+            field,
+            expected,
+            found,
+            id,
+            ..
+        } => Error::InvalidSignal {
+            field: format!("signals[{i}].{field}"),
+            expected,
+            found,
+            line: None,
+            id,
+        },
+        other => other,
+    }
+}
+
+/// The error of a case file whose `signals` is neither a list nor null.
+fn not_a_list() -> Error {
+    Error::case("signals", "a list of signal records", "another JSON value")
+}
+
+/// A case file read by [`Case::from_json_slice`]: its header fields as JSON values (`None` when the document is
+/// not an object) and its signals already turned into [`Signal`]s.
+struct CaseDocument {
+    header: Option<serde_json::Map<String, Value>>,
+    signals: SignalsField,
+}
+
+/// What a case file holds under `signals`.
+enum SignalsField {
+    /// No `signals` field, or `null`.
+    Absent,
+    /// The signals, parsed.
+    List(Vec<Signal>),
+    /// The first bad signal record (the rest of the list is read only for the JSON syntax).
+    Bad(Error),
+    /// Some other JSON value.
+    Other,
+}
+
+/// Visitor methods for the JSON values a reader takes as "some other value": each returns `$value`.
+macro_rules! other_values {
+    ($out:ty, $value:expr) => {
+        fn visit_bool<E: serde::de::Error>(self, _: bool) -> std::result::Result<$out, E> {
+            Ok($value)
+        }
+        fn visit_i64<E: serde::de::Error>(self, _: i64) -> std::result::Result<$out, E> {
+            Ok($value)
+        }
+        fn visit_u64<E: serde::de::Error>(self, _: u64) -> std::result::Result<$out, E> {
+            Ok($value)
+        }
+        fn visit_f64<E: serde::de::Error>(self, _: f64) -> std::result::Result<$out, E> {
+            Ok($value)
+        }
+        fn visit_str<E: serde::de::Error>(self, _: &str) -> std::result::Result<$out, E> {
+            Ok($value)
+        }
+    };
+}
+
+impl<'de> Deserialize<'de> for CaseDocument {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Doc;
+        impl<'de> serde::de::Visitor<'de> for Doc {
+            type Value = CaseDocument;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON case file")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<CaseDocument, A::Error> {
+                let mut header = serde_json::Map::new();
+                let mut signals = SignalsField::Absent;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "signals" {
+                        signals = map.next_value_seed(Signals)?;
+                    } else {
+                        let v = map.next_value::<Value>()?;
+                        header.insert(key, v);
+                    }
+                }
+                Ok(CaseDocument {
+                    header: Some(header),
+                    signals,
+                })
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<CaseDocument, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(CaseDocument::NOT_AN_OBJECT)
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<CaseDocument, E> {
+                Ok(CaseDocument::NOT_AN_OBJECT)
+            }
+            other_values!(CaseDocument, CaseDocument::NOT_AN_OBJECT);
+        }
+        d.deserialize_any(Doc)
+    }
+}
+
+impl CaseDocument {
+    /// A document that is not a JSON object.
+    const NOT_AN_OBJECT: CaseDocument = CaseDocument {
+        header: None,
+        signals: SignalsField::Absent,
+    };
+}
+
+/// Reads a case file's `signals` one record at a time into [`Signal`]s.
+struct Signals;
+
+impl<'de> serde::de::DeserializeSeed<'de> for Signals {
+    type Value = SignalsField;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<SignalsField, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Signals {
+    type Value = SignalsField;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a list of signal records")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<SignalsField, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        let mut i = 0;
+        while let Some(record) = seq.next_element::<Value>()? {
+            match Signal::from_json(&record) {
+                Ok(s) => out.push(s),
+                Err(e) => {
+                    let bad = signal_at(i, e);
+                    while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                    return Ok(SignalsField::Bad(bad));
+                }
+            }
+            i += 1;
+        }
+        Ok(SignalsField::List(out))
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<SignalsField, E> {
+        Ok(SignalsField::Absent)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<SignalsField, A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(SignalsField::Other)
+    }
+    other_values!(SignalsField, SignalsField::Other);
 }
 
 fn yes() -> bool {
@@ -561,6 +732,48 @@ impl Case {
         let obj = v
             .as_object()
             .ok_or_else(|| Error::case("case", "a JSON object", "another JSON value"))?;
+        let (case, version) = Case::from_header(obj)?;
+        let signals = match obj.get("signals") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .enumerate()
+                .map(|(i, s)| Signal::from_json(s).map_err(|e| signal_at(i, e)))
+                .collect::<Result<_>>()?,
+            Some(_) => return Err(not_a_list()),
+        };
+        case.with_parsed_signals(version, signals, vocabulary)
+    }
+
+    /// Parse a case file's JSON text (UTF-8 bytes), as [`Case::from_json`] does with the parsed document, but
+    /// without the JSON tree of its signals: each signal record is read into a small tree, turned into a
+    /// [`Signal`] and dropped, so reading a case costs the signals it holds, not ten times that (issue 14: the
+    /// command line held 2 KB a signal reading a case of a million signals, most of it the tree).
+    ///
+    /// # Errors
+    /// [`Error::Parse`] (`what` is `case file`) when the text is not JSON; otherwise the errors of
+    /// [`Case::from_json`], in the same order (the header's before the signals').
+    pub fn from_json_slice(text: &[u8], vocabulary: &impl Vocabulary) -> Result<Case> {
+        let doc: CaseDocument = serde_json::from_slice(text).map_err(|e| Error::Parse {
+            what: "case file".into(),
+            line: Some(e.line()),
+            message: e.to_string(),
+        })?;
+        let Some(header) = doc.header else {
+            return Err(Error::case("case", "a JSON object", "another JSON value"));
+        };
+        let (case, version) = Case::from_header(&header)?;
+        let signals = match doc.signals {
+            SignalsField::Absent => Vec::new(),
+            SignalsField::List(signals) => signals,
+            SignalsField::Bad(e) => return Err(e),
+            SignalsField::Other => return Err(not_a_list()),
+        };
+        case.with_parsed_signals(version, signals, vocabulary)
+    }
+
+    /// The case of a header (every field but the signals) and its format version, checked.
+    fn from_header(obj: &serde_json::Map<String, Value>) -> Result<(Case, u32)> {
         let mut case = Case::new(
             header_text(obj, "id", true)?,
             header_text(obj, "sender", true)?,
@@ -588,43 +801,22 @@ impl Case {
         if version >= 2 {
             case.check_election_date()?;
         }
-        let signals = match obj.get("signals") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(a)) => a
-                .iter()
-                .enumerate()
-                .map(|(i, s)| {
-                    Signal::from_json(s).map_err(|e| match e {
-                        Error::InvalidSignal {
-                            field,
-                            expected,
-                            found,
-                            id,
-                            ..
-                        } => Error::InvalidSignal {
-                            field: format!("signals[{i}].{field}"),
-                            expected,
-                            found,
-                            line: None,
-                            id,
-                        },
-                        other => other,
-                    })
-                })
-                .collect::<Result<_>>()?,
-            Some(_) => {
-                return Err(Error::case(
-                    "signals",
-                    "a list of signal records",
-                    "another JSON value",
-                ));
-            }
-        };
+        Ok((case, version))
+    }
+
+    /// The case with the signals of its file: the codebook's rules on fate signals (format version 2), then the
+    /// append's checks.
+    fn with_parsed_signals(
+        mut self,
+        version: u32,
+        signals: Vec<Signal>,
+        vocabulary: &impl Vocabulary,
+    ) -> Result<Case> {
         if version >= 2 {
-            case.check_fate_signals(&signals)?;
+            self.check_fate_signals(&signals)?;
         }
-        case.append(signals, vocabulary)?;
-        Ok(case)
+        self.append(signals, vocabulary)?;
+        Ok(self)
     }
 
     /// The day the leader's fate after the term end is decided: the `election_date` given, or
@@ -688,16 +880,18 @@ impl Case {
     /// [`Error::Io`], [`Error::Parse`] or the errors of [`Case::from_json`].
     pub fn load(path: impl AsRef<Path>, vocabulary: &impl Vocabulary) -> Result<Case> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        let text = std::fs::read(path).map_err(|source| Error::Io {
             path: path.into(),
             source,
         })?;
-        let v: Value = serde_json::from_str(&text).map_err(|e| Error::Parse {
-            what: format!("case file {}", path.display()),
-            line: Some(e.line()),
-            message: e.to_string(),
-        })?;
-        Case::from_json(&v, vocabulary)
+        Case::from_json_slice(&text, vocabulary).map_err(|e| match e {
+            Error::Parse { line, message, .. } => Error::Parse {
+                what: format!("case file {}", path.display()),
+                line,
+                message,
+            },
+            other => other,
+        })
     }
 
     /// The case as a JSON value (the case file format).
@@ -785,10 +979,13 @@ impl Case {
         vocabulary: &impl Vocabulary,
     ) -> Result<AppendReport> {
         // Ids of this batch: the position of each in `fresh`.
-        let mut batch_ids: rustc_hash::FxHashMap<SignalId, usize> = rustc_hash::FxHashMap::default();
-        let mut fresh: Vec<Signal> = Vec::new();
+        let signals = signals.into_iter();
+        let expected = signals.size_hint().0;
+        let mut batch_ids: rustc_hash::FxHashMap<SignalId, usize> =
+            rustc_hash::FxHashMap::with_capacity_and_hasher(expected, rustc_hash::FxBuildHasher);
+        let mut fresh: Vec<Signal> = Vec::with_capacity(expected);
         let mut report = AppendReport::default();
-        for (i, s) in signals.into_iter().enumerate() {
+        for (i, s) in signals.enumerate() {
             // Content-derived id for an id-less signal (issue 13, part 2).
             let s = s.normalised().with_content_id();
             self.check_signal(&s, vocabulary).map_err(|e| match e {
@@ -1191,6 +1388,12 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    thread_local! {
+        /// When set, every id has the same key in [`IdIndex`] (this thread only): the collision path for all ids
+        /// but the first.
+        pub(super) static ALL_IDS_COLLIDE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
     fn day(n: u64) -> NaiveDate {
         NaiveDate::from_ymd_opt(2020, 1, 1).expect("a date") + Days::new(n)
     }
@@ -1282,5 +1485,118 @@ mod tests {
                 prop_assert_eq!(a.signal(s.id.as_deref().expect("an id")), Some(s));
             }
         }
+    }
+
+    /// Appends, lookups, retries and removals with every id colliding in the id index: each id is still found,
+    /// each absent id is not, and a retry is still told from a conflict.
+    #[test]
+    fn ids_whose_keys_collide_are_still_told_apart() {
+        ALL_IDS_COLLIDE.with(|c| c.set(true));
+        let mut a = case();
+        a.append((0..300).map(|i| signal(i % 50, &format!("s{i}"))), &V1)
+            .expect("valid signals");
+        a.append((300..310).map(|i| signal(i % 50, &format!("s{i}"))), &V1)
+            .expect("valid signals");
+        for i in 0..310 {
+            let id = format!("s{i}");
+            assert_eq!(a.signal(&id).and_then(|s| s.id.as_deref()), Some(id.as_str()));
+        }
+        assert!(a.signal("s310").is_none() && a.signal("s").is_none());
+        let r = a.append([signal(7, "s7")], &V1).expect("a retry");
+        assert_eq!((r.added, r.unchanged), (0, 1));
+        assert!(matches!(
+            a.append([signal(8, "s7")], &V1),
+            Err(Error::DuplicateSignal { .. })
+        ));
+        // Removing the id that holds the key leaves the others found through the second map.
+        let holder = a.signals()[0].id.clone().expect("an id");
+        assert!(a.remove(&holder).is_some());
+        assert!(a.signal(&holder).is_none());
+        for s in a.signals().to_vec() {
+            let id = s.id.as_deref().expect("an id");
+            assert_eq!(a.signal(id), Some(&s));
+        }
+        let r = a
+            .append([signal(9, &holder)], &V1)
+            .expect("the freed id is new again");
+        assert_eq!(r.added, 1);
+        assert_eq!(a.signal(&holder).map(|s| s.date), Some(day(9)));
+        ALL_IDS_COLLIDE.with(|c| c.set(false));
+    }
+
+    /// A list built whole is one buffer: its runs are ranges of the contiguous list, which costs no copy. After
+    /// small appends the contiguous list is a new buffer, and the next change makes the runs ranges of it (only
+    /// the run that change touches has a buffer of its own).
+    #[test]
+    fn the_contiguous_list_is_the_storage_after_a_change() {
+        let mut a = case();
+        a.append((0..1000).map(|i| signal(i % 400, &format!("s{i}"))), &V1)
+            .expect("valid signals");
+        let whole = a
+            .signals
+            .flat
+            .get()
+            .cloned()
+            .expect("a list built whole has its contiguous list");
+        assert!(a.signals.runs.iter().all(|r| Arc::ptr_eq(&r.buf, &whole)));
+        assert_eq!(a.signals().as_ptr(), whole.as_ptr());
+        a.append([signal(3, "late")], &V1).expect("a valid signal");
+        assert!(
+            a.signals.flat.get().is_none(),
+            "a small append makes the contiguous list stale"
+        );
+        let made = a.signals().to_vec();
+        let flat = a.signals.flat.get().cloned().expect("made by signals()");
+        a.append([signal(200, "later")], &V1).expect("a valid signal");
+        let own = a
+            .signals
+            .runs
+            .iter()
+            .filter(|r| !Arc::ptr_eq(&r.buf, &flat))
+            .count();
+        assert_eq!(
+            own, 1,
+            "every run but the one changed is a range of the last contiguous list"
+        );
+        let mut expected = made;
+        expected.push(signal(200, "later").normalised().with_content_id());
+        expected.sort_by(canonical_order);
+        assert_eq!(a.signals(), expected.as_slice());
+    }
+
+    /// Reading a case file with [`Case::from_json_slice`] gives what [`Case::from_json`] gives on the parsed
+    /// document: the same case, or the same error.
+    #[test]
+    fn the_streaming_reader_agrees_with_the_tree_reader() {
+        let header =
+            r#""id": "c", "sender": "USA", "target": "PRK", "start": "2020-01-01", "term_end": "2021-01-01""#;
+        let docs = [
+            format!(r#"{{{header}, "signals": [{{"type": "summit_held", "date": "2020-03-01"}}, {{"id": "x", "type": "talks_held", "date": "2020-02-01", "source": "kcna"}}]}}"#),
+            format!(r#"{{{header}}}"#),
+            format!(r#"{{{header}, "signals": null, "extra": [1, 2]}}"#),
+            format!(r#"{{"signals": [{{"type": "summit_held", "date": "2020-03-01"}}], {header}, "description": "d"}}"#),
+            format!(r#"{{{header}, "signals": {{"a": 1}}}}"#),
+            format!(r#"{{{header}, "signals": "none"}}"#),
+            format!(r#"{{{header}, "signals": [{{"type": "summit_held", "date": "2020-03-01"}}, {{"type": "summit_held", "date": "2020-13-01"}}, {{"type": 3}}]}}"#),
+            format!(r#"{{{header}, "signals": [{{"type": "no_such_type", "date": "2020-03-01"}}]}}"#),
+            format!(r#"{{{header}, "signals": [{{"type": "summit_held", "date": "2019-03-01"}}]}}"#),
+            r#"{"id": "c", "sender": "", "target": "PRK", "start": "2020-01-01", "term_end": "2021-01-01", "signals": [{"type": 1}]}"#.to_owned(),
+            format!(r#"{{{header}, "format_version": 2, "reelection_eligible": false, "signals": [{{"type": "sender_leader_reelected", "date": "2020-11-03"}}]}}"#),
+            format!(r#"{{{header}, "format_version": 7}}"#),
+            "[1, 2]".to_owned(),
+            "3".to_owned(),
+        ];
+        for doc in &docs {
+            let tree: Value = serde_json::from_str(doc).expect("JSON");
+            let a = Case::from_json(&tree, &V2);
+            let b = Case::from_json_slice(doc.as_bytes(), &V2);
+            match (a, b) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{doc}"),
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{doc}"),
+                (a, b) => panic!("{doc}: {a:?} against {b:?}"),
+            }
+        }
+        let e = Case::from_json_slice(b"{\"id\": ", &V2).expect_err("not JSON");
+        assert!(matches!(e, Error::Parse { line: Some(1), .. }), "{e}");
     }
 }

@@ -891,3 +891,94 @@ pub fn write_jsonl(signals: &[Signal], mut w: impl std::io::Write) -> std::io::R
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn interned_names_share_one_block_and_long_text_does_not_enter_the_interner() {
+        let a = Text::interned("summit_held");
+        let b = Signal::new(
+            "summit_held",
+            NaiveDate::from_ymd_opt(2018, 6, 12).expect("a date"),
+        )
+        .signal_type;
+        assert!(Text::ptr_eq(&a, &b));
+        let made = Text::interned(&format!("{}x", "summit_held"));
+        assert!(Text::ptr_eq(&made, &Text::interned("summit_heldx")));
+        let long = "n".repeat(INTERN_MAX_BYTES + 1);
+        assert!(!Text::ptr_eq(&Text::interned(&long), &Text::interned(&long)));
+        assert_eq!(Text::interned(&long), Text::interned(&long));
+        // A text not made by the interner equals the interned one.
+        assert_eq!(Text::from("summit_held"), a);
+        assert!(!Text::ptr_eq(&Text::from("summit_held"), &a));
+    }
+
+    #[test]
+    fn a_signal_is_at_most_128_bytes_and_a_content_id_is_held_inline() {
+        assert!(
+            std::mem::size_of::<Signal>() <= 128,
+            "{}",
+            std::mem::size_of::<Signal>()
+        );
+        assert_eq!(std::mem::size_of::<Option<SignalId>>(), 32);
+        assert_eq!(std::mem::size_of::<Option<Text>>(), 16);
+        let s = Signal::new(
+            "summit_held",
+            NaiveDate::from_ymd_opt(2018, 6, 12).expect("a date"),
+        );
+        let id = SignalId::from(s.content_id());
+        assert!(matches!(id.0, IdRepr::Inline { .. }));
+        assert_eq!(id, s.content_id());
+    }
+
+    #[test]
+    fn the_serde_form_of_texts_and_ids_is_the_plain_string() {
+        let s = Signal::new(
+            "summit_held",
+            NaiveDate::from_ymd_opt(2018, 6, 12).expect("a date"),
+        )
+        .with_id("x".repeat(40))
+        .with_source("kcna")
+        .with_note("a \"quoted\" note");
+        let json = serde_json::to_string(&s).expect("serialises");
+        assert_eq!(
+            json,
+            format!(
+                r#"{{"id":"{}","type":"summit_held","date":"2018-06-12","reliability":1.0,"weight":1.0,"source":"kcna","note":"a \"quoted\" note"}}"#,
+                "x".repeat(40)
+            )
+        );
+        let back: Signal = serde_json::from_str(&json).expect("reads back");
+        assert_eq!(back, s);
+        assert!(Text::ptr_eq(&back.signal_type, &s.signal_type));
+        assert!(Text::ptr_eq(
+            back.source.as_ref().expect("a source"),
+            s.source.as_ref().expect("a source")
+        ));
+        assert_eq!(
+            format!("{:?}", s.note.as_ref().expect("a note")),
+            format!("{:?}", "a \"quoted\" note")
+        );
+    }
+
+    proptest! {
+        /// Ids and texts compare, order and hash as the strings they hold, inline or not.
+        #[test]
+        fn ids_and_texts_behave_as_their_strings(a in "\\PC{0,40}", b in "\\PC{0,40}") {
+            use std::hash::BuildHasher;
+            let (ia, ib) = (SignalId::new(&a), SignalId::new(&b));
+            prop_assert_eq!(ia.as_str(), a.as_str());
+            prop_assert_eq!(ia.cmp(&ib), a.cmp(&b));
+            prop_assert_eq!(ia == ib, a == b);
+            let (ta, tb) = (Text::interned(&a), Text::from(b.as_str()));
+            prop_assert_eq!(ta.cmp(&tb), a.cmp(&b));
+            prop_assert_eq!(ta == tb, a == b);
+            let h = std::hash::RandomState::new();
+            prop_assert_eq!(h.hash_one(&ia), h.hash_one(a.as_str()));
+            prop_assert_eq!(h.hash_one(&ta), h.hash_one(a.as_str()));
+        }
+    }
+}
