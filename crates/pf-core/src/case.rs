@@ -179,15 +179,21 @@ impl Run {
 /// Where each signal id of a [`SignalList`] is: the signal's date (the list is in date order, so the signal is
 /// found by a binary search on its date and a scan of that date's signals).
 ///
-/// Keyed by a 64-bit hash of the id rather than the id, so the index holds no second copy of the ids (issue 14:
-/// 16 bytes of key and date a signal, plus the map's nodes). Every hit is checked against the stored id; an id
-/// whose hash another id already holds goes to `more`, keyed by the id itself (a rare case: about
-/// `n^2 / 2^65` of the ids, 3e-8 for a million signals), which is read whenever the first map has no match.
+/// Keyed by a 64-bit hash of the id rather than the id, so the index holds no second copy of the ids (issue 14):
+/// the pairs (hash, date) in sorted order, in runs of at most [`2 * ID_CHUNK`](ID_CHUNK) behind `Arc`s, shared by
+/// clones and copied on write as the signal runs are; 16 bytes a signal when built whole (a case read, a large
+/// append), at most twice that after many single inserts. Two ids may share a hash (about `n^2 / 2^65` pairs,
+/// 3e-8 for a million signals): the pairs are a multiset, and every candidate date is checked against the
+/// stored ids. Measured first: `imbl::HashMap<String, NaiveDate>` (about 250 bytes a signal with the copy of
+/// the id), `imbl::HashMap<u64, NaiveDate>` (about 100, mostly sparse nodes), `imbl::OrdMap<u64, NaiveDate>`
+/// (28, but a tree descent with cache misses per insert: a fifth of the time of appending a million signals).
 #[derive(Clone, Default)]
 struct IdIndex {
-    dates: imbl::OrdMap<u64, NaiveDate>,
-    more: imbl::HashMap<SignalId, NaiveDate>,
+    chunks: Vec<Arc<Vec<(u64, NaiveDate)>>>,
 }
+
+/// The size of a run of [`IdIndex`]: runs are cut to this size, and split in two when they reach twice it.
+const ID_CHUNK: usize = 256;
 
 /// The key of an id in [`IdIndex`].
 fn id_hash(id: &str) -> u64 {
@@ -203,31 +209,65 @@ fn id_hash(id: &str) -> u64 {
 }
 
 impl IdIndex {
-    /// The index of `signals` (ids assumed distinct).
+    /// The index of `signals`.
     fn of(signals: &[Signal]) -> IdIndex {
-        let mut index = IdIndex::default();
-        for s in signals {
-            if let Some(id) = &s.id {
-                index.insert(id, s.date);
-            }
-        }
-        index
-    }
-
-    /// Record a new id (not already in the index).
-    fn insert(&mut self, id: &SignalId, date: NaiveDate) {
-        let h = id_hash(id);
-        if self.dates.contains_key(&h) {
-            self.more.insert(id.clone(), date);
-        } else {
-            self.dates.insert(h, date);
+        let mut keys: Vec<(u64, NaiveDate)> = signals
+            .iter()
+            .filter_map(|s| s.id.as_ref().map(|id| (id_hash(id), s.date)))
+            .collect();
+        keys.sort_unstable();
+        IdIndex {
+            chunks: keys.chunks(ID_CHUNK).map(|c| Arc::new(c.to_vec())).collect(),
         }
     }
 
-    /// Forget an id (at `date`, where it was found).
-    fn remove(&mut self, id: &str) {
-        if self.more.remove(id).is_none() {
-            self.dates.remove(&id_hash(id));
+    /// The run where `key` is or would go.
+    fn chunk_of(&self, key: (u64, NaiveDate)) -> usize {
+        self.chunks
+            .partition_point(|c| c.last().is_some_and(|l| *l < key))
+            .min(self.chunks.len().saturating_sub(1))
+    }
+
+    /// The dates recorded for ids of this hash (usually none or one).
+    fn dates(&self, h: u64) -> impl Iterator<Item = NaiveDate> + '_ {
+        let first = self.chunks.partition_point(|c| c.last().is_some_and(|l| l.0 < h));
+        self.chunks[first..]
+            .iter()
+            .flat_map(move |c| c[c.partition_point(|e| e.0 < h)..].iter())
+            .take_while(move |e| e.0 == h)
+            .map(|e| e.1)
+    }
+
+    /// Record an id at `date`.
+    fn insert(&mut self, id: &str, date: NaiveDate) {
+        let key = (id_hash(id), date);
+        if self.chunks.is_empty() {
+            self.chunks.push(Arc::new(vec![key]));
+            return;
+        }
+        let ci = self.chunk_of(key);
+        let run = Arc::make_mut(&mut self.chunks[ci]);
+        let at = run.partition_point(|e| *e < key);
+        run.insert(at, key);
+        if run.len() >= 2 * ID_CHUNK {
+            let right = run.split_off(ID_CHUNK);
+            self.chunks.insert(ci + 1, Arc::new(right));
+        }
+    }
+
+    /// Forget an id recorded at `date`.
+    fn remove(&mut self, id: &str, date: NaiveDate) {
+        let key = (id_hash(id), date);
+        let Some(ci) = (!self.chunks.is_empty()).then(|| self.chunk_of(key)) else {
+            return;
+        };
+        let Ok(at) = self.chunks[ci].binary_search(&key) else {
+            return;
+        };
+        let run = Arc::make_mut(&mut self.chunks[ci]);
+        run.remove(at);
+        if run.is_empty() {
+            self.chunks.remove(ci);
         }
     }
 }
@@ -293,16 +333,9 @@ impl SignalList {
 
     /// The position (run, index in the run) of the signal with this id.
     fn position(&self, id: &str) -> Option<(usize, usize)> {
-        if let Some(&date) = self.ids.dates.get(&id_hash(id))
-            && let Some(p) = self.position_on(date, id)
-        {
-            return Some(p);
-        }
-        if self.ids.more.is_empty() {
-            return None;
-        }
-        let date = *self.ids.more.get(id)?;
-        self.position_on(date, id)
+        self.ids
+            .dates(id_hash(id))
+            .find_map(|date| self.position_on(date, id))
     }
 
     /// The position of the signal with this id among the signals dated `date`.
@@ -415,7 +448,7 @@ impl SignalList {
     fn remove(&mut self, id: &str) -> Option<Signal> {
         let (ri, i) = self.position(id)?;
         self.settle();
-        self.ids.remove(id);
+        self.ids.remove(id, self.runs[ri].as_slice()[i].date);
         self.len -= 1;
         let run = &mut self.runs[ri];
         let v = run.make_mut();
@@ -978,11 +1011,13 @@ impl Case {
         signals: impl IntoIterator<Item = Signal>,
         vocabulary: &impl Vocabulary,
     ) -> Result<AppendReport> {
-        // Ids of this batch: the position of each in `fresh`.
         let signals = signals.into_iter();
         let expected = signals.size_hint().0;
-        let mut batch_ids: rustc_hash::FxHashMap<SignalId, usize> =
+        // Ids of this batch: the position of each in `fresh`, keyed by the id's hash (16 bytes an entry, not a
+        // copy of the id); an id whose hash another id of the batch holds goes to `batch_more` (rare).
+        let mut batch_ids: rustc_hash::FxHashMap<u64, usize> =
             rustc_hash::FxHashMap::with_capacity_and_hasher(expected, rustc_hash::FxBuildHasher);
+        let mut batch_more: rustc_hash::FxHashMap<SignalId, usize> = rustc_hash::FxHashMap::default();
         let mut fresh: Vec<Signal> = Vec::with_capacity(expected);
         let mut report = AppendReport::default();
         for (i, s) in signals.enumerate() {
@@ -1005,10 +1040,13 @@ impl Case {
                 other => other,
             })?;
             if let Some(id) = &s.id {
-                let prior = self
-                    .signals
-                    .get(id)
-                    .or_else(|| batch_ids.get(id.as_str()).map(|&i| &fresh[i]));
+                let h = id_hash(id);
+                let in_batch = match batch_ids.get(&h) {
+                    Some(&i) if fresh[i].id.as_ref() == Some(id) => Some(i),
+                    Some(_) => batch_more.get(id.as_str()).copied(),
+                    None => None,
+                };
+                let prior = self.signals.get(id).or_else(|| in_batch.map(|i| &fresh[i]));
                 if let Some(p) = prior {
                     if p.same_content(&s) {
                         report.unchanged += 1;
@@ -1020,7 +1058,14 @@ impl Case {
                         found: s.describe(),
                     });
                 }
-                batch_ids.insert(id.clone(), fresh.len());
+                match batch_ids.entry(h) {
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        v.insert(fresh.len());
+                    }
+                    std::collections::hash_map::Entry::Occupied(_) => {
+                        batch_more.insert(id.clone(), fresh.len());
+                    }
+                }
             }
             fresh.push(s);
         }
@@ -1521,6 +1566,15 @@ mod tests {
             .expect("the freed id is new again");
         assert_eq!(r.added, 1);
         assert_eq!(a.signal(&holder).map(|s| s.date), Some(day(9)));
+        // Within one batch: a repeat is a retry, another signal under a taken id a conflict.
+        let r = a
+            .append([signal(1, "n1"), signal(2, "n2"), signal(1, "n1")], &V1)
+            .expect("a retry within the batch");
+        assert_eq!((r.added, r.unchanged), (2, 1));
+        assert!(matches!(
+            a.append([signal(3, "m1"), signal(3, "m2"), signal(4, "m2")], &V1),
+            Err(Error::DuplicateSignal { ref id, .. }) if id == "m2"
+        ));
         ALL_IDS_COLLIDE.with(|c| c.set(false));
     }
 
