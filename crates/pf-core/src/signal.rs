@@ -752,22 +752,32 @@ impl Signal {
     /// face stores and compares them alike.
     #[must_use]
     pub fn normalised(mut self) -> Signal {
+        self.normalise();
+        self
+    }
+
+    /// [`Signal::normalised`] in place.
+    pub(crate) fn normalise(&mut self) {
         if self.source.as_deref() == Some("") {
             self.source = None;
         }
         if self.note.as_deref() == Some("") {
             self.note = None;
         }
-        self
     }
 
     /// This signal with its content id ([`Signal::content_id`]) when it has no id; unchanged otherwise.
     #[must_use]
     pub fn with_content_id(mut self) -> Signal {
+        self.give_content_id();
+        self
+    }
+
+    /// [`Signal::with_content_id`] in place.
+    pub(crate) fn give_content_id(&mut self) {
         if self.id.is_none() {
             self.id = Some(SignalId::from(self.content_id()));
         }
-        self
     }
     // --- end of content-derived ids ---
 }
