@@ -11,9 +11,9 @@ use serde_json::Value;
 use crate::dates::parse_date;
 use crate::error::{Error, Result};
 use crate::model::Model;
+use crate::signal::Signal;
 #[cfg(test)]
 use crate::signal::Text;
-use crate::signal::{Signal, SignalId};
 use crate::vocab;
 
 /// Something that says which signal types exist: a [`Model`], or [`V1`] for the fixed vocabulary.
@@ -198,14 +198,14 @@ struct IdIndex {
 const ID_CHUNK: usize = 256;
 
 /// The key of an id in [`IdIndex`].
-fn id_hash(id: &str) -> u64 {
+fn id_hash(id: &[u8]) -> u64 {
     use std::hash::{BuildHasher, Hasher};
     #[cfg(test)]
     if tests::ALL_IDS_COLLIDE.with(std::cell::Cell::get) {
         return 7;
     }
     let mut h = rustc_hash::FxBuildHasher.build_hasher();
-    h.write(id.as_bytes());
+    h.write(id);
     h.write_usize(id.len());
     h.finish()
 }
@@ -215,7 +215,7 @@ impl IdIndex {
     fn of(signals: &[Signal]) -> IdIndex {
         let mut keys: Vec<(u64, NaiveDate)> = signals
             .iter()
-            .filter_map(|s| s.id.as_ref().map(|id| (id_hash(id), s.date)))
+            .filter_map(|s| s.id.as_ref().map(|id| (id_hash(id.as_bytes()), s.date)))
             .collect();
         keys.sort_unstable();
         IdIndex {
@@ -242,7 +242,7 @@ impl IdIndex {
 
     /// Record an id at `date`.
     fn insert(&mut self, id: &str, date: NaiveDate) {
-        let key = (id_hash(id), date);
+        let key = (id_hash(id.as_bytes()), date);
         if self.chunks.is_empty() {
             self.chunks.push(Arc::new(vec![key]));
             return;
@@ -259,7 +259,7 @@ impl IdIndex {
 
     /// Forget an id recorded at `date`.
     fn remove(&mut self, id: &str, date: NaiveDate) {
-        let key = (id_hash(id), date);
+        let key = (id_hash(id.as_bytes()), date);
         let Some(ci) = (!self.chunks.is_empty()).then(|| self.chunk_of(key)) else {
             return;
         };
@@ -336,7 +336,7 @@ impl SignalList {
     /// The position (run, index in the run) of the signal with this id.
     fn position(&self, id: &str) -> Option<(usize, usize)> {
         self.ids
-            .dates(id_hash(id))
+            .dates(id_hash(id.as_bytes()))
             .find_map(|date| self.position_on(date, id))
     }
 
@@ -684,6 +684,15 @@ pub(crate) fn canonical_order(a: &Signal, b: &Signal) -> Ordering {
         .then_with(|| a.weight.total_cmp(&b.weight))
         .then_with(|| a.source.cmp(&b.source))
         .then_with(|| a.note.cmp(&b.note))
+}
+
+/// The error of a signal `found` under the id of another signal `stored` (of the case, or earlier in the batch).
+fn duplicate(stored: &Signal, found: &Signal) -> Error {
+    Error::DuplicateSignal {
+        id: found.id.as_deref().unwrap_or_default().to_owned(),
+        stored: stored.describe(),
+        found: found.describe(),
+    }
 }
 
 /// Put signals with distinct ids in canonical order ([`canonical_order`]).
@@ -1081,68 +1090,97 @@ impl Case {
     ) -> Result<AppendReport> {
         // The batch is checked and thinned in its own buffer (no copy of a `Vec` given, issue 14).
         let mut batch: Vec<Signal> = signals.into_iter().collect();
-        // Ids of this batch: the position of each in `batch`, keyed by the id's hash (16 bytes an entry, not a
-        // copy of the id); an id whose hash another id of the batch holds goes to `batch_more` (rare).
-        let mut batch_ids: rustc_hash::FxHashMap<u64, usize> =
-            rustc_hash::FxHashMap::with_capacity_and_hasher(batch.len(), rustc_hash::FxBuildHasher);
-        let mut batch_more: rustc_hash::FxHashMap<SignalId, usize> = rustc_hash::FxHashMap::default();
         // Positions of the retries, left out.
         let mut retries: Vec<usize> = Vec::new();
-        let mut report = AppendReport::default();
+        // The first signal that fails: (position, error). Duplicates within the batch at earlier positions
+        // come first, as a check in batch order would find them.
+        let mut failed: Option<(usize, Error)> = None;
         for i in 0..batch.len() {
             // Content-derived id for an id-less signal (issue 13, part 2).
             batch[i].normalise();
             batch[i].give_content_id();
             let s = &batch[i];
-            self.check_signal(s, vocabulary).map_err(|e| match e {
-                Error::InvalidSignal {
-                    field,
-                    expected,
-                    found,
-                    line,
-                    id,
-                } if line.is_none() => Error::InvalidSignal {
-                    field: format!("signals[{i}].{field}"),
-                    expected,
-                    found,
-                    line,
-                    id,
-                },
-                other => other,
-            })?;
-            let Some(id) = &s.id else {
-                continue;
-            };
-            let h = id_hash(id);
-            let in_batch = match batch_ids.get(&h) {
-                Some(&j) if batch[j].id.as_ref() == Some(id) => Some(j),
-                Some(_) => batch_more.get(id.as_str()).copied(),
-                None => None,
-            };
-            let prior = self.signals.get(id).or_else(|| in_batch.map(|j| &batch[j]));
-            if let Some(p) = prior {
+            if let Err(e) = self.check_signal(s, vocabulary) {
+                let e = match e {
+                    Error::InvalidSignal {
+                        field,
+                        expected,
+                        found,
+                        line,
+                        id,
+                    } if line.is_none() => Error::InvalidSignal {
+                        field: format!("signals[{i}].{field}"),
+                        expected,
+                        found,
+                        line,
+                        id,
+                    },
+                    other => other,
+                };
+                failed = Some((i, e));
+                break;
+            }
+            if let Some(p) = s.id.as_ref().and_then(|id| self.signals.get(id)) {
                 if p.same_content(s) {
-                    report.unchanged += 1;
                     retries.push(i);
                     continue;
                 }
-                return Err(Error::DuplicateSignal {
-                    id: id.to_string(),
-                    stored: p.describe(),
-                    found: s.describe(),
-                });
-            }
-            match batch_ids.entry(h) {
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(i);
-                }
-                std::collections::hash_map::Entry::Occupied(_) => {
-                    batch_more.insert(id.clone(), i);
-                }
+                failed = Some((i, duplicate(p, s)));
+                break;
             }
         }
-        drop((batch_ids, batch_more));
-        if !retries.is_empty() {
+        let checked = failed.as_ref().map_or(batch.len(), |(i, _)| *i);
+        // Ids repeated within the batch, found by sorting (hash of id, position) rather than a hash map of the
+        // batch, whose inserts miss the cache once the batch outgrows it (issue 14: flat cost per signal). The
+        // first signal of an id is kept; a later one with the same content is a retry, another a conflict.
+        let mut keys: Vec<(u64, u32)> = Vec::with_capacity(checked);
+        let mut r = retries.iter().copied().peekable();
+        for (i, s) in batch[..checked].iter().enumerate() {
+            if r.next_if_eq(&i).is_some() {
+                continue;
+            }
+            if let Some(id) = &s.id {
+                keys.push((id_hash(id.as_bytes()), i as u32));
+            }
+        }
+        keys.sort_unstable();
+        let mut repeats: Vec<usize> = Vec::new();
+        let mut a = 0;
+        while a < keys.len() {
+            let mut b = a + 1;
+            while b < keys.len() && keys[b].0 == keys[a].0 {
+                b += 1;
+            }
+            // Within one hash (in position order), each id's first signal against its later ones.
+            for x in a..b {
+                let later = &batch[keys[x].1 as usize];
+                let first = (a..x)
+                    .map(|y| &batch[keys[y].1 as usize])
+                    .find(|f| f.id == later.id);
+                match first {
+                    Some(f) if f.same_content(later) => repeats.push(keys[x].1 as usize),
+                    Some(f) => {
+                        let at = keys[x].1 as usize;
+                        if failed.as_ref().is_none_or(|(i, _)| at < *i) {
+                            failed = Some((at, duplicate(f, later)));
+                        }
+                    }
+                    None => {}
+                }
+            }
+            a = b;
+        }
+        drop(keys);
+        if let Some((_, e)) = failed {
+            return Err(e);
+        }
+        let mut report = AppendReport {
+            added: 0,
+            unchanged: retries.len() + repeats.len(),
+        };
+        if report.unchanged > 0 {
+            retries.extend(repeats);
+            retries.sort_unstable();
             let mut next = retries.iter().copied().peekable();
             let mut i = 0;
             batch.retain(|_| {
@@ -1765,5 +1803,46 @@ mod tests {
             sort_canonical(&mut v);
             prop_assert_eq!(v, expected);
         }
+    }
+
+    /// The failure reported is the first in batch order, whether a conflict with the case, a conflict within
+    /// the batch or an invalid signal; nothing is applied.
+    #[test]
+    fn the_first_failure_in_batch_order_is_reported() {
+        let mut a = case();
+        a.append([signal(1, "z")], &V1).expect("a valid signal");
+        let invalid = || Signal::new("sanctions_tightened", day(900)).with_id("bad");
+        let dup = |r: Result<AppendReport>| match r {
+            Err(Error::DuplicateSignal { id, .. }) => id,
+            other => panic!("expected a conflict, found {other:?}"),
+        };
+        let bad_field = |r: Result<AppendReport>| match r {
+            Err(Error::InvalidSignal { field, .. }) => field,
+            other => panic!("expected an invalid signal, found {other:?}"),
+        };
+        assert_eq!(
+            dup(a.append([signal(2, "a"), signal(3, "b"), signal(4, "a"), invalid()], &V1)),
+            "a"
+        );
+        assert_eq!(
+            bad_field(a.append([signal(2, "a"), invalid(), signal(4, "a")], &V1)),
+            "signals[1].date"
+        );
+        assert_eq!(
+            dup(a.append([signal(2, "a"), signal(5, "z"), signal(4, "a")], &V1)),
+            "z"
+        );
+        assert_eq!(
+            dup(a.append([signal(2, "a"), signal(4, "a"), signal(5, "z")], &V1)),
+            "a"
+        );
+        assert_eq!(a.signal_count(), 1);
+        let r = a
+            .append(
+                [signal(1, "z"), signal(2, "a"), signal(2, "a"), signal(3, "b")],
+                &V1,
+            )
+            .expect("retries and new signals");
+        assert_eq!((r.added, r.unchanged), (2, 2));
     }
 }
