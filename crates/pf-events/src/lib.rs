@@ -65,7 +65,7 @@
 //! let s = &report.signals[0];
 //! assert_eq!(s.id.as_deref(), Some("csv-2018-06-12-summit_held"));
 //! assert_eq!(s.reliability, 0.75); // two independent stories: 1 - 0.5^2
-//! assert_eq!(s.event_ids, ["line:2", "line:3"]);
+//! assert_eq!(s.event_ids[..], ["line:2", "line:3"]);
 //! ```
 
 #[cfg(feature = "cli")]
