@@ -252,7 +252,7 @@ fn load_model(path: Option<&Path>) -> Result<Model> {
 // --- harden (issue 12, finding 11): bounded reads of case files and a cap on --draws ---
 
 /// Largest case file read, in bytes.
-const MAX_CASE_FILE_BYTES: u64 = 64 * 1024 * 1024;
+const MAX_CASE_FILE_BYTES: u64 = 256 * 1024 * 1024;
 /// Largest model file or what-if signals file read, in bytes.
 const MAX_INPUT_FILE_BYTES: u64 = 64 * 1024 * 1024;
 /// Most parameter draws the CLI runs.
@@ -289,18 +289,23 @@ fn read_bounded(path: &Path, what: &str, limit: u64) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// A case file read with a bound on its size (a device such as /dev/zero fails instead of hanging).
+/// A case file read with a bound on its size (a device such as /dev/zero fails instead of hanging). The signals
+/// are read one record at a time ([`Case::from_json_slice`]): no JSON tree of the whole file is held.
 fn load_case(path: &Path, model: &Model) -> Result<Case> {
     let bytes = read_bounded(path, "case file", MAX_CASE_FILE_BYTES)?;
-    let text = String::from_utf8(bytes).map_err(|_| {
-        anyhow::anyhow!(
+    if std::str::from_utf8(&bytes).is_err() {
+        bail!(
             "case file {} is not UTF-8 text: expected a JSON case file",
             path.display()
-        )
-    })?;
-    let v: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("case file {}: expected JSON", path.display()))?;
-    Case::from_json(&v, model).with_context(|| format!("loading case {}", path.display()))
+        );
+    }
+    match Case::from_json_slice(&bytes, model) {
+        Ok(case) => Ok(case),
+        // The JSON parser's message (it names the line and column).
+        Err(pf_core::Error::Parse { message, .. }) => Err(anyhow::anyhow!(message))
+            .with_context(|| format!("case file {}: expected JSON", path.display())),
+        Err(e) => Err(e).with_context(|| format!("loading case {}", path.display())),
+    }
 }
 // --- end harden ---
 

@@ -140,7 +140,7 @@ pub fn attribution(case: &Case, a: &Attribution, drops: Option<&[DropOne]>) -> S
     row.extend(a.baseline.iter().map(|x| pct(*x)));
     t.add_row(cells(row));
     for c in &a.contributions {
-        let mut row = vec![c.signal.date.to_string(), c.signal.signal_type.clone()];
+        let mut row = vec![c.signal.date.to_string(), c.signal.signal_type.to_string()];
         row.extend(c.delta.iter().map(|x| signed(*x)));
         t.add_row(cells(row));
     }
@@ -152,7 +152,7 @@ pub fn attribution(case: &Case, a: &Attribution, drops: Option<&[DropOne]>) -> S
         s.push_str("\nforecast without each signal (change in points)\n");
         let mut t = table(header, 2);
         for d in drops {
-            let mut row = vec![d.signal.date.to_string(), d.signal.signal_type.clone()];
+            let mut row = vec![d.signal.date.to_string(), d.signal.signal_type.to_string()];
             row.extend(d.delta.iter().map(|x| signed(*x)));
             t.add_row(cells(row));
         }

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-/// At most this many polls, 50 ms apart, before a run counts as hung (a bounded read of 64 MiB from
+/// At most this many polls, 50 ms apart, before a run counts as hung (a bounded read of 256 MiB from
 /// /dev/zero takes well under a second, even on a busy machine).
 const POLLS: u32 = 1200;
 
@@ -66,7 +66,7 @@ fn a_case_file_of_endless_zeros_fails_fast_naming_the_limit() {
         assert_eq!(code, Some(2), "{cmd}: {err}");
         assert!(out.is_empty(), "{cmd}: {out}");
         assert!(
-            err.contains("case file /dev/zero is larger than the limit of 64 MiB"),
+            err.contains("case file /dev/zero is larger than the limit of 256 MiB"),
             "{cmd}: {err}"
         );
     }

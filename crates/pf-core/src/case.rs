@@ -1,11 +1,10 @@
 //! Cases (a campaign being forecast) and episodes (finished cases with their outcome).
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-use chrono::{Days, NaiveDate};
+use chrono::{Datelike, Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -13,6 +12,8 @@ use crate::dates::parse_date;
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::signal::Signal;
+#[cfg(test)]
+use crate::signal::Text;
 use crate::vocab;
 
 /// Something that says which signal types exist: a [`Model`], or [`V1`] for the fixed vocabulary.
@@ -109,22 +110,26 @@ pub struct Case {
 /// A case's signals in canonical order, in structures that a clone shares: cloning a case copies no signal,
 /// and an append or a removal costs the signals it changes, not the history.
 ///
-/// - `chunks`: the signals in runs of at most [`2 * CHUNK`](CHUNK), each behind an `Arc`; a clone copies the
-///   list of pointers (one per [`CHUNK`] signals), a change copies the one run it touches when that run is shared
-///   (copy on write). A persistent RRB vector (`imbl::Vector`) was measured first: its insertion inside the
-///   history splits and re-joins the tree, 0.76 ms for one signal into 100,000 against about 20 us here;
-/// - `ids`: each signal id and its date, a persistent hash map (`imbl`) kept with every change (an append checks
-///   its ids against it instead of indexing the whole case);
-/// - `flat`: the contiguous copy that [`Case::signals`] hands out, made on first use and shared by the clones
-///   made before the next change (one copy per version of a case, however many readers).
+/// - `runs`: the signals in runs of at most [`2 * CHUNK`](CHUNK), each a range of a shared buffer; a clone
+///   copies the list of runs (one per [`CHUNK`] signals), a change copies the one run it touches into a buffer
+///   of its own when that run is shared or a range of a larger buffer (copy on write). A persistent RRB vector
+///   (`imbl::Vector`) was measured first: its insertion inside the history splits and re-joins the tree,
+///   0.76 ms for one signal into 100,000 against about 20 us here;
+/// - `ids`: where each signal id is (see [`IdIndex`]), kept with every change (an append checks its ids against
+///   it instead of indexing the whole case);
+/// - `flat`: the contiguous list that [`Case::signals`] hands out, shared by the clones made before the next
+///   change. A list built whole (a case read from a file, a large append) is one buffer that the runs are
+///   ranges of, so the contiguous list is that buffer and costs nothing more (issue 14: one copy of the
+///   signals, not two); after smaller changes it is made on first use, and the next change makes the runs
+///   ranges of it, so the buffers it replaced are freed with the versions that still use them.
 ///
 /// The serde form is the plain list of signals.
 #[derive(Clone, Default)]
 struct SignalList {
-    chunks: Vec<Arc<Vec<Signal>>>,
+    runs: Vec<Run>,
     len: usize,
-    ids: imbl::HashMap<String, NaiveDate>,
-    flat: Arc<OnceLock<Vec<Signal>>>,
+    ids: IdIndex,
+    flat: Arc<OnceLock<Arc<Vec<Signal>>>>,
 }
 
 /// The size of a run of [`SignalList`]: runs are cut to this size, and split in two when they reach twice it.
@@ -134,28 +139,162 @@ const CHUNK: usize = 128;
 /// taking one insertion per signal.
 const REBUILD_SHARE: usize = 8;
 
-impl SignalList {
-    /// The list of `signals` in the order given (callers sort when needed).
-    fn from_vec(signals: Vec<Signal>) -> SignalList {
-        let ids = signals
-            .iter()
-            .filter_map(|s| s.id.clone().map(|i| (i, s.date)))
-            .collect();
-        let len = signals.len();
-        let mut chunks = Vec::with_capacity(len.div_ceil(CHUNK));
-        let mut rest = signals.into_iter();
-        loop {
-            let run: Vec<Signal> = rest.by_ref().take(CHUNK).collect();
-            if run.is_empty() {
-                break;
-            }
-            chunks.push(Arc::new(run));
+/// A run of [`SignalList`]: the signals `start..end` of a buffer that runs, clones and the contiguous list
+/// share.
+#[derive(Clone)]
+struct Run {
+    buf: Arc<Vec<Signal>>,
+    start: usize,
+    end: usize,
+}
+
+impl Run {
+    /// A run that is the whole of its own buffer.
+    fn whole(signals: Vec<Signal>) -> Run {
+        let end = signals.len();
+        Run {
+            buf: Arc::new(signals),
+            start: 0,
+            end,
         }
+    }
+
+    fn as_slice(&self) -> &[Signal] {
+        &self.buf[self.start..self.end]
+    }
+
+    fn last(&self) -> Option<&Signal> {
+        self.as_slice().last()
+    }
+
+    /// The run's signals to change in place: copied first into a buffer of its own when the buffer is shared
+    /// or holds more than this run. The caller sets `end` to the vector's new length.
+    fn make_mut(&mut self) -> &mut Vec<Signal> {
+        if self.start != 0 || self.end != self.buf.len() || Arc::get_mut(&mut self.buf).is_none() {
+            self.buf = Arc::new(self.as_slice().to_vec());
+            self.start = 0;
+        }
+        Arc::get_mut(&mut self.buf).expect("a run owns its buffer once copied")
+    }
+}
+
+/// Where each signal id of a [`SignalList`] is: the signal's date (the list is in date order, so the signal is
+/// found by a binary search on its date and a scan of that date's signals).
+///
+/// Keyed by a 64-bit hash of the id rather than the id, so the index holds no second copy of the ids (issue 14):
+/// the pairs (hash, date) in sorted order, in runs of at most [`2 * ID_CHUNK`](ID_CHUNK) behind `Arc`s, shared by
+/// clones and copied on write as the signal runs are; 16 bytes a signal when built whole (a case read, a large
+/// append), at most twice that after many single inserts. Two ids may share a hash (about `n^2 / 2^65` pairs,
+/// 3e-8 for a million signals): the pairs are a multiset, and every candidate date is checked against the
+/// stored ids. Measured first: `imbl::HashMap<String, NaiveDate>` (about 250 bytes a signal with the copy of
+/// the id), `imbl::HashMap<u64, NaiveDate>` (about 100, mostly sparse nodes), `imbl::OrdMap<u64, NaiveDate>`
+/// (28, but a tree descent with cache misses per insert: a fifth of the time of appending a million signals).
+#[derive(Clone, Default)]
+struct IdIndex {
+    chunks: Vec<Arc<Vec<(u64, NaiveDate)>>>,
+}
+
+/// The size of a run of [`IdIndex`]: runs are cut to this size, and split in two when they reach twice it.
+const ID_CHUNK: usize = 256;
+
+/// The key of an id in [`IdIndex`].
+fn id_hash(id: &[u8]) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    #[cfg(test)]
+    if tests::ALL_IDS_COLLIDE.with(std::cell::Cell::get) {
+        return 7;
+    }
+    let mut h = rustc_hash::FxBuildHasher.build_hasher();
+    h.write(id);
+    h.write_usize(id.len());
+    h.finish()
+}
+
+impl IdIndex {
+    /// The index of `signals`.
+    fn of(signals: &[Signal]) -> IdIndex {
+        let mut keys: Vec<(u64, NaiveDate)> = signals
+            .iter()
+            .filter_map(|s| s.id.as_ref().map(|id| (id_hash(id.as_bytes()), s.date)))
+            .collect();
+        keys.sort_unstable();
+        IdIndex {
+            chunks: keys.chunks(ID_CHUNK).map(|c| Arc::new(c.to_vec())).collect(),
+        }
+    }
+
+    /// The run where `key` is or would go.
+    fn chunk_of(&self, key: (u64, NaiveDate)) -> usize {
+        self.chunks
+            .partition_point(|c| c.last().is_some_and(|l| *l < key))
+            .min(self.chunks.len().saturating_sub(1))
+    }
+
+    /// The dates recorded for ids of this hash (usually none or one).
+    fn dates(&self, h: u64) -> impl Iterator<Item = NaiveDate> + '_ {
+        let first = self.chunks.partition_point(|c| c.last().is_some_and(|l| l.0 < h));
+        self.chunks[first..]
+            .iter()
+            .flat_map(move |c| c[c.partition_point(|e| e.0 < h)..].iter())
+            .take_while(move |e| e.0 == h)
+            .map(|e| e.1)
+    }
+
+    /// Record an id at `date`.
+    fn insert(&mut self, id: &str, date: NaiveDate) {
+        let key = (id_hash(id.as_bytes()), date);
+        if self.chunks.is_empty() {
+            self.chunks.push(Arc::new(vec![key]));
+            return;
+        }
+        let ci = self.chunk_of(key);
+        let run = Arc::make_mut(&mut self.chunks[ci]);
+        let at = run.partition_point(|e| *e < key);
+        run.insert(at, key);
+        if run.len() >= 2 * ID_CHUNK {
+            let right = run.split_off(ID_CHUNK);
+            self.chunks.insert(ci + 1, Arc::new(right));
+        }
+    }
+
+    /// Forget an id recorded at `date`.
+    fn remove(&mut self, id: &str, date: NaiveDate) {
+        let key = (id_hash(id.as_bytes()), date);
+        let Some(ci) = (!self.chunks.is_empty()).then(|| self.chunk_of(key)) else {
+            return;
+        };
+        let Ok(at) = self.chunks[ci].binary_search(&key) else {
+            return;
+        };
+        let run = Arc::make_mut(&mut self.chunks[ci]);
+        run.remove(at);
+        if run.is_empty() {
+            self.chunks.remove(ci);
+        }
+    }
+}
+
+impl SignalList {
+    /// The list of `signals`, which must be in canonical order: one buffer that the runs are ranges of and that
+    /// is also the contiguous list.
+    fn from_vec(mut signals: Vec<Signal>) -> SignalList {
+        signals.shrink_to_fit();
+        let ids = IdIndex::of(&signals);
+        let len = signals.len();
+        let buf = Arc::new(signals);
+        let runs = (0..len)
+            .step_by(CHUNK)
+            .map(|start| Run {
+                buf: buf.clone(),
+                start,
+                end: (start + CHUNK).min(len),
+            })
+            .collect();
         SignalList {
-            chunks,
+            runs,
             len,
             ids,
-            flat: Arc::default(),
+            flat: Arc::new(OnceLock::from(buf)),
         }
     }
 
@@ -164,27 +303,57 @@ impl SignalList {
     }
 
     fn iter(&self) -> impl Iterator<Item = &Signal> {
-        self.chunks.iter().flat_map(|c| c.iter())
+        self.runs.iter().flat_map(Run::as_slice)
     }
 
     fn as_slice(&self) -> &[Signal] {
-        self.flat.get_or_init(|| self.iter().cloned().collect())
+        self.flat
+            .get_or_init(|| Arc::new(self.iter().cloned().collect()))
+            .as_slice()
+    }
+
+    /// Before a change: when the contiguous list was made and the runs are not yet ranges of it, make them so
+    /// (same boundaries), so the buffers it copied are freed once no other version uses them. Then forget the
+    /// contiguous list, which the change makes stale.
+    fn settle(&mut self) {
+        if let Some(flat) = self.flat.get().cloned()
+            && !self.runs.iter().all(|r| Arc::ptr_eq(&r.buf, &flat))
+        {
+            let mut start = 0;
+            for r in &mut self.runs {
+                let n = r.end - r.start;
+                *r = Run {
+                    buf: flat.clone(),
+                    start,
+                    end: start + n,
+                };
+                start += n;
+            }
+        }
+        self.flat = Arc::default();
     }
 
     /// The position (run, index in the run) of the signal with this id.
     fn position(&self, id: &str) -> Option<(usize, usize)> {
-        let date = *self.ids.get(id)?;
+        self.ids
+            .dates(id_hash(id.as_bytes()))
+            .find_map(|date| self.position_on(date, id))
+    }
+
+    /// The position of the signal with this id among the signals dated `date`.
+    fn position_on(&self, date: NaiveDate, id: &str) -> Option<(usize, usize)> {
         let first = self
-            .chunks
-            .partition_point(|c| c.last().is_some_and(|l| l.date < date));
-        for (ci, c) in self.chunks.iter().enumerate().skip(first) {
-            let from = c.partition_point(|x| x.date < date);
-            for (i, s) in c.iter().enumerate().skip(from) {
+            .runs
+            .partition_point(|r| r.last().is_some_and(|l| l.date < date));
+        for (ri, r) in self.runs.iter().enumerate().skip(first) {
+            let run = r.as_slice();
+            let from = run.partition_point(|x| x.date < date);
+            for (i, s) in run.iter().enumerate().skip(from) {
                 if s.date != date {
                     return None;
                 }
-                if s.id.as_deref() == Some(id) {
-                    return Some((ci, i));
+                if s.id.as_ref().is_some_and(|x| x.as_bytes() == id.as_bytes()) {
+                    return Some((ri, i));
                 }
             }
         }
@@ -194,17 +363,17 @@ impl SignalList {
     /// Index of the first signal dated on or after `date` (`len` if none).
     fn first_index_on_or_after(&self, date: NaiveDate) -> usize {
         let before = self
-            .chunks
-            .partition_point(|c| c.last().is_some_and(|l| l.date < date));
-        let skipped: usize = self.chunks[..before].iter().map(|c| c.len()).sum();
+            .runs
+            .partition_point(|r| r.last().is_some_and(|l| l.date < date));
+        let skipped: usize = self.runs[..before].iter().map(|r| r.end - r.start).sum();
         skipped
             + self
-                .chunks
+                .runs
                 .get(before)
-                .map_or(0, |c| c.partition_point(|x| x.date < date))
+                .map_or(0, |r| r.as_slice().partition_point(|x| x.date < date))
     }
 
-    /// The signals from index `from` on: a slice of the contiguous copy when it exists, else a copy of those
+    /// The signals from index `from` on: a slice of the contiguous list when it exists, else a copy of those
     /// signals only (the runs before them skipped whole).
     fn tail(&self, from: usize) -> std::borrow::Cow<'_, [Signal]> {
         if let Some(flat) = self.flat.get() {
@@ -212,71 +381,80 @@ impl SignalList {
         }
         let mut out = Vec::with_capacity(self.len.saturating_sub(from));
         let mut skipped = 0;
-        for c in &self.chunks {
-            if skipped + c.len() <= from {
-                skipped += c.len();
+        for r in &self.runs {
+            let run = r.as_slice();
+            if skipped + run.len() <= from {
+                skipped += run.len();
                 continue;
             }
-            out.extend_from_slice(&c[from.saturating_sub(skipped)..]);
-            skipped += c.len();
+            out.extend_from_slice(&run[from.saturating_sub(skipped)..]);
+            skipped += run.len();
         }
         std::borrow::Cow::Owned(out)
     }
 
     fn get(&self, id: &str) -> Option<&Signal> {
-        self.position(id).map(|(c, i)| &self.chunks[c][i])
+        self.position(id).map(|(r, i)| &self.runs[r].as_slice()[i])
     }
 
     /// Add one signal at its place in the canonical order.
     fn insert(&mut self, s: Signal) {
-        let Some(last) = self.chunks.len().checked_sub(1) else {
-            self.chunks.push(Arc::new(vec![s]));
+        let Some(last) = self.runs.len().checked_sub(1) else {
+            self.runs.push(Run::whole(vec![s]));
             return;
         };
-        let ci = self
-            .chunks
-            .partition_point(|c| c.last().is_some_and(|l| canonical_order(l, &s) == Ordering::Less))
+        let ri = self
+            .runs
+            .partition_point(|r| r.last().is_some_and(|l| canonical_order(l, &s) == Ordering::Less))
             .min(last);
-        let run = Arc::make_mut(&mut self.chunks[ci]);
-        let at = run.partition_point(|x| canonical_order(x, &s) != Ordering::Greater);
-        run.insert(at, s);
-        if run.len() >= 2 * CHUNK {
-            let right = run.split_off(CHUNK);
-            self.chunks.insert(ci + 1, Arc::new(right));
+        let run = &mut self.runs[ri];
+        let v = run.make_mut();
+        let at = v.partition_point(|x| canonical_order(x, &s) != Ordering::Greater);
+        v.insert(at, s);
+        let right = (v.len() >= 2 * CHUNK).then(|| v.split_off(CHUNK));
+        let n = v.len();
+        run.end = n;
+        if let Some(right) = right {
+            self.runs.insert(ri + 1, Run::whole(right));
         }
     }
 
-    /// Add signals (checked by the caller) in canonical order.
+    /// Add signals (checked by the caller: their ids are new and distinct) in canonical order.
     fn extend(&mut self, fresh: Vec<Signal>) {
         if fresh.is_empty() {
             return;
         }
         if fresh.len().saturating_mul(REBUILD_SHARE) >= self.len {
-            let mut all: Vec<Signal> = self.iter().cloned().collect();
-            all.extend(fresh);
-            all.sort_by(canonical_order);
+            // The batch's buffer takes the stored signals (no copy of the batch; none at all into an empty list).
+            let mut all = fresh;
+            all.reserve_exact(self.len);
+            all.extend(self.iter().cloned());
+            sort_canonical(&mut all);
             *self = SignalList::from_vec(all);
             return;
         }
+        self.settle();
         for s in fresh {
             if let Some(id) = &s.id {
-                self.ids.insert(id.clone(), s.date);
+                self.ids.insert(id, s.date);
             }
             self.insert(s);
             self.len += 1;
         }
-        self.flat = Arc::default();
     }
 
     fn remove(&mut self, id: &str) -> Option<Signal> {
-        let (ci, i) = self.position(id)?;
-        self.ids.remove(id);
-        self.flat = Arc::default();
+        let (ri, i) = self.position(id)?;
+        self.settle();
+        self.ids.remove(id, self.runs[ri].as_slice()[i].date);
         self.len -= 1;
-        let run = Arc::make_mut(&mut self.chunks[ci]);
-        let s = run.remove(i);
-        if run.is_empty() {
-            self.chunks.remove(ci);
+        let run = &mut self.runs[ri];
+        let v = run.make_mut();
+        let s = v.remove(i);
+        let n = v.len();
+        run.end = n;
+        if n == 0 {
+            self.runs.remove(ri);
         }
         Some(s)
     }
@@ -319,6 +497,172 @@ impl<'de> Deserialize<'de> for SignalList {
     }
 }
 
+/// A signal error of the case file's `signals[i]`: the field named by its path in the file.
+fn signal_at(i: usize, e: Error) -> Error {
+    match e {
+        Error::InvalidSignal {
+            field,
+            expected,
+            found,
+            id,
+            ..
+        } => Error::InvalidSignal {
+            field: format!("signals[{i}].{field}"),
+            expected,
+            found,
+            line: None,
+            id,
+        },
+        other => other,
+    }
+}
+
+/// The error of a case file whose `signals` is neither a list nor null.
+fn not_a_list() -> Error {
+    Error::case("signals", "a list of signal records", "another JSON value")
+}
+
+/// A case file read by [`Case::from_json_slice`]: its header fields as JSON values (`None` when the document is
+/// not an object) and its signals already turned into [`Signal`]s.
+struct CaseDocument {
+    header: Option<serde_json::Map<String, Value>>,
+    signals: SignalsField,
+}
+
+/// What a case file holds under `signals`.
+enum SignalsField {
+    /// No `signals` field, or `null`.
+    Absent,
+    /// The signals, parsed.
+    List(Vec<Signal>),
+    /// The first bad signal record (the rest of the list is read only for the JSON syntax).
+    Bad(Error),
+    /// Some other JSON value.
+    Other,
+}
+
+/// Visitor methods for the JSON values a reader takes as "some other value": each returns `$value`.
+macro_rules! other_values {
+    ($out:ty, $value:expr) => {
+        fn visit_bool<E: serde::de::Error>(self, _: bool) -> std::result::Result<$out, E> {
+            Ok($value)
+        }
+        fn visit_i64<E: serde::de::Error>(self, _: i64) -> std::result::Result<$out, E> {
+            Ok($value)
+        }
+        fn visit_u64<E: serde::de::Error>(self, _: u64) -> std::result::Result<$out, E> {
+            Ok($value)
+        }
+        fn visit_f64<E: serde::de::Error>(self, _: f64) -> std::result::Result<$out, E> {
+            Ok($value)
+        }
+        fn visit_str<E: serde::de::Error>(self, _: &str) -> std::result::Result<$out, E> {
+            Ok($value)
+        }
+    };
+}
+
+impl<'de> Deserialize<'de> for CaseDocument {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Doc;
+        impl<'de> serde::de::Visitor<'de> for Doc {
+            type Value = CaseDocument;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON case file")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<CaseDocument, A::Error> {
+                let mut header = serde_json::Map::new();
+                let mut signals = SignalsField::Absent;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "signals" {
+                        signals = map.next_value_seed(Signals)?;
+                    } else {
+                        let v = map.next_value::<Value>()?;
+                        header.insert(key, v);
+                    }
+                }
+                Ok(CaseDocument {
+                    header: Some(header),
+                    signals,
+                })
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<CaseDocument, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(CaseDocument::NOT_AN_OBJECT)
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<CaseDocument, E> {
+                Ok(CaseDocument::NOT_AN_OBJECT)
+            }
+            other_values!(CaseDocument, CaseDocument::NOT_AN_OBJECT);
+        }
+        d.deserialize_any(Doc)
+    }
+}
+
+impl CaseDocument {
+    /// A document that is not a JSON object.
+    const NOT_AN_OBJECT: CaseDocument = CaseDocument {
+        header: None,
+        signals: SignalsField::Absent,
+    };
+}
+
+/// Reads a case file's `signals` one record at a time into [`Signal`]s.
+struct Signals;
+
+impl<'de> serde::de::DeserializeSeed<'de> for Signals {
+    type Value = SignalsField;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<SignalsField, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Signals {
+    type Value = SignalsField;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a list of signal records")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<SignalsField, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        let mut i = 0;
+        while let Some(record) = seq.next_element::<Value>()? {
+            match Signal::from_json(&record) {
+                Ok(s) => out.push(s),
+                Err(e) => {
+                    let bad = signal_at(i, e);
+                    while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                    return Ok(SignalsField::Bad(bad));
+                }
+            }
+            i += 1;
+        }
+        Ok(SignalsField::List(out))
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<SignalsField, E> {
+        Ok(SignalsField::Absent)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<SignalsField, A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(SignalsField::Other)
+    }
+    other_values!(SignalsField, SignalsField::Other);
+}
+
 fn yes() -> bool {
     true
 }
@@ -340,6 +684,85 @@ pub(crate) fn canonical_order(a: &Signal, b: &Signal) -> Ordering {
         .then_with(|| a.weight.total_cmp(&b.weight))
         .then_with(|| a.source.cmp(&b.source))
         .then_with(|| a.note.cmp(&b.note))
+}
+
+/// The error of a signal `found` under the id of another signal `stored` (of the case, or earlier in the batch).
+fn duplicate(stored: &Signal, found: &Signal) -> Error {
+    Error::DuplicateSignal {
+        id: found.id.as_deref().unwrap_or_default().to_owned(),
+        stored: stored.describe(),
+        found: found.describe(),
+    }
+}
+
+/// Put signals with distinct ids in canonical order ([`canonical_order`]).
+///
+/// Why not `sort_unstable_by(canonical_order)`: on a million signals that moves 128-byte signals around some
+/// twenty times and compares type names and ids through pointers, most of the cost of appending them (issue
+/// 14). Here a compact key is sorted instead (date, the type's rank among the names present, the id's first
+/// eight bytes: 24 bytes with the position), the signals are moved once to their places, and only runs of
+/// equal keys are sorted by the full order. The ids being distinct, no two signals are equal in the canonical
+/// order, so the result is the one order.
+fn sort_canonical(v: &mut [Signal]) {
+    if v.is_sorted_by(|a, b| canonical_order(a, b) != Ordering::Greater) {
+        return;
+    }
+    if v.len() <= 64 {
+        v.sort_unstable_by(canonical_order);
+        return;
+    }
+    // Each type name's first-seen slot, then its rank in string order.
+    let mut slots: rustc_hash::FxHashMap<&str, u32> = rustc_hash::FxHashMap::default();
+    let mut keys: Vec<(u64, u64, u32)> = Vec::with_capacity(v.len());
+    for (i, s) in v.iter().enumerate() {
+        let next = slots.len() as u32;
+        let slot = *slots.entry(s.signal_type.as_str()).or_insert(next);
+        let mut prefix = [0u8; 8];
+        if let Some(id) = &s.id {
+            let b = id.as_bytes();
+            let n = b.len().min(8);
+            prefix[..n].copy_from_slice(&b[..n]);
+        }
+        // Days from the common era are positive for every date a case accepts (1900 to 2100).
+        let day = u64::from(s.date.num_days_from_ce().max(0).unsigned_abs());
+        keys.push((
+            (day << 32) | u64::from(slot),
+            u64::from_be_bytes(prefix),
+            i as u32,
+        ));
+    }
+    let mut names: Vec<(&str, u32)> = slots.into_iter().collect();
+    names.sort_unstable();
+    let mut rank = vec![0u32; names.len()];
+    for (r, (_, slot)) in names.iter().enumerate() {
+        rank[*slot as usize] = r as u32;
+    }
+    for k in &mut keys {
+        let slot = (k.0 & 0xFFFF_FFFF) as usize;
+        k.0 = (k.0 & !0xFFFF_FFFF) | u64::from(rank[slot]);
+    }
+    keys.sort_unstable();
+    // Move each signal to its place (the cycle walk of `slice::sort_by_cached_key`).
+    for i in 0..keys.len() {
+        let mut from = keys[i].2 as usize;
+        while from < i {
+            from = keys[from].2 as usize;
+        }
+        keys[i].2 = from as u32;
+        v.swap(i, from);
+    }
+    // Runs of equal keys (same date, type and first eight bytes of id) in the full order.
+    let mut a = 0;
+    while a < keys.len() {
+        let mut b = a + 1;
+        while b < keys.len() && keys[b].0 == keys[a].0 && keys[b].1 == keys[a].1 {
+            b += 1;
+        }
+        if b - a > 1 {
+            v[a..b].sort_unstable_by(canonical_order);
+        }
+        a = b;
+    }
 }
 
 fn header_text(obj: &serde_json::Map<String, Value>, name: &str, required: bool) -> Result<String> {
@@ -419,6 +842,48 @@ impl Case {
         let obj = v
             .as_object()
             .ok_or_else(|| Error::case("case", "a JSON object", "another JSON value"))?;
+        let (case, version) = Case::from_header(obj)?;
+        let signals = match obj.get("signals") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .enumerate()
+                .map(|(i, s)| Signal::from_json(s).map_err(|e| signal_at(i, e)))
+                .collect::<Result<_>>()?,
+            Some(_) => return Err(not_a_list()),
+        };
+        case.with_parsed_signals(version, signals, vocabulary)
+    }
+
+    /// Parse a case file's JSON text (UTF-8 bytes), as [`Case::from_json`] does with the parsed document, but
+    /// without the JSON tree of its signals: each signal record is read into a small tree, turned into a
+    /// [`Signal`] and dropped, so reading a case costs the signals it holds, not ten times that (issue 14: the
+    /// command line held 2 KB a signal reading a case of a million signals, most of it the tree).
+    ///
+    /// # Errors
+    /// [`Error::Parse`] (`what` is `case file`) when the text is not JSON; otherwise the errors of
+    /// [`Case::from_json`], in the same order (the header's before the signals').
+    pub fn from_json_slice(text: &[u8], vocabulary: &impl Vocabulary) -> Result<Case> {
+        let doc: CaseDocument = serde_json::from_slice(text).map_err(|e| Error::Parse {
+            what: "case file".into(),
+            line: Some(e.line()),
+            message: e.to_string(),
+        })?;
+        let Some(header) = doc.header else {
+            return Err(Error::case("case", "a JSON object", "another JSON value"));
+        };
+        let (case, version) = Case::from_header(&header)?;
+        let signals = match doc.signals {
+            SignalsField::Absent => Vec::new(),
+            SignalsField::List(signals) => signals,
+            SignalsField::Bad(e) => return Err(e),
+            SignalsField::Other => return Err(not_a_list()),
+        };
+        case.with_parsed_signals(version, signals, vocabulary)
+    }
+
+    /// The case of a header (every field but the signals) and its format version, checked.
+    fn from_header(obj: &serde_json::Map<String, Value>) -> Result<(Case, u32)> {
         let mut case = Case::new(
             header_text(obj, "id", true)?,
             header_text(obj, "sender", true)?,
@@ -446,43 +911,22 @@ impl Case {
         if version >= 2 {
             case.check_election_date()?;
         }
-        let signals = match obj.get("signals") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(a)) => a
-                .iter()
-                .enumerate()
-                .map(|(i, s)| {
-                    Signal::from_json(s).map_err(|e| match e {
-                        Error::InvalidSignal {
-                            field,
-                            expected,
-                            found,
-                            id,
-                            ..
-                        } => Error::InvalidSignal {
-                            field: format!("signals[{i}].{field}"),
-                            expected,
-                            found,
-                            line: None,
-                            id,
-                        },
-                        other => other,
-                    })
-                })
-                .collect::<Result<_>>()?,
-            Some(_) => {
-                return Err(Error::case(
-                    "signals",
-                    "a list of signal records",
-                    "another JSON value",
-                ));
-            }
-        };
+        Ok((case, version))
+    }
+
+    /// The case with the signals of its file: the codebook's rules on fate signals (format version 2), then the
+    /// append's checks.
+    fn with_parsed_signals(
+        mut self,
+        version: u32,
+        signals: Vec<Signal>,
+        vocabulary: &impl Vocabulary,
+    ) -> Result<Case> {
         if version >= 2 {
-            case.check_fate_signals(&signals)?;
+            self.check_fate_signals(&signals)?;
         }
-        case.append(signals, vocabulary)?;
-        Ok(case)
+        self.append(signals, vocabulary)?;
+        Ok(self)
     }
 
     /// The day the leader's fate after the term end is decided: the `election_date` given, or
@@ -546,16 +990,18 @@ impl Case {
     /// [`Error::Io`], [`Error::Parse`] or the errors of [`Case::from_json`].
     pub fn load(path: impl AsRef<Path>, vocabulary: &impl Vocabulary) -> Result<Case> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        let text = std::fs::read(path).map_err(|source| Error::Io {
             path: path.into(),
             source,
         })?;
-        let v: Value = serde_json::from_str(&text).map_err(|e| Error::Parse {
-            what: format!("case file {}", path.display()),
-            line: Some(e.line()),
-            message: e.to_string(),
-        })?;
-        Case::from_json(&v, vocabulary)
+        Case::from_json_slice(&text, vocabulary).map_err(|e| match e {
+            Error::Parse { line, message, .. } => Error::Parse {
+                what: format!("case file {}", path.display()),
+                line,
+                message,
+            },
+            other => other,
+        })
     }
 
     /// The case as a JSON value (the case file format).
@@ -642,47 +1088,109 @@ impl Case {
         signals: impl IntoIterator<Item = Signal>,
         vocabulary: &impl Vocabulary,
     ) -> Result<AppendReport> {
-        let mut batch_ids: HashMap<String, Signal> = HashMap::new();
-        let mut fresh = Vec::new();
-        let mut report = AppendReport::default();
-        for (i, s) in signals.into_iter().enumerate() {
+        // The batch is checked and thinned in its own buffer (no copy of a `Vec` given, issue 14).
+        let mut batch: Vec<Signal> = signals.into_iter().collect();
+        // Positions of the retries, left out.
+        let mut retries: Vec<usize> = Vec::new();
+        // The first signal that fails: (position, error). Duplicates within the batch at earlier positions
+        // come first, as a check in batch order would find them.
+        let mut failed: Option<(usize, Error)> = None;
+        for i in 0..batch.len() {
             // Content-derived id for an id-less signal (issue 13, part 2).
-            let s = s.normalised().with_content_id();
-            self.check_signal(&s, vocabulary).map_err(|e| match e {
-                Error::InvalidSignal {
-                    field,
-                    expected,
-                    found,
-                    line,
-                    id,
-                } if line.is_none() => Error::InvalidSignal {
-                    field: format!("signals[{i}].{field}"),
-                    expected,
-                    found,
-                    line,
-                    id,
-                },
-                other => other,
-            })?;
-            if let Some(id) = &s.id {
-                let prior = self.signals.get(id).or_else(|| batch_ids.get(id));
-                if let Some(p) = prior {
-                    if p.same_content(&s) {
-                        report.unchanged += 1;
-                        continue;
-                    }
-                    return Err(Error::DuplicateSignal {
-                        id: id.clone(),
-                        stored: p.describe(),
-                        found: s.describe(),
-                    });
-                }
-                batch_ids.insert(id.clone(), s.clone());
+            batch[i].normalise();
+            batch[i].give_content_id();
+            let s = &batch[i];
+            if let Err(e) = self.check_signal(s, vocabulary) {
+                let e = match e {
+                    Error::InvalidSignal {
+                        field,
+                        expected,
+                        found,
+                        line,
+                        id,
+                    } if line.is_none() => Error::InvalidSignal {
+                        field: format!("signals[{i}].{field}"),
+                        expected,
+                        found,
+                        line,
+                        id,
+                    },
+                    other => other,
+                };
+                failed = Some((i, e));
+                break;
             }
-            fresh.push(s);
+            if let Some(p) = s.id.as_ref().and_then(|id| self.signals.get(id)) {
+                if p.same_content(s) {
+                    retries.push(i);
+                    continue;
+                }
+                failed = Some((i, duplicate(p, s)));
+                break;
+            }
         }
-        report.added = fresh.len();
-        self.signals.extend(fresh);
+        let checked = failed.as_ref().map_or(batch.len(), |(i, _)| *i);
+        // Ids repeated within the batch, found by sorting (hash of id, position) rather than a hash map of the
+        // batch, whose inserts miss the cache once the batch outgrows it (issue 14: flat cost per signal). The
+        // first signal of an id is kept; a later one with the same content is a retry, another a conflict.
+        let mut keys: Vec<(u64, u32)> = Vec::with_capacity(checked);
+        let mut r = retries.iter().copied().peekable();
+        for (i, s) in batch[..checked].iter().enumerate() {
+            if r.next_if_eq(&i).is_some() {
+                continue;
+            }
+            if let Some(id) = &s.id {
+                keys.push((id_hash(id.as_bytes()), i as u32));
+            }
+        }
+        keys.sort_unstable();
+        let mut repeats: Vec<usize> = Vec::new();
+        let mut a = 0;
+        while a < keys.len() {
+            let mut b = a + 1;
+            while b < keys.len() && keys[b].0 == keys[a].0 {
+                b += 1;
+            }
+            // Within one hash (in position order), each id's first signal against its later ones.
+            for x in a..b {
+                let later = &batch[keys[x].1 as usize];
+                let first = (a..x)
+                    .map(|y| &batch[keys[y].1 as usize])
+                    .find(|f| f.id == later.id);
+                match first {
+                    Some(f) if f.same_content(later) => repeats.push(keys[x].1 as usize),
+                    Some(f) => {
+                        let at = keys[x].1 as usize;
+                        if failed.as_ref().is_none_or(|(i, _)| at < *i) {
+                            failed = Some((at, duplicate(f, later)));
+                        }
+                    }
+                    None => {}
+                }
+            }
+            a = b;
+        }
+        drop(keys);
+        if let Some((_, e)) = failed {
+            return Err(e);
+        }
+        let mut report = AppendReport {
+            added: 0,
+            unchanged: retries.len() + repeats.len(),
+        };
+        if report.unchanged > 0 {
+            retries.extend(repeats);
+            retries.sort_unstable();
+            let mut next = retries.iter().copied().peekable();
+            let mut i = 0;
+            batch.retain(|_| {
+                let retry = next.next_if_eq(&i).is_some();
+                i += 1;
+                !retry
+            });
+        }
+        report.added = batch.len();
+        self.signals.extend(batch);
         Ok(report)
     }
 
@@ -1045,6 +1553,12 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    thread_local! {
+        /// When set, every id has the same key in [`IdIndex`] (this thread only): the collision path for all ids
+        /// but the first.
+        pub(super) static ALL_IDS_COLLIDE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
     fn day(n: u64) -> NaiveDate {
         NaiveDate::from_ymd_opt(2020, 1, 1).expect("a date") + Days::new(n)
     }
@@ -1136,5 +1650,199 @@ mod tests {
                 prop_assert_eq!(a.signal(s.id.as_deref().expect("an id")), Some(s));
             }
         }
+    }
+
+    /// Appends, lookups, retries and removals with every id colliding in the id index: each id is still found,
+    /// each absent id is not, and a retry is still told from a conflict.
+    #[test]
+    fn ids_whose_keys_collide_are_still_told_apart() {
+        ALL_IDS_COLLIDE.with(|c| c.set(true));
+        let mut a = case();
+        a.append((0..300).map(|i| signal(i % 50, &format!("s{i}"))), &V1)
+            .expect("valid signals");
+        a.append((300..310).map(|i| signal(i % 50, &format!("s{i}"))), &V1)
+            .expect("valid signals");
+        for i in 0..310 {
+            let id = format!("s{i}");
+            assert_eq!(a.signal(&id).and_then(|s| s.id.as_deref()), Some(id.as_str()));
+        }
+        assert!(a.signal("s310").is_none() && a.signal("s").is_none());
+        let r = a.append([signal(7, "s7")], &V1).expect("a retry");
+        assert_eq!((r.added, r.unchanged), (0, 1));
+        assert!(matches!(
+            a.append([signal(8, "s7")], &V1),
+            Err(Error::DuplicateSignal { .. })
+        ));
+        // Removing the id that holds the key leaves the others found through the second map.
+        let holder = a.signals()[0].id.clone().expect("an id");
+        assert!(a.remove(&holder).is_some());
+        assert!(a.signal(&holder).is_none());
+        for s in a.signals().to_vec() {
+            let id = s.id.as_deref().expect("an id");
+            assert_eq!(a.signal(id), Some(&s));
+        }
+        let r = a
+            .append([signal(9, &holder)], &V1)
+            .expect("the freed id is new again");
+        assert_eq!(r.added, 1);
+        assert_eq!(a.signal(&holder).map(|s| s.date), Some(day(9)));
+        // Within one batch: a repeat is a retry, another signal under a taken id a conflict.
+        let r = a
+            .append([signal(1, "n1"), signal(2, "n2"), signal(1, "n1")], &V1)
+            .expect("a retry within the batch");
+        assert_eq!((r.added, r.unchanged), (2, 1));
+        assert!(matches!(
+            a.append([signal(3, "m1"), signal(3, "m2"), signal(4, "m2")], &V1),
+            Err(Error::DuplicateSignal { ref id, .. }) if id == "m2"
+        ));
+        ALL_IDS_COLLIDE.with(|c| c.set(false));
+    }
+
+    /// A list built whole is one buffer: its runs are ranges of the contiguous list, which costs no copy. After
+    /// small appends the contiguous list is a new buffer, and the next change makes the runs ranges of it (only
+    /// the run that change touches has a buffer of its own).
+    #[test]
+    fn the_contiguous_list_is_the_storage_after_a_change() {
+        let mut a = case();
+        a.append((0..1000).map(|i| signal(i % 400, &format!("s{i}"))), &V1)
+            .expect("valid signals");
+        let whole = a
+            .signals
+            .flat
+            .get()
+            .cloned()
+            .expect("a list built whole has its contiguous list");
+        assert!(a.signals.runs.iter().all(|r| Arc::ptr_eq(&r.buf, &whole)));
+        assert_eq!(a.signals().as_ptr(), whole.as_ptr());
+        a.append([signal(3, "late")], &V1).expect("a valid signal");
+        assert!(
+            a.signals.flat.get().is_none(),
+            "a small append makes the contiguous list stale"
+        );
+        let made = a.signals().to_vec();
+        let flat = a.signals.flat.get().cloned().expect("made by signals()");
+        a.append([signal(200, "later")], &V1).expect("a valid signal");
+        let own = a
+            .signals
+            .runs
+            .iter()
+            .filter(|r| !Arc::ptr_eq(&r.buf, &flat))
+            .count();
+        assert_eq!(
+            own, 1,
+            "every run but the one changed is a range of the last contiguous list"
+        );
+        let mut expected = made;
+        expected.push(signal(200, "later").normalised().with_content_id());
+        expected.sort_by(canonical_order);
+        assert_eq!(a.signals(), expected.as_slice());
+    }
+
+    /// Reading a case file with [`Case::from_json_slice`] gives what [`Case::from_json`] gives on the parsed
+    /// document: the same case, or the same error.
+    #[test]
+    fn the_streaming_reader_agrees_with_the_tree_reader() {
+        let header =
+            r#""id": "c", "sender": "USA", "target": "PRK", "start": "2020-01-01", "term_end": "2021-01-01""#;
+        let docs = [
+            format!(r#"{{{header}, "signals": [{{"type": "summit_held", "date": "2020-03-01"}}, {{"id": "x", "type": "talks_held", "date": "2020-02-01", "source": "kcna"}}]}}"#),
+            format!(r#"{{{header}}}"#),
+            format!(r#"{{{header}, "signals": null, "extra": [1, 2]}}"#),
+            format!(r#"{{"signals": [{{"type": "summit_held", "date": "2020-03-01"}}], {header}, "description": "d"}}"#),
+            format!(r#"{{{header}, "signals": {{"a": 1}}}}"#),
+            format!(r#"{{{header}, "signals": "none"}}"#),
+            format!(r#"{{{header}, "signals": [{{"type": "summit_held", "date": "2020-03-01"}}, {{"type": "summit_held", "date": "2020-13-01"}}, {{"type": 3}}]}}"#),
+            format!(r#"{{{header}, "signals": [{{"type": "no_such_type", "date": "2020-03-01"}}]}}"#),
+            format!(r#"{{{header}, "signals": [{{"type": "summit_held", "date": "2019-03-01"}}]}}"#),
+            r#"{"id": "c", "sender": "", "target": "PRK", "start": "2020-01-01", "term_end": "2021-01-01", "signals": [{"type": 1}]}"#.to_owned(),
+            format!(r#"{{{header}, "format_version": 2, "reelection_eligible": false, "signals": [{{"type": "sender_leader_reelected", "date": "2020-11-03"}}]}}"#),
+            format!(r#"{{{header}, "format_version": 7}}"#),
+            "[1, 2]".to_owned(),
+            "3".to_owned(),
+        ];
+        for doc in &docs {
+            let tree: Value = serde_json::from_str(doc).expect("JSON");
+            let a = Case::from_json(&tree, &V2);
+            let b = Case::from_json_slice(doc.as_bytes(), &V2);
+            match (a, b) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{doc}"),
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{doc}"),
+                (a, b) => panic!("{doc}: {a:?} against {b:?}"),
+            }
+        }
+        let e = Case::from_json_slice(b"{\"id\": ", &V2).expect_err("not JSON");
+        assert!(matches!(e, Error::Parse { line: Some(1), .. }), "{e}");
+    }
+
+    proptest! {
+        /// The keyed sort gives the canonical order: ids sharing their first eight bytes, types given as
+        /// interned and as own text, dates and reliabilities that tie.
+        #[test]
+        fn the_keyed_sort_is_the_canonical_order(
+            rows in prop::collection::vec((0u64..20, 0usize..5, 0u32..4, prop::bool::ANY), 65..300),
+            seed in 0u64..1000,
+        ) {
+            let types = ["talks_held", "summit_held", "a", "talks_heldx", "sanctions_tightened"];
+            let mut v: Vec<Signal> = rows
+                .iter()
+                .enumerate()
+                .map(|(i, &(d, t, r, own))| {
+                    let mut s = Signal::new(types[t], day(d))
+                        .with_id(format!("same-pre{}", (i as u64 * 7919 + seed) % 1000));
+                    if own {
+                        s.signal_type = Text::from(types[t]);
+                    }
+                    s.reliability = f64::from(r) / 4.0;
+                    s
+                })
+                .collect();
+            let mut seen = std::collections::HashSet::new();
+            v.retain(|s| seen.insert(s.id.clone()));
+            let mut expected = v.clone();
+            expected.sort_by(canonical_order);
+            sort_canonical(&mut v);
+            prop_assert_eq!(v, expected);
+        }
+    }
+
+    /// The failure reported is the first in batch order, whether a conflict with the case, a conflict within
+    /// the batch or an invalid signal; nothing is applied.
+    #[test]
+    fn the_first_failure_in_batch_order_is_reported() {
+        let mut a = case();
+        a.append([signal(1, "z")], &V1).expect("a valid signal");
+        let invalid = || Signal::new("sanctions_tightened", day(900)).with_id("bad");
+        let dup = |r: Result<AppendReport>| match r {
+            Err(Error::DuplicateSignal { id, .. }) => id,
+            other => panic!("expected a conflict, found {other:?}"),
+        };
+        let bad_field = |r: Result<AppendReport>| match r {
+            Err(Error::InvalidSignal { field, .. }) => field,
+            other => panic!("expected an invalid signal, found {other:?}"),
+        };
+        assert_eq!(
+            dup(a.append([signal(2, "a"), signal(3, "b"), signal(4, "a"), invalid()], &V1)),
+            "a"
+        );
+        assert_eq!(
+            bad_field(a.append([signal(2, "a"), invalid(), signal(4, "a")], &V1)),
+            "signals[1].date"
+        );
+        assert_eq!(
+            dup(a.append([signal(2, "a"), signal(5, "z"), signal(4, "a")], &V1)),
+            "z"
+        );
+        assert_eq!(
+            dup(a.append([signal(2, "a"), signal(4, "a"), signal(5, "z")], &V1)),
+            "a"
+        );
+        assert_eq!(a.signal_count(), 1);
+        let r = a
+            .append(
+                [signal(1, "z"), signal(2, "a"), signal(2, "a"), signal(3, "b")],
+                &V1,
+            )
+            .expect("retries and new signals");
+        assert_eq!((r.added, r.unchanged), (2, 2));
     }
 }

@@ -709,7 +709,7 @@ impl Model {
             let mut types = Vec::new();
             while next < obs.len() && obs[next].day == d {
                 st.observe(self, &obs[next]);
-                types.push(case.signals()[next].signal_type.clone());
+                types.push(case.signals()[next].signal_type.to_string());
                 next += 1;
             }
             if d < day(from) {

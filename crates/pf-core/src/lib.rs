@@ -57,6 +57,6 @@ pub use intervals::{Interval, Intervals};
 pub use learn::{FitOptions, FitReport, fit};
 pub use model::{Model, ModelSpec, Provenance};
 pub use progress::{CancelFlag, Progress, Silent};
-pub use signal::Signal;
+pub use signal::{Signal, SignalId, Text};
 pub use uncertainty::DrawOptions;
 pub use v2::{ModelId, ModelV2};

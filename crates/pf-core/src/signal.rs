@@ -1,13 +1,444 @@
 //! Signals: dated observations, and the record formats they are read from (JSON Lines, CSV).
 
+use std::borrow::Borrow;
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::io::BufRead;
+use std::ops::Deref;
 use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+
+// --- compact signals (issue 14): shared strings and inline ids ---
+
+/// An immutable string shared by reference count: a signal's type, source and note.
+///
+/// Why: a case holds up to millions of signals whose type (and often source) is one of a few dozen names; a
+/// `String` each cost 24 bytes in the signal plus a heap block of its own (about 400 bytes a signal in all,
+/// measured by `examples/memory.rs`). A `Text` is 16 bytes (a pointer and a length, `Option<Text>` too), a
+/// clone copies no bytes, and the names made by [`Text::interned`] (types and sources) share one heap block
+/// per distinct name, so a signal's type costs 16 bytes and comparing two interned names is a pointer check.
+///
+/// It reads as a `str` (it derefs to one, and compares with `str`, `&str` and `String`), and serialises as a
+/// plain string: the serde form of a signal is unchanged.
+#[derive(Clone)]
+pub struct Text(Arc<str>);
+
+/// Longest name kept by the interner of [`Text::interned`], in bytes (signal types and sources are short;
+/// longer text gets a block of its own).
+pub const INTERN_MAX_BYTES: usize = 64;
+
+/// Most distinct names the interner of [`Text::interned`] keeps (about 0.5 MB at most). Past it, a new name
+/// gets a block of its own, so a stream of made-up names cannot grow the process's memory without bound.
+pub const INTERN_MAX_NAMES: usize = 4096;
+
+/// The process-wide set of interned names, seeded with the signal types of vocabulary v2 (so those are shared
+/// whatever else fills the set).
+fn interner() -> &'static Mutex<rustc_hash::FxHashSet<Arc<str>>> {
+    static NAMES: OnceLock<Mutex<rustc_hash::FxHashSet<Arc<str>>>> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        Mutex::new(
+            crate::vocab::signal_types_v2()
+                .map(|(n, _, _)| Arc::from(n))
+                .collect(),
+        )
+    })
+}
+
+impl Text {
+    /// The shared copy of a short name (a signal type or a source): every `Text` made from the same name by this
+    /// function points at one heap block, kept for the life of the process. Names longer than
+    /// [`INTERN_MAX_BYTES`], and new names once [`INTERN_MAX_NAMES`] are kept, get a block of their own (same
+    /// value, only not shared).
+    pub fn interned(name: &str) -> Text {
+        if name.len() > INTERN_MAX_BYTES {
+            return Text(Arc::from(name));
+        }
+        let mut names = interner()
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(shared) = names.get(name) {
+            return Text(shared.clone());
+        }
+        let text: Arc<str> = Arc::from(name);
+        if names.len() < INTERN_MAX_NAMES {
+            names.insert(text.clone());
+        }
+        Text(text)
+    }
+
+    /// The text as a `str`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether two texts are the same heap block (always so for equal names made by [`Text::interned`] while
+    /// the interner has room): a sufficient, not a necessary, condition for equality.
+    pub fn ptr_eq(a: &Text, b: &Text) -> bool {
+        Arc::ptr_eq(&a.0, &b.0)
+    }
+}
+
+impl Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Text {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Borrow<str> for Text {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for Text {
+    fn default() -> Text {
+        Text::interned("")
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Text) -> bool {
+        Text::ptr_eq(self, other) || *self.0 == *other.0
+    }
+}
+
+impl Eq for Text {}
+
+impl PartialOrd for Text {
+    fn partial_cmp(&self, other: &Text) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Text {
+    fn cmp(&self, other: &Text) -> Ordering {
+        if Text::ptr_eq(self, other) {
+            Ordering::Equal
+        } else {
+            self.0.cmp(&other.0)
+        }
+    }
+}
+
+impl Hash for Text {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Text {
+        Text(Arc::from(s))
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Text {
+        Text(Arc::from(s))
+    }
+}
+
+impl From<&String> for Text {
+    fn from(s: &String) -> Text {
+        Text(Arc::from(s.as_str()))
+    }
+}
+
+impl From<Box<str>> for Text {
+    fn from(s: Box<str>) -> Text {
+        Text(Arc::from(s))
+    }
+}
+
+impl From<Text> for String {
+    fn from(t: Text) -> String {
+        t.as_str().to_owned()
+    }
+}
+
+impl From<&Text> for String {
+    fn from(t: &Text) -> String {
+        t.as_str().to_owned()
+    }
+}
+
+macro_rules! eq_with_str {
+    ($t:ty) => {
+        impl PartialEq<str> for $t {
+            fn eq(&self, other: &str) -> bool {
+                self.as_str() == other
+            }
+        }
+        impl PartialEq<&str> for $t {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+        impl PartialEq<String> for $t {
+            fn eq(&self, other: &String) -> bool {
+                self.as_str() == other.as_str()
+            }
+        }
+        impl PartialEq<$t> for str {
+            fn eq(&self, other: &$t) -> bool {
+                self == other.as_str()
+            }
+        }
+        impl PartialEq<$t> for &str {
+            fn eq(&self, other: &$t) -> bool {
+                *self == other.as_str()
+            }
+        }
+        impl PartialEq<$t> for String {
+            fn eq(&self, other: &$t) -> bool {
+                self.as_str() == other.as_str()
+            }
+        }
+    };
+}
+
+eq_with_str!(Text);
+eq_with_str!(SignalId);
+
+impl Serialize for Text {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self)
+    }
+}
+
+/// Reads a string into a [`Text`] with `make` (own block or interned), without an intermediate `String` when
+/// the deserialiser lends the text.
+struct TextVisitor(fn(&str) -> Text);
+
+impl serde::de::Visitor<'_> for TextVisitor {
+    type Value = Text;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<Text, E> {
+        Ok((self.0)(v))
+    }
+}
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Text, D::Error> {
+        deserializer.deserialize_str(TextVisitor(|s| Text::from(s)))
+    }
+}
+
+/// Serde helpers for fields whose text is a name shared by many signals (type, source): read through
+/// [`Text::interned`].
+mod interned {
+    use serde::{Deserialize, Deserializer};
+
+    use super::{Text, TextVisitor};
+
+    /// A name, interned.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Text, D::Error> {
+        d.deserialize_str(TextVisitor(Text::interned))
+    }
+
+    /// An optional name, interned.
+    pub fn option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Text>, D::Error> {
+        #[derive(Deserialize)]
+        struct Name(#[serde(deserialize_with = "deserialize")] Text);
+        Ok(Option::<Name>::deserialize(d)?.map(|n| n.0))
+    }
+}
+
+/// A signal's id: up to [`SignalId::INLINE`] bytes held in the signal itself (a content-derived id, `c-` and 24
+/// hex digits, fits), longer ones in a heap block of their own. 32 bytes, `Option<SignalId>` too.
+///
+/// Why: a `String` id cost 24 bytes plus a heap block (48 bytes with the allocator's header and rounding for a
+/// content-derived id) for every signal of a case. Compared, ordered and hashed as the `str` it holds; reads
+/// as a `str` (it derefs to one) and serialises as a plain string.
+#[derive(Clone)]
+pub struct SignalId(IdRepr);
+
+#[derive(Clone)]
+enum IdRepr {
+    Inline { len: u8, bytes: [u8; SignalId::INLINE] },
+    Heap(Box<str>),
+}
+
+impl SignalId {
+    /// Longest id held inline, in bytes.
+    pub const INLINE: usize = 30;
+
+    /// The id `s`.
+    pub fn new(s: &str) -> SignalId {
+        if s.len() <= SignalId::INLINE {
+            let mut bytes = [0u8; SignalId::INLINE];
+            bytes[..s.len()].copy_from_slice(s.as_bytes());
+            SignalId(IdRepr::Inline {
+                len: s.len() as u8,
+                bytes,
+            })
+        } else {
+            SignalId(IdRepr::Heap(s.into()))
+        }
+    }
+
+    /// The id's UTF-8 bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            IdRepr::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            IdRepr::Heap(s) => s.as_bytes(),
+        }
+    }
+
+    /// The id as a `str`.
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            // Made from a `str` in `new`: the bytes are UTF-8 (checked again here, as this crate has no unsafe).
+            IdRepr::Inline { len, bytes } => std::str::from_utf8(&bytes[..usize::from(*len)])
+                .expect("an inline id holds the bytes of a str"),
+            IdRepr::Heap(s) => s,
+        }
+    }
+}
+
+impl Deref for SignalId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for SignalId {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl Borrow<str> for SignalId {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq for SignalId {
+    fn eq(&self, other: &SignalId) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for SignalId {}
+
+impl PartialOrd for SignalId {
+    fn partial_cmp(&self, other: &SignalId) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for SignalId {
+    /// The order of the `str`s (UTF-8 byte order is code point order).
+    fn cmp(&self, other: &SignalId) -> Ordering {
+        self.as_bytes().cmp(other.as_bytes())
+    }
+}
+
+impl Hash for SignalId {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl fmt::Display for SignalId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Debug for SignalId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl From<&str> for SignalId {
+    fn from(s: &str) -> SignalId {
+        SignalId::new(s)
+    }
+}
+
+impl From<String> for SignalId {
+    fn from(s: String) -> SignalId {
+        if s.len() <= SignalId::INLINE {
+            SignalId::new(&s)
+        } else {
+            SignalId(IdRepr::Heap(s.into_boxed_str()))
+        }
+    }
+}
+
+impl From<&String> for SignalId {
+    fn from(s: &String) -> SignalId {
+        SignalId::new(s)
+    }
+}
+
+impl From<SignalId> for String {
+    fn from(id: SignalId) -> String {
+        id.as_str().to_owned()
+    }
+}
+
+impl From<&SignalId> for String {
+    fn from(id: &SignalId) -> String {
+        id.as_str().to_owned()
+    }
+}
+
+impl Serialize for SignalId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for SignalId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<SignalId, D::Error> {
+        struct IdVisitor;
+        impl serde::de::Visitor<'_> for IdVisitor {
+            type Value = SignalId;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<SignalId, E> {
+                Ok(SignalId::new(v))
+            }
+        }
+        deserializer.deserialize_str(IdVisitor)
+    }
+}
+
+// --- end of compact signals ---
 
 /// A dated observation of one signal type.
 ///
@@ -17,28 +448,32 @@ use crate::error::{Error, Result};
 pub struct Signal {
     /// Unique within a case; a second record with the same id is the same signal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// The signal type (a name from the model's vocabulary).
-    #[serde(rename = "type")]
-    pub signal_type: String,
+    pub id: Option<SignalId>,
+    /// The signal type (a name from the model's vocabulary), interned ([`Text::interned`]).
+    #[serde(rename = "type", deserialize_with = "interned::deserialize")]
+    pub signal_type: Text,
     /// The day it was observed.
     pub date: NaiveDate,
     /// Reliability of the report in [0, 1].
     pub reliability: f64,
     /// Weight > 0: the likelihood is raised to this power.
     pub weight: f64,
-    /// Who reported it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
+    /// Who reported it, interned ([`Text::interned`]).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "interned::option"
+    )]
+    pub source: Option<Text>,
     /// Free text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    pub note: Option<Text>,
     /// Number of raw event reports merged into this signal (event data ingestion).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reports: Option<u32>,
     /// Ids of the raw events merged into this signal, for provenance.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub event_ids: Vec<String>,
+    #[serde(default, skip_serializing_if = "<[String]>::is_empty")]
+    pub event_ids: Box<[String]>,
 }
 
 /// Parse a signal's date with the one parser, [`crate::dates::parse_date`] (exactly `YYYY-MM-DD`, within
@@ -51,25 +486,25 @@ pub fn parse_date(field: &str, text: &str) -> Result<NaiveDate> {
 }
 
 impl Signal {
-    /// A signal with reliability 1 and weight 1.
-    pub fn new(signal_type: impl Into<String>, date: NaiveDate) -> Signal {
+    /// A signal with reliability 1 and weight 1; its type is interned ([`Text::interned`]).
+    pub fn new(signal_type: impl AsRef<str>, date: NaiveDate) -> Signal {
         Signal {
             id: None,
-            signal_type: signal_type.into(),
+            signal_type: Text::interned(signal_type.as_ref()),
             date,
             reliability: 1.0,
             weight: 1.0,
             source: None,
             note: None,
             reports: None,
-            event_ids: Vec::new(),
+            event_ids: Box::default(),
         }
     }
 
     /// Set the id.
     #[must_use]
-    pub fn with_id(mut self, id: impl Into<String>) -> Signal {
-        self.id = Some(id.into());
+    pub fn with_id(mut self, id: impl AsRef<str>) -> Signal {
+        self.id = Some(SignalId::new(id.as_ref()));
         self
     }
 
@@ -93,17 +528,17 @@ impl Signal {
         Ok(self)
     }
 
-    /// Set the source.
+    /// Set the source (interned, [`Text::interned`]).
     #[must_use]
-    pub fn with_source(mut self, source: impl Into<String>) -> Signal {
-        self.source = Some(source.into());
+    pub fn with_source(mut self, source: impl AsRef<str>) -> Signal {
+        self.source = Some(Text::interned(source.as_ref()));
         self
     }
 
     /// Set the note.
     #[must_use]
     pub fn with_note(mut self, note: impl Into<String>) -> Signal {
-        self.note = Some(note.into());
+        self.note = Some(Text::from(note.into()));
         self
     }
 
@@ -145,18 +580,18 @@ impl Signal {
             .ok_or_else(|| Error::signal("record", "a JSON object with fields type, date, ...", short(v)))?;
         let id = match obj.get("id") {
             None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(Value::Number(n)) => Some(n.to_string()),
+            Some(Value::String(s)) => Some(SignalId::new(s)),
+            Some(Value::Number(n)) => Some(SignalId::from(n.to_string())),
             Some(other) => return Err(Error::signal("id", "a string", short(other))),
         };
         let idr = id.as_deref();
-        let text = |name: &str, required: bool| -> Result<Option<String>> {
+        let text = |name: &str, required: bool| -> Result<Option<&str>> {
             match obj.get(name) {
                 None | Some(Value::Null) if required => {
                     Err(Error::signal(name, "a string", "nothing (the field is missing)").with_id(idr))
                 }
                 None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(Value::String(s)) => Ok(Some(s.as_str())),
                 Some(other) => Err(Error::signal(name, "a string", short(other)).with_id(idr)),
             }
         };
@@ -171,9 +606,9 @@ impl Signal {
                 Some(other) => Err(Error::signal(name, expected, short(other)).with_id(idr)),
             }
         };
-        let signal_type = text("type", true)?.unwrap_or_default();
+        let signal_type = Text::interned(text("type", true)?.unwrap_or_default());
         let date_text = text("date", true)?.unwrap_or_default();
-        let date = parse_date("date", &date_text).map_err(|e| e.with_id(idr))?;
+        let date = parse_date("date", date_text).map_err(|e| e.with_id(idr))?;
         let reliability = number("reliability", 1.0, "a number in [0, 1]")?;
         let weight = number("weight", 1.0, "a finite number > 0")?;
         let reports =
@@ -184,7 +619,7 @@ impl Signal {
                 })?),
             };
         let event_ids = match obj.get("event_ids") {
-            None | Some(Value::Null) => Vec::new(),
+            None | Some(Value::Null) => Box::default(),
             Some(Value::Array(a)) => a
                 .iter()
                 .map(|x| match x {
@@ -197,10 +632,10 @@ impl Signal {
                 return Err(Error::signal("event_ids", "a list of strings", short(other)).with_id(idr));
             }
         };
-        let source = text("source", false)?;
-        let note = text("note", false)?;
+        let source = text("source", false)?.map(Text::interned);
+        let note = text("note", false)?.map(Text::from);
         let s = Signal {
-            id: id.clone(),
+            id,
             signal_type,
             date,
             reliability,
@@ -301,7 +736,7 @@ impl Signal {
         }
         // `+ 0.0` turns -0.0 into 0.0; every other value is unchanged.
         let number = |x: f64| format!("{}", x + 0.0);
-        let mut out = Vec::with_capacity(96 + self.note.as_ref().map_or(0, String::len));
+        let mut out = Vec::with_capacity(96 + self.note.as_ref().map_or(0, |n| n.len()));
         net(&mut out, CONTENT_FORM_TAG);
         net(&mut out, &self.signal_type);
         net(&mut out, &self.date.format("%Y-%m-%d").to_string());
@@ -317,22 +752,32 @@ impl Signal {
     /// face stores and compares them alike.
     #[must_use]
     pub fn normalised(mut self) -> Signal {
+        self.normalise();
+        self
+    }
+
+    /// [`Signal::normalised`] in place.
+    pub(crate) fn normalise(&mut self) {
         if self.source.as_deref() == Some("") {
             self.source = None;
         }
         if self.note.as_deref() == Some("") {
             self.note = None;
         }
-        self
     }
 
     /// This signal with its content id ([`Signal::content_id`]) when it has no id; unchanged otherwise.
     #[must_use]
     pub fn with_content_id(mut self) -> Signal {
-        if self.id.is_none() {
-            self.id = Some(self.content_id());
-        }
+        self.give_content_id();
         self
+    }
+
+    /// [`Signal::with_content_id`] in place.
+    pub(crate) fn give_content_id(&mut self) {
+        if self.id.is_none() {
+            self.id = Some(SignalId::from(self.content_id()));
+        }
     }
     // --- end of content-derived ids ---
 }
@@ -455,4 +900,95 @@ pub fn write_jsonl(signals: &[Signal], mut w: impl std::io::Write) -> std::io::R
         w.write_all(b"\n")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn interned_names_share_one_block_and_long_text_does_not_enter_the_interner() {
+        let a = Text::interned("summit_held");
+        let b = Signal::new(
+            "summit_held",
+            NaiveDate::from_ymd_opt(2018, 6, 12).expect("a date"),
+        )
+        .signal_type;
+        assert!(Text::ptr_eq(&a, &b));
+        let made = Text::interned(&format!("{}x", "summit_held"));
+        assert!(Text::ptr_eq(&made, &Text::interned("summit_heldx")));
+        let long = "n".repeat(INTERN_MAX_BYTES + 1);
+        assert!(!Text::ptr_eq(&Text::interned(&long), &Text::interned(&long)));
+        assert_eq!(Text::interned(&long), Text::interned(&long));
+        // A text not made by the interner equals the interned one.
+        assert_eq!(Text::from("summit_held"), a);
+        assert!(!Text::ptr_eq(&Text::from("summit_held"), &a));
+    }
+
+    #[test]
+    fn a_signal_is_at_most_128_bytes_and_a_content_id_is_held_inline() {
+        assert!(
+            std::mem::size_of::<Signal>() <= 128,
+            "{}",
+            std::mem::size_of::<Signal>()
+        );
+        assert_eq!(std::mem::size_of::<Option<SignalId>>(), 32);
+        assert_eq!(std::mem::size_of::<Option<Text>>(), 16);
+        let s = Signal::new(
+            "summit_held",
+            NaiveDate::from_ymd_opt(2018, 6, 12).expect("a date"),
+        );
+        let id = SignalId::from(s.content_id());
+        assert!(matches!(id.0, IdRepr::Inline { .. }));
+        assert_eq!(id, s.content_id());
+    }
+
+    #[test]
+    fn the_serde_form_of_texts_and_ids_is_the_plain_string() {
+        let s = Signal::new(
+            "summit_held",
+            NaiveDate::from_ymd_opt(2018, 6, 12).expect("a date"),
+        )
+        .with_id("x".repeat(40))
+        .with_source("kcna")
+        .with_note("a \"quoted\" note");
+        let json = serde_json::to_string(&s).expect("serialises");
+        assert_eq!(
+            json,
+            format!(
+                r#"{{"id":"{}","type":"summit_held","date":"2018-06-12","reliability":1.0,"weight":1.0,"source":"kcna","note":"a \"quoted\" note"}}"#,
+                "x".repeat(40)
+            )
+        );
+        let back: Signal = serde_json::from_str(&json).expect("reads back");
+        assert_eq!(back, s);
+        assert!(Text::ptr_eq(&back.signal_type, &s.signal_type));
+        assert!(Text::ptr_eq(
+            back.source.as_ref().expect("a source"),
+            s.source.as_ref().expect("a source")
+        ));
+        assert_eq!(
+            format!("{:?}", s.note.as_ref().expect("a note")),
+            format!("{:?}", "a \"quoted\" note")
+        );
+    }
+
+    proptest! {
+        /// Ids and texts compare, order and hash as the strings they hold, inline or not.
+        #[test]
+        fn ids_and_texts_behave_as_their_strings(a in "\\PC{0,40}", b in "\\PC{0,40}") {
+            use std::hash::BuildHasher;
+            let (ia, ib) = (SignalId::new(&a), SignalId::new(&b));
+            prop_assert_eq!(ia.as_str(), a.as_str());
+            prop_assert_eq!(ia.cmp(&ib), a.cmp(&b));
+            prop_assert_eq!(ia == ib, a == b);
+            let (ta, tb) = (Text::interned(&a), Text::from(b.as_str()));
+            prop_assert_eq!(ta.cmp(&tb), a.cmp(&b));
+            prop_assert_eq!(ta == tb, a == b);
+            let h = std::hash::RandomState::new();
+            prop_assert_eq!(h.hash_one(&ia), h.hash_one(a.as_str()));
+            prop_assert_eq!(h.hash_one(&ta), h.hash_one(a.as_str()));
+        }
+    }
 }

@@ -125,7 +125,7 @@ fn the_id_ignores_id_reports_and_event_ids_and_negative_zero() {
     let a = Signal::new("summit_held", d("2018-06-12"));
     let mut b = a.clone().with_id("mine");
     b.reports = Some(3);
-    b.event_ids = vec!["e1".into()];
+    b.event_ids = vec!["e1".into()].into();
     assert_eq!(a.content_id(), b.content_id());
     let z = Signal::new("summit_held", d("2018-06-12"))
         .with_reliability(0.0)
@@ -165,8 +165,8 @@ fn arb_signal() -> impl Strategy<Value = Signal> {
     )
         .prop_map(|(t, day, source, note, r, w)| {
             let mut s = Signal::new(t, d("2017-01-20") + chrono::Days::new(day));
-            s.source = source;
-            s.note = note;
+            s.source = source.map(Into::into);
+            s.note = note.map(Into::into);
             s.reliability = r;
             s.weight = w;
             s
@@ -179,10 +179,10 @@ proptest! {
     fn every_canonical_field_counts(s in arb_signal(), which in 0usize..6, salt in 1u64..1000) {
         let mut t = s.clone();
         match which {
-            0 => t.signal_type.push('x'),
+            0 => t.signal_type = format!("{}x", t.signal_type).into(),
             1 => t.date = t.date + chrono::Days::new(salt),
-            2 => t.source = Some(format!("{}{salt}", t.source.clone().unwrap_or_default())),
-            3 => t.note = Some(format!("{}{salt}", t.note.clone().unwrap_or_default())),
+            2 => t.source = Some(format!("{}{salt}", t.source.clone().unwrap_or_default()).into()),
+            3 => t.note = Some(format!("{}{salt}", t.note.clone().unwrap_or_default()).into()),
             4 => t.reliability = if t.reliability > 0.5 { t.reliability / 2.0 } else { t.reliability + 0.25 },
             _ => t.weight *= 1.0 + salt as f64 / 1000.0,
         }

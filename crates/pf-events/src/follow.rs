@@ -622,7 +622,7 @@ impl Follower {
                 .signals
                 .into_iter()
                 .map(|mut s| {
-                    s.id = Some(event_signal_id(format, &s.signal_type, s.date, &s.event_ids));
+                    s.id = Some(event_signal_id(format, &s.signal_type, s.date, &s.event_ids).into());
                     s
                 })
                 .collect();

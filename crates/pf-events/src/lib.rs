@@ -65,7 +65,7 @@
 //! let s = &report.signals[0];
 //! assert_eq!(s.id.as_deref(), Some("csv-2018-06-12-summit_held"));
 //! assert_eq!(s.reliability, 0.75); // two independent stories: 1 - 0.5^2
-//! assert_eq!(s.event_ids, ["line:2", "line:3"]);
+//! assert_eq!(s.event_ids[..], ["line:2", "line:3"]);
 //! ```
 
 #[cfg(feature = "cli")]
@@ -648,7 +648,7 @@ pub(crate) fn ingest_inner<R: Read>(
             s.reliability = mapping.reliability(n);
             s.weight = weight;
             s.reports = Some(u32::try_from(g.reports).unwrap_or(u32::MAX));
-            s.event_ids = g.event_ids;
+            s.event_ids = g.event_ids.into();
             s
         })
         .collect();

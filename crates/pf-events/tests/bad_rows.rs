@@ -54,7 +54,7 @@ fn csv_bad_rows_reported_with_lines() {
     assert!(reasons[4].contains("Goldstein"), "{}", reasons[4]);
     assert_eq!(r.signals.len(), 1);
     let s = &r.signals[0];
-    assert_eq!(s.event_ids, ["e1", "e7"]);
+    assert_eq!(s.event_ids[..], ["e1", "e7"]);
     assert_eq!(s.reports, Some(2));
     // Both rows have story s1: one independent story.
     assert_eq!(s.reliability, 0.5);

@@ -182,13 +182,13 @@ impl TryFrom<v1::Signal> for Signal {
             ));
         }
         let mut s = Signal::new(signal_type, date);
-        s.id = opt_text(id);
+        s.id = opt_text(id).map(Into::into);
         s.reliability = reliability;
         s.weight = weight;
-        s.source = opt_text(source);
-        s.note = opt_text(note);
+        s.source = opt_text(source).as_deref().map(pf_core::Text::interned);
+        s.note = opt_text(note).map(Into::into);
         s.reports = reports;
-        s.event_ids = event_ids;
+        s.event_ids = event_ids.into();
         Ok(s)
     }
 }
@@ -341,15 +341,15 @@ fn usize_of(n: u32) -> usize {
 impl From<&Signal> for v1::Signal {
     fn from(s: &Signal) -> v1::Signal {
         v1::Signal {
-            id: s.id.clone().unwrap_or_default(),
-            signal_type: s.signal_type.clone(),
+            id: s.id.as_deref().unwrap_or_default().to_owned(),
+            signal_type: s.signal_type.to_string(),
             date: Some(date_to_proto(s.date)),
             reliability: Some(s.reliability),
             weight: Some(s.weight),
-            source: s.source.clone().unwrap_or_default(),
-            note: s.note.clone().unwrap_or_default(),
+            source: s.source.as_deref().unwrap_or_default().to_owned(),
+            note: s.note.as_deref().unwrap_or_default().to_owned(),
             reports: s.reports,
-            event_ids: s.event_ids.clone(),
+            event_ids: s.event_ids.to_vec(),
         }
     }
 }

@@ -511,9 +511,9 @@ impl PyCase {
         let mut s = pf_core::Signal::new(r#type, crate::convert::signal_date(date, "date")?);
         s.reliability = reliability;
         s.weight = weight;
-        s.source = source;
-        s.note = note;
-        s.id = id;
+        s.source = source.as_deref().map(pf_core::Text::interned);
+        s.note = note.map(Into::into);
+        s.id = id.map(Into::into);
         let model = self.model.clone();
         let r = Arc::make_mut(&mut self.inner)
             .append([s], model.as_ref())

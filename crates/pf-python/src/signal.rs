@@ -112,9 +112,9 @@ impl PySignal {
         let mut s = pf_core::Signal::new(r#type, signal_date(date, "date")?);
         s.reliability = reliability;
         s.weight = weight;
-        s.source = source;
-        s.note = note;
-        s.id = id;
+        s.source = source.as_deref().map(pf_core::Text::interned);
+        s.note = note.map(Into::into);
+        s.id = id.map(Into::into);
         s.validate().py_err(py)?;
         Ok(PySignal { inner: s })
     }
@@ -246,7 +246,7 @@ impl PySignal {
     /// list[str]
     #[getter]
     fn event_ids(&self) -> Vec<String> {
-        self.inner.event_ids.clone()
+        self.inner.event_ids.to_vec()
     }
 
     fn __hash__(&self) -> u64 {

@@ -135,7 +135,7 @@ fn main() -> anyhow::Result<()> {
                             for i in 0..batch {
                                 let p = signal(&tag, w, n * batch + i, total);
                                 let s = pf_core::Signal::try_from(p)?;
-                                ids.push(s.id.clone().unwrap_or_default());
+                                ids.push(s.id.as_deref().unwrap_or_default().to_owned());
                                 records.push(serde_json::to_string(&s)?);
                             }
                             let t = Instant::now();

@@ -58,7 +58,7 @@ fn generate(path: &Path, signals: usize, cases: usize) -> anyhow::Result<()> {
                 let date = start() + Days::new(1 + (i * 1400 / per.max(1)) as u64);
                 let s = Signal::new(TYPES[i % TYPES.len()], date).with_id(format!("s{i}"));
                 let record = serde_json::to_string(&s)?;
-                stmt.execute(rusqlite::params![case_id, i as i64 + 1, s.id, record])?;
+                stmt.execute(rusqlite::params![case_id, i as i64 + 1, s.id.as_deref(), record])?;
             }
         }
     }

@@ -361,7 +361,7 @@ impl PgStore {
         let mut ids: Vec<Option<String>> = Vec::with_capacity(signals.len());
         let mut records: Vec<String> = Vec::with_capacity(signals.len());
         for s in signals {
-            ids.push(s.id.clone());
+            ids.push(s.id.as_deref().map(str::to_owned));
             records.push(serde_json::to_string(s).map_err(|e| StoreError::Corrupt(e.to_string()))?);
         }
         let expected_i = i64::try_from(expected).unwrap_or(i64::MAX);
@@ -508,7 +508,7 @@ async fn insert_signals(
     let mut ids: Vec<Option<String>> = Vec::with_capacity(signals.len());
     let mut records: Vec<String> = Vec::with_capacity(signals.len());
     for s in signals {
-        ids.push(s.id.clone());
+        ids.push(s.id.as_deref().map(str::to_owned));
         records.push(serde_json::to_string(s).map_err(|e| StoreError::Corrupt(e.to_string()))?);
     }
     // One statement for the batch, in batch order.

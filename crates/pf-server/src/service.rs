@@ -1079,7 +1079,10 @@ impl ForecastApi {
         self.check_signals(&current, "signals", &signals)?;
         self.pass_budget("the forecast after the append", &current, signals.len() as u64)?;
         // Where each id sits in the batch, to name a conflicting signal by its path.
-        let ids: Vec<Option<String>> = signals.iter().map(|s| s.id.clone()).collect();
+        let ids: Vec<Option<String>> = signals
+            .iter()
+            .map(|s| s.id.as_deref().map(str::to_owned))
+            .collect();
         let appended = self
             .state
             .append(&case_id, signals)

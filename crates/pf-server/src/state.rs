@@ -221,10 +221,10 @@ impl CaseMap {
 /// its persistent list and in the contiguous copy readers get (`Case::signals`), plus its id in the id index.
 pub(crate) fn signal_bytes(s: &Signal) -> usize {
     let own = std::mem::size_of::<Signal>()
-        + s.id.as_ref().map_or(0, String::len)
+        + s.id.as_ref().map_or(0, |i| i.len())
         + s.signal_type.len()
-        + s.source.as_ref().map_or(0, String::len)
-        + s.note.as_ref().map_or(0, String::len)
+        + s.source.as_ref().map_or(0, |t| t.len())
+        + s.note.as_ref().map_or(0, |t| t.len())
         + s.event_ids.iter().map(|e| e.len() + 24).sum::<usize>()
         + 32;
     own * 2 + s.id.as_ref().map_or(0, |i| i.len() + 48)
@@ -830,7 +830,7 @@ impl State {
                         Some(_) => {
                             return Err(ServerError::SignalRetracted {
                                 field: format!("signals[{i}].id"),
-                                id: s.id.clone().unwrap_or_default(),
+                                id: s.id.as_deref().unwrap_or_default().to_owned(),
                             });
                         }
                         None => batch.push(s.clone()),

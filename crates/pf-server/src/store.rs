@@ -297,7 +297,7 @@ fn apply_content_ids(tx: &rusqlite::Transaction<'_>, steps: Vec<Step>) -> Result
                 signal,
             } => {
                 let signal = signal.with_content_id();
-                let id = signal.id.clone().unwrap_or_default();
+                let id = signal.id.as_deref().unwrap_or_default().to_owned();
                 let new = serde_json::to_string(&signal).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 tx.execute(
                     "INSERT INTO migrated_signals (version, case_id, seq, record, action, content_id) \
@@ -1152,7 +1152,7 @@ fn insert_signals(
     )?;
     for (i, s) in signals.iter().enumerate() {
         let record = serde_json::to_string(s).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        stmt.execute(params![case_id, first + i as i64, s.id, record])?;
+        stmt.execute(params![case_id, first + i as i64, s.id.as_deref(), record])?;
     }
     Ok(())
 }
@@ -1242,7 +1242,12 @@ mod tests {
             for (i, s) in signals.iter().enumerate() {
                 c.execute(
                     "INSERT INTO signals (case_id, seq, id, record) VALUES (?1, ?2, ?3, ?4)",
-                    params![case.id, i as i64 + 1, s.id, serde_json::to_string(s).unwrap()],
+                    params![
+                        case.id,
+                        i as i64 + 1,
+                        s.id.as_deref(),
+                        serde_json::to_string(s).unwrap()
+                    ],
                 )
                 .unwrap();
             }

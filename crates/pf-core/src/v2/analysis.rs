@@ -99,7 +99,7 @@ fn apply_scenario(
         let role = model
             .role(&s.signal_type)
             .ok_or_else(|| Error::UnknownSignalType {
-                name: s.signal_type.clone(),
+                name: s.signal_type.to_string(),
                 valid: model.signal_types().to_vec(),
                 line: None,
             })?;
@@ -332,7 +332,7 @@ pub fn trajectory_with(
         }
         let mut out = Vec::new();
         while cursor < signals.len() && day(signals[cursor].date) == d {
-            out.push(signals[cursor].signal_type.clone());
+            out.push(signals[cursor].signal_type.to_string());
             cursor += 1;
         }
         out
