@@ -302,7 +302,7 @@ async fn random_changes_match_full_forecasts(backend: Backend) {
                 } else {
                     rng.below(all.len() as u64) as usize
                 };
-                let id = all[i].id.clone().unwrap();
+                let id = all[i].id.as_ref().unwrap().to_string();
                 let r = c
                     .retract_signal(pb::RetractSignalRequest {
                         case_id: "inc".into(),
