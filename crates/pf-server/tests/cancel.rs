@@ -2,7 +2,8 @@
 //! the budget) with a short deadline answers DEADLINE_EXCEEDED, its blocking work stops (the process's count of
 //! running work units returns to 0) and the next request is served.
 //!
-//! Its own test binary, so that no other test's work shares the process-wide count.
+//! Its own test binary, so that no other test's work shares the process-wide count; the SQLite and PostgreSQL
+//! variants of the test share the binary, so they take turns ([`SERIAL`]).
 
 use std::time::Duration;
 
@@ -27,7 +28,23 @@ fn pd(y: i32, m: i32, d: i32) -> Option<Date> {
     })
 }
 
+/// Held by each variant for its whole run: the count of running work units is process-wide, and the other
+/// backend's work would show in it (seen: SQLite's check read 1 while the PostgreSQL variant's work ran).
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Waits until no work unit runs (the outer bound only catches a work unit that never stops).
+async fn until_no_work_runs(what: &str) {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while pf_server::work::running() != 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{what}: a work unit still runs"));
+}
+
 async fn a_deadline_stops_the_work_and_frees_the_worker(backend: Backend) {
+    let _serial = SERIAL.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let config = Config {
         db: backend.db(&dir),
@@ -96,13 +113,7 @@ async fn a_deadline_stops_the_work_and_frees_the_worker(backend: Backend) {
     // The work saw its cancel flag and returned: the count of running work units comes back to 0. (Polled: the
     // worker notices the flag within 64 days of the trajectory; the outer bound only catches a work unit that
     // never stops, since the whole trajectory would take minutes.)
-    tokio::time::timeout(Duration::from_secs(60), async {
-        while pf_server::work::running() != 0 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await
-    .expect("the cancelled work stops");
+    until_no_work_runs("the cancelled work stops").await;
 
     // The worker is free: the next request is served.
     let t = c
@@ -116,7 +127,8 @@ async fn a_deadline_stops_the_work_and_frees_the_worker(backend: Backend) {
         .unwrap()
         .into_inner();
     assert_eq!(t.points.len(), 10);
-    assert_eq!(pf_server::work::running(), 0);
+    // Its work unit ends as its reply goes out: waited for, not read at once.
+    until_no_work_runs("the next request's work ends").await;
 
     let _ = stop.send(());
     tokio::time::timeout(Duration::from_secs(20), handle)
