@@ -47,22 +47,45 @@ fn level(powers: &[f64], i: usize, k: usize) -> &[f64] {
     &powers[i * k * k..(i + 1) * k * k]
 }
 
-/// `out = v m` for a compile-time size: fixed-size arrays let the compiler unroll the loops and drop the
-/// bounds checks.
+/// `v m` for a compile-time size `K` (`m` is the first `K x K` block of the slice): the kernel of every
+/// fixed-size vector-matrix product, so that they all round alike.
+///
+/// Each entry `Σ_i v_i m_ij` is summed pairwise (`(v_0 m_0j + v_1 m_1j) + (v_2 m_2j + v_3 m_3j)` for `K = 4`)
+/// rather than left to right: a filter step waits on this product, and the pairwise sum is `⌈log2 K⌉` additions
+/// deep instead of `K`. Fixed-size arrays let the compiler unroll the loops and drop the bounds checks.
+#[inline(always)]
+pub(crate) fn vm<const K: usize>(v: &[f64; K], m: &[f64]) -> [f64; K] {
+    let m: &[f64] = &m[..K * K];
+    let mut t = [[0.0; K]; K];
+    for i in 0..K {
+        let row: &[f64; K] = m[i * K..(i + 1) * K]
+            .try_into()
+            .expect("length checked above");
+        for j in 0..K {
+            t[i][j] = v[i] * row[j];
+        }
+    }
+    // Pairwise: rows i and i + width are added for width 1, 2, 4, ...; the sum ends in row 0.
+    let mut width = 1;
+    while width < K {
+        let mut i = 0;
+        while i + width < K {
+            for j in 0..K {
+                t[i][j] += t[i + width][j];
+            }
+            i += 2 * width;
+        }
+        width *= 2;
+    }
+    t[0]
+}
+
+/// `out = v m` for a compile-time size (see [`vm`]).
 #[inline(always)]
 fn vecmat_fixed<const K: usize>(v: &[f64], m: &[f64], out: &mut [f64]) {
     let v: &[f64; K] = v[..K].try_into().expect("length checked by the caller");
     let out: &mut [f64; K] = (&mut out[..K]).try_into().expect("length checked by the caller");
-    let mut acc = [0.0; K];
-    for i in 0..K {
-        let row: &[f64; K] = m[i * K..(i + 1) * K]
-            .try_into()
-            .expect("length checked by the caller");
-        for j in 0..K {
-            acc[j] += v[i] * row[j];
-        }
-    }
-    *out = acc;
+    *out = vm::<K>(v, m);
 }
 
 /// `v <- v m` in place, `m` being the first `k x k` block of `powers` (the one-day matrix).
@@ -82,20 +105,11 @@ pub(crate) fn step(v: &mut [f64], powers: &[f64], k: usize) {
     }
 }
 
-/// `v <- v m` in place for a compile-time size (`m` is the first `K x K` block of `powers`).
+/// `v <- v m` in place for a compile-time size (`m` is the first `K x K` block of `powers`; see [`vm`]).
 #[inline(always)]
 pub(crate) fn step_fixed<const K: usize>(v: &mut [f64], powers: &[f64]) {
     let v: &mut [f64; K] = (&mut v[..K]).try_into().expect("length checked by the caller");
-    let mut acc = [0.0; K];
-    for i in 0..K {
-        let row: &[f64; K] = powers[i * K..(i + 1) * K]
-            .try_into()
-            .expect("length checked by the caller");
-        for j in 0..K {
-            acc[j] += v[i] * row[j];
-        }
-    }
-    *v = acc;
+    *v = vm::<K>(v, powers);
 }
 
 /// [`apply_power`] for a compile-time size: the same products in the same order, without the dispatch on `k`
