@@ -61,15 +61,17 @@ pub(crate) fn to_obs(model: &Model, signals: &[Signal]) -> Result<Vec<Obs>> {
 /// (and the log of the sum folded into the log-likelihood) whenever the sum drops below 1e-100 or after 32
 /// reports, so nothing underflows, and the division leaves the critical path of a filter step.
 ///
-/// The weights live in `M`: a `Vec` for any number of regimes, or a fixed-size array, with which the filter loop
-/// of [`run`] is compiled once per common regime count so that the weights stay in registers.
+/// The weights live in `M` (a `Vec`). [`run`] has its own loop for common regime counts ([`run_fixed`]), with
+/// the same arithmetic and the weights in locals, so that they stay in registers.
 #[derive(Debug, Clone)]
 pub(crate) struct FilterState<M: Mass = Vec<f64>> {
     mass: M,
     pub tmp: M,
     pub day: i64,
-    /// Log-likelihood folded so far; the rest is `ln Σ mass`.
+    /// Log-likelihood folded so far; the rest is `ln scale + ln Σ mass`.
     log_likelihood: f64,
+    /// The product of the normalisers folded since the last `ln` (see [`fold`]).
+    scale: f64,
     pending: u32,
     /// The bucket of the last step and the days left it covers, `lo_left..hi_left` (empty before the first
     /// step): looked up again only when the days left leave that range, not once a step.
@@ -122,28 +124,6 @@ impl Mass for Vec<f64> {
     }
 }
 
-impl<const K: usize> Mass for [f64; K] {
-    fn from_slice(s: &[f64]) -> Self {
-        s.try_into().expect("the model has K regimes")
-    }
-    #[inline]
-    fn apply_power(&mut self, _tmp: &mut Self, powers: &[f64], n: u64, _k: usize) {
-        // The same products in the same order as `linalg::apply_power`, on a copy so that the state itself
-        // never has its address taken and can stay in registers.
-        let mut v = *self;
-        linalg::apply_power_fixed::<K>(&mut v, powers, n);
-        *self = v;
-    }
-    #[inline(always)]
-    fn step(&mut self, powers: &[f64], _k: usize) {
-        *self = linalg::vm::<K>(self, powers);
-    }
-    #[inline(always)]
-    fn observe(&mut self, q: &[f64], rho: f64, noise: f64) -> f64 {
-        observe_fixed::<K>(self, q, rho, noise)
-    }
-}
-
 impl FilterState {
     pub fn new(model: &Model, start: i64) -> FilterState {
         FilterState::with_storage(model, start)
@@ -157,6 +137,7 @@ impl<M: Mass> FilterState<M> {
             tmp: M::from_slice(&model.prior),
             day: start,
             log_likelihood: 0.0,
+            scale: 1.0,
             pending: 0,
             bucket: 0,
             lo_left: 1,
@@ -171,6 +152,7 @@ impl<M: Mass> FilterState<M> {
             tmp: self.tmp.as_ref().to_vec(),
             day: self.day,
             log_likelihood: self.log_likelihood,
+            scale: self.scale,
             pending: self.pending,
             bucket: self.bucket,
             lo_left: self.lo_left,
@@ -180,7 +162,7 @@ impl<M: Mass> FilterState<M> {
 
     /// Log-likelihood of everything observed so far.
     pub fn loglik(&self) -> f64 {
-        self.log_likelihood + self.mass.as_ref().iter().sum::<f64>().ln()
+        self.log_likelihood + self.scale.ln() + self.mass.as_ref().iter().sum::<f64>().ln()
     }
 
     /// The filtered regime distribution (normalised).
@@ -196,7 +178,7 @@ impl<M: Mass> FilterState<M> {
         let c: f64 = self.mass.as_ref().iter().sum();
         let inv = 1.0 / c;
         self.mass.as_mut().iter_mut().for_each(|m| *m *= inv);
-        self.log_likelihood += c.ln();
+        fold(&mut self.log_likelihood, &mut self.scale, c);
         self.pending = 0;
     }
 
@@ -410,17 +392,7 @@ fn observe_fixed<const K: usize>(alpha: &mut [f64], q: &[f64], rho: f64, noise: 
             a[j] *= rho * q[j] + noise;
         }
     }
-    let mut t = *a;
-    let mut width = 1;
-    while width < K {
-        let mut i = 0;
-        while i + width < K {
-            t[i] += t[i + width];
-            i += 2 * width;
-        }
-        width *= 2;
-    }
-    t[0]
+    linalg::pairwise_sum(*a)
 }
 
 /// Sum regime probabilities into outcome probabilities.
@@ -464,6 +436,7 @@ fn run_fixed<const K: usize>(
 ) -> (FilterState, usize) {
     let mut a: [f64; K] = model.prior[..K].try_into().expect("the model has K regimes");
     let mut log_likelihood = 0.0;
+    let mut scale = 1.0;
     let mut pending = 0u32;
     let mut day = start;
     // The current bucket's one-day matrix powers, its `min_left` and the days left it covers.
@@ -514,7 +487,7 @@ fn run_fixed<const K: usize>(
             if c < 1e-100 || pending >= 32 {
                 let c;
                 (a, c) = normalised(a);
-                log_likelihood += c.ln();
+                fold(&mut log_likelihood, &mut scale, c);
                 pending = 0;
             }
         } else {
@@ -531,12 +504,28 @@ fn run_fixed<const K: usize>(
         tmp: a.to_vec(),
         day,
         log_likelihood,
+        scale,
         pending,
         bucket: 0,
         lo_left: 1,
         hi_left: 0,
     };
     (st, used)
+}
+
+/// Fold a normaliser `c` into the log-likelihood: into the running product `scale` while that stays within
+/// `[1e-150, 1e150]`, else `ln scale + ln c` joins `log_likelihood` and the product starts again (and
+/// [`FilterState::loglik`] adds the last `ln scale`). The filter thus takes a logarithm every few hundred
+/// renormalisations rather than at each, and the product never leaves the normal numbers.
+#[inline(always)]
+pub(crate) fn fold(log_likelihood: &mut f64, scale: &mut f64, c: f64) {
+    let next = *scale * c;
+    if next >= 1e-150 && next <= 1e150 {
+        *scale = next;
+    } else {
+        *log_likelihood += scale.ln() + c.ln();
+        *scale = 1.0;
+    }
 }
 
 /// `v P^n` by value (see [`linalg::apply_power_fixed`]), for runs of more than a day.

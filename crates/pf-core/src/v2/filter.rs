@@ -440,7 +440,7 @@ impl SegMats {
                         }
                         let e = eta(&h.beta, &x);
                         if e.to_bits() != memo.0 {
-                            *memo = (e.to_bits(), e.exp());
+                            *memo = (e.to_bits(), linalg::exp_fast(e));
                         } else if !all {
                             continue;
                         }
@@ -1491,7 +1491,10 @@ struct Batch<'a, const K: usize> {
     m: &'a ModelV2,
     span: Span,
     day: i64,
+    /// Log-likelihood folded so far, and the product of the normalisers not yet in it
+    /// ([`crate::inference::fold`]).
     log_likelihood: f64,
+    scale: f64,
     pending: u32,
     /// The first day after the current bucket's run (the step from `day` uses this bucket while `day < end`).
     bucket_end: i64,
@@ -1511,7 +1514,8 @@ impl<'a, const K: usize> Batch<'a, K> {
         let c: f64 = a.iter().sum();
         let inv = 1.0 / c;
         a.iter_mut().for_each(|x| *x *= inv);
-        self.log_likelihood += c.ln();
+        // Into the running product (a logarithm every few hundred renormalisations, not at each).
+        crate::inference::fold(&mut self.log_likelihood, &mut self.scale, c);
         self.pending = 0;
     }
 
@@ -1632,6 +1636,7 @@ fn filter_fixed_to<const K: usize>(
         span,
         day: span.start,
         log_likelihood: 0.0,
+        scale: 1.0,
         pending: 0,
         bucket_end: i64::MIN,
         powers: [&[], &[]],
@@ -1666,11 +1671,18 @@ fn filter_fixed_to<const K: usize>(
                     let noise = (1.0 - e.rho) * t.mean;
                     if e.w == 1.0 {
                         let q: &[f64; K] = t.q[..K].try_into().expect("q has K entries");
-                        let mut c = 0.0;
-                        for r in 0..K {
-                            a[r] *= e.rho * q[r] + noise;
-                            c += a[r];
+                        if e.rho == 1.0 {
+                            // `1 q(r) + 0 = q(r)` exactly, without the arithmetic.
+                            for r in 0..K {
+                                a[r] *= q[r];
+                            }
+                        } else {
+                            for r in 0..K {
+                                a[r] *= e.rho * q[r] + noise;
+                            }
                         }
+                        // Only to decide whether to renormalise (which sums again): pairwise, off the step's path.
+                        let c = linalg::pairwise_sum(a);
                         s.pending += 1;
                         if s.pending >= 32 || c < 1e-100 {
                             s.normalise(&mut a);
@@ -1731,7 +1743,7 @@ fn filter_fixed_to<const K: usize>(
     }
     let mut st = w.start();
     st.a.copy_from_slice(&a);
-    st.log_likelihood = s.log_likelihood;
+    st.log_likelihood = s.log_likelihood + s.scale.ln();
     st.pending = s.pending;
     st.day = s.day.max(until);
     st.used = used;
