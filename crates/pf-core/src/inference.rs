@@ -453,7 +453,11 @@ fn run_fixed<const K: usize>(
                 let left = term_end - day;
                 if left < lo_left || left >= hi_left {
                     let b = model.bucket_for(left);
-                    lo_left = if b == 0 { i64::MIN } else { model.buckets[b].min_left };
+                    lo_left = if b == 0 {
+                        i64::MIN
+                    } else {
+                        model.buckets[b].min_left
+                    };
                     hi_left = model.buckets.get(b + 1).map_or(i64::MAX, |n| n.min_left);
                     min_left = model.buckets[b].min_left;
                     powers = &model.buckets[b].powers;
@@ -520,7 +524,7 @@ fn run_fixed<const K: usize>(
 #[inline(always)]
 pub(crate) fn fold(log_likelihood: &mut f64, scale: &mut f64, c: f64) {
     let next = *scale * c;
-    if next >= 1e-150 && next <= 1e150 {
+    if (1e-150..=1e150).contains(&next) {
         *scale = next;
     } else {
         *log_likelihood += scale.ln() + c.ln();

@@ -58,9 +58,7 @@ pub(crate) fn vm<const K: usize>(v: &[f64; K], m: &[f64]) -> [f64; K] {
     let m: &[f64] = &m[..K * K];
     let mut t = [[0.0; K]; K];
     for i in 0..K {
-        let row: &[f64; K] = m[i * K..(i + 1) * K]
-            .try_into()
-            .expect("length checked above");
+        let row: &[f64; K] = m[i * K..(i + 1) * K].try_into().expect("length checked above");
         for j in 0..K {
             t[i][j] = v[i] * row[j];
         }
@@ -234,11 +232,11 @@ pub(crate) fn apply_power(v: &mut [f64], tmp: &mut [f64], powers: &[f64], n: u64
 /// `0.35^14 / 14! < 5e-18`) in Estrin's scheme, and `2^k` from its bits.
 #[inline(always)]
 pub(crate) fn exp_fast(x: f64) -> f64 {
-    if !(x.abs() < 700.0) {
+    if x.is_nan() || x.abs() >= 700.0 {
         return x.exp();
     }
-    const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
-    const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+    const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000); // 0.693147180369123816490 (trailing zeros)
+    const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76); // ln 2 - LN2_HI, 1.90821492927058770002e-10
     const INV_LN2: f64 = std::f64::consts::LOG2_E;
     // 1.5 * 2^52: adding and subtracting it rounds to the nearest integer (without SSE4.1's `roundsd`).
     const SHIFTER: f64 = 6_755_399_441_055_744.0;
