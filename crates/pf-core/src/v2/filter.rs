@@ -322,9 +322,11 @@ impl InputTimeline {
 }
 
 /// One parameter set's daily matrices for every segment of a case's [`InputTimeline`], built in one pass per
-/// draw with the same arithmetic as [`Walker`]'s matrices for the same inputs: an `exp` only for the hazards
-/// whose betas act on inputs that change from segment to segment (the others take one of three values of
-/// `leader_may_leave`), rows whose rates did not change copied, the other rows by [`phi_series`].
+/// draw with the arithmetic of [`Walker`]'s matrices for the same inputs (up to the inline `exp`): an exponent
+/// only for the hazards whose betas act on an input that changed since the previous matrix, an `exp` (inline,
+/// [`linalg::exp_fast`], within 2 ulp of the C library's) only when that exponent changed (hazards whose betas
+/// act only on `leader_may_leave` take one of three values), and only the rows whose rates changed rebuilt, by
+/// [`phi_series`]; the others are the previous matrix's rows.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SegMats {
     /// `P` and `Q` of each matrix, `k²` each.
