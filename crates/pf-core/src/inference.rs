@@ -61,16 +61,23 @@ pub(crate) fn to_obs(model: &Model, signals: &[Signal]) -> Result<Vec<Obs>> {
 /// (and the log of the sum folded into the log-likelihood) whenever the sum drops below 1e-100 or after 32
 /// reports, so nothing underflows, and the division leaves the critical path of a filter step.
 ///
-/// The weights live in `M`: a `Vec` for any number of regimes, or a fixed-size array, with which the filter loop
-/// of [`run`] is compiled once per common regime count so that the weights stay in registers.
+/// The weights live in `M` (a `Vec`). [`run`] has its own loop for common regime counts ([`run_fixed`]), with
+/// the same arithmetic and the weights in locals, so that they stay in registers.
 #[derive(Debug, Clone)]
 pub(crate) struct FilterState<M: Mass = Vec<f64>> {
     mass: M,
     pub tmp: M,
     pub day: i64,
-    /// Log-likelihood folded so far; the rest is `ln Σ mass`.
+    /// Log-likelihood folded so far; the rest is `ln scale + ln Σ mass`.
     log_likelihood: f64,
+    /// The product of the normalisers folded since the last `ln` (see [`fold`]).
+    scale: f64,
     pending: u32,
+    /// The bucket of the last step and the days left it covers, `lo_left..hi_left` (empty before the first
+    /// step): looked up again only when the days left leave that range, not once a step.
+    bucket: usize,
+    lo_left: i64,
+    hi_left: i64,
 }
 
 /// Storage for the filter's regime weights.
@@ -79,6 +86,10 @@ pub(crate) trait Mass: AsRef<[f64]> + AsMut<[f64]> + Clone {
     fn from_slice(s: &[f64]) -> Self;
     /// `self <- self P^n` from the cached binary powers of `P` (`tmp` is scratch).
     fn apply_power(&mut self, tmp: &mut Self, powers: &[f64], n: u64, k: usize);
+    /// `self <- self P` with the one-day matrix `P` (the first `k x k` block of `powers`).
+    fn step(&mut self, powers: &[f64], k: usize);
+    /// `self(j) *= rho q(j) + noise`; returns the new sum (summed left to right).
+    fn observe(&mut self, q: &[f64], rho: f64, noise: f64) -> f64;
 }
 
 impl Mass for Vec<f64> {
@@ -88,18 +99,28 @@ impl Mass for Vec<f64> {
     fn apply_power(&mut self, tmp: &mut Self, powers: &[f64], n: u64, k: usize) {
         linalg::apply_power(self, tmp, powers, n, k);
     }
-}
-
-impl<const K: usize> Mass for [f64; K] {
-    fn from_slice(s: &[f64]) -> Self {
-        s.try_into().expect("the model has K regimes")
+    #[inline(always)]
+    fn step(&mut self, powers: &[f64], k: usize) {
+        linalg::step(self, powers, k);
     }
-    #[inline]
-    fn apply_power(&mut self, _tmp: &mut Self, powers: &[f64], n: u64, k: usize) {
-        // Work on copies so that the state itself never has its address taken and can stay in registers.
-        let (mut v, mut t) = (*self, [0.0; K]);
-        linalg::apply_power(&mut v, &mut t, powers, n, k);
-        *self = v;
+    #[inline(always)]
+    fn observe(&mut self, q: &[f64], rho: f64, noise: f64) -> f64 {
+        match self.len() {
+            2 => observe_fixed::<2>(self, q, rho, noise),
+            3 => observe_fixed::<3>(self, q, rho, noise),
+            4 => observe_fixed::<4>(self, q, rho, noise),
+            5 => observe_fixed::<5>(self, q, rho, noise),
+            6 => observe_fixed::<6>(self, q, rho, noise),
+            k => {
+                let mut c = 0.0;
+                for j in 0..k {
+                    let a = self[j] * (rho * q[j] + noise);
+                    self[j] = a;
+                    c += a;
+                }
+                c
+            }
+        }
     }
 }
 
@@ -116,7 +137,11 @@ impl<M: Mass> FilterState<M> {
             tmp: M::from_slice(&model.prior),
             day: start,
             log_likelihood: 0.0,
+            scale: 1.0,
             pending: 0,
+            bucket: 0,
+            lo_left: 1,
+            hi_left: 0,
         }
     }
 
@@ -127,13 +152,17 @@ impl<M: Mass> FilterState<M> {
             tmp: self.tmp.as_ref().to_vec(),
             day: self.day,
             log_likelihood: self.log_likelihood,
+            scale: self.scale,
             pending: self.pending,
+            bucket: self.bucket,
+            lo_left: self.lo_left,
+            hi_left: self.hi_left,
         }
     }
 
     /// Log-likelihood of everything observed so far.
     pub fn loglik(&self) -> f64 {
-        self.log_likelihood + self.mass.as_ref().iter().sum::<f64>().ln()
+        self.log_likelihood + self.scale.ln() + self.mass.as_ref().iter().sum::<f64>().ln()
     }
 
     /// The filtered regime distribution (normalised).
@@ -145,10 +174,11 @@ impl<M: Mass> FilterState<M> {
     /// Fold the weights' sum into the log-likelihood and renormalise them.
     #[inline]
     pub fn normalise(&mut self) {
+        // The arithmetic of `normalised`.
         let c: f64 = self.mass.as_ref().iter().sum();
         let inv = 1.0 / c;
         self.mass.as_mut().iter_mut().for_each(|m| *m *= inv);
-        self.log_likelihood += c.ln();
+        fold(&mut self.log_likelihood, &mut self.scale, c);
         self.pending = 0;
     }
 
@@ -159,12 +189,15 @@ impl<M: Mass> FilterState<M> {
         let k = model.n_regimes();
         while self.day < to {
             let left = term_end - self.day;
-            let b = &model.buckets[model.bucket_for(left)];
+            if left < self.lo_left || left >= self.hi_left {
+                self.enter_bucket(model, left);
+            }
+            let b = &model.buckets[self.bucket];
             // This bucket holds days left >= min_left, i.e. days up to term_end - min_left.
             let run_end = to.min(term_end - b.min_left + 1);
             let n = (run_end - self.day) as u64;
             if n == 1 {
-                linalg::step(self.mass.as_mut(), &b.powers, k);
+                self.mass.step(&b.powers, k);
             } else {
                 self.mass.apply_power(&mut self.tmp, &b.powers, n, k);
             }
@@ -175,6 +208,20 @@ impl<M: Mass> FilterState<M> {
         }
     }
 
+    /// Look up the bucket of `left` days left and the range of days left it covers (as [`Model::bucket_for`]
+    /// finds it: the last bucket whose `min_left` is at most `left`, else the first).
+    #[inline(never)]
+    fn enter_bucket(&mut self, model: &Model, left: i64) {
+        let b = model.bucket_for(left);
+        self.bucket = b;
+        self.lo_left = if b == 0 {
+            i64::MIN
+        } else {
+            model.buckets[b].min_left
+        };
+        self.hi_left = model.buckets.get(b + 1).map_or(i64::MAX, |n| n.min_left);
+    }
+
     /// Apply one report: `alpha(j) *= (rho q(j) + (1 - rho) mean q)^w`.
     #[inline(always)]
     pub fn observe(&mut self, model: &Model, o: &Obs) {
@@ -183,31 +230,17 @@ impl<M: Mass> FilterState<M> {
             // Likelihood 1 in every regime: nothing to do.
             return;
         }
-        let mass = self.mass.as_mut();
-        let k = mass.len();
         let noise = (1.0 - o.rho) * e.mean;
         if o.w == 1.0 {
-            let c = match k {
-                2 => observe_fixed::<2>(mass, &e.q, o.rho, noise),
-                3 => observe_fixed::<3>(mass, &e.q, o.rho, noise),
-                4 => observe_fixed::<4>(mass, &e.q, o.rho, noise),
-                5 => observe_fixed::<5>(mass, &e.q, o.rho, noise),
-                _ => {
-                    let mut c = 0.0;
-                    for j in 0..k {
-                        let a = mass[j] * (o.rho * e.q[j] + noise);
-                        mass[j] = a;
-                        c += a;
-                    }
-                    c
-                }
-            };
+            let c = self.mass.observe(&e.q, o.rho, noise);
             self.pending += 1;
             if c < 1e-100 || self.pending >= 32 {
                 self.normalise();
             }
         } else {
             // Weighted report: work in logs so that large weights cannot underflow.
+            let mass = self.mass.as_mut();
+            let k = mass.len();
             let tmp = self.tmp.as_mut();
             let mut m = f64::NEG_INFINITY;
             for j in 0..k {
@@ -343,17 +376,23 @@ impl<'m> Filter<'m> {
     }
 }
 
-/// `alpha(j) *= rho q(j) + noise`; returns the new sum. Fixed sizes let the compiler unroll.
+/// `alpha(j) *= rho q(j) + noise`; returns the new sum, summed pairwise (it only decides whether to
+/// renormalise, which sums again: pairwise keeps it short). Fixed sizes let the compiler unroll.
 #[inline(always)]
 fn observe_fixed<const K: usize>(alpha: &mut [f64], q: &[f64], rho: f64, noise: f64) -> f64 {
     let a: &mut [f64; K] = (&mut alpha[..K]).try_into().expect("alpha has K entries");
     let q: &[f64; K] = q[..K].try_into().expect("q has K entries");
-    let mut c = 0.0;
-    for j in 0..K {
-        a[j] *= rho * q[j] + noise;
-        c += a[j];
+    if rho == 1.0 {
+        // A fully reliable report: `1 q(j) + 0 = q(j)` exactly, without the arithmetic.
+        for j in 0..K {
+            a[j] *= q[j];
+        }
+    } else {
+        for j in 0..K {
+            a[j] *= rho * q[j] + noise;
+        }
     }
-    c
+    linalg::pairwise_sum(*a)
 }
 
 /// Sum regime probabilities into outcome probabilities.
@@ -373,12 +412,167 @@ pub(crate) fn map_outcomes(model: &Model, alpha: &[f64]) -> Vec<f64> {
 /// the state at `as_of` with the number of observations used.
 pub(crate) fn run(model: &Model, start: i64, term_end: i64, obs: &[Obs], as_of: i64) -> (FilterState, usize) {
     match model.n_regimes() {
-        2 => run_from::<[f64; 2]>(model, start, term_end, obs, as_of),
-        3 => run_from::<[f64; 3]>(model, start, term_end, obs, as_of),
-        4 => run_from::<[f64; 4]>(model, start, term_end, obs, as_of),
-        5 => run_from::<[f64; 5]>(model, start, term_end, obs, as_of),
+        2 => run_fixed::<2>(model, start, term_end, obs, as_of),
+        3 => run_fixed::<3>(model, start, term_end, obs, as_of),
+        4 => run_fixed::<4>(model, start, term_end, obs, as_of),
+        5 => run_fixed::<5>(model, start, term_end, obs, as_of),
+        6 => run_fixed::<6>(model, start, term_end, obs, as_of),
         _ => run_from::<Vec<f64>>(model, start, term_end, obs, as_of),
     }
+}
+
+/// [`run`] for a compile-time number of regimes `K`: the loop of [`FilterState::propagate`] and
+/// [`FilterState::observe`] with the same arithmetic in the same order (the same kernels: [`linalg::vm`],
+/// [`observe_fixed`], [`normalised`]), so the numbers are bit for bit those of the general path, but with every
+/// running number in a local. The weights never have their address taken, so they stay in registers from one
+/// step to the next instead of going through memory (where loading a pair of weights written by two separate
+/// stores stalls the step); the bucket of the step is looked up once per run of days in it.
+fn run_fixed<const K: usize>(
+    model: &Model,
+    start: i64,
+    term_end: i64,
+    obs: &[Obs],
+    as_of: i64,
+) -> (FilterState, usize) {
+    let mut a: [f64; K] = model.prior[..K].try_into().expect("the model has K regimes");
+    let mut log_likelihood = 0.0;
+    let mut scale = 1.0;
+    let mut pending = 0u32;
+    let mut day = start;
+    // The current bucket's one-day matrix powers, its `min_left` and the days left it covers.
+    let mut powers: &[f64] = &[];
+    let mut min_left = 0;
+    let (mut lo_left, mut hi_left) = (1i64, 0i64);
+    let until = as_of.min(term_end);
+    let mut used = 0;
+    // `FilterState::propagate`, on the locals.
+    macro_rules! propagate {
+        ($to:expr) => {{
+            let to: i64 = ($to).min(term_end);
+            while day < to {
+                let left = term_end - day;
+                if left < lo_left || left >= hi_left {
+                    let b = model.bucket_for(left);
+                    lo_left = if b == 0 {
+                        i64::MIN
+                    } else {
+                        model.buckets[b].min_left
+                    };
+                    hi_left = model.buckets.get(b + 1).map_or(i64::MAX, |n| n.min_left);
+                    min_left = model.buckets[b].min_left;
+                    powers = &model.buckets[b].powers;
+                }
+                let run_end = to.min(term_end - min_left + 1);
+                let n = (run_end - day) as u64;
+                if n == 1 {
+                    a = linalg::vm::<K>(&a, powers);
+                } else {
+                    a = power_by_value::<K>(a, powers, n);
+                }
+                day = run_end;
+            }
+        }};
+    }
+    for o in obs {
+        if o.day > until {
+            break;
+        }
+        let e = &model.emissions[o.ty];
+        if e.neutral {
+            // Likelihood 1: not even a stop of the propagation, so the numbers are bit for bit those without it.
+            used += 1;
+            continue;
+        }
+        propagate!(o.day);
+        let noise = (1.0 - o.rho) * e.mean;
+        if o.w == 1.0 {
+            let c = observe_fixed::<K>(&mut a, &e.q, o.rho, noise);
+            pending += 1;
+            if c < 1e-100 || pending >= 32 {
+                let c;
+                (a, c) = normalised(a);
+                fold(&mut log_likelihood, &mut scale, c);
+                pending = 0;
+            }
+        } else {
+            let (m, c);
+            (a, m, c) = observe_weighted::<K>(a, &e.q, o.rho, noise, o.w);
+            log_likelihood += m + c.ln();
+            pending = 0;
+        }
+        used += 1;
+    }
+    propagate!(until);
+    let st = FilterState {
+        mass: a.to_vec(),
+        tmp: a.to_vec(),
+        day,
+        log_likelihood,
+        scale,
+        pending,
+        bucket: 0,
+        lo_left: 1,
+        hi_left: 0,
+    };
+    (st, used)
+}
+
+/// Fold a normaliser `c` into the log-likelihood: into the running product `scale` while that stays within
+/// `[1e-150, 1e150]`, else `ln scale + ln c` joins `log_likelihood` and the product starts again (and
+/// [`FilterState::loglik`] adds the last `ln scale`). The filter thus takes a logarithm every few hundred
+/// renormalisations rather than at each, and the product never leaves the normal numbers.
+#[inline(always)]
+pub(crate) fn fold(log_likelihood: &mut f64, scale: &mut f64, c: f64) {
+    let next = *scale * c;
+    if (1e-150..=1e150).contains(&next) {
+        *scale = next;
+    } else {
+        *log_likelihood += scale.ln() + c.ln();
+        *scale = 1.0;
+    }
+}
+
+/// `v P^n` by value (see [`linalg::apply_power_fixed`]), for runs of more than a day.
+#[inline(always)]
+fn power_by_value<const K: usize>(mut v: [f64; K], powers: &[f64], n: u64) -> [f64; K] {
+    linalg::apply_power_fixed::<K>(&mut v, powers, n);
+    v
+}
+
+/// The weights divided by their sum, and the sum: the renormalisation of [`FilterState::normalise`].
+#[inline(always)]
+fn normalised<const K: usize>(mut a: [f64; K]) -> ([f64; K], f64) {
+    let c: f64 = a.iter().sum();
+    let inv = 1.0 / c;
+    a.iter_mut().for_each(|m| *m *= inv);
+    (a, c)
+}
+
+/// A weighted report applied in logs, as the weighted branch of [`FilterState::observe`]: the weights times
+/// `exp(w ln(rho q(j) + noise) - m)` divided by their sum `c`, with `m` (the largest exponent) and `c`.
+#[inline(never)]
+fn observe_weighted<const K: usize>(
+    mut a: [f64; K],
+    q: &[f64],
+    rho: f64,
+    noise: f64,
+    w: f64,
+) -> ([f64; K], f64, f64) {
+    let mut l = [0.0; K];
+    let mut m = f64::NEG_INFINITY;
+    for j in 0..K {
+        l[j] = w * (rho * q[j] + noise).ln();
+        m = m.max(l[j]);
+    }
+    let mut c = 0.0;
+    for j in 0..K {
+        a[j] *= (l[j] - m).exp();
+        c += a[j];
+    }
+    for x in a.iter_mut() {
+        *x /= c;
+    }
+    (a, m, c)
 }
 
 /// The loop of [`run`], compiled once per storage type.
@@ -786,5 +980,78 @@ impl Model {
             out[(d - start) as usize] = b.clone();
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Random resolved observations over `days` days from `start`, sorted by day: every type of the model
+    /// (neutral ones included), reliability 1 or random, weight 1 or 2.5, gaps of zero to 40 days.
+    fn random_obs(model: &Model, start: i64, seed: u64, n: usize) -> Vec<Obs> {
+        let types = model.signal_types().len();
+        let mut x = seed | 1;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut day = start;
+        (0..n)
+            .map(|_| {
+                let r = next();
+                day += match r % 4 {
+                    0 => 0,
+                    1 | 2 => 1,
+                    _ => ((r >> 8) % 40) as i64,
+                };
+                Obs {
+                    day,
+                    ty: ((r >> 16) % types as u64) as usize,
+                    rho: if r.is_multiple_of(3) {
+                        ((r >> 24) % 1000) as f64 / 1000.0
+                    } else {
+                        1.0
+                    },
+                    w: if (r >> 40).is_multiple_of(7) { 2.5 } else { 1.0 },
+                }
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// The fixed-size kernel of `run` (weights in locals, bucket cached per run of days) gives bit for bit
+        /// the numbers of the general filter state (`FilterState<Vec<f64>>`, which the incremental `Filter`, the
+        /// trajectories and the checkpoints use): log-likelihood, regime weights, day and signals used, on the
+        /// default v1 model (several buckets) with random signals, reliabilities, weights and as-of dates.
+        #[test]
+        fn fixed_kernel_matches_the_general_state_bit_for_bit(
+            seed in 1u64.., n in 0usize..400, len in 30i64..3000, cut in 0i64..3100,
+        ) {
+            let model = Model::v1_model();
+            let start = 700_000;
+            let term_end = start + len;
+            let obs: Vec<Obs> = random_obs(&model, start, seed, n)
+                .into_iter()
+                .filter(|o| o.day <= term_end)
+                .collect();
+            let as_of = start + cut;
+            let (a, ua) = run(&model, start, term_end, &obs, as_of);
+            let (b, ub) = run_from::<Vec<f64>>(&model, start, term_end, &obs, as_of);
+            proptest::prop_assert_eq!(ua, ub);
+            proptest::prop_assert_eq!(a.day, b.day);
+            proptest::prop_assert_eq!(a.loglik().to_bits(), b.loglik().to_bits());
+            for (p, q) in a.mass.iter().zip(&b.mass) {
+                proptest::prop_assert_eq!(p.to_bits(), q.to_bits());
+            }
+            let (pa, pb) = (a.outcome_probabilities(&model, term_end), b.outcome_probabilities(&model, term_end));
+            for (p, q) in pa.iter().zip(&pb) {
+                proptest::prop_assert_eq!(p.to_bits(), q.to_bits());
+            }
+        }
     }
 }

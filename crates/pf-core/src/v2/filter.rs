@@ -322,9 +322,11 @@ impl InputTimeline {
 }
 
 /// One parameter set's daily matrices for every segment of a case's [`InputTimeline`], built in one pass per
-/// draw with the same arithmetic as [`Walker`]'s matrices for the same inputs: an `exp` only for the hazards
-/// whose betas act on inputs that change from segment to segment (the others take one of three values of
-/// `leader_may_leave`), rows whose rates did not change copied, the other rows by [`phi_series`].
+/// draw with the arithmetic of [`Walker`]'s matrices for the same inputs (up to the inline `exp`): an exponent
+/// only for the hazards whose betas act on an input that changed since the previous matrix, an `exp` (inline,
+/// [`linalg::exp_fast`], within 2 ulp of the C library's) only when that exponent changed (hazards whose betas
+/// act only on `leader_may_leave` take one of three values), and only the rows whose rates changed rebuilt, by
+/// [`phi_series`]; the others are the previous matrix's rows.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SegMats {
     /// `P` and `Q` of each matrix, `k²` each.
@@ -345,6 +347,8 @@ struct SegHazard<'a> {
     /// Otherwise the factor for each value of `leader_may_leave`: before the switch, after it in the stays
     /// half, after it in the leaves half.
     fixed: [f64; 3],
+    /// Bit `i` set when the beta on input `i` is non-zero: the inputs the exponent depends on.
+    uses: u32,
 }
 
 impl SegMats {
@@ -379,6 +383,9 @@ impl SegMats {
                         *f = eta(&h.beta, &x).exp();
                     }
                 }
+                let uses = (0..N_INPUTS)
+                    .filter(|&i| h.beta[i] != 0.0)
+                    .fold(0u32, |u, i| u | 1 << i);
                 SegHazard {
                     from: h.from,
                     to: h.to,
@@ -386,6 +393,7 @@ impl SegMats {
                     beta: h.beta,
                     varies,
                     fixed,
+                    uses,
                 }
             })
             .collect();
@@ -395,10 +403,18 @@ impl SegMats {
             .sum();
         self.p.resize(total * kk, 0.0);
         self.q.resize(total * kk, 0.0);
-        let mut prev = [[f64::NAN; K]; K];
-        // Per hazard, the last exponent and its `exp`: a segment that changes one input (an input event within
-        // a week) leaves the other hazards' exponents as they were.
+        // The previous matrix's inputs, class, bucket, rates and rows, kept in locals. A hazard whose inputs,
+        // class and bucket are unchanged has the same rate (the same arithmetic on the same numbers), so only the
+        // others are recomputed, and only the rows they touch are rebuilt: the numbers are those of building every
+        // matrix from its rates. Rows are copied out from here rather than read back from the output (which would
+        // wait on the stores just made).
+        let mut prev_x = [f64::NAN; N_INPUTS];
+        let (mut prev_class, mut prev_b) = (usize::MAX, usize::MAX);
+        let mut lam = [[0.0; K]; K];
+        let mut rows = [[0.0; K]; K];
+        // Per hazard, the last exponent and its `exp` (an exponent can come back unchanged when it is clipped).
         let mut memo = vec![(u64::MAX, f64::NAN); hz.len()];
+        let mut out = self.p.chunks_exact_mut(kk).zip(self.q.chunks_exact_mut(kk));
         let mut nv = 0;
         for s in 0..tl.from.len() {
             let halves = if leave_input && tl.after[s] { 2 } else { 1 };
@@ -410,41 +426,56 @@ impl SegMats {
                     x[lml] = leave[class];
                 }
                 let b = tl.bucket[s];
-                let mut lam = [[0.0; K]; K];
+                let mut changed = 0u32;
+                for i in 0..N_INPUTS {
+                    if x[i].to_bits() != prev_x[i].to_bits() {
+                        changed |= 1 << i;
+                    }
+                }
+                let all = b != prev_b;
+                let class_changed = class != prev_class;
+                let mut dirty = [all; K];
                 for (h, memo) in hz.iter().zip(&mut memo) {
                     let f = if h.varies {
+                        if !all && h.uses & changed == 0 {
+                            continue;
+                        }
                         let e = eta(&h.beta, &x);
                         if e.to_bits() != memo.0 {
-                            *memo = (e.to_bits(), e.exp());
+                            *memo = (e.to_bits(), linalg::exp_fast(e));
+                        } else if !all {
+                            continue;
                         }
                         memo.1
                     } else {
+                        if !all && !class_changed {
+                            continue;
+                        }
                         h.fixed[class]
                     };
-                    lam[h.from][h.to] = h.base[b] * f;
+                    let v = h.base[b] * f;
+                    if v != lam[h.from][h.to] || all {
+                        lam[h.from][h.to] = v;
+                        dirty[h.from] = true;
+                    }
                 }
-                let (p_before, p) = self.p.split_at_mut(nv * kk);
-                let (q_before, q) = self.q.split_at_mut(nv * kk);
-                let (p, q) = (&mut p[..kk], &mut q[..kk]);
+                (prev_x, prev_class, prev_b) = (x, class, b);
+                for i in 0..K {
+                    if dirty[i] {
+                        competing_risks_row_fixed::<K>(&lam[i], i, &mut rows[i]);
+                    }
+                }
+                let (p, q) = out.next().expect("sized for every matrix above");
                 for i in 0..K {
                     let row = i * K..(i + 1) * K;
-                    if lam[i] == prev[i] {
-                        // The same rates as the previous matrix's row: the same row.
-                        let at = (nv - 1) * kk + i * K;
-                        p[row.clone()].copy_from_slice(&p_before[at..at + K]);
-                        q[row].copy_from_slice(&q_before[at..at + K]);
-                        continue;
-                    }
-                    let out: &mut [f64; K] = (&mut p[row.clone()]).try_into().expect("K entries");
-                    competing_risks_row_fixed::<K>(&lam[i], i, out);
-                    q[row.clone()].copy_from_slice(&p[row]);
+                    p[row.clone()].copy_from_slice(&rows[i]);
+                    q[row].copy_from_slice(&rows[i]);
                     if let Some(sd) = m.deal
                         && sd != i
                     {
                         q[i * K + sd] = 0.0;
                     }
                 }
-                prev = lam;
                 nv += 1;
             }
         }
@@ -1297,7 +1328,9 @@ fn competing_risks_row_fixed<const K: usize>(lam: &[f64; K], i: usize, row: &mut
 /// Total daily rates below this use [`phi_series`].
 const PHI_SERIES_BELOW: f64 = 1.0 / 16.0;
 
-/// `(1 - exp(-l)) / l` by its Taylor series to `l^9` (Horner), for `0 < l < 1/16`.
+/// `(1 - exp(-l)) / l` by its Taylor series to `l^9`, for `0 < l < 1/16`, evaluated by Estrin's scheme: pairs
+/// of terms combined by powers `l^2`, `l^4`, `l^8` computed alongside, so the dependent chain is four
+/// multiply-adds long rather than Horner's nine (the rows of a matrix build wait on it).
 #[inline(always)]
 fn phi_series(l: f64) -> f64 {
     // 1/(n + 1)! for n = 0..=9.
@@ -1314,11 +1347,17 @@ fn phi_series(l: f64) -> f64 {
         1.0 / 3628800.0,
     ];
     let x = -l;
-    let mut acc = C[9];
-    for c in C[..9].iter().rev() {
-        acc = acc * x + c;
-    }
-    acc
+    let x2 = x * x;
+    let x4 = x2 * x2;
+    let x8 = x4 * x4;
+    let p01 = C[0] + C[1] * x;
+    let p23 = C[2] + C[3] * x;
+    let p45 = C[4] + C[5] * x;
+    let p67 = C[6] + C[7] * x;
+    let p89 = C[8] + C[9] * x;
+    let p03 = p01 + x2 * p23;
+    let p47 = p45 + x2 * p67;
+    (p03 + x4 * p47) + x8 * p89
 }
 
 /// The result of running the filter to an as-of date and forecasting from there.
@@ -1454,7 +1493,10 @@ struct Batch<'a, const K: usize> {
     m: &'a ModelV2,
     span: Span,
     day: i64,
+    /// Log-likelihood folded so far, and the product of the normalisers not yet in it
+    /// ([`crate::inference::fold`]).
     log_likelihood: f64,
+    scale: f64,
     pending: u32,
     /// The first day after the current bucket's run (the step from `day` uses this bucket while `day < end`).
     bucket_end: i64,
@@ -1474,7 +1516,8 @@ impl<'a, const K: usize> Batch<'a, K> {
         let c: f64 = a.iter().sum();
         let inv = 1.0 / c;
         a.iter_mut().for_each(|x| *x *= inv);
-        self.log_likelihood += c.ln();
+        // Into the running product (a logarithm every few hundred renormalisations, not at each).
+        crate::inference::fold(&mut self.log_likelihood, &mut self.scale, c);
         self.pending = 0;
     }
 
@@ -1595,6 +1638,7 @@ fn filter_fixed_to<const K: usize>(
         span,
         day: span.start,
         log_likelihood: 0.0,
+        scale: 1.0,
         pending: 0,
         bucket_end: i64::MIN,
         powers: [&[], &[]],
@@ -1629,11 +1673,18 @@ fn filter_fixed_to<const K: usize>(
                     let noise = (1.0 - e.rho) * t.mean;
                     if e.w == 1.0 {
                         let q: &[f64; K] = t.q[..K].try_into().expect("q has K entries");
-                        let mut c = 0.0;
-                        for r in 0..K {
-                            a[r] *= e.rho * q[r] + noise;
-                            c += a[r];
+                        if e.rho == 1.0 {
+                            // `1 q(r) + 0 = q(r)` exactly, without the arithmetic.
+                            for r in 0..K {
+                                a[r] *= q[r];
+                            }
+                        } else {
+                            for r in 0..K {
+                                a[r] *= e.rho * q[r] + noise;
+                            }
                         }
+                        // Only to decide whether to renormalise (which sums again): pairwise, off the step's path.
+                        let c = linalg::pairwise_sum(a);
                         s.pending += 1;
                         if s.pending >= 32 || c < 1e-100 {
                             s.normalise(&mut a);
@@ -1694,7 +1745,7 @@ fn filter_fixed_to<const K: usize>(
     }
     let mut st = w.start();
     st.a.copy_from_slice(&a);
-    st.log_likelihood = s.log_likelihood;
+    st.log_likelihood = s.log_likelihood + s.scale.ln();
     st.pending = s.pending;
     st.day = s.day.max(until);
     st.used = used;
