@@ -289,17 +289,40 @@ fn read_bounded(path: &Path, what: &str, limit: u64) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// A case file read with a bound on its size (a device such as /dev/zero fails instead of hanging). The signals
-/// are read one record at a time ([`Case::from_json_slice`]): no JSON tree of the whole file is held.
+/// A case file read with a bound on its size (a device such as /dev/zero fails instead of hanging). A regular
+/// file is streamed ([`Case::from_json_reader`]: neither its text nor a JSON tree of it is held, so a case of a
+/// million signals costs the case's own 144 bytes a signal, not the file's 75 more); anything else (a pipe, a
+/// device) is read whole within the bound first.
 fn load_case(path: &Path, model: &Model) -> Result<Case> {
-    let bytes = read_bounded(path, "case file", MAX_CASE_FILE_BYTES)?;
-    if std::str::from_utf8(&bytes).is_err() {
-        bail!(
-            "case file {} is not UTF-8 text: expected a JSON case file",
-            path.display()
-        );
-    }
-    match Case::from_json_slice(&bytes, model) {
+    use std::io::Read as _;
+    let open =
+        || std::fs::File::open(path).with_context(|| format!("cannot open the case file {}", path.display()));
+    let file = open()?;
+    let meta = file
+        .metadata()
+        .with_context(|| format!("cannot read the case file {}", path.display()))?;
+    let read = if meta.is_file() {
+        if meta.len() > MAX_CASE_FILE_BYTES {
+            bail!(
+                "case file {} is larger than the limit of {} MiB: expected a case file of at most {} bytes",
+                path.display(),
+                MAX_CASE_FILE_BYTES / (1024 * 1024),
+                MAX_CASE_FILE_BYTES
+            );
+        }
+        Case::from_json_reader(file.take(MAX_CASE_FILE_BYTES), model)
+    } else {
+        drop(file);
+        let bytes = read_bounded(path, "case file", MAX_CASE_FILE_BYTES)?;
+        if std::str::from_utf8(&bytes).is_err() {
+            bail!(
+                "case file {} is not UTF-8 text: expected a JSON case file",
+                path.display()
+            );
+        }
+        Case::from_json_slice(&bytes, model)
+    };
+    match read {
         Ok(case) => Ok(case),
         // The JSON parser's message (it names the line and column).
         Err(pf_core::Error::Parse { message, .. }) => Err(anyhow::anyhow!(message))

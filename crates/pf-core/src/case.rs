@@ -869,6 +869,28 @@ impl Case {
             line: Some(e.line()),
             message: e.to_string(),
         })?;
+        Case::from_document(doc, vocabulary)
+    }
+
+    /// Read a case file from a reader, as [`Case::from_json_slice`] reads its text, without holding the text: the
+    /// reader is buffered here and read once, so a case file costs the signals it holds (the command line reads
+    /// case files so).
+    ///
+    /// # Errors
+    /// As [`Case::from_json_slice`]; a read error of the reader is an [`Error::Parse`] naming it, and text that is
+    /// not UTF-8 inside a string is a parse error at its line.
+    pub fn from_json_reader(reader: impl std::io::Read, vocabulary: &impl Vocabulary) -> Result<Case> {
+        let doc: CaseDocument = serde_json::from_reader(std::io::BufReader::with_capacity(1 << 16, reader))
+            .map_err(|e| Error::Parse {
+            what: "case file".into(),
+            line: Some(e.line()),
+            message: e.to_string(),
+        })?;
+        Case::from_document(doc, vocabulary)
+    }
+
+    /// The case of a parsed case document: its header checked, then its signals.
+    fn from_document(doc: CaseDocument, vocabulary: &impl Vocabulary) -> Result<Case> {
         let Some(header) = doc.header else {
             return Err(Error::case("case", "a JSON object", "another JSON value"));
         };
@@ -990,11 +1012,11 @@ impl Case {
     /// [`Error::Io`], [`Error::Parse`] or the errors of [`Case::from_json`].
     pub fn load(path: impl AsRef<Path>, vocabulary: &impl Vocabulary) -> Result<Case> {
         let path = path.as_ref();
-        let text = std::fs::read(path).map_err(|source| Error::Io {
+        let file = std::fs::File::open(path).map_err(|source| Error::Io {
             path: path.into(),
             source,
         })?;
-        Case::from_json_slice(&text, vocabulary).map_err(|e| match e {
+        Case::from_json_reader(file, vocabulary).map_err(|e| match e {
             Error::Parse { line, message, .. } => Error::Parse {
                 what: format!("case file {}", path.display()),
                 line,
@@ -1764,6 +1786,13 @@ mod tests {
             let tree: Value = serde_json::from_str(doc).expect("JSON");
             let a = Case::from_json(&tree, &V2);
             let b = Case::from_json_slice(doc.as_bytes(), &V2);
+            // And read from a reader (the command line streams case files), in small reads.
+            let c = Case::from_json_reader(std::io::BufReader::with_capacity(3, doc.as_bytes()), &V2);
+            match (&b, &c) {
+                (Ok(b), Ok(c)) => assert_eq!(b, c, "{doc}"),
+                (Err(b), Err(c)) => assert_eq!(b.to_string(), c.to_string(), "{doc}"),
+                (b, c) => panic!("{doc}: {b:?} against {c:?} from the reader"),
+            }
             match (a, b) {
                 (Ok(a), Ok(b)) => assert_eq!(a, b, "{doc}"),
                 (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{doc}"),
@@ -1771,6 +1800,8 @@ mod tests {
             }
         }
         let e = Case::from_json_slice(b"{\"id\": ", &V2).expect_err("not JSON");
+        assert!(matches!(e, Error::Parse { line: Some(1), .. }), "{e}");
+        let e = Case::from_json_reader(&b"{\"id\": "[..], &V2).expect_err("not JSON");
         assert!(matches!(e, Error::Parse { line: Some(1), .. }), "{e}");
     }
 
