@@ -1,4 +1,4 @@
-//! CPU time per signal of [`Case::append`] of all the signals + [`Model::forecast`], and of the forecast
+//! CPU time per signal of [`Case::append`](pf_core::Case::append) of all the signals + [`Model::forecast`], and of the forecast
 //! alone, at 10^4, 10^5 and 10^6 signals (issue 14: "flat per-signal cost"), the signals of
 //! `examples/memory.rs` (content-id shaped ids, a source on one in four).
 //!
@@ -11,9 +11,11 @@
 
 use std::hint::black_box;
 
-use chrono::{Days, NaiveDate};
-use pf_core::v2::Role;
-use pf_core::{Case, Model, Signal};
+use pf_core::{Model, Signal};
+
+#[path = "common/signals.rs"]
+mod common;
+use common::{empty, signals};
 
 /// Nanoseconds this thread has spent on a CPU.
 fn cpu_ns() -> u64 {
@@ -21,51 +23,6 @@ fn cpu_ns() -> u64 {
         .ok()
         .and_then(|s| s.split_whitespace().next().and_then(|t| t.parse().ok()))
         .expect("/proc/thread-self/schedstat (Linux)")
-}
-
-fn signals(model: &Model, n: usize) -> Vec<Signal> {
-    let start = NaiveDate::from_ymd_opt(2017, 1, 20).expect("a date");
-    let m = model.as_v2().expect("the default model is a v2 model");
-    let types: Vec<String> = m
-        .signal_types()
-        .iter()
-        .filter(|t| matches!(m.role(t), Some(Role::Evidence | Role::Action | Role::Context)))
-        .filter(|t| !t.contains("withdraws"))
-        .cloned()
-        .collect();
-    let sources = ["kcna", "reuters", "yonhap", "state_department"];
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-    (0..n)
-        .map(|i| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let day = (i as u64 * 1460) / n as u64;
-            let y = x.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            let s = Signal::new(
-                types[(x % types.len() as u64) as usize].as_str(),
-                start.checked_add_days(Days::new(day)).expect("a date"),
-            )
-            .with_id(format!("c-{:016x}{:08x}", y, (x >> 32) as u32));
-            if i % 4 == 0 {
-                s.with_source(sources[(x >> 8) as usize % sources.len()])
-            } else {
-                s
-            }
-        })
-        .collect()
-}
-
-fn empty() -> Case {
-    let start = NaiveDate::from_ymd_opt(2017, 1, 20).expect("a date");
-    Case::new(
-        "cost",
-        "USA",
-        "PRK",
-        start,
-        start.checked_add_days(Days::new(1461)).expect("a date"),
-    )
-    .expect("a valid header")
 }
 
 fn main() {

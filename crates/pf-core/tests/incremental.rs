@@ -41,6 +41,23 @@ fn signal(types: &[String], x: (usize, u64, u8, bool)) -> Signal {
     s
 }
 
+/// The checkpoints' forecast equals the full forecast at each as-of day (days from the start, 40 days earlier),
+/// or both fail with the same error; `when` prefixes the failure message.
+fn agree_at(model: &Model, case: &Case, cp: &Checkpoints, as_of: &[u64], when: &str) {
+    for &d in as_of {
+        let date = start()
+            .checked_add_days(Days::new(d))
+            .unwrap()
+            .checked_sub_days(Days::new(40))
+            .unwrap();
+        match (cp.forecast(model, case, date), model.forecast(case, date)) {
+            (Ok(a), Ok(b)) => assert_close(&a, &b, &format!("{when}as of {date}")),
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+            (a, b) => panic!("incremental {a:?} vs full {b:?}"),
+        }
+    }
+}
+
 fn assert_close(a: &Forecast, b: &Forecast, what: &str) {
     assert_eq!(a.signals_used, b.signals_used, "{what}: signals used");
     assert_eq!(a.as_of, b.as_of);
@@ -84,18 +101,7 @@ fn check(model: &Model, eligible: bool, signals: Vec<Signal>, cuts: &[usize], as
         let first = case.first_index_on_or_after(earliest);
         case.append(batch.iter().cloned(), model).unwrap();
         cp.append(model, &case, first).unwrap();
-        for &d in as_of {
-            let date = start()
-                .checked_add_days(Days::new(d))
-                .unwrap()
-                .checked_sub_days(Days::new(40))
-                .unwrap();
-            match (cp.forecast(model, &case, date), model.forecast(&case, date)) {
-                (Ok(a), Ok(b)) => assert_close(&a, &b, &format!("as of {date}")),
-                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
-                (a, b) => panic!("incremental {a:?} vs full {b:?}"),
-            }
-        }
+        agree_at(model, &case, &cp, as_of, "");
     }
     // A signal removed (the middle one): the checkpoints follow from its index.
     if !case.signals().is_empty() {
@@ -103,18 +109,7 @@ fn check(model: &Model, eligible: bool, signals: Vec<Signal>, cuts: &[usize], as
         let id = case.signals()[idx].id.clone().expect("appended signals have ids");
         case.remove(&id).unwrap();
         cp.append(model, &case, idx).unwrap();
-        for &d in as_of {
-            let date = start()
-                .checked_add_days(Days::new(d))
-                .unwrap()
-                .checked_sub_days(Days::new(40))
-                .unwrap();
-            match (cp.forecast(model, &case, date), model.forecast(&case, date)) {
-                (Ok(a), Ok(b)) => assert_close(&a, &b, &format!("after the removal, as of {date}")),
-                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
-                (a, b) => panic!("incremental {a:?} vs full {b:?}"),
-            }
-        }
+        agree_at(model, &case, &cp, as_of, "after the removal, ");
     }
     // After the appends, checkpoints made afresh give the same forecasts as the ones kept up to date.
     let fresh = Checkpoints::new(model, &case).unwrap();

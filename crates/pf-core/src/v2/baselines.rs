@@ -1,7 +1,7 @@
 //! Backtests of v2 models beside their baselines (MODEL.md, "Scoring"; issue 11, "Checked by").
 //!
 //! Every forecaster is replayed day by day from the episode's start to `T - 1`, each day with only the signals
-//! dated up to it, and scored as in v1 ([`crate::backtest`]): Brier (sum over the three outcomes), log score,
+//! dated up to it, and scored as in v1 ([`crate::backtest`](mod@crate::backtest)): Brier (sum over the three outcomes), log score,
 //! both averaged over the days, one-vs-rest reliability bins and ECE with each episode weighing 1.
 //!
 //! The baselines (their training statistics from the training episodes, each set weighted by its weight, with
