@@ -68,13 +68,10 @@ impl Change {
     }
 
     /// The change the retraction of a signal dated `date` makes to `old`: the signals dated before it stay
-    /// (the first of its day is where the retracted one sat at the earliest).
+    /// (the first of its day is where the retracted one sat at the earliest): the same change as an append
+    /// dated `date` makes.
     pub(crate) fn retract(old: &Case, version: u64, date: NaiveDate) -> Change {
-        Change {
-            version,
-            first_changed: old.first_index_on_or_after(date),
-            tail: last_date(old).is_none_or(|last| date >= last),
-        }
+        Change::append(old, version, date)
     }
 
     /// The change of an update of the case's header: no signal changes; the terms do when `terms` (the
