@@ -197,13 +197,14 @@ fn pressure_input_by_hand() {
     // Without the report, the plain rate.
     let st = v2::filter(&m, &tm, &[], plus(s0, 8)).unwrap();
     assert!((st.regimes[0] - (-8.0 * r).exp()).abs() < TOL);
-    // A report on day 3 counts in full from day 3 on: days 0..3 at r, days 3..7 at r 2^beta.
+    // A report on day 3 counts from the next grid point (each week's inputs are those of its first day, MODEL.md):
+    // days 0..7 at r.
     let mid = vec![sig("sanctions_tightened", plus(s0, 3), 1.0)];
     let st = v2::filter(&m, &tm, &mid, plus(s0, 7)).unwrap();
-    let want = (-3.0 * r - 4.0 * r * 2f64.powf(beta)).exp();
+    let want = (-7.0 * r).exp();
     assert!((st.regimes[0] - want).abs() < TOL, "{} vs {want}", st.regimes[0]);
-    // Past the next grid point (day 7) it has decayed for 4 days: x = ln(1 + 2^(-4/h)) exp(-7/tau) for the
-    // step from day 7 to day 8, whether the filter stops on the way or not.
+    // From the grid point on day 7 it has decayed for 4 days: x = ln(1 + 2^(-4/h)) exp(-7/tau) for the step
+    // from day 7 to day 8, whether the filter stops on the way or not.
     let x = (1.0 + 2f64.powf(-4.0 / h)).ln() * (-7.0f64 / tau).exp();
     let want8 = want * (-r * (beta * x).exp()).exp();
     let st = v2::filter(&m, &tm, &mid, plus(s0, 8)).unwrap();

@@ -11,12 +11,13 @@
 //! L_i = Σ_j lambda_ij;   P_ii = exp(-L_i);   P_ij = -expm1(-L_i) · lambda_ij / L_i   (identity row if L_i = 0)
 //! ```
 //!
-//! Inputs, with `g(d) = start + 7 ⌊(d - start) / 7⌋` the day's grid point and, for each input fed by action or
-//! context signals `i` of reliability `rho_i` and weight `w_i` dated `t_i <= d`,
+//! Inputs are evaluated on a weekly grid anchored at the case's start (MODEL.md: each week's value is held for
+//! its seven days): with `g(d) = start + 7 ⌊(d - start) / 7⌋` the day's grid point and, for each input fed by
+//! action or context signals `i` of reliability `rho_i` and weight `w_i` dated `t_i <= g(d)`,
 //!
 //! ```text
-//! c_k(d)  = Σ_i rho_i w_i 2^(-max(0, g(d) - t_i) / h_k)          (decayed to the grid point; a signal of this
-//!                                                                  week counts in full from its date on)
+//! c_k(d)  = Σ_i rho_i w_i 2^(-(g(d) - t_i) / h_k)                (decayed to the grid point; a signal dated
+//!                                                                  inside a week counts from the next one)
 //! pressure           = ln(1 + c_p) / (1 + kappa ln(1 + c_c)) · exp(-(g(d) - start) / tau)
 //! circumvention      = ln(1 + c_c),  reciprocity = ln(1 + c_r),  surrender_demanded = ln(1 + c_s)
 //! leader_may_leave   = 1 - P(stays) before the switch day, then 0 in the stays half and 1 in the leaves half
@@ -176,7 +177,7 @@ impl Mats {
     }
 }
 
-/// Decayed input counts at a grid point plus this week's signals in full.
+/// Decayed input counts at a grid point, and the signals taken after it, which join at the next grid point.
 #[derive(Debug, Clone)]
 struct Tracker {
     g: i64,
@@ -194,7 +195,8 @@ impl Tracker {
     }
 
     /// Bring the tracker to day `d`: the input events dated up to `min(d, limit)` join it (from `inputs`,
-    /// sorted by day, starting at `cursor`), and at a new grid point the counts decay to it.
+    /// sorted by day, starting at `cursor`), at a new grid point the counts decay to it, and the events dated
+    /// on or before the grid point join the counts.
     #[inline]
     fn bring(
         &mut self,
@@ -215,8 +217,11 @@ impl Tracker {
                 let dec = m.inputs[i].decay;
                 self.base[i] *= (-(dec * (g - self.g) as f64)).exp();
             }
-            // Signals dated on or before the new grid point join the decayed base; later ones (this week's)
-            // keep counting in full.
+            self.g = g;
+        }
+        // Signals dated on or before the grid point join the decayed base; later ones (this week's) wait for the
+        // next grid point.
+        if self.recent.first().is_some_and(|&(t, _, _)| t <= g) {
             let base = &mut self.base;
             self.recent.retain(|&(t, i, a)| {
                 if t <= g {
@@ -226,19 +231,19 @@ impl Tracker {
                     true
                 }
             });
-            self.g = g;
         }
     }
 
-    /// The decayed counts plus this week's signals in full.
+    /// The decayed counts at the grid point (this week's later signals count from the next one).
     #[inline]
     fn counts(&self) -> [f64; 4] {
-        let mut counts = self.base;
-        for &(_, i, a) in &self.recent {
-            counts[i] += a;
-        }
-        counts
+        self.base
     }
+}
+
+/// The first grid point of the inputs on or after day `d`.
+fn grid_on_or_after(span: &Span, d: i64) -> i64 {
+    span.start + 7 * (d - span.start + 6).div_euclid(7)
 }
 
 /// A case's input vectors day by day, without `leader_may_leave` (which depends on the drawn incumbency rate and
@@ -294,9 +299,9 @@ impl InputTimeline {
             tl.after.push(d >= switch);
             let mut next = (span.last + 1).min(span.t - model.buckets[b].min_left + 1);
             if cursor < inputs.len() {
-                next = next.min(inputs[cursor].0);
+                next = next.min(grid_on_or_after(span, inputs[cursor].0));
             }
-            if counts.iter().any(|c| *c != 0.0) {
+            if counts.iter().any(|c| *c != 0.0) || !tr.recent.is_empty() {
                 next = next.min(tr.g + 7);
             }
             if d < switch {
@@ -1015,12 +1020,13 @@ impl<'m> Walker<'m> {
                             nonzero
                         }
                     };
-                    // The run also ends at the next input event, at the next grid point while any count is
-                    // non-zero, and at the switch day.
+                    // The run also ends at the grid point where the next input event joins the counts, at the
+                    // next grid point while any count is non-zero or an event waits to join, and at the switch
+                    // day.
                     if st.cursor < self.inputs.len() && self.inputs[st.cursor].0 <= limit {
-                        end = end.min(self.inputs[st.cursor].0);
+                        end = end.min(grid_on_or_after(&self.span, self.inputs[st.cursor].0));
                     }
-                    if nonzero {
+                    if nonzero || !st.tracker.recent.is_empty() {
                         end = end.min(g + 7);
                     }
                     if leave_input && d < st.switch {
@@ -1433,14 +1439,22 @@ fn finish_run(mut w: Walker, obs: &[Ev], until: i64) -> Result<Run> {
 
 /// Filter `evs` (sorted, all dated up to `until`) from the start to `until` (clamped to the span).
 pub(crate) fn filter_to(w: &mut Walker, evs: &[Ev], until: i64) -> Result<State> {
-    // The batch path: matrices that depend only on the bucket and no fate signal, so the halves stay merged.
-    if !w.model.has_inputs && !evs.iter().any(|e| w.model.types[e.ty].role == Role::Fate) {
-        match w.model.k {
-            2 => return filter_fixed::<2>(w, evs, until),
-            3 => return filter_fixed::<3>(w, evs, until),
-            4 => return filter_fixed::<4>(w, evs, until),
-            5 => return filter_fixed::<5>(w, evs, until),
-            _ => {}
+    // The batch path: matrices that depend only on the bucket, so the halves stay merged up to the first fate
+    // signal (if any), where the general path goes on.
+    if !w.model.has_inputs {
+        let r = match w.model.k {
+            2 => Some(filter_fixed_to::<2>(w, evs, until, i64::MAX)?),
+            3 => Some(filter_fixed_to::<3>(w, evs, until, i64::MAX)?),
+            4 => Some(filter_fixed_to::<4>(w, evs, until, i64::MAX)?),
+            5 => Some(filter_fixed_to::<5>(w, evs, until, i64::MAX)?),
+            _ => None,
+        };
+        match r {
+            Some((st, i)) if i < evs.len() && evs[i].day <= until => {
+                return filter_general_from(w, st, &evs[i..], until);
+            }
+            Some((st, _)) => return Ok(st),
+            None => {}
         }
     }
     // With a timeline (parameter draws): the batch path up to the switch day, where the halves' inputs part.
@@ -1611,18 +1625,21 @@ impl<const K: usize> Batch<'_, K> {
     }
 }
 
-/// [`filter_to`] for a model whose matrices depend only on the bucket and signals without fate types: the
-/// halves stay proportional, so one regime vector of compile-time size `K` carries the state. Same arithmetic
-/// as the general path, in the same order.
-///
-/// With a timeline ([`Walker::set_timeline`]), the matrices are its segments' and the batch runs up to the
-/// switch day (`stop`): the state there and the index of the first event it did not apply, for the general
-/// path to go on from.
+/// [`filter_fixed_to`] without a stop day, for the tests that compare it with the general path on signals
+/// without fate types.
+#[cfg(test)]
 fn filter_fixed<const K: usize>(w: &mut Walker, evs: &[Ev], until: i64) -> Result<State> {
     Ok(filter_fixed_to::<K>(w, evs, until, i64::MAX)?.0)
 }
 
-/// [`filter_fixed`], stopping at day `stop` (see there).
+/// [`filter_to`]'s batch path: while the matrices depend only on the bucket (or, with a timeline, come from its
+/// segments) and no fate signal has come, the halves stay proportional, so one regime vector of compile-time
+/// size `K` carries the state. Same arithmetic as the general path, in the same order.
+///
+/// It runs up to `until`, and stops early at day `stop` (with a timeline ([`Walker::set_timeline`]), the switch
+/// day, where the halves' inputs part) or at the first day with a fate signal: the state there, with none of
+/// that day's signals applied, and the index of the first event it did not apply, for the general path to go
+/// on from.
 fn filter_fixed_to<const K: usize>(
     w: &mut Walker,
     evs: &[Ev],
@@ -1631,7 +1648,8 @@ fn filter_fixed_to<const K: usize>(
 ) -> Result<(State, usize)> {
     let m = w.model;
     let span = w.span;
-    let until = until.clamp(span.start, span.last).min(stop);
+    let mut stop = stop;
+    let clamped = until.clamp(span.start, span.last);
     let mut a: [f64; K] = m.prior[..K].try_into().expect("the model has K regimes");
     let mut s = Batch::<K> {
         m,
@@ -1648,17 +1666,30 @@ fn filter_fixed_to<const K: usize>(
     };
     let mut used = 0;
     let mut i = 0;
-    while i < evs.len() && evs[i].day <= until && evs[i].day < stop {
+    while i < evs.len() && evs[i].day <= clamped && evs[i].day < stop {
         let d = evs[i].day;
         let mut j = i;
         while j < evs.len() && evs[j].day == d {
             j += 1;
         }
         let group = &evs[i..j];
+        // The day's roles by rank: a deal entered (1), a fate signal (3, which splits the halves: the batch
+        // stops before its day and the general path goes on from there).
+        let (mut deal_day, mut fate) = (false, false);
+        for e in group {
+            match m.types[e.ty].rank {
+                1 => deal_day = true,
+                3 => fate = true,
+                _ => {}
+            }
+        }
+        if fate {
+            stop = d;
+            break;
+        }
         if d > s.day {
             // "No deal today" on every day but a deal's own (its last step uses `P`).
-            let deal_day = m.deal.is_some() && group.iter().any(|e| m.types[e.ty].rank == 1);
-            if deal_day {
+            if deal_day && m.deal.is_some() {
                 s.propagate(&mut a, d - 1, false);
                 s.propagate(&mut a, d, true);
             } else {
@@ -1720,13 +1751,14 @@ fn filter_fixed_to<const K: usize>(
                         }
                     }
                 }
-                3 => unreachable!("the batch path is taken without fate signals"),
+                3 => unreachable!("the batch stops before a day with a fate signal"),
                 _ => {}
             }
             used += 1;
         }
         i = j;
     }
+    let until = clamped.min(stop);
     if i < evs.len()
         && evs[i].day == stop
         && stop <= until
@@ -2041,6 +2073,22 @@ mod tests {
                 }
                 (Err(a), Err(b)) => proptest::prop_assert_eq!(a.to_string(), b.to_string()),
                 (a, b) => panic!("the paths disagree: {a:?} vs {b:?}"),
+            }
+
+            // With fate signals too: `filter_to` takes the batch path up to the first one's day and the general
+            // path from there.
+            let evs = random_events(&m, &span, seed.rotate_left(29), n, true);
+            let used: Vec<Ev> = evs.iter().filter(|e| e.day <= until).copied().collect();
+            let mut w1 = Walker::new(&m, span);
+            let mut w2 = Walker::new(&m, span);
+            match (filter_to(&mut w1, &used, until), filter_general(&mut w2, &used, until)) {
+                (Ok(a), Ok(b)) => {
+                    let (mut fa, mut fb) = (a.clone(), b.clone());
+                    let (oa, ob) = (forecast_from(&mut w1, &mut fa), forecast_from(&mut w2, &mut fb));
+                    assert_same(&a, &b, oa, ob);
+                }
+                (Err(a), Err(b)) => proptest::prop_assert_eq!(a.to_string(), b.to_string()),
+                (a, b) => panic!("the paths disagree with fate signals: {a:?} vs {b:?}"),
             }
 
             let levels = (64 - ((span.t - span.start) as u64).leading_zeros()) as usize;
