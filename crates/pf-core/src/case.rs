@@ -393,6 +393,23 @@ impl SignalList {
         std::borrow::Cow::Owned(out)
     }
 
+    /// The signals from index `from` on, read in place: a slice of the contiguous list when it exists, else
+    /// the runs (those before `from` skipped whole). No copy.
+    fn iter_from(&self, from: usize) -> impl Iterator<Item = &Signal> {
+        let (flat, runs) = match self.flat.get() {
+            Some(flat) => (&flat[from.min(flat.len())..], &[][..]),
+            None => (&[][..], &self.runs[..]),
+        };
+        let mut skipped = 0;
+        let runs = runs.iter().filter_map(move |r| {
+            let run = r.as_slice();
+            let at = skipped;
+            skipped += run.len();
+            (at + run.len() > from).then(|| &run[from.saturating_sub(at)..])
+        });
+        flat.iter().chain(runs.flatten())
+    }
+
     fn get(&self, id: &str) -> Option<&Signal> {
         self.position(id).map(|(r, i)| &self.runs[r].as_slice()[i])
     }
@@ -1231,6 +1248,12 @@ impl Case {
         self.signals.tail(from)
     }
 
+    /// The signals from index `from` on, in canonical order, read in place (no copy, and without making the
+    /// contiguous list of [`Case::signals`]): what an incremental forecast reads after an append.
+    pub fn iter_signals_from(&self, from: usize) -> impl Iterator<Item = &Signal> {
+        self.signals.iter_from(from)
+    }
+
     /// Remove the signal with this id; returns it if it was present.
     pub fn remove(&mut self, id: &str) -> Option<Signal> {
         self.signals.remove(id)
@@ -1664,10 +1687,21 @@ mod tests {
                 let copy = a.clone();
                 let r = a.append(batch, &V1).expect("valid signals");
                 prop_assert_eq!(copy.signal_count() + r.added, a.signal_count());
+                // Read in place from any index, from the runs (no contiguous list made since the append).
+                let len = a.signal_count();
+                for from in [0, len / 3, len / 2, len.saturating_sub(1), len, len + 5] {
+                    let tail: Vec<Signal> = a.iter_signals_from(from).cloned().collect();
+                    prop_assert_eq!(&tail, &a.iter_signals().skip(from).cloned().collect::<Vec<_>>());
+                    prop_assert_eq!(tail.as_slice(), &*a.signals_from(from));
+                }
             }
             all.sort_by(canonical_order);
             prop_assert_eq!(a.signals(), all.as_slice());
             prop_assert_eq!(a.iter_signals().cloned().collect::<Vec<_>>(), all.clone());
+            // And from the contiguous list, once made.
+            for from in [0, all.len() / 2, all.len(), all.len() + 1] {
+                prop_assert_eq!(a.iter_signals_from(from).cloned().collect::<Vec<_>>(), all[from.min(all.len())..].to_vec());
+            }
             for s in &all {
                 prop_assert_eq!(a.signal(s.id.as_deref().expect("an id")), Some(s));
             }
