@@ -49,7 +49,7 @@ use crate::case::Case;
 use crate::error::{Error, Result};
 use crate::inference::{Forecast, Obs, day};
 use crate::model::Model;
-use crate::signal::Signal;
+use crate::signal::{Signal, Text};
 use crate::v2::filter::{self as f2, Span, State, Walker};
 use crate::v2::spec::Fate;
 use crate::v2::{FilteredState, ModelV2, Terms};
@@ -447,14 +447,15 @@ fn check<'a, I: Iterator<Item = &'a Signal>>(
     terms: &Terms,
     signals: impl Fn() -> I,
 ) -> Result<()> {
+    let mut types = Types::default();
     for s in signals() {
-        model.type_index(&s.signal_type)?;
+        types.index(s, |t| model.type_index(t))?;
     }
     if let Some(m) = model.as_v2()
         && !terms.reelection_eligible
     {
         for s in signals() {
-            if m.types[model.type_index(&s.signal_type)?].reveals == Some(Fate::Stays) {
+            if m.types[types.index(s, |t| model.type_index(t))?].reveals == Some(Fate::Stays) {
                 return Err(Error::signal(
                     "type",
                     "no fate signal saying the leader stays, since the leader is not eligible for re-election",
@@ -469,11 +470,12 @@ fn check<'a, I: Iterator<Item = &'a Signal>>(
 
 /// Signals resolved against the model, as `inference::to_obs` resolves them.
 fn obs_v1<'a>(model: &Model, signals: impl Iterator<Item = &'a Signal>) -> Result<Vec<Obs>> {
+    let mut types = Types::default();
     signals
         .map(|s| {
             Ok(Obs {
                 day: day(s.date),
-                ty: model.type_index(&s.signal_type)?,
+                ty: types.index(s, |t| model.type_index(t))?,
                 rho: s.reliability,
                 w: s.weight,
             })
@@ -483,14 +485,78 @@ fn obs_v1<'a>(model: &Model, signals: impl Iterator<Item = &'a Signal>) -> Resul
 
 /// Signals resolved against a v2 model (checked when they were appended).
 fn resolve_v2<'a>(m: &ModelV2, signals: impl Iterator<Item = &'a Signal>) -> Result<Vec<Obs>> {
+    let mut types = Types::default();
     signals
         .map(|s| {
             Ok(Obs {
                 day: day(s.date),
-                ty: m.type_index(&s.signal_type)?,
+                ty: types.index(s, |t| m.type_index(t))?,
                 rho: s.reliability,
                 w: s.weight,
             })
         })
         .collect()
+}
+
+/// The type indices of the types met so far in one pass over signals: a case's signals mostly share a handful
+/// of types, and types are interned ([`Text::interned`]), so a pointer comparison with the few names already
+/// looked up answers most signals without hashing the name again (the same index: the same name).
+#[derive(Default)]
+struct Types {
+    seen: Vec<(Text, usize)>,
+}
+
+impl Types {
+    /// Names remembered at most (a linear scan must stay cheaper than the lookup).
+    const MAX: usize = 16;
+
+    /// The index of `s`'s type, from the names met so far or from `lookup` (whose error is the answer).
+    fn index(&mut self, s: &Signal, lookup: impl Fn(&str) -> Result<usize>) -> Result<usize> {
+        if let Some((_, i)) = self.seen.iter().find(|(t, _)| Text::ptr_eq(t, &s.signal_type)) {
+            return Ok(*i);
+        }
+        let i = lookup(&s.signal_type)?;
+        if self.seen.len() < Types::MAX {
+            self.seen.push((s.signal_type.clone(), i));
+        }
+        Ok(i)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The memo of type indices answers as the model's lookup does, for interned names, names with a block of
+    /// their own (equal text, another pointer) and unknown names (the lookup's error).
+    #[test]
+    fn type_memo_answers_as_the_lookup() {
+        let model = Model::default_model();
+        let m = model.as_v2().expect("the default model is v2");
+        let d = NaiveDate::from_ymd_opt(2018, 1, 1).unwrap();
+        let mut own = Signal::new("talks_held", d);
+        own.signal_type = Text::from(Box::<str>::from("talks_held"));
+        let signals = [
+            Signal::new("talks_held", d),
+            Signal::new("sanctions_tightened", d),
+            own,
+            Signal::new("talks_held", d),
+            Signal::new("summit_held", d),
+        ];
+        let mut types = Types::default();
+        for s in &signals {
+            assert_eq!(
+                types.index(s, |t| m.type_index(t)).unwrap(),
+                m.type_index(&s.signal_type).unwrap()
+            );
+        }
+        let unknown = Signal::new("no_such_type", d);
+        assert_eq!(
+            types
+                .index(&unknown, |t| m.type_index(t))
+                .unwrap_err()
+                .to_string(),
+            m.type_index("no_such_type").unwrap_err().to_string()
+        );
+    }
 }
