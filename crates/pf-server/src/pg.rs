@@ -522,17 +522,42 @@ impl PgStore {
 /// Commit the waiting appends group after group until none waits (one committer of
 /// [`MAX_GROUPS_IN_FLIGHT`]).
 async fn commit_groups(pool: Pool, appends: Arc<Mutex<Appends>>) {
+    /// The committer's place, given back however the task ends (a panic included), so that a later append
+    /// starts another committer instead of waiting for this one forever.
+    struct Place {
+        appends: Arc<Mutex<Appends>>,
+        held: bool,
+    }
+    impl Drop for Place {
+        fn drop(&mut self) {
+            if self.held {
+                let mut a = self
+                    .appends
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                a.committers -= 1;
+            }
+        }
+    }
+    let mut place = Place { appends, held: true };
     loop {
         let group = {
-            let mut a = appends.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut a = place
+                .appends
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let group = take_group(&mut a.queue);
             if group.is_empty() {
+                // Given back under the lock that found the queue empty: an append queued after it starts a
+                // committer of its own.
                 a.committers -= 1;
+                drop(a);
+                place.held = false;
                 return;
             }
             group
         };
-        commit_group(&pool, &appends, group).await;
+        commit_group(&pool, &place.appends, group).await;
     }
 }
 
