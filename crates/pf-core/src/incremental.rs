@@ -15,8 +15,9 @@
 //! - [`Checkpoints::forecast`] at any as-of date: from the last checkpoint on or before it, the signals after
 //!   the checkpoint up to the as-of date, then the forecast to the term end as [`Model::forecast`] makes it.
 //!
-//! The checkpoints hold no copy of the signals: both calls take the case, and check that it holds as many
-//! signals as the checkpoints last saw.
+//! The checkpoints hold no copy of the signals: both calls take the case, check that it holds as many signals
+//! as the checkpoints last saw, and read the signals they need in place ([`Case::iter_signals_from`]: no copy,
+//! not even of the new ones).
 //!
 //! Checkpoints are a cache, never the source of truth: they are keyed to the model's hash and the case's
 //! terms, [`Checkpoints::append`] starts again from scratch for another model or other terms, and
@@ -48,7 +49,7 @@ use crate::case::Case;
 use crate::error::{Error, Result};
 use crate::inference::{Forecast, Obs, day};
 use crate::model::Model;
-use crate::signal::Signal;
+use crate::signal::{Signal, Text};
 use crate::v2::filter::{self as f2, Span, State, Walker};
 use crate::v2::spec::Fate;
 use crate::v2::{FilteredState, ModelV2, Terms};
@@ -100,12 +101,12 @@ impl Checkpoints {
             model_hash: model.model_id().hash,
             case: case.id.clone(),
             terms: Terms::of_case(case),
-            signals: case.signals().len(),
+            signals: case.signal_count(),
             points: Vec::new(),
             every: CHECKPOINT_EVERY,
         };
         // Every signal is checked, as `Model::observations` checks them.
-        resolve(model, &cp.terms, case.signals())?;
+        check(model, &cp.terms, || case.iter_signals())?;
         cp.walk(model, case)?;
         Ok(cp)
     }
@@ -137,23 +138,19 @@ impl Checkpoints {
                 first_changed,
             ));
         }
-        // Only the signals from `first_changed` on are read (a copy of them at most, never of the history).
-        let tail = case.signals_from(first_changed);
-        resolve(model, &self.terms, &tail)?;
+        // Only the signals from `first_changed` on are read, in place.
+        check(model, &self.terms, || case.iter_signals_from(first_changed))?;
         // The first day whose signals changed: that of the first signal from `first_changed` on, or of the first
         // one the checkpoints applied from there (gone when signals were removed).
         let applied_from = self.points.iter().find(|p| p.next > first_changed).map(|p| p.day);
-        let changed = [tail.first().map(|s| day(s.date)), applied_from]
-            .into_iter()
-            .flatten()
-            .min();
+        let first = case.iter_signals_from(first_changed).next().map(|s| day(s.date));
+        let changed = [first, applied_from].into_iter().flatten().min();
         if let Some(d) = changed {
             let keep = self
                 .points
                 .partition_point(|p| p.day < d && p.next <= first_changed);
             self.points.truncate(keep);
         }
-        drop(tail);
         self.signals = n;
         self.walk(model, case)
     }
@@ -262,9 +259,10 @@ impl Checkpoints {
             _ => (crate::inference::FilterState::new(model, start), 0, 0),
         };
         // As `inference::run`: signals up to the term end, in order; neutral ones only counted.
-        let tail = case.signals_from(from);
-        let end = from + tail.partition_point(|s| day(s.date) <= t);
-        let obs = crate::inference::to_obs(model, &tail[..end - from])?;
+        let obs = obs_v1(
+            model,
+            case.iter_signals_from(from).take_while(|s| day(s.date) <= t),
+        )?;
         let mut prev = None;
         let mut i = 0;
         while i < obs.len() {
@@ -304,9 +302,10 @@ impl Checkpoints {
             }) => (st.clone(), *used, *next),
             _ => (crate::inference::FilterState::new(model, start), 0, 0),
         };
-        let tail = case.signals_from(from);
-        let hi = tail.partition_point(|s| day(s.date) <= last);
-        for o in &crate::inference::to_obs(model, &tail[..hi])? {
+        for o in &obs_v1(
+            model,
+            case.iter_signals_from(from).take_while(|s| day(s.date) <= last),
+        )? {
             if !model.emissions[o.ty].neutral {
                 st.propagate(model, o.day, t);
                 st.observe(model, o);
@@ -351,13 +350,19 @@ impl Checkpoints {
             }) => ((**st).clone(), *next, *through),
             _ => (w.start(), first, i64::MIN),
         };
-        // Only the signals from `lo` on are read (a copy of them at most, never of the history).
+        // Only the signals from `lo` on are read, in place: those up to `next` (applied at the checkpoint, whose
+        // input events the tracker may not have taken) and on to the last dated up to `until`.
         let lo = case
             .first_index_on_or_after(crate::inference::date_of(through.max(span.start - 1) + 1))
             .min(next);
-        let tail = case.signals_from(lo);
-        let hi = (lo + tail.partition_point(|s| day(s.date) <= until.min(span.last))).max(next);
-        let obs = resolve_v2(m, &tail[..hi - lo])?;
+        let limit = until.min(span.last);
+        let obs = resolve_v2(
+            m,
+            case.iter_signals_from(lo)
+                .enumerate()
+                .take_while(|(i, s)| lo + i < next || day(s.date) <= limit)
+                .map(|(_, s)| s),
+        )?;
         // The input events the tracker has not taken: those dated after `through`.
         let cut = obs.partition_point(|o| o.day <= through);
         w.set_inputs(&obs[cut..]);
@@ -435,14 +440,22 @@ impl Checkpoints {
     }
 }
 
-/// Signals resolved against the model, checked as a forecast checks them.
-fn resolve(model: &Model, terms: &Terms, signals: &[Signal]) -> Result<Vec<Obs>> {
-    let obs = crate::inference::to_obs(model, signals)?;
+/// Check signals as a forecast checks them, with the same error first: every type against the model
+/// (`inference::to_obs`), then the fate signals against the terms. `signals` gives the signals (read twice).
+fn check<'a, I: Iterator<Item = &'a Signal>>(
+    model: &Model,
+    terms: &Terms,
+    signals: impl Fn() -> I,
+) -> Result<()> {
+    let mut types = Types::default();
+    for s in signals() {
+        types.index(s, |t| model.type_index(t))?;
+    }
     if let Some(m) = model.as_v2()
         && !terms.reelection_eligible
     {
-        for (o, s) in obs.iter().zip(signals) {
-            if m.types[o.ty].reveals == Some(Fate::Stays) {
+        for s in signals() {
+            if m.types[types.index(s, |t| model.type_index(t))?].reveals == Some(Fate::Stays) {
                 return Err(Error::signal(
                     "type",
                     "no fate signal saying the leader stays, since the leader is not eligible for re-election",
@@ -452,20 +465,98 @@ fn resolve(model: &Model, terms: &Terms, signals: &[Signal]) -> Result<Vec<Obs>>
             }
         }
     }
-    Ok(obs)
+    Ok(())
 }
 
-/// Signals resolved against a v2 model (checked when they were appended).
-fn resolve_v2(m: &ModelV2, signals: &[Signal]) -> Result<Vec<Obs>> {
+/// Signals resolved against the model, as `inference::to_obs` resolves them.
+fn obs_v1<'a>(model: &Model, signals: impl Iterator<Item = &'a Signal>) -> Result<Vec<Obs>> {
+    let mut types = Types::default();
     signals
-        .iter()
         .map(|s| {
             Ok(Obs {
                 day: day(s.date),
-                ty: m.type_index(&s.signal_type)?,
+                ty: types.index(s, |t| model.type_index(t))?,
                 rho: s.reliability,
                 w: s.weight,
             })
         })
         .collect()
+}
+
+/// Signals resolved against a v2 model (checked when they were appended).
+fn resolve_v2<'a>(m: &ModelV2, signals: impl Iterator<Item = &'a Signal>) -> Result<Vec<Obs>> {
+    let mut types = Types::default();
+    signals
+        .map(|s| {
+            Ok(Obs {
+                day: day(s.date),
+                ty: types.index(s, |t| m.type_index(t))?,
+                rho: s.reliability,
+                w: s.weight,
+            })
+        })
+        .collect()
+}
+
+/// The type indices of the types met so far in one pass over signals: a case's signals mostly share a handful
+/// of types, and types are interned ([`Text::interned`]), so a pointer comparison with the few names already
+/// looked up answers most signals without hashing the name again (the same index: the same name).
+#[derive(Default)]
+struct Types {
+    seen: Vec<(Text, usize)>,
+}
+
+impl Types {
+    /// Names remembered at most (a linear scan must stay cheaper than the lookup).
+    const MAX: usize = 16;
+
+    /// The index of `s`'s type, from the names met so far or from `lookup` (whose error is the answer).
+    fn index(&mut self, s: &Signal, lookup: impl Fn(&str) -> Result<usize>) -> Result<usize> {
+        if let Some((_, i)) = self.seen.iter().find(|(t, _)| Text::ptr_eq(t, &s.signal_type)) {
+            return Ok(*i);
+        }
+        let i = lookup(&s.signal_type)?;
+        if self.seen.len() < Types::MAX {
+            self.seen.push((s.signal_type.clone(), i));
+        }
+        Ok(i)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The memo of type indices answers as the model's lookup does, for interned names, names with a block of
+    /// their own (equal text, another pointer) and unknown names (the lookup's error).
+    #[test]
+    fn type_memo_answers_as_the_lookup() {
+        let model = Model::default_model();
+        let m = model.as_v2().expect("the default model is v2");
+        let d = NaiveDate::from_ymd_opt(2018, 1, 1).unwrap();
+        let mut own = Signal::new("talks_held", d);
+        own.signal_type = Text::from(Box::<str>::from("talks_held"));
+        let signals = [
+            Signal::new("talks_held", d),
+            Signal::new("sanctions_tightened", d),
+            own,
+            Signal::new("talks_held", d),
+            Signal::new("summit_held", d),
+        ];
+        let mut types = Types::default();
+        for s in &signals {
+            assert_eq!(
+                types.index(s, |t| m.type_index(t)).unwrap(),
+                m.type_index(&s.signal_type).unwrap()
+            );
+        }
+        let unknown = Signal::new("no_such_type", d);
+        assert_eq!(
+            types
+                .index(&unknown, |t| m.type_index(t))
+                .unwrap_err()
+                .to_string(),
+            m.type_index("no_such_type").unwrap_err().to_string()
+        );
+    }
 }

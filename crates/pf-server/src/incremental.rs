@@ -87,9 +87,8 @@ impl Change {
 
 /// The date of a case's last signal.
 fn last_date(case: &Case) -> Option<NaiveDate> {
-    let n = case.signal_count();
-    let last = n.checked_sub(1)?;
-    case.signals_from(last).first().map(|s| s.date)
+    let last = case.signal_count().checked_sub(1)?;
+    case.iter_signals_from(last).next().map(|s| s.date)
 }
 
 /// One case's checkpoints and the changes made since the version they reflect; shared by the cache entries of
@@ -246,12 +245,7 @@ fn forecast_locked(
         Plan::Hit => count(metrics, &metrics.checkpoint_hits, 0),
         Plan::Full => return full(metrics),
         Plan::Advance(first, _) => {
-            // The checkpoints read the signals from `first` on, and again from the checkpoint before it: copies
-            // of them unless the case's contiguous list is made. Past half the case, one copy of all (shared by
-            // this version's later reads) costs less than those two.
-            if first < n / 2 {
-                let _ = case.signals();
-            }
+            // The checkpoints read the signals from `first` on in place: no copy of them, nor of the case.
             let (held, cp) = g.held.as_mut().expect("planned on held checkpoints");
             match cp.append(model, case, first) {
                 Ok(()) => {

@@ -12,9 +12,18 @@
 //! '<version> <case id>')`, which PostgreSQL delivers to every listening replica when, and only when, the
 //! transaction commits. Commits use the server's durability settings (`synchronous_commit` on by default).
 //!
+//! Appends are committed in groups (group commit, issue 14): an append waits in a queue while
+//! [`MAX_GROUPS_IN_FLIGHT`] groups are being committed, and the next group takes the appends waiting then (at
+//! most [`MAX_GROUP`], one per case) into one statement and one transaction: each case's version moves on only
+//! if it is the one its append expected, only those cases' rows go in, and each gets its own notification. An
+//! append is acknowledged, as before, only once the transaction holding it has committed. A group that fails
+//! as a whole is committed again one append at a time (each then gets its own outcome).
+//!
 //! Schema migrations are numbered SQL scripts ([`MIGRATIONS`]), applied at start in one transaction under an
 //! advisory lock (so that replicas starting together apply each once), and recorded in `pf_migrations`.
 
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
@@ -61,12 +70,62 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[(
 /// The advisory lock key of migrations ("PFST").
 const MIGRATION_LOCK: i64 = 0x5046_5354;
 
+/// Appends committed together at most (group commit; module docs).
+pub const MAX_GROUP: usize = 32;
+
+/// Groups of appends being committed at once at most; appends arriving meanwhile wait for the next group.
+pub const MAX_GROUPS_IN_FLIGHT: usize = 1;
+
 /// A pool of connections to one PostgreSQL database.
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
     config: tokio_postgres::Config,
+    appends: Arc<Mutex<Appends>>,
 }
+
+/// Appends waiting for a group, the number of groups being committed, and the count of the groups of several
+/// appends committed so far.
+#[derive(Default)]
+struct Appends {
+    queue: VecDeque<AppendJob>,
+    committers: usize,
+    groups: u64,
+    grouped: u64,
+}
+
+/// One append waiting to be committed: its rows, ready to bind, and where its outcome goes.
+struct AppendJob {
+    case_id: String,
+    expected: i64,
+    ids: Vec<Option<String>>,
+    records: Vec<String>,
+    reply: tokio::sync::oneshot::Sender<Result<Write, StoreError>>,
+}
+
+/// The statement of one append: the version moves on, the rows go in (none when the version was not the one
+/// expected) and the notification is queued, or nothing happens.
+const APPEND_ONE: &str = "WITH b AS (UPDATE cases SET version = version + 1 WHERE id = $1 AND version = $2 RETURNING version), \
+     ins AS (INSERT INTO signals (case_id, id, record) \
+         SELECT $1, x.id, x.record FROM b, unnest($3::text[], $4::text[]) WITH ORDINALITY AS x(id, record, n) \
+         ORDER BY x.n ON CONFLICT (case_id, id) DO NOTHING RETURNING 1), \
+     n AS (SELECT pg_notify($5, b.version::text || ' ' || $1) FROM b) \
+     SELECT b.version, (SELECT COUNT(*) FROM n) FROM b";
+
+/// The statement of a group of appends to distinct cases: the cases' rows are locked in id order (so that two
+/// groups never wait for each other in a cycle), each case whose version is the one its append expected moves
+/// on, the rows of those cases go in (in the group's order) and each of them gets its notification. Returns
+/// (case id, new version) for each case written.
+const APPEND_GROUP: &str = "WITH r AS (SELECT c.id, x.expected FROM unnest($1::text[], $2::bigint[]) AS x(id, expected) \
+         JOIN cases c ON c.id = x.id ORDER BY c.id FOR UPDATE OF c), \
+     b AS (UPDATE cases c SET version = c.version + 1 FROM r WHERE c.id = r.id AND c.version = r.expected \
+         RETURNING c.id, c.version), \
+     ins AS (INSERT INTO signals (case_id, id, record) \
+         SELECT x.case_id, x.id, x.record FROM b \
+         JOIN unnest($3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS x(case_id, id, record, n) ON x.case_id = b.id \
+         ORDER BY x.n ON CONFLICT (case_id, id) DO NOTHING RETURNING 1), \
+     n AS (SELECT pg_notify($6, b.version::text || ' ' || b.id) FROM b) \
+     SELECT b.id, b.version, (SELECT COUNT(*) FROM n) FROM b";
 
 impl std::fmt::Debug for PgStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -143,7 +202,11 @@ impl PgStore {
             .recycle_timeout(Some(Duration::from_secs(5)))
             .build()
             .map_err(|e| StoreError::Check(format!("connection pool: {e}")))?;
-        let store = PgStore { pool, config };
+        let store = PgStore {
+            pool,
+            config,
+            appends: Arc::default(),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -347,7 +410,8 @@ impl PgStore {
     }
 
     /// Append signals in one transaction if the case is at version `expected` (signals whose id the case holds
-    /// are skipped: `ON CONFLICT DO NOTHING`).
+    /// are skipped: `ON CONFLICT DO NOTHING`); the transaction may hold the appends to other cases waiting at the
+    /// same time (group commit; module docs). Returns once it has committed.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`], [`StoreError::Postgres`] (nothing is stored then).
@@ -357,32 +421,41 @@ impl PgStore {
         expected: u64,
         signals: &[Signal],
     ) -> Result<Write, StoreError> {
-        let client = self.client().await?;
         let mut ids: Vec<Option<String>> = Vec::with_capacity(signals.len());
         let mut records: Vec<String> = Vec::with_capacity(signals.len());
         for s in signals {
             ids.push(s.id.as_deref().map(str::to_owned));
             records.push(serde_json::to_string(s).map_err(|e| StoreError::Corrupt(e.to_string()))?);
         }
-        let expected_i = i64::try_from(expected).unwrap_or(i64::MAX);
-        // One statement, so one round trip and one transaction: the version moves on, the rows go in (none when
-        // the version was not the one expected) and the notification is queued, or nothing happens.
-        let stmt = client
-            .prepare_cached(
-                "WITH b AS (UPDATE cases SET version = version + 1 WHERE id = $1 AND version = $2 RETURNING version), \
-                 ins AS (INSERT INTO signals (case_id, id, record) \
-                     SELECT $1, x.id, x.record FROM b, unnest($3::text[], $4::text[]) WITH ORDINALITY AS x(id, record, n) \
-                     ORDER BY x.n ON CONFLICT (case_id, id) DO NOTHING RETURNING 1), \
-                 n AS (SELECT pg_notify($5, b.version::text || ' ' || $1) FROM b) \
-                 SELECT b.version, (SELECT COUNT(*) FROM n) FROM b",
-            )
-            .await
-            .map_err(pg_error)?;
-        let row = client
-            .query_opt(&stmt, &[&case_id, &expected_i, &ids, &records, &CHANNEL])
-            .await
-            .map_err(pg_error)?;
-        outcome(&client, case_id, row).await
+        let (reply, outcome) = tokio::sync::oneshot::channel();
+        let job = AppendJob {
+            case_id: case_id.to_owned(),
+            expected: i64::try_from(expected).unwrap_or(i64::MAX),
+            ids,
+            records,
+            reply,
+        };
+        let start = {
+            let mut a = self
+                .appends
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            a.queue.push_back(job);
+            let start = a.committers < MAX_GROUPS_IN_FLIGHT;
+            if start {
+                a.committers += 1;
+            }
+            start
+        };
+        if start {
+            // A task of its own, so that the appends of the groups it commits never depend on this caller.
+            tokio::spawn(commit_groups(self.pool.clone(), self.appends.clone()));
+        }
+        outcome.await.unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(
+                "the append's commit task ended without an outcome".into(),
+            ))
+        })
     }
 
     /// Append an event in one transaction if the case is at version `expected`.
@@ -430,10 +503,166 @@ impl PgStore {
         Ok(Some(usize::try_from(n).unwrap_or(0)))
     }
 
+    /// How many groups of several appends committed in one transaction so far, and how many appends they held
+    /// (group commit; module docs).
+    pub fn append_groups(&self) -> (u64, u64) {
+        let a = self
+            .appends
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (a.groups, a.grouped)
+    }
+
     /// Close the pool.
     pub fn close(&self) {
         self.pool.close();
     }
+}
+
+/// Commit the waiting appends group after group until none waits (one committer of
+/// [`MAX_GROUPS_IN_FLIGHT`]).
+async fn commit_groups(pool: Pool, appends: Arc<Mutex<Appends>>) {
+    /// The committer's place, given back however the task ends (a panic included), so that a later append
+    /// starts another committer instead of waiting for this one forever.
+    struct Place {
+        appends: Arc<Mutex<Appends>>,
+        held: bool,
+    }
+    impl Drop for Place {
+        fn drop(&mut self) {
+            if self.held {
+                let mut a = self
+                    .appends
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                a.committers -= 1;
+            }
+        }
+    }
+    let mut place = Place { appends, held: true };
+    loop {
+        let group = {
+            let mut a = place
+                .appends
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let group = take_group(&mut a.queue);
+            if group.is_empty() {
+                // Given back under the lock that found the queue empty: an append queued after it starts a
+                // committer of its own.
+                a.committers -= 1;
+                drop(a);
+                place.held = false;
+                return;
+            }
+            group
+        };
+        commit_group(&pool, &place.appends, group).await;
+    }
+}
+
+/// The next group: the waiting appends in order, at most [`MAX_GROUP`], one per case (a later append to a case
+/// of the group waits for the next one, in its place in the queue).
+fn take_group(queue: &mut VecDeque<AppendJob>) -> Vec<AppendJob> {
+    let mut group: Vec<AppendJob> = Vec::new();
+    let mut later = VecDeque::new();
+    while group.len() < MAX_GROUP {
+        let Some(job) = queue.pop_front() else { break };
+        if group.iter().any(|g| g.case_id == job.case_id) {
+            later.push_back(job);
+        } else {
+            group.push(job);
+        }
+    }
+    while let Some(job) = later.pop_back() {
+        queue.push_front(job);
+    }
+    group
+}
+
+/// Commit one group and send each append its outcome. One append takes the statement of one; several take the
+/// group's statement, and when that fails, each is committed alone.
+async fn commit_group(pool: &Pool, appends: &Mutex<Appends>, group: Vec<AppendJob>) {
+    if group.len() > 1 {
+        match append_group(pool, &group).await {
+            Ok(outcomes) => {
+                {
+                    let mut a = appends.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    a.groups += 1;
+                    a.grouped += group.len() as u64;
+                }
+                for (job, w) in group.into_iter().zip(outcomes) {
+                    let _ = job.reply.send(Ok(w));
+                }
+                return;
+            }
+            Err(e) => {
+                tracing::debug!(target: "pf_server::store", "a group of {} appends failed ({e}); committing each alone", group.len());
+            }
+        }
+    }
+    for job in group {
+        let w = append_one(pool, &job).await;
+        let _ = job.reply.send(w);
+    }
+}
+
+/// One append in one statement (so one round trip and one transaction).
+async fn append_one(pool: &Pool, job: &AppendJob) -> Result<Write, StoreError> {
+    let client = pool.get().await.map_err(pool_error)?;
+    let stmt = client.prepare_cached(APPEND_ONE).await.map_err(pg_error)?;
+    let row = client
+        .query_opt(
+            &stmt,
+            &[&job.case_id, &job.expected, &job.ids, &job.records, &CHANNEL],
+        )
+        .await
+        .map_err(pg_error)?;
+    outcome(&client, &job.case_id, row).await
+}
+
+/// A group of appends to distinct cases in one statement: each append's outcome, in the group's order.
+async fn append_group(pool: &Pool, group: &[AppendJob]) -> Result<Vec<Write>, StoreError> {
+    let client = pool.get().await.map_err(pool_error)?;
+    let cases: Vec<&str> = group.iter().map(|j| j.case_id.as_str()).collect();
+    let expected: Vec<i64> = group.iter().map(|j| j.expected).collect();
+    let rows_n: usize = group.iter().map(|j| j.records.len()).sum();
+    let mut row_cases: Vec<&str> = Vec::with_capacity(rows_n);
+    let mut ids: Vec<Option<&str>> = Vec::with_capacity(rows_n);
+    let mut records: Vec<&str> = Vec::with_capacity(rows_n);
+    for j in group {
+        row_cases.extend(std::iter::repeat_n(j.case_id.as_str(), j.records.len()));
+        ids.extend(j.ids.iter().map(Option::as_deref));
+        records.extend(j.records.iter().map(String::as_str));
+    }
+    let stmt = client.prepare_cached(APPEND_GROUP).await.map_err(pg_error)?;
+    let rows = client
+        .query(&stmt, &[&cases, &expected, &row_cases, &ids, &records, &CHANNEL])
+        .await
+        .map_err(pg_error)?;
+    let done: Vec<(String, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    let version = |id: &str| done.iter().find(|(c, _)| c == id).map(|(_, v)| *v);
+    // The cases not written: at another version (conflict) or gone.
+    let unwritten: Vec<&str> = cases.iter().copied().filter(|c| version(c).is_none()).collect();
+    let existing: Vec<String> = if unwritten.is_empty() {
+        Vec::new()
+    } else {
+        client
+            .query("SELECT id FROM cases WHERE id = ANY($1)", &[&unwritten])
+            .await
+            .map_err(pg_error)?
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+    Ok(cases
+        .iter()
+        .map(|c| match version(c) {
+            Some(v) => Write::Done(u64::try_from(v).unwrap_or(0)),
+            None if existing.iter().any(|e| e == c) => Write::Conflict,
+            None => Write::Missing,
+        })
+        .collect())
 }
 
 /// Move a case from version `expected` to the next, inside `tx` (the row stays locked until commit).
