@@ -1668,6 +1668,20 @@ fn filter_fixed_to<const K: usize>(
     let mut i = 0;
     while i < evs.len() && evs[i].day <= clamped && evs[i].day < stop {
         let d = evs[i].day;
+        // The common day: one evidence signal of weight 1, alone on its day (the group below, in fewer steps).
+        if (i + 1 == evs.len() || evs[i + 1].day != d) && evs[i].w == 1.0 {
+            let e = &evs[i];
+            let t = &m.types[e.ty];
+            if t.rank == 0 {
+                if d > s.day {
+                    s.propagate(&mut a, d, false);
+                }
+                a = evidence_fixed::<K>(&mut s, a, t, e);
+                used += 1;
+                i += 1;
+                continue;
+            }
+        }
         let mut j = i;
         while j < evs.len() && evs[j].day == d {
             j += 1;
@@ -1703,23 +1717,7 @@ fn filter_fixed_to<const K: usize>(
                 0 => {
                     let noise = (1.0 - e.rho) * t.mean;
                     if e.w == 1.0 {
-                        let q: &[f64; K] = t.q[..K].try_into().expect("q has K entries");
-                        if e.rho == 1.0 {
-                            // `1 q(r) + 0 = q(r)` exactly, without the arithmetic.
-                            for r in 0..K {
-                                a[r] *= q[r];
-                            }
-                        } else {
-                            for r in 0..K {
-                                a[r] *= e.rho * q[r] + noise;
-                            }
-                        }
-                        // Only to decide whether to renormalise (which sums again): pairwise, off the step's path.
-                        let c = linalg::pairwise_sum(a);
-                        s.pending += 1;
-                        if s.pending >= 32 || c < 1e-100 {
-                            s.normalise(&mut a);
-                        }
+                        a = evidence_fixed::<K>(&mut s, a, t, e);
                     } else {
                         let l: [f64; K] = std::array::from_fn(|r| e.w * (e.rho * t.q[r] + noise).ln());
                         let mx = l.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
@@ -1784,6 +1782,35 @@ fn filter_fixed_to<const K: usize>(
     st.input_limit = until;
     st.cursor = s.cursor;
     Ok((st, i))
+}
+
+/// The batch path's update by an evidence signal `e` of type `t` and weight 1.
+#[inline(always)]
+fn evidence_fixed<const K: usize>(
+    s: &mut Batch<'_, K>,
+    mut a: [f64; K],
+    t: &super::spec::TypeV2,
+    e: &Ev,
+) -> [f64; K] {
+    let q: &[f64; K] = t.q[..K].try_into().expect("q has K entries");
+    if e.rho == 1.0 {
+        // `1 q(r) + 0 = q(r)` exactly, without the arithmetic.
+        for r in 0..K {
+            a[r] *= q[r];
+        }
+    } else {
+        let noise = (1.0 - e.rho) * t.mean;
+        for r in 0..K {
+            a[r] *= e.rho * q[r] + noise;
+        }
+    }
+    // Only to decide whether to renormalise (which sums again): pairwise, off the step's path.
+    let c = linalg::pairwise_sum(a);
+    s.pending += 1;
+    if s.pending >= 32 || c < 1e-100 {
+        s.normalise(&mut a);
+    }
+    a
 }
 
 // The batch path's updates that index the state by a regime known only at run time: out of line and by value,
