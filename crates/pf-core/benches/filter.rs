@@ -12,30 +12,17 @@
 
 use std::hint::black_box;
 
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use pf_core::{Case, DrawOptions, Filter, Model, Signal, Silent};
+use pf_core::{Case, DrawOptions, Filter, Model, Silent};
 
+#[path = "common/v2_cases.rs"]
+#[allow(dead_code)] // this bench uses only the case generator
+mod common;
+
+/// A case of `n` signals of the model's types over `days` days (the v2 bench's generator).
 fn case_with(model: &Model, n: usize, days: u64) -> Case {
-    let start = NaiveDate::from_ymd_opt(2017, 1, 20).unwrap();
-    let end = start.checked_add_days(Days::new(days)).unwrap();
-    let mut case = Case::new("bench", "USA", "PRK", start, end).unwrap();
-    let types = model.signal_types();
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-    let signals: Vec<Signal> = (0..n)
-        .map(|i| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let day = (i as u64 * days) / n as u64;
-            Signal::new(
-                types[(x % types.len() as u64) as usize].clone(),
-                start.checked_add_days(Days::new(day)).unwrap(),
-            )
-        })
-        .collect();
-    case.append(signals, model).unwrap();
-    case
+    common::case_with(model, &model.signal_types(), n, days)
 }
 
 /// The naive reference: one day at a time, matrix of the day's bucket, a `ln` per normaliser.

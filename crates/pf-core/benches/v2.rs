@@ -12,51 +12,13 @@
 
 use std::hint::black_box;
 
-use chrono::{Days, NaiveDate};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use pf_core::v2::{ModelV2, Role};
-use pf_core::{Case, DrawOptions, Model, Signal, Silent};
+use pf_core::v2::ModelV2;
+use pf_core::{DrawOptions, Model, Silent};
 
-/// A case with `n` signals spread over `days` days, of the given types.
-fn case_with(model: &Model, types: &[String], n: usize, days: u64) -> Case {
-    let start = NaiveDate::from_ymd_opt(2017, 1, 20).unwrap();
-    let end = start.checked_add_days(Days::new(days)).unwrap();
-    let mut case = Case::new("bench", "USA", "PRK", start, end).unwrap();
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-    let signals: Vec<Signal> = (0..n)
-        .map(|i| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let day = (i as u64 * days) / n as u64;
-            Signal::new(
-                types[(x % types.len() as u64) as usize].clone(),
-                start.checked_add_days(Days::new(day)).unwrap(),
-            )
-        })
-        .collect();
-    case.append(signals, model).unwrap();
-    case
-}
-
-/// Evidence and action types of a v2 model (no deal or fate signals, which would end the uncertainty).
-fn v2_types(m: &ModelV2) -> Vec<String> {
-    m.signal_types()
-        .iter()
-        .filter(|t| matches!(m.role(t), Some(Role::Evidence | Role::Action | Role::Context)))
-        .filter(|t| !t.contains("withdraws"))
-        .cloned()
-        .collect()
-}
-
-/// The default v2 model without inputs: every beta removed.
-fn no_inputs() -> ModelV2 {
-    let mut spec = ModelV2::default_model().spec().clone();
-    for h in &mut spec.hazards {
-        h.betas.clear();
-    }
-    ModelV2::from_spec(spec).unwrap()
-}
+#[path = "common/v2_cases.rs"]
+mod common;
+use common::{case_with, no_inputs, v2_types};
 
 pub fn benches(c: &mut Criterion) {
     let v1 = Model::v1_model();

@@ -12,9 +12,12 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use chrono::{Days, NaiveDate};
-use pf_core::v2::{ModelV2, Role};
-use pf_core::{Case, DrawOptions, Model, Signal, Silent};
+use pf_core::v2::ModelV2;
+use pf_core::{Case, DrawOptions, Model, Silent};
+
+#[path = "../benches/common/v2_cases.rs"]
+mod common;
+use common::{case_with, no_inputs, v2_types};
 
 /// Nanoseconds every thread of this process has spent on a CPU (threads that ended are not counted: rayon's
 /// pool lives as long as the process).
@@ -26,46 +29,14 @@ fn cpu_ns() -> u64 {
         .sum()
 }
 
-/// The bench's case: `n` signals spread over `days` days, of the given types (a seeded xorshift).
-fn case_with(model: &Model, types: &[String], n: usize, days: u64) -> Case {
-    let start = NaiveDate::from_ymd_opt(2017, 1, 20).expect("a date");
-    let end = start.checked_add_days(Days::new(days)).expect("a date");
-    let mut case = Case::new("bench", "USA", "PRK", start, end).expect("a case");
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-    let signals: Vec<Signal> = (0..n)
-        .map(|i| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let day = (i as u64 * days) / n as u64;
-            Signal::new(
-                types[(x % types.len() as u64) as usize].clone(),
-                start.checked_add_days(Days::new(day)).expect("a date"),
-            )
-        })
-        .collect();
-    case.append(signals, model).expect("known types");
-    case
-}
-
 fn main() {
     let rounds: usize = std::env::args()
         .nth(1)
         .map_or(5, |a| a.parse().expect("a number of rounds"));
     let v1 = Model::v1_model();
     let v2 = ModelV2::default_model();
-    let mut spec = v2.spec().clone();
-    for h in &mut spec.hazards {
-        h.betas.clear();
-    }
-    let v2n = ModelV2::from_spec(spec).expect("a model");
-    let types: Vec<String> = v2
-        .signal_types()
-        .iter()
-        .filter(|t| matches!(v2.role(t), Some(Role::Evidence | Role::Action | Role::Context)))
-        .filter(|t| !t.contains("withdraws"))
-        .cloned()
-        .collect();
+    let types = v2_types(&v2);
+    let v2n = no_inputs();
     let (m2, m2n) = (Model::from_v2(v2), Model::from_v2(v2n));
     let c1 = case_with(&v1, &v1.signal_types(), 1000, 1461);
     let c2 = case_with(&m2, &types, 1000, 1461);

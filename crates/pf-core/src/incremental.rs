@@ -259,9 +259,9 @@ impl Checkpoints {
             _ => (crate::inference::FilterState::new(model, start), 0, 0),
         };
         // As `inference::run`: signals up to the term end, in order; neutral ones only counted.
-        let obs = obs_v1(
-            model,
+        let obs = resolve(
             case.iter_signals_from(from).take_while(|s| day(s.date) <= t),
+            |ty| model.type_index(ty),
         )?;
         let mut prev = None;
         let mut i = 0;
@@ -302,9 +302,9 @@ impl Checkpoints {
             }) => (st.clone(), *used, *next),
             _ => (crate::inference::FilterState::new(model, start), 0, 0),
         };
-        for o in &obs_v1(
-            model,
+        for o in &resolve(
             case.iter_signals_from(from).take_while(|s| day(s.date) <= last),
+            |ty| model.type_index(ty),
         )? {
             if !model.emissions[o.ty].neutral {
                 st.propagate(model, o.day, t);
@@ -356,12 +356,12 @@ impl Checkpoints {
             .first_index_on_or_after(crate::inference::date_of(through.max(span.start - 1) + 1))
             .min(next);
         let limit = until.min(span.last);
-        let obs = resolve_v2(
-            m,
+        let obs = resolve(
             case.iter_signals_from(lo)
                 .enumerate()
                 .take_while(|(i, s)| lo + i < next || day(s.date) <= limit)
                 .map(|(_, s)| s),
+            |ty| m.type_index(ty),
         )?;
         // The input events the tracker has not taken: those dated after `through`.
         let cut = obs.partition_point(|o| o.day <= through);
@@ -468,29 +468,18 @@ fn check<'a, I: Iterator<Item = &'a Signal>>(
     Ok(())
 }
 
-/// Signals resolved against the model, as `inference::to_obs` resolves them.
-fn obs_v1<'a>(model: &Model, signals: impl Iterator<Item = &'a Signal>) -> Result<Vec<Obs>> {
+/// Signals resolved by the type index `lookup` (a v1 model's, as `inference::to_obs` resolves them, or a v2
+/// model's, checked when they were appended).
+fn resolve<'a>(
+    signals: impl Iterator<Item = &'a Signal>,
+    lookup: impl Fn(&str) -> Result<usize>,
+) -> Result<Vec<Obs>> {
     let mut types = Types::default();
     signals
         .map(|s| {
             Ok(Obs {
                 day: day(s.date),
-                ty: types.index(s, |t| model.type_index(t))?,
-                rho: s.reliability,
-                w: s.weight,
-            })
-        })
-        .collect()
-}
-
-/// Signals resolved against a v2 model (checked when they were appended).
-fn resolve_v2<'a>(m: &ModelV2, signals: impl Iterator<Item = &'a Signal>) -> Result<Vec<Obs>> {
-    let mut types = Types::default();
-    signals
-        .map(|s| {
-            Ok(Obs {
-                day: day(s.date),
-                ty: types.index(s, |t| m.type_index(t))?,
+                ty: types.index(s, &lookup)?,
                 rho: s.reliability,
                 w: s.weight,
             })

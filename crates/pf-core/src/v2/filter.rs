@@ -1987,6 +1987,29 @@ mod tests {
 
     /// A random variant of the default model: prior, incumbency rate, every base rate scaled by its own
     /// log-normal factor and, with `inputs`, a random beta on every present input (none without).
+    /// `batch` (an entry to the batch path) and the general path filter `used` to `until` alike and forecast
+    /// alike from there, or fail alike (a deal of reliability 1 can have probability 0: both then say so).
+    fn paths_agree(
+        m: &ModelV2,
+        span: Span,
+        used: &[Ev],
+        until: i64,
+        batch: fn(&mut Walker, &[Ev], i64) -> Result<State>,
+    ) -> std::result::Result<(), proptest::test_runner::TestCaseError> {
+        let mut w1 = Walker::new(m, span);
+        let mut w2 = Walker::new(m, span);
+        match (batch(&mut w1, used, until), filter_general(&mut w2, used, until)) {
+            (Ok(a), Ok(b)) => {
+                let (mut fa, mut fb) = (a.clone(), b.clone());
+                let (oa, ob) = (forecast_from(&mut w1, &mut fa), forecast_from(&mut w2, &mut fb));
+                assert_same(&a, &b, oa, ob);
+            }
+            (Err(a), Err(b)) => proptest::prop_assert_eq!(a.to_string(), b.to_string()),
+            (a, b) => panic!("the paths disagree: {a:?} vs {b:?}"),
+        }
+        Ok(())
+    }
+
     fn random_model(seed: u64, inputs: bool) -> ModelV2 {
         let mut x = seed | 1;
         let mut uniform = move || {
@@ -2089,34 +2112,14 @@ mod tests {
             let evs = random_events(&m, &span, seed.rotate_left(17), n, false);
             let until = span.start + cut;
             let used: Vec<Ev> = evs.iter().filter(|e| e.day <= until).copied().collect();
-            let mut w1 = Walker::new(&m, span);
-            let mut w2 = Walker::new(&m, span);
-            // A deal of reliability 1 can have probability 0: both paths then say so.
-            match (filter_fixed::<4>(&mut w1, &used, until), filter_general(&mut w2, &used, until)) {
-                (Ok(a), Ok(b)) => {
-                    let (mut fa, mut fb) = (a.clone(), b.clone());
-                    let (oa, ob) = (forecast_from(&mut w1, &mut fa), forecast_from(&mut w2, &mut fb));
-                    assert_same(&a, &b, oa, ob);
-                }
-                (Err(a), Err(b)) => proptest::prop_assert_eq!(a.to_string(), b.to_string()),
-                (a, b) => panic!("the paths disagree: {a:?} vs {b:?}"),
-            }
-
+            paths_agree(&m, span, &used, until, filter_fixed::<4>)?;
             // With fate signals too: `filter_to` takes the batch path up to the first one's day and the general
             // path from there.
-            let evs = random_events(&m, &span, seed.rotate_left(29), n, true);
-            let used: Vec<Ev> = evs.iter().filter(|e| e.day <= until).copied().collect();
-            let mut w1 = Walker::new(&m, span);
-            let mut w2 = Walker::new(&m, span);
-            match (filter_to(&mut w1, &used, until), filter_general(&mut w2, &used, until)) {
-                (Ok(a), Ok(b)) => {
-                    let (mut fa, mut fb) = (a.clone(), b.clone());
-                    let (oa, ob) = (forecast_from(&mut w1, &mut fa), forecast_from(&mut w2, &mut fb));
-                    assert_same(&a, &b, oa, ob);
-                }
-                (Err(a), Err(b)) => proptest::prop_assert_eq!(a.to_string(), b.to_string()),
-                (a, b) => panic!("the paths disagree with fate signals: {a:?} vs {b:?}"),
-            }
+            let with_fate: Vec<Ev> = random_events(&m, &span, seed.rotate_left(29), n, true)
+                .into_iter()
+                .filter(|e| e.day <= until)
+                .collect();
+            paths_agree(&m, span, &with_fate, until, filter_to)?;
 
             let levels = (64 - ((span.t - span.start) as u64).leading_zeros()) as usize;
             let mut r1 = crate::uncertainty::stream(seed, 0);
