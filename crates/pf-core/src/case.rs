@@ -180,7 +180,7 @@ impl Run {
     /// The run's signals to change in place: copied first into a buffer of its own when the buffer is shared
     /// or holds more than this run. The caller sets `end` to the vector's new length.
     fn make_mut(&mut self) -> &mut Vec<Signal> {
-        if self.start != 0 || self.end != self.buf.len() || Arc::get_mut(&mut self.buf).is_none() {
+        if !self.owned() {
             self.buf = Arc::new(self.as_slice().to_vec());
             self.start = 0;
         }

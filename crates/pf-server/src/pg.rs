@@ -641,28 +641,7 @@ async fn append_group(pool: &Pool, group: &[AppendJob]) -> Result<Vec<Write>, St
         .await
         .map_err(pg_error)?;
     let done: Vec<(String, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
-    let version = |id: &str| done.iter().find(|(c, _)| c == id).map(|(_, v)| *v);
-    // The cases not written: at another version (conflict) or gone.
-    let unwritten: Vec<&str> = cases.iter().copied().filter(|c| version(c).is_none()).collect();
-    let existing: Vec<String> = if unwritten.is_empty() {
-        Vec::new()
-    } else {
-        client
-            .query("SELECT id FROM cases WHERE id = ANY($1)", &[&unwritten])
-            .await
-            .map_err(pg_error)?
-            .iter()
-            .map(|r| r.get(0))
-            .collect()
-    };
-    Ok(cases
-        .iter()
-        .map(|c| match version(c) {
-            Some(v) => Write::Done(u64::try_from(v).unwrap_or(0)),
-            None if existing.iter().any(|e| e == c) => Write::Conflict,
-            None => Write::Missing,
-        })
-        .collect())
+    outcomes(&client, &cases, &done).await
 }
 
 /// Move a case from version `expected` to the next, inside `tx` (the row stays locked until commit).
@@ -691,18 +670,39 @@ async fn outcome(
     case_id: &str,
     row: Option<tokio_postgres::Row>,
 ) -> Result<Write, StoreError> {
-    if let Some(r) = row {
-        return Ok(Write::Done(u64::try_from(r.get::<_, i64>(0)).unwrap_or(0)));
-    }
-    let exists = client
-        .query_opt("SELECT 1 FROM cases WHERE id = $1", &[&case_id])
-        .await
-        .map_err(pg_error)?;
-    Ok(if exists.is_some() {
-        Write::Conflict
+    let done: Vec<(String, i64)> = row.map(|r| (case_id.to_owned(), r.get(0))).into_iter().collect();
+    let mut w = outcomes(client, &[case_id], &done).await?;
+    Ok(w.pop().expect("one outcome for one case"))
+}
+
+/// The outcomes of appends to `cases`, given the cases written and their new versions (`done`): a case not
+/// written was at another version (a conflict) or is gone (missing), which one query tells.
+async fn outcomes(
+    client: &impl GenericClient,
+    cases: &[&str],
+    done: &[(String, i64)],
+) -> Result<Vec<Write>, StoreError> {
+    let version = |id: &str| done.iter().find(|(c, _)| c == id).map(|(_, v)| *v);
+    let unwritten: Vec<&str> = cases.iter().copied().filter(|c| version(c).is_none()).collect();
+    let existing: Vec<String> = if unwritten.is_empty() {
+        Vec::new()
     } else {
-        Write::Missing
-    })
+        client
+            .query("SELECT id FROM cases WHERE id = ANY($1)", &[&unwritten])
+            .await
+            .map_err(pg_error)?
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+    Ok(cases
+        .iter()
+        .map(|c| match version(c) {
+            Some(v) => Write::Done(u64::try_from(v).unwrap_or(0)),
+            None if existing.iter().any(|e| e == c) => Write::Conflict,
+            None => Write::Missing,
+        })
+        .collect())
 }
 
 /// The change notification of a case at `version` (0: deleted), sent when `tx` commits.

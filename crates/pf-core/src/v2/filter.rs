@@ -1439,29 +1439,15 @@ fn finish_run(mut w: Walker, obs: &[Ev], until: i64) -> Result<Run> {
 
 /// Filter `evs` (sorted, all dated up to `until`) from the start to `until` (clamped to the span).
 pub(crate) fn filter_to(w: &mut Walker, evs: &[Ev], until: i64) -> Result<State> {
-    // The batch path: matrices that depend only on the bucket, so the halves stay merged up to the first fate
-    // signal (if any), where the general path goes on.
-    if !w.model.has_inputs {
-        let r = match w.model.k {
-            2 => Some(filter_fixed_to::<2>(w, evs, until, i64::MAX)?),
-            3 => Some(filter_fixed_to::<3>(w, evs, until, i64::MAX)?),
-            4 => Some(filter_fixed_to::<4>(w, evs, until, i64::MAX)?),
-            5 => Some(filter_fixed_to::<5>(w, evs, until, i64::MAX)?),
-            _ => None,
-        };
-        match r {
-            Some((st, i)) if i < evs.len() && evs[i].day <= until => {
-                return filter_general_from(w, st, &evs[i..], until);
-            }
-            Some((st, _)) => return Ok(st),
-            None => {}
-        }
-    }
-    // With a timeline (parameter draws): the batch path up to the switch day, where the halves' inputs part.
-    if let Some((tl, _)) = w.timeline
-        && w.model.buckets.iter().all(|b| b.matrix.is_none())
-    {
-        let stop = tl.switch;
+    // The batch path, with the halves merged, up to the first fate signal and, with a timeline (parameter
+    // draws), up to the switch day, where the halves' inputs part; the general path goes on from there. Without
+    // inputs the matrices depend only on the bucket; with them, only a timeline's segments give them.
+    let stop = match w.timeline {
+        _ if !w.model.has_inputs => Some(i64::MAX),
+        Some((tl, _)) if w.model.buckets.iter().all(|b| b.matrix.is_none()) => Some(tl.switch),
+        _ => None,
+    };
+    if let Some(stop) = stop {
         let r = match w.model.k {
             2 => Some(filter_fixed_to::<2>(w, evs, until, stop)?),
             3 => Some(filter_fixed_to::<3>(w, evs, until, stop)?),
@@ -1715,10 +1701,10 @@ fn filter_fixed_to<const K: usize>(
             // The role by its rank (evidence, deal entered, repudiation, fate, inputs only).
             match t.rank {
                 0 => {
-                    let noise = (1.0 - e.rho) * t.mean;
                     if e.w == 1.0 {
                         a = evidence_fixed::<K>(&mut s, a, t, e);
                     } else {
+                        let noise = (1.0 - e.rho) * t.mean;
                         let l: [f64; K] = std::array::from_fn(|r| e.w * (e.rho * t.q[r] + noise).ln());
                         let mx = l.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
                         for r in 0..K {
@@ -1985,8 +1971,6 @@ mod tests {
         }
     }
 
-    /// A random variant of the default model: prior, incumbency rate, every base rate scaled by its own
-    /// log-normal factor and, with `inputs`, a random beta on every present input (none without).
     /// `batch` (an entry to the batch path) and the general path filter `used` to `until` alike and forecast
     /// alike from there, or fail alike (a deal of reliability 1 can have probability 0: both then say so).
     fn paths_agree(
@@ -2010,6 +1994,8 @@ mod tests {
         Ok(())
     }
 
+    /// A random variant of the default model: prior, incumbency rate, every base rate scaled by its own
+    /// log-normal factor and, with `inputs`, a random beta on every present input (none without).
     fn random_model(seed: u64, inputs: bool) -> ModelV2 {
         let mut x = seed | 1;
         let mut uniform = move || {
