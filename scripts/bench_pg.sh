@@ -11,7 +11,10 @@
 #     advances the case's checkpoints from deep in it). Beside them: the service with replies as of the cases'
 #     second day (a diagnostic), and the service with each writer's signals dated in the order it sends them
 #     (`ordered`, as a feed of new events: every append in date order, the reply's forecast advancing the
-#     checkpoints over the new signals only).
+#     checkpoints over the new signals only). And the ceiling of any gRPC front end to those inserts on this
+#     machine: the same gRPC load client against a bare relay (crates/pf-server/examples/bare_server.rs with the
+#     database's URL: per call the plain client's transaction, nothing else: no layers, no case in memory, no
+#     version, no notification, no forecast).
 #
 #   scripts/bench_pg.sh [SECONDS] [WRITERS] [BATCHES] [BATCH]
 set -euo pipefail
@@ -56,6 +59,12 @@ PRESSURE_FORECAST_LOG=warn "$BIN/serve" --listen "127.0.0.1:$P2" --db "$URL" --s
 PIDS+=($!)
 wait_for "$TMP/sqlite.log"
 wait_for "$TMP/pg.log"
+# The relay writes into the tables the service created (it waited for them above).
+P3=$(free_port)
+"$BIN/bare_server" "127.0.0.1:$P3" "$CASE" "$AS_OF" "$URL" >"$TMP/relay.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 400); do grep -q "listening on" "$TMP/relay.log" 2>/dev/null && break; sleep 0.05; done
+grep -q "listening on" "$TMP/relay.log" || { cat "$TMP/relay.log"; exit 1; }
 
 echo "PostgreSQL $SETTINGS; $(nproc) cores"
 echo "1. GetForecast $CASE as of $AS_OF (cached): 10 connections x 10 streams, ${SECS}s each"
@@ -67,12 +76,12 @@ app() { "$BIN/append_load" "$1" "$2" "$3" "$WRITERS" "$BATCHES" "$BATCH" "${@:4}
 # day instead of the whole span: what the append costs without most of the reply's forecast (a diagnostic, not
 # the goal's measure).
 A1=$(app grpc "127.0.0.1:$P2" svc1); B1=$(app plain "$URL" plain1); E1=$(app grpc "127.0.0.1:$P2" early1 2017-01-21)
-O1=$(app grpc "127.0.0.1:$P2" ord1 - ordered)
+O1=$(app grpc "127.0.0.1:$P2" ord1 - ordered); R1=$(app grpc "127.0.0.1:$P3" relay1)
 A2=$(app grpc "127.0.0.1:$P2" svc2); B2=$(app plain "$URL" plain2); E2=$(app grpc "127.0.0.1:$P2" early2 2017-01-21)
-O2=$(app grpc "127.0.0.1:$P2" ord2 - ordered)
-python3 - "$S1" "$G1" "$S2" "$G2" "$A1" "$B1" "$A2" "$B2" "$E1" "$E2" "$O1" "$O2" <<'PY'
+O2=$(app grpc "127.0.0.1:$P2" ord2 - ordered); R2=$(app grpc "127.0.0.1:$P3" relay2)
+python3 - "$S1" "$G1" "$S2" "$G2" "$A1" "$B1" "$A2" "$B2" "$E1" "$E2" "$O1" "$O2" "$R1" "$R2" <<'PY'
 import json, sys
-s1, g1, s2, g2, a1, b1, a2, b2, e1, e2, o1, o2 = (json.loads(x) for x in sys.argv[1:])
+s1, g1, s2, g2, a1, b1, a2, b2, e1, e2, o1, o2, r1, r2 = (json.loads(x) for x in sys.argv[1:])
 for name, r in (("sqlite #1", s1), ("postgres #1", g1), ("sqlite #2", s2), ("postgres #2", g2)):
     print(f"  {name:12s} {r['rps']:>8.0f} req/s  p50 {r['p50_us']:>6d} us  p99 {r['p99_us']:>6d} us  ok {r['ok']:>8d}  errors {r['errors']}")
 get_ratio = (g1["rps"] + g2["rps"]) / (s1["rps"] + s2["rps"])
@@ -83,11 +92,17 @@ for name, r in (("early #1", e1), ("early #2", e2)):
     print(f"  {name:12s} {r['signals_per_s']:>8.0f} signals/s  {r['batches_per_s']:>7.0f} batches/s  p50 {r['p50_us']:>6d} us  p99 {r['p99_us']:>6d} us  (replies as of 2017-01-21)")
 for name, r in (("ordered #1", o1), ("ordered #2", o2)):
     print(f"  {name:12s} {r['signals_per_s']:>8.0f} signals/s  {r['batches_per_s']:>7.0f} batches/s  p50 {r['p50_us']:>6d} us  p99 {r['p99_us']:>6d} us  (signals in date order)")
+for name, r in (("relay #1", r1), ("relay #2", r2)):
+    print(f"  {name:12s} {r['signals_per_s']:>8.0f} signals/s  {r['batches_per_s']:>7.0f} batches/s  p50 {r['p50_us']:>6d} us  p99 {r['p99_us']:>6d} us  (bare gRPC relay of the plain insert)")
 plain = b1["signals_per_s"] + b2["signals_per_s"]
+relay = r1["signals_per_s"] + r2["signals_per_s"]
 app_ratio = (a1["signals_per_s"] + a2["signals_per_s"]) / plain
 print(f"  ratio AppendSignals service/plain client: {app_ratio:.2f} (goal >= 0.80)")
 print(f"  ratio AppendSignals service with one-day reply forecasts/plain client: {(e1['signals_per_s'] + e2['signals_per_s']) / plain:.2f}")
 print(f"  ratio AppendSignals service, signals in date order/plain client: {(o1['signals_per_s'] + o2['signals_per_s']) / plain:.2f}")
+print(f"  ratio AppendSignals bare gRPC relay/plain client: {relay / plain:.2f} (the ceiling of a gRPC front end here)")
+print(f"  ratio AppendSignals service/bare gRPC relay: {(a1['signals_per_s'] + a2['signals_per_s']) / relay:.2f} (spread), "
+      f"{(o1['signals_per_s'] + o2['signals_per_s']) / relay:.2f} (in date order)")
 errors = sum(r["errors"] for r in (s1, g1, s2, g2))
 if errors:
     print(f"{errors} calls failed")
