@@ -127,6 +127,11 @@ pub fn benches(c: &mut Criterion) {
                 total
             })
         });
+        // An append before every signal: the checkpoints walked over the whole history (what an append deep in
+        // the history costs, per signal after it).
+        g.bench_function("walk_all", |b| {
+            b.iter(|| black_box(Checkpoints::new(&model, black_box(&before)).unwrap()))
+        });
         g.bench_function("case_append", |b| {
             b.iter_batched(
                 || before.clone(),

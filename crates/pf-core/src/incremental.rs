@@ -240,6 +240,24 @@ impl Checkpoints {
         }
     }
 
+    /// After the day whose signals end at `obs[i]` (`next` among the case's): [`Checkpoints::record`] the
+    /// day's `point`, made only when it is kept, and kept as `prev` only when the next day is the last (the one
+    /// time `record` reads it): a state is cloned per checkpoint, not per day.
+    fn record_day(
+        &mut self,
+        obs: &[Obs],
+        i: usize,
+        point: &impl Fn() -> Point,
+        prev: &mut Option<Point>,
+        next: usize,
+    ) {
+        let last = i == obs.len();
+        self.record(point, prev, next, last);
+        if !last && obs.last().map(|o| o.day) == Some(obs[i].day) {
+            *prev = Some(point());
+        }
+    }
+
     /// Filter from the last checkpoint to the end of the signals, recording checkpoints.
     fn walk(&mut self, model: &Model, case: &Case) -> Result<()> {
         match model.as_v2() {
@@ -276,15 +294,12 @@ impl Checkpoints {
                 used += 1;
                 i += 1;
             }
-            let point = Point {
+            let point = || Point {
                 day: d,
                 next: from + i,
                 state: Snap::V1(st.clone(), used),
             };
-            let last = i == obs.len();
-            let p = point.clone();
-            self.record(|| p, &mut prev, from + i, last);
-            prev = Some(point);
+            self.record_day(&obs, i, &point, &mut prev, from + i);
         }
         Ok(())
     }
@@ -384,24 +399,19 @@ impl Checkpoints {
             group.clear();
             group.extend_from_slice(&obs[i..j]);
             f2::sort_events(m, &mut group);
-            // A signal of probability 0: no checkpoint from here on; forecasts after it fail as full ones do.
+            // A signal of probability 0: no checkpoint from here on (the day before was recorded, or not, when
+            // it was walked); forecasts after it fail as full ones do.
             if f2::apply_day(&mut w, &mut st, d, &group).is_err() {
-                if let Some(p) = prev.take() {
-                    self.record(|| p, &mut None, base + i, false);
-                }
                 return Ok(());
             }
             i = j;
             through = through.max(w.consumed_through(&st));
-            let point = Point {
+            let point = || Point {
                 day: d,
                 next: base + i,
                 state: Snap::V2(Box::new(st.clone()), through),
             };
-            let last = i == obs.len();
-            let p = point.clone();
-            self.record(|| p, &mut prev, base + i, last);
-            prev = Some(point);
+            self.record_day(&obs, i, &point, &mut prev, base + i);
         }
         Ok(())
     }

@@ -117,7 +117,10 @@ impl ForecastService for Bare {
             .await
             .map_err(pg)?;
         let tx = client.transaction().await.map_err(pg)?;
-        let added = tx.execute(&stmt, &[&r.case_id, &ids, &records]).await.map_err(pg)?;
+        let added = tx
+            .execute(&stmt, &[&r.case_id, &ids, &records])
+            .await
+            .map_err(pg)?;
         tx.commit().await.map_err(pg)?;
         Ok(Response::new(pb::AppendSignalsResponse {
             added: u32::try_from(added).unwrap_or(u32::MAX),
