@@ -160,6 +160,10 @@ impl Server {
             config::Database::Sqlite(p) => Some(p),
             config::Database::Postgres(_) => None,
         };
+        *metrics
+            .postgres
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = state.postgres().cloned();
         if let Some(addr) = config.metrics_listen {
             let l = TcpListener::bind(addr)
                 .await

@@ -53,6 +53,8 @@ pub struct Metrics {
     pub forecast_signals_filtered: AtomicU64,
     /// The store's file, for its size.
     pub store_path: Mutex<Option<PathBuf>>,
+    /// The PostgreSQL store, for its append counts.
+    pub postgres: Mutex<Option<crate::pg::PgStore>>,
 }
 
 impl Metrics {
@@ -144,6 +146,38 @@ impl Metrics {
             out,
             "# HELP pf_store_bytes Size of the store's files (database and WAL).\n# TYPE pf_store_bytes gauge\npf_store_bytes {store}"
         );
+        let postgres = self
+            .postgres
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .map(crate::pg::PgStore::append_counts);
+        if let Some(c) = postgres {
+            for (name, help, n) in [
+                (
+                    "pf_append_transactions_total",
+                    "PostgreSQL transactions that wrote appends.",
+                    c.transactions,
+                ),
+                (
+                    "pf_appends_written_total",
+                    "Appends written to PostgreSQL (appends per transaction: the group commit's gain).",
+                    c.appends,
+                ),
+                (
+                    "pf_append_groups_total",
+                    "Groups of several appends committed in one PostgreSQL transaction.",
+                    c.groups,
+                ),
+                (
+                    "pf_appends_grouped_total",
+                    "Appends those groups held.",
+                    c.grouped,
+                ),
+            ] {
+                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {n}");
+            }
+        }
         let _ = writeln!(
             out,
             "# HELP pf_shared_forecasts_total Forecasts computed for WatchForecast streams and write replies (one per case version and as-of date, shared).\n# TYPE pf_shared_forecasts_total counter\npf_shared_forecasts_total {}",

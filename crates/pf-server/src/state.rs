@@ -806,6 +806,14 @@ impl State {
         .await
     }
 
+    /// The PostgreSQL store, when that is the backend (for its counts on `/metrics`).
+    pub fn postgres(&self) -> Option<&PgStore> {
+        match &self.backend {
+            Backend::Postgres(pg) => Some(pg),
+            Backend::Sqlite(_) => None,
+        }
+    }
+
     /// Append a batch, atomically; idempotent by signal id (a signal without an id takes its content id).
     ///
     /// # Errors

@@ -99,7 +99,7 @@ async fn concurrent_appends_to_many_cases_keep_their_own_outcomes() {
         Write::Conflict
     );
 
-    let (groups, grouped) = store.append_groups();
+    let pf_server::pg::AppendCounts { groups, grouped, .. } = store.append_counts();
     assert!(
         groups >= 1 && grouped >= 2,
         "no group of appends was committed: {groups} groups"

@@ -32,6 +32,7 @@ backend::backend_tests!(
     graceful_shutdown_drains_and_restart_restores,
     versions_count_committed_changes,
     watchers_share_one_forecast_per_version,
+    append_commits_are_counted,
 );
 
 struct TestServer {
@@ -949,6 +950,59 @@ async fn watchers_share_one_forecast_per_version(backend: Backend) {
         "one append seen by {WATCHERS} streams and replied to: one more computation"
     );
     drop(streams);
+    srv.stop().await.unwrap();
+}
+
+/// On PostgreSQL `/metrics` counts the appends written and the transactions that wrote them (their ratio is the
+/// group commit's gain); appends one after another take a transaction each, and a retry writes nothing. SQLite
+/// has no such counts.
+async fn append_commits_are_counted(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let srv = TestServer::start(Config {
+        metrics_listen: Some(metrics),
+        ..config(backend, &dir)
+    })
+    .await;
+    let mut c = srv.client().await;
+    c.create_case(pb::CreateCaseRequest {
+        coercion_case: Some(case("counted")),
+    })
+    .await
+    .unwrap();
+    // The metrics listener starts beside the gRPC one: wait until it answers.
+    let mut ready = None;
+    for _ in 0..500 {
+        ready = metric(metrics, "pf_ready").await;
+        if ready.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(ready, Some(1.0), "/metrics answers");
+    let append = |id: &str, date: &str| pb::AppendSignalsRequest {
+        case_id: "counted".into(),
+        signals: vec![sig(id, "talks_held", date)],
+        as_of: pd("2020-01-01"),
+    };
+    for (id, date) in [("n1", "2018-06-12"), ("n2", "2018-06-13"), ("n1", "2018-06-12")] {
+        c.append_signals(append(id, date)).await.unwrap();
+    }
+    let counts = (
+        metric(metrics, "pf_appends_written_total").await,
+        metric(metrics, "pf_append_transactions_total").await,
+    );
+    match backend {
+        Backend::Postgres => assert_eq!(
+            counts,
+            (Some(2.0), Some(2.0)),
+            "two appends written, one transaction each; the retry wrote nothing"
+        ),
+        Backend::Sqlite => assert_eq!(counts, (None, None)),
+    }
     srv.stop().await.unwrap();
 }
 
