@@ -863,6 +863,32 @@ async fn watch_streams_after_appends_and_ends_on_delete(backend: Backend) {
     srv.stop().await.unwrap();
 }
 
+/// A server with `/metrics` on a port of its own, and that port's address.
+async fn start_with_metrics(backend: Backend, dir: &tempfile::TempDir) -> (TestServer, std::net::SocketAddr) {
+    let metrics = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let srv = TestServer::start(Config {
+        metrics_listen: Some(metrics),
+        ..config(backend, dir)
+    })
+    .await;
+    (srv, metrics)
+}
+
+/// [`metric`] once the endpoint answers with it: the metrics listener starts beside the gRPC one, so the first
+/// requests may find nothing listening yet (a state to wait for, tried for up to 30 s, not a time).
+async fn wait_for_metric(addr: std::net::SocketAddr, name: &str) -> Option<f64> {
+    for _ in 0..3000 {
+        if let Some(v) = metric(addr, name).await {
+            return Some(v);
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    None
+}
+
 /// The value of a metric on the `/metrics` endpoint at `addr`.
 async fn metric(addr: std::net::SocketAddr, name: &str) -> Option<f64> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -882,15 +908,7 @@ async fn metric(addr: std::net::SocketAddr, name: &str) -> Option<f64> {
 async fn watchers_share_one_forecast_per_version(backend: Backend) {
     const WATCHERS: usize = 24;
     let dir = tempfile::tempdir().unwrap();
-    let metrics = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let srv = TestServer::start(Config {
-        metrics_listen: Some(metrics),
-        ..config(backend, &dir)
-    })
-    .await;
+    let (srv, metrics) = start_with_metrics(backend, &dir).await;
     let mut c = srv.client().await;
     c.create_case(pb::CreateCaseRequest {
         coercion_case: Some(case("shared")),
@@ -913,16 +931,8 @@ async fn watchers_share_one_forecast_per_version(backend: Backend) {
         assert_eq!(first.version, 1);
         streams.push(s);
     }
-    let mut before = None;
-    for _ in 0..500 {
-        before = metric(metrics, "pf_shared_forecasts_total").await;
-        if before.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
     assert_eq!(
-        before,
+        wait_for_metric(metrics, "pf_shared_forecasts_total").await,
         Some(1.0),
         "{WATCHERS} streams opened on one version: one computation"
     );
@@ -958,31 +968,18 @@ async fn watchers_share_one_forecast_per_version(backend: Backend) {
 /// has no such counts.
 async fn append_commits_are_counted(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let metrics = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let srv = TestServer::start(Config {
-        metrics_listen: Some(metrics),
-        ..config(backend, &dir)
-    })
-    .await;
+    let (srv, metrics) = start_with_metrics(backend, &dir).await;
     let mut c = srv.client().await;
     c.create_case(pb::CreateCaseRequest {
         coercion_case: Some(case("counted")),
     })
     .await
     .unwrap();
-    // The metrics listener starts beside the gRPC one: wait until it answers.
-    let mut ready = None;
-    for _ in 0..500 {
-        ready = metric(metrics, "pf_ready").await;
-        if ready.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert_eq!(ready, Some(1.0), "/metrics answers");
+    assert_eq!(
+        wait_for_metric(metrics, "pf_ready").await,
+        Some(1.0),
+        "/metrics answers"
+    );
     let append = |id: &str, date: &str| pb::AppendSignalsRequest {
         case_id: "counted".into(),
         signals: vec![sig(id, "talks_held", date)],
