@@ -31,7 +31,7 @@ use pf_core::{Case, Signal, Vocabulary};
 use tokio_postgres::NoTls;
 
 use crate::error::StoreError;
-use crate::store::{CaseEvent, Problem, RawCase, StoredCase, Write, assemble};
+use crate::store::{CaseEvent, Problem, RawCase, RawSummary, StoredCase, Write, assemble};
 
 /// The channel of change notifications.
 pub const CHANNEL: &str = "pf_cases";
@@ -360,6 +360,37 @@ impl PgStore {
             ))),
             None => Ok(case),
         }
+    }
+
+    /// What a listing shows of the cases `ids` that exist ([`crate::store::RawSummary`]), without reading their
+    /// signals: one statement, so one snapshot of the database.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`], [`StoreError::Postgres`].
+    pub(crate) async fn summaries(&self, ids: &[String]) -> Result<Vec<RawSummary>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT c.id, c.header, c.version, \
+                     (SELECT COUNT(*) FROM signals s WHERE s.case_id = c.id), \
+                     ARRAY(SELECT e.record FROM case_events e WHERE e.case_id = c.id AND e.kind = 'update' ORDER BY e.seq), \
+                     (SELECT COUNT(*) FROM case_events e WHERE e.case_id = c.id AND e.kind = 'retract') \
+                 FROM cases c WHERE c.id = ANY($1)",
+                &[&ids],
+            )
+            .await
+            .map_err(pg_error)?;
+        Ok(rows
+            .iter()
+            .map(|r| RawSummary {
+                id: r.get(0),
+                header: r.get(1),
+                version: r.get(2),
+                signals: r.get(3),
+                updates: r.get(4),
+                retractions: r.get(5),
+            })
+            .collect())
     }
 
     /// Up to `limit` case ids after `after`, in id order.

@@ -500,7 +500,9 @@ impl ForecastService for ForecastApi {
         let mut used = 0;
         let mut last = None;
         for c in &cases {
-            let p = summary(c);
+            let mut p = case_summary(&c.case);
+            p.signal_count = u32::try_from(c.signal_count).unwrap_or(u32::MAX);
+            p.version = c.version;
             let n = p.encoded_len() + 8;
             if !page.is_empty() && used + n > page_bytes(&self.config) {
                 more = true;

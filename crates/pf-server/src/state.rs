@@ -28,13 +28,13 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 
-use pf_core::{AppendReport, Case, Model, Signal};
+use pf_core::{AppendReport, Case, Model, Signal, Vocabulary};
 use tokio::sync::broadcast;
 
 use crate::error::{Result, ServerError, StoreError};
 use crate::incremental::{CaseCheckpoints, Change, checkpoints_bytes};
 use crate::pg::PgStore;
-use crate::store::{CaseEvent, CaseUpdate, Store, StoredCase, Write};
+use crate::store::{CaseEvent, CaseUpdate, RawSummary, Store, StoredCase, Write};
 
 /// The example cases of `data/cases/`, embedded so that the binary needs no files.
 pub const EXAMPLE_CASES: [(&str, &str); 2] = [
@@ -90,6 +90,13 @@ impl Backend {
         }
     }
 
+    async fn summaries(&self, ids: Vec<String>) -> Result<Vec<RawSummary>, StoreError> {
+        match self {
+            Backend::Sqlite(st) => Backend::sqlite(st, move |s| s.summaries(&ids)).await,
+            Backend::Postgres(pg) => pg.summaries(&ids).await,
+        }
+    }
+
     async fn insert_case(&self, case: &Arc<Case>) -> Result<bool, StoreError> {
         match self {
             Backend::Sqlite(st) => {
@@ -141,6 +148,56 @@ pub struct State {
     backend: Backend,
     cases: RwLock<CaseMap>,
     changes: broadcast::Sender<String>,
+}
+
+/// A case as ListCases shows it: its header, signal count and version. A case in memory is given whole; a case
+/// that is not is read without its signals (so `case` holds none: use `signal_count`).
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// The effective case (header fields as updated); its signals only when it was in memory.
+    pub case: Arc<Case>,
+    /// The signals the effective case holds (retracted ones left out).
+    pub signal_count: usize,
+    /// Its version in the store.
+    pub version: u64,
+}
+
+impl Summary {
+    fn of(entry: &Entry) -> Summary {
+        Summary {
+            signal_count: entry.case.signal_count(),
+            case: entry.case.clone(),
+            version: entry.version,
+        }
+    }
+
+    /// The summary of a case's listing rows: the header with its updates applied, and the signal count.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] naming the case when its header or an update cannot be read back.
+    fn read(raw: RawSummary, vocabulary: &impl Vocabulary) -> Result<Summary, StoreError> {
+        let corrupt = |what: &str, reason: String| {
+            StoreError::Corrupt(format!(
+                "case `{}`: {what}: {reason}: expected every record to read back",
+                raw.id
+            ))
+        };
+        let mut case =
+            crate::store::read_header(&raw.id, &raw.header, vocabulary).map_err(|r| corrupt("header", r))?;
+        for rec in &raw.updates {
+            match crate::store::read_exact::<CaseEvent>(rec).map_err(|r| corrupt("update event", r))? {
+                CaseEvent::Update(u) => apply_update(&mut case, u),
+                CaseEvent::Retract { .. } => {
+                    return Err(corrupt("update event", "a retraction".into()));
+                }
+            }
+        }
+        Ok(Summary {
+            case: Arc::new(case),
+            signal_count: usize::try_from(raw.signals - raw.retractions).unwrap_or(0),
+            version: u64::try_from(raw.version).unwrap_or(0),
+        })
+    }
 }
 
 /// A case as read: the effective case and its version.
@@ -616,7 +673,7 @@ impl State {
     ///
     /// # Errors
     /// [`ServerError::Store`] when (PostgreSQL) the database cannot be read.
-    pub async fn list(&self, after: Option<&str>, limit: usize) -> Result<(Vec<Snapshot>, bool)> {
+    pub async fn list(&self, after: Option<&str>, limit: usize) -> Result<(Vec<Summary>, bool)> {
         let ids: Vec<String> = match &self.backend {
             Backend::Postgres(pg) => pg.list_ids(after, limit.saturating_add(1)).await?,
             Backend::Sqlite(st) => {
@@ -625,16 +682,28 @@ impl State {
             }
         };
         let more = ids.len() > limit;
-        let mut out = Vec::with_capacity(limit.min(ids.len()));
-        for id in ids.iter().take(limit) {
-            match self.snapshot(id).await {
-                Ok(s) => out.push(s),
-                // Deleted since the ids were listed.
-                Err(ServerError::CaseNotFound(_)) => {}
-                Err(e) => return Err(e),
+        let ids: Vec<String> = ids.into_iter().take(limit).collect();
+        // The cases in memory as they are; the others from their header rows and counts, not loaded: a page
+        // costs the cases' headers, not their signals, and leaves the case cache as it was.
+        let mut found: HashMap<String, Summary> = {
+            let map = self.cases.read().expect("never poisoned");
+            ids.iter()
+                .filter_map(|id| map.map.get(id).map(|e| (id.clone(), Summary::of(e))))
+                .collect()
+        };
+        let rest: Vec<String> = ids
+            .iter()
+            .filter(|id| !found.contains_key(*id))
+            .cloned()
+            .collect();
+        if !rest.is_empty() {
+            for raw in self.backend.summaries(rest).await? {
+                let s = Summary::read(raw, self.model.as_ref())?;
+                found.insert(s.case.id.clone(), s);
             }
         }
-        Ok((out, more))
+        // A case deleted since the ids were listed is left out.
+        Ok((ids.iter().filter_map(|id| found.remove(id)).collect(), more))
     }
 
     /// Subscribe to the ids of cases that change (through this replica or, on PostgreSQL, any other).

@@ -403,6 +403,34 @@ pub(crate) struct RawCase {
     pub events: Vec<(i64, String)>,
 }
 
+/// What a listing reads of a case, from either backend, instead of its whole log: id, header, version, the
+/// number of signal rows, the update events' records (in log order) and the number of retractions. Every
+/// retraction removes one stored signal and a retracted id stays taken, so the case holds `signals -
+/// retractions` signals.
+#[derive(Debug, Default)]
+pub(crate) struct RawSummary {
+    pub id: String,
+    pub header: String,
+    pub version: i64,
+    pub signals: i64,
+    pub updates: Vec<String>,
+    pub retractions: i64,
+}
+
+/// A case's header row read back: the case without its signals, whose id must be the row's.
+pub(crate) fn read_header(id: &str, header: &str, vocabulary: &impl Vocabulary) -> Result<Case, String> {
+    serde_json::from_str::<serde_json::Value>(header)
+        .map_err(|e| e.to_string())
+        .and_then(|v| Case::from_json(&v, vocabulary).map_err(|e| e.to_string()))
+        .and_then(|c| {
+            if c.id == id {
+                Ok(c)
+            } else {
+                Err(format!("header id `{}` is not the row's id", c.id))
+            }
+        })
+}
+
 /// Check and rebuild a case from its rows, leaving out (and reporting in `problems`) each record that cannot be
 /// read back exactly; `None` when the header itself cannot (the whole case is reported).
 pub(crate) fn assemble(
@@ -417,17 +445,7 @@ pub(crate) fn assemble(
         signals,
         events,
     } = raw;
-    let parsed = serde_json::from_str::<serde_json::Value>(&header)
-        .map_err(|e| e.to_string())
-        .and_then(|v| Case::from_json(&v, vocabulary).map_err(|e| e.to_string()))
-        .and_then(|c| {
-            if c.id == id {
-                Ok(c)
-            } else {
-                Err(format!("header id `{}` is not the row's id", c.id))
-            }
-        });
-    let mut case = match parsed {
+    let mut case = match read_header(&id, &header, vocabulary) {
         Ok(c) => c,
         Err(reason) => {
             problems.push(Problem {
@@ -871,6 +889,49 @@ impl Store {
         }
     }
 
+    /// What a listing shows of the cases `ids` that exist ([`RawSummary`]), without reading their signals.
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlite`].
+    pub(crate) fn summaries(&self, ids: &[String]) -> Result<Vec<RawSummary>, StoreError> {
+        let mut head = self
+            .conn
+            .prepare_cached("SELECT header, version FROM cases WHERE id = ?1")?;
+        let mut count = self
+            .conn
+            .prepare_cached("SELECT COUNT(*) FROM signals WHERE case_id = ?1")?;
+        let mut events = self.conn.prepare_cached(
+            "SELECT kind, record FROM case_events WHERE case_id = ?1 AND kind IN ('update', 'retract') ORDER BY seq",
+        )?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let Some((header, version)) = head.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?
+            else {
+                continue;
+            };
+            let signals: i64 = count.query_row([id], |r| r.get(0))?;
+            let mut updates = Vec::new();
+            let mut retractions = 0;
+            let mut rows = events.query([id])?;
+            while let Some(r) = rows.next()? {
+                if r.get::<_, String>(0)? == "retract" {
+                    retractions += 1;
+                } else {
+                    updates.push(r.get(1)?);
+                }
+            }
+            out.push(RawSummary {
+                id: id.clone(),
+                header,
+                version,
+                signals,
+                updates,
+                retractions,
+            });
+        }
+        Ok(out)
+    }
+
     fn raw_case(&self, id: String, header: String, version: i64) -> Result<RawCase, StoreError> {
         let mut sig_stmt = self
             .conn
@@ -1047,7 +1108,7 @@ impl Store {
 }
 
 /// `rec` parsed as a `T` that serializes back to exactly the JSON stored.
-fn read_exact<T: serde::de::DeserializeOwned + Serialize>(rec: &str) -> Result<T, String> {
+pub(crate) fn read_exact<T: serde::de::DeserializeOwned + Serialize>(rec: &str) -> Result<T, String> {
     let stored: serde_json::Value = serde_json::from_str(rec).map_err(|e| format!("not JSON: {e}"))?;
     let t: T = serde_json::from_value(stored.clone()).map_err(|e| e.to_string())?;
     let back = serde_json::to_value(&t).map_err(|e| e.to_string())?;

@@ -33,6 +33,7 @@ backend::backend_tests!(
     versions_count_committed_changes,
     watchers_share_one_forecast_per_version,
     append_commits_are_counted,
+    listing_cases_not_in_memory_matches_reading_them,
 );
 
 struct TestServer {
@@ -999,6 +1000,119 @@ async fn append_commits_are_counted(backend: Backend) {
             "two appends written, one transaction each; the retry wrote nothing"
         ),
         Backend::Sqlite => assert_eq!(counts, (None, None)),
+    }
+    srv.stop().await.unwrap();
+}
+
+/// ListCases reads the cases that are not in memory from their header rows and counts instead of loading them;
+/// after a restart (nothing in memory) its pages say what GetCase of each case says: header fields as updated,
+/// signal counts after retries, id-less signals and retractions, versions.
+async fn listing_cases_not_in_memory_matches_reading_them(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(backend, &dir);
+    let srv = TestServer::start(cfg.clone()).await;
+    let mut c = srv.client().await;
+    for id in ["l1", "l2", "l3"] {
+        c.create_case(pb::CreateCaseRequest {
+            coercion_case: Some(case(id)),
+        })
+        .await
+        .unwrap();
+    }
+    let append = |case_id: &str, signals: Vec<pb::Signal>| pb::AppendSignalsRequest {
+        case_id: case_id.into(),
+        signals,
+        as_of: None,
+    };
+    let idless = pb::Signal {
+        id: String::new(),
+        ..sig("", "talks_held", "2018-06-12")
+    };
+    c.append_signals(append(
+        "l1",
+        vec![sig("b", "talks_held", "2018-03-01"), idless.clone(), idless],
+    ))
+    .await
+    .unwrap();
+    // A retry stores nothing.
+    c.append_signals(append("l1", vec![sig("b", "talks_held", "2018-03-01")]))
+        .await
+        .unwrap();
+    c.append_signals(append(
+        "l2",
+        vec![
+            sig("b", "talks_held", "2018-03-01"),
+            sig("c", "summit_held", "2018-06-12"),
+        ],
+    ))
+    .await
+    .unwrap();
+    for _ in 0..2 {
+        c.retract_signal(pb::RetractSignalRequest {
+            case_id: "l2".into(),
+            signal_id: "b".into(),
+            reason: "test".into(),
+            as_of: None,
+        })
+        .await
+        .unwrap();
+    }
+    c.update_case(pb::UpdateCaseRequest {
+        coercion_case: Some(pb::Case {
+            id: "l3".into(),
+            description: "updated".into(),
+            reelection_eligible: Some(false),
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask {
+            paths: vec!["description".into(), "reelection_eligible".into()],
+        }),
+    })
+    .await
+    .unwrap();
+    srv.stop().await.unwrap();
+
+    let srv = TestServer::start(cfg).await;
+    let mut c = srv.client().await;
+    let mut listed = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = c
+            .list_cases(pb::ListCasesRequest {
+                page_size: 2,
+                page_token: token,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        listed.extend(page.cases.into_iter().filter(|p| p.id.starts_with('l')));
+        token = page.next_page_token;
+        if token.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(
+        listed
+            .iter()
+            .map(|p| (p.id.as_str(), p.signal_count, p.version))
+            .collect::<Vec<_>>(),
+        [("l1", 3, 2), ("l2", 2, 3), ("l3", 1, 2)],
+        "l1: a, b and one id-less signal (the retry and the repeat wrote nothing); l2: a, c after b's retraction \
+         (the second wrote nothing)"
+    );
+    for p in &listed {
+        let mut read = c
+            .get_case(pb::GetCaseRequest {
+                case_id: p.id.clone(),
+                page_size: 0,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .coercion_case
+            .unwrap();
+        read.signals.clear();
+        assert_eq!(p, &read, "case {}", p.id);
     }
     srv.stop().await.unwrap();
 }
