@@ -23,7 +23,7 @@ use tonic::{Request, Response, Status};
 
 use crate::config::Config;
 use crate::error::{Result, ServerError};
-use crate::state::{Snapshot, State};
+use crate::state::{Snapshot, State, Summary};
 use crate::store::CaseUpdate;
 use crate::work::{blocking, today};
 
@@ -351,9 +351,10 @@ fn case_page(case: &Case, size: usize, bytes: usize) -> (pb::Case, String) {
     (p, token)
 }
 
-/// A case without its signals, with its version.
-fn summary(s: &Snapshot) -> pb::Case {
+/// A case without its signals, with its version (UpdateCase, ListCases).
+fn summary(s: &Summary) -> pb::Case {
     let mut p = case_summary(&s.case);
+    p.signal_count = u32::try_from(s.signal_count).unwrap_or(u32::MAX);
     p.version = s.version;
     p
 }
@@ -472,7 +473,7 @@ impl ForecastService for ForecastApi {
         }
         let snap = self.state.update(&case.id, update).await?;
         Ok(Response::new(pb::UpdateCaseResponse {
-            coercion_case: Some(summary(&snap)),
+            coercion_case: Some(summary(&Summary::from(&snap))),
         }))
     }
 
@@ -500,9 +501,7 @@ impl ForecastService for ForecastApi {
         let mut used = 0;
         let mut last = None;
         for c in &cases {
-            let mut p = case_summary(&c.case);
-            p.signal_count = u32::try_from(c.signal_count).unwrap_or(u32::MAX);
-            p.version = c.version;
+            let p = summary(c);
             let n = p.encoded_len() + 8;
             if !page.is_empty() && used + n > page_bytes(&self.config) {
                 more = true;

@@ -162,15 +162,17 @@ pub struct Summary {
     pub version: u64,
 }
 
-impl Summary {
-    fn of(entry: &Entry) -> Summary {
+impl From<&Snapshot> for Summary {
+    fn from(s: &Snapshot) -> Summary {
         Summary {
-            signal_count: entry.case.signal_count(),
-            case: entry.case.clone(),
-            version: entry.version,
+            signal_count: s.case.signal_count(),
+            case: s.case.clone(),
+            version: s.version,
         }
     }
+}
 
+impl Summary {
     /// The summary of a case's listing rows: the header with its updates applied, and the signal count.
     ///
     /// # Errors
@@ -688,7 +690,11 @@ impl State {
         let mut found: HashMap<String, Summary> = {
             let map = self.cases.read().expect("never poisoned");
             ids.iter()
-                .filter_map(|id| map.map.get(id).map(|e| (id.clone(), Summary::of(e))))
+                .filter_map(|id| {
+                    map.map
+                        .get(id)
+                        .map(|e| (id.clone(), Summary::from(&e.snapshot())))
+                })
                 .collect()
         };
         let rest: Vec<String> = ids
